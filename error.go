@@ -1,0 +1,134 @@
+package latch
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Kind classifies an Error; each HTTP surface maps kinds to its own status
+// codes and bodies.
+type Kind int
+
+const (
+	KindInternal Kind = iota
+	KindInvalid
+	KindUnauthenticated
+	KindForbidden
+	KindNotFound
+	KindConflict
+	KindTooMany
+	KindUnavailable
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindInvalid:
+		return "invalid"
+	case KindUnauthenticated:
+		return "unauthenticated"
+	case KindForbidden:
+		return "forbidden"
+	case KindNotFound:
+		return "not_found"
+	case KindConflict:
+		return "conflict"
+	case KindTooMany:
+		return "too_many"
+	case KindUnavailable:
+		return "unavailable"
+	}
+	return "internal"
+}
+
+// Stable machine codes. Surfaces switch on these, never on messages.
+const (
+	CodeInvalidRequest         = "invalid_request"
+	CodeRequired               = "required"
+	CodePasswordMismatch       = "password_mismatch"
+	CodeCurrentPasswordNeeded  = "current_password_required"
+	CodeCurrentPasswordWrong   = "current_password_incorrect"
+	CodePolicyLength           = "policy_length"
+	CodePolicyCommon           = "policy_common"
+	CodePolicyEmail            = "policy_email"
+	CodeInvalidCredentials     = "invalid_credentials"
+	CodeInvalidToken           = "invalid_token"
+	CodeRefreshTokenReused     = "refresh_token_reused"
+	CodeInsufficientScope      = "insufficient_scope"
+	CodeNotUserToken           = "not_user_token"
+	CodeAccountInactive        = "account_inactive"
+	CodeEmailTaken             = "email_taken"
+	CodeIdentityTaken          = "identity_taken"
+	CodeConcurrentUpdate       = "concurrent_update"
+	CodeOverloaded             = "overloaded"
+	CodeNotFound               = "not_found"
+	CodeUnsupportedGrantType   = "unsupported_grant_type"
+	CodeUnsupportedContentType = "unsupported_content_type"
+)
+
+// Error is the error every use case returns.
+type Error struct {
+	Kind    Kind
+	Code    string
+	Field   string // the input field at fault, if any
+	Message string // safe to show to a client
+	// Details holds one Error per failed rule when several fail at once
+	// (password policy).
+	Details []Error
+	// RetryAfter, for TooMany and Unavailable, says when to try again.
+	RetryAfter time.Duration
+	// Err is the underlying cause; logged, never shown.
+	Err error
+}
+
+func (e *Error) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = e.Code
+	}
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Kind, msg, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Kind, msg)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf builds an Error of kind with a stable code and a client-safe message.
+func Errorf(kind Kind, code, format string, args ...any) *Error {
+	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldError builds an Invalid error about one input field.
+func FieldError(field, code, message string) *Error {
+	return &Error{Kind: KindInvalid, Code: code, Field: field, Message: message}
+}
+
+// Internal wraps an unexpected failure; its cause is logged, not shown.
+func Internal(err error) *Error {
+	var le *Error
+	if errors.As(err, &le) {
+		return le
+	}
+	return &Error{Kind: KindInternal, Code: "internal", Message: "internal error", Err: err}
+}
+
+// AsError returns err as *Error, wrapping anything else as Internal.
+func AsError(err error) *Error {
+	if err == nil {
+		return nil
+	}
+	return Internal(err)
+}
+
+// IsKind reports whether err is an *Error of kind k.
+func IsKind(err error, k Kind) bool {
+	var le *Error
+	return errors.As(err, &le) && le.Kind == k
+}
+
+// IsCode reports whether err is an *Error with code.
+func IsCode(err error, code string) bool {
+	var le *Error
+	return errors.As(err, &le) && le.Code == code
+}

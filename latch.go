@@ -1,0 +1,228 @@
+// Package latch holds Latch's domain: the types every other package speaks
+// (users, identities, credentials, sessions, signing keys), the Store
+// interface the storage backends implement, and the Error type the use cases
+// return and each HTTP surface maps to its own wire shape.
+//
+// This package performs no I/O: it must not import net/http, database/sql or
+// any other package that talks to the outside world (see deps_test.go).
+package latch
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// DefaultTenantID is the tenant every user belongs to until tenants are
+// managed explicitly. It is created by the first migration.
+const DefaultTenantID = "00000000-0000-0000-0000-000000000001"
+
+// User is an account. ID is a UUIDv7; Number is a small integer that some
+// surfaces (seed 001) use to address users.
+type User struct {
+	ID             string
+	Number         int64
+	TenantID       string
+	Email          string // as given at creation; compared case-insensitively
+	FirstName      string
+	LastName       string
+	ProfilePicture string
+	Verified       bool // the email address is known to belong to the user
+	Active         bool
+	Admin          bool
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Provider names an outside identity provider.
+type Provider string
+
+// The providers Latch knows by name. Any other OIDC issuer is ProviderOIDC.
+const (
+	ProviderGoogle   Provider = "google"
+	ProviderGitHub   Provider = "github"
+	ProviderLinkedIn Provider = "linkedin"
+	ProviderFacebook Provider = "facebook"
+	ProviderOIDC     Provider = "oidc"
+)
+
+// ParseProvider returns the Provider named s, or false.
+func ParseProvider(s string) (Provider, bool) {
+	switch p := Provider(strings.ToLower(s)); p {
+	case ProviderGoogle, ProviderGitHub, ProviderLinkedIn, ProviderFacebook, ProviderOIDC:
+		return p, true
+	}
+	return "", false
+}
+
+// Identity links a user to an account at an outside provider. The pair
+// (Provider, Subject) is unique across all users.
+type Identity struct {
+	ID        string
+	UserID    string
+	Provider  Provider
+	Subject   string
+	Email     string
+	CreatedAt time.Time
+}
+
+// Credential is a user's password, as a PHC-formatted hash. A user has at
+// most one.
+type Credential struct {
+	UserID    string
+	Hash      string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// TokenKind says what an access token was issued for.
+type TokenKind string
+
+const (
+	// KindSession is what a sign-in hands a user: it acts for the user.
+	KindSession TokenKind = "session"
+	// KindPersonal is a personal access token with explicit scopes.
+	KindPersonal TokenKind = "personal"
+	// KindProject is a project-scoped API token; user endpoints refuse it.
+	KindProject TokenKind = "project"
+)
+
+// ParseTokenKind returns the TokenKind named s, or false.
+func ParseTokenKind(s string) (TokenKind, bool) {
+	switch k := TokenKind(s); k {
+	case KindSession, KindPersonal, KindProject:
+		return k, true
+	}
+	return "", false
+}
+
+// Scopes carried by user tokens.
+const (
+	ScopeUserRead   = "user:read"
+	ScopeUserUpdate = "user:update"
+)
+
+// SessionScopes are the scopes of a token handed out at sign-in.
+var SessionScopes = []string{ScopeUserRead, ScopeUserUpdate}
+
+// Session is one grant of access: a sign-in, a personal access token or a
+// project token. Every access token names its session (the "sid" claim), so
+// revoking the session refuses its tokens at once.
+type Session struct {
+	ID        string
+	UserID    string
+	Kind      TokenKind
+	Scopes    []string
+	CreatedAt time.Time
+	ExpiresAt time.Time  // the end of the session: no refresh past it
+	RevokedAt *time.Time // nil while the session is live
+}
+
+// Live reports whether the session may still be used at now.
+func (s Session) Live(now time.Time) bool {
+	return s.RevokedAt == nil && now.Before(s.ExpiresAt)
+}
+
+// HasScope reports whether the session grants scope.
+func (s Session) HasScope(scope string) bool {
+	for _, have := range s.Scopes {
+		if have == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// RefreshToken is one link of a session's refresh-token chain. Only the
+// SHA-256 of the token is stored. A token is used once: using it marks it
+// UsedAt and stores its successor; presenting a used token again revokes
+// the whole session (reuse detection).
+type RefreshToken struct {
+	Hash      []byte
+	SessionID string
+	CreatedAt time.Time
+	UsedAt    *time.Time
+}
+
+// SigningKey is a key that signs access tokens. Private is the PKCS#8 DER
+// encoding of the private key.
+type SigningKey struct {
+	ID        string
+	Algorithm string // "ES256" or "EdDSA"
+	Private   []byte
+	CreatedAt time.Time
+}
+
+// NewUser is what CreateUser stores: the user, and optionally a linked
+// identity and a password hash, all in one transaction.
+type NewUser struct {
+	User         User
+	Identity     *Identity
+	PasswordHash string
+}
+
+// PasswordChange is one atomic password write: the credential, and the
+// revocation of every other session of the user.
+type PasswordChange struct {
+	UserID string
+	// PreviousHash is the hash the caller verified, or "" when the caller
+	// sets a first password. The write only happens if the stored state
+	// still matches (no credential, or exactly this hash), so two
+	// concurrent writers cannot both succeed.
+	PreviousHash string
+	NewHash      string
+	// KeepSessionID is the caller's own session, left valid; "" revokes all.
+	KeepSessionID string
+	At            time.Time
+}
+
+// Store is everything Latch keeps. Each method that changes more than one
+// row is one transaction. Methods return *Error with Kind NotFound,
+// Conflict (unique or compare-and-swap failure) or Internal.
+type Store interface {
+	// CreateUser stores a user (assigning Number), and its identity and
+	// password if given. A duplicate email (case-insensitive) or a
+	// duplicate (provider, subject) is a Conflict.
+	CreateUser(ctx context.Context, nu NewUser) (User, error)
+	UserByID(ctx context.Context, id string) (User, error)
+	// UserByEmail looks the email up case-insensitively.
+	UserByEmail(ctx context.Context, email string) (User, error)
+	IdentitiesByUser(ctx context.Context, userID string) ([]Identity, error)
+
+	// Credential returns the user's password, or NotFound.
+	Credential(ctx context.Context, userID string) (Credential, error)
+	// ChangePassword applies pc atomically; Conflict if the stored
+	// credential is no longer pc.PreviousHash.
+	ChangePassword(ctx context.Context, pc PasswordChange) error
+	// ReplacePasswordHash swaps oldHash for newHash (a rehash with stronger
+	// parameters) without touching sessions; Conflict if the stored hash
+	// changed meanwhile.
+	ReplacePasswordHash(ctx context.Context, userID, oldHash, newHash string, at time.Time) error
+
+	// CreateSession stores a session and, if refreshHash is not nil, the
+	// first refresh token of its chain.
+	CreateSession(ctx context.Context, s Session, refreshHash []byte) error
+	// SessionWithUser returns a session and its user in one read: this is
+	// the per-request revocation check.
+	SessionWithUser(ctx context.Context, sessionID string) (Session, User, error)
+	// RotateRefreshToken marks the token with hash oldHash used and stores
+	// newHash as its successor, returning the session. If oldHash was
+	// already used, the session is revoked and the error is Unauthenticated
+	// with code refresh_token_reused. An unknown hash is NotFound.
+	RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, at time.Time) (Session, error)
+	RevokeSession(ctx context.Context, sessionID string, at time.Time) error
+
+	// SigningKeys returns every signing key, oldest first.
+	SigningKeys(ctx context.Context) ([]SigningKey, error)
+	AddSigningKey(ctx context.Context, k SigningKey) error
+
+	Close() error
+}
+
+// Clock tells the time. Use cases take one so expiry is tested without sleeps.
+type Clock func() time.Time
+
+// NormalizeEmail is the form in which emails are compared.
+func NormalizeEmail(email string) string {
+	return strings.ToLower(strings.TrimSpace(email))
+}
