@@ -1,0 +1,160 @@
+package password
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"runtime"
+	"time"
+
+	"github.com/latchid/latch"
+)
+
+// Hasher bounds how many hashes run at once, so memory under overload never
+// exceeds slots x MemoryKiB. A request that cannot get a slot within the
+// queue timeout is refused with KindUnavailable rather than queued without
+// end: a login flood then degrades into fast 503s, not into an OOM kill.
+//
+// Verifying a stored hash costs that hash's parameters, not the Hasher's;
+// ParseArgon2's caps bound how far above MemoryKiB one stored hash can go.
+type Hasher struct {
+	params       Params
+	slots        chan struct{} // a buffered-channel semaphore: send acquires, receive releases
+	queueTimeout time.Duration
+	// dummy is an argon2id hash at params of a password nobody knows, for
+	// VerifyDummy.
+	dummy string
+	// hashing, set only by tests, is called with +1 when a hash starts
+	// (slot held) and -1 when it ends.
+	hashing func(delta int)
+}
+
+// NewHasher returns a Hasher hashing at p with at most slots hashes at once
+// (runtime.GOMAXPROCS(0) when slots <= 0: argon2 with p=1 keeps one core
+// busy, so more would only queue inside the scheduler while holding memory).
+// A request waits at most queueTimeout for a slot; zero means it does not
+// wait at all. NewHasher computes one hash (the dummy for VerifyDummy), so
+// it takes as long as one Hash.
+func NewHasher(p Params, slots int, queueTimeout time.Duration) (*Hasher, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if queueTimeout < 0 {
+		return nil, errors.New("password: negative queue timeout")
+	}
+	if slots <= 0 {
+		slots = runtime.GOMAXPROCS(0)
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, err
+	}
+	dummy, err := Hash(hex.EncodeToString(secret), p)
+	if err != nil {
+		return nil, err
+	}
+	return &Hasher{
+		params:       p,
+		slots:        make(chan struct{}, slots),
+		queueTimeout: queueTimeout,
+		dummy:        dummy,
+	}, nil
+}
+
+// Params returns the parameters new hashes are made with.
+func (h *Hasher) Params() Params { return h.params }
+
+// Slots returns how many hashes may run at once.
+func (h *Hasher) Slots() int { return cap(h.slots) }
+
+// Hash hashes password at the Hasher's params (see the package function).
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	var encoded string
+	var err error
+	if werr := h.withSlot(ctx, func() { encoded, err = Hash(password, h.params) }); werr != nil {
+		return "", werr
+	}
+	return encoded, err
+}
+
+// Verify checks password against encoded (see the package function); a hash
+// weaker than the Hasher's params needs a rehash.
+func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, needsRehash bool, err error) {
+	if werr := h.withSlot(ctx, func() { ok, needsRehash, err = Verify(password, encoded, h.params) }); werr != nil {
+		return false, false, werr
+	}
+	return ok, needsRehash, err
+}
+
+// VerifyDummy spends exactly the cost of one Verify at the configured
+// params against an internal dummy hash and always reports false; used for
+// unknown accounts so that they cost and look the same as a wrong password.
+// It runs the very code path Verify runs, slot included, so that neither
+// time nor overload behaviour tells the two apart.
+func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
+	return h.withSlot(ctx, func() { _, _, _ = Verify(password, h.dummy, h.params) })
+}
+
+// withSlot runs fn while holding a slot.
+func (h *Hasher) withSlot(ctx context.Context, fn func()) error {
+	if err := h.acquire(ctx); err != nil {
+		return err
+	}
+	defer h.release()
+	if h.hashing != nil {
+		h.hashing(+1)
+		defer h.hashing(-1)
+	}
+	fn()
+	return nil
+}
+
+// acquire takes a slot, waiting at most queueTimeout, and gives up at once
+// when ctx is done: nobody is left to read the answer.
+func (h *Hasher) acquire(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return canceled(err)
+	}
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	if h.queueTimeout <= 0 {
+		return overloaded()
+	}
+	timer := time.NewTimer(h.queueTimeout)
+	defer timer.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-timer.C:
+		return overloaded()
+	case <-ctx.Done():
+		return canceled(ctx.Err())
+	}
+}
+
+func (h *Hasher) release() { <-h.slots }
+
+func overloaded() error {
+	return &latch.Error{
+		Kind:       latch.KindUnavailable,
+		Code:       latch.CodeOverloaded,
+		Message:    "too many password checks at once; try again shortly",
+		RetryAfter: 1 * time.Second,
+	}
+}
+
+// canceled reports a caller that went away while waiting. It is
+// Unavailable like overload (the check did not run), and wraps the context
+// error so errors.Is(err, context.Canceled) holds.
+func canceled(cause error) error {
+	return &latch.Error{
+		Kind:    latch.KindUnavailable,
+		Code:    latch.CodeOverloaded,
+		Message: "the request ended before the password check could run",
+		Err:     cause,
+	}
+}
