@@ -1,0 +1,282 @@
+// Package token signs and verifies Latch's JWT access tokens, keeps the
+// signing keys (in the store), publishes them as a JWKS, and makes the opaque
+// random tokens (refresh tokens, links) that are stored only as hashes.
+package token
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/google/uuid"
+
+	"github.com/latchid/latch"
+)
+
+// Algorithms Latch signs with.
+const (
+	ES256 = "ES256"
+	EdDSA = "EdDSA"
+)
+
+// Claims are the claims of a Latch access token.
+type Claims struct {
+	Issuer    string
+	Subject   string // the user id
+	SessionID string
+	Kind      latch.TokenKind
+	Scopes    []string
+	IssuedAt  time.Time
+	Expiry    time.Time
+	ID        string // jti
+}
+
+// HasScope reports whether the token carries scope.
+func (c Claims) HasScope(scope string) bool {
+	for _, s := range c.Scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+type wireClaims struct {
+	jwt.Claims
+	SessionID string `json:"sid"`
+	Kind      string `json:"kind"`
+	Scope     string `json:"scope,omitempty"`
+}
+
+// acceptedAlgorithms are the only "alg" values a token may carry; "none" and
+// HMAC are refused by the parser before any key is looked at.
+var acceptedAlgorithms = []jose.SignatureAlgorithm{jose.ES256, jose.EdDSA}
+
+// Keys signs and verifies access tokens. It signs with the oldest key of its
+// algorithm in the store and verifies with any key in the store, so that
+// replicas that raced to create a first key still accept each other's tokens.
+type Keys struct {
+	issuer  string
+	now     latch.Clock
+	signer  jose.Signer
+	public  map[string]jose.JSONWebKey // by kid
+	jwks    []byte
+	cache   *verifiedCache
+	signKID string
+}
+
+// LoadKeys reads the signing keys from the store, creating one with alg if
+// there is none yet.
+func LoadKeys(ctx context.Context, store latch.Store, alg, issuer string, now latch.Clock) (*Keys, error) {
+	if alg != ES256 && alg != EdDSA {
+		return nil, fmt.Errorf("token: unsupported signing algorithm %q (want %s or %s)", alg, ES256, EdDSA)
+	}
+	keys, err := store.SigningKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !hasAlgorithm(keys, alg) {
+		k, err := NewSigningKey(alg, now())
+		if err != nil {
+			return nil, err
+		}
+		if err := store.AddSigningKey(ctx, k); err != nil {
+			return nil, err
+		}
+		// Read back: another replica may have added its own key first, and
+		// every replica must sign with the same (oldest) one.
+		if keys, err = store.SigningKeys(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return newKeys(keys, alg, issuer, now)
+}
+
+func hasAlgorithm(keys []latch.SigningKey, alg string) bool {
+	for _, k := range keys {
+		if k.Algorithm == alg {
+			return true
+		}
+	}
+	return false
+}
+
+// NewSigningKey makes a fresh private key for alg.
+func NewSigningKey(alg string, now time.Time) (latch.SigningKey, error) {
+	var priv crypto.Signer
+	var err error
+	switch alg {
+	case ES256:
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case EdDSA:
+		_, priv, err = ed25519.GenerateKey(rand.Reader)
+	default:
+		return latch.SigningKey{}, fmt.Errorf("token: unsupported signing algorithm %q", alg)
+	}
+	if err != nil {
+		return latch.SigningKey{}, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return latch.SigningKey{}, err
+	}
+	return latch.SigningKey{ID: uuid.NewString(), Algorithm: alg, Private: der, CreatedAt: now.UTC()}, nil
+}
+
+func newKeys(stored []latch.SigningKey, alg, issuer string, now latch.Clock) (*Keys, error) {
+	k := &Keys{issuer: issuer, now: now, public: map[string]jose.JSONWebKey{}, cache: newVerifiedCache(1 << 16)}
+	var set jose.JSONWebKeySet
+	for _, sk := range stored {
+		parsed, err := x509.ParsePKCS8PrivateKey(sk.Private)
+		if err != nil {
+			return nil, fmt.Errorf("token: signing key %s: %w", sk.ID, err)
+		}
+		priv, ok := parsed.(crypto.Signer)
+		if !ok {
+			return nil, fmt.Errorf("token: signing key %s is not a signing key", sk.ID)
+		}
+		pub := jose.JSONWebKey{Key: priv.Public(), KeyID: sk.ID, Algorithm: sk.Algorithm, Use: "sig"}
+		k.public[sk.ID] = pub
+		set.Keys = append(set.Keys, pub)
+		if k.signer == nil && sk.Algorithm == alg {
+			opts := (&jose.SignerOptions{}).WithType("at+jwt").WithHeader(jose.HeaderKey("kid"), sk.ID)
+			signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: priv}, opts)
+			if err != nil {
+				return nil, err
+			}
+			k.signer, k.signKID = signer, sk.ID
+		}
+	}
+	if k.signer == nil {
+		return nil, fmt.Errorf("token: no %s signing key", alg)
+	}
+	var err error
+	if k.jwks, err = json.Marshal(set); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// JWKS is the public key set as JSON, for /.well-known/jwks.json.
+func (k *Keys) JWKS() []byte { return k.jwks }
+
+// Sign returns a signed access token for c; Issuer and ID are filled in.
+func (k *Keys) Sign(c Claims) (string, error) {
+	w := wireClaims{
+		Claims: jwt.Claims{
+			Issuer:   k.issuer,
+			Subject:  c.Subject,
+			IssuedAt: jwt.NewNumericDate(c.IssuedAt),
+			Expiry:   jwt.NewNumericDate(c.Expiry),
+			ID:       uuid.NewString(),
+		},
+		SessionID: c.SessionID,
+		Kind:      string(c.Kind),
+		Scope:     strings.Join(c.Scopes, " "),
+	}
+	return jwt.Signed(k.signer).Claims(w).Serialize()
+}
+
+// errInvalidToken is what every verification failure looks like to a
+// client: the reason is not theirs to know.
+func errInvalidToken(cause error) error {
+	return &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeInvalidToken, Message: "invalid or expired access token", Err: cause}
+}
+
+// Verify checks the token's signature, issuer and expiry and returns its
+// claims. Whether its session is still live is the caller's check.
+func (k *Keys) Verify(raw string) (Claims, error) {
+	now := k.now()
+	if c, ok := k.cache.get(raw); ok {
+		if !now.Before(c.Expiry) {
+			return Claims{}, errInvalidToken(fmt.Errorf("expired"))
+		}
+		return c, nil
+	}
+	tok, err := jwt.ParseSigned(raw, acceptedAlgorithms)
+	if err != nil {
+		return Claims{}, errInvalidToken(err)
+	}
+	if len(tok.Headers) != 1 {
+		return Claims{}, errInvalidToken(fmt.Errorf("want one signature"))
+	}
+	h := tok.Headers[0]
+	pub, ok := k.public[h.KeyID]
+	if !ok || pub.Algorithm != h.Algorithm {
+		return Claims{}, errInvalidToken(fmt.Errorf("unknown key %q for %s", h.KeyID, h.Algorithm))
+	}
+	var w wireClaims
+	if err := tok.Claims(pub.Key, &w); err != nil {
+		return Claims{}, errInvalidToken(err)
+	}
+	if err := w.Claims.ValidateWithLeeway(jwt.Expected{Issuer: k.issuer, Time: now}, 0); err != nil {
+		return Claims{}, errInvalidToken(err)
+	}
+	kind, ok := latch.ParseTokenKind(w.Kind)
+	if !ok || w.Subject == "" || w.SessionID == "" || w.Expiry == nil || w.IssuedAt == nil {
+		return Claims{}, errInvalidToken(fmt.Errorf("missing claims"))
+	}
+	c := Claims{
+		Issuer:    w.Issuer,
+		Subject:   w.Subject,
+		SessionID: w.SessionID,
+		Kind:      kind,
+		Scopes:    strings.Fields(w.Scope),
+		IssuedAt:  w.IssuedAt.Time().UTC(),
+		Expiry:    w.Expiry.Time().UTC(),
+		ID:        w.ID,
+	}
+	k.cache.put(raw, c, now)
+	return c, nil
+}
+
+// verifiedCache remembers tokens whose signature already checked out, so a
+// client that sends the same token on every request pays for one signature
+// verification, not one per request. It is keyed by the whole token string,
+// so a token that differs in any byte is verified afresh; revocation is not
+// cached here (the caller checks the session on every request).
+type verifiedCache struct {
+	mu      sync.RWMutex
+	max     int
+	entries map[string]Claims
+}
+
+func newVerifiedCache(max int) *verifiedCache {
+	return &verifiedCache{max: max, entries: make(map[string]Claims)}
+}
+
+func (c *verifiedCache) get(raw string) (Claims, bool) {
+	c.mu.RLock()
+	cl, ok := c.entries[raw]
+	c.mu.RUnlock()
+	return cl, ok
+}
+
+func (c *verifiedCache) put(raw string, cl Claims, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= c.max {
+		// Drop the expired entries; if that frees nothing, start over. A
+		// full cache only costs re-verification, never correctness.
+		for k, v := range c.entries {
+			if !now.Before(v.Expiry) {
+				delete(c.entries, k)
+			}
+		}
+		if len(c.entries) >= c.max {
+			clear(c.entries)
+		}
+	}
+	c.entries[raw] = cl
+}
