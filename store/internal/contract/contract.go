@@ -1,0 +1,201 @@
+// Package contract holds what the storage backends must agree on beyond
+// their SQL: the *latch.Error each failure becomes, the canonical form of
+// ids, times and scopes. Both backends call it so that the conformance suite
+// (store/storetest) cannot see which one it is talking to.
+package contract
+
+import (
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/google/uuid"
+
+	"github.com/latchid/latch"
+)
+
+// CodeAlreadyExists is the code of a Conflict on a caller-chosen key that
+// has no code of its own in package latch (a duplicate signing key id,
+// session id or refresh-token hash). It belongs in latch's code list; it is
+// here only until it is moved there.
+const CodeAlreadyExists = "already_exists"
+
+// ID returns the canonical (lowercase, hyphenated) form of a UUID, or false
+// if s is not one. Both backends compare ids in this form: Postgres's uuid
+// type would accept "{...}" or upper case and reject "abc" with an error,
+// while SQLite's text column would silently treat them as other ids.
+func ID(s string) (string, bool) {
+	u, err := uuid.Parse(s)
+	if err != nil {
+		return "", false
+	}
+	return u.String(), true
+}
+
+// NewID returns a fresh UUIDv7: time-ordered, so ids generated together
+// land near each other in a B-tree index.
+func NewID() (string, error) {
+	u, err := uuid.NewV7()
+	if err != nil {
+		return "", latch.Internal(err)
+	}
+	return u.String(), nil
+}
+
+// Time is the form in which every time is stored and returned: UTC, without
+// a monotonic reading, truncated to the microsecond, which is what Postgres's
+// timestamptz keeps. Truncating before the write (rather than letting each
+// database round its own way) makes both backends return the same value.
+func Time(t time.Time) time.Time {
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// TimePtr is Time for an optional time.
+func TimePtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := Time(*t)
+	return &v
+}
+
+// Or returns t, or now if t is zero: callers are expected to pass the times
+// they mean, but a forgotten CreatedAt should not become year 1.
+func Or(t time.Time, now func() time.Time) time.Time {
+	if t.IsZero() {
+		return Time(now())
+	}
+	return Time(t)
+}
+
+// JoinScopes encodes scopes as one space-separated string. A scope holding
+// whitespace (which RFC 6749 forbids anyway) would not survive the round
+// trip, so it is refused rather than silently split.
+func JoinScopes(scopes []string) (string, error) {
+	for _, s := range scopes {
+		if s == "" || strings.IndexFunc(s, unicode.IsSpace) >= 0 {
+			return "", &latch.Error{
+				Kind: latch.KindInvalid, Code: latch.CodeInvalidRequest, Field: "scopes",
+				Message: "a scope must be non-empty and hold no whitespace",
+			}
+		}
+	}
+	return strings.Join(scopes, " "), nil
+}
+
+// SplitScopes decodes JoinScopes' output. No scopes is nil, so a session
+// read back compares equal to one created with nil Scopes.
+func SplitScopes(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, " ")
+}
+
+// NotFound is the error for an absent row; what names it ("user").
+func NotFound(what string) *latch.Error {
+	return &latch.Error{Kind: latch.KindNotFound, Code: latch.CodeNotFound, Message: what + " not found"}
+}
+
+// Invalid is the error for an argument the store cannot represent.
+func Invalid(field, message string) *latch.Error {
+	return &latch.Error{Kind: latch.KindInvalid, Code: latch.CodeInvalidRequest, Field: field, Message: message}
+}
+
+// EmailTaken is CreateUser's error for a duplicate email.
+func EmailTaken() *latch.Error {
+	return &latch.Error{Kind: latch.KindConflict, Code: latch.CodeEmailTaken, Message: "email already registered"}
+}
+
+// IdentityTaken is CreateUser's error for a duplicate (provider, subject).
+func IdentityTaken() *latch.Error {
+	return &latch.Error{Kind: latch.KindConflict, Code: latch.CodeIdentityTaken, Message: "identity already linked to an account"}
+}
+
+// ConcurrentUpdate is the error of a failed password compare-and-swap.
+func ConcurrentUpdate() *latch.Error {
+	return &latch.Error{Kind: latch.KindConflict, Code: latch.CodeConcurrentUpdate, Message: "password was changed concurrently"}
+}
+
+// AlreadyExists is the error for a duplicate caller-chosen key.
+func AlreadyExists(what string) *latch.Error {
+	return &latch.Error{Kind: latch.KindConflict, Code: CodeAlreadyExists, Message: what + " already exists"}
+}
+
+// RefreshTokenReused is RotateRefreshToken's error for a token presented a
+// second time; the session has been revoked by then.
+func RefreshTokenReused() *latch.Error {
+	return &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeRefreshTokenReused, Message: "refresh token already used; session revoked"}
+}
+
+// SessionEnded is RotateRefreshToken's error for a token whose session is
+// revoked or expired.
+func SessionEnded() *latch.Error {
+	return &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeInvalidToken, Message: "session has ended"}
+}
+
+// Wrap turns any error into a *latch.Error: one that already is one passes
+// through, anything else (a driver error, a cancelled context) becomes
+// Internal, so no raw driver error leaves a store.
+func Wrap(err error) error {
+	if err == nil {
+		return nil // not a typed nil *latch.Error, which would be non-nil
+	}
+	return latch.Internal(err)
+}
+
+// NewUser returns nu in the form the backends store: ids canonical (the
+// user's generated if empty), the default tenant filled in, times truncated
+// and defaulted, the identity tied to the user. A malformed id is Invalid:
+// it is the caller's mistake, not a missing row.
+func NewUser(nu latch.NewUser, now func() time.Time) (latch.NewUser, error) {
+	u := nu.User
+	if u.ID == "" {
+		id, err := NewID()
+		if err != nil {
+			return nu, err
+		}
+		u.ID = id
+	} else if id, ok := ID(u.ID); ok {
+		u.ID = id
+	} else {
+		return nu, Invalid("id", "user id must be a UUID")
+	}
+	if u.TenantID == "" {
+		u.TenantID = latch.DefaultTenantID
+	} else if id, ok := ID(u.TenantID); ok {
+		u.TenantID = id
+	} else {
+		return nu, Invalid("tenant_id", "tenant id must be a UUID")
+	}
+	u.Number = 0 // assigned by the database
+	u.CreatedAt = Or(u.CreatedAt, now)
+	if u.UpdatedAt.IsZero() {
+		u.UpdatedAt = u.CreatedAt
+	} else {
+		u.UpdatedAt = Time(u.UpdatedAt)
+	}
+	out := latch.NewUser{User: u, PasswordHash: nu.PasswordHash}
+	if nu.Identity != nil {
+		ident := *nu.Identity
+		if ident.ID == "" {
+			id, err := NewID()
+			if err != nil {
+				return nu, err
+			}
+			ident.ID = id
+		} else if id, ok := ID(ident.ID); ok {
+			ident.ID = id
+		} else {
+			return nu, Invalid("identity.id", "identity id must be a UUID")
+		}
+		ident.UserID = u.ID
+		if ident.CreatedAt.IsZero() {
+			ident.CreatedAt = u.CreatedAt
+		} else {
+			ident.CreatedAt = Time(ident.CreatedAt)
+		}
+		out.Identity = &ident
+	}
+	return out, nil
+}

@@ -1,0 +1,640 @@
+// Package postgres is the latch.Store on PostgreSQL (pgx v5, pgxpool): the
+// backend that several replicas of Latch share.
+//
+// Transactions run at READ COMMITTED. Every compare-and-swap is a single
+// statement whose WHERE clause (or ON CONFLICT target) is re-checked by
+// Postgres against the latest committed row after waiting for a concurrent
+// writer, so two writers cannot both succeed without SERIALIZABLE and its
+// retries.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/latchid/latch"
+	"github.com/latchid/latch/store/internal/contract"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is a latch.Store on a pgx connection pool. It is safe for
+// concurrent use.
+type Store struct {
+	pool *pgxpool.Pool
+	now  func() time.Time
+}
+
+var _ latch.Store = (*Store)(nil)
+
+// Open connects to the database at url (a postgres:// URL or a key=value
+// DSN, as pgx parses them). Parameters pgx does not know are sent as
+// runtime parameters: search_path=<schema> makes the store, and Migrate,
+// use that schema. Open checks the server answers; it does not migrate.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx's parse errors can echo the URL, password included.
+		return nil, errors.New("postgres: cannot parse the database URL")
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	return &Store{pool: pool, now: time.Now}, nil
+}
+
+// Migrate applies the pending migrations to the first schema of the
+// search_path, goose's version table included. Concurrent Migrate calls
+// against the same schema (replicas starting together) take turns on an
+// advisory lock named after the schema, so migrations of other schemas in
+// the same database (parallel tests) do not wait for each other.
+func (s *Store) Migrate(ctx context.Context) error {
+	var schema *string
+	if err := s.pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	if schema == nil {
+		return errors.New("postgres: migrate: no schema of the search_path exists")
+	}
+	h := fnv.New64a()
+	h.Write([]byte("latch migrations " + *schema))
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64())), lock.WithLockTimeout(1, 300))
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("postgres: migrations: %w", err)
+	}
+	// goose speaks database/sql; this *sql.DB borrows the pool's
+	// connections (and their search_path) and closing it leaves the pool open.
+	db := stdlib.OpenDBFromPool(s.pool)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
+		goose.WithSessionLocker(locker),
+		// The global registry holds Go migrations registered by init
+		// functions; this store has none, and must not pick up anyone else's.
+		goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("postgres: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	// The migrations may have changed tables that cached statements
+	// describe; start from fresh connections.
+	s.pool.Reset()
+	return nil
+}
+
+// Close closes the pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// write runs fn in one transaction, committing if it returns nil.
+func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return latch.Internal(err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback(ctx) // the error from fn is the one worth reporting
+		return contract.Wrap(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return latch.Internal(err)
+	}
+	return nil
+}
+
+// Postgres error codes (SQLSTATE) the store turns into latch errors.
+const (
+	foreignKeyViolation = "23503"
+	uniqueViolation     = "23505"
+)
+
+func pgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// oneRow checks that an Exec succeeded and touched a row, returning
+// ifNone when it touched none.
+func oneRow(tag pgconn.CommandTag, err error, ifNone error) error {
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return ifNone
+	}
+	return nil
+}
+
+func utc(t time.Time) time.Time { return t.UTC() }
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+const userColumns = `u.id, u.number, u.tenant_id, u.email, u.first_name, u.last_name,
+	u.profile_picture, u.verified, u.active, u.admin, u.created_at, u.updated_at`
+
+// userDest returns the Scan destinations for userColumns and a function
+// that finishes u once Scan has filled them.
+func userDest(u *latch.User) ([]any, func()) {
+	dest := []any{&u.ID, &u.Number, &u.TenantID, &u.Email, &u.FirstName, &u.LastName,
+		&u.ProfilePicture, &u.Verified, &u.Active, &u.Admin, &u.CreatedAt, &u.UpdatedAt}
+	return dest, func() {
+		// pgx returns timestamptz in the local zone.
+		u.CreatedAt, u.UpdatedAt = utc(u.CreatedAt), utc(u.UpdatedAt)
+	}
+}
+
+// CreateUser implements latch.Store.
+func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, error) {
+	nu, err := contract.NewUser(nu, s.now)
+	if err != nil {
+		return latch.User{}, err
+	}
+	u := nu.User
+	err = s.write(ctx, func(tx pgx.Tx) error {
+		// ON CONFLICT DO NOTHING turns the duplicate email into "no row
+		// returned" and, unlike a unique violation, leaves the transaction
+		// usable; a concurrent insert of the same email is waited for.
+		err := tx.QueryRow(ctx, `
+			INSERT INTO users (id, tenant_id, email, email_normalized, first_name, last_name,
+				profile_picture, verified, active, admin, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			ON CONFLICT (email_normalized) DO NOTHING
+			RETURNING number`,
+			u.ID, u.TenantID, u.Email, latch.NormalizeEmail(u.Email), u.FirstName, u.LastName,
+			u.ProfilePicture, u.Verified, u.Active, u.Admin, u.CreatedAt, u.UpdatedAt,
+		).Scan(&u.Number)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return contract.EmailTaken()
+		case pgCode(err) == uniqueViolation:
+			return contract.AlreadyExists("user")
+		case pgCode(err) == foreignKeyViolation:
+			return contract.Invalid("tenant_id", "unknown tenant")
+		case err != nil:
+			return err
+		}
+		if id := nu.Identity; id != nil {
+			tag, err := tx.Exec(ctx, `
+				INSERT INTO identities (id, user_id, provider, subject, email, created_at)
+				VALUES ($1, $2, $3, $4, $5, $6)
+				ON CONFLICT (provider, subject) DO NOTHING`,
+				id.ID, id.UserID, string(id.Provider), id.Subject, id.Email, id.CreatedAt)
+			if pgCode(err) == uniqueViolation {
+				return contract.AlreadyExists("identity")
+			}
+			if err := oneRow(tag, err, contract.IdentityTaken()); err != nil {
+				return err
+			}
+		}
+		if nu.PasswordHash != "" {
+			if _, err := tx.Exec(ctx, `
+				INSERT INTO credentials (user_id, hash, created_at, updated_at) VALUES ($1, $2, $3, $3)`,
+				u.ID, nu.PasswordHash, u.CreatedAt); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `
+				INSERT INTO password_history (user_id, hash, created_at) VALUES ($1, $2, $3)`,
+				u.ID, nu.PasswordHash, u.CreatedAt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return latch.User{}, err
+	}
+	return u, nil
+}
+
+// UserByID implements latch.Store.
+func (s *Store) UserByID(ctx context.Context, id string) (latch.User, error) {
+	// Checked here: the uuid column would reject a malformed id with an
+	// error, and a malformed id is simply no user.
+	id, ok := contract.ID(id)
+	if !ok {
+		return latch.User{}, contract.NotFound("user")
+	}
+	return s.user(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id)
+}
+
+// UserByEmail implements latch.Store.
+func (s *Store) UserByEmail(ctx context.Context, email string) (latch.User, error) {
+	return s.user(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email_normalized = $1`, latch.NormalizeEmail(email))
+}
+
+func (s *Store) user(ctx context.Context, query string, arg any) (latch.User, error) {
+	var u latch.User
+	dest, finish := userDest(&u)
+	err := s.pool.QueryRow(ctx, query, arg).Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return latch.User{}, contract.NotFound("user")
+	}
+	if err != nil {
+		return latch.User{}, latch.Internal(err)
+	}
+	finish()
+	return u, nil
+}
+
+// IdentitiesByUser implements latch.Store.
+func (s *Store) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Identity, error) {
+	userID, ok := contract.ID(userID)
+	if !ok {
+		return nil, contract.NotFound("user")
+	}
+	// The LEFT JOIN tells "no such user" (no row) from "a user without
+	// identities" (one row of NULLs) in one read.
+	rows, err := s.pool.Query(ctx, `
+		SELECT i.id, i.provider, i.subject, i.email, i.created_at
+		FROM users u LEFT JOIN identities i ON i.user_id = u.id
+		WHERE u.id = $1
+		ORDER BY i.created_at, i.id`, userID)
+	if err != nil {
+		return nil, latch.Internal(err)
+	}
+	defer rows.Close()
+	var out []latch.Identity
+	found := false
+	for rows.Next() {
+		found = true
+		var id, provider, subject, email *string
+		var created *time.Time
+		if err := rows.Scan(&id, &provider, &subject, &email, &created); err != nil {
+			return nil, latch.Internal(err)
+		}
+		if id == nil {
+			continue
+		}
+		out = append(out, latch.Identity{
+			ID: *id, UserID: userID, Provider: latch.Provider(*provider),
+			Subject: *subject, Email: *email, CreatedAt: utc(*created),
+		})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, latch.Internal(err)
+	}
+	if !found {
+		return nil, contract.NotFound("user")
+	}
+	return out, nil
+}
+
+// Credential implements latch.Store.
+func (s *Store) Credential(ctx context.Context, userID string) (latch.Credential, error) {
+	userID, ok := contract.ID(userID)
+	if !ok {
+		return latch.Credential{}, contract.NotFound("credential")
+	}
+	c := latch.Credential{UserID: userID}
+	err := s.pool.QueryRow(ctx,
+		`SELECT hash, created_at, updated_at FROM credentials WHERE user_id = $1`, userID,
+	).Scan(&c.Hash, &c.CreatedAt, &c.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return latch.Credential{}, contract.NotFound("credential")
+	}
+	if err != nil {
+		return latch.Credential{}, latch.Internal(err)
+	}
+	c.CreatedAt, c.UpdatedAt = utc(c.CreatedAt), utc(c.UpdatedAt)
+	return c, nil
+}
+
+// ChangePassword implements latch.Store.
+func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) error {
+	userID, ok := contract.ID(pc.UserID)
+	if !ok {
+		return contract.NotFound("user")
+	}
+	if pc.NewHash == "" {
+		return contract.Invalid("new_hash", "new password hash is empty")
+	}
+	at := contract.Or(pc.At, s.now)
+	// A KeepSessionID that is no session id keeps no session; NULL is
+	// distinct from every id.
+	var keep any
+	if id, ok := contract.ID(pc.KeepSessionID); ok {
+		keep = id
+	}
+	return s.write(ctx, func(tx pgx.Tx) error {
+		if err := userExists(ctx, tx, userID); err != nil {
+			return err
+		}
+		var tag pgconn.CommandTag
+		var err error
+		if pc.PreviousHash == "" {
+			// A concurrent first password makes this wait for its commit,
+			// then do nothing.
+			tag, err = tx.Exec(ctx, `
+				INSERT INTO credentials (user_id, hash, created_at, updated_at) VALUES ($1, $2, $3, $3)
+				ON CONFLICT (user_id) DO NOTHING`, userID, pc.NewHash, at)
+		} else {
+			// A concurrent change makes this wait, then re-check the hash
+			// against the committed row.
+			tag, err = tx.Exec(ctx, `
+				UPDATE credentials SET hash = $1, updated_at = $2 WHERE user_id = $3 AND hash = $4`,
+				pc.NewHash, at, userID, pc.PreviousHash)
+		}
+		if err := oneRow(tag, err, contract.ConcurrentUpdate()); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO password_history (user_id, hash, created_at) VALUES ($1, $2, $3)`,
+			userID, pc.NewHash, at); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `
+			UPDATE sessions SET revoked_at = $1
+			WHERE user_id = $2 AND revoked_at IS NULL AND id IS DISTINCT FROM $3::uuid`, at, userID, keep)
+		return err
+	})
+}
+
+func userExists(ctx context.Context, q interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}, userID string) error {
+	var one int
+	err := q.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1`, userID).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return contract.NotFound("user")
+	}
+	return err
+}
+
+// ReplacePasswordHash implements latch.Store.
+func (s *Store) ReplacePasswordHash(ctx context.Context, userID, oldHash, newHash string, at time.Time) error {
+	userID, ok := contract.ID(userID)
+	if !ok {
+		return contract.NotFound("user")
+	}
+	if newHash == "" {
+		return contract.Invalid("new_hash", "new password hash is empty")
+	}
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE credentials SET hash = $1, updated_at = $2 WHERE user_id = $3 AND hash = $4`,
+		newHash, contract.Or(at, s.now), userID, oldHash)
+	err = oneRow(tag, err, contract.ConcurrentUpdate())
+	if latch.IsCode(err, latch.CodeConcurrentUpdate) {
+		// Nothing matched: tell an unknown user from a changed hash.
+		if err := userExists(ctx, s.pool, userID); err != nil {
+			return contract.Wrap(err)
+		}
+	}
+	return contract.Wrap(err)
+}
+
+// CreateSession implements latch.Store.
+func (s *Store) CreateSession(ctx context.Context, sess latch.Session, refreshHash []byte) error {
+	id, ok := contract.ID(sess.ID)
+	if !ok {
+		return contract.Invalid("id", "session id must be a UUID")
+	}
+	userID, ok := contract.ID(sess.UserID)
+	if !ok {
+		return contract.NotFound("user")
+	}
+	scopes, err := contract.JoinScopes(sess.Scopes)
+	if err != nil {
+		return err
+	}
+	created := contract.Or(sess.CreatedAt, s.now)
+	return s.write(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO sessions (id, user_id, kind, scopes, created_at, expires_at, revoked_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (id) DO NOTHING`,
+			id, userID, string(sess.Kind), scopes, created, contract.Time(sess.ExpiresAt), contract.TimePtr(sess.RevokedAt))
+		if pgCode(err) == foreignKeyViolation {
+			return contract.NotFound("user")
+		}
+		if err := oneRow(tag, err, contract.AlreadyExists("session")); err != nil {
+			return err
+		}
+		if len(refreshHash) == 0 {
+			return nil
+		}
+		tag, err = tx.Exec(ctx, `
+			INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES ($1, $2, $3)
+			ON CONFLICT (hash) DO NOTHING`, refreshHash, id, created)
+		return oneRow(tag, err, contract.AlreadyExists("refresh token"))
+	})
+}
+
+const sessionColumns = `s.id, s.user_id, s.kind, s.scopes, s.created_at, s.expires_at, s.revoked_at`
+
+// sessionDest is userDest for sessionColumns.
+func sessionDest(sess *latch.Session) ([]any, func()) {
+	var kind, scopes string
+	dest := []any{&sess.ID, &sess.UserID, &kind, &scopes, &sess.CreatedAt, &sess.ExpiresAt, &sess.RevokedAt}
+	return dest, func() {
+		sess.Kind = latch.TokenKind(kind)
+		sess.Scopes = contract.SplitScopes(scopes)
+		sess.CreatedAt, sess.ExpiresAt = utc(sess.CreatedAt), utc(sess.ExpiresAt)
+		sess.RevokedAt = utcPtr(sess.RevokedAt)
+	}
+}
+
+// SessionWithUser implements latch.Store. pgx prepares and caches the
+// statement per connection on first use, so the per-request cost is one
+// round trip with two primary-key probes.
+func (s *Store) SessionWithUser(ctx context.Context, sessionID string) (latch.Session, latch.User, error) {
+	id, ok := contract.ID(sessionID)
+	if !ok {
+		return latch.Session{}, latch.User{}, contract.NotFound("session")
+	}
+	var sess latch.Session
+	var u latch.User
+	sdest, sfinish := sessionDest(&sess)
+	udest, ufinish := userDest(&u)
+	err := s.pool.QueryRow(ctx, `SELECT `+sessionColumns+`, `+userColumns+`
+		FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.id = $1`, id).Scan(append(sdest, udest...)...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return latch.Session{}, latch.User{}, contract.NotFound("session")
+	}
+	if err != nil {
+		return latch.Session{}, latch.User{}, latch.Internal(err)
+	}
+	sfinish()
+	ufinish()
+	return sess, u, nil
+}
+
+// RotateRefreshToken implements latch.Store.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, at time.Time) (latch.Session, error) {
+	if len(oldHash) == 0 {
+		return latch.Session{}, contract.NotFound("refresh token")
+	}
+	if len(newHash) == 0 {
+		return latch.Session{}, contract.Invalid("refresh_token", "new refresh token hash is empty")
+	}
+	at = contract.Or(at, s.now)
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return latch.Session{}, latch.Internal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+
+	// FOR NO KEY UPDATE locks the token and its session: concurrent
+	// rotations of one token queue here, and each later one reads the
+	// token as the earlier left it (used), so exactly one succeeds; a
+	// concurrent RevokeSession cannot slip between this check and commit.
+	var sess latch.Session
+	var used *time.Time
+	dest, finish := sessionDest(&sess)
+	err = tx.QueryRow(ctx, `
+		SELECT rt.used_at, `+sessionColumns+`
+		FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
+		WHERE rt.hash = $1
+		FOR NO KEY UPDATE`, oldHash).Scan(append([]any{&used}, dest...)...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return latch.Session{}, contract.NotFound("refresh token")
+	}
+	if err != nil {
+		return latch.Session{}, latch.Internal(err)
+	}
+	finish()
+
+	if used != nil {
+		return latch.Session{}, revokeForReuse(ctx, tx, sess.ID, at)
+	}
+	if !sess.Live(at) {
+		return latch.Session{}, contract.SessionEnded()
+	}
+	// The lock above means this finds the token unused; the guard keeps
+	// the statement correct on its own.
+	tag, err := tx.Exec(ctx, `
+		UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL`, at, oldHash)
+	if err != nil {
+		return latch.Session{}, latch.Internal(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return latch.Session{}, revokeForReuse(ctx, tx, sess.ID, at)
+	}
+	tag, err = tx.Exec(ctx, `
+		INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES ($1, $2, $3)
+		ON CONFLICT (hash) DO NOTHING`, newHash, sess.ID, at)
+	if err := oneRow(tag, err, contract.AlreadyExists("refresh token")); err != nil {
+		return latch.Session{}, contract.Wrap(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return latch.Session{}, latch.Internal(err)
+	}
+	return sess, nil
+}
+
+// revokeForReuse revokes the session of a reused refresh token and commits
+// tx: the revocation must stand although the caller gets an error.
+func revokeForReuse(ctx context.Context, tx pgx.Tx, sessionID string, at time.Time) error {
+	if _, err := tx.Exec(ctx, `
+		UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`,
+		at, sessionID); err != nil {
+		return latch.Internal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return latch.Internal(err)
+	}
+	return contract.RefreshTokenReused()
+}
+
+// RevokeSession implements latch.Store.
+func (s *Store) RevokeSession(ctx context.Context, sessionID string, at time.Time) error {
+	id, ok := contract.ID(sessionID)
+	if !ok {
+		return contract.NotFound("session")
+	}
+	// COALESCE keeps the first revocation time, and still counts the row
+	// as matched, so an already revoked session is not NotFound.
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE sessions SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2`,
+		contract.Or(at, s.now), id)
+	return contract.Wrap(oneRow(tag, err, contract.NotFound("session")))
+}
+
+// SigningKeys implements latch.Store.
+func (s *Store) SigningKeys(ctx context.Context) ([]latch.SigningKey, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT id, algorithm, private, created_at FROM signing_keys ORDER BY created_at, id`)
+	if err != nil {
+		return nil, latch.Internal(err)
+	}
+	defer rows.Close()
+	var keys []latch.SigningKey
+	for rows.Next() {
+		var k latch.SigningKey
+		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Private, &k.CreatedAt); err != nil {
+			return nil, latch.Internal(err)
+		}
+		k.CreatedAt = utc(k.CreatedAt)
+		keys = append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, latch.Internal(err)
+	}
+	return keys, nil
+}
+
+// AddSigningKey implements latch.Store.
+func (s *Store) AddSigningKey(ctx context.Context, k latch.SigningKey) error {
+	if k.ID == "" {
+		return contract.Invalid("id", "signing key id is empty")
+	}
+	tag, err := s.pool.Exec(ctx, `
+		INSERT INTO signing_keys (id, algorithm, private, created_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (id) DO NOTHING`,
+		k.ID, k.Algorithm, k.Private, contract.Or(k.CreatedAt, s.now))
+	return contract.Wrap(oneRow(tag, err, contract.AlreadyExists("signing key")))
+}
+
+// PasswordHistory returns the user's last limit password hashes, newest
+// first; none for an unknown user. It is not (yet) part of latch.Store: the
+// password policy that will read it does not exist yet.
+func (s *Store) PasswordHistory(ctx context.Context, userID string, limit int) ([]string, error) {
+	userID, ok := contract.ID(userID)
+	if !ok || limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT hash FROM password_history WHERE user_id = $1 ORDER BY id DESC LIMIT $2`, userID, limit)
+	if err != nil {
+		return nil, latch.Internal(err)
+	}
+	hashes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, latch.Internal(err)
+	}
+	return hashes, nil
+}

@@ -1,0 +1,718 @@
+// Package sqlite is the latch.Store on an embedded SQLite database
+// (modernc.org/sqlite, pure Go): the default for a single replica.
+//
+// SQLite allows one writer at a time. Rather than let concurrent writers
+// collide and retry on SQLITE_BUSY, the Store keeps two pools on the same
+// file: a writer with a single connection, whose transactions begin
+// IMMEDIATE (taking the write lock up front, so a read-then-write
+// transaction can never fail to upgrade), and a reader with several
+// connections, which in WAL mode read a consistent snapshot without waiting
+// for the writer. Writes are therefore serialized in Go, in the writer pool's
+// queue, and a compare-and-swap inside a write transaction cannot race.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/latchid/latch"
+	"github.com/latchid/latch/store/internal/contract"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is a latch.Store on one SQLite file. It is safe for concurrent use.
+type Store struct {
+	writer *sql.DB
+	reader *sql.DB
+	// sessionWithUser is prepared on first use (the table must exist):
+	// it runs on every authenticated request, and preparing it per call
+	// parses and plans the join each time, which more than doubled its
+	// cost in BenchmarkSessionWithUser.
+	sessionWithUser atomic.Pointer[sql.Stmt]
+	now             func() time.Time
+}
+
+var _ latch.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database file at path. It does not
+// migrate: call Migrate.
+func Open(ctx context.Context, path string) (*Store, error) {
+	// The reader and writer pools must reach the same database, which an
+	// in-memory name would not; a '?' would be taken for DSN parameters.
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.ContainsRune(path, '?') {
+		return nil, fmt.Errorf("sqlite: %q: want a plain file path", path)
+	}
+	pragmas := url.Values{"_pragma": {
+		// busy_timeout matters only when another process (latch migrate
+		// beside a running server) holds the lock: in-process writers
+		// queue on the writer pool instead.
+		"busy_timeout(5000)",
+		"foreign_keys(1)",
+		"journal_mode(WAL)",
+		// In WAL mode NORMAL cannot corrupt the database; a power loss may
+		// lose the last commits, which is the usual trade for not fsyncing
+		// every commit.
+		"synchronous(NORMAL)",
+	}}
+
+	w := url.Values{"_txlock": {"immediate"}}
+	for k, v := range pragmas {
+		w[k] = v
+	}
+	writer, err := sql.Open("sqlite", path+"?"+w.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open writer: %w", err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxIdleTime(0)
+	writer.SetConnMaxLifetime(0)
+	// The writer connects first, alone: switching a new file to WAL takes
+	// an exclusive lock that readers connecting at once would contend for.
+	if err := writer.PingContext(ctx); err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+
+	r := url.Values{"_pragma": append(append([]string(nil), pragmas["_pragma"]...),
+		// A bug that writes through the reader fails loudly instead of
+		// bypassing the writer's serialization.
+		"query_only(1)")}
+	reader, err := sql.Open("sqlite", path+"?"+r.Encode())
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open reader: %w", err)
+	}
+	// Reads are CPU work in a pure-Go SQLite, so more connections than
+	// cores buy little; a few spare ones cover goroutines parked between
+	// statements.
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	reader.SetMaxOpenConns(n)
+	reader.SetMaxIdleConns(n)
+	reader.SetConnMaxIdleTime(0)
+	reader.SetConnMaxLifetime(0)
+	if err := reader.PingContext(ctx); err != nil {
+		reader.Close()
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return &Store{writer: writer, reader: reader, now: time.Now}, nil
+}
+
+// Migrate applies the pending migrations.
+func (s *Store) Migrate(ctx context.Context) error {
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	// The global registry holds Go migrations registered by init
+	// functions; this store has none, and must not pick up anyone else's.
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.writer, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	return nil
+}
+
+// prepared returns the statement that *p holds, preparing query into it
+// first if it holds none.
+func (s *Store) prepared(ctx context.Context, p *atomic.Pointer[sql.Stmt], query string) (*sql.Stmt, error) {
+	if stmt := p.Load(); stmt != nil {
+		return stmt, nil
+	}
+	stmt, err := s.reader.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if !p.CompareAndSwap(nil, stmt) {
+		stmt.Close() // another goroutine prepared it first
+		if stmt = p.Load(); stmt == nil {
+			return nil, errors.New("sqlite: store closed") // Close swapped it out
+		}
+	}
+	return stmt, nil
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	var errs []error
+	if stmt := s.sessionWithUser.Swap(nil); stmt != nil {
+		errs = append(errs, stmt.Close())
+	}
+	errs = append(errs, s.reader.Close(), s.writer.Close())
+	if err := errors.Join(errs...); err != nil {
+		return latch.Internal(err)
+	}
+	return nil
+}
+
+// write runs fn in one write transaction, committing if it returns nil.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return latch.Internal(err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback() // the error from fn is the one worth reporting
+		return contract.Wrap(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return latch.Internal(err)
+	}
+	return nil
+}
+
+// sqliteCode returns the extended result code of a SQLite error, or 0.
+func sqliteCode(err error) int {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code()
+	}
+	return 0
+}
+
+// Times are stored as INTEGER microseconds since the epoch, UTC.
+func micros(t time.Time) int64 { return contract.Time(t).UnixMicro() }
+
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func microsPtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return micros(*t)
+}
+
+func fromNullMicros(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicros(v.Int64)
+	return &t
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+const userColumns = `u.id, u.number, u.tenant_id, u.email, u.first_name, u.last_name,
+	u.profile_picture, u.verified, u.active, u.admin, u.created_at, u.updated_at`
+
+// userDest returns the Scan destinations for userColumns and a function
+// that finishes u once Scan has filled them.
+func userDest(u *latch.User) ([]any, func()) {
+	var created, updated int64
+	dest := []any{&u.ID, &u.Number, &u.TenantID, &u.Email, &u.FirstName, &u.LastName,
+		&u.ProfilePicture, &u.Verified, &u.Active, &u.Admin, &created, &updated}
+	return dest, func() {
+		u.CreatedAt = fromMicros(created)
+		u.UpdatedAt = fromMicros(updated)
+	}
+}
+
+func scanUser(row scanner) (latch.User, error) {
+	var u latch.User
+	dest, finish := userDest(&u)
+	if err := row.Scan(dest...); err != nil {
+		return latch.User{}, err
+	}
+	finish()
+	return u, nil
+}
+
+// CreateUser implements latch.Store.
+func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, error) {
+	nu, err := contract.NewUser(nu, s.now)
+	if err != nil {
+		return latch.User{}, err
+	}
+	u := nu.User
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		// ON CONFLICT DO NOTHING turns the duplicate email into "no row
+		// returned" rather than an error whose message would need parsing
+		// to tell it from a duplicate id.
+		err := tx.QueryRowContext(ctx, `
+			INSERT INTO users (id, tenant_id, email, email_normalized, first_name, last_name,
+				profile_picture, verified, active, admin, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (email_normalized) DO NOTHING
+			RETURNING number`,
+			u.ID, u.TenantID, u.Email, latch.NormalizeEmail(u.Email), u.FirstName, u.LastName,
+			u.ProfilePicture, u.Verified, u.Active, u.Admin, micros(u.CreatedAt), micros(u.UpdatedAt),
+		).Scan(&u.Number)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return contract.EmailTaken()
+		case sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+			return contract.AlreadyExists("user")
+		case sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return contract.Invalid("tenant_id", "unknown tenant")
+		case err != nil:
+			return err
+		}
+		if id := nu.Identity; id != nil {
+			res, err := tx.ExecContext(ctx, `
+				INSERT INTO identities (id, user_id, provider, subject, email, created_at)
+				VALUES (?, ?, ?, ?, ?, ?)
+				ON CONFLICT (provider, subject) DO NOTHING`,
+				id.ID, id.UserID, string(id.Provider), id.Subject, id.Email, micros(id.CreatedAt))
+			if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
+				return contract.AlreadyExists("identity")
+			}
+			if err := oneRow(res, err, contract.IdentityTaken()); err != nil {
+				return err
+			}
+		}
+		if nu.PasswordHash != "" {
+			if _, err := tx.ExecContext(ctx, `
+				INSERT INTO credentials (user_id, hash, created_at, updated_at) VALUES (?, ?, ?, ?)`,
+				u.ID, nu.PasswordHash, micros(u.CreatedAt), micros(u.CreatedAt)); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `
+				INSERT INTO password_history (user_id, hash, created_at) VALUES (?, ?, ?)`,
+				u.ID, nu.PasswordHash, micros(u.CreatedAt)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return latch.User{}, err
+	}
+	return u, nil
+}
+
+// oneRow checks that an Exec succeeded and touched a row, returning
+// ifNone when it touched none.
+func oneRow(res sql.Result, err error, ifNone error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ifNone
+	}
+	return nil
+}
+
+// UserByID implements latch.Store.
+func (s *Store) UserByID(ctx context.Context, id string) (latch.User, error) {
+	id, ok := contract.ID(id)
+	if !ok {
+		return latch.User{}, contract.NotFound("user")
+	}
+	return s.user(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = ?`, id)
+}
+
+// UserByEmail implements latch.Store.
+func (s *Store) UserByEmail(ctx context.Context, email string) (latch.User, error) {
+	return s.user(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email_normalized = ?`, latch.NormalizeEmail(email))
+}
+
+func (s *Store) user(ctx context.Context, query string, arg any) (latch.User, error) {
+	u, err := scanUser(s.reader.QueryRowContext(ctx, query, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return latch.User{}, contract.NotFound("user")
+	}
+	if err != nil {
+		return latch.User{}, latch.Internal(err)
+	}
+	return u, nil
+}
+
+// IdentitiesByUser implements latch.Store.
+func (s *Store) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Identity, error) {
+	userID, ok := contract.ID(userID)
+	if !ok {
+		return nil, contract.NotFound("user")
+	}
+	// The LEFT JOIN tells "no such user" (no row) from "a user without
+	// identities" (one row of NULLs) in one read.
+	rows, err := s.reader.QueryContext(ctx, `
+		SELECT i.id, i.provider, i.subject, i.email, i.created_at
+		FROM users u LEFT JOIN identities i ON i.user_id = u.id
+		WHERE u.id = ?
+		ORDER BY i.created_at, i.id`, userID)
+	if err != nil {
+		return nil, latch.Internal(err)
+	}
+	defer rows.Close()
+	var out []latch.Identity
+	found := false
+	for rows.Next() {
+		found = true
+		var id, provider, subject, email sql.NullString
+		var created sql.NullInt64
+		if err := rows.Scan(&id, &provider, &subject, &email, &created); err != nil {
+			return nil, latch.Internal(err)
+		}
+		if !id.Valid {
+			continue
+		}
+		out = append(out, latch.Identity{
+			ID: id.String, UserID: userID, Provider: latch.Provider(provider.String),
+			Subject: subject.String, Email: email.String, CreatedAt: fromMicros(created.Int64),
+		})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, latch.Internal(err)
+	}
+	if !found {
+		return nil, contract.NotFound("user")
+	}
+	return out, nil
+}
+
+// Credential implements latch.Store.
+func (s *Store) Credential(ctx context.Context, userID string) (latch.Credential, error) {
+	userID, ok := contract.ID(userID)
+	if !ok {
+		return latch.Credential{}, contract.NotFound("credential")
+	}
+	c := latch.Credential{UserID: userID}
+	var created, updated int64
+	err := s.reader.QueryRowContext(ctx,
+		`SELECT hash, created_at, updated_at FROM credentials WHERE user_id = ?`, userID,
+	).Scan(&c.Hash, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return latch.Credential{}, contract.NotFound("credential")
+	}
+	if err != nil {
+		return latch.Credential{}, latch.Internal(err)
+	}
+	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return c, nil
+}
+
+// ChangePassword implements latch.Store.
+func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) error {
+	userID, ok := contract.ID(pc.UserID)
+	if !ok {
+		return contract.NotFound("user")
+	}
+	if pc.NewHash == "" {
+		return contract.Invalid("new_hash", "new password hash is empty")
+	}
+	at := micros(contract.Or(pc.At, s.now))
+	// A KeepSessionID that is no session id keeps no session.
+	keep, _ := contract.ID(pc.KeepSessionID)
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if err := userExists(ctx, tx, userID); err != nil {
+			return err
+		}
+		var res sql.Result
+		var err error
+		if pc.PreviousHash == "" {
+			res, err = tx.ExecContext(ctx, `
+				INSERT INTO credentials (user_id, hash, created_at, updated_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (user_id) DO NOTHING`, userID, pc.NewHash, at, at)
+		} else {
+			res, err = tx.ExecContext(ctx, `
+				UPDATE credentials SET hash = ?, updated_at = ? WHERE user_id = ? AND hash = ?`,
+				pc.NewHash, at, userID, pc.PreviousHash)
+		}
+		if err := oneRow(res, err, contract.ConcurrentUpdate()); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO password_history (user_id, hash, created_at) VALUES (?, ?, ?)`,
+			userID, pc.NewHash, at); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `
+			UPDATE sessions SET revoked_at = ?
+			WHERE user_id = ? AND revoked_at IS NULL AND id <> ?`, at, userID, keep)
+		return err
+	})
+}
+
+func userExists(ctx context.Context, q interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}, userID string) error {
+	var one int
+	err := q.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ?`, userID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return contract.NotFound("user")
+	}
+	return err
+}
+
+// ReplacePasswordHash implements latch.Store.
+func (s *Store) ReplacePasswordHash(ctx context.Context, userID, oldHash, newHash string, at time.Time) error {
+	userID, ok := contract.ID(userID)
+	if !ok {
+		return contract.NotFound("user")
+	}
+	if newHash == "" {
+		return contract.Invalid("new_hash", "new password hash is empty")
+	}
+	res, err := s.writer.ExecContext(ctx, `
+		UPDATE credentials SET hash = ?, updated_at = ? WHERE user_id = ? AND hash = ?`,
+		newHash, micros(contract.Or(at, s.now)), userID, oldHash)
+	err = oneRow(res, err, contract.ConcurrentUpdate())
+	if latch.IsCode(err, latch.CodeConcurrentUpdate) {
+		// Nothing matched: tell an unknown user from a changed hash.
+		if err := userExists(ctx, s.reader, userID); err != nil {
+			return contract.Wrap(err)
+		}
+	}
+	return contract.Wrap(err)
+}
+
+// CreateSession implements latch.Store.
+func (s *Store) CreateSession(ctx context.Context, sess latch.Session, refreshHash []byte) error {
+	id, ok := contract.ID(sess.ID)
+	if !ok {
+		return contract.Invalid("id", "session id must be a UUID")
+	}
+	userID, ok := contract.ID(sess.UserID)
+	if !ok {
+		return contract.NotFound("user")
+	}
+	scopes, err := contract.JoinScopes(sess.Scopes)
+	if err != nil {
+		return err
+	}
+	created := contract.Or(sess.CreatedAt, s.now)
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO sessions (id, user_id, kind, scopes, created_at, expires_at, revoked_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`,
+			id, userID, string(sess.Kind), scopes, micros(created), micros(sess.ExpiresAt), microsPtr(sess.RevokedAt))
+		if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
+			return contract.NotFound("user")
+		}
+		if err := oneRow(res, err, contract.AlreadyExists("session")); err != nil {
+			return err
+		}
+		if len(refreshHash) == 0 {
+			return nil
+		}
+		res, err = tx.ExecContext(ctx, `
+			INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)
+			ON CONFLICT (hash) DO NOTHING`, refreshHash, id, micros(created))
+		return oneRow(res, err, contract.AlreadyExists("refresh token"))
+	})
+}
+
+const sessionColumns = `s.id, s.user_id, s.kind, s.scopes, s.created_at, s.expires_at, s.revoked_at`
+
+// sessionDest is userDest for sessionColumns.
+func sessionDest(sess *latch.Session) ([]any, func()) {
+	var kind, scopes string
+	var created, expires int64
+	var revoked sql.NullInt64
+	dest := []any{&sess.ID, &sess.UserID, &kind, &scopes, &created, &expires, &revoked}
+	return dest, func() {
+		sess.Kind = latch.TokenKind(kind)
+		sess.Scopes = contract.SplitScopes(scopes)
+		sess.CreatedAt = fromMicros(created)
+		sess.ExpiresAt = fromMicros(expires)
+		sess.RevokedAt = fromNullMicros(revoked)
+	}
+}
+
+// sessionWithUserQuery joins by primary key (sessions.id) and unique key
+// (users.id): two index probes, no scan.
+const sessionWithUserQuery = `SELECT ` + sessionColumns + `, ` + userColumns + `
+	FROM sessions s JOIN users u ON u.id = s.user_id
+	WHERE s.id = ?`
+
+// SessionWithUser implements latch.Store.
+func (s *Store) SessionWithUser(ctx context.Context, sessionID string) (latch.Session, latch.User, error) {
+	id, ok := contract.ID(sessionID)
+	if !ok {
+		return latch.Session{}, latch.User{}, contract.NotFound("session")
+	}
+	stmt, err := s.prepared(ctx, &s.sessionWithUser, sessionWithUserQuery)
+	if err != nil {
+		return latch.Session{}, latch.User{}, latch.Internal(err)
+	}
+	var sess latch.Session
+	var u latch.User
+	sdest, sfinish := sessionDest(&sess)
+	udest, ufinish := userDest(&u)
+	err = stmt.QueryRowContext(ctx, id).Scan(append(sdest, udest...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return latch.Session{}, latch.User{}, contract.NotFound("session")
+	}
+	if err != nil {
+		return latch.Session{}, latch.User{}, latch.Internal(err)
+	}
+	sfinish()
+	ufinish()
+	return sess, u, nil
+}
+
+// RotateRefreshToken implements latch.Store.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, at time.Time) (latch.Session, error) {
+	if len(oldHash) == 0 {
+		return latch.Session{}, contract.NotFound("refresh token")
+	}
+	if len(newHash) == 0 {
+		return latch.Session{}, contract.Invalid("refresh_token", "new refresh token hash is empty")
+	}
+	at = contract.Or(at, s.now)
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return latch.Session{}, latch.Internal(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+
+	var sess latch.Session
+	var used sql.NullInt64
+	dest, finish := sessionDest(&sess)
+	err = tx.QueryRowContext(ctx, `
+		SELECT rt.used_at, `+sessionColumns+`
+		FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
+		WHERE rt.hash = ?`, oldHash).Scan(append([]any{&used}, dest...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return latch.Session{}, contract.NotFound("refresh token")
+	}
+	if err != nil {
+		return latch.Session{}, latch.Internal(err)
+	}
+	finish()
+
+	if used.Valid {
+		return latch.Session{}, revokeForReuse(ctx, tx, sess.ID, at)
+	}
+	if !sess.Live(at) {
+		return latch.Session{}, contract.SessionEnded()
+	}
+	// The writer is serialized, so this cannot find the token used; the
+	// guard keeps the statement correct on its own, as in store/postgres.
+	res, err := tx.ExecContext(ctx, `
+		UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL`, micros(at), oldHash)
+	if err != nil {
+		return latch.Session{}, latch.Internal(err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return latch.Session{}, latch.Internal(err)
+	} else if n == 0 {
+		return latch.Session{}, revokeForReuse(ctx, tx, sess.ID, at)
+	}
+	res, err = tx.ExecContext(ctx, `
+		INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (hash) DO NOTHING`, newHash, sess.ID, micros(at))
+	if err := oneRow(res, err, contract.AlreadyExists("refresh token")); err != nil {
+		return latch.Session{}, contract.Wrap(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return latch.Session{}, latch.Internal(err)
+	}
+	return sess, nil
+}
+
+// revokeForReuse revokes the session of a reused refresh token and commits
+// tx: the revocation must stand although the caller gets an error.
+func revokeForReuse(ctx context.Context, tx *sql.Tx, sessionID string, at time.Time) error {
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`,
+		micros(at), sessionID); err != nil {
+		return latch.Internal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return latch.Internal(err)
+	}
+	return contract.RefreshTokenReused()
+}
+
+// RevokeSession implements latch.Store.
+func (s *Store) RevokeSession(ctx context.Context, sessionID string, at time.Time) error {
+	id, ok := contract.ID(sessionID)
+	if !ok {
+		return contract.NotFound("session")
+	}
+	// COALESCE keeps the first revocation time, and still counts the row
+	// as matched, so an already revoked session is not NotFound.
+	res, err := s.writer.ExecContext(ctx, `
+		UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`,
+		micros(contract.Or(at, s.now)), id)
+	return contract.Wrap(oneRow(res, err, contract.NotFound("session")))
+}
+
+// SigningKeys implements latch.Store.
+func (s *Store) SigningKeys(ctx context.Context) ([]latch.SigningKey, error) {
+	rows, err := s.reader.QueryContext(ctx, `
+		SELECT id, algorithm, private, created_at FROM signing_keys ORDER BY created_at, id`)
+	if err != nil {
+		return nil, latch.Internal(err)
+	}
+	defer rows.Close()
+	var keys []latch.SigningKey
+	for rows.Next() {
+		var k latch.SigningKey
+		var created int64
+		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Private, &created); err != nil {
+			return nil, latch.Internal(err)
+		}
+		k.CreatedAt = fromMicros(created)
+		keys = append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, latch.Internal(err)
+	}
+	return keys, nil
+}
+
+// AddSigningKey implements latch.Store.
+func (s *Store) AddSigningKey(ctx context.Context, k latch.SigningKey) error {
+	if k.ID == "" {
+		return contract.Invalid("id", "signing key id is empty")
+	}
+	res, err := s.writer.ExecContext(ctx, `
+		INSERT INTO signing_keys (id, algorithm, private, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`,
+		k.ID, k.Algorithm, k.Private, micros(contract.Or(k.CreatedAt, s.now)))
+	return contract.Wrap(oneRow(res, err, contract.AlreadyExists("signing key")))
+}
+
+// PasswordHistory returns the user's last limit password hashes, newest
+// first; none for an unknown user. It is not (yet) part of latch.Store: the
+// password policy that will read it does not exist yet.
+func (s *Store) PasswordHistory(ctx context.Context, userID string, limit int) ([]string, error) {
+	userID, ok := contract.ID(userID)
+	if !ok || limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.reader.QueryContext(ctx, `
+		SELECT hash FROM password_history WHERE user_id = ? ORDER BY id DESC LIMIT ?`, userID, limit)
+	if err != nil {
+		return nil, latch.Internal(err)
+	}
+	defer rows.Close()
+	var hashes []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return nil, latch.Internal(err)
+		}
+		hashes = append(hashes, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, latch.Internal(err)
+	}
+	return hashes, nil
+}

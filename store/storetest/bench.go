@@ -1,0 +1,53 @@
+package storetest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/latchid/latch"
+)
+
+// BenchSessionWithUser measures SessionWithUser, the per-request
+// revocation check, from parallel goroutines as a server calls it. st must
+// be a fresh, migrated store; each backend's BenchmarkSessionWithUser calls
+// this so the numbers compare like with like.
+func BenchSessionWithUser(b *testing.B, st latch.Store) {
+	ctx := b.Context()
+	now := time.Now()
+	// Enough rows that lookups walk real B-trees rather than one page.
+	const users = 1000
+	var ids []string
+	for i := range users {
+		u, err := st.CreateUser(ctx, latch.NewUser{User: latch.User{
+			Email: fmt.Sprintf("bench%d@example.com", i), FirstName: "Bench", Active: true, CreatedAt: now,
+		}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		s := latch.Session{
+			ID: uuid.Must(uuid.NewV7()).String(), UserID: u.ID, Kind: latch.KindSession,
+			Scopes: latch.SessionScopes, CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+		}
+		if err := st.CreateSession(ctx, s, nil); err != nil {
+			b.Fatal(err)
+		}
+		if i%10 == 0 {
+			ids = append(ids, s.ID)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			if _, _, err := st.SessionWithUser(ctx, ids[i%len(ids)]); err != nil {
+				b.Error(err)
+				return
+			}
+			i++
+		}
+	})
+}

@@ -1,0 +1,1038 @@
+// Package storetest is the conformance suite of latch.Store: every backend's
+// tests call Run, so the backends cannot drift apart in behaviour (emails
+// compare case-insensitively, times come back UTC to the microsecond,
+// conflicts and absences are the same *latch.Error) and a use case tested
+// over one backend holds over the other. It follows Dex's
+// storage/conformance.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/latchid/latch"
+)
+
+// PasswordHistorian is what the suite needs beyond latch.Store to see the
+// password history that CreateUser and ChangePassword append to. Both
+// backends implement it; it belongs in latch.Store once a password policy
+// reads the history.
+type PasswordHistorian interface {
+	// PasswordHistory returns the user's last limit password hashes,
+	// newest first.
+	PasswordHistory(ctx context.Context, userID string, limit int) ([]string, error)
+}
+
+// Run runs the suite. open must return a fresh, migrated, empty store each
+// time it is called, close it when t ends, and be safe to call from
+// parallel subtests: each subtest opens its own store and runs in parallel
+// with the others.
+func Run(t *testing.T, open func(t *testing.T) latch.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, st latch.Store)
+	}{
+		{"CreateUser/RoundTrip", testCreateUserRoundTrip},
+		{"CreateUser/Defaults", testCreateUserDefaults},
+		{"CreateUser/Numbers", testCreateUserNumbers},
+		{"CreateUser/DuplicateEmail", testCreateUserDuplicateEmail},
+		{"CreateUser/DuplicateID", testCreateUserDuplicateID},
+		{"CreateUser/Identity", testCreateUserIdentity},
+		{"CreateUser/DuplicateIdentity", testCreateUserDuplicateIdentity},
+		{"CreateUser/Password", testCreateUserPassword},
+		{"CreateUser/Invalid", testCreateUserInvalid},
+		{"Lookups/NotFound", testNotFound},
+		{"Lookups/CanonicalID", testCanonicalID},
+		{"ChangePassword/CompareAndSwap", testChangePasswordCAS},
+		{"ChangePassword/RevokesOtherSessions", testChangePasswordRevokes},
+		{"ChangePassword/ConflictWritesNothing", testChangePasswordConflictWritesNothing},
+		{"ChangePassword/Concurrent", testChangePasswordConcurrent},
+		{"ReplacePasswordHash", testReplacePasswordHash},
+		{"Session/RoundTrip", testSessionRoundTrip},
+		{"Session/Invalid", testSessionInvalid},
+		{"Session/Revoke", testRevokeSession},
+		{"RefreshToken/Rotate", testRotate},
+		{"RefreshToken/Reuse", testRotateReuse},
+		{"RefreshToken/SessionEnded", testRotateSessionEnded},
+		{"RefreshToken/Concurrent", testRotateConcurrent},
+		{"SigningKeys", testSigningKeys},
+		{"Close", testClose},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, open(t))
+		})
+	}
+}
+
+// t0 carries nanoseconds and a zone other than UTC, so every round trip
+// checks that times come back truncated to the microsecond and in UTC.
+var t0 = time.Date(2025, 3, 14, 15, 9, 26, 535897932, time.FixedZone("UTC+2", 2*60*60))
+
+// at returns t0 plus n minutes.
+func at(n int) time.Time { return t0.Add(time.Duration(n) * time.Minute) }
+
+// stored is the form in which a store returns t.
+func stored(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func storedPtr(t time.Time) *time.Time {
+	s := stored(t)
+	return &s
+}
+
+func newID(t *testing.T) string {
+	t.Helper()
+	u, err := uuid.NewV7()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.String()
+}
+
+// createUser stores a user with the given email and explicit times.
+func createUser(t *testing.T, st latch.Store, email string) latch.User {
+	t.Helper()
+	u, err := st.CreateUser(t.Context(), latch.NewUser{User: latch.User{
+		Email: email, Active: true, CreatedAt: at(0), UpdatedAt: at(0),
+	}})
+	if err != nil {
+		t.Fatalf("CreateUser(%q): %v", email, err)
+	}
+	return u
+}
+
+func createUserWithPassword(t *testing.T, st latch.Store, email, hash string) latch.User {
+	t.Helper()
+	u, err := st.CreateUser(t.Context(), latch.NewUser{
+		User:         latch.User{Email: email, Active: true, CreatedAt: at(0), UpdatedAt: at(0)},
+		PasswordHash: hash,
+	})
+	if err != nil {
+		t.Fatalf("CreateUser(%q): %v", email, err)
+	}
+	return u
+}
+
+// createSession stores a live session of user, expiring an hour after t0.
+func createSession(t *testing.T, st latch.Store, userID string, refresh []byte) latch.Session {
+	t.Helper()
+	s := latch.Session{
+		ID: newID(t), UserID: userID, Kind: latch.KindSession, Scopes: latch.SessionScopes,
+		CreatedAt: at(0), ExpiresAt: at(60),
+	}
+	if err := st.CreateSession(t.Context(), s, refresh); err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	return s
+}
+
+func session(t *testing.T, st latch.Store, id string) latch.Session {
+	t.Helper()
+	s, _, err := st.SessionWithUser(t.Context(), id)
+	if err != nil {
+		t.Fatalf("SessionWithUser(%s): %v", id, err)
+	}
+	return s
+}
+
+func history(t *testing.T, st latch.Store, userID string) []string {
+	t.Helper()
+	h, ok := st.(PasswordHistorian)
+	if !ok {
+		t.Fatalf("%T does not implement storetest.PasswordHistorian", st)
+	}
+	hashes, err := h.PasswordHistory(t.Context(), userID, 100)
+	if err != nil {
+		t.Fatalf("PasswordHistory: %v", err)
+	}
+	return hashes
+}
+
+// wantError fails unless err is a *latch.Error of kind and code.
+func wantError(t *testing.T, err error, kind latch.Kind, code string) {
+	t.Helper()
+	var le *latch.Error
+	if !errors.As(err, &le) {
+		t.Fatalf("error = %#v (%v), want *latch.Error %s/%s", err, err, kind, code)
+	}
+	if le.Kind != kind || le.Code != code {
+		t.Fatalf("error = %s/%s (%v), want %s/%s", le.Kind, le.Code, err, kind, code)
+	}
+	if le.Message == "" {
+		t.Errorf("error %s/%s has no message", kind, code)
+	}
+}
+
+func wantNotFound(t *testing.T, err error) {
+	t.Helper()
+	wantError(t, err, latch.KindNotFound, latch.CodeNotFound)
+}
+
+// checkTimes fails if any time.Time field of v (a struct or pointer to one)
+// is not in UTC or carries sub-microsecond precision.
+func checkTimes(t *testing.T, what string, v any) {
+	t.Helper()
+	rv := reflect.Indirect(reflect.ValueOf(v))
+	for i := range rv.NumField() {
+		f := rv.Field(i)
+		var tm time.Time
+		switch x := f.Interface().(type) {
+		case time.Time:
+			tm = x
+		case *time.Time:
+			if x == nil {
+				continue
+			}
+			tm = *x
+		default:
+			continue
+		}
+		name := rv.Type().Field(i).Name
+		if tm.Location() != time.UTC {
+			t.Errorf("%s.%s location = %v, want UTC", what, name, tm.Location())
+		}
+		if tm.Nanosecond()%1000 != 0 {
+			t.Errorf("%s.%s = %v, not truncated to the microsecond", what, name, tm)
+		}
+	}
+}
+
+func equal[T any](t *testing.T, what string, got, want T) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s:\n got %+v\nwant %+v", what, got, want)
+	}
+}
+
+func testCreateUserRoundTrip(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	id := newID(t)
+	in := latch.User{
+		ID: id, TenantID: latch.DefaultTenantID, Email: "Ada.Lovelace@Example.COM",
+		FirstName: "Ada", LastName: "Lovelace", ProfilePicture: "https://example.com/ada.png",
+		Verified: true, Active: true, Admin: true,
+		CreatedAt: at(0), UpdatedAt: at(5),
+	}
+	got, err := st.CreateUser(ctx, latch.NewUser{User: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := in
+	want.Number = got.Number
+	want.CreatedAt, want.UpdatedAt = stored(at(0)), stored(at(5))
+	if got.Number <= 0 {
+		t.Errorf("Number = %d, want > 0", got.Number)
+	}
+	checkTimes(t, "CreateUser", got)
+	equal(t, "CreateUser", got, want)
+
+	byID, err := st.UserByID(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTimes(t, "UserByID", byID)
+	equal(t, "UserByID", byID, want)
+
+	// The email is stored as given and found whatever its case or
+	// surrounding space.
+	for _, email := range []string{"Ada.Lovelace@Example.COM", "ada.lovelace@example.com", "  ADA.LOVELACE@EXAMPLE.COM\t"} {
+		byEmail, err := st.UserByEmail(ctx, email)
+		if err != nil {
+			t.Fatalf("UserByEmail(%q): %v", email, err)
+		}
+		equal(t, fmt.Sprintf("UserByEmail(%q)", email), byEmail, want)
+	}
+
+	ids, err := st.IdentitiesByUser(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 0 {
+		t.Errorf("IdentitiesByUser of a user without identities = %v, want none", ids)
+	}
+	_, err = st.Credential(ctx, id)
+	wantNotFound(t, err)
+}
+
+func testCreateUserDefaults(t *testing.T, st latch.Store) {
+	before := time.Now().Add(-time.Second)
+	got, err := st.CreateUser(t.Context(), latch.NewUser{User: latch.User{Email: "zero@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now().Add(time.Second)
+	u, err := uuid.Parse(got.ID)
+	if err != nil || u.Version() != 7 || u.String() != got.ID {
+		t.Errorf("generated ID = %q, want a canonical UUIDv7", got.ID)
+	}
+	if got.TenantID != latch.DefaultTenantID {
+		t.Errorf("TenantID = %q, want the default tenant", got.TenantID)
+	}
+	if got.CreatedAt.Before(before) || got.CreatedAt.After(after) {
+		t.Errorf("zero CreatedAt became %v, want the time of the call", got.CreatedAt)
+	}
+	if !got.UpdatedAt.Equal(got.CreatedAt) {
+		t.Errorf("zero UpdatedAt became %v, want CreatedAt %v", got.UpdatedAt, got.CreatedAt)
+	}
+	checkTimes(t, "CreateUser", got)
+	byID, err := st.UserByID(t.Context(), got.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "UserByID", byID, got)
+}
+
+func testCreateUserNumbers(t *testing.T, st latch.Store) {
+	// Numbers are assigned by the database, unique and increasing; gaps
+	// are allowed (a Postgres sequence does not roll back).
+	seen := map[int64]bool{}
+	var last int64
+	for i := range 5 {
+		u := createUser(t, st, fmt.Sprintf("n%d@example.com", i))
+		if u.Number <= last || seen[u.Number] {
+			t.Errorf("user %d: Number = %d after %d", i, u.Number, last)
+		}
+		seen[u.Number] = true
+		last = u.Number
+		got, err := st.UserByID(t.Context(), u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Number != u.Number {
+			t.Errorf("UserByID Number = %d, CreateUser returned %d", got.Number, u.Number)
+		}
+	}
+}
+
+func testCreateUserDuplicateEmail(t *testing.T, st latch.Store) {
+	first := createUser(t, st, "Grace@Example.com")
+	for _, email := range []string{"Grace@Example.com", "grace@example.com", "GRACE@EXAMPLE.COM", " grace@example.com "} {
+		t.Run(email, func(t *testing.T) {
+			_, err := st.CreateUser(t.Context(), latch.NewUser{
+				User:         latch.User{Email: email, CreatedAt: at(1)},
+				Identity:     &latch.Identity{Provider: latch.ProviderGitHub, Subject: "dup-" + email},
+				PasswordHash: "$argon2id$dup",
+			})
+			wantError(t, err, latch.KindConflict, latch.CodeEmailTaken)
+			var le *latch.Error
+			errors.As(err, &le)
+			if le.Message != "email already registered" {
+				t.Errorf("Message = %q", le.Message)
+			}
+		})
+	}
+	got, err := st.UserByEmail(t.Context(), "grace@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "the first user", got, first)
+	// The failed creations stored no identity: the subjects are still free.
+	for i, email := range []string{"Grace@Example.com", "grace@example.com"} {
+		_, err := st.CreateUser(t.Context(), latch.NewUser{
+			User:     latch.User{Email: fmt.Sprintf("other%d@example.com", i), CreatedAt: at(1)},
+			Identity: &latch.Identity{Provider: latch.ProviderGitHub, Subject: "dup-" + email},
+		})
+		if err != nil {
+			t.Errorf("identity of a failed CreateUser was kept: %v", err)
+		}
+	}
+}
+
+func testCreateUserDuplicateID(t *testing.T, st latch.Store) {
+	first := createUser(t, st, "first@example.com")
+	_, err := st.CreateUser(t.Context(), latch.NewUser{User: latch.User{
+		ID: first.ID, Email: "second@example.com", CreatedAt: at(1),
+	}})
+	if !latch.IsKind(err, latch.KindConflict) {
+		t.Fatalf("duplicate user id: error = %v, want Conflict", err)
+	}
+	_, err = st.UserByEmail(t.Context(), "second@example.com")
+	wantNotFound(t, err)
+}
+
+func testCreateUserIdentity(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	explicit := newID(t)
+	u, err := st.CreateUser(ctx, latch.NewUser{
+		User: latch.User{Email: "linus@example.com", CreatedAt: at(0)},
+		Identity: &latch.Identity{
+			ID: explicit, Provider: latch.ProviderGitHub, Subject: "1024", Email: "linus@github.example",
+			CreatedAt: at(1),
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := st.CreateUser(ctx, latch.NewUser{
+		User: latch.User{Email: "ken@example.com", CreatedAt: at(2)},
+		// No ID, no UserID, no CreatedAt: the store fills them in.
+		Identity: &latch.Identity{Provider: latch.ProviderGoogle, Subject: "1024", UserID: "ignored"},
+	})
+	if err != nil {
+		t.Fatalf("same subject at another provider: %v", err)
+	}
+
+	got, err := st.IdentitiesByUser(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "IdentitiesByUser", got, []latch.Identity{{
+		ID: explicit, UserID: u.ID, Provider: latch.ProviderGitHub, Subject: "1024",
+		Email: "linus@github.example", CreatedAt: stored(at(1)),
+	}})
+
+	got, err = st.IdentitiesByUser(ctx, v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("IdentitiesByUser = %v, want one", got)
+	}
+	checkTimes(t, "Identity", got[0])
+	if id, err := uuid.Parse(got[0].ID); err != nil || id.Version() != 7 {
+		t.Errorf("generated identity ID = %q, want a UUIDv7", got[0].ID)
+	}
+	if got[0].UserID != v.ID {
+		t.Errorf("identity UserID = %q, want the new user's %q", got[0].UserID, v.ID)
+	}
+	if !got[0].CreatedAt.Equal(stored(at(2))) {
+		t.Errorf("zero identity CreatedAt became %v, want the user's %v", got[0].CreatedAt, stored(at(2)))
+	}
+}
+
+func testCreateUserDuplicateIdentity(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	createUserIdentity := func(email string) error {
+		_, err := st.CreateUser(ctx, latch.NewUser{
+			User:         latch.User{Email: email, CreatedAt: at(0)},
+			Identity:     &latch.Identity{Provider: latch.ProviderGoogle, Subject: "sub-1"},
+			PasswordHash: "$argon2id$x",
+		})
+		return err
+	}
+	if err := createUserIdentity("one@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	err := createUserIdentity("two@example.com")
+	wantError(t, err, latch.KindConflict, latch.CodeIdentityTaken)
+
+	// Nothing of the failed CreateUser was written: not the user, so its
+	// email is still free.
+	_, err = st.UserByEmail(ctx, "two@example.com")
+	wantNotFound(t, err)
+	if _, err := st.CreateUser(ctx, latch.NewUser{User: latch.User{Email: "two@example.com", CreatedAt: at(1)}}); err != nil {
+		t.Errorf("email of a failed CreateUser was kept: %v", err)
+	}
+}
+
+func testCreateUserPassword(t *testing.T, st latch.Store) {
+	u, err := st.CreateUser(t.Context(), latch.NewUser{
+		User:         latch.User{Email: "pw@example.com", CreatedAt: at(0), UpdatedAt: at(3)},
+		PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := st.Credential(t.Context(), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTimes(t, "Credential", c)
+	equal(t, "Credential", c, latch.Credential{
+		UserID: u.ID, Hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+		CreatedAt: stored(at(0)), UpdatedAt: stored(at(0)),
+	})
+	equal(t, "password history", history(t, st, u.ID), []string{"$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"})
+}
+
+func testCreateUserInvalid(t *testing.T, st latch.Store) {
+	tests := []struct {
+		name string
+		nu   latch.NewUser
+	}{
+		{"malformed user id", latch.NewUser{User: latch.User{ID: "user-1", Email: "a@example.com"}}},
+		{"malformed tenant id", latch.NewUser{User: latch.User{TenantID: "acme", Email: "b@example.com"}}},
+		{"unknown tenant", latch.NewUser{User: latch.User{TenantID: newID(t), Email: "c@example.com"}}},
+		{"malformed identity id", latch.NewUser{
+			User:     latch.User{Email: "d@example.com"},
+			Identity: &latch.Identity{ID: "x", Provider: latch.ProviderOIDC, Subject: "s"},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := st.CreateUser(t.Context(), tc.nu)
+			wantError(t, err, latch.KindInvalid, latch.CodeInvalidRequest)
+			_, err = st.UserByEmail(t.Context(), tc.nu.User.Email)
+			wantNotFound(t, err)
+		})
+	}
+}
+
+func testNotFound(t *testing.T, st latch.Store) {
+	u := createUser(t, st, "present@example.com")
+	createSession(t, st, u.ID, []byte("present-refresh"))
+	unknown := newID(t)
+	for _, id := range []string{unknown, "not-a-uuid", "", "'; DROP TABLE users; --"} {
+		t.Run(fmt.Sprintf("id=%q", id), func(t *testing.T) {
+			ctx := t.Context()
+			_, err := st.UserByID(ctx, id)
+			wantNotFound(t, err)
+			_, err = st.IdentitiesByUser(ctx, id)
+			wantNotFound(t, err)
+			_, err = st.Credential(ctx, id)
+			wantNotFound(t, err)
+			_, _, err = st.SessionWithUser(ctx, id)
+			wantNotFound(t, err)
+			err = st.RevokeSession(ctx, id, at(1))
+			wantNotFound(t, err)
+			err = st.ChangePassword(ctx, latch.PasswordChange{UserID: id, NewHash: "h", At: at(1)})
+			wantNotFound(t, err)
+			err = st.ReplacePasswordHash(ctx, id, "a", "b", at(1))
+			wantNotFound(t, err)
+			err = st.CreateSession(ctx, latch.Session{
+				ID: newID(t), UserID: id, Kind: latch.KindSession, CreatedAt: at(0), ExpiresAt: at(60),
+			}, nil)
+			wantNotFound(t, err)
+		})
+	}
+	_, err := st.UserByEmail(t.Context(), "absent@example.com")
+	wantNotFound(t, err)
+	_, err = st.RotateRefreshToken(t.Context(), []byte("absent-refresh"), []byte("next"), at(1))
+	wantNotFound(t, err)
+	_, err = st.RotateRefreshToken(t.Context(), nil, []byte("next"), at(1))
+	wantNotFound(t, err)
+}
+
+func testCanonicalID(t *testing.T, st latch.Store) {
+	// An id is a UUID whatever its spelling, and comes back canonical.
+	u := createUserWithPassword(t, st, "canon@example.com", "h1")
+	upper := strings.ToUpper(u.ID)
+	got, err := st.UserByID(t.Context(), upper)
+	if err != nil {
+		t.Fatalf("UserByID(upper case): %v", err)
+	}
+	if got.ID != u.ID {
+		t.Errorf("ID = %q, want %q", got.ID, u.ID)
+	}
+	if c, err := st.Credential(t.Context(), upper); err != nil || c.UserID != u.ID {
+		t.Errorf("Credential(upper case) = %+v, %v", c, err)
+	}
+	sid := newID(t)
+	if err := st.CreateSession(t.Context(), latch.Session{
+		ID: strings.ToUpper(sid), UserID: upper, Kind: latch.KindSession, CreatedAt: at(0), ExpiresAt: at(60),
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	s, su, err := st.SessionWithUser(t.Context(), "{"+sid+"}")
+	if err != nil {
+		t.Fatalf("SessionWithUser(braced): %v", err)
+	}
+	if s.ID != sid || s.UserID != u.ID || su.ID != u.ID {
+		t.Errorf("session ids = %q, %q, %q; want canonical %q, %q", s.ID, s.UserID, su.ID, sid, u.ID)
+	}
+}
+
+func testChangePasswordCAS(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	u := createUser(t, st, "cas@example.com")
+	change := func(prev, next string, when time.Time) error {
+		return st.ChangePassword(ctx, latch.PasswordChange{UserID: u.ID, PreviousHash: prev, NewHash: next, At: when})
+	}
+	wantHash := func(hash string, created, updated time.Time) {
+		t.Helper()
+		c, err := st.Credential(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkTimes(t, "Credential", c)
+		equal(t, "Credential", c, latch.Credential{UserID: u.ID, Hash: hash, CreatedAt: stored(created), UpdatedAt: stored(updated)})
+	}
+
+	// A previous hash when there is no credential: nothing to swap.
+	wantError(t, change("h0", "h1", at(1)), latch.KindConflict, latch.CodeConcurrentUpdate)
+	_, err := st.Credential(ctx, u.ID)
+	wantNotFound(t, err)
+
+	if err := change("", "h1", at(2)); err != nil {
+		t.Fatalf("first password: %v", err)
+	}
+	wantHash("h1", at(2), at(2))
+
+	// A first password again: there is one now.
+	wantError(t, change("", "h2", at(3)), latch.KindConflict, latch.CodeConcurrentUpdate)
+	// A stale previous hash.
+	wantError(t, change("h0", "h2", at(3)), latch.KindConflict, latch.CodeConcurrentUpdate)
+	wantHash("h1", at(2), at(2))
+
+	if err := change("h1", "h2", at(4)); err != nil {
+		t.Fatalf("change: %v", err)
+	}
+	wantHash("h2", at(2), at(4))
+	equal(t, "password history", history(t, st, u.ID), []string{"h2", "h1"})
+
+	err = st.ChangePassword(ctx, latch.PasswordChange{UserID: u.ID, PreviousHash: "h2", At: at(5)})
+	wantError(t, err, latch.KindInvalid, latch.CodeInvalidRequest)
+}
+
+func testChangePasswordRevokes(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	u := createUserWithPassword(t, st, "rev@example.com", "h1")
+	other := createUserWithPassword(t, st, "other@example.com", "o1")
+	keep := createSession(t, st, u.ID, nil)
+	drop1 := createSession(t, st, u.ID, []byte("drop1-refresh"))
+	drop2 := createSession(t, st, u.ID, nil)
+	earlier := createSession(t, st, u.ID, nil)
+	if err := st.RevokeSession(ctx, earlier.ID, at(1)); err != nil {
+		t.Fatal(err)
+	}
+	others := createSession(t, st, other.ID, nil)
+
+	if err := st.ChangePassword(ctx, latch.PasswordChange{
+		UserID: u.ID, PreviousHash: "h1", NewHash: "h2", KeepSessionID: keep.ID, At: at(10),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		id      string
+		revoked *time.Time
+	}{
+		{"the kept session", keep.ID, nil},
+		{"another session", drop1.ID, storedPtr(at(10))},
+		{"a third session", drop2.ID, storedPtr(at(10))},
+		{"a session revoked before", earlier.ID, storedPtr(at(1))},
+		{"another user's session", others.ID, nil},
+	} {
+		s := session(t, st, tc.id)
+		checkTimes(t, tc.name, s)
+		equal(t, tc.name+" RevokedAt", s.RevokedAt, tc.revoked)
+	}
+	// The revoked session's refresh token no longer rotates.
+	_, err := st.RotateRefreshToken(ctx, []byte("drop1-refresh"), []byte("drop1-next"), at(11))
+	wantError(t, err, latch.KindUnauthenticated, latch.CodeInvalidToken)
+
+	// No KeepSessionID revokes every session.
+	if err := st.ChangePassword(ctx, latch.PasswordChange{
+		UserID: u.ID, PreviousHash: "h2", NewHash: "h3", At: at(20),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "kept session after a change keeping none", session(t, st, keep.ID).RevokedAt, storedPtr(at(20)))
+	equal(t, "other user's session", session(t, st, others.ID).RevokedAt, nil)
+	equal(t, "password history", history(t, st, u.ID), []string{"h3", "h2", "h1"})
+	equal(t, "other user's history", history(t, st, other.ID), []string{"o1"})
+}
+
+func testChangePasswordConflictWritesNothing(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	u := createUserWithPassword(t, st, "nothing@example.com", "h1")
+	s := createSession(t, st, u.ID, nil)
+	err := st.ChangePassword(ctx, latch.PasswordChange{UserID: u.ID, PreviousHash: "stale", NewHash: "h2", At: at(5)})
+	wantError(t, err, latch.KindConflict, latch.CodeConcurrentUpdate)
+	equal(t, "session after a failed change", session(t, st, s.ID).RevokedAt, nil)
+	equal(t, "history after a failed change", history(t, st, u.ID), []string{"h1"})
+}
+
+func testChangePasswordConcurrent(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	u := createUser(t, st, "race@example.com")
+	warmUp(t, st, u.ID)
+	const n = 50
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = st.ChangePassword(ctx, latch.PasswordChange{
+				UserID: u.ID, NewHash: fmt.Sprintf("hash-%d", i), At: at(1),
+			})
+		})
+	}
+	close(start)
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			if winner >= 0 {
+				t.Errorf("both %d and %d set the first password", winner, i)
+			}
+			winner = i
+		case latch.IsCode(err, latch.CodeConcurrentUpdate) && latch.IsKind(err, latch.KindConflict):
+		default:
+			t.Errorf("writer %d: %v, want nil or Conflict", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no writer succeeded")
+	}
+	c, err := st.Credential(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("hash-%d", winner); c.Hash != want {
+		t.Errorf("stored hash = %q, want the winner's %q", c.Hash, want)
+	}
+	equal(t, "password history", history(t, st, u.ID), []string{c.Hash})
+}
+
+func testReplacePasswordHash(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	u := createUserWithPassword(t, st, "rehash@example.com", "weak")
+	s := createSession(t, st, u.ID, nil)
+	if err := st.ReplacePasswordHash(ctx, u.ID, "weak", "strong", at(7)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := st.Credential(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "Credential", c, latch.Credential{UserID: u.ID, Hash: "strong", CreatedAt: stored(at(0)), UpdatedAt: stored(at(7))})
+	// A rehash is the same password: no history, no revocation.
+	equal(t, "session", session(t, st, s.ID).RevokedAt, nil)
+	equal(t, "history", history(t, st, u.ID), []string{"weak"})
+
+	err = st.ReplacePasswordHash(ctx, u.ID, "weak", "stronger", at(8))
+	wantError(t, err, latch.KindConflict, latch.CodeConcurrentUpdate)
+	if c, _ := st.Credential(ctx, u.ID); c.Hash != "strong" {
+		t.Errorf("hash after a failed replace = %q", c.Hash)
+	}
+
+	bare := createUser(t, st, "bare@example.com")
+	err = st.ReplacePasswordHash(ctx, bare.ID, "weak", "strong", at(8))
+	wantError(t, err, latch.KindConflict, latch.CodeConcurrentUpdate)
+	err = st.ReplacePasswordHash(ctx, u.ID, "strong", "", at(8))
+	wantError(t, err, latch.KindInvalid, latch.CodeInvalidRequest)
+}
+
+func testSessionRoundTrip(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	u, err := st.CreateUser(ctx, latch.NewUser{User: latch.User{
+		Email: "sess@example.com", FirstName: "S", Verified: true, Active: true, CreatedAt: at(0), UpdatedAt: at(1),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		in   latch.Session
+		want latch.Session
+	}{
+		{"session", latch.Session{
+			Kind: latch.KindSession, Scopes: []string{latch.ScopeUserRead, latch.ScopeUserUpdate},
+			CreatedAt: at(0), ExpiresAt: at(60),
+		}, latch.Session{
+			Kind: latch.KindSession, Scopes: []string{latch.ScopeUserRead, latch.ScopeUserUpdate},
+			CreatedAt: stored(at(0)), ExpiresAt: stored(at(60)),
+		}},
+		{"no scopes", latch.Session{
+			Kind: latch.KindProject, Scopes: []string{}, CreatedAt: at(0), ExpiresAt: at(60),
+		}, latch.Session{
+			Kind: latch.KindProject, CreatedAt: stored(at(0)), ExpiresAt: stored(at(60)),
+		}},
+		{"created revoked", latch.Session{
+			Kind: latch.KindPersonal, Scopes: []string{latch.ScopeUserRead},
+			CreatedAt: at(0), ExpiresAt: at(60), RevokedAt: new(at(1)),
+		}, latch.Session{
+			Kind: latch.KindPersonal, Scopes: []string{latch.ScopeUserRead},
+			CreatedAt: stored(at(0)), ExpiresAt: stored(at(60)), RevokedAt: storedPtr(at(1)),
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.in.ID, tc.in.UserID = newID(t), u.ID
+			tc.want.ID, tc.want.UserID = tc.in.ID, u.ID
+			if err := st.CreateSession(ctx, tc.in, nil); err != nil {
+				t.Fatal(err)
+			}
+			s, su, err := st.SessionWithUser(ctx, tc.in.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkTimes(t, "Session", s)
+			checkTimes(t, "User", su)
+			equal(t, "Session", s, tc.want)
+			equal(t, "User", su, u)
+		})
+	}
+}
+
+func testSessionInvalid(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	u := createUser(t, st, "sinv@example.com")
+	s := createSession(t, st, u.ID, []byte("taken-refresh"))
+
+	dup := s
+	err := st.CreateSession(ctx, dup, nil)
+	if !latch.IsKind(err, latch.KindConflict) {
+		t.Errorf("duplicate session id: %v, want Conflict", err)
+	}
+	fresh := s
+	fresh.ID = newID(t)
+	err = st.CreateSession(ctx, fresh, []byte("taken-refresh"))
+	if !latch.IsKind(err, latch.KindConflict) {
+		t.Errorf("duplicate refresh hash: %v, want Conflict", err)
+	}
+	// The session of the failed call was not kept.
+	_, _, err = st.SessionWithUser(ctx, fresh.ID)
+	wantNotFound(t, err)
+
+	for _, tc := range []struct {
+		name   string
+		mutate func(*latch.Session)
+	}{
+		{"malformed id", func(s *latch.Session) { s.ID = "sess-1" }},
+		{"empty id", func(s *latch.Session) { s.ID = "" }},
+		{"scope with a space", func(s *latch.Session) { s.Scopes = []string{"user:read user:update"} }},
+		{"empty scope", func(s *latch.Session) { s.Scopes = []string{""} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := latch.Session{ID: newID(t), UserID: u.ID, Kind: latch.KindSession, CreatedAt: at(0), ExpiresAt: at(60)}
+			tc.mutate(&in)
+			wantError(t, st.CreateSession(ctx, in, nil), latch.KindInvalid, latch.CodeInvalidRequest)
+		})
+	}
+}
+
+func testRevokeSession(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	u := createUser(t, st, "revoke@example.com")
+	s := createSession(t, st, u.ID, nil)
+	if err := st.RevokeSession(ctx, s.ID, at(3)); err != nil {
+		t.Fatal(err)
+	}
+	// Revoked sessions are still returned: the caller decides.
+	got := session(t, st, s.ID)
+	checkTimes(t, "Session", got)
+	equal(t, "RevokedAt", got.RevokedAt, storedPtr(at(3)))
+	if got.Live(at(4)) {
+		t.Error("revoked session is live")
+	}
+	// Revoking again is no error and keeps the first time.
+	if err := st.RevokeSession(ctx, s.ID, at(9)); err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "RevokedAt after a second revocation", session(t, st, s.ID).RevokedAt, storedPtr(at(3)))
+}
+
+func testRotate(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	u := createUser(t, st, "rotate@example.com")
+	s := createSession(t, st, u.ID, []byte("r0"))
+	want := session(t, st, s.ID)
+
+	got, err := st.RotateRefreshToken(ctx, []byte("r0"), []byte("r1"), at(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTimes(t, "Session", got)
+	equal(t, "rotated session", got, want)
+	got, err = st.RotateRefreshToken(ctx, []byte("r1"), []byte("r2"), at(6))
+	if err != nil {
+		t.Fatalf("rotating the successor: %v", err)
+	}
+	equal(t, "rotated session", got, want)
+	equal(t, "session after rotations", session(t, st, s.ID), want)
+
+	// Rotating into a hash that exists is a Conflict and uses nothing up.
+	other := createSession(t, st, u.ID, []byte("elsewhere"))
+	_, err = st.RotateRefreshToken(ctx, []byte("r2"), []byte("elsewhere"), at(7))
+	if !latch.IsKind(err, latch.KindConflict) {
+		t.Errorf("rotating into an existing hash: %v, want Conflict", err)
+	}
+	if _, err := st.RotateRefreshToken(ctx, []byte("r2"), []byte("r3"), at(8)); err != nil {
+		t.Errorf("token after a failed rotation: %v", err)
+	}
+	_, err = st.RotateRefreshToken(ctx, []byte("r3"), nil, at(9))
+	wantError(t, err, latch.KindInvalid, latch.CodeInvalidRequest)
+	equal(t, "the other session", session(t, st, other.ID).RevokedAt, nil)
+}
+
+func testRotateReuse(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	u := createUser(t, st, "reuse@example.com")
+	s := createSession(t, st, u.ID, []byte("r0"))
+	if _, err := st.RotateRefreshToken(ctx, []byte("r0"), []byte("r1"), at(5)); err != nil {
+		t.Fatal(err)
+	}
+	// r0 again: someone kept a copy. The session is revoked, and that
+	// revocation stands although the call fails.
+	_, err := st.RotateRefreshToken(ctx, []byte("r0"), []byte("r1b"), at(6))
+	wantError(t, err, latch.KindUnauthenticated, latch.CodeRefreshTokenReused)
+	equal(t, "RevokedAt after reuse", session(t, st, s.ID).RevokedAt, storedPtr(at(6)))
+	// Nor did the reuse store its new token.
+	_, err = st.RotateRefreshToken(ctx, []byte("r1b"), []byte("r2"), at(7))
+	wantNotFound(t, err)
+	// The legitimate successor is dead with its session.
+	_, err = st.RotateRefreshToken(ctx, []byte("r1"), []byte("r2"), at(7))
+	wantError(t, err, latch.KindUnauthenticated, latch.CodeInvalidToken)
+	// Reuse once more: still reuse, and the first revocation time stays.
+	_, err = st.RotateRefreshToken(ctx, []byte("r0"), []byte("r1c"), at(8))
+	wantError(t, err, latch.KindUnauthenticated, latch.CodeRefreshTokenReused)
+	equal(t, "RevokedAt after a second reuse", session(t, st, s.ID).RevokedAt, storedPtr(at(6)))
+
+	// A session other than the reused token's is not touched.
+	s2 := createSession(t, st, u.ID, []byte("s2-r0"))
+	equal(t, "another session", session(t, st, s2.ID).RevokedAt, nil)
+}
+
+func testRotateSessionEnded(t *testing.T, st latch.Store) {
+	u := createUser(t, st, "ended@example.com")
+	tests := []struct {
+		name   string
+		revoke bool
+		at     time.Time
+	}{
+		{"expired", false, at(61)},
+		{"expiring now", false, at(60)},
+		{"revoked", true, at(30)},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			old, next := fmt.Appendf(nil, "old-%d", i), fmt.Appendf(nil, "next-%d", i)
+			s := createSession(t, st, u.ID, old) // expires at(60)
+			if tc.revoke {
+				if err := st.RevokeSession(ctx, s.ID, at(10)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := st.RotateRefreshToken(ctx, old, next, tc.at)
+			wantError(t, err, latch.KindUnauthenticated, latch.CodeInvalidToken)
+			// No successor was stored, and the old token was not used up:
+			// presenting it again is the same answer, not a reuse.
+			_, err = st.RotateRefreshToken(ctx, next, []byte("x"), tc.at)
+			wantNotFound(t, err)
+			_, err = st.RotateRefreshToken(ctx, old, next, tc.at)
+			wantError(t, err, latch.KindUnauthenticated, latch.CodeInvalidToken)
+		})
+	}
+	// One microsecond before expiry still rotates.
+	s := createSession(t, st, u.ID, []byte("edge"))
+	if _, err := st.RotateRefreshToken(t.Context(), []byte("edge"), []byte("edge-2"), stored(at(60)).Add(-time.Microsecond)); err != nil {
+		t.Errorf("rotation just before expiry: %v", err)
+	}
+	equal(t, "session", session(t, st, s.ID).RevokedAt, nil)
+}
+
+func testRotateConcurrent(t *testing.T, st latch.Store) {
+	u := createUser(t, st, "rotrace@example.com")
+	warmUp(t, st, u.ID)
+	// Several rounds: one round may happen not to interleave.
+	for round := range 5 {
+		t.Run(fmt.Sprint("round ", round), func(t *testing.T) {
+			ctx := t.Context()
+			contested := fmt.Appendf(nil, "contested-%d", round)
+			s := createSession(t, st, u.ID, contested)
+			const n = 20
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range n {
+				wg.Go(func() {
+					<-start
+					_, errs[i] = st.RotateRefreshToken(ctx, contested, fmt.Appendf(nil, "next-%d-%d", round, i), at(5))
+				})
+			}
+			close(start)
+			wg.Wait()
+			wins := 0
+			for i, err := range errs {
+				switch {
+				case err == nil:
+					wins++
+				case latch.IsCode(err, latch.CodeRefreshTokenReused):
+				default:
+					t.Errorf("rotation %d: %v, want nil or refresh_token_reused", i, err)
+				}
+			}
+			if wins != 1 {
+				t.Errorf("%d rotations succeeded, want exactly 1", wins)
+			}
+			// Every loser was a reuse, so the session ends revoked.
+			equal(t, "RevokedAt", session(t, st, s.ID).RevokedAt, storedPtr(at(5)))
+		})
+	}
+}
+
+// warmUp makes many concurrent reads so that a store with a connection
+// pool has opened its connections: otherwise the first goroutine of a race
+// finishes on the one open connection while the others wait for new ones,
+// and nothing races.
+func warmUp(t *testing.T, st latch.Store, userID string) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() {
+			if _, err := st.UserByID(t.Context(), userID); err != nil {
+				t.Errorf("warm-up: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func testSigningKeys(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	keys, err := st.SigningKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 0 {
+		t.Fatalf("SigningKeys of an empty store = %v", keys)
+	}
+	add := []latch.SigningKey{
+		{ID: "k-newest", Algorithm: "EdDSA", Private: []byte{0x30, 0x2e, 0x00, 0xff}, CreatedAt: at(30)},
+		{ID: "k-b", Algorithm: "ES256", Private: []byte("private-b"), CreatedAt: at(10)},
+		{ID: "k-a", Algorithm: "ES256", Private: []byte("private-a"), CreatedAt: at(10)},
+		{ID: "k-oldest", Algorithm: "ES256", Private: []byte("private-o"), CreatedAt: at(-30)},
+	}
+	for _, k := range add {
+		if err := st.AddSigningKey(ctx, k); err != nil {
+			t.Fatalf("AddSigningKey(%s): %v", k.ID, err)
+		}
+	}
+	keys, err = st.SigningKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []latch.SigningKey
+	for _, i := range []int{3, 2, 1, 0} { // oldest first, ties by id
+		k := add[i]
+		k.CreatedAt = stored(k.CreatedAt)
+		want = append(want, k)
+	}
+	for _, k := range keys {
+		checkTimes(t, "SigningKey", k)
+	}
+	equal(t, "SigningKeys", keys, want)
+
+	err = st.AddSigningKey(ctx, latch.SigningKey{ID: "k-a", Algorithm: "EdDSA", Private: []byte("other"), CreatedAt: at(40)})
+	if !latch.IsKind(err, latch.KindConflict) {
+		t.Errorf("duplicate key id: %v, want Conflict", err)
+	}
+	if keys, _ := st.SigningKeys(ctx); len(keys) != len(add) {
+		t.Errorf("%d keys after a duplicate, want %d", len(keys), len(add))
+	}
+}
+
+func testClose(t *testing.T, st latch.Store) {
+	createUser(t, st, "close@example.com")
+	if err := st.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	// A closed store fails with a *latch.Error, never a raw driver error
+	// or a panic. (open's cleanup closes it again, which must be harmless.)
+	_, err := st.UserByEmail(context.Background(), "close@example.com")
+	wantError(t, err, latch.KindInternal, "internal")
+}
