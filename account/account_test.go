@@ -1,0 +1,330 @@
+package account_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchid/latch"
+	"github.com/latchid/latch/account"
+	"github.com/latchid/latch/internal/testenv"
+	"github.com/latchid/latch/password"
+)
+
+func ptr(s string) *string { return &s }
+
+// forEachBackend runs f against a fresh harness on every store backend.
+func forEachBackend(t *testing.T, f func(t *testing.T, h *testenv.Harness)) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			f(t, testenv.NewHarness(t, b.Open(t)))
+		})
+	}
+}
+
+const goodPassword = "correct horse battery staple"
+
+func TestSetFirstPasswordThenLogin(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		_, pair := h.OAuthUser(t, "Ada@Example.com")
+		p, err := h.Accounts.Authenticate(ctx, pair.AccessToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Accounts.Login(ctx, "ada@example.com", goodPassword); !latch.IsCode(err, latch.CodeInvalidCredentials) {
+			t.Fatalf("login before a password exists: %v", err)
+		}
+		if err := h.Accounts.SetOwnPassword(ctx, p, account.SetOwnPasswordInput{Password: goodPassword, Confirmation: ptr(goodPassword)}); err != nil {
+			t.Fatalf("SetOwnPassword: %v", err)
+		}
+		got, err := h.Accounts.Login(ctx, "ADA@example.COM", goodPassword)
+		if err != nil {
+			t.Fatalf("Login: %v", err)
+		}
+		if got.AccessToken == "" || !strings.HasPrefix(got.RefreshToken, "lrt_") || got.ExpiresIn != time.Hour {
+			t.Fatalf("pair = %+v", got)
+		}
+		// The caller's own session survives its password change.
+		if _, err := h.Accounts.Authenticate(ctx, pair.AccessToken); err != nil {
+			t.Fatalf("the caller's token stopped working: %v", err)
+		}
+	})
+}
+
+func TestSetOwnPasswordValidation(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		_, pair := h.OAuthUser(t, "val@example.com")
+		p, _ := h.Accounts.Authenticate(ctx, pair.AccessToken)
+		cases := []struct {
+			name   string
+			in     account.SetOwnPasswordInput
+			fields map[string]string // field -> code
+		}{
+			{"empty", account.SetOwnPasswordInput{}, map[string]string{"password": latch.CodeRequired, "password_confirmation": latch.CodeRequired}},
+			{"mismatch", account.SetOwnPasswordInput{Password: goodPassword, Confirmation: ptr(goodPassword + "x")}, map[string]string{"password": latch.CodePasswordMismatch}},
+			{"short", account.SetOwnPasswordInput{Password: "Ab1!x", Confirmation: ptr("Ab1!x")}, map[string]string{"password": latch.CodePolicyLength}},
+			{"common", account.SetOwnPasswordInput{Password: "password1", Confirmation: ptr("password1")}, map[string]string{"password": latch.CodePolicyCommon}},
+			{"email", account.SetOwnPasswordInput{Password: "val-is-my-name", Confirmation: ptr("val-is-my-name")}, map[string]string{"password": latch.CodePolicyEmail}},
+			{"too long", account.SetOwnPasswordInput{Password: strings.Repeat("x", 257), Confirmation: ptr(strings.Repeat("x", 257))}, map[string]string{"password": latch.CodePolicyLength}},
+		}
+		for _, c := range cases {
+			err := h.Accounts.SetOwnPassword(ctx, p, c.in)
+			var le *latch.Error
+			if !latch.IsKind(err, latch.KindInvalid) {
+				t.Fatalf("%s: err = %v, want invalid", c.name, err)
+			}
+			le = latch.AsError(err)
+			got := map[string]string{}
+			for _, d := range le.Details {
+				got[d.Field] = d.Code
+			}
+			for f, code := range c.fields {
+				if got[f] != code {
+					t.Errorf("%s: field %s = %q, want %q (all: %v)", c.name, f, got[f], code, got)
+				}
+			}
+		}
+		if ok, _ := h.Accounts.HasPassword(ctx, p.User.ID); ok {
+			t.Fatal("a refused password was stored")
+		}
+	})
+}
+
+func TestChangePasswordRevokesOtherSessions(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		_, first := h.OAuthUser(t, "grace@example.com")
+		p, _ := h.Accounts.Authenticate(ctx, first.AccessToken)
+		if err := h.Accounts.SetOwnPassword(ctx, p, account.SetOwnPasswordInput{Password: goodPassword, Confirmation: ptr(goodPassword)}); err != nil {
+			t.Fatal(err)
+		}
+		other, err := h.Accounts.Login(ctx, "grace@example.com", goodPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine, err := h.Accounts.Login(ctx, "grace@example.com", goodPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		me, _ := h.Accounts.Authenticate(ctx, mine.AccessToken)
+
+		const next = "a brand new passphrase"
+		err = h.Accounts.SetOwnPassword(ctx, me, account.SetOwnPasswordInput{Password: next, Confirmation: ptr(next)})
+		if !latch.IsCode(err, latch.CodeCurrentPasswordNeeded) {
+			t.Fatalf("change without current_password: %v", err)
+		}
+		err = h.Accounts.SetOwnPassword(ctx, me, account.SetOwnPasswordInput{Password: next, Confirmation: ptr(next), CurrentPassword: ptr("wrong one")})
+		if !latch.IsCode(err, latch.CodeCurrentPasswordWrong) {
+			t.Fatalf("change with a wrong current_password: %v", err)
+		}
+		if err := h.Accounts.SetOwnPassword(ctx, me, account.SetOwnPasswordInput{Password: next, Confirmation: ptr(next), CurrentPassword: ptr(goodPassword)}); err != nil {
+			t.Fatalf("change: %v", err)
+		}
+		for name, tok := range map[string]string{"oauth session": first.AccessToken, "other login": other.AccessToken} {
+			if _, err := h.Accounts.Authenticate(ctx, tok); !latch.IsKind(err, latch.KindUnauthenticated) {
+				t.Errorf("%s still works after the password change: %v", name, err)
+			}
+		}
+		if _, err := h.Accounts.Refresh(ctx, other.RefreshToken); err == nil {
+			t.Error("the other session's refresh token still works")
+		}
+		if _, err := h.Accounts.Authenticate(ctx, mine.AccessToken); err != nil {
+			t.Errorf("the caller's session was revoked: %v", err)
+		}
+		if _, err := h.Accounts.Login(ctx, "grace@example.com", goodPassword); !latch.IsCode(err, latch.CodeInvalidCredentials) {
+			t.Errorf("old password: %v", err)
+		}
+		if _, err := h.Accounts.Login(ctx, "grace@example.com", next); err != nil {
+			t.Errorf("new password: %v", err)
+		}
+	})
+}
+
+func TestRefreshRotationAndReuse(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		h.OAuthUser(t, "rot@example.com")
+		u, _ := h.Accounts.UserByEmail(ctx, "rot@example.com")
+		setPassword(t, h, u, goodPassword)
+		first, err := h.Accounts.Login(ctx, "rot@example.com", goodPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Clock.Advance(time.Minute)
+		second, err := h.Accounts.Refresh(ctx, first.RefreshToken)
+		if err != nil {
+			t.Fatalf("refresh: %v", err)
+		}
+		if second.RefreshToken == first.RefreshToken || second.AccessToken == first.AccessToken || second.SessionID != first.SessionID {
+			t.Fatalf("rotation did not rotate: %+v -> %+v", first, second)
+		}
+		if _, err := h.Accounts.Authenticate(ctx, second.AccessToken); err != nil {
+			t.Fatal(err)
+		}
+		// Presenting the used token again is a theft signal: the whole
+		// session dies, including the tokens the legitimate holder has.
+		if _, err := h.Accounts.Refresh(ctx, first.RefreshToken); !latch.IsCode(err, latch.CodeRefreshTokenReused) {
+			t.Fatalf("reuse: %v", err)
+		}
+		if _, err := h.Accounts.Authenticate(ctx, second.AccessToken); !latch.IsKind(err, latch.KindUnauthenticated) {
+			t.Fatalf("access token of a revoked session: %v", err)
+		}
+		if _, err := h.Accounts.Refresh(ctx, second.RefreshToken); !latch.IsKind(err, latch.KindUnauthenticated) {
+			t.Fatalf("latest refresh token of a revoked session: %v", err)
+		}
+		for _, garbage := range []string{"", "lrt_short", "nope", strings.Repeat("a", 47)} {
+			if _, err := h.Accounts.Refresh(ctx, garbage); !latch.IsCode(err, latch.CodeInvalidToken) {
+				t.Errorf("refresh %q: %v", garbage, err)
+			}
+		}
+	})
+}
+
+func TestAccessTokenExpiresAndLogoutRevokes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		_, pair := h.OAuthUser(t, "exp@example.com")
+		h.Clock.Advance(59 * time.Minute)
+		p, err := h.Accounts.Authenticate(ctx, pair.AccessToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Clock.Advance(time.Minute)
+		if _, err := h.Accounts.Authenticate(ctx, pair.AccessToken); !latch.IsCode(err, latch.CodeInvalidToken) {
+			t.Fatalf("expired token: %v", err)
+		}
+		fresh, err := h.Accounts.Refresh(ctx, pair.RefreshToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ = h.Accounts.Authenticate(ctx, fresh.AccessToken)
+		if err := h.Accounts.Logout(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Accounts.Authenticate(ctx, fresh.AccessToken); !latch.IsKind(err, latch.KindUnauthenticated) {
+			t.Fatalf("token after logout: %v", err)
+		}
+	})
+}
+
+func TestUnknownEmailAndWrongPasswordLookAlike(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		h.OAuthUser(t, "same@example.com") // exists, no password
+		u, _ := h.Accounts.UserByEmail(ctx, "same@example.com")
+		_, errNoPassword := h.Accounts.Login(ctx, "same@example.com", goodPassword)
+		setPassword(t, h, u, goodPassword)
+		_, errWrong := h.Accounts.Login(ctx, "same@example.com", "not the password")
+		_, errUnknown := h.Accounts.Login(ctx, "nobody@example.com", "not the password")
+		for name, err := range map[string]error{"no password": errNoPassword, "wrong": errWrong, "unknown": errUnknown} {
+			le := latch.AsError(err)
+			if le == nil || le.Kind != latch.KindUnauthenticated || le.Code != latch.CodeInvalidCredentials || le.Message != "invalid email or password" {
+				t.Errorf("%s: %v", name, err)
+			}
+		}
+	})
+}
+
+func TestTokenKindsAndScopes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		h.OAuthUser(t, "kinds@example.com")
+		in := account.SetOwnPasswordInput{Password: goodPassword, Confirmation: ptr(goodPassword)}
+		cases := []struct {
+			kind   latch.TokenKind
+			scopes []string
+			code   string
+		}{
+			{latch.KindProject, []string{latch.ScopeUserUpdate}, latch.CodeNotUserToken},
+			{latch.KindPersonal, []string{latch.ScopeUserRead}, latch.CodeInsufficientScope},
+		}
+		for _, c := range cases {
+			pair, err := h.Accounts.IssueToken(ctx, account.IssueTokenInput{Email: "kinds@example.com", Kind: c.kind, Scopes: c.scopes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pair.RefreshToken != "" {
+				t.Errorf("%s token came with a refresh token", c.kind)
+			}
+			p, err := h.Accounts.Authenticate(ctx, pair.AccessToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := h.Accounts.SetOwnPassword(ctx, p, in); !latch.IsKind(err, latch.KindForbidden) || !latch.IsCode(err, c.code) {
+				t.Errorf("%s %v: %v, want forbidden %s", c.kind, c.scopes, err, c.code)
+			}
+		}
+		pat, _ := h.Accounts.IssueToken(ctx, account.IssueTokenInput{Email: "kinds@example.com", Kind: latch.KindPersonal, Scopes: []string{latch.ScopeUserUpdate}})
+		p, _ := h.Accounts.Authenticate(ctx, pat.AccessToken)
+		if err := h.Accounts.SetOwnPassword(ctx, p, in); err != nil {
+			t.Errorf("personal token with user:update: %v", err)
+		}
+	})
+}
+
+func TestLoginUpgradesWeakHash(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		weak, err := password.Hash(goodPassword, password.Params{MemoryKiB: 64, Time: 1, Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := h.Clock.Now()
+		u, err := h.Store.CreateUser(ctx, latch.NewUser{User: latch.User{ID: "0190a0f4-0000-7000-8000-00000000beef", Email: "old@example.com", Active: true, CreatedAt: now, UpdatedAt: now}, PasswordHash: weak})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Accounts.Login(ctx, "old@example.com", goodPassword); err != nil {
+			t.Fatal(err)
+		}
+		cred, err := h.Store.Credential(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed, err := password.ParseArgon2(cred.Hash)
+		if err != nil || parsed.Params != testenv.FastParams {
+			t.Fatalf("stored hash after login = %q (%v), want params %+v", cred.Hash, err, testenv.FastParams)
+		}
+		if _, err := h.Accounts.Login(ctx, "old@example.com", goodPassword); err != nil {
+			t.Fatalf("login with the upgraded hash: %v", err)
+		}
+	})
+}
+
+func TestCreateUserRefusesBadInput(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		for _, email := range []string{"", "not-an-email", "Ada <ada@example.com>", strings.Repeat("a", 250) + "@x.io"} {
+			if _, err := h.Accounts.CreateUser(ctx, account.CreateUserInput{Email: email}); !latch.IsKind(err, latch.KindInvalid) {
+				t.Errorf("email %q: %v", email, err)
+			}
+		}
+		if _, err := h.Accounts.CreateUser(ctx, account.CreateUserInput{Email: "dup@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Accounts.CreateUser(ctx, account.CreateUserInput{Email: "DUP@example.com"}); !latch.IsCode(err, latch.CodeEmailTaken) {
+			t.Errorf("duplicate email: %v", err)
+		}
+	})
+}
+
+// setPassword gives u a password through the use case, as the user would.
+func setPassword(t *testing.T, h *testenv.Harness, u latch.User, pw string) {
+	t.Helper()
+	ctx := context.Background()
+	pair, err := h.Accounts.IssueToken(ctx, account.IssueTokenInput{Email: u.Email})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := h.Accounts.Authenticate(ctx, pair.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Accounts.SetOwnPassword(ctx, p, account.SetOwnPasswordInput{Password: pw, Confirmation: ptr(pw)}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,68 @@
+package account_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/latchid/latch/account"
+	"github.com/latchid/latch/internal/testenv"
+)
+
+// benchHarness gives each benchmark a fresh SQLite-backed harness (the
+// embedded default) with one account that has a password.
+func benchHarness(b *testing.B) (*testenv.Harness, account.TokenPair) {
+	b.Helper()
+	h := testenv.NewHarness(b, testenv.Backends()[0].Open(b))
+	_, pair := h.OAuthUser(b, "load@example.com")
+	ctx := context.Background()
+	p, err := h.Accounts.Authenticate(ctx, pair.AccessToken)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pw := "benchmark passphrase"
+	if err := h.Accounts.SetOwnPassword(ctx, p, account.SetOwnPasswordInput{Password: pw, Confirmation: &pw}); err != nil {
+		b.Fatal(err)
+	}
+	return h, pair
+}
+
+// BenchmarkLogin is one in-process email+password login on SQLite, at the
+// test hashing parameters (argon2id m=1 MiB, t=1): what a login costs
+// beyond the hash is the point.
+func BenchmarkLogin(b *testing.B) {
+	h, _ := benchHarness(b)
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := h.Accounts.Login(ctx, "load@example.com", "benchmark passphrase"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAuthenticate is the per-request cost of an access token:
+// signature (cached after the first use), then the session revocation
+// check in the store. Parallel, as under load.
+func BenchmarkAuthenticate(b *testing.B) {
+	h, pair := benchHarness(b)
+	ctx := context.Background()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := h.Accounts.Authenticate(ctx, pair.AccessToken); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkVerifyOnly is Authenticate without the store: the difference to
+// BenchmarkAuthenticate is what the revocation check costs per request.
+func BenchmarkVerifyOnly(b *testing.B) {
+	h, pair := benchHarness(b)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := h.Keys.Verify(pair.AccessToken); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,0 +1,145 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/latchid/latch"
+	"github.com/latchid/latch/password"
+	"github.com/latchid/latch/token"
+)
+
+func newID() (string, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", err
+	}
+	return id.String(), nil
+}
+
+// errInvalidCredentials is the one answer for an unknown email, an account
+// without a password and a wrong password, so none can be told apart.
+func errInvalidCredentials() error {
+	return &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeInvalidCredentials, Message: "invalid email or password"}
+}
+
+// Login signs a user in with email and password and starts a session.
+//
+// An unknown email, an account without a password and a wrong password all
+// cost one password verification and give the same error.
+func (s *Service) Login(ctx context.Context, email, pw string) (TokenPair, error) {
+	var missing []latch.Error
+	if strings.TrimSpace(email) == "" {
+		missing = append(missing, *latch.FieldError("email", latch.CodeRequired, "The email field is required."))
+	}
+	if pw == "" {
+		missing = append(missing, *latch.FieldError("password", latch.CodeRequired, "The password field is required."))
+	}
+	if len(missing) > 0 {
+		e := missing[0]
+		e.Details = missing
+		return TokenPair{}, &e
+	}
+	pw = password.Normalize(pw)
+	if s.cfg.Policy.TooLong(pw) {
+		// Refused before hashing: no stored password can be this long, and
+		// hashing megabytes on request is a denial of service.
+		return TokenPair{}, errInvalidCredentials()
+	}
+
+	user, err := s.store.UserByEmail(ctx, email)
+	if err != nil {
+		if latch.IsKind(err, latch.KindNotFound) {
+			return TokenPair{}, s.failLogin(ctx, pw)
+		}
+		return TokenPair{}, err
+	}
+	cred, err := s.store.Credential(ctx, user.ID)
+	if err != nil {
+		if latch.IsKind(err, latch.KindNotFound) {
+			return TokenPair{}, s.failLogin(ctx, pw)
+		}
+		return TokenPair{}, err
+	}
+	ok, needsRehash, err := s.hasher.Verify(ctx, pw, cred.Hash)
+	if err != nil {
+		var le *latch.Error
+		if errors.As(err, &le) {
+			return TokenPair{}, err
+		}
+		// A stored hash we cannot parse is our fault, not the user's.
+		return TokenPair{}, latch.Internal(err)
+	}
+	if !ok {
+		return TokenPair{}, errInvalidCredentials()
+	}
+	if !user.Active {
+		return TokenPair{}, &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeAccountInactive, Message: "this account is deactivated"}
+	}
+	if needsRehash {
+		s.rehash(ctx, user.ID, pw, cred.Hash)
+	}
+	return s.startSession(ctx, user, latch.KindSession, latch.SessionScopes, s.cfg.SessionTTL, true)
+}
+
+// failLogin spends the cost of one verification so that an unknown account
+// takes as long as a wrong password.
+func (s *Service) failLogin(ctx context.Context, pw string) error {
+	if err := s.hasher.VerifyDummy(ctx, pw); err != nil {
+		return err
+	}
+	return errInvalidCredentials()
+}
+
+// rehash replaces a hash made with weaker parameters (or an imported
+// algorithm) by one at the configured parameters. It is best effort: the
+// login has already succeeded, and a failure only means the upgrade
+// happens at a later login.
+func (s *Service) rehash(ctx context.Context, userID, pw, oldHash string) {
+	newHash, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		s.log.WarnContext(ctx, "password rehash skipped", "user", userID, "err", err)
+		return
+	}
+	if err := s.store.ReplacePasswordHash(ctx, userID, oldHash, newHash, s.now()); err != nil && !latch.IsKind(err, latch.KindConflict) {
+		s.log.WarnContext(ctx, "password rehash not stored", "user", userID, "err", err)
+	}
+}
+
+// Refresh exchanges a refresh token for a new pair. The presented token is
+// used up; presenting it again revokes the whole session.
+func (s *Service) Refresh(ctx context.Context, refreshToken string) (TokenPair, error) {
+	invalid := &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeInvalidToken, Message: "invalid or expired refresh token"}
+	if !token.LooksOpaque(refreshToken, refreshPrefix) {
+		return TokenPair{}, invalid
+	}
+	next, nextHash := token.NewOpaque(refreshPrefix)
+	now := s.now()
+	sess, err := s.store.RotateRefreshToken(ctx, token.HashOpaque(refreshToken), nextHash, now)
+	if err != nil {
+		switch {
+		case latch.IsCode(err, latch.CodeRefreshTokenReused):
+			s.log.WarnContext(ctx, "refresh token reused: its session is revoked")
+			return TokenPair{}, err
+		case latch.IsKind(err, latch.KindNotFound), latch.IsKind(err, latch.KindUnauthenticated):
+			return TokenPair{}, invalid
+		}
+		return TokenPair{}, err
+	}
+	_, user, err := s.store.SessionWithUser(ctx, sess.ID)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	if !user.Active {
+		return TokenPair{}, invalid
+	}
+	pair, err := s.signAccess(sess, now)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	pair.RefreshToken = next
+	return pair, nil
+}

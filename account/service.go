@@ -1,0 +1,147 @@
+// Package account holds Latch's use cases: the only place where the rules
+// live. HTTP surfaces and the CLI call it; it calls the store, the password
+// hasher and the token keys it is given.
+package account
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/latchid/latch"
+	"github.com/latchid/latch/password"
+	"github.com/latchid/latch/token"
+)
+
+// Config holds the tunables of the use cases.
+type Config struct {
+	// AccessTokenTTL is the lifetime of an access token (default 1 h).
+	AccessTokenTTL time.Duration
+	// SessionTTL is how long a sign-in can be refreshed (default 30 days).
+	SessionTTL time.Duration
+	// Policy is the baseline password policy.
+	Policy password.Policy
+}
+
+// DefaultConfig returns the defaults documented in the README.
+func DefaultConfig() Config {
+	return Config{AccessTokenTTL: time.Hour, SessionTTL: 30 * 24 * time.Hour, Policy: password.DefaultPolicy()}
+}
+
+// Service runs the use cases.
+type Service struct {
+	store  latch.Store
+	hasher *password.Hasher
+	keys   *token.Keys
+	cfg    Config
+	now    latch.Clock
+	log    *slog.Logger
+}
+
+// New returns a Service. now may be nil for the wall clock.
+func New(store latch.Store, hasher *password.Hasher, keys *token.Keys, cfg Config, now latch.Clock, log *slog.Logger) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.AccessTokenTTL <= 0 {
+		cfg.AccessTokenTTL = DefaultConfig().AccessTokenTTL
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = DefaultConfig().SessionTTL
+	}
+	return &Service{store: store, hasher: hasher, keys: keys, cfg: cfg, now: func() time.Time { return now().UTC() }, log: log}
+}
+
+// refreshPrefix marks Latch refresh tokens, so a leaked one is recognisable
+// (secret scanners) and garbage is refused without a lookup.
+const refreshPrefix = "lrt_"
+
+// TokenPair is what a sign-in or a refresh hands out.
+type TokenPair struct {
+	AccessToken  string
+	RefreshToken string
+	ExpiresIn    time.Duration
+	Scopes       []string
+	SessionID    string
+}
+
+// Principal is the caller behind a verified access token whose session is
+// live.
+type Principal struct {
+	User    latch.User
+	Session latch.Session
+	Claims  token.Claims
+}
+
+var errUnauthenticated = func(cause error) error {
+	return &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeInvalidToken, Message: "invalid or expired access token", Err: cause}
+}
+
+// Authenticate verifies an access token and checks, against the store, that
+// its session is still live and its user active: a revoked session's tokens
+// are refused at once, not at expiry.
+func (s *Service) Authenticate(ctx context.Context, accessToken string) (Principal, error) {
+	claims, err := s.keys.Verify(accessToken)
+	if err != nil {
+		return Principal{}, err
+	}
+	sess, user, err := s.store.SessionWithUser(ctx, claims.SessionID)
+	if err != nil {
+		if latch.IsKind(err, latch.KindNotFound) {
+			return Principal{}, errUnauthenticated(err)
+		}
+		return Principal{}, err
+	}
+	if !sess.Live(s.now()) || sess.UserID != claims.Subject || !user.Active {
+		return Principal{}, errUnauthenticated(nil)
+	}
+	return Principal{User: user, Session: sess, Claims: claims}, nil
+}
+
+// Logout revokes the caller's session: its access and refresh tokens stop
+// working at once.
+func (s *Service) Logout(ctx context.Context, p Principal) error {
+	return s.store.RevokeSession(ctx, p.Session.ID, s.now())
+}
+
+// startSession stores a new session for user and signs its first tokens.
+// withRefresh is false for tokens that cannot be refreshed (personal and
+// project tokens).
+func (s *Service) startSession(ctx context.Context, user latch.User, kind latch.TokenKind, scopes []string, ttl time.Duration, withRefresh bool) (TokenPair, error) {
+	now := s.now()
+	id, err := newID()
+	if err != nil {
+		return TokenPair{}, latch.Internal(err)
+	}
+	sess := latch.Session{ID: id, UserID: user.ID, Kind: kind, Scopes: scopes, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	var refresh string
+	var refreshHash []byte
+	if withRefresh {
+		refresh, refreshHash = token.NewOpaque(refreshPrefix)
+	}
+	if err := s.store.CreateSession(ctx, sess, refreshHash); err != nil {
+		return TokenPair{}, err
+	}
+	pair, err := s.signAccess(sess, now)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	pair.RefreshToken = refresh
+	return pair, nil
+}
+
+// signAccess signs an access token for sess, never outliving the session.
+func (s *Service) signAccess(sess latch.Session, now time.Time) (TokenPair, error) {
+	exp := now.Add(s.cfg.AccessTokenTTL)
+	if sess.ExpiresAt.Before(exp) {
+		exp = sess.ExpiresAt
+	}
+	access, err := s.keys.Sign(token.Claims{Subject: sess.UserID, SessionID: sess.ID, Kind: sess.Kind, Scopes: sess.Scopes, IssuedAt: now, Expiry: exp})
+	if err != nil {
+		return TokenPair{}, latch.Internal(err)
+	}
+	return TokenPair{AccessToken: access, ExpiresIn: exp.Sub(now), Scopes: sess.Scopes, SessionID: sess.ID}, nil
+}

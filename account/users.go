@@ -1,0 +1,143 @@
+package account
+
+import (
+	"context"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/latchid/latch"
+	"github.com/latchid/latch/password"
+)
+
+// CreateUserInput describes an account made by an operator (or, later, by a
+// sign-in). With Provider set, the account gets a linked identity and no
+// password, exactly as an OAuth sign-in creates it.
+type CreateUserInput struct {
+	Email     string
+	FirstName string
+	LastName  string
+	Admin     bool
+	Verified  bool
+	Provider  latch.Provider
+	Subject   string
+	Password  string // optional; checked against the policy
+	TenantID  string
+}
+
+// CreateUser creates an account.
+func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (latch.User, error) {
+	email, err := parseEmail(in.Email)
+	if err != nil {
+		return latch.User{}, err
+	}
+	now := s.now()
+	id, err := newID()
+	if err != nil {
+		return latch.User{}, latch.Internal(err)
+	}
+	nu := latch.NewUser{User: latch.User{
+		ID: id, TenantID: in.TenantID, Email: email, FirstName: in.FirstName, LastName: in.LastName,
+		Verified: in.Verified, Active: true, Admin: in.Admin, CreatedAt: now, UpdatedAt: now,
+	}}
+	if in.Provider != "" {
+		if strings.TrimSpace(in.Subject) == "" {
+			return latch.User{}, latch.FieldError("subject", latch.CodeRequired, "a linked identity needs the provider's subject")
+		}
+		identityID, err := newID()
+		if err != nil {
+			return latch.User{}, latch.Internal(err)
+		}
+		nu.Identity = &latch.Identity{ID: identityID, Provider: in.Provider, Subject: in.Subject, Email: email, CreatedAt: now}
+		// An OAuth sign-in vouches for the email the provider verified.
+		nu.User.Verified = true
+	}
+	if in.Password != "" {
+		pw := password.Normalize(in.Password)
+		if err := s.cfg.Policy.Check(pw, email); err != nil {
+			return latch.User{}, err
+		}
+		if nu.PasswordHash, err = s.hasher.Hash(ctx, pw); err != nil {
+			return latch.User{}, latch.AsError(err)
+		}
+	}
+	return s.store.CreateUser(ctx, nu)
+}
+
+// parseEmail accepts a bare address (no display name) of sane length.
+func parseEmail(raw string) (string, error) {
+	email := strings.TrimSpace(raw)
+	bad := latch.FieldError("email", "invalid_email", "The email field must be a valid email address.")
+	if email == "" {
+		return "", latch.FieldError("email", latch.CodeRequired, "The email field is required.")
+	}
+	if len(email) > 254 {
+		return "", bad
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Address != email || addr.Name != "" {
+		return "", bad
+	}
+	return email, nil
+}
+
+// UserByEmail finds an account by email, case-insensitively.
+func (s *Service) UserByEmail(ctx context.Context, email string) (latch.User, error) {
+	return s.store.UserByEmail(ctx, email)
+}
+
+// Identities lists the outside identities linked to a user.
+func (s *Service) Identities(ctx context.Context, userID string) ([]latch.Identity, error) {
+	return s.store.IdentitiesByUser(ctx, userID)
+}
+
+// HasPassword reports whether the user has a password.
+func (s *Service) HasPassword(ctx context.Context, userID string) (bool, error) {
+	_, err := s.store.Credential(ctx, userID)
+	if latch.IsKind(err, latch.KindNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// IssueTokenInput asks for an access token for a user without a sign-in
+// (operator CLI): a session token, a personal access token or a project
+// token.
+type IssueTokenInput struct {
+	Email  string
+	Kind   latch.TokenKind
+	Scopes []string
+	TTL    time.Duration // 0: the access-token TTL for sessions, 30 days otherwise
+}
+
+// IssueToken starts a session of the given kind and returns its access
+// token (and, for a session kind, a refresh token).
+func (s *Service) IssueToken(ctx context.Context, in IssueTokenInput) (TokenPair, error) {
+	user, err := s.store.UserByEmail(ctx, in.Email)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	if !user.Active {
+		return TokenPair{}, &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeAccountInactive, Message: "this account is deactivated"}
+	}
+	kind := in.Kind
+	if kind == "" {
+		kind = latch.KindSession
+	}
+	scopes := in.Scopes
+	ttl := in.TTL
+	switch kind {
+	case latch.KindSession:
+		if len(scopes) == 0 {
+			scopes = latch.SessionScopes
+		}
+		if ttl <= 0 {
+			ttl = s.cfg.SessionTTL
+		}
+	default:
+		if ttl <= 0 {
+			ttl = 30 * 24 * time.Hour
+		}
+	}
+	return s.startSession(ctx, user, kind, scopes, ttl, kind == latch.KindSession)
+}

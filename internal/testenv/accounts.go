@@ -1,0 +1,87 @@
+package testenv
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/latchid/latch"
+	"github.com/latchid/latch/account"
+	"github.com/latchid/latch/password"
+	"github.com/latchid/latch/token"
+)
+
+// TestIssuer is the issuer of tokens signed in tests.
+const TestIssuer = "http://latch.test"
+
+// FastParams are argon2id parameters cheap enough for tests.
+var FastParams = password.Params{MemoryKiB: 1024, Time: 1, Threads: 1}
+
+// Clock is a settable clock for expiry tests.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock starts at a fixed instant.
+func NewClock() *Clock {
+	return &Clock{now: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+}
+
+// Now is a latch.Clock.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// Harness is a wired account.Service over a given store, with cheap
+// hashing and a settable clock.
+type Harness struct {
+	Store    latch.Store
+	Accounts *account.Service
+	Keys     *token.Keys
+	Hasher   *password.Hasher
+	Clock    *Clock
+}
+
+// NewHarness wires the use cases over store.
+func NewHarness(t testing.TB, store latch.Store) *Harness {
+	t.Helper()
+	clock := NewClock()
+	hasher, err := password.NewHasher(FastParams, 4, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := token.LoadKeys(context.Background(), store, token.ES256, TestIssuer, clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accounts := account.New(store, hasher, keys, account.DefaultConfig(), clock.Now, slog.New(slog.DiscardHandler))
+	return &Harness{Store: store, Accounts: accounts, Keys: keys, Hasher: hasher, Clock: clock}
+}
+
+// OAuthUser creates a passwordless account linked to a Google identity, as
+// a first sign-in with Google would, and returns it with a session token.
+func (h *Harness) OAuthUser(t testing.TB, email string) (latch.User, account.TokenPair) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := h.Accounts.CreateUser(ctx, account.CreateUserInput{Email: email, Provider: latch.ProviderGoogle, Subject: "google-" + email})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := h.Accounts.IssueToken(ctx, account.IssueTokenInput{Email: email})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u, pair
+}
