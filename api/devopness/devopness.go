@@ -1,0 +1,108 @@
+// Package devopness serves seed 000 (Devopness's "Set Password for OAuth
+// Users" and user login) exactly as documented, in Laravel's JSON shapes.
+package devopness
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/latchid/latch"
+	"github.com/latchid/latch/account"
+	"github.com/latchid/latch/api/httpx"
+)
+
+// Surface is the seed-000 HTTP surface.
+type Surface struct {
+	accounts *account.Service
+	adapt    httpx.Adapter
+}
+
+// New returns the surface.
+func New(accounts *account.Service, log *slog.Logger) *Surface {
+	return &Surface{accounts: accounts, adapt: httpx.Adapter{Log: log, Write: writeError}}
+}
+
+// Register adds the surface's routes to mux.
+func (s *Surface) Register(mux *http.ServeMux) {
+	mux.Handle("POST /users/me/password", s.adapt.Handle(s.setPassword))
+	mux.Handle("POST /users/login", s.adapt.Handle(s.login))
+}
+
+type setPasswordRequest struct {
+	Password             *string `json:"password"`
+	PasswordConfirmation *string `json:"password_confirmation"`
+	CurrentPassword      *string `json:"current_password"`
+}
+
+func (s *Surface) setPassword(w http.ResponseWriter, r *http.Request) error {
+	if !httpx.AcceptsJSON(r) {
+		return errNotAcceptable
+	}
+	raw, err := httpx.BearerToken(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.accounts.Authenticate(r.Context(), raw)
+	if err != nil {
+		return err
+	}
+	var req setPasswordRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	err = s.accounts.SetOwnPassword(r.Context(), p, account.SetOwnPasswordInput{
+		Password: deref(req.Password), Confirmation: req.PasswordConfirmation, CurrentPassword: req.CurrentPassword,
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type loginRequest struct {
+	Email    *string `json:"email"`
+	Password *string `json:"password"`
+}
+
+type loginResponse struct {
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+func (s *Surface) login(w http.ResponseWriter, r *http.Request) error {
+	if !httpx.AcceptsJSON(r) {
+		return errNotAcceptable
+	}
+	var req loginRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	pair, err := s.accounts.Login(r.Context(), deref(req.Email), deref(req.Password))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, "application/json", loginResponse{
+		TokenType: "Bearer", ExpiresIn: int64(pair.ExpiresIn.Seconds()), AccessToken: pair.AccessToken, RefreshToken: pair.RefreshToken,
+	})
+	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// decode insists on a JSON Content-Type, as the seed documents, then reads
+// the body.
+func decode(w http.ResponseWriter, r *http.Request, dst any) error {
+	if !httpx.IsJSONContentType(r) {
+		return &latch.Error{Kind: latch.KindInvalid, Code: latch.CodeUnsupportedContentType, Field: "content_type",
+			Message: "The request body must be sent as application/json."}
+	}
+	return httpx.DecodeJSON(w, r, dst)
+}

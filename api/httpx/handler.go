@@ -1,0 +1,140 @@
+package httpx
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/latchid/latch"
+)
+
+// HandlerFunc is a handler that returns its failure instead of writing it;
+// the surface's ErrorWriter turns the error into the surface's wire shape.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// ErrorWriter writes err in a surface's own shape and status.
+type ErrorWriter func(w http.ResponseWriter, r *http.Request, err *latch.Error)
+
+// Adapter turns HandlerFuncs into http.Handlers for one surface.
+type Adapter struct {
+	Log   *slog.Logger
+	Write ErrorWriter
+}
+
+// Handle adapts h. Internal errors are logged with the request id and their
+// cause; the client sees only the surface's generic message.
+func (a Adapter) Handle(h HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := h(w, r)
+		if err == nil {
+			return
+		}
+		le := latch.AsError(err)
+		if le.Kind == latch.KindInternal {
+			a.Log.ErrorContext(r.Context(), "internal error", "request_id", RequestID(r.Context()), "method", r.Method, "path", r.URL.Path, "err", err)
+		}
+		if le.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int((le.RetryAfter+time.Second-1)/time.Second)))
+		}
+		a.Write(w, r, le)
+	})
+}
+
+// WriteJSON writes v as JSON with status.
+func WriteJSON(w http.ResponseWriter, status int, contentType string, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, `{"message":"Server Error"}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// BearerToken extracts the token of an "Authorization: Bearer <token>"
+// header. The scheme is case-insensitive (RFC 9110); the token must be one
+// non-empty word.
+func BearerToken(r *http.Request) (string, error) {
+	values := r.Header.Values("Authorization")
+	if len(values) == 0 {
+		return "", &latch.Error{Kind: latch.KindUnauthenticated, Code: "missing_token", Message: "missing Authorization header"}
+	}
+	if len(values) > 1 {
+		return "", &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeInvalidToken, Message: "more than one Authorization header"}
+	}
+	scheme, tok, ok := strings.Cut(values[0], " ")
+	tok = strings.TrimSpace(tok)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || strings.ContainsAny(tok, " \t") {
+		return "", &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeInvalidToken, Message: "malformed Authorization header: want Bearer <token>"}
+	}
+	return tok, nil
+}
+
+type requestIDKey struct{}
+
+// RequestID returns the id the middleware gave this request.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// Middleware wraps the whole service: a request id, security headers, an
+// access log line (path only: never the query string, which may carry a
+// token, nor any header), and recovery from a panic as a bare 500.
+func Middleware(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		id := hex.EncodeToString(b[:])
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		h := w.Header()
+		h.Set("X-Request-Id", id)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		start := time.Now()
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				log.ErrorContext(r.Context(), "panic", "request_id", id, "path", r.URL.Path, "panic", p)
+				if !rec.wrote {
+					http.Error(rec, `{"message":"Server Error"}`, http.StatusInternalServerError)
+				}
+			}
+			log.DebugContext(r.Context(), "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+				"status", rec.status, "duration", time.Since(start))
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -1,0 +1,109 @@
+// Package native serves Latch's own API under /v1: the OAuth 2.0 token
+// endpoint (RFC 6749 shapes), logout, the signed-in user, the JWKS, the
+// health check and the OpenAPI document. Errors other than the token
+// endpoint's are RFC 9457 problem documents.
+package native
+
+import (
+	_ "embed"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/latchid/latch"
+	"github.com/latchid/latch/account"
+	"github.com/latchid/latch/api/httpx"
+)
+
+//go:embed openapi.yaml
+var openAPI []byte
+
+// Surface is the native API.
+type Surface struct {
+	accounts *account.Service
+	jwks     []byte
+	problems httpx.Adapter
+	oauth    httpx.Adapter
+}
+
+// New returns the surface. jwks is the public key set to publish.
+func New(accounts *account.Service, jwks []byte, log *slog.Logger) *Surface {
+	return &Surface{
+		accounts: accounts,
+		jwks:     jwks,
+		problems: httpx.Adapter{Log: log, Write: writeProblem},
+		oauth:    httpx.Adapter{Log: log, Write: writeOAuthError},
+	}
+}
+
+// Register adds the routes to mux.
+func (s *Surface) Register(mux *http.ServeMux) {
+	mux.Handle("POST /v1/token", s.oauth.Handle(s.token))
+	mux.Handle("POST /v1/logout", s.problems.Handle(s.logout))
+	mux.Handle("GET /v1/me", s.problems.Handle(s.me))
+	mux.HandleFunc("GET /v1/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(openAPI)
+	})
+	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/jwk-set+json")
+		// Public keys may be cached by verifiers for a while.
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		_, _ = w.Write(s.jwks)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, "application/json", map[string]string{"status": "ok"})
+	})
+}
+
+func (s *Surface) authenticate(r *http.Request) (account.Principal, error) {
+	raw, err := httpx.BearerToken(r)
+	if err != nil {
+		return account.Principal{}, err
+	}
+	return s.accounts.Authenticate(r.Context(), raw)
+}
+
+func (s *Surface) logout(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	if err := s.accounts.Logout(r.Context(), p); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// User is the native representation of an account.
+type User struct {
+	ID             string    `json:"id"`
+	Number         int64     `json:"number"`
+	Email          string    `json:"email"`
+	EmailVerified  bool      `json:"email_verified"`
+	FirstName      string    `json:"first_name,omitempty"`
+	LastName       string    `json:"last_name,omitempty"`
+	ProfilePicture string    `json:"profile_picture,omitempty"`
+	Active         bool      `json:"active"`
+	Admin          bool      `json:"admin"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+func userOf(u latch.User) User {
+	return User{ID: u.ID, Number: u.Number, Email: u.Email, EmailVerified: u.Verified, FirstName: u.FirstName, LastName: u.LastName,
+		ProfilePicture: u.ProfilePicture, Active: u.Active, Admin: u.Admin, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+}
+
+func (s *Surface) me(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	if p.Session.Kind == latch.KindProject {
+		return &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeNotUserToken, Message: "this token does not act for a user"}
+	}
+	httpx.WriteJSON(w, http.StatusOK, "application/json", userOf(p.User))
+	return nil
+}
