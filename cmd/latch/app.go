@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/latchid/latch"
+	"github.com/latchid/latch/account"
+	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/password"
+	"github.com/latchid/latch/store/postgres"
+	"github.com/latchid/latch/store/sqlite"
+	"github.com/latchid/latch/token"
+)
+
+// migratingStore is a Store that can bring its schema up to date.
+type migratingStore interface {
+	latch.Store
+	Migrate(ctx context.Context) error
+}
+
+// openStore opens the backend named by url: sqlite://PATH or postgres://...
+func openStore(ctx context.Context, url string) (migratingStore, error) {
+	switch {
+	case strings.HasPrefix(url, "sqlite://"):
+		return sqlite.Open(ctx, strings.TrimPrefix(url, "sqlite://"))
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return postgres.Open(ctx, url)
+	}
+	return nil, fmt.Errorf("LATCH_DATABASE_URL: want sqlite://PATH or postgres://..., got %q", redactURL(url))
+}
+
+// redactURL drops everything after the scheme so a password in a URL never
+// reaches a log line or an error message.
+func redactURL(url string) string {
+	if scheme, _, ok := strings.Cut(url, "://"); ok {
+		return scheme + "://..."
+	}
+	return "(not a URL)"
+}
+
+// app is one wired Latch: the store, the use cases and the HTTP handler.
+type app struct {
+	store    migratingStore
+	hasher   *password.Hasher
+	accounts *account.Service
+	keys     *token.Keys
+	log      *slog.Logger
+}
+
+// newApp opens and migrates the store, loads the signing keys and wires the
+// use cases.
+func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
+	store, err := openStore(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Migrate(ctx); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	hasher, err := password.NewHasher(cfg.Argon2, cfg.HashSlots, cfg.HashQueue)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	keys, err := token.LoadKeys(ctx, store, cfg.SigningAlg, cfg.PublicURL, latch.Clock(nowUTC))
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	policy := password.DefaultPolicy()
+	policy.MinLength, policy.MaxLength = cfg.PasswordMin, cfg.PasswordMax
+	accounts := account.New(store, hasher, keys, account.Config{AccessTokenTTL: cfg.AccessTTL, SessionTTL: cfg.SessionTTL, Policy: policy}, nil, log)
+	return &app{store: store, hasher: hasher, accounts: accounts, keys: keys, log: log}, nil
+}
+
+// handler is every HTTP surface on one mux.
+func (a *app) handler() http.Handler {
+	return api.NewHandler(a.accounts, a.keys.JWKS(), a.log)
+}
+
+func (a *app) Close() error { return a.store.Close() }

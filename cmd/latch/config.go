@@ -1,0 +1,149 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/latchid/latch/password"
+	"github.com/latchid/latch/token"
+)
+
+// config is everything every command reads from LATCH_* variables. Each is
+// documented in the README.
+type config struct {
+	Addr           string
+	DatabaseURL    string
+	PublicURL      string
+	Argon2         password.Params
+	HashSlots      int
+	HashQueue      time.Duration
+	AccessTTL      time.Duration
+	SessionTTL     time.Duration
+	SigningAlg     string
+	PasswordMin    int
+	PasswordMax    int
+	LogLevel       slog.Level
+	LogJSON        bool
+	ShutdownGrace  time.Duration
+	MaxHeaderBytes int
+}
+
+// loadConfig reads the environment through getenv (os.Getenv in main).
+func loadConfig(getenv func(string) string) (config, error) {
+	c := config{
+		Addr:           "127.0.0.1:8080",
+		Argon2:         password.DefaultParams(),
+		HashQueue:      2 * time.Second,
+		AccessTTL:      time.Hour,
+		SessionTTL:     30 * 24 * time.Hour,
+		SigningAlg:     token.ES256,
+		PasswordMin:    password.DefaultPolicy().MinLength,
+		PasswordMax:    password.DefaultPolicy().MaxLength,
+		ShutdownGrace:  10 * time.Second,
+		MaxHeaderBytes: 64 << 10,
+	}
+	var errs []string
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	integer := func(name string, min, max int, dst *int) {
+		v := getenv(name)
+		if v == "" {
+			return
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < min || n > max {
+			errs = append(errs, fmt.Sprintf("%s=%q: want an integer from %d to %d", name, v, min, max))
+			return
+		}
+		*dst = n
+	}
+	duration := func(name string, dst *time.Duration) {
+		v := getenv(name)
+		if v == "" {
+			return
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Sprintf("%s=%q: want a positive duration such as 2s or 1h", name, v))
+			return
+		}
+		*dst = d
+	}
+
+	str("LATCH_ADDR", &c.Addr)
+	str("LATCH_DATABASE_URL", &c.DatabaseURL)
+	if c.DatabaseURL == "" {
+		dir := getenv("LATCH_DATA_DIR")
+		if dir == "" {
+			dir = "."
+		}
+		c.DatabaseURL = "sqlite://" + filepath.Join(dir, "latch.db")
+	}
+	str("LATCH_PUBLIC_URL", &c.PublicURL)
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+
+	m, t, p := int(c.Argon2.MemoryKiB), int(c.Argon2.Time), int(c.Argon2.Threads)
+	integer("LATCH_ARGON2_MEMORY_KIB", 64, 4<<20, &m)
+	integer("LATCH_ARGON2_TIME", 1, 64, &t)
+	integer("LATCH_ARGON2_THREADS", 1, 255, &p)
+	c.Argon2 = password.Params{MemoryKiB: uint32(m), Time: uint32(t), Threads: uint8(p)}
+	if err := c.Argon2.Validate(); err != nil {
+		errs = append(errs, "argon2 parameters: "+err.Error())
+	}
+	integer("LATCH_HASH_SLOTS", 0, 1024, &c.HashSlots)
+	duration("LATCH_HASH_QUEUE_TIMEOUT", &c.HashQueue)
+	duration("LATCH_ACCESS_TOKEN_TTL", &c.AccessTTL)
+	duration("LATCH_SESSION_TTL", &c.SessionTTL)
+	duration("LATCH_SHUTDOWN_GRACE", &c.ShutdownGrace)
+	str("LATCH_SIGNING_ALG", &c.SigningAlg)
+	if c.SigningAlg != token.ES256 && c.SigningAlg != token.EdDSA {
+		errs = append(errs, fmt.Sprintf("LATCH_SIGNING_ALG=%q: want %s or %s", c.SigningAlg, token.ES256, token.EdDSA))
+	}
+	integer("LATCH_PASSWORD_MIN_LENGTH", 1, 1024, &c.PasswordMin)
+	integer("LATCH_PASSWORD_MAX_LENGTH", 1, 4096, &c.PasswordMax)
+	if c.PasswordMin > c.PasswordMax {
+		errs = append(errs, "LATCH_PASSWORD_MIN_LENGTH is greater than LATCH_PASSWORD_MAX_LENGTH")
+	}
+	switch lvl := strings.ToLower(getenv("LATCH_LOG_LEVEL")); lvl {
+	case "", "info":
+		c.LogLevel = slog.LevelInfo
+	case "debug":
+		c.LogLevel = slog.LevelDebug
+	case "warn":
+		c.LogLevel = slog.LevelWarn
+	case "error":
+		c.LogLevel = slog.LevelError
+	default:
+		errs = append(errs, fmt.Sprintf("LATCH_LOG_LEVEL=%q: want debug, info, warn or error", lvl))
+	}
+	switch f := strings.ToLower(getenv("LATCH_LOG_FORMAT")); f {
+	case "", "text":
+	case "json":
+		c.LogJSON = true
+	default:
+		errs = append(errs, fmt.Sprintf("LATCH_LOG_FORMAT=%q: want text or json", f))
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("configuration:\n  %s", strings.Join(errs, "\n  "))
+	}
+	return c, nil
+}
+
+func (c config) logger() *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogJSON {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

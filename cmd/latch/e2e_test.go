@@ -1,0 +1,295 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchid/latch/internal/testenv"
+)
+
+// binary is the latch binary built once for the end-to-end tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "latch-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "latch")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building latch:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// instance is a configuration of the built binary: every command it runs
+// shares the same environment (database, hashing settings, address).
+type instance struct {
+	env  []string
+	base string
+}
+
+func newInstance(t *testing.T, databaseURL string) *instance {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	env := append(os.Environ(),
+		"LATCH_DATABASE_URL="+databaseURL,
+		"LATCH_ADDR="+addr,
+		"LATCH_ARGON2_MEMORY_KIB=1024", "LATCH_ARGON2_TIME=1",
+		"LATCH_LOG_LEVEL=warn",
+	)
+	return &instance{env: env, base: "http://" + addr}
+}
+
+// cli runs a latch command and returns its stdout; it fails the test on a
+// non-zero exit.
+func (in *instance) cli(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
+	out, errOut, code := in.run(stdin, args...)
+	if code != 0 {
+		t.Fatalf("latch %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+	}
+	return out
+}
+
+func (in *instance) run(stdin string, args ...string) (stdout, stderr string, code int) {
+	cmd := exec.Command(binary, args...)
+	cmd.Env = in.env
+	cmd.Stdin = strings.NewReader(stdin)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return o.String(), e.String(), ee.ExitCode()
+	} else if err != nil {
+		return o.String(), err.Error(), -1
+	}
+	return o.String(), e.String(), 0
+}
+
+// serve starts `latch serve` and waits for /healthz.
+func (in *instance) serve(t *testing.T) {
+	t.Helper()
+	cmd := exec.Command(binary, "serve")
+	cmd.Env = in.env
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("latch serve exited with %v; logs:\n%s", err, logs.String())
+			}
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Errorf("latch serve did not stop on SIGINT")
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := http.Get(in.base + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("latch serve did not become healthy; logs:\n%s", logs.String())
+}
+
+func (in *instance) call(t *testing.T, method, path, bearer, contentType, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, in.base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("Accept", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	var out map[string]any
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatalf("%s %s: %d %q", method, path, res.StatusCode, raw)
+		}
+	}
+	return res.StatusCode, out
+}
+
+func (in *instance) login(t *testing.T, email, pw string) (int, map[string]any) {
+	t.Helper()
+	return in.call(t, "POST", "/users/login", "", "application/json", fmt.Sprintf(`{"email":%q,"password":%q}`, email, pw))
+}
+
+// TestEndToEnd drives the built binary through seed 000's whole journey:
+// an OAuth user made by the CLI sets a password with its own token, logs
+// in, refreshes (rotation), has an old refresh token reused (session
+// revoked), and changes its password (other sessions revoked, old password
+// refused).
+func TestEndToEnd(t *testing.T) {
+	backends := map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return "sqlite://" + testenv.SQLitePath(t) },
+		"postgres": func(t *testing.T) string { return testenv.PostgresURL(t) },
+	}
+	for name, dsn := range backends {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			in := newInstance(t, dsn(t))
+			in.cli(t, "", "migrate")
+			var created struct {
+				ID     string `json:"id"`
+				Number int64  `json:"number"`
+				Email  string `json:"email"`
+			}
+			out := in.cli(t, "", "users", "create", "--email", "E2E@Example.com", "--provider", "google", "--subject", "g-1234")
+			if err := json.Unmarshal([]byte(out), &created); err != nil || created.ID == "" || created.Number < 1 || created.Email != "E2E@Example.com" {
+				t.Fatalf("users create printed %q", out)
+			}
+			lines := strings.Split(strings.TrimSpace(in.cli(t, "", "tokens", "issue", "--email", "e2e@example.com")), "\n")
+			oauthToken := lines[len(lines)-1]
+			in.serve(t)
+
+			const first, second = "first journey passphrase", "second journey passphrase"
+			if s, b := in.call(t, "POST", "/users/me/password", oauthToken, "application/json", fmt.Sprintf(`{"password":%q,"password_confirmation":%q}`, first, first)); s != 204 {
+				t.Fatalf("set password: %d %v", s, b)
+			}
+			s, loginA := in.login(t, "e2e@example.com", first)
+			if s != 200 || loginA["token_type"] != "Bearer" {
+				t.Fatalf("login: %d %v", s, loginA)
+			}
+
+			// Refresh rotates the refresh token.
+			s, rotated := in.call(t, "POST", "/v1/token", "", "application/x-www-form-urlencoded",
+				url.Values{"grant_type": {"refresh_token"}, "refresh_token": {loginA["refresh_token"].(string)}}.Encode())
+			if s != 200 || rotated["refresh_token"] == loginA["refresh_token"] {
+				t.Fatalf("refresh: %d %v", s, rotated)
+			}
+			if s, _ := in.call(t, "GET", "/v1/me", rotated["access_token"].(string), "", ""); s != 200 {
+				t.Fatalf("/v1/me with the rotated token: %d", s)
+			}
+			// Reusing the old refresh token revokes the session.
+			s, reuse := in.call(t, "POST", "/v1/token", "", "application/x-www-form-urlencoded",
+				url.Values{"grant_type": {"refresh_token"}, "refresh_token": {loginA["refresh_token"].(string)}}.Encode())
+			if s != 400 || reuse["error"] != "invalid_grant" {
+				t.Fatalf("reuse: %d %v", s, reuse)
+			}
+			if s, _ := in.call(t, "GET", "/v1/me", rotated["access_token"].(string), "", ""); s != 401 {
+				t.Fatalf("/v1/me after reuse: %d, want 401", s)
+			}
+
+			// Change the password from session B: session C and the OAuth
+			// session die, B lives, the old password stops working.
+			_, loginB := in.login(t, "e2e@example.com", first)
+			_, loginC := in.login(t, "e2e@example.com", first)
+			tokenB, tokenC := loginB["access_token"].(string), loginC["access_token"].(string)
+			if s, b := in.call(t, "POST", "/users/me/password", tokenB, "application/json",
+				fmt.Sprintf(`{"password":%q,"password_confirmation":%q,"current_password":%q}`, second, second, first)); s != 204 {
+				t.Fatalf("change password: %d %v", s, b)
+			}
+			for name, tok := range map[string]string{"session C": tokenC, "OAuth session": oauthToken} {
+				if s, _ := in.call(t, "GET", "/v1/me", tok, "", ""); s != 401 {
+					t.Errorf("%s after the change: %d, want 401", name, s)
+				}
+			}
+			if s, _ := in.call(t, "GET", "/v1/me", tokenB, "", ""); s != 200 {
+				t.Errorf("session B after its own change: %d, want 200", s)
+			}
+			if s, _ := in.login(t, "e2e@example.com", first); s != 401 {
+				t.Errorf("old password: %d, want 401", s)
+			}
+			if s, _ := in.login(t, "e2e@example.com", second); s != 200 {
+				t.Errorf("new password: %d, want 200", s)
+			}
+
+			var shown map[string]any
+			if err := json.Unmarshal([]byte(in.cli(t, "", "users", "show", "--email", "e2e@EXAMPLE.com")), &shown); err != nil {
+				t.Fatal(err)
+			}
+			ids, _ := shown["identities"].([]any)
+			if shown["has_password"] != true || shown["id"] != created.ID || len(ids) != 1 || ids[0].(map[string]any)["provider"] != "google" {
+				t.Fatalf("users show = %v", shown)
+			}
+			for k := range shown {
+				if strings.Contains(strings.ToLower(k), "hash") {
+					t.Fatalf("users show prints %s", k)
+				}
+			}
+		})
+	}
+}
+
+// TestCLIErrors: operator mistakes exit non-zero with a message, and never
+// with a stack trace.
+func TestCLIErrors(t *testing.T) {
+	in := newInstance(t, "sqlite://"+testenv.SQLitePath(t))
+	in.cli(t, "swordfish horizon 42\n", "users", "create", "--email", "dup@example.com", "--password-stdin")
+	cases := []struct {
+		args  []string
+		stdin string
+		code  int
+		says  string
+	}{
+		{[]string{"frobnicate"}, "", 2, "unknown command"},
+		{[]string{"users", "create"}, "", 2, "--email is required"},
+		{[]string{"users", "create", "--email", "x@example.com", "--provider", "myspace", "--subject", "1"}, "", 2, "unknown --provider"},
+		{[]string{"users", "create", "--email", "x@example.com", "--provider", "github"}, "", 2, "needs --subject"},
+		{[]string{"users", "create", "--email", "DUP@example.com"}, "", 1, "email already registered"},
+		{[]string{"users", "create", "--email", "weak@example.com", "--password-stdin"}, "password\n", 1, "too common"},
+		{[]string{"users", "show", "--email", "ghost@example.com"}, "", 1, "not_found"},
+		{[]string{"tokens", "issue", "--email", "dup@example.com", "--kind", "root"}, "", 2, "unknown --kind"},
+		{[]string{"users", "show", "--bogus"}, "", 2, "flag provided but not defined"},
+	}
+	for _, c := range cases {
+		_, stderr, code := in.run(c.stdin, c.args...)
+		if code != c.code || !strings.Contains(stderr, c.says) || strings.Contains(stderr, "goroutine") {
+			t.Errorf("latch %s: exit %d, stderr %q; want exit %d mentioning %q", strings.Join(c.args, " "), code, stderr, c.code, c.says)
+		}
+	}
+	bad := &instance{env: append(os.Environ(), "LATCH_DATABASE_URL=mysql://root:secret@db/x")}
+	if _, stderr, code := bad.run("", "migrate"); code != 1 || strings.Contains(stderr, "secret") || !strings.Contains(stderr, "LATCH_DATABASE_URL") {
+		t.Errorf("bad database URL: exit %d, %q", code, stderr)
+	}
+	bad = &instance{env: append(os.Environ(), "LATCH_ARGON2_TIME=zero", "LATCH_DATABASE_URL=sqlite://"+testenv.SQLitePath(t))}
+	if _, stderr, code := bad.run("", "migrate"); code != 1 || !strings.Contains(stderr, "LATCH_ARGON2_TIME") {
+		t.Errorf("bad argon2 time: exit %d, %q", code, stderr)
+	}
+}

@@ -1,0 +1,330 @@
+// Command latch is the Latch identity service and its operator CLI.
+//
+//	latch serve                 run the HTTP service (migrations applied first)
+//	latch migrate               apply migrations and exit
+//	latch users create|show     manage accounts
+//	latch tokens issue          issue an access token for a user
+//	latch bench login|me        drive a running Latch over loopback and report
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/latchid/latch"
+	"github.com/latchid/latch/account"
+)
+
+const usage = `usage: latch <command> [flags]
+
+commands:
+  serve                      run the HTTP service on LATCH_ADDR
+  migrate                    apply database migrations and exit
+  users create --email E [--provider P --subject S] [--admin] [--password-stdin]
+  users show --email E
+  tokens issue --email E [--kind session|personal|project] [--scope S ...] [--ttl D]
+  bench login|me ...         load a running Latch (see latch bench -h)
+
+Configuration comes from LATCH_* environment variables (see README.md).
+`
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+}
+
+// cliError is a mistake in the command line: exit status 2.
+type cliError struct{ msg string }
+
+func (e cliError) Error() string { return e.msg }
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	err := dispatch(ctx, args, stdin, stdout, stderr, getenv)
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintln(stderr, "latch:", err)
+	var ce cliError
+	if errors.As(err, &ce) {
+		return 2
+	}
+	return 1
+}
+
+func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	if args[0] == "bench" {
+		return runBench(ctx, args[1:], stdout, stderr)
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := cfg.logger()
+	switch cmd := strings.Join(args[:min(2, len(args))], " "); {
+	case args[0] == "serve":
+		return serve(ctx, cfg, args[1:])
+	case args[0] == "migrate":
+		a, err := newApp(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		a.Close()
+		fmt.Fprintln(stderr, "migrations applied")
+		return nil
+	case cmd == "users create":
+		return usersCreate(ctx, cfg, args[2:], stdin, stdout)
+	case cmd == "users show":
+		return usersShow(ctx, cfg, args[2:], stdout)
+	case cmd == "tokens issue":
+		return tokensIssue(ctx, cfg, args[2:], stdout)
+	default:
+		return cliError{fmt.Sprintf("unknown command %q\n\n%s", strings.Join(args, " "), usage)}
+	}
+}
+
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return cliError{fmt.Sprintf("%s: %v", fs.Name(), err)}
+	}
+	if fs.NArg() > 0 {
+		return cliError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
+	}
+	return nil
+}
+
+func serve(ctx context.Context, cfg config, args []string) error {
+	if err := parseFlags(newFlags("serve"), args); err != nil {
+		return err
+	}
+	log := cfg.logger()
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           a.handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+	}
+	log.Info("latch serving", "addr", ln.Addr().String(), "database", redactURL(cfg.DatabaseURL),
+		"public_url", cfg.PublicURL, "hash_slots", a.hasher.Slots(), "argon2_memory_kib", cfg.Argon2.MemoryKiB)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+func usersCreate(ctx context.Context, cfg config, args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := newFlags("users create")
+	email := fs.String("email", "", "the account's email (required)")
+	provider := fs.String("provider", "", "link an identity at google|github|linkedin|facebook|oidc (no password)")
+	subject := fs.String("subject", "", "the provider's subject (user id) for --provider")
+	admin := fs.Bool("admin", false, "make the account an administrator")
+	first := fs.String("first-name", "", "first name")
+	last := fs.String("last-name", "", "last name")
+	pwStdin := fs.Bool("password-stdin", false, "read a password from the first line of standard input")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *email == "" {
+		return cliError{"users create: --email is required"}
+	}
+	in := account.CreateUserInput{Email: *email, FirstName: *first, LastName: *last, Admin: *admin}
+	if *provider != "" {
+		p, ok := latch.ParseProvider(*provider)
+		if !ok {
+			return cliError{fmt.Sprintf("users create: unknown --provider %q (want google, github, linkedin, facebook or oidc)", *provider)}
+		}
+		if *subject == "" {
+			return cliError{"users create: --provider needs --subject"}
+		}
+		in.Provider, in.Subject = p, *subject
+	} else if *subject != "" {
+		return cliError{"users create: --subject needs --provider"}
+	}
+	if *pwStdin {
+		if *provider != "" {
+			return cliError{"users create: --password-stdin and --provider exclude each other (an OAuth account starts without a password)"}
+		}
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		in.Password = strings.TrimRight(line, "\r\n")
+		if in.Password == "" {
+			return cliError{"users create: --password-stdin read an empty password"}
+		}
+	}
+	a, err := newApp(ctx, cfg, cfg.logger())
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	u, err := a.accounts.CreateUser(ctx, in)
+	if err != nil {
+		return describe(err)
+	}
+	return json.NewEncoder(stdout).Encode(map[string]any{"id": u.ID, "number": u.Number, "email": u.Email})
+}
+
+func usersShow(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+	fs := newFlags("users show")
+	email := fs.String("email", "", "the account's email (required)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *email == "" {
+		return cliError{"users show: --email is required"}
+	}
+	a, err := newApp(ctx, cfg, cfg.logger())
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	u, err := a.accounts.UserByEmail(ctx, *email)
+	if err != nil {
+		return describe(err)
+	}
+	ids, err := a.accounts.Identities(ctx, u.ID)
+	if err != nil {
+		return describe(err)
+	}
+	hasPassword, err := a.accounts.HasPassword(ctx, u.ID)
+	if err != nil {
+		return describe(err)
+	}
+	type identity struct {
+		Provider string    `json:"provider"`
+		Subject  string    `json:"subject"`
+		Email    string    `json:"email,omitempty"`
+		Created  time.Time `json:"created_at"`
+	}
+	out := struct {
+		ID          string     `json:"id"`
+		Number      int64      `json:"number"`
+		TenantID    string     `json:"tenant_id"`
+		Email       string     `json:"email"`
+		FirstName   string     `json:"first_name,omitempty"`
+		LastName    string     `json:"last_name,omitempty"`
+		Verified    bool       `json:"verified"`
+		Active      bool       `json:"active"`
+		Admin       bool       `json:"admin"`
+		HasPassword bool       `json:"has_password"`
+		Identities  []identity `json:"identities"`
+		CreatedAt   time.Time  `json:"created_at"`
+		UpdatedAt   time.Time  `json:"updated_at"`
+	}{u.ID, u.Number, u.TenantID, u.Email, u.FirstName, u.LastName, u.Verified, u.Active, u.Admin, hasPassword, []identity{}, u.CreatedAt, u.UpdatedAt}
+	for _, i := range ids {
+		out.Identities = append(out.Identities, identity{string(i.Provider), i.Subject, i.Email, i.CreatedAt})
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// scopeList collects a repeatable --scope flag.
+type scopeList []string
+
+func (s *scopeList) String() string { return strings.Join(*s, " ") }
+func (s *scopeList) Set(v string) error {
+	for _, f := range strings.Fields(v) {
+		*s = append(*s, f)
+	}
+	return nil
+}
+
+func tokensIssue(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+	fs := newFlags("tokens issue")
+	email := fs.String("email", "", "the user's email (required)")
+	kind := fs.String("kind", "session", "session, personal or project")
+	ttl := fs.Duration("ttl", 0, "lifetime (default: the session TTL, or 30 days for personal and project tokens)")
+	var scopes scopeList
+	fs.Var(&scopes, "scope", "a scope to grant (repeatable)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *email == "" {
+		return cliError{"tokens issue: --email is required"}
+	}
+	k, ok := latch.ParseTokenKind(*kind)
+	if !ok {
+		return cliError{fmt.Sprintf("tokens issue: unknown --kind %q (want session, personal or project)", *kind)}
+	}
+	if *ttl < 0 {
+		return cliError{"tokens issue: --ttl must be positive"}
+	}
+	a, err := newApp(ctx, cfg, cfg.logger())
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	pair, err := a.accounts.IssueToken(ctx, account.IssueTokenInput{Email: *email, Kind: k, Scopes: scopes, TTL: *ttl})
+	if err != nil {
+		return describe(err)
+	}
+	_, err = fmt.Fprintln(stdout, pair.AccessToken)
+	return err
+}
+
+// describe turns a use-case error into a one-line message for an operator.
+func describe(err error) error {
+	var le *latch.Error
+	if !errors.As(err, &le) || le.Kind == latch.KindInternal {
+		return err
+	}
+	msg := le.Message
+	for i, d := range le.Details {
+		if i == 0 {
+			msg = d.Message
+			continue
+		}
+		msg += "; " + d.Message
+	}
+	return fmt.Errorf("%s (%s)", msg, le.Code)
+}
+
+func nowUTC() time.Time { return time.Now().UTC() }
