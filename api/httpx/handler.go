@@ -1,7 +1,6 @@
 package httpx
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -9,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/latchid/latch"
@@ -37,7 +37,7 @@ func (a Adapter) Handle(h HandlerFunc) http.Handler {
 		}
 		le := latch.AsError(err)
 		if le.Kind == latch.KindInternal {
-			a.Log.ErrorContext(r.Context(), "internal error", "request_id", RequestID(r.Context()), "method", r.Method, "path", r.URL.Path, "err", err)
+			a.Log.ErrorContext(r.Context(), "internal error", "request_id", RequestID(w), "method", r.Method, "path", r.URL.Path, "err", err)
 		}
 		if le.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int((le.RetryAfter+time.Second-1)/time.Second)))
@@ -78,30 +78,44 @@ func BearerToken(r *http.Request) (string, error) {
 	return tok, nil
 }
 
-type requestIDKey struct{}
+// RequestID returns the id the middleware gave the request whose response
+// w is writing. It travels in the response header rather than in the
+// request's context: attaching it to the context would copy every request.
+func RequestID(w http.ResponseWriter) string {
+	return w.Header().Get("X-Request-Id")
+}
 
-// RequestID returns the id the middleware gave this request.
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+// requestIDs makes request ids: a random per-process prefix and a counter.
+// They need to be unique and short, not secret.
+type requestIDs struct {
+	prefix string
+	next   atomic.Uint64
+}
+
+func newRequestIDs() *requestIDs {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return &requestIDs{prefix: hex.EncodeToString(b[:]) + "-"}
+}
+
+func (ids *requestIDs) new() string {
+	return ids.prefix + strconv.FormatUint(ids.next.Add(1), 36)
 }
 
 // Middleware wraps the whole service: a request id, security headers, an
-// access log line (path only: never the query string, which may carry a
-// token, nor any header), and recovery from a panic as a bare 500.
+// access log line at debug level (the path only: never the query string,
+// which may carry a token, nor any header), and recovery from a panic as a
+// bare 500.
 func Middleware(log *slog.Logger, next http.Handler) http.Handler {
+	ids := newRequestIDs()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		id := hex.EncodeToString(b[:])
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		id := ids.new()
 		h := w.Header()
 		h.Set("X-Request-Id", id)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-store")
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		start := time.Now()
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -112,10 +126,15 @@ func Middleware(log *slog.Logger, next http.Handler) http.Handler {
 					http.Error(rec, `{"message":"Server Error"}`, http.StatusInternalServerError)
 				}
 			}
-			log.DebugContext(r.Context(), "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
-				"status", rec.status, "duration", time.Since(start))
 		}()
+		if !log.Enabled(r.Context(), slog.LevelDebug) {
+			next.ServeHTTP(rec, r)
+			return
+		}
+		start := time.Now()
 		next.ServeHTTP(rec, r)
+		log.DebugContext(r.Context(), "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			"status", rec.status, "duration", time.Since(start))
 	})
 }
 
