@@ -553,7 +553,11 @@ func (s *Store) SessionWithUser(ctx context.Context, sessionID string) (latch.Se
 	var u latch.User
 	sdest, sfinish := sessionDest(&sess)
 	udest, ufinish := userDest(&u)
-	err = stmt.QueryRowContext(ctx, id).Scan(append(sdest, udest...)...)
+	// This read runs on every authenticated request and takes microseconds,
+	// so it is not worth cancelling: with a cancellable context both
+	// database/sql and the driver start a goroutine per query to watch it,
+	// which measurably costs more than the query itself.
+	err = stmt.QueryRowContext(context.WithoutCancel(ctx), id).Scan(append(sdest, udest...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return latch.Session{}, latch.User{}, contract.NotFound("session")
 	}
