@@ -17,6 +17,7 @@ import (
 // documented in the README.
 type config struct {
 	Addr           string
+	DebugAddr      string
 	DatabaseURL    string
 	PublicURL      string
 	Argon2         password.Params
@@ -79,6 +80,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 
 	str("LATCH_ADDR", &c.Addr)
+	str("LATCH_DEBUG_ADDR", &c.DebugAddr)
 	str("LATCH_DATABASE_URL", &c.DatabaseURL)
 	if c.DatabaseURL == "" {
 		dir := getenv("LATCH_DATA_DIR")
