@@ -1,7 +1,7 @@
 # Latch: the commands the README names.
 GO ?= go
 
-.PHONY: run test test-short bench build vet fmt
+.PHONY: run test bench measure build fmt
 
 ## run: the service on its embedded default (SQLite file ./latch.db)
 run:
@@ -21,3 +21,7 @@ build:
 
 fmt:
 	gofmt -l -w .
+
+## measure: the load targets against the built binary (about two minutes)
+measure:
+	scripts/measure.sh
