@@ -59,6 +59,7 @@ const (
 	CodeAccountInactive        = "account_inactive"
 	CodeEmailTaken             = "email_taken"
 	CodeIdentityTaken          = "identity_taken"
+	CodeAlreadyExists          = "already_exists" // a caller-chosen key (session id, key id) is taken
 	CodeConcurrentUpdate       = "concurrent_update"
 	CodeOverloaded             = "overloaded"
 	CodeNotFound               = "not_found"

@@ -39,9 +39,7 @@ func (s *Service) Login(ctx context.Context, email, pw string) (TokenPair, error
 		missing = append(missing, *latch.FieldError("password", latch.CodeRequired, "The password field is required."))
 	}
 	if len(missing) > 0 {
-		e := missing[0]
-		e.Details = missing
-		return TokenPair{}, &e
+		return TokenPair{}, invalid(missing)
 	}
 	pw = password.Normalize(pw)
 	if s.cfg.Policy.TooLong(pw) {

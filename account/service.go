@@ -76,7 +76,7 @@ type Principal struct {
 	Claims  token.Claims
 }
 
-var errUnauthenticated = func(cause error) error {
+func errUnauthenticated(cause error) error {
 	return &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeInvalidToken, Message: "invalid or expired access token", Err: cause}
 }
 

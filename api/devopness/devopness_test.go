@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/account"
-	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/internal/testenv"
 )
 
@@ -31,9 +29,7 @@ func forEachBackend(t *testing.T, f func(t *testing.T, fx fixture)) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			h := testenv.NewHarness(t, b.Open(t))
-			srv := httptest.NewServer(api.NewHandler(h.Accounts, h.Keys.JWKS(), slog.New(slog.DiscardHandler)))
-			t.Cleanup(srv.Close)
-			f(t, fixture{h: h, srv: srv})
+			f(t, fixture{h: h, srv: h.Server(t)})
 		})
 	}
 }

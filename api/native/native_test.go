@@ -3,7 +3,6 @@ package native_test
 import (
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/internal/testenv"
 )
 
@@ -25,9 +23,7 @@ func forEachBackend(t *testing.T, f func(t *testing.T, fx fixture)) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			h := testenv.NewHarness(t, b.Open(t))
-			srv := httptest.NewServer(api.NewHandler(h.Accounts, h.Keys.JWKS(), slog.New(slog.DiscardHandler)))
-			t.Cleanup(srv.Close)
-			f(t, fixture{h: h, srv: srv})
+			f(t, fixture{h: h, srv: h.Server(t)})
 		})
 	}
 }

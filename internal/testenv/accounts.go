@@ -3,12 +3,14 @@ package testenv
 import (
 	"context"
 	"log/slog"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/account"
+	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/password"
 	"github.com/latchid/latch/token"
 )
@@ -68,6 +70,15 @@ func NewHarness(t testing.TB, store latch.Store) *Harness {
 	}
 	accounts := account.New(store, hasher, keys, account.DefaultConfig(), clock.Now, slog.New(slog.DiscardHandler))
 	return &Harness{Store: store, Accounts: accounts, Keys: keys, Hasher: hasher, Clock: clock}
+}
+
+// Server serves every HTTP surface over the harness's use cases on a
+// loopback port, closed when t ends.
+func (h *Harness) Server(t testing.TB) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(api.NewHandler(h.Accounts, h.Keys.JWKS(), slog.New(slog.DiscardHandler)))
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 // OAuthUser creates a passwordless account linked to a Google identity, as

@@ -14,12 +14,6 @@ import (
 	"github.com/latchid/latch"
 )
 
-// CodeAlreadyExists is the code of a Conflict on a caller-chosen key that
-// has no code of its own in package latch (a duplicate signing key id,
-// session id or refresh-token hash). It belongs in latch's code list; it is
-// here only until it is moved there.
-const CodeAlreadyExists = "already_exists"
-
 // ID returns the canonical (lowercase, hyphenated) form of a UUID, or false
 // if s is not one. Both backends compare ids in this form: Postgres's uuid
 // type would accept "{...}" or upper case and reject "abc" with an error,
@@ -119,7 +113,7 @@ func ConcurrentUpdate() *latch.Error {
 
 // AlreadyExists is the error for a duplicate caller-chosen key.
 func AlreadyExists(what string) *latch.Error {
-	return &latch.Error{Kind: latch.KindConflict, Code: CodeAlreadyExists, Message: what + " already exists"}
+	return &latch.Error{Kind: latch.KindConflict, Code: latch.CodeAlreadyExists, Message: what + " already exists"}
 }
 
 // RefreshTokenReused is RotateRefreshToken's error for a token presented a
