@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -62,10 +64,15 @@ type benchReport struct {
 	HashSlots     int            `json:"hash_slots,omitempty"`
 	CeilingPerSec float64        `json:"hash_bound_ceiling_per_sec,omitempty"`
 	OfCeiling     float64        `json:"fraction_of_ceiling,omitempty"`
-	CPUBeyondMS   float64        `json:"cpu_ms_per_login_beyond_hash,omitempty"`
-	Cores         int            `json:"cores"`
-	ServerPeakRSS string         `json:"server_peak_rss,omitempty"`
-	ServerCPUSecs float64        `json:"server_cpu_seconds,omitempty"`
+	// ConcurrentCeiling is what `slots` hashes running at once actually
+	// reach on this machine (no HTTP, no database): below slots/one-hash
+	// when concurrent hashes compete for cache and memory bandwidth.
+	ConcurrentCeiling float64 `json:"concurrent_hash_ceiling_per_sec,omitempty"`
+	OfConcurrent      float64 `json:"fraction_of_concurrent_ceiling,omitempty"`
+	CPUBeyondMS       float64 `json:"cpu_ms_per_login_beyond_hash,omitempty"`
+	Cores             int     `json:"cores"`
+	ServerPeakRSS     string  `json:"server_peak_rss,omitempty"`
+	ServerCPUSecs     float64 `json:"server_cpu_seconds,omitempty"`
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -139,6 +146,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		report.OneHashMS = oneHashMS(params)
 		report.HashSlots = *slots
 		report.CeilingPerSec = float64(*slots) * 1000 / report.OneHashMS
+		report.ConcurrentCeiling = concurrentHashesPerSec(params, *slots)
 	}
 	var cpuBefore float64
 	if *pid > 0 {
@@ -190,6 +198,7 @@ done:
 	report.Errors = metrics.Errors
 	if scenario == "login" && report.OKPerSec > 0 {
 		report.OfCeiling = report.OKPerSec / report.CeilingPerSec
+		report.OfConcurrent = report.OKPerSec / report.ConcurrentCeiling
 		report.CPUBeyondMS = float64(report.Cores)*1000/report.OKPerSec - report.OneHashMS
 	}
 	if *pid > 0 {
@@ -216,6 +225,27 @@ func oneHashMS(p password.Params) float64 {
 		n++
 	}
 	return float64(time.Since(start).Microseconds()) / 1000 / float64(n)
+}
+
+// concurrentHashesPerSec runs `slots` hashing goroutines for two seconds
+// and returns the hashes per second they reach together.
+func concurrentHashesPerSec(p password.Params, slots int) float64 {
+	var done atomic.Int64
+	stop := time.Now().Add(2 * time.Second)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range slots {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(stop) {
+				_, _ = password.Hash("benchmark-password-1", p)
+				done.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(done.Load()) / time.Since(start).Seconds()
 }
 
 func procField(pid int, field string) string {
