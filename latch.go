@@ -102,8 +102,9 @@ const (
 	ScopeUserUpdate = "user:update"
 )
 
-// SessionScopes are the scopes of a token handed out at sign-in.
-var SessionScopes = []string{ScopeUserRead, ScopeUserUpdate}
+// SessionScopes returns the scopes of a token handed out at sign-in (a
+// fresh slice each time: sessions must not share one).
+func SessionScopes() []string { return []string{ScopeUserRead, ScopeUserUpdate} }
 
 // Session is one grant of access: a sign-in, a personal access token or a
 // project token. Every access token names its session (the "sid" claim), so
@@ -161,6 +162,20 @@ type NewUser struct {
 	PasswordHash string
 }
 
+// NewSession is what CreateSession stores.
+type NewSession struct {
+	Session Session
+	// RefreshHash, if not nil, is the first refresh token of the chain.
+	RefreshHash []byte
+	// WhilePasswordHash, if not empty, makes the write conditional: the
+	// session is stored only while the user's password is still exactly
+	// this hash, and the answer is Conflict (CodeConcurrentUpdate)
+	// otherwise. A login passes the hash it verified, so a password change
+	// that commits between the check and the session start cannot be
+	// outlived by a session begun with the old password.
+	WhilePasswordHash string
+}
+
 // PasswordChange is one atomic password write: the credential, and the
 // revocation of every other session of the user.
 type PasswordChange struct {
@@ -199,9 +214,10 @@ type Store interface {
 	// changed meanwhile.
 	ReplacePasswordHash(ctx context.Context, userID, oldHash, newHash string, at time.Time) error
 
-	// CreateSession stores a session and, if refreshHash is not nil, the
-	// first refresh token of its chain.
-	CreateSession(ctx context.Context, s Session, refreshHash []byte) error
+	// CreateSession stores a session and, if ns.RefreshHash is not nil,
+	// the first refresh token of its chain; see NewSession for the
+	// condition on the password.
+	CreateSession(ctx context.Context, ns NewSession) error
 	// SessionWithUser returns a session and its user in one read: this is
 	// the per-request revocation check.
 	SessionWithUser(ctx context.Context, sessionID string) (Session, User, error)

@@ -266,6 +266,91 @@ func TestTokenKindsAndScopes(t *testing.T) {
 	})
 }
 
+// Tokens without a refresh token live as long as their session: the TTL
+// asked for, not the one-hour access-token TTL.
+func TestNonRefreshableTokensLiveForTheirTTL(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		h.OAuthUser(t, "pat@example.com")
+		cases := []struct {
+			kind latch.TokenKind
+			ttl  time.Duration
+			want time.Duration
+		}{
+			{latch.KindPersonal, 0, 30 * 24 * time.Hour},
+			{latch.KindPersonal, 3 * time.Hour, 3 * time.Hour},
+			{latch.KindProject, 48 * time.Hour, 48 * time.Hour},
+			{latch.KindSession, 10 * time.Minute, 10 * time.Minute},
+			{latch.KindSession, 0, time.Hour},
+		}
+		var pairs []account.TokenPair
+		for _, c := range cases {
+			pair, err := h.Accounts.IssueToken(ctx, account.IssueTokenInput{Email: "pat@example.com", Kind: c.kind, Scopes: []string{"x:y"}, TTL: c.ttl})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pair.ExpiresIn != c.want {
+				t.Errorf("%s ttl %v: expires in %v, want %v", c.kind, c.ttl, pair.ExpiresIn, c.want)
+			}
+			pairs = append(pairs, pair)
+		}
+		h.Clock.Advance(2*time.Hour + time.Minute)
+		if _, err := h.Accounts.Authenticate(ctx, pairs[1].AccessToken); err != nil {
+			t.Errorf("3-hour personal token refused after 2 hours: %v", err)
+		}
+		h.Clock.Advance(time.Hour)
+		if _, err := h.Accounts.Authenticate(ctx, pairs[1].AccessToken); err == nil {
+			t.Error("3-hour personal token accepted after 3 hours")
+		}
+	})
+}
+
+// storeWithHook runs afterCredential once, right after the first
+// Credential read: a deterministic way to slip a write in between a
+// login's password check and its session start.
+type storeWithHook struct {
+	latch.Store
+	afterCredential func()
+}
+
+func (s *storeWithHook) Credential(ctx context.Context, userID string) (latch.Credential, error) {
+	c, err := s.Store.Credential(ctx, userID)
+	if hook := s.afterCredential; hook != nil {
+		s.afterCredential = nil
+		hook()
+	}
+	return c, err
+}
+
+// A login that checked the old password while a change committed must not
+// end with a session: the change revoked all others, and this one must not
+// outlive it either.
+func TestLoginRacingPasswordChange(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			hooked := &storeWithHook{Store: b.Open(t)}
+			h := testenv.NewHarness(t, hooked)
+			h.OAuthUser(t, "racer@example.com")
+			u, _ := h.Accounts.UserByEmail(ctx, "racer@example.com")
+			setPassword(t, h, u, goodPassword)
+			hooked.afterCredential = func() {
+				cred, err := hooked.Store.Credential(ctx, u.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				newHash, _ := h.Hasher.Hash(ctx, "the next passphrase")
+				if err := hooked.Store.ChangePassword(ctx, latch.PasswordChange{UserID: u.ID, PreviousHash: cred.Hash, NewHash: newHash, At: h.Clock.Now()}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := h.Accounts.Login(ctx, "racer@example.com", goodPassword); !latch.IsCode(err, latch.CodeInvalidCredentials) {
+				t.Fatalf("login with the password being replaced: err = %v, want invalid credentials", err)
+			}
+		})
+	}
+}
+
 func TestLoginUpgradesWeakHash(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
 		ctx := context.Background()

@@ -77,10 +77,17 @@ func (s *Service) Login(ctx context.Context, email, pw string) (TokenPair, error
 	if !user.Active {
 		return TokenPair{}, &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeAccountInactive, Message: "this account is deactivated"}
 	}
+	verified := cred.Hash
 	if needsRehash {
-		s.rehash(ctx, user.ID, pw, cred.Hash)
+		verified = s.rehash(ctx, user.ID, pw, cred.Hash)
 	}
-	return s.startSession(ctx, user, latch.KindSession, latch.SessionScopes, s.cfg.SessionTTL, true)
+	pair, err := s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, verified)
+	if latch.IsCode(err, latch.CodeConcurrentUpdate) {
+		// The password changed while we checked it: the one given is no
+		// longer the account's password.
+		return TokenPair{}, errInvalidCredentials()
+	}
+	return pair, err
 }
 
 // failLogin spends the cost of one verification so that an unknown account
@@ -93,18 +100,22 @@ func (s *Service) failLogin(ctx context.Context, pw string) error {
 }
 
 // rehash replaces a hash made with weaker parameters (or an imported
-// algorithm) by one at the configured parameters. It is best effort: the
-// login has already succeeded, and a failure only means the upgrade
-// happens at a later login.
-func (s *Service) rehash(ctx context.Context, userID, pw, oldHash string) {
+// algorithm) by one at the configured parameters, and returns the hash
+// stored afterwards. It is best effort: the login has already succeeded,
+// and a failure only means the upgrade happens at a later login.
+func (s *Service) rehash(ctx context.Context, userID, pw, oldHash string) string {
 	newHash, err := s.hasher.Hash(ctx, pw)
 	if err != nil {
 		s.log.WarnContext(ctx, "password rehash skipped", "user", userID, "err", err)
-		return
+		return oldHash
 	}
-	if err := s.store.ReplacePasswordHash(ctx, userID, oldHash, newHash, s.now()); err != nil && !latch.IsKind(err, latch.KindConflict) {
-		s.log.WarnContext(ctx, "password rehash not stored", "user", userID, "err", err)
+	if err := s.store.ReplacePasswordHash(ctx, userID, oldHash, newHash, s.now()); err != nil {
+		if !latch.IsKind(err, latch.KindConflict) {
+			s.log.WarnContext(ctx, "password rehash not stored", "user", userID, "err", err)
+		}
+		return oldHash
 	}
+	return newHash
 }
 
 // Refresh exchanges a refresh token for a new pair. The presented token is
@@ -134,7 +145,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (TokenPair, 
 	if !user.Active {
 		return TokenPair{}, invalid
 	}
-	pair, err := s.signAccess(sess, now)
+	pair, err := s.signAccess(sess, now, true)
 	if err != nil {
 		return TokenPair{}, err
 	}

@@ -110,7 +110,11 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 // startSession stores a new session for user and signs its first tokens.
 // withRefresh is false for tokens that cannot be refreshed (personal and
 // project tokens).
-func (s *Service) startSession(ctx context.Context, user latch.User, kind latch.TokenKind, scopes []string, ttl time.Duration, withRefresh bool) (TokenPair, error) {
+//
+// verifiedHash, when not empty, is the password hash a login just
+// verified: the session is stored only while it is still the account's
+// password, so a concurrent password change cannot be outlived.
+func (s *Service) startSession(ctx context.Context, user latch.User, kind latch.TokenKind, scopes []string, ttl time.Duration, withRefresh bool, verifiedHash string) (TokenPair, error) {
 	now := s.now()
 	id, err := newID()
 	if err != nil {
@@ -122,10 +126,10 @@ func (s *Service) startSession(ctx context.Context, user latch.User, kind latch.
 	if withRefresh {
 		refresh, refreshHash = token.NewOpaque(refreshPrefix)
 	}
-	if err := s.store.CreateSession(ctx, sess, refreshHash); err != nil {
+	if err := s.store.CreateSession(ctx, latch.NewSession{Session: sess, RefreshHash: refreshHash, WhilePasswordHash: verifiedHash}); err != nil {
 		return TokenPair{}, err
 	}
-	pair, err := s.signAccess(sess, now)
+	pair, err := s.signAccess(sess, now, withRefresh)
 	if err != nil {
 		return TokenPair{}, err
 	}
@@ -133,11 +137,14 @@ func (s *Service) startSession(ctx context.Context, user latch.User, kind latch.
 	return pair, nil
 }
 
-// signAccess signs an access token for sess, never outliving the session.
-func (s *Service) signAccess(sess latch.Session, now time.Time) (TokenPair, error) {
-	exp := now.Add(s.cfg.AccessTokenTTL)
-	if sess.ExpiresAt.Before(exp) {
-		exp = sess.ExpiresAt
+// signAccess signs an access token for sess. A refreshable session's
+// tokens are short-lived (AccessTokenTTL, never past the session's end); a
+// session without refresh (personal and project tokens) has one token that
+// lives as long as the session.
+func (s *Service) signAccess(sess latch.Session, now time.Time, refreshable bool) (TokenPair, error) {
+	exp := sess.ExpiresAt
+	if short := now.Add(s.cfg.AccessTokenTTL); refreshable && short.Before(exp) {
+		exp = short
 	}
 	access, err := s.keys.Sign(token.Claims{Subject: sess.UserID, SessionID: sess.ID, Kind: sess.Kind, Scopes: sess.Scopes, IssuedAt: now, Expiry: exp})
 	if err != nil {

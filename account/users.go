@@ -129,7 +129,7 @@ func (s *Service) IssueToken(ctx context.Context, in IssueTokenInput) (TokenPair
 	switch kind {
 	case latch.KindSession:
 		if len(scopes) == 0 {
-			scopes = latch.SessionScopes
+			scopes = latch.SessionScopes()
 		}
 		if ttl <= 0 {
 			ttl = s.cfg.SessionTTL
@@ -139,5 +139,5 @@ func (s *Service) IssueToken(ctx context.Context, in IssueTokenInput) (TokenPair
 			ttl = 30 * 24 * time.Hour
 		}
 	}
-	return s.startSession(ctx, user, kind, scopes, ttl, kind == latch.KindSession)
+	return s.startSession(ctx, user, kind, scopes, ttl, kind == latch.KindSession, "")
 }

@@ -29,7 +29,7 @@ func testKeys(t testing.TB, alg string, now *time.Time) *Keys {
 
 func testClaims(now time.Time) Claims {
 	return Claims{Subject: "0190a0f4-0000-7000-8000-000000000001", SessionID: "0190a0f4-0000-7000-8000-0000000000aa",
-		Kind: latch.KindSession, Scopes: latch.SessionScopes, IssuedAt: now, Expiry: now.Add(time.Hour)}
+		Kind: latch.KindSession, Scopes: latch.SessionScopes(), IssuedAt: now, Expiry: now.Add(time.Hour)}
 }
 
 func TestSignVerifyRoundTrip(t *testing.T) {

@@ -417,7 +417,8 @@ func (s *Store) ReplacePasswordHash(ctx context.Context, userID, oldHash, newHas
 }
 
 // CreateSession implements latch.Store.
-func (s *Store) CreateSession(ctx context.Context, sess latch.Session, refreshHash []byte) error {
+func (s *Store) CreateSession(ctx context.Context, ns latch.NewSession) error {
+	sess, refreshHash := ns.Session, ns.RefreshHash
 	id, ok := contract.ID(sess.ID)
 	if !ok {
 		return contract.Invalid("id", "session id must be a UUID")
@@ -432,6 +433,19 @@ func (s *Store) CreateSession(ctx context.Context, sess latch.Session, refreshHa
 	}
 	created := contract.Or(sess.CreatedAt, s.now)
 	return s.write(ctx, func(tx pgx.Tx) error {
+		// FOR SHARE holds off a concurrent password change until this
+		// transaction commits; the change then revokes this session with
+		// the others. A change that committed first leaves no such row.
+		if ns.WhilePasswordHash != "" {
+			var one int
+			err := tx.QueryRow(ctx, `SELECT 1 FROM credentials WHERE user_id = $1 AND hash = $2 FOR SHARE`, userID, ns.WhilePasswordHash).Scan(&one)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return contract.ConcurrentUpdate()
+			}
+			if err != nil {
+				return err
+			}
+		}
 		tag, err := tx.Exec(ctx, `
 			INSERT INTO sessions (id, user_id, kind, scopes, created_at, expires_at, revoked_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)

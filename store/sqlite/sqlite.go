@@ -480,7 +480,8 @@ func (s *Store) ReplacePasswordHash(ctx context.Context, userID, oldHash, newHas
 }
 
 // CreateSession implements latch.Store.
-func (s *Store) CreateSession(ctx context.Context, sess latch.Session, refreshHash []byte) error {
+func (s *Store) CreateSession(ctx context.Context, ns latch.NewSession) error {
+	sess, refreshHash := ns.Session, ns.RefreshHash
 	id, ok := contract.ID(sess.ID)
 	if !ok {
 		return contract.Invalid("id", "session id must be a UUID")
@@ -495,6 +496,18 @@ func (s *Store) CreateSession(ctx context.Context, sess latch.Session, refreshHa
 	}
 	created := contract.Or(sess.CreatedAt, s.now)
 	return s.write(ctx, func(tx *sql.Tx) error {
+		// The writer's transaction is BEGIN IMMEDIATE: no password change
+		// can commit between this check and the insert.
+		if ns.WhilePasswordHash != "" {
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM credentials WHERE user_id = ? AND hash = ?`, userID, ns.WhilePasswordHash).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return contract.ConcurrentUpdate()
+			}
+			if err != nil {
+				return err
+			}
+		}
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO sessions (id, user_id, kind, scopes, created_at, expires_at, revoked_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)

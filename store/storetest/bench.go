@@ -29,9 +29,9 @@ func BenchSessionWithUser(b *testing.B, st latch.Store) {
 		}
 		s := latch.Session{
 			ID: uuid.Must(uuid.NewV7()).String(), UserID: u.ID, Kind: latch.KindSession,
-			Scopes: latch.SessionScopes, CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+			Scopes: latch.SessionScopes(), CreatedAt: now, ExpiresAt: now.Add(time.Hour),
 		}
-		if err := st.CreateSession(ctx, s, nil); err != nil {
+		if err := st.CreateSession(ctx, latch.NewSession{Session: s}); err != nil {
 			b.Fatal(err)
 		}
 		if i%10 == 0 {

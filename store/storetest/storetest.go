@@ -59,6 +59,8 @@ func Run(t *testing.T, open func(t *testing.T) latch.Store) {
 		{"Session/RoundTrip", testSessionRoundTrip},
 		{"Session/Invalid", testSessionInvalid},
 		{"Session/Revoke", testRevokeSession},
+		{"Session/WhilePasswordHash", testSessionWhilePasswordHash},
+		{"Session/WhilePasswordHashRace", testSessionWhilePasswordHashRace},
 		{"RefreshToken/Rotate", testRotate},
 		{"RefreshToken/Reuse", testRotateReuse},
 		{"RefreshToken/SessionEnded", testRotateSessionEnded},
@@ -126,10 +128,10 @@ func createUserWithPassword(t *testing.T, st latch.Store, email, hash string) la
 func createSession(t *testing.T, st latch.Store, userID string, refresh []byte) latch.Session {
 	t.Helper()
 	s := latch.Session{
-		ID: newID(t), UserID: userID, Kind: latch.KindSession, Scopes: latch.SessionScopes,
+		ID: newID(t), UserID: userID, Kind: latch.KindSession, Scopes: latch.SessionScopes(),
 		CreatedAt: at(0), ExpiresAt: at(60),
 	}
-	if err := st.CreateSession(t.Context(), s, refresh); err != nil {
+	if err := st.CreateSession(t.Context(), latch.NewSession{Session: s, RefreshHash: refresh}); err != nil {
 		t.Fatalf("CreateSession: %v", err)
 	}
 	return s
@@ -498,9 +500,9 @@ func testNotFound(t *testing.T, st latch.Store) {
 			wantNotFound(t, err)
 			err = st.ReplacePasswordHash(ctx, id, "a", "b", at(1))
 			wantNotFound(t, err)
-			err = st.CreateSession(ctx, latch.Session{
+			err = st.CreateSession(ctx, latch.NewSession{Session: latch.Session{
 				ID: newID(t), UserID: id, Kind: latch.KindSession, CreatedAt: at(0), ExpiresAt: at(60),
-			}, nil)
+			}})
 			wantNotFound(t, err)
 		})
 	}
@@ -527,9 +529,9 @@ func testCanonicalID(t *testing.T, st latch.Store) {
 		t.Errorf("Credential(upper case) = %+v, %v", c, err)
 	}
 	sid := newID(t)
-	if err := st.CreateSession(t.Context(), latch.Session{
+	if err := st.CreateSession(t.Context(), latch.NewSession{Session: latch.Session{
 		ID: strings.ToUpper(sid), UserID: upper, Kind: latch.KindSession, CreatedAt: at(0), ExpiresAt: at(60),
-	}, nil); err != nil {
+	}}); err != nil {
 		t.Fatal(err)
 	}
 	s, su, err := st.SessionWithUser(t.Context(), "{"+sid+"}")
@@ -752,7 +754,7 @@ func testSessionRoundTrip(t *testing.T, st latch.Store) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.in.ID, tc.in.UserID = newID(t), u.ID
 			tc.want.ID, tc.want.UserID = tc.in.ID, u.ID
-			if err := st.CreateSession(ctx, tc.in, nil); err != nil {
+			if err := st.CreateSession(ctx, latch.NewSession{Session: tc.in}); err != nil {
 				t.Fatal(err)
 			}
 			s, su, err := st.SessionWithUser(ctx, tc.in.ID)
@@ -773,13 +775,13 @@ func testSessionInvalid(t *testing.T, st latch.Store) {
 	s := createSession(t, st, u.ID, []byte("taken-refresh"))
 
 	dup := s
-	err := st.CreateSession(ctx, dup, nil)
+	err := st.CreateSession(ctx, latch.NewSession{Session: dup})
 	if !latch.IsKind(err, latch.KindConflict) {
 		t.Errorf("duplicate session id: %v, want Conflict", err)
 	}
 	fresh := s
 	fresh.ID = newID(t)
-	err = st.CreateSession(ctx, fresh, []byte("taken-refresh"))
+	err = st.CreateSession(ctx, latch.NewSession{Session: fresh, RefreshHash: []byte("taken-refresh")})
 	if !latch.IsKind(err, latch.KindConflict) {
 		t.Errorf("duplicate refresh hash: %v, want Conflict", err)
 	}
@@ -799,8 +801,83 @@ func testSessionInvalid(t *testing.T, st latch.Store) {
 		t.Run(tc.name, func(t *testing.T) {
 			in := latch.Session{ID: newID(t), UserID: u.ID, Kind: latch.KindSession, CreatedAt: at(0), ExpiresAt: at(60)}
 			tc.mutate(&in)
-			wantError(t, st.CreateSession(ctx, in, nil), latch.KindInvalid, latch.CodeInvalidRequest)
+			wantError(t, st.CreateSession(ctx, latch.NewSession{Session: in}), latch.KindInvalid, latch.CodeInvalidRequest)
 		})
+	}
+}
+
+// A session begun by a login is stored only while the password the login
+// verified is still the stored one.
+func testSessionWhilePasswordHash(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	u := createUserWithPassword(t, st, "while@example.com", "h1")
+	nopw := createUser(t, st, "nopw@example.com")
+	ns := func(userID string) latch.NewSession {
+		return latch.NewSession{Session: latch.Session{ID: newID(t), UserID: userID, Kind: latch.KindSession, CreatedAt: at(0), ExpiresAt: at(60)},
+			RefreshHash: []byte("while-" + newID(t)), WhilePasswordHash: "h1"}
+	}
+	ok := ns(u.ID)
+	if err := st.CreateSession(ctx, ok); err != nil {
+		t.Fatalf("with the current hash: %v", err)
+	}
+	session(t, st, ok.Session.ID)
+	if err := st.ChangePassword(ctx, latch.PasswordChange{UserID: u.ID, PreviousHash: "h1", NewHash: "h2", At: at(1)}); err != nil {
+		t.Fatal(err)
+	}
+	for name, in := range map[string]latch.NewSession{"old hash": ns(u.ID), "no password": ns(nopw.ID)} {
+		wantError(t, st.CreateSession(ctx, in), latch.KindConflict, latch.CodeConcurrentUpdate)
+		_, _, err := st.SessionWithUser(ctx, in.Session.ID)
+		if !latch.IsKind(err, latch.KindNotFound) {
+			t.Errorf("%s: a refused session was stored (%v)", name, err)
+		}
+		_, err = st.RotateRefreshToken(ctx, in.RefreshHash, []byte("next-"+in.Session.ID), at(2))
+		if !latch.IsKind(err, latch.KindNotFound) {
+			t.Errorf("%s: a refused session's refresh token was stored (%v)", name, err)
+		}
+	}
+}
+
+// Logins and a password change race: every session a login managed to
+// store with the old hash ends revoked by the change, or was refused.
+func testSessionWhilePasswordHashRace(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	u := createUserWithPassword(t, st, "race-login@example.com", "old")
+	warmUp(t, st, u.ID)
+	const logins = 20
+	ids := make([]string, logins)
+	errs := make([]error, logins)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range logins {
+		ids[i] = newID(t)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = st.CreateSession(ctx, latch.NewSession{
+				Session:           latch.Session{ID: ids[i], UserID: u.ID, Kind: latch.KindSession, CreatedAt: at(0), ExpiresAt: at(60)},
+				WhilePasswordHash: "old",
+			})
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		<-start
+		if err := st.ChangePassword(ctx, latch.PasswordChange{UserID: u.ID, PreviousHash: "old", NewHash: "new", At: at(5)}); err != nil {
+			t.Error(err)
+		}
+	}()
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			wantError(t, err, latch.KindConflict, latch.CodeConcurrentUpdate)
+			continue
+		}
+		if s := session(t, st, ids[i]); s.RevokedAt == nil {
+			t.Errorf("login %d: a session started with the old password survived the change", i)
+		}
 	}
 }
 
