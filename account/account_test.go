@@ -258,6 +258,11 @@ func TestTokenKindsAndScopes(t *testing.T) {
 				t.Errorf("%s %v: %v, want forbidden %s", c.kind, c.scopes, err, c.code)
 			}
 		}
+		project, _ := h.Accounts.IssueToken(ctx, account.IssueTokenInput{Email: "kinds@example.com", Kind: latch.KindProject, Scopes: []string{latch.ScopeUserRead}})
+		pp, _ := h.Accounts.Authenticate(ctx, project.AccessToken)
+		if _, err := h.Accounts.Me(pp); !latch.IsCode(err, latch.CodeNotUserToken) {
+			t.Errorf("Me with a project token: %v", err)
+		}
 		pat, _ := h.Accounts.IssueToken(ctx, account.IssueTokenInput{Email: "kinds@example.com", Kind: latch.KindPersonal, Scopes: []string{latch.ScopeUserUpdate}})
 		p, _ := h.Accounts.Authenticate(ctx, pat.AccessToken)
 		if err := h.Accounts.SetOwnPassword(ctx, p, in); err != nil {

@@ -16,9 +16,10 @@ type SetOwnPasswordInput struct {
 	CurrentPassword *string
 }
 
-// requireUserToken refuses tokens that do not act for a user (project
-// tokens) or that lack scope.
-func requireUserToken(p Principal, scope string) error {
+// AuthorizeUser refuses tokens that do not act for a user (project
+// tokens) or that lack scope. Surfaces call it before reading a request
+// body, so a wrong token is answered as such whatever the body holds.
+func AuthorizeUser(p Principal, scope string) error {
 	if p.Session.Kind == latch.KindProject {
 		return &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeNotUserToken, Message: "this token does not act for a user"}
 	}
@@ -36,7 +37,7 @@ func requireUserToken(p Principal, scope string) error {
 // first password only while none exists, and the loser is told to send
 // current_password, exactly as if it had come second.
 func (s *Service) SetOwnPassword(ctx context.Context, p Principal, in SetOwnPasswordInput) error {
-	if err := requireUserToken(p, latch.ScopeUserUpdate); err != nil {
+	if err := AuthorizeUser(p, latch.ScopeUserUpdate); err != nil {
 		return err
 	}
 	pw := password.Normalize(in.Password)

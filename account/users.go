@@ -81,6 +81,15 @@ func parseEmail(raw string) (string, error) {
 	return email, nil
 }
 
+// Me returns the caller's account: any token that acts for a user and
+// carries user:read.
+func (s *Service) Me(p Principal) (latch.User, error) {
+	if err := AuthorizeUser(p, latch.ScopeUserRead); err != nil {
+		return latch.User{}, err
+	}
+	return p.User, nil
+}
+
 // UserByEmail finds an account by email, case-insensitively.
 func (s *Service) UserByEmail(ctx context.Context, email string) (latch.User, error) {
 	return s.store.UserByEmail(ctx, email)

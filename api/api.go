@@ -13,8 +13,8 @@ import (
 )
 
 // NewHandler returns the whole HTTP service: the native API, the seed
-// surfaces and the shared middleware. jwks is the public key set.
-func NewHandler(accounts *account.Service, jwks []byte, log *slog.Logger) http.Handler {
+// surfaces and the shared middleware. jwks returns the public key set.
+func NewHandler(accounts *account.Service, jwks func() []byte, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	native.New(accounts, jwks, log).Register(mux)
 	devopness.New(accounts, log).Register(mux)

@@ -41,23 +41,22 @@ bench() { # name scenario flags...
 
 echo "== logins/s at default argon2id, 8 clients"
 start
-bench login-default login --email slow@example.com --password "default parameters passphrase" --clients 8 --duration 15s
+LATCH_BENCH_PASSWORD="default parameters passphrase" bench login-default login --email slow@example.com --clients 8 --duration 15s
 echo "== p50: wrong password vs unknown email, 8 clients"
 bench wrong wrong-password --email slow@example.com --clients 8 --duration 10s
 bench unknown unknown-email --clients 8 --duration 10s
 echo "== GET /v1/me, 32 clients"
-token=$(bin/latch tokens issue --email slow@example.com | tail -n1)
-bench me me --token "$token" --clients 32 --duration 10s
+LATCH_BENCH_TOKEN=$(bin/latch tokens issue --email slow@example.com | tail -n1) bench me me --clients 32 --duration 10s
 stop
 
 echo "== peak RSS under 200 login clients for 10 s (fresh server)"
 start
-bench flood login --email slow@example.com --password "default parameters passphrase" --clients 200 --duration 10s
+LATCH_BENCH_PASSWORD="default parameters passphrase" bench flood login --email slow@example.com --clients 200 --duration 10s
 stop
 
 echo "== CPU per login beyond the hash, argon2id m=1024 KiB t=1, 8 clients"
 start LATCH_ARGON2_MEMORY_KIB=1024 LATCH_ARGON2_TIME=1
-bench login-min login --email fast@example.com --password "minimum parameters passphrase" --clients 8 --duration 10s \
+LATCH_BENCH_PASSWORD="minimum parameters passphrase" bench login-min login --email fast@example.com --clients 8 --duration 10s \
   --argon2-memory-kib 1024 --argon2-time 1
 stop
 

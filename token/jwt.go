@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -59,22 +60,46 @@ type wireClaims struct {
 	Scope     string `json:"scope,omitempty"`
 }
 
+// accessTokenType is the "typ" header of Latch access tokens (RFC 9068).
+const accessTokenType = "at+jwt"
+
 // acceptedAlgorithms are the only "alg" values a token may carry; "none" and
 // HMAC are refused by the parser before any key is looked at.
 var acceptedAlgorithms = []jose.SignatureAlgorithm{jose.ES256, jose.EdDSA}
 
 // Keys signs and verifies access tokens. It signs with the oldest key of its
-// algorithm in the store and verifies with any key in the store, so that
-// replicas that raced to create a first key still accept each other's tokens.
+// algorithm in the store and verifies with any key in the store. A token
+// naming a key it does not know makes it read the store again (at most once
+// per reloadInterval), so replicas that raced to create a first key, or a
+// key added later, are picked up without a restart.
 type Keys struct {
-	issuer  string
-	now     latch.Clock
+	issuer string
+	alg    string
+	now    latch.Clock
+	store  latch.Store
+	set    atomic.Pointer[keySet]
+	cache  *verifiedCache
+
+	reloadMu   sync.Mutex
+	lastReload time.Time
+}
+
+// keySet is one immutable snapshot of the keys.
+type keySet struct {
 	signer  jose.Signer
+	signKey crypto.Signer
+	signKID string
 	public  map[string]jose.JSONWebKey // by kid
 	jwks    []byte
-	cache   *verifiedCache
-	signKID string
 }
+
+// reloadInterval bounds how often unknown key ids send Keys to the store:
+// garbage tokens must not turn into a query each.
+const reloadInterval = 5 * time.Second
+
+// issuedAtLeeway tolerates clocks of replicas that run slightly behind the
+// one that issued a token; expiry is checked without leeway.
+const issuedAtLeeway = time.Minute
 
 // LoadKeys reads the signing keys from the store, creating one with alg if
 // there is none yet.
@@ -100,7 +125,13 @@ func LoadKeys(ctx context.Context, store latch.Store, alg, issuer string, now la
 			return nil, err
 		}
 	}
-	return newKeys(keys, alg, issuer, now)
+	set, err := newKeySet(keys, alg)
+	if err != nil {
+		return nil, err
+	}
+	k := &Keys{issuer: issuer, alg: alg, now: now, store: store, cache: newVerifiedCache(1 << 16), lastReload: now()}
+	k.set.Store(set)
+	return k, nil
 }
 
 func hasAlgorithm(keys []latch.SigningKey, alg string) bool {
@@ -134,8 +165,8 @@ func NewSigningKey(alg string, now time.Time) (latch.SigningKey, error) {
 	return latch.SigningKey{ID: uuid.NewString(), Algorithm: alg, Private: der, CreatedAt: now.UTC()}, nil
 }
 
-func newKeys(stored []latch.SigningKey, alg, issuer string, now latch.Clock) (*Keys, error) {
-	k := &Keys{issuer: issuer, now: now, public: map[string]jose.JSONWebKey{}, cache: newVerifiedCache(1 << 16)}
+func newKeySet(stored []latch.SigningKey, alg string) (*keySet, error) {
+	ks := &keySet{public: map[string]jose.JSONWebKey{}}
 	var set jose.JSONWebKeySet
 	for _, sk := range stored {
 		parsed, err := x509.ParsePKCS8PrivateKey(sk.Private)
@@ -147,29 +178,56 @@ func newKeys(stored []latch.SigningKey, alg, issuer string, now latch.Clock) (*K
 			return nil, fmt.Errorf("token: signing key %s is not a signing key", sk.ID)
 		}
 		pub := jose.JSONWebKey{Key: priv.Public(), KeyID: sk.ID, Algorithm: sk.Algorithm, Use: "sig"}
-		k.public[sk.ID] = pub
+		ks.public[sk.ID] = pub
 		set.Keys = append(set.Keys, pub)
-		if k.signer == nil && sk.Algorithm == alg {
-			opts := (&jose.SignerOptions{}).WithType("at+jwt").WithHeader(jose.HeaderKey("kid"), sk.ID)
+		if ks.signer == nil && sk.Algorithm == alg {
+			opts := (&jose.SignerOptions{}).WithType(accessTokenType).WithHeader(jose.HeaderKey("kid"), sk.ID)
 			signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: priv}, opts)
 			if err != nil {
 				return nil, err
 			}
-			k.signer, k.signKID = signer, sk.ID
+			ks.signer, ks.signKey, ks.signKID = signer, priv, sk.ID
 		}
 	}
-	if k.signer == nil {
+	if ks.signer == nil {
 		return nil, fmt.Errorf("token: no %s signing key", alg)
 	}
 	var err error
-	if k.jwks, err = json.Marshal(set); err != nil {
+	if ks.jwks, err = json.Marshal(set); err != nil {
 		return nil, err
 	}
-	return k, nil
+	return ks, nil
+}
+
+// reload reads the keys again if the last read is older than
+// reloadInterval, and reports whether it did.
+func (k *Keys) reload() bool {
+	if k.store == nil {
+		return false
+	}
+	k.reloadMu.Lock()
+	defer k.reloadMu.Unlock()
+	now := k.now()
+	if now.Sub(k.lastReload) < reloadInterval {
+		return false
+	}
+	k.lastReload = now
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	stored, err := k.store.SigningKeys(ctx)
+	if err != nil {
+		return false
+	}
+	set, err := newKeySet(stored, k.alg)
+	if err != nil {
+		return false
+	}
+	k.set.Store(set)
+	return true
 }
 
 // JWKS is the public key set as JSON, for /.well-known/jwks.json.
-func (k *Keys) JWKS() []byte { return k.jwks }
+func (k *Keys) JWKS() []byte { return k.set.Load().jwks }
 
 // Sign returns a signed access token for c; Issuer and ID are filled in.
 func (k *Keys) Sign(c Claims) (string, error) {
@@ -185,7 +243,7 @@ func (k *Keys) Sign(c Claims) (string, error) {
 		Kind:      string(c.Kind),
 		Scope:     strings.Join(c.Scopes, " "),
 	}
-	return jwt.Signed(k.signer).Claims(w).Serialize()
+	return jwt.Signed(k.set.Load().signer).Claims(w).Serialize()
 }
 
 // errInvalidToken is what every verification failure looks like to a
@@ -212,7 +270,15 @@ func (k *Keys) Verify(raw string) (Claims, error) {
 		return Claims{}, errInvalidToken(fmt.Errorf("want one signature"))
 	}
 	h := tok.Headers[0]
-	pub, ok := k.public[h.KeyID]
+	// Only access tokens are accepted here, not other JWTs Latch may sign
+	// with the same keys (RFC 9068 "at+jwt").
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != accessTokenType {
+		return Claims{}, errInvalidToken(fmt.Errorf("typ %q is not %s", typ, accessTokenType))
+	}
+	pub, ok := k.set.Load().public[h.KeyID]
+	if !ok && k.reload() {
+		pub, ok = k.set.Load().public[h.KeyID]
+	}
 	if !ok || pub.Algorithm != h.Algorithm {
 		return Claims{}, errInvalidToken(fmt.Errorf("unknown key %q for %s", h.KeyID, h.Algorithm))
 	}
@@ -220,11 +286,14 @@ func (k *Keys) Verify(raw string) (Claims, error) {
 	if err := tok.Claims(pub.Key, &w); err != nil {
 		return Claims{}, errInvalidToken(err)
 	}
-	if err := w.Claims.ValidateWithLeeway(jwt.Expected{Issuer: k.issuer, Time: now}, 0); err != nil {
+	if w.Expiry == nil || w.IssuedAt == nil || !now.Before(w.Expiry.Time()) {
+		return Claims{}, errInvalidToken(fmt.Errorf("expired or without exp/iat"))
+	}
+	if err := w.Claims.ValidateWithLeeway(jwt.Expected{Issuer: k.issuer, Time: now}, issuedAtLeeway); err != nil {
 		return Claims{}, errInvalidToken(err)
 	}
 	kind, ok := latch.ParseTokenKind(w.Kind)
-	if !ok || w.Subject == "" || w.SessionID == "" || w.Expiry == nil || w.IssuedAt == nil {
+	if !ok || w.Subject == "" || w.SessionID == "" {
 		return Claims{}, errInvalidToken(fmt.Errorf("missing claims"))
 	}
 	c := Claims{

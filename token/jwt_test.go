@@ -1,10 +1,13 @@
 package token
 
 import (
+	"crypto/ecdsa"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -20,11 +23,29 @@ func testKeys(t testing.TB, alg string, now *time.Time) *Keys {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := newKeys([]latch.SigningKey{sk}, alg, testIssuer, func() time.Time { return *now })
+	set, err := newKeySet([]latch.SigningKey{sk}, alg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return keysWith(set, testIssuer, alg, now)
+}
+
+func keysWith(set *keySet, issuer, alg string, now *time.Time) *Keys {
+	k := &Keys{issuer: issuer, alg: alg, now: func() time.Time { return *now }, cache: newVerifiedCache(1 << 16)}
+	k.set.Store(set)
 	return k
+}
+
+// signWith signs raw header and claims JSON with k's signing key, to build
+// tokens Sign would never make.
+func signWith(t *testing.T, k *Keys, header, claims string) string {
+	t.Helper()
+	signingInput := b64(header) + "." + b64(claims)
+	sig, err := k.set.Load().rawSign([]byte(signingInput))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signingInput + "." + base64.RawURLEncoding.EncodeToString(sig)
 }
 
 func testClaims(now time.Time) Claims {
@@ -70,8 +91,8 @@ func TestVerifyRefuses(t *testing.T) {
 
 	// A forged HS256 token whose HMAC key is the public JWKS: the classic
 	// algorithm-confusion attack.
-	hsHeader := b64(`{"alg":"HS256","typ":"JWT","kid":"` + k.signKID + `"}`)
-	mac := hmac.New(sha256.New, k.jwks)
+	hsHeader := b64(`{"alg":"HS256","typ":"JWT","kid":"` + k.set.Load().signKID + `"}`)
+	mac := hmac.New(sha256.New, k.JWKS())
 	mac.Write([]byte(hsHeader + "." + parts[1]))
 	hs256 := hsHeader + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 
@@ -79,10 +100,21 @@ func TestVerifyRefuses(t *testing.T) {
 	claims["sub"] = "someone-else"
 	tamperedPayload, _ := json.Marshal(claims)
 
-	wrongIssuer := testClaims(now)
-	wrongIssuerKeys := testKeys(t, ES256, &now)
-	wrongIssuerKeys.issuer = "http://evil.test"
-	wrongIss, _ := wrongIssuerKeys.Sign(wrongIssuer)
+	// Same key, another issuer: only the issuer check can refuse it.
+	wrongIss, _ := keysWith(k.set.Load(), "http://evil.test", ES256, &now).Sign(testClaims(now))
+
+	kid := k.set.Load().signKID
+	payload := func(iat, exp time.Time) string {
+		return fmt.Sprintf(`{"iss":%q,"sub":"u","sid":"s","kind":"session","iat":%d,"exp":%d}`, testIssuer, iat.Unix(), exp.Unix())
+	}
+	notAccessToken := signWith(t, k, `{"alg":"ES256","typ":"JWT","kid":"`+kid+`"}`, payload(now, now.Add(time.Hour)))
+	noTyp := signWith(t, k, `{"alg":"ES256","kid":"`+kid+`"}`, payload(now, now.Add(time.Hour)))
+	farFuture := signWith(t, k, `{"alg":"ES256","typ":"at+jwt","kid":"`+kid+`"}`, payload(now.Add(2*time.Minute), now.Add(time.Hour)))
+	atExpiry := signWith(t, k, `{"alg":"ES256","typ":"at+jwt","kid":"`+kid+`"}`, payload(now.Add(-time.Hour), now))
+	slightlyAhead := signWith(t, k, `{"alg":"ES256","typ":"at+jwt","kid":"`+kid+`"}`, payload(now.Add(30*time.Second), now.Add(time.Hour)))
+	if _, err := k.Verify(slightlyAhead); err != nil {
+		t.Errorf("a token issued 30 s ahead (clock skew between replicas) was refused: %v", err)
+	}
 
 	expiredClaims := testClaims(now.Add(-2 * time.Hour))
 	expired, _ := k.Sign(expiredClaims)
@@ -98,6 +130,10 @@ func TestVerifyRefuses(t *testing.T) {
 		"bad signature":    parts[0] + "." + parts[1] + "." + b64("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
 		"wrong issuer":     wrongIss,
 		"expired":          expired,
+		"at its expiry":    atExpiry,
+		"typ JWT":          notAccessToken,
+		"no typ":           noTyp,
+		"issued 2m ahead":  farFuture,
 	}
 	for name, raw := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -146,7 +182,7 @@ func TestJWKSPublishesOnlyPublicKeys(t *testing.T) {
 	if err := json.Unmarshal(k.JWKS(), &set); err != nil {
 		t.Fatal(err)
 	}
-	if len(set.Keys) != 1 || set.Keys[0]["kid"] != k.signKID || set.Keys[0]["alg"] != ES256 || set.Keys[0]["use"] != "sig" {
+	if len(set.Keys) != 1 || set.Keys[0]["kid"] != k.set.Load().signKID || set.Keys[0]["alg"] != ES256 || set.Keys[0]["use"] != "sig" {
 		t.Fatalf("jwks = %s", k.JWKS())
 	}
 	if _, private := set.Keys[0]["d"]; private {
@@ -208,4 +244,23 @@ func decodeSegment(t *testing.T, raw string, i int) map[string]any {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// rawSign makes the ES256 JWS signature of input (R || S, 32 bytes each)
+// with the set's signing key, for tests that need tokens with headers Sign
+// never writes.
+func (ks *keySet) rawSign(input []byte) ([]byte, error) {
+	priv, ok := ks.signKey.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("rawSign needs an ES256 key")
+	}
+	digest := sha256.Sum256(input)
+	r, sig, err := ecdsa.Sign(rand.Reader, priv, digest[:])
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 64)
+	r.FillBytes(out[:32])
+	sig.FillBytes(out[32:])
+	return out, nil
 }

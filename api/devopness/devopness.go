@@ -36,7 +36,7 @@ type setPasswordRequest struct {
 
 func (s *Surface) setPassword(w http.ResponseWriter, r *http.Request) error {
 	if !httpx.AcceptsJSON(r) {
-		return errNotAcceptable
+		return errNotAcceptable()
 	}
 	raw, err := httpx.BearerToken(r)
 	if err != nil {
@@ -44,6 +44,9 @@ func (s *Surface) setPassword(w http.ResponseWriter, r *http.Request) error {
 	}
 	p, err := s.accounts.Authenticate(r.Context(), raw)
 	if err != nil {
+		return err
+	}
+	if err := account.AuthorizeUser(p, latch.ScopeUserUpdate); err != nil {
 		return err
 	}
 	var req setPasswordRequest
@@ -74,7 +77,7 @@ type loginResponse struct {
 
 func (s *Surface) login(w http.ResponseWriter, r *http.Request) error {
 	if !httpx.AcceptsJSON(r) {
-		return errNotAcceptable
+		return errNotAcceptable()
 	}
 	var req loginRequest
 	if err := decode(w, r, &req); err != nil {

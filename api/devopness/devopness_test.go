@@ -139,6 +139,8 @@ func TestSetPasswordContract(t *testing.T) {
 			{"revoked session", request{"POST", "/users/me/password", jsonHeaders(loggedOut.AccessToken), good}, 401, unauthenticated},
 			{"project token", request{"POST", "/users/me/password", jsonHeaders(project.AccessToken), good}, 403, forbidden},
 			{"no user:update", request{"POST", "/users/me/password", jsonHeaders(readOnly.AccessToken), good}, 403, forbidden},
+			{"project token, broken body", request{"POST", "/users/me/password", jsonHeaders(project.AccessToken), `{`}, 403, forbidden},
+			{"project token, not JSON", request{"POST", "/users/me/password", with(jsonHeaders(project.AccessToken), "Content-Type", "text/plain"), good}, 403, forbidden},
 			{"Accept excludes JSON", request{"POST", "/users/me/password", with(jsonHeaders(tok), "Accept", "text/html"), good}, 406, `{"message":"Not Acceptable"}`},
 			{"not JSON content type", request{"POST", "/users/me/password", with(jsonHeaders(tok), "Content-Type", "text/plain"), good}, 422,
 				`{"message":"Validation failed","errors":{"content_type":["The request body must be sent as application/json."]}}`},

@@ -9,7 +9,9 @@ import (
 
 const codeNotAcceptable = "not_acceptable"
 
-var errNotAcceptable = &latch.Error{Kind: latch.KindInvalid, Code: codeNotAcceptable, Message: "Not Acceptable"}
+func errNotAcceptable() error {
+	return &latch.Error{Kind: latch.KindInvalid, Code: codeNotAcceptable, Message: "Not Acceptable"}
+}
 
 type messageBody struct {
 	Message string `json:"message"`

@@ -21,13 +21,14 @@ var openAPI []byte
 // Surface is the native API.
 type Surface struct {
 	accounts *account.Service
-	jwks     []byte
+	jwks     func() []byte
 	problems httpx.Adapter
 	oauth    httpx.Adapter
 }
 
-// New returns the surface. jwks is the public key set to publish.
-func New(accounts *account.Service, jwks []byte, log *slog.Logger) *Surface {
+// New returns the surface. jwks returns the public key set to publish
+// (it changes when keys are added).
+func New(accounts *account.Service, jwks func() []byte, log *slog.Logger) *Surface {
 	return &Surface{
 		accounts: accounts,
 		jwks:     jwks,
@@ -49,7 +50,7 @@ func (s *Surface) Register(mux *http.ServeMux) {
 		w.Header().Set("Content-Type", "application/jwk-set+json")
 		// Public keys may be cached by verifiers for a while.
 		w.Header().Set("Cache-Control", "public, max-age=300")
-		_, _ = w.Write(s.jwks)
+		_, _ = w.Write(s.jwks())
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, "application/json", map[string]string{"status": "ok"})
@@ -101,9 +102,10 @@ func (s *Surface) me(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if p.Session.Kind == latch.KindProject {
-		return &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeNotUserToken, Message: "this token does not act for a user"}
+	u, err := s.accounts.Me(p)
+	if err != nil {
+		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, "application/json", userOf(p.User))
+	httpx.WriteJSON(w, http.StatusOK, "application/json", userOf(u))
 	return nil
 }

@@ -80,7 +80,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 
 // handler is every HTTP surface on one mux.
 func (a *app) handler() http.Handler {
-	return api.NewHandler(a.accounts, a.keys.JWKS(), a.log)
+	return api.NewHandler(a.accounts, a.keys.JWKS, a.log)
 }
 
 func (a *app) Close() error { return a.store.Close() }

@@ -38,8 +38,9 @@ flags:
   --duration D     how long to attack (default 10s, at most 5m)
   --rate R         requests per second, 0 = as fast as the clients go (default 0)
   --email E        account email (login, wrong-password)
-  --password P     its password (login)
-  --token T        access token (me)
+  --password P     its password (login); or LATCH_BENCH_PASSWORD, which keeps
+                   it out of the process list and shell history
+  --token T        access token (me); or LATCH_BENCH_TOKEN
   --server-pid N   report the server's peak RSS (VmHWM) and CPU time from /proc
   --argon2-memory-kib, --argon2-time, --argon2-threads, --hash-slots
                    the server's hashing settings: the login scenario measures one
@@ -97,6 +98,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	slots := fs.Int("hash-slots", runtime.GOMAXPROCS(0), "")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
+	}
+	if *pw == "" {
+		*pw = os.Getenv("LATCH_BENCH_PASSWORD")
+	}
+	if *tok == "" {
+		*tok = os.Getenv("LATCH_BENCH_TOKEN")
 	}
 	if *clients < 1 || *clients > 1024 {
 		return cliError{"bench: --clients must be from 1 to 1024"}

@@ -76,7 +76,7 @@ func NewHarness(t testing.TB, store latch.Store) *Harness {
 // loopback port, closed when t ends.
 func (h *Harness) Server(t testing.TB) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(api.NewHandler(h.Accounts, h.Keys.JWKS(), slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(api.NewHandler(h.Accounts, h.Keys.JWKS, slog.New(slog.DiscardHandler)))
 	t.Cleanup(srv.Close)
 	return srv
 }
