@@ -62,6 +62,7 @@ const (
 	CodeAlreadyExists          = "already_exists" // a caller-chosen key (session id, key id) is taken
 	CodeConcurrentUpdate       = "concurrent_update"
 	CodeOverloaded             = "overloaded"
+	CodeRateLimited            = "rate_limited"
 	CodeNotFound               = "not_found"
 	CodeUnsupportedGrantType   = "unsupported_grant_type"
 	CodeUnsupportedContentType = "unsupported_content_type"

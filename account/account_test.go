@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -34,13 +35,13 @@ func TestSetFirstPasswordThenLogin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.Accounts.Login(ctx, "ada@example.com", goodPassword); !latch.IsCode(err, latch.CodeInvalidCredentials) {
+		if _, err := h.Accounts.Login(ctx, account.LoginInput{Email: "ada@example.com", Password: goodPassword}); !latch.IsCode(err, latch.CodeInvalidCredentials) {
 			t.Fatalf("login before a password exists: %v", err)
 		}
 		if err := h.Accounts.SetOwnPassword(ctx, p, account.SetOwnPasswordInput{Password: goodPassword, Confirmation: ptr(goodPassword)}); err != nil {
 			t.Fatalf("SetOwnPassword: %v", err)
 		}
-		got, err := h.Accounts.Login(ctx, "ADA@example.COM", goodPassword)
+		got, err := h.Accounts.Login(ctx, account.LoginInput{Email: "ADA@example.COM", Password: goodPassword})
 		if err != nil {
 			t.Fatalf("Login: %v", err)
 		}
@@ -102,11 +103,11 @@ func TestChangePasswordRevokesOtherSessions(t *testing.T) {
 		if err := h.Accounts.SetOwnPassword(ctx, p, account.SetOwnPasswordInput{Password: goodPassword, Confirmation: ptr(goodPassword)}); err != nil {
 			t.Fatal(err)
 		}
-		other, err := h.Accounts.Login(ctx, "grace@example.com", goodPassword)
+		other, err := h.Accounts.Login(ctx, account.LoginInput{Email: "grace@example.com", Password: goodPassword})
 		if err != nil {
 			t.Fatal(err)
 		}
-		mine, err := h.Accounts.Login(ctx, "grace@example.com", goodPassword)
+		mine, err := h.Accounts.Login(ctx, account.LoginInput{Email: "grace@example.com", Password: goodPassword})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,10 +136,10 @@ func TestChangePasswordRevokesOtherSessions(t *testing.T) {
 		if _, err := h.Accounts.Authenticate(ctx, mine.AccessToken); err != nil {
 			t.Errorf("the caller's session was revoked: %v", err)
 		}
-		if _, err := h.Accounts.Login(ctx, "grace@example.com", goodPassword); !latch.IsCode(err, latch.CodeInvalidCredentials) {
+		if _, err := h.Accounts.Login(ctx, account.LoginInput{Email: "grace@example.com", Password: goodPassword}); !latch.IsCode(err, latch.CodeInvalidCredentials) {
 			t.Errorf("old password: %v", err)
 		}
-		if _, err := h.Accounts.Login(ctx, "grace@example.com", next); err != nil {
+		if _, err := h.Accounts.Login(ctx, account.LoginInput{Email: "grace@example.com", Password: next}); err != nil {
 			t.Errorf("new password: %v", err)
 		}
 	})
@@ -150,7 +151,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 		h.OAuthUser(t, "rot@example.com")
 		u, _ := h.Accounts.UserByEmail(ctx, "rot@example.com")
 		setPassword(t, h, u, goodPassword)
-		first, err := h.Accounts.Login(ctx, "rot@example.com", goodPassword)
+		first, err := h.Accounts.Login(ctx, account.LoginInput{Email: "rot@example.com", Password: goodPassword})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,10 +217,10 @@ func TestUnknownEmailAndWrongPasswordLookAlike(t *testing.T) {
 		ctx := context.Background()
 		h.OAuthUser(t, "same@example.com") // exists, no password
 		u, _ := h.Accounts.UserByEmail(ctx, "same@example.com")
-		_, errNoPassword := h.Accounts.Login(ctx, "same@example.com", goodPassword)
+		_, errNoPassword := h.Accounts.Login(ctx, account.LoginInput{Email: "same@example.com", Password: goodPassword})
 		setPassword(t, h, u, goodPassword)
-		_, errWrong := h.Accounts.Login(ctx, "same@example.com", "not the password")
-		_, errUnknown := h.Accounts.Login(ctx, "nobody@example.com", "not the password")
+		_, errWrong := h.Accounts.Login(ctx, account.LoginInput{Email: "same@example.com", Password: "not the password"})
+		_, errUnknown := h.Accounts.Login(ctx, account.LoginInput{Email: "nobody@example.com", Password: "not the password"})
 		for name, err := range map[string]error{"no password": errNoPassword, "wrong": errWrong, "unknown": errUnknown} {
 			le := latch.AsError(err)
 			if le == nil || le.Kind != latch.KindUnauthenticated || le.Code != latch.CodeInvalidCredentials || le.Message != "invalid email or password" {
@@ -349,11 +350,87 @@ func TestLoginRacingPasswordChange(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if _, err := h.Accounts.Login(ctx, "racer@example.com", goodPassword); !latch.IsCode(err, latch.CodeInvalidCredentials) {
+			if _, err := h.Accounts.Login(ctx, account.LoginInput{Email: "racer@example.com", Password: goodPassword}); !latch.IsCode(err, latch.CodeInvalidCredentials) {
 				t.Fatalf("login with the password being replaced: err = %v, want invalid credentials", err)
 			}
 		})
 	}
+}
+
+// Failed sign-ins are limited per (email, client IP), alike for emails
+// with and without an account; other addresses and other emails are not
+// affected, and a success costs nothing.
+func TestLoginFailureLimit(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		h.OAuthUser(t, "limited@example.com")
+		u, _ := h.Accounts.UserByEmail(ctx, "limited@example.com")
+		setPassword(t, h, u, goodPassword)
+		login := func(email, pw, ip string) error {
+			_, err := h.Accounts.Login(ctx, account.LoginInput{Email: email, Password: pw, ClientIP: ip})
+			return err
+		}
+		for i := range 3 {
+			if err := login("limited@example.com", goodPassword, "192.0.2.1"); err != nil {
+				t.Fatalf("success %d: %v", i, err)
+			}
+		}
+		for _, email := range []string{"limited@example.com", "ghost@example.com"} {
+			for i := range 10 {
+				if err := login(email, "wrong password", "192.0.2.1"); !latch.IsCode(err, latch.CodeInvalidCredentials) {
+					t.Fatalf("%s failure %d: %v", email, i+1, err)
+				}
+			}
+			err := login(email, goodPassword, "192.0.2.1")
+			le := latch.AsError(err)
+			if le == nil || le.Kind != latch.KindTooMany || le.RetryAfter <= 0 || le.RetryAfter > time.Minute {
+				t.Fatalf("%s: 11th attempt: %v", email, err)
+			}
+		}
+		if err := login("limited@example.com", goodPassword, "192.0.2.2"); err != nil {
+			t.Fatalf("another address is limited too: %v", err)
+		}
+		h.Clock.Advance(time.Minute)
+		if err := login("limited@example.com", goodPassword, "192.0.2.1"); err != nil {
+			t.Fatalf("one failure's interval later: %v", err)
+		}
+	})
+}
+
+func TestLoginPerIPLimit(t *testing.T) {
+	h := testenv.NewHarness(t, testenv.Backends()[0].Open(t))
+	ctx := context.Background()
+	for i := range 60 {
+		_, err := h.Accounts.Login(ctx, account.LoginInput{Email: fmt.Sprintf("n%d@example.com", i), Password: "x", ClientIP: "198.51.100.7"})
+		if !latch.IsCode(err, latch.CodeInvalidCredentials) {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+	}
+	_, err := h.Accounts.Login(ctx, account.LoginInput{Email: "n61@example.com", Password: "x", ClientIP: "198.51.100.7"})
+	if !latch.IsCode(err, latch.CodeRateLimited) {
+		t.Fatalf("61st attempt in a minute from one address: %v", err)
+	}
+}
+
+// A stolen access token cannot be used to guess the current password.
+func TestCurrentPasswordGuessesLimited(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		_, pair := h.OAuthUser(t, "guess@example.com")
+		p, _ := h.Accounts.Authenticate(ctx, pair.AccessToken)
+		setPassword(t, h, p.User, goodPassword)
+		next := "a different passphrase"
+		for i := range 10 {
+			err := h.Accounts.SetOwnPassword(ctx, p, account.SetOwnPasswordInput{Password: next, Confirmation: &next, CurrentPassword: ptr(fmt.Sprintf("guess %d", i))})
+			if !latch.IsCode(err, latch.CodeCurrentPasswordWrong) {
+				t.Fatalf("guess %d: %v", i, err)
+			}
+		}
+		err := h.Accounts.SetOwnPassword(ctx, p, account.SetOwnPasswordInput{Password: next, Confirmation: &next, CurrentPassword: ptr(goodPassword)})
+		if !latch.IsCode(err, latch.CodeRateLimited) {
+			t.Fatalf("11th try: %v", err)
+		}
+	})
 }
 
 func TestLoginUpgradesWeakHash(t *testing.T) {
@@ -368,7 +445,7 @@ func TestLoginUpgradesWeakHash(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.Accounts.Login(ctx, "old@example.com", goodPassword); err != nil {
+		if _, err := h.Accounts.Login(ctx, account.LoginInput{Email: "old@example.com", Password: goodPassword}); err != nil {
 			t.Fatal(err)
 		}
 		cred, err := h.Store.Credential(ctx, u.ID)
@@ -379,7 +456,7 @@ func TestLoginUpgradesWeakHash(t *testing.T) {
 		if err != nil || parsed.Params != testenv.FastParams {
 			t.Fatalf("stored hash after login = %q (%v), want params %+v", cred.Hash, err, testenv.FastParams)
 		}
-		if _, err := h.Accounts.Login(ctx, "old@example.com", goodPassword); err != nil {
+		if _, err := h.Accounts.Login(ctx, account.LoginInput{Email: "old@example.com", Password: goodPassword}); err != nil {
 			t.Fatalf("login with the upgraded hash: %v", err)
 		}
 	})

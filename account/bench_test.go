@@ -33,7 +33,7 @@ func BenchmarkLogin(b *testing.B) {
 	h, _ := benchHarness(b)
 	ctx := context.Background()
 	for b.Loop() {
-		if _, err := h.Accounts.Login(ctx, "load@example.com", "benchmark passphrase"); err != nil {
+		if _, err := h.Accounts.Login(ctx, account.LoginInput{Email: "load@example.com", Password: "benchmark passphrase"}); err != nil {
 			b.Fatal(err)
 		}
 	}

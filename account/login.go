@@ -9,6 +9,7 @@ import (
 
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/password"
+	"github.com/latchid/latch/ratelimit"
 	"github.com/latchid/latch/token"
 )
 
@@ -26,60 +27,49 @@ func errInvalidCredentials() error {
 	return &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeInvalidCredentials, Message: "invalid email or password"}
 }
 
+// LoginInput is an email + password sign-in. ClientIP is the address the
+// request came from, for rate limits ("" when unknown).
+type LoginInput struct {
+	Email    string
+	Password string
+	ClientIP string
+}
+
 // Login signs a user in with email and password and starts a session.
 //
 // An unknown email, an account without a password and a wrong password all
-// cost one password verification and give the same error.
-func (s *Service) Login(ctx context.Context, email, pw string) (TokenPair, error) {
+// cost one password verification and give the same error. Attempts are
+// limited per client IP, and failures per (email, client IP); both limits
+// apply alike to emails that have no account.
+func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 	var missing []latch.Error
-	if strings.TrimSpace(email) == "" {
+	if strings.TrimSpace(in.Email) == "" {
 		missing = append(missing, *latch.FieldError("email", latch.CodeRequired, "The email field is required."))
 	}
-	if pw == "" {
+	if in.Password == "" {
 		missing = append(missing, *latch.FieldError("password", latch.CodeRequired, "The password field is required."))
 	}
 	if len(missing) > 0 {
 		return TokenPair{}, invalid(missing)
 	}
-	pw = password.Normalize(pw)
-	if s.cfg.Policy.TooLong(pw) {
-		// Refused before hashing: no stored password can be this long, and
-		// hashing megabytes on request is a denial of service.
-		return TokenPair{}, errInvalidCredentials()
+	if err := s.limit(ctx, "login-ip:"+in.ClientIP, s.cfg.LoginPerIP, 1); err != nil {
+		return TokenPair{}, err
 	}
-
-	user, err := s.store.UserByEmail(ctx, email)
-	if err != nil {
-		if latch.IsKind(err, latch.KindNotFound) {
-			return TokenPair{}, s.failLogin(ctx, pw)
+	failures := "login-failures:" + latch.NormalizeEmail(in.Email) + "|" + in.ClientIP
+	if err := s.limit(ctx, failures, s.cfg.LoginFailures, 0); err != nil {
+		return TokenPair{}, err
+	}
+	user, verified, err := s.checkPassword(ctx, in.Email, password.Normalize(in.Password))
+	if latch.IsCode(err, latch.CodeInvalidCredentials) {
+		// Recorded only now: a failure costs a slot of the limit, a
+		// success does not.
+		if lerr := s.limit(ctx, failures, s.cfg.LoginFailures, 1); lerr != nil && !latch.IsKind(lerr, latch.KindTooMany) {
+			return TokenPair{}, lerr
 		}
 		return TokenPair{}, err
 	}
-	cred, err := s.store.Credential(ctx, user.ID)
 	if err != nil {
-		if latch.IsKind(err, latch.KindNotFound) {
-			return TokenPair{}, s.failLogin(ctx, pw)
-		}
 		return TokenPair{}, err
-	}
-	ok, needsRehash, err := s.hasher.Verify(ctx, pw, cred.Hash)
-	if err != nil {
-		var le *latch.Error
-		if errors.As(err, &le) {
-			return TokenPair{}, err
-		}
-		// A stored hash we cannot parse is our fault, not the user's.
-		return TokenPair{}, latch.Internal(err)
-	}
-	if !ok {
-		return TokenPair{}, errInvalidCredentials()
-	}
-	if !user.Active {
-		return TokenPair{}, &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeAccountInactive, Message: "this account is deactivated"}
-	}
-	verified := cred.Hash
-	if needsRehash {
-		verified = s.rehash(ctx, user.ID, pw, cred.Hash)
 	}
 	pair, err := s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, verified)
 	if latch.IsCode(err, latch.CodeConcurrentUpdate) {
@@ -88,6 +78,69 @@ func (s *Service) Login(ctx context.Context, email, pw string) (TokenPair, error
 		return TokenPair{}, errInvalidCredentials()
 	}
 	return pair, err
+}
+
+// checkPassword verifies pw (normalized) for the account with email and
+// returns the account and the stored hash that matched (upgraded if it was
+// weak).
+func (s *Service) checkPassword(ctx context.Context, email, pw string) (latch.User, string, error) {
+	if s.cfg.Policy.TooLong(pw) {
+		// Refused before hashing: no stored password can be this long, and
+		// hashing megabytes on request is a denial of service.
+		return latch.User{}, "", errInvalidCredentials()
+	}
+	user, err := s.store.UserByEmail(ctx, email)
+	if err != nil {
+		if latch.IsKind(err, latch.KindNotFound) {
+			return latch.User{}, "", s.failLogin(ctx, pw)
+		}
+		return latch.User{}, "", err
+	}
+	cred, err := s.store.Credential(ctx, user.ID)
+	if err != nil {
+		if latch.IsKind(err, latch.KindNotFound) {
+			return latch.User{}, "", s.failLogin(ctx, pw)
+		}
+		return latch.User{}, "", err
+	}
+	ok, needsRehash, err := s.hasher.Verify(ctx, pw, cred.Hash)
+	if err != nil {
+		var le *latch.Error
+		if errors.As(err, &le) {
+			return latch.User{}, "", err
+		}
+		// A stored hash we cannot parse is our fault, not the user's.
+		return latch.User{}, "", latch.Internal(err)
+	}
+	if !ok {
+		return latch.User{}, "", errInvalidCredentials()
+	}
+	if !user.Active {
+		return latch.User{}, "", &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeAccountInactive, Message: "this account is deactivated"}
+	}
+	verified := cred.Hash
+	if needsRehash {
+		verified = s.rehash(ctx, user.ID, pw, cred.Hash)
+	}
+	return user, verified, nil
+}
+
+// limit applies rule to key with cost (0: only ask). A limiter that fails
+// (Redis unreachable) lets the request through and is logged: sign-in
+// stays available, and the password hasher's own bound still holds.
+func (s *Service) limit(ctx context.Context, key string, rule ratelimit.Rule, cost int) error {
+	if !rule.Enabled() {
+		return nil
+	}
+	d, err := s.limiter.Allow(ctx, key, rule, cost)
+	if err != nil {
+		s.log.ErrorContext(ctx, "rate limiter unavailable; request let through", "err", err)
+		return nil
+	}
+	if !d.Allowed {
+		return &latch.Error{Kind: latch.KindTooMany, Code: latch.CodeRateLimited, Message: "too many attempts; try again later", RetryAfter: d.RetryAfter}
+	}
+	return nil
 }
 
 // failLogin spends the cost of one verification so that an unknown account

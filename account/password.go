@@ -65,15 +65,23 @@ func (s *Service) SetOwnPassword(ctx context.Context, p Principal, in SetOwnPass
 
 	previous := ""
 	if hasPassword {
-		current := password.Normalize(*in.CurrentPassword)
-		if s.cfg.Policy.TooLong(current) {
-			return errCurrentPasswordWrong()
+		// A stolen access token must not become a way to guess the
+		// password: wrong current passwords are limited per account.
+		failures := "current-password-failures:" + p.User.ID
+		if err := s.limit(ctx, failures, s.cfg.LoginFailures, 0); err != nil {
+			return err
 		}
-		ok, _, err := s.hasher.Verify(ctx, current, cred.Hash)
-		if err != nil {
-			return latch.AsError(err)
+		current := password.Normalize(*in.CurrentPassword)
+		ok := false
+		if !s.cfg.Policy.TooLong(current) {
+			if ok, _, err = s.hasher.Verify(ctx, current, cred.Hash); err != nil {
+				return latch.AsError(err)
+			}
 		}
 		if !ok {
+			if err := s.limit(ctx, failures, s.cfg.LoginFailures, 1); err != nil && !latch.IsKind(err, latch.KindTooMany) {
+				return err
+			}
 			return errCurrentPasswordWrong()
 		}
 		previous = cred.Hash

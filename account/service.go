@@ -10,6 +10,7 @@ import (
 
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/password"
+	"github.com/latchid/latch/ratelimit"
 	"github.com/latchid/latch/token"
 )
 
@@ -21,25 +22,38 @@ type Config struct {
 	SessionTTL time.Duration
 	// Policy is the baseline password policy.
 	Policy password.Policy
+	// LoginPerIP limits sign-in attempts per client IP.
+	LoginPerIP ratelimit.Rule
+	// LoginFailures limits failed sign-ins per (email, client IP), and
+	// wrong current passwords per account.
+	LoginFailures ratelimit.Rule
 }
 
 // DefaultConfig returns the defaults documented in the README.
 func DefaultConfig() Config {
-	return Config{AccessTokenTTL: time.Hour, SessionTTL: 30 * 24 * time.Hour, Policy: password.DefaultPolicy()}
+	return Config{
+		AccessTokenTTL: time.Hour,
+		SessionTTL:     30 * 24 * time.Hour,
+		Policy:         password.DefaultPolicy(),
+		LoginPerIP:     ratelimit.Rule{Limit: 60, Per: time.Minute},
+		LoginFailures:  ratelimit.Rule{Limit: 10, Per: 10 * time.Minute},
+	}
 }
 
 // Service runs the use cases.
 type Service struct {
-	store  latch.Store
-	hasher *password.Hasher
-	keys   *token.Keys
-	cfg    Config
-	now    latch.Clock
-	log    *slog.Logger
+	store   latch.Store
+	hasher  *password.Hasher
+	keys    *token.Keys
+	limiter ratelimit.Limiter
+	cfg     Config
+	now     latch.Clock
+	log     *slog.Logger
 }
 
-// New returns a Service. now may be nil for the wall clock.
-func New(store latch.Store, hasher *password.Hasher, keys *token.Keys, cfg Config, now latch.Clock, log *slog.Logger) *Service {
+// New returns a Service. now may be nil for the wall clock, limiter nil
+// for an in-process one.
+func New(store latch.Store, hasher *password.Hasher, keys *token.Keys, limiter ratelimit.Limiter, cfg Config, now latch.Clock, log *slog.Logger) *Service {
 	if now == nil {
 		now = time.Now
 	}
@@ -52,7 +66,10 @@ func New(store latch.Store, hasher *password.Hasher, keys *token.Keys, cfg Confi
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = DefaultConfig().SessionTTL
 	}
-	return &Service{store: store, hasher: hasher, keys: keys, cfg: cfg, now: func() time.Time { return now().UTC() }, log: log}
+	if limiter == nil {
+		limiter = ratelimit.NewMemory(0, now)
+	}
+	return &Service{store: store, hasher: hasher, keys: keys, limiter: limiter, cfg: cfg, now: func() time.Time { return now().UTC() }, log: log}
 }
 
 // refreshPrefix marks Latch refresh tokens, so a leaked one is recognisable

@@ -83,7 +83,7 @@ func (s *Surface) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	pair, err := s.accounts.Login(r.Context(), deref(req.Email), deref(req.Password))
+	pair, err := s.accounts.Login(r.Context(), account.LoginInput{Email: deref(req.Email), Password: deref(req.Password), ClientIP: httpx.ClientIP(r)})
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/internal/testenv"
+	"github.com/latchid/latch/password"
 )
 
 type fixture struct {
@@ -238,6 +239,15 @@ func TestLoginContract(t *testing.T) {
 			{"Accept any", request{"POST", "/users/login", with(jsonHeaders(""), "Accept", "*/*"), `{"email":"nobody@example.com","password":"x"}`}, 401, unauthenticated},
 			{"GET", request{"GET", "/users/login", nil, ""}, 405, ""},
 		}
+		for range 10 {
+			fx.do(t, request{"POST", "/users/login", jsonHeaders(""), `{"email":"throttled@example.com","password":"nope"}`})
+		}
+		cases = append(cases, struct {
+			name   string
+			req    request
+			status int
+			body   string
+		}{"too many failures", request{"POST", "/users/login", jsonHeaders(""), `{"email":"throttled@example.com","password":"nope"}`}, 429, `{"message":"Too Many Attempts."}`})
 		for _, c := range cases {
 			res := fx.do(t, c.req)
 			if res.status != c.status {
@@ -246,6 +256,9 @@ func TestLoginContract(t *testing.T) {
 			}
 			if c.body != "" && !sameJSON(t, res.body, c.body) {
 				t.Errorf("%s: body\n got %s\nwant %s", c.name, res.body, c.body)
+			}
+			if c.status == 429 && res.header.Get("Retry-After") == "" {
+				t.Errorf("%s: no Retry-After", c.name)
 			}
 		}
 	})
@@ -303,11 +316,21 @@ func TestConcurrentFirstPassword(t *testing.T) {
 		if winner < 0 {
 			t.Fatal("no call succeeded")
 		}
+		// The stored hash is the winner's and no one else's.
+		u, _ := fx.h.Accounts.UserByEmail(context.Background(), "race@example.com")
+		cred, err := fx.h.Store.Credential(context.Background(), u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for i := range n {
-			res := fx.do(t, request{"POST", "/users/login", jsonHeaders(""), fmt.Sprintf(`{"email":"race@example.com","password":"racing passphrase %02d"}`, i)})
-			if want := map[bool]int{true: 200, false: 401}[i == winner]; res.status != want {
-				t.Errorf("login with password %d: %d, want %d", i, res.status, want)
+			ok, _, err := password.Verify(fmt.Sprintf("racing passphrase %02d", i), cred.Hash, testenv.FastParams)
+			if err != nil || ok != (i == winner) {
+				t.Errorf("stored hash vs password %d: %v %v (winner %d)", i, ok, err, winner)
 			}
+		}
+		res := fx.do(t, request{"POST", "/users/login", jsonHeaders(""), fmt.Sprintf(`{"email":"race@example.com","password":"racing passphrase %02d"}`, winner)})
+		if res.status != 200 {
+			t.Errorf("login with the winning password: %d %s", res.status, res.body)
 		}
 	})
 }

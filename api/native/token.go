@@ -44,7 +44,7 @@ func (s *Surface) token(w http.ResponseWriter, r *http.Request) error {
 		if user == "" {
 			user = req.Email
 		}
-		pair, err = s.accounts.Login(r.Context(), user, req.Password)
+		pair, err = s.accounts.Login(r.Context(), account.LoginInput{Email: user, Password: req.Password, ClientIP: httpx.ClientIP(r)})
 	case "refresh_token":
 		if req.RefreshToken == "" {
 			return oauthError(latch.KindInvalid, latch.CodeInvalidRequest, "refresh_token is required")

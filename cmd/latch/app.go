@@ -7,10 +7,14 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/password"
+	"github.com/latchid/latch/ratelimit"
+	"github.com/latchid/latch/ratelimit/redislimit"
 	"github.com/latchid/latch/store/postgres"
 	"github.com/latchid/latch/store/sqlite"
 	"github.com/latchid/latch/token"
@@ -49,6 +53,8 @@ type app struct {
 	accounts *account.Service
 	keys     *token.Keys
 	log      *slog.Logger
+
+	closeLimiter func() error
 }
 
 // newApp opens and migrates the store, loads the signing keys and wires the
@@ -72,10 +78,36 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		store.Close()
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
+	limiter, closeLimiter, err := newLimiter(ctx, cfg.RedisURL, cfg.RedisPrefix)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	policy := password.DefaultPolicy()
 	policy.MinLength, policy.MaxLength = cfg.PasswordMin, cfg.PasswordMax
-	accounts := account.New(store, hasher, keys, account.Config{AccessTokenTTL: cfg.AccessTTL, SessionTTL: cfg.SessionTTL, Policy: policy}, nil, log)
-	return &app{store: store, hasher: hasher, accounts: accounts, keys: keys, log: log}, nil
+	accounts := account.New(store, hasher, keys, limiter, account.Config{
+		AccessTokenTTL: cfg.AccessTTL, SessionTTL: cfg.SessionTTL, Policy: policy,
+		LoginPerIP: cfg.LoginPerIP, LoginFailures: cfg.LoginFailures,
+	}, nil, log)
+	return &app{store: store, hasher: hasher, accounts: accounts, keys: keys, log: log, closeLimiter: closeLimiter}, nil
+}
+
+// newLimiter keeps rate limits in Redis when a URL is given (every replica
+// then shares them), else in this process.
+func newLimiter(ctx context.Context, url, prefix string) (ratelimit.Limiter, func() error, error) {
+	if url == "" {
+		return ratelimit.NewMemory(0, nil), func() error { return nil }, nil
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, nil, fmt.Errorf("LATCH_REDIS_URL: %w", err)
+	}
+	client := redis.NewClient(opts)
+	if err := client.Ping(ctx).Err(); err != nil {
+		client.Close()
+		return nil, nil, fmt.Errorf("LATCH_REDIS_URL %s: %w", redactURL(url), err)
+	}
+	return redislimit.New(client, prefix+"ratelimit:"), client.Close, nil
 }
 
 // handler is every HTTP surface on one mux.
@@ -83,4 +115,7 @@ func (a *app) handler() http.Handler {
 	return api.NewHandler(a.accounts, a.keys.JWKS, a.log)
 }
 
-func (a *app) Close() error { return a.store.Close() }
+func (a *app) Close() error {
+	_ = a.closeLimiter()
+	return a.store.Close()
+}

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/password"
+	"github.com/latchid/latch/ratelimit"
 	"github.com/latchid/latch/token"
 )
 
@@ -28,6 +30,10 @@ type config struct {
 	SigningAlg     string
 	PasswordMin    int
 	PasswordMax    int
+	RedisURL       string
+	RedisPrefix    string
+	LoginPerIP     ratelimit.Rule
+	LoginFailures  ratelimit.Rule
 	LogLevel       slog.Level
 	LogJSON        bool
 	ShutdownGrace  time.Duration
@@ -108,6 +114,23 @@ func loadConfig(getenv func(string) string) (config, error) {
 	duration("LATCH_ACCESS_TOKEN_TTL", &c.AccessTTL)
 	duration("LATCH_SESSION_TTL", &c.SessionTTL)
 	duration("LATCH_SHUTDOWN_GRACE", &c.ShutdownGrace)
+	str("LATCH_REDIS_URL", &c.RedisURL)
+	c.RedisPrefix = "latch:"
+	str("LATCH_REDIS_PREFIX", &c.RedisPrefix)
+	defaults := account.DefaultConfig()
+	c.LoginPerIP, c.LoginFailures = defaults.LoginPerIP, defaults.LoginFailures
+	rule := func(name string, dst *ratelimit.Rule) {
+		if v := getenv(name); v != "" {
+			r, err := ratelimit.ParseRule(v)
+			if err != nil {
+				errs = append(errs, name+": "+err.Error())
+				return
+			}
+			*dst = r
+		}
+	}
+	rule("LATCH_LOGIN_LIMIT_IP", &c.LoginPerIP)
+	rule("LATCH_LOGIN_LIMIT_FAILURES", &c.LoginFailures)
 	str("LATCH_SIGNING_ALG", &c.SigningAlg)
 	if c.SigningAlg != token.ES256 && c.SigningAlg != token.EdDSA {
 		errs = append(errs, fmt.Sprintf("LATCH_SIGNING_ALG=%q: want %s or %s", c.SigningAlg, token.ES256, token.EdDSA))

@@ -257,6 +257,62 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
+// TestTwoReplicas runs two `latch serve` processes on one PostgreSQL and
+// one Redis, as a scaled-out deployment does: a password set through one
+// logs in through the other, a logout on one is refused by the other at
+// once, and failed logins count against one shared limit.
+func TestTwoReplicas(t *testing.T) {
+	dsn := testenv.PostgresURL(t)
+	redisURL := os.Getenv("LATCH_TEST_REDIS_URL")
+	if redisURL == "" {
+		redisURL = testenv.DefaultRedisURL
+	}
+	testenv.Redis(t) // skip, or fail under CI, without Redis
+	prefix := "LATCH_REDIS_PREFIX=" + testenv.RedisPrefix(t)
+	a, b := newInstance(t, dsn), newInstance(t, dsn)
+	// Replicas behind one load balancer share the public URL, which is the
+	// issuer of their tokens.
+	public := "LATCH_PUBLIC_URL=https://id.example.test"
+	a.env = append(a.env, "LATCH_REDIS_URL="+redisURL, prefix, public)
+	b.env = append(b.env, "LATCH_REDIS_URL="+redisURL, prefix, public)
+	a.cli(t, "", "migrate")
+	a.cli(t, "", "users", "create", "--email", "replica@example.com", "--provider", "github", "--subject", "gh-1")
+	lines := strings.Split(strings.TrimSpace(a.cli(t, "", "tokens", "issue", "--email", "replica@example.com")), "\n")
+	a.serve(t)
+	b.serve(t)
+
+	const pw = "one database, two servers"
+	if s, body := a.call(t, "POST", "/users/me/password", lines[len(lines)-1], "application/json", fmt.Sprintf(`{"password":%q,"password_confirmation":%q}`, pw, pw)); s != 204 {
+		t.Fatalf("set password on A: %d %v", s, body)
+	}
+	s, login := b.login(t, "replica@example.com", pw)
+	if s != 200 {
+		t.Fatalf("login on B: %d %v", s, login)
+	}
+	access := login["access_token"].(string)
+	if s, _ := a.call(t, "GET", "/v1/me", access, "", ""); s != 200 {
+		t.Fatalf("B's token on A: %d", s)
+	}
+	if s, _ := a.call(t, "POST", "/v1/logout", access, "", ""); s != 204 {
+		t.Fatalf("logout on A: %d", s)
+	}
+	if s, _ := b.call(t, "GET", "/v1/me", access, "", ""); s != 401 {
+		t.Fatalf("B accepts a token A logged out: %d", s)
+	}
+	// Ten failures spread over both replicas exhaust the one limit.
+	for i := range 10 {
+		in := []*instance{a, b}[i%2]
+		if s, _ := in.login(t, "replica@example.com", "wrong password"); s != 401 {
+			t.Fatalf("failure %d: %d", i+1, s)
+		}
+	}
+	for name, in := range map[string]*instance{"A": a, "B": b} {
+		if s, _ := in.login(t, "replica@example.com", pw); s != 429 {
+			t.Errorf("replica %s after 10 shared failures: %d, want 429", name, s)
+		}
+	}
+}
+
 // TestCLIErrors: operator mistakes exit non-zero with a message, and never
 // with a stack trace.
 func TestCLIErrors(t *testing.T) {

@@ -68,7 +68,7 @@ func NewHarness(t testing.TB, store latch.Store) *Harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	accounts := account.New(store, hasher, keys, account.DefaultConfig(), clock.Now, slog.New(slog.DiscardHandler))
+	accounts := account.New(store, hasher, keys, nil, account.DefaultConfig(), clock.Now, slog.New(slog.DiscardHandler))
 	return &Harness{Store: store, Accounts: accounts, Keys: keys, Hasher: hasher, Clock: clock}
 }
 

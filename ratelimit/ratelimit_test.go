@@ -1,0 +1,103 @@
+package ratelimit_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/latchid/latch/internal/testenv"
+	"github.com/latchid/latch/ratelimit"
+	"github.com/latchid/latch/ratelimit/redislimit"
+)
+
+// Both limiters must behave the same; the suite runs on each.
+func limiters(t *testing.T) map[string]ratelimit.Limiter {
+	return map[string]ratelimit.Limiter{
+		"memory": ratelimit.NewMemory(0, nil),
+		"redis":  redislimit.New(testenv.Redis(t), testenv.RedisPrefix(t)),
+	}
+}
+
+func TestLimiters(t *testing.T) {
+	for name, l := range limiters(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			rule := ratelimit.Rule{Limit: 3, Per: time.Hour}
+			for i := range 3 {
+				d, err := l.Allow(ctx, "a", rule, 1)
+				if err != nil || !d.Allowed {
+					t.Fatalf("event %d of a burst of 3: %+v %v", i+1, d, err)
+				}
+			}
+			// Asking (cost 0) records nothing and says no.
+			for range 2 {
+				d, err := l.Allow(ctx, "a", rule, 0)
+				if err != nil || d.Allowed {
+					t.Fatalf("probe after the burst: %+v %v", d, err)
+				}
+			}
+			d, err := l.Allow(ctx, "a", rule, 1)
+			if err != nil || d.Allowed || d.RetryAfter <= 19*time.Minute || d.RetryAfter > 20*time.Minute {
+				t.Fatalf("4th event: %+v %v, want refused for about 20 minutes", d, err)
+			}
+			// Other keys are independent, and probes do not use up a key.
+			for range 5 {
+				if d, _ := l.Allow(ctx, "b", rule, 0); !d.Allowed {
+					t.Fatal("probing a fresh key refused")
+				}
+			}
+			if d, _ := l.Allow(ctx, "b", rule, 3); !d.Allowed {
+				t.Fatal("a cost of 3 on a fresh key with a burst of 3 refused")
+			}
+			if d, _ := l.Allow(ctx, "b", rule, 1); d.Allowed {
+				t.Fatal("a 4th event on b allowed")
+			}
+			if d, _ := l.Allow(ctx, "c", ratelimit.Rule{}, 1); !d.Allowed {
+				t.Fatal("a disabled rule refused")
+			}
+		})
+	}
+}
+
+func TestMemoryRecoversWithTime(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	l := ratelimit.NewMemory(0, func() time.Time { return now })
+	rule := ratelimit.Rule{Limit: 2, Per: time.Minute}
+	ctx := context.Background()
+	l.Allow(ctx, "k", rule, 2)
+	if d, _ := l.Allow(ctx, "k", rule, 1); d.Allowed || d.RetryAfter != 30*time.Second {
+		t.Fatalf("after the burst: %+v", d)
+	}
+	now = now.Add(30 * time.Second)
+	if d, _ := l.Allow(ctx, "k", rule, 1); !d.Allowed {
+		t.Fatal("one event's interval later, still refused")
+	}
+}
+
+func TestMemoryIsBounded(t *testing.T) {
+	now := time.Now()
+	l := ratelimit.NewMemory(10, func() time.Time { return now })
+	rule := ratelimit.Rule{Limit: 1, Per: time.Hour}
+	for i := range 1000 {
+		l.Allow(context.Background(), string(rune('a'+i%26))+string(rune(i)), rule, 1)
+	}
+	// The last key must still be limited: eviction never forgets the key it
+	// is recording.
+	if d, _ := l.Allow(context.Background(), string(rune('a'+999%26))+string(rune(999)), rule, 1); d.Allowed {
+		t.Fatal("the newest key was forgotten")
+	}
+}
+
+func TestParseRule(t *testing.T) {
+	for in, want := range map[string]ratelimit.Rule{"10/10m": {10, 10 * time.Minute}, "off": {}, "0": {}, " 5/1s ": {5, time.Second}} {
+		got, err := ratelimit.ParseRule(in)
+		if err != nil || got != want {
+			t.Errorf("ParseRule(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "10", "x/1m", "10/", "10/x", "-1/1m", "10/-1m"} {
+		if _, err := ratelimit.ParseRule(bad); err == nil {
+			t.Errorf("ParseRule(%q) accepted", bad)
+		}
+	}
+}
