@@ -7,9 +7,11 @@ GO ?= go
 run:
 	$(GO) run ./cmd/latch serve
 
-## test: every test, with the race detector (needs PostgreSQL; see README)
+## test: each benchmark once (so that none can rot unnoticed), then every
+## test with the race detector (needs PostgreSQL and Redis; see README)
 test:
 	$(GO) vet ./...
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./... > /dev/null
 	$(GO) test -race -count=1 ./...
 
 ## bench: the in-process benchmarks

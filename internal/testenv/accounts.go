@@ -56,8 +56,14 @@ type Harness struct {
 	Clock    *Clock
 }
 
-// NewHarness wires the use cases over store.
+// NewHarness wires the use cases over store with the default config.
 func NewHarness(t testing.TB, store latch.Store) *Harness {
+	t.Helper()
+	return NewHarnessWithConfig(t, store, account.DefaultConfig())
+}
+
+// NewHarnessWithConfig wires the use cases over store with cfg.
+func NewHarnessWithConfig(t testing.TB, store latch.Store, cfg account.Config) *Harness {
 	t.Helper()
 	clock := NewClock()
 	hasher, err := password.NewHasher(FastParams, 4, 5*time.Second)
@@ -68,7 +74,7 @@ func NewHarness(t testing.TB, store latch.Store) *Harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	accounts := account.New(store, hasher, keys, nil, account.DefaultConfig(), clock.Now, slog.New(slog.DiscardHandler))
+	accounts := account.New(store, hasher, keys, nil, cfg, clock.Now, slog.New(slog.DiscardHandler))
 	return &Harness{Store: store, Accounts: accounts, Keys: keys, Hasher: hasher, Clock: clock}
 }
 
