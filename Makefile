@@ -11,7 +11,8 @@ run:
 ## test with the race detector (needs PostgreSQL and Redis; see README)
 test:
 	$(GO) vet ./...
-	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./... > /dev/null
+	@mkdir -p bin
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./... > bin/bench-smoke.log 2>&1 || { cat bin/bench-smoke.log; exit 1; }
 	$(GO) test -race -count=1 ./...
 
 ## bench: the in-process benchmarks
