@@ -15,20 +15,10 @@ import (
 
 func ptr(s string) *string { return &s }
 
-// forEachBackend runs f against a fresh harness on every store backend.
-func forEachBackend(t *testing.T, f func(t *testing.T, h *testenv.Harness)) {
-	for _, b := range testenv.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			f(t, testenv.NewHarness(t, b.Open(t)))
-		})
-	}
-}
-
 const goodPassword = "correct horse battery staple"
 
 func TestSetFirstPasswordThenLogin(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
 		ctx := context.Background()
 		_, pair := h.OAuthUser(t, "Ada@Example.com")
 		p, err := h.Accounts.Authenticate(ctx, pair.AccessToken)
@@ -56,7 +46,7 @@ func TestSetFirstPasswordThenLogin(t *testing.T) {
 }
 
 func TestSetOwnPasswordValidation(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
 		ctx := context.Background()
 		_, pair := h.OAuthUser(t, "val@example.com")
 		p, _ := h.Accounts.Authenticate(ctx, pair.AccessToken)
@@ -96,7 +86,7 @@ func TestSetOwnPasswordValidation(t *testing.T) {
 }
 
 func TestChangePasswordRevokesOtherSessions(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
 		ctx := context.Background()
 		_, first := h.OAuthUser(t, "grace@example.com")
 		p, _ := h.Accounts.Authenticate(ctx, first.AccessToken)
@@ -146,7 +136,7 @@ func TestChangePasswordRevokesOtherSessions(t *testing.T) {
 }
 
 func TestRefreshRotationAndReuse(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
 		ctx := context.Background()
 		h.OAuthUser(t, "rot@example.com")
 		u, _ := h.Accounts.UserByEmail(ctx, "rot@example.com")
@@ -186,7 +176,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 }
 
 func TestAccessTokenExpiresAndLogoutRevokes(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
 		ctx := context.Background()
 		_, pair := h.OAuthUser(t, "exp@example.com")
 		h.Clock.Advance(59 * time.Minute)
@@ -213,7 +203,7 @@ func TestAccessTokenExpiresAndLogoutRevokes(t *testing.T) {
 }
 
 func TestUnknownEmailAndWrongPasswordLookAlike(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
 		ctx := context.Background()
 		h.OAuthUser(t, "same@example.com") // exists, no password
 		u, _ := h.Accounts.UserByEmail(ctx, "same@example.com")
@@ -231,7 +221,7 @@ func TestUnknownEmailAndWrongPasswordLookAlike(t *testing.T) {
 }
 
 func TestTokenKindsAndScopes(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
 		ctx := context.Background()
 		h.OAuthUser(t, "kinds@example.com")
 		in := account.SetOwnPasswordInput{Password: goodPassword, Confirmation: ptr(goodPassword)}
@@ -275,7 +265,7 @@ func TestTokenKindsAndScopes(t *testing.T) {
 // Tokens without a refresh token live as long as their session: the TTL
 // asked for, not the one-hour access-token TTL.
 func TestNonRefreshableTokensLiveForTheirTTL(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
 		ctx := context.Background()
 		h.OAuthUser(t, "pat@example.com")
 		cases := []struct {
@@ -361,7 +351,7 @@ func TestLoginRacingPasswordChange(t *testing.T) {
 // with and without an account; other addresses and other emails are not
 // affected, and a success costs nothing.
 func TestLoginFailureLimit(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
 		ctx := context.Background()
 		h.OAuthUser(t, "limited@example.com")
 		u, _ := h.Accounts.UserByEmail(ctx, "limited@example.com")
@@ -414,7 +404,7 @@ func TestLoginPerIPLimit(t *testing.T) {
 
 // A stolen access token cannot be used to guess the current password.
 func TestCurrentPasswordGuessesLimited(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
 		ctx := context.Background()
 		_, pair := h.OAuthUser(t, "guess@example.com")
 		p, _ := h.Accounts.Authenticate(ctx, pair.AccessToken)
@@ -434,7 +424,7 @@ func TestCurrentPasswordGuessesLimited(t *testing.T) {
 }
 
 func TestLoginUpgradesWeakHash(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
 		ctx := context.Background()
 		weak, err := password.Hash(goodPassword, password.Params{MemoryKiB: 64, Time: 1, Threads: 1})
 		if err != nil {
@@ -463,7 +453,7 @@ func TestLoginUpgradesWeakHash(t *testing.T) {
 }
 
 func TestCreateUserRefusesBadInput(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
 		ctx := context.Background()
 		for _, email := range []string{"", "not-an-email", "Ada <ada@example.com>", strings.Repeat("a", 250) + "@x.io"} {
 			if _, err := h.Accounts.CreateUser(ctx, account.CreateUserInput{Email: email}); !latch.IsKind(err, latch.KindInvalid) {

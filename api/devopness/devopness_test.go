@@ -26,13 +26,9 @@ type fixture struct {
 }
 
 func forEachBackend(t *testing.T, f func(t *testing.T, fx fixture)) {
-	for _, b := range testenv.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			h := testenv.NewHarness(t, b.Open(t))
-			f(t, fixture{h: h, srv: h.Server(t)})
-		})
-	}
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		f(t, fixture{h: h, srv: h.Server(t)})
+	})
 }
 
 type request struct {

@@ -19,13 +19,9 @@ type fixture struct {
 }
 
 func forEachBackend(t *testing.T, f func(t *testing.T, fx fixture)) {
-	for _, b := range testenv.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			h := testenv.NewHarness(t, b.Open(t))
-			f(t, fixture{h: h, srv: h.Server(t)})
-		})
-	}
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		f(t, fixture{h: h, srv: h.Server(t)})
+	})
 }
 
 func (fx fixture) post(t *testing.T, path, contentType, body, bearer string) (int, http.Header, map[string]any) {

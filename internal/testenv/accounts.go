@@ -78,6 +78,17 @@ func NewHarnessWithConfig(t testing.TB, store latch.Store, cfg account.Config) *
 	return &Harness{Store: store, Accounts: accounts, Keys: keys, Hasher: hasher, Clock: clock}
 }
 
+// ForEachBackend runs f, in parallel subtests, against a fresh harness on
+// every store backend.
+func ForEachBackend(t *testing.T, f func(t *testing.T, h *Harness)) {
+	for _, b := range Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			f(t, NewHarness(t, b.Open(t)))
+		})
+	}
+}
+
 // Server serves every HTTP surface over the harness's use cases on a
 // loopback port, closed when t ends.
 func (h *Harness) Server(t testing.TB) *httptest.Server {
