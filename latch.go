@@ -227,6 +227,10 @@ type Store interface {
 	// with code refresh_token_reused. An unknown hash is NotFound.
 	RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, at time.Time) (Session, error)
 	RevokeSession(ctx context.Context, sessionID string, at time.Time) error
+	// PurgeSessions deletes at most limit sessions, with their refresh
+	// tokens, that expired or were revoked before before, and returns how
+	// many it deleted.
+	PurgeSessions(ctx context.Context, before time.Time, limit int) (int, error)
 
 	// SigningKeys returns every signing key, oldest first.
 	SigningKeys(ctx context.Context) ([]SigningKey, error)

@@ -423,6 +423,26 @@ func TestCurrentPasswordGuessesLimited(t *testing.T) {
 	})
 }
 
+func TestPurgeEndedSessions(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		_, old := h.OAuthUser(t, "janitor@example.com")
+		p, _ := h.Accounts.Authenticate(ctx, old.AccessToken)
+		if err := h.Accounts.Logout(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		h.Clock.Advance(8 * 24 * time.Hour)
+		current, _ := h.Accounts.IssueToken(ctx, account.IssueTokenInput{Email: "janitor@example.com"})
+		n, err := h.Accounts.PurgeEndedSessions(ctx, 7*24*time.Hour)
+		if err != nil || n != 1 {
+			t.Fatalf("purged %d, %v; want the session logged out 8 days ago", n, err)
+		}
+		if _, err := h.Accounts.Authenticate(ctx, current.AccessToken); err != nil {
+			t.Fatalf("a live session was purged: %v", err)
+		}
+	})
+}
+
 func TestLoginUpgradesWeakHash(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
 		ctx := context.Background()

@@ -124,6 +124,25 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 	return s.store.RevokeSession(ctx, p.Session.ID, s.now())
 }
 
+// purgeBatch bounds one delete, so the janitor never holds the writer long.
+const purgeBatch = 1000
+
+// PurgeEndedSessions deletes, with their refresh tokens, the sessions that
+// expired or were revoked more than retention ago, and returns how many.
+// Keeping ended sessions a while lets an operator see them; keeping them
+// forever only grows the database.
+func (s *Service) PurgeEndedSessions(ctx context.Context, retention time.Duration) (int, error) {
+	before := s.now().Add(-retention)
+	total := 0
+	for {
+		n, err := s.store.PurgeSessions(ctx, before, purgeBatch)
+		total += n
+		if err != nil || n < purgeBatch {
+			return total, err
+		}
+	}
+}
+
 // startSession stores a new session for user and signs its first tokens.
 // withRefresh is false for tokens that cannot be refreshed (personal and
 // project tokens).

@@ -27,6 +27,7 @@ type config struct {
 	HashQueue      time.Duration
 	AccessTTL      time.Duration
 	SessionTTL     time.Duration
+	Retention      time.Duration
 	SigningAlg     string
 	PasswordMin    int
 	PasswordMax    int
@@ -48,6 +49,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		HashQueue:      2 * time.Second,
 		AccessTTL:      time.Hour,
 		SessionTTL:     30 * 24 * time.Hour,
+		Retention:      7 * 24 * time.Hour,
 		SigningAlg:     token.ES256,
 		PasswordMin:    password.DefaultPolicy().MinLength,
 		PasswordMax:    password.DefaultPolicy().MaxLength,
@@ -113,6 +115,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	duration("LATCH_HASH_QUEUE_TIMEOUT", &c.HashQueue)
 	duration("LATCH_ACCESS_TOKEN_TTL", &c.AccessTTL)
 	duration("LATCH_SESSION_TTL", &c.SessionTTL)
+	duration("LATCH_SESSION_RETENTION", &c.Retention)
 	duration("LATCH_SHUTDOWN_GRACE", &c.ShutdownGrace)
 	str("LATCH_REDIS_URL", &c.RedisURL)
 	c.RedisPrefix = "latch:"

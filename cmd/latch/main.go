@@ -154,6 +154,7 @@ func serve(ctx context.Context, cfg config, args []string, getenv func(string) s
 	if cfg.DebugAddr != "" {
 		go serveDebug(cfg.DebugAddr, log)
 	}
+	go purgeSessions(ctx, a, cfg.Retention, log)
 	select {
 	case err := <-errc:
 		return err
@@ -332,6 +333,27 @@ func describe(err error) error {
 		msg += "; " + d.Message
 	}
 	return fmt.Errorf("%s (%s)", msg, le.Code)
+}
+
+// purgeSessions deletes ended sessions at start and then hourly, until ctx
+// ends. Several replicas doing it at once only repeat harmless deletes.
+func purgeSessions(ctx context.Context, a *app, retention time.Duration, log *slog.Logger) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		n, err := a.accounts.PurgeEndedSessions(ctx, retention)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("purging ended sessions", "err", err)
+		case n > 0:
+			log.Info("purged ended sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // serveDebug serves Go's profiler on a separate listener, for operators

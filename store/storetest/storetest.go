@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) latch.Store) {
 		{"Session/RoundTrip", testSessionRoundTrip},
 		{"Session/Invalid", testSessionInvalid},
 		{"Session/Revoke", testRevokeSession},
+		{"Session/Purge", testPurgeSessions},
 		{"Session/WhilePasswordHash", testSessionWhilePasswordHash},
 		{"Session/WhilePasswordHashRace", testSessionWhilePasswordHashRace},
 		{"RefreshToken/Rotate", testRotate},
@@ -878,6 +879,61 @@ func testSessionWhilePasswordHashRace(t *testing.T, st latch.Store) {
 		if s := session(t, st, ids[i]); s.RevokedAt == nil {
 			t.Errorf("login %d: a session started with the old password survived the change", i)
 		}
+	}
+}
+
+// Sessions that ended (expired or revoked) before the cut-off go, with
+// their refresh tokens, in batches; live ones and recent ones stay.
+func testPurgeSessions(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	u := createUser(t, st, "purge@example.com")
+	mk := func(expires int, refresh string) latch.Session {
+		s := latch.Session{ID: newID(t), UserID: u.ID, Kind: latch.KindSession, CreatedAt: at(0), ExpiresAt: at(expires)}
+		var hash []byte
+		if refresh != "" {
+			hash = []byte(refresh)
+		}
+		if err := st.CreateSession(ctx, latch.NewSession{Session: s, RefreshHash: hash}); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	expiredA, expiredB := mk(10, "purge-a"), mk(20, "")
+	revokedOld := mk(1000, "")
+	if err := st.RevokeSession(ctx, revokedOld.ID, at(5)); err != nil {
+		t.Fatal(err)
+	}
+	revokedRecent := mk(1000, "")
+	if err := st.RevokeSession(ctx, revokedRecent.ID, at(50)); err != nil {
+		t.Fatal(err)
+	}
+	live := mk(1000, "purge-live")
+	cut := at(30)
+
+	n, err := st.PurgeSessions(ctx, cut, 2)
+	if err != nil || n != 2 {
+		t.Fatalf("first batch of 2: %d, %v", n, err)
+	}
+	n, err = st.PurgeSessions(ctx, cut, 100)
+	if err != nil || n != 1 {
+		t.Fatalf("second batch: %d, %v; want the third ended session", n, err)
+	}
+	if n, err := st.PurgeSessions(ctx, cut, 100); err != nil || n != 0 {
+		t.Fatalf("nothing left to purge: %d, %v", n, err)
+	}
+	for _, gone := range []latch.Session{expiredA, expiredB, revokedOld} {
+		if _, _, err := st.SessionWithUser(ctx, gone.ID); !latch.IsKind(err, latch.KindNotFound) {
+			t.Errorf("ended session %s still there (%v)", gone.ID, err)
+		}
+	}
+	if _, err := st.RotateRefreshToken(ctx, []byte("purge-a"), []byte("purge-a2"), at(31)); !latch.IsKind(err, latch.KindNotFound) {
+		t.Errorf("a purged session's refresh token survived: %v", err)
+	}
+	for _, kept := range []latch.Session{revokedRecent, live} {
+		session(t, st, kept.ID)
+	}
+	if _, err := st.RotateRefreshToken(ctx, []byte("purge-live"), []byte("purge-live2"), at(31)); err != nil {
+		t.Errorf("a live session's refresh token: %v", err)
 	}
 }
 

@@ -1,0 +1,3 @@
+module github.com/latchid/latch/tools/dex
+
+go 1.26.8
