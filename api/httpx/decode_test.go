@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -119,7 +120,7 @@ func TestContentNegotiation(t *testing.T) {
 func TestMiddlewareRecoversAndLogsNoQuery(t *testing.T) {
 	var logged strings.Builder
 	log := newTestLogger(&logged)
-	h := Middleware(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("boom") }))
+	h := Middleware(log, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("boom") }))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/x?token=secret-value", nil))
 	if rec.Code != 500 || rec.Header().Get("X-Request-Id") == "" || rec.Header().Get("X-Content-Type-Options") != "nosniff" {
@@ -130,5 +131,41 @@ func TestMiddlewareRecoversAndLogsNoQuery(t *testing.T) {
 	}
 	if !strings.Contains(logged.String(), "boom") {
 		t.Fatalf("the panic was not logged: %s", logged.String())
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	trusted, err := ParsePrefixes("10.0.0.0/8, 192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		peer, xff, want string
+	}{
+		{"203.0.113.9:5555", "198.51.100.1", "203.0.113.9"},                   // untrusted peer: header ignored
+		{"10.1.2.3:5555", "198.51.100.1", "198.51.100.1"},                     // one trusted proxy
+		{"10.1.2.3:5555", "6.6.6.6, 198.51.100.1, 192.0.2.1", "198.51.100.1"}, // spoofed left part skipped
+		{"10.1.2.3:5555", "", "10.1.2.3"},                                     // no header
+		{"10.1.2.3:5555", "garbage", "10.1.2.3"},                              // unusable header
+		{"10.1.2.3:5555", "10.9.9.9", "10.9.9.9"},                             // only proxies: the farthest
+		{"[::ffff:10.1.2.3]:5555", "198.51.100.7", "198.51.100.7"},            // IPv4-mapped peer
+	}
+	for _, c := range cases {
+		var got string
+		h := Middleware(newTestLogger(io.Discard), trusted, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = ClientIP(r) }))
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = c.peer
+		if c.xff != "" {
+			r.Header.Set("X-Forwarded-For", c.xff)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if got != c.want {
+			t.Errorf("peer %s, X-Forwarded-For %q: client %s, want %s", c.peer, c.xff, got, c.want)
+		}
+	}
+	for _, bad := range []string{"10.0.0.0/33", "nope", "1.2.3"} {
+		if _, err := ParsePrefixes(bad); err == nil {
+			t.Errorf("ParsePrefixes(%q) accepted", bad)
+		}
 	}
 }

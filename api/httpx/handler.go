@@ -4,9 +4,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -107,9 +109,18 @@ func (ids *requestIDs) new() string {
 // access log line at debug level (the path only: never the query string,
 // which may carry a token, nor any header), and recovery from a panic as a
 // bare 500.
-func Middleware(log *slog.Logger, next http.Handler) http.Handler {
+//
+// When the peer is one of trusted (the operator's proxies), the client's
+// address is taken from X-Forwarded-For and put in r.RemoteAddr, so that
+// rate limits see clients rather than the proxy.
+func Middleware(log *slog.Logger, trusted []netip.Prefix, next http.Handler) http.Handler {
 	ids := newRequestIDs()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(trusted) > 0 {
+			if ip, ok := forwardedFor(r, trusted); ok {
+				r.RemoteAddr = net.JoinHostPort(ip.String(), "0")
+			}
+		}
 		id := ids.new()
 		h := w.Header()
 		h.Set("X-Request-Id", id)
@@ -159,13 +170,70 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// ClientIP is the address of the peer, for rate limits and logs. Forwarding
-// headers (X-Forwarded-For) are not trusted: behind a proxy every client
-// would share the proxy's address, which is safe but coarse.
+// ClientIP is the address of the client, for rate limits and logs: the
+// peer's, or the one Middleware found behind a trusted proxy.
 func ClientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// forwardedFor returns the client address behind trusted proxies: reading
+// X-Forwarded-For from the right (the hop nearest us), the first address
+// that is not a trusted proxy. Addresses further left were written by the
+// client itself and cannot be believed. It reports false when the peer is
+// not a trusted proxy or the header holds nothing usable.
+func forwardedFor(r *http.Request, trusted []netip.Prefix) (netip.Addr, bool) {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil || !inPrefixes(peer.Addr().Unmap(), trusted) {
+		return netip.Addr{}, false
+	}
+	var hops []string
+	for _, line := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(line, ",")...)
+	}
+	var last netip.Addr
+	for i := len(hops) - 1; i >= 0; i-- {
+		ip, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		last = ip.Unmap()
+		if !inPrefixes(last, trusted) {
+			return last, true
+		}
+	}
+	return last, last.IsValid()
+}
+
+func inPrefixes(ip netip.Addr, prefixes []netip.Prefix) bool {
+	for _, p := range prefixes {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParsePrefixes reads a comma-separated list of CIDRs or single addresses.
+func ParsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		ip, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a CIDR", f)
+		}
+		out = append(out, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+	}
+	return out, nil
 }

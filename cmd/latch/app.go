@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -54,7 +55,8 @@ type app struct {
 	keys     *token.Keys
 	log      *slog.Logger
 
-	closeLimiter func() error
+	closeLimiter   func() error
+	trustedProxies []netip.Prefix
 }
 
 // newApp opens and migrates the store, loads the signing keys and wires the
@@ -89,7 +91,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		AccessTokenTTL: cfg.AccessTTL, SessionTTL: cfg.SessionTTL, Policy: policy,
 		LoginPerIP: cfg.LoginPerIP, LoginFailures: cfg.LoginFailures,
 	}, nil, log)
-	return &app{store: store, hasher: hasher, accounts: accounts, keys: keys, log: log, closeLimiter: closeLimiter}, nil
+	return &app{store: store, hasher: hasher, accounts: accounts, keys: keys, log: log, closeLimiter: closeLimiter, trustedProxies: cfg.TrustedProxies}, nil
 }
 
 // newLimiter keeps rate limits in Redis when a URL is given (every replica
@@ -112,7 +114,7 @@ func newLimiter(ctx context.Context, url, prefix string) (ratelimit.Limiter, fun
 
 // handler is every HTTP surface on one mux.
 func (a *app) handler() http.Handler {
-	return api.NewHandler(a.accounts, a.keys.JWKS, a.log)
+	return api.NewHandler(a.accounts, a.keys.JWKS, a.trustedProxies, a.log)
 }
 
 func (a *app) Close() error {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/latchid/latch/account"
+	"github.com/latchid/latch/api/httpx"
 	"github.com/latchid/latch/password"
 	"github.com/latchid/latch/ratelimit"
 	"github.com/latchid/latch/token"
@@ -31,6 +33,7 @@ type config struct {
 	SigningAlg     string
 	PasswordMin    int
 	PasswordMax    int
+	TrustedProxies []netip.Prefix
 	RedisURL       string
 	RedisPrefix    string
 	LoginPerIP     ratelimit.Rule
@@ -117,6 +120,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 	duration("LATCH_SESSION_TTL", &c.SessionTTL)
 	duration("LATCH_SESSION_RETENTION", &c.Retention)
 	duration("LATCH_SHUTDOWN_GRACE", &c.ShutdownGrace)
+	if v := getenv("LATCH_TRUSTED_PROXIES"); v != "" {
+		p, err := httpx.ParsePrefixes(v)
+		if err != nil {
+			errs = append(errs, "LATCH_TRUSTED_PROXIES: "+err.Error())
+		}
+		c.TrustedProxies = p
+	}
 	str("LATCH_REDIS_URL", &c.RedisURL)
 	c.RedisPrefix = "latch:"
 	str("LATCH_REDIS_PREFIX", &c.RedisPrefix)

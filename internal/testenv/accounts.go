@@ -93,7 +93,7 @@ func ForEachBackend(t *testing.T, f func(t *testing.T, h *Harness)) {
 // loopback port, closed when t ends.
 func (h *Harness) Server(t testing.TB) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(api.NewHandler(h.Accounts, h.Keys.JWKS, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(api.NewHandler(h.Accounts, h.Keys.JWKS, nil, slog.New(slog.DiscardHandler)))
 	t.Cleanup(srv.Close)
 	return srv
 }
