@@ -30,8 +30,8 @@ if [[ ! -x "$bin" ]]; then
 	# -mod=readonly: build exactly what go.mod/go.sum pin; never rewrite them.
 	# GOWORK=off: a go.work elsewhere must not change the dependency graph.
 	# main.version is what `dex version` prints.
-	(cd "$tools" && GOWORK=off GOFLAGS="${GOFLAGS:-} -mod=readonly" \
-		go build -trimpath -ldflags "-w -X main.version=$version" -o "$tmp" "$pkg") >&2
+	(cd "$tools" && GOWORK=off \
+		go build -mod=readonly -trimpath -ldflags "-w -X main.version=$version" -o "$tmp" "$pkg") >&2
 	mv -f "$tmp" "$bin" # atomic: concurrent runs never see a half-written binary
 	trap - EXIT
 fi

@@ -1,3 +1,14 @@
+// Tools module that pins the Dex OIDC provider used as a real provider in
+// tests; build it with scripts/build-dex.sh (see README.md).
+//
+// Dex is pinned by pseudo-version: its v2.x tags are unusable as module
+// versions (module path has no /v2), so the proxy lists only v2.13.0+incompatible.
+// 2dce75009acf (2025-08-29) is the commit tagged api/v2.4.0.
+//
+// Dex's own go.mod has "replace github.com/dexidp/dex/api/v2 => ./api/v2",
+// which is ignored here. Its code needs api/v2 types added in v2.4.0
+// (ListClientReq), while it requires only v2.3.0, so the require of
+// github.com/dexidp/dex/api/v2 v2.4.0 below is what replaces that directive.
 module github.com/latchid/latch/tools/dex
 
 go 1.26.8
