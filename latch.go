@@ -203,6 +203,12 @@ type Store interface {
 	// UserByEmail looks the email up case-insensitively.
 	UserByEmail(ctx context.Context, email string) (User, error)
 	IdentitiesByUser(ctx context.Context, userID string) ([]Identity, error)
+	// UserByIdentity finds the user an outside identity is linked to.
+	UserByIdentity(ctx context.Context, provider Provider, subject string) (User, error)
+	// AddIdentity links an identity to an existing user; a (provider,
+	// subject) linked already is a Conflict (CodeIdentityTaken), an
+	// unknown user NotFound.
+	AddIdentity(ctx context.Context, ident Identity) error
 
 	// Credential returns the user's password, or NotFound.
 	Credential(ctx context.Context, userID string) (Credential, error)

@@ -256,10 +256,10 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (latch.User, erro
 	return s.user(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email_normalized = $1`, latch.NormalizeEmail(email))
 }
 
-func (s *Store) user(ctx context.Context, query string, arg any) (latch.User, error) {
+func (s *Store) user(ctx context.Context, query string, args ...any) (latch.User, error) {
 	var u latch.User
 	dest, finish := userDest(&u)
-	err := s.pool.QueryRow(ctx, query, arg).Scan(dest...)
+	err := s.pool.QueryRow(ctx, query, args...).Scan(dest...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return latch.User{}, contract.NotFound("user")
 	}
@@ -268,6 +268,34 @@ func (s *Store) user(ctx context.Context, query string, arg any) (latch.User, er
 	}
 	finish()
 	return u, nil
+}
+
+// UserByIdentity implements latch.Store.
+func (s *Store) UserByIdentity(ctx context.Context, provider latch.Provider, subject string) (latch.User, error) {
+	return s.user(ctx, `SELECT `+userColumns+` FROM identities i JOIN users u ON u.id = i.user_id
+		WHERE i.provider = $1 AND i.subject = $2`, string(provider), subject)
+}
+
+// AddIdentity implements latch.Store.
+func (s *Store) AddIdentity(ctx context.Context, ident latch.Identity) error {
+	ident, err := contract.Identity(ident, s.now)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO identities (id, user_id, provider, subject, email, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (provider, subject) DO NOTHING`,
+			ident.ID, ident.UserID, string(ident.Provider), ident.Subject, ident.Email, contract.Time(ident.CreatedAt))
+		switch pgCode(err) {
+		case foreignKeyViolation:
+			return contract.NotFound("user")
+		case uniqueViolation:
+			return contract.AlreadyExists("identity")
+		}
+		return oneRow(tag, err, contract.IdentityTaken())
+	})
 }
 
 // IdentitiesByUser implements latch.Store.

@@ -329,8 +329,8 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (latch.User, erro
 	return s.user(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email_normalized = ?`, latch.NormalizeEmail(email))
 }
 
-func (s *Store) user(ctx context.Context, query string, arg any) (latch.User, error) {
-	u, err := scanUser(s.reader.QueryRowContext(ctx, query, arg))
+func (s *Store) user(ctx context.Context, query string, args ...any) (latch.User, error) {
+	u, err := scanUser(s.reader.QueryRowContext(ctx, query, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return latch.User{}, contract.NotFound("user")
 	}
@@ -338,6 +338,34 @@ func (s *Store) user(ctx context.Context, query string, arg any) (latch.User, er
 		return latch.User{}, latch.Internal(err)
 	}
 	return u, nil
+}
+
+// UserByIdentity implements latch.Store.
+func (s *Store) UserByIdentity(ctx context.Context, provider latch.Provider, subject string) (latch.User, error) {
+	return s.user(ctx, `SELECT `+userColumns+` FROM identities i JOIN users u ON u.id = i.user_id
+		WHERE i.provider = ? AND i.subject = ?`, string(provider), subject)
+}
+
+// AddIdentity implements latch.Store.
+func (s *Store) AddIdentity(ctx context.Context, ident latch.Identity) error {
+	ident, err := contract.Identity(ident, s.now)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO identities (id, user_id, provider, subject, email, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (provider, subject) DO NOTHING`,
+			ident.ID, ident.UserID, string(ident.Provider), ident.Subject, ident.Email, micros(ident.CreatedAt))
+		switch sqliteCode(err) {
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return contract.NotFound("user")
+		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return contract.AlreadyExists("identity")
+		}
+		return oneRow(res, err, contract.IdentityTaken())
+	})
 }
 
 // IdentitiesByUser implements latch.Store.

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) latch.Store) {
 		{"CreateUser/DuplicateIdentity", testCreateUserDuplicateIdentity},
 		{"CreateUser/Password", testCreateUserPassword},
 		{"CreateUser/Invalid", testCreateUserInvalid},
+		{"Identity/AddAndFind", testAddIdentity},
 		{"Lookups/NotFound", testNotFound},
 		{"Lookups/CanonicalID", testCanonicalID},
 		{"ChangePassword/CompareAndSwap", testChangePasswordCAS},
@@ -934,6 +935,42 @@ func testPurgeSessions(t *testing.T, st latch.Store) {
 	}
 	if _, err := st.RotateRefreshToken(ctx, []byte("purge-live"), []byte("purge-live2"), at(31)); err != nil {
 		t.Errorf("a live session's refresh token: %v", err)
+	}
+}
+
+// Identities are linked to existing users and found again by (provider,
+// subject); a pair can belong to one user only.
+func testAddIdentity(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	u := createUser(t, st, "linked@example.com")
+	other := createUser(t, st, "other-linked@example.com")
+	if _, err := st.UserByIdentity(ctx, latch.ProviderGitHub, "gh-7"); !latch.IsKind(err, latch.KindNotFound) {
+		t.Fatalf("unlinked identity: %v", err)
+	}
+	ident := latch.Identity{UserID: strings.ToUpper(u.ID), Provider: latch.ProviderGitHub, Subject: "gh-7", Email: "linked@example.com", CreatedAt: t0}
+	if err := st.AddIdentity(ctx, ident); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.UserByIdentity(ctx, latch.ProviderGitHub, "gh-7")
+	if err != nil || got.ID != u.ID {
+		t.Fatalf("UserByIdentity = %v, %v; want %s", got.ID, err, u.ID)
+	}
+	if _, err := st.UserByIdentity(ctx, latch.ProviderGoogle, "gh-7"); !latch.IsKind(err, latch.KindNotFound) {
+		t.Errorf("same subject, other provider: %v", err)
+	}
+	ids, err := st.IdentitiesByUser(ctx, u.ID)
+	if err != nil || len(ids) != 1 || ids[0].Subject != "gh-7" || !ids[0].CreatedAt.Equal(stored(t0)) {
+		t.Fatalf("IdentitiesByUser = %+v, %v", ids, err)
+	}
+	taken := ident
+	taken.UserID = other.ID
+	wantError(t, st.AddIdentity(ctx, taken), latch.KindConflict, latch.CodeIdentityTaken)
+	missing := latch.Identity{UserID: newID(t), Provider: latch.ProviderGoogle, Subject: "g-1"}
+	wantNotFound(t, st.AddIdentity(ctx, missing))
+	wantNotFound(t, st.AddIdentity(ctx, latch.Identity{UserID: "not-a-uuid", Provider: latch.ProviderGoogle, Subject: "g-2"}))
+	wantError(t, st.AddIdentity(ctx, latch.Identity{UserID: u.ID, Provider: latch.ProviderGoogle}), latch.KindInvalid, latch.CodeInvalidRequest)
+	if ids, _ := st.IdentitiesByUser(ctx, other.ID); len(ids) != 0 {
+		t.Errorf("refused links were stored: %+v", ids)
 	}
 }
 

@@ -193,3 +193,30 @@ func NewUser(nu latch.NewUser, now func() time.Time) (latch.NewUser, error) {
 	}
 	return out, nil
 }
+
+// Identity returns ident in the form the backends store: ids canonical (the
+// identity's generated if empty), the time truncated and defaulted. A
+// malformed user id is NotFound, like any user that does not exist.
+func Identity(ident latch.Identity, now func() time.Time) (latch.Identity, error) {
+	if ident.ID == "" {
+		id, err := NewID()
+		if err != nil {
+			return ident, err
+		}
+		ident.ID = id
+	} else if id, ok := ID(ident.ID); ok {
+		ident.ID = id
+	} else {
+		return ident, Invalid("id", "identity id must be a UUID")
+	}
+	userID, ok := ID(ident.UserID)
+	if !ok {
+		return ident, NotFound("user")
+	}
+	ident.UserID = userID
+	if ident.Provider == "" || ident.Subject == "" {
+		return ident, Invalid("subject", "an identity needs a provider and a subject")
+	}
+	ident.CreatedAt = Or(ident.CreatedAt, now)
+	return ident, nil
+}
