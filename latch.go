@@ -66,6 +66,18 @@ type Identity struct {
 	CreatedAt time.Time
 }
 
+// ExternalIdentity is what an outside provider (Google, GitHub, any OIDC
+// issuer) says about the person signing in.
+type ExternalIdentity struct {
+	Provider      Provider
+	Subject       string // the provider's stable user id
+	Email         string
+	EmailVerified bool // the provider vouches that the person owns Email
+	FirstName     string
+	LastName      string
+	Picture       string
+}
+
 // Credential is a user's password, as a PHC-formatted hash. A user has at
 // most one.
 type Credential struct {

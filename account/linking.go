@@ -6,18 +6,6 @@ import (
 	"github.com/latchid/latch"
 )
 
-// ExternalIdentity is what an outside provider (Google, GitHub, any OIDC
-// issuer) says about the person signing in.
-type ExternalIdentity struct {
-	Provider      latch.Provider
-	Subject       string // the provider's stable user id
-	Email         string
-	EmailVerified bool // the provider vouches that the person owns Email
-	FirstName     string
-	LastName      string
-	Picture       string
-}
-
 // LinkOutcome is what a sign-in through a provider does.
 type LinkOutcome int
 
@@ -70,7 +58,7 @@ const (
 // verified that email: otherwise whoever controls an unverified address at
 // a provider (or signed up here with someone else's address) would take
 // over the other's account.
-func DecideLink(ext ExternalIdentity, byIdentity, byEmail *latch.User) LinkDecision {
+func DecideLink(ext latch.ExternalIdentity, byIdentity, byEmail *latch.User) LinkDecision {
 	switch {
 	case byIdentity != nil && !byIdentity.Active:
 		return refuse(latch.CodeAccountInactive, "this account is deactivated")
@@ -94,7 +82,7 @@ func refuse(code, reason string) LinkDecision {
 }
 
 // decideLinkFromStore looks up the two candidate accounts and decides.
-func (s *Service) decideLinkFromStore(ctx context.Context, ext ExternalIdentity) (LinkDecision, error) {
+func (s *Service) decideLinkFromStore(ctx context.Context, ext latch.ExternalIdentity) (LinkDecision, error) {
 	var byIdentity, byEmail *latch.User
 	u, err := s.store.UserByIdentity(ctx, ext.Provider, ext.Subject)
 	switch {
@@ -118,7 +106,7 @@ func (s *Service) decideLinkFromStore(ctx context.Context, ext ExternalIdentity)
 // SignInWithIdentity signs in the person a provider vouched for: it
 // creates a passwordless account, signs in the linked one, or links a
 // verified email match, as DecideLink says, and starts a session.
-func (s *Service) SignInWithIdentity(ctx context.Context, ext ExternalIdentity) (latch.User, TokenPair, error) {
+func (s *Service) SignInWithIdentity(ctx context.Context, ext latch.ExternalIdentity) (latch.User, TokenPair, error) {
 	if ext.Provider == "" || ext.Subject == "" {
 		return latch.User{}, TokenPair{}, latch.Errorf(latch.KindInvalid, latch.CodeInvalidRequest, "the provider sent no subject")
 	}
@@ -141,7 +129,7 @@ func (s *Service) SignInWithIdentity(ctx context.Context, ext ExternalIdentity) 
 	}
 }
 
-func (s *Service) applyLink(ctx context.Context, ext ExternalIdentity, d LinkDecision) (latch.User, error) {
+func (s *Service) applyLink(ctx context.Context, ext latch.ExternalIdentity, d LinkDecision) (latch.User, error) {
 	now := s.now()
 	identity := func(userID string) (latch.Identity, error) {
 		id, err := newID()

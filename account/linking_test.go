@@ -15,12 +15,12 @@ func TestDecideLink(t *testing.T) {
 	unverified := latch.User{ID: "u-unverified", Email: "ada@example.com", Verified: false, Active: true}
 	inactive := latch.User{ID: "u-inactive", Email: "ada@example.com", Verified: true, Active: false}
 	linked := latch.User{ID: "u-linked", Email: "old@example.com", Verified: true, Active: true}
-	ext := func(email string, verified bool) account.ExternalIdentity {
-		return account.ExternalIdentity{Provider: latch.ProviderGoogle, Subject: "g-1", Email: email, EmailVerified: verified}
+	ext := func(email string, verified bool) latch.ExternalIdentity {
+		return latch.ExternalIdentity{Provider: latch.ProviderGoogle, Subject: "g-1", Email: email, EmailVerified: verified}
 	}
 	cases := []struct {
 		name       string
-		ext        account.ExternalIdentity
+		ext        latch.ExternalIdentity
 		byIdentity *latch.User
 		byEmail    *latch.User
 		outcome    account.LinkOutcome
@@ -53,7 +53,7 @@ func TestDecideLink(t *testing.T) {
 func TestSignInWithIdentity(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
 		ctx := context.Background()
-		gh := account.ExternalIdentity{Provider: latch.ProviderGitHub, Subject: "gh-42", Email: "Lin@Example.com", EmailVerified: true, FirstName: "Lin", Picture: "https://avatars.example/42"}
+		gh := latch.ExternalIdentity{Provider: latch.ProviderGitHub, Subject: "gh-42", Email: "Lin@Example.com", EmailVerified: true, FirstName: "Lin", Picture: "https://avatars.example/42"}
 		u, pair, err := h.Accounts.SignInWithIdentity(ctx, gh)
 		if err != nil {
 			t.Fatal(err)
@@ -74,7 +74,7 @@ func TestSignInWithIdentity(t *testing.T) {
 			t.Fatalf("second sign-in: %v, %v", again.ID, err)
 		}
 		// Google with the same verified email links to it.
-		google := account.ExternalIdentity{Provider: latch.ProviderGoogle, Subject: "g-42", Email: "lin@example.com", EmailVerified: true}
+		google := latch.ExternalIdentity{Provider: latch.ProviderGoogle, Subject: "g-42", Email: "lin@example.com", EmailVerified: true}
 		linked, _, err := h.Accounts.SignInWithIdentity(ctx, google)
 		if err != nil || linked.ID != u.ID {
 			t.Fatalf("link: %v, %v", linked.ID, err)
@@ -84,7 +84,7 @@ func TestSignInWithIdentity(t *testing.T) {
 			t.Fatalf("identities after linking: %+v", ids)
 		}
 		// An unverified email at another provider is refused, not linked.
-		sneaky := account.ExternalIdentity{Provider: latch.ProviderOIDC, Subject: "x-1", Email: "lin@example.com", EmailVerified: false}
+		sneaky := latch.ExternalIdentity{Provider: latch.ProviderOIDC, Subject: "x-1", Email: "lin@example.com", EmailVerified: false}
 		if _, _, err := h.Accounts.SignInWithIdentity(ctx, sneaky); !latch.IsCode(err, account.CodeEmailNotLinkable) || !latch.IsKind(err, latch.KindForbidden) {
 			t.Fatalf("unverified email: %v", err)
 		}
@@ -98,7 +98,7 @@ func TestSignInWithIdentity(t *testing.T) {
 func TestSignInWithIdentityRace(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
 		ctx := context.Background()
-		ext := account.ExternalIdentity{Provider: latch.ProviderGoogle, Subject: "g-race", Email: "race-oauth@example.com", EmailVerified: true}
+		ext := latch.ExternalIdentity{Provider: latch.ProviderGoogle, Subject: "g-race", Email: "race-oauth@example.com", EmailVerified: true}
 		const n = 8
 		ids := make([]string, n)
 		var wg sync.WaitGroup

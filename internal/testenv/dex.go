@@ -1,0 +1,139 @@
+package testenv
+
+import (
+	"bytes"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Dex is a running Dex, the OIDC provider, with one static client and one
+// password user.
+type Dex struct {
+	Issuer       string
+	ClientID     string
+	ClientSecret string
+	Email        string
+	Password     string
+}
+
+// The password user of every test Dex (its bcrypt hash is in the config).
+const (
+	DexEmail    = "user@example.com"
+	DexPassword = "password"
+)
+
+var dexBinary = sync.OnceValues(func() (string, error) {
+	if p := os.Getenv("LATCH_TEST_DEX"); p != "" {
+		return p, nil
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	var out, errOut bytes.Buffer
+	cmd := exec.Command("bash", filepath.Join(root, "scripts", "build-dex.sh"))
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return "", &exec.Error{Name: "scripts/build-dex.sh", Err: err}
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	return lines[len(lines)-1], nil
+})
+
+// repoRoot finds the directory of Latch's go.mod above the working
+// directory (a test runs in its package's directory).
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.HasPrefix(b, []byte("module github.com/latchid/latch\n")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", os.ErrNotExist
+		}
+		dir = parent
+	}
+}
+
+// StartDex runs Dex on a free loopback port, allowing redirectURL for its
+// client, until t ends. Dex is built once by scripts/build-dex.sh (or
+// taken from LATCH_TEST_DEX); without it the test is skipped, or fails
+// under CI=true.
+func StartDex(t testing.TB, redirectURL string) Dex {
+	t.Helper()
+	bin, err := dexBinary()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Dex unavailable: %v", err)
+		}
+		t.Skipf("Dex unavailable (scripts/build-dex.sh or LATCH_TEST_DEX): %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	d := Dex{Issuer: "http://" + addr + "/dex", ClientID: "latch-test", ClientSecret: "latch-test-secret", Email: DexEmail, Password: DexPassword}
+	config := `issuer: ` + d.Issuer + `
+storage:
+  type: memory
+web:
+  http: ` + addr + `
+logger:
+  level: warn
+oauth2:
+  skipApprovalScreen: true
+staticClients:
+  - id: ` + d.ClientID + `
+    name: Latch test
+    secret: ` + d.ClientSecret + `
+    redirectURIs:
+      - ` + redirectURL + `
+enablePasswordDB: true
+staticPasswords:
+  - email: ` + DexEmail + `
+    hash: "$2a$10$2BAa6Xl5adnKLrdO4c0C9.5/kUT6cYLiQnpkA40OBEk7HBGbO57fq"
+    username: user
+    userID: 0b5c6a8e-3c1f-4a55-9a1e-7f2d9c0e4b11
+`
+	path := filepath.Join(t.TempDir(), "dex.yaml")
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", path)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Dex exits with status 2 on SIGTERM ("received signal"): expected.
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := http.Get(d.Issuer + "/.well-known/openid-configuration")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return d
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("Dex did not start; its output:\n%s", logs.String())
+	return d
+}
