@@ -174,6 +174,18 @@ type NewUser struct {
 	PasswordHash string
 }
 
+// AuthorizationCode is a one-time code that carries a provider sign-in
+// back to the app, which redeems it at the token endpoint with its PKCE
+// verifier. Only the SHA-256 of the code is stored.
+type AuthorizationCode struct {
+	Hash          []byte
+	UserID        string
+	CodeChallenge string // S256 of the app's verifier
+	RedirectURI   string // where the code was sent
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+}
+
 // NewSession is what CreateSession stores.
 type NewSession struct {
 	Session Session
@@ -249,6 +261,12 @@ type Store interface {
 	// tokens, that expired or were revoked before before, and returns how
 	// many it deleted.
 	PurgeSessions(ctx context.Context, before time.Time, limit int) (int, error)
+
+	// CreateAuthorizationCode stores a one-time code.
+	CreateAuthorizationCode(ctx context.Context, c AuthorizationCode) error
+	// ConsumeAuthorizationCode marks the code with hash used and returns
+	// it, at most once: an unknown, used or expired code is NotFound.
+	ConsumeAuthorizationCode(ctx context.Context, hash []byte, at time.Time) (AuthorizationCode, error)
 
 	// SigningKeys returns every signing key, oldest first.
 	SigningKeys(ctx context.Context) ([]SigningKey, error)

@@ -49,7 +49,7 @@ func TestMigrateKeepsToSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"credentials", "goose_db_version", "identities", "password_history",
+	want := []string{"authorization_codes", "credentials", "goose_db_version", "identities", "password_history",
 		"refresh_tokens", "sessions", "signing_keys", "tenants", "users"}
 	if len(tables) != len(want) {
 		t.Fatalf("tables in %s = %v, want %v", schema, tables, want)

@@ -719,6 +719,47 @@ func (s *Store) PurgeSessions(ctx context.Context, before time.Time, limit int) 
 	return int(n), nil
 }
 
+// CreateAuthorizationCode implements latch.Store.
+func (s *Store) CreateAuthorizationCode(ctx context.Context, c latch.AuthorizationCode) error {
+	userID, ok := contract.ID(c.UserID)
+	if !ok || len(c.Hash) == 0 {
+		return contract.Invalid("code", "a code needs a hash and a user")
+	}
+	_, err := s.writer.ExecContext(ctx, `
+		INSERT INTO authorization_codes (hash, user_id, code_challenge, redirect_uri, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?)`,
+		c.Hash, userID, c.CodeChallenge, c.RedirectURI, micros(contract.Or(c.CreatedAt, s.now)), micros(c.ExpiresAt))
+	switch sqliteCode(err) {
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return contract.NotFound("user")
+	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return contract.AlreadyExists("authorization code")
+	}
+	return contract.Wrap(err)
+}
+
+// ConsumeAuthorizationCode implements latch.Store: one UPDATE marks the
+// code used only if it is unused and unexpired, so two redemptions cannot
+// both succeed.
+func (s *Store) ConsumeAuthorizationCode(ctx context.Context, hash []byte, at time.Time) (latch.AuthorizationCode, error) {
+	at = contract.Or(at, s.now)
+	var c latch.AuthorizationCode
+	var created, expires int64
+	err := s.writer.QueryRowContext(ctx, `
+		UPDATE authorization_codes SET used_at = ?1
+		WHERE hash = ?2 AND used_at IS NULL AND expires_at > ?1
+		RETURNING hash, user_id, code_challenge, redirect_uri, created_at, expires_at`,
+		micros(at), hash).Scan(&c.Hash, &c.UserID, &c.CodeChallenge, &c.RedirectURI, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return latch.AuthorizationCode{}, contract.NotFound("authorization code")
+	}
+	if err != nil {
+		return latch.AuthorizationCode{}, latch.Internal(err)
+	}
+	c.CreatedAt, c.ExpiresAt = fromMicros(created), fromMicros(expires)
+	return c, nil
+}
+
 // SigningKeys implements latch.Store.
 func (s *Store) SigningKeys(ctx context.Context) ([]latch.SigningKey, error) {
 	rows, err := s.reader.QueryContext(ctx, `

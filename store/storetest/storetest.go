@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) latch.Store) {
 		{"CreateUser/Password", testCreateUserPassword},
 		{"CreateUser/Invalid", testCreateUserInvalid},
 		{"Identity/AddAndFind", testAddIdentity},
+		{"AuthorizationCode/SingleUse", testAuthorizationCode},
 		{"Lookups/NotFound", testNotFound},
 		{"Lookups/CanonicalID", testCanonicalID},
 		{"ChangePassword/CompareAndSwap", testChangePasswordCAS},
@@ -971,6 +973,65 @@ func testAddIdentity(t *testing.T, st latch.Store) {
 	wantError(t, st.AddIdentity(ctx, latch.Identity{UserID: u.ID, Provider: latch.ProviderGoogle}), latch.KindInvalid, latch.CodeInvalidRequest)
 	if ids, _ := st.IdentitiesByUser(ctx, other.ID); len(ids) != 0 {
 		t.Errorf("refused links were stored: %+v", ids)
+	}
+}
+
+// A code is redeemed once, before it expires, and never again.
+func testAuthorizationCode(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	u := createUser(t, st, "code@example.com")
+	code := latch.AuthorizationCode{Hash: []byte("code-hash"), UserID: u.ID, CodeChallenge: "challenge", RedirectURI: "https://app.example/cb",
+		CreatedAt: t0, ExpiresAt: at(1)}
+	if err := st.CreateAuthorizationCode(ctx, code); err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, st.CreateAuthorizationCode(ctx, code), latch.KindConflict, latch.CodeAlreadyExists)
+	wantNotFound(t, st.CreateAuthorizationCode(ctx, latch.AuthorizationCode{Hash: []byte("x"), UserID: newID(t), ExpiresAt: at(1)}))
+
+	got, err := st.ConsumeAuthorizationCode(ctx, []byte("code-hash"), t0.Add(30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := code
+	want.CreatedAt, want.ExpiresAt = stored(t0), stored(at(1))
+	if string(got.Hash) != "code-hash" || got.UserID != u.ID || got.CodeChallenge != "challenge" || got.RedirectURI != want.RedirectURI ||
+		!got.CreatedAt.Equal(want.CreatedAt) || !got.ExpiresAt.Equal(want.ExpiresAt) || got.ExpiresAt.Location() != time.UTC {
+		t.Fatalf("consumed %+v, want %+v", got, want)
+	}
+	_, err = st.ConsumeAuthorizationCode(ctx, []byte("code-hash"), t0.Add(31*time.Second))
+	wantNotFound(t, err)
+
+	late := latch.AuthorizationCode{Hash: []byte("late-hash"), UserID: u.ID, CreatedAt: t0, ExpiresAt: at(1)}
+	if err := st.CreateAuthorizationCode(ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.ConsumeAuthorizationCode(ctx, []byte("late-hash"), at(1))
+	wantNotFound(t, err)
+	_, err = st.ConsumeAuthorizationCode(ctx, []byte("never-made"), t0)
+	wantNotFound(t, err)
+
+	// Concurrent redemptions: exactly one wins.
+	race := latch.AuthorizationCode{Hash: []byte("race-hash"), UserID: u.ID, CreatedAt: t0, ExpiresAt: at(10)}
+	if err := st.CreateAuthorizationCode(ctx, race); err != nil {
+		t.Fatal(err)
+	}
+	warmUp(t, st, u.ID)
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := st.ConsumeAuthorizationCode(ctx, []byte("race-hash"), at(1)); err == nil {
+				wins.Add(1)
+			} else if !latch.IsKind(err, latch.KindNotFound) {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d redemptions of one code succeeded", wins.Load())
 	}
 }
 
