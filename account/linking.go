@@ -103,29 +103,36 @@ func (s *Service) decideLinkFromStore(ctx context.Context, ext latch.ExternalIde
 	return DecideLink(ext, byIdentity, byEmail), nil
 }
 
-// SignInWithIdentity signs in the person a provider vouched for: it
-// creates a passwordless account, signs in the linked one, or links a
-// verified email match, as DecideLink says, and starts a session.
+// SignInWithIdentity signs in the person a provider vouched for (see
+// ResolveIdentity) and starts a session.
 func (s *Service) SignInWithIdentity(ctx context.Context, ext latch.ExternalIdentity) (latch.User, TokenPair, error) {
+	user, err := s.ResolveIdentity(ctx, ext)
+	if err != nil {
+		return latch.User{}, TokenPair{}, err
+	}
+	pair, err := s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, "")
+	return user, pair, err
+}
+
+// ResolveIdentity returns the account of the person a provider vouched
+// for: it creates a passwordless account, finds the linked one, or links a
+// verified email match, as DecideLink says.
+func (s *Service) ResolveIdentity(ctx context.Context, ext latch.ExternalIdentity) (latch.User, error) {
 	if ext.Provider == "" || ext.Subject == "" {
-		return latch.User{}, TokenPair{}, latch.Errorf(latch.KindInvalid, latch.CodeInvalidRequest, "the provider sent no subject")
+		return latch.User{}, latch.Errorf(latch.KindInvalid, latch.CodeInvalidRequest, "the provider sent no subject")
 	}
 	// Two first sign-ins of one identity may race; the loser of the
 	// create (or link) finds the winner's account on the second pass.
 	for attempt := 0; ; attempt++ {
 		d, err := s.decideLinkFromStore(ctx, ext)
 		if err != nil {
-			return latch.User{}, TokenPair{}, err
+			return latch.User{}, err
 		}
 		user, err := s.applyLink(ctx, ext, d)
 		if latch.IsKind(err, latch.KindConflict) && attempt == 0 {
 			continue
 		}
-		if err != nil {
-			return latch.User{}, TokenPair{}, err
-		}
-		pair, err := s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, "")
-		return user, pair, err
+		return user, err
 	}
 }
 
