@@ -27,6 +27,9 @@ type Config struct {
 	// LoginFailures limits failed sign-ins per (email, client IP), and
 	// wrong current passwords per account.
 	LoginFailures ratelimit.Rule
+	// RedirectAllowlist lists the URLs (and the paths below them) a
+	// provider sign-in may send its result to.
+	RedirectAllowlist []string
 }
 
 // DefaultConfig returns the defaults documented in the README.

@@ -13,12 +13,21 @@ import (
 	"github.com/latchid/latch/api/native"
 )
 
+// Config is what the HTTP service needs besides the use cases.
+type Config struct {
+	// JWKS returns the public key set to publish.
+	JWKS func() []byte
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// OAuth configures sign-in through outside providers.
+	OAuth native.OAuthConfig
+}
+
 // NewHandler returns the whole HTTP service: the native API, the seed
-// surfaces and the shared middleware. jwks returns the public key set;
-// trustedProxies are the proxies whose X-Forwarded-For is believed.
-func NewHandler(accounts *account.Service, jwks func() []byte, trustedProxies []netip.Prefix, log *slog.Logger) http.Handler {
+// surfaces and the shared middleware.
+func NewHandler(accounts *account.Service, cfg Config, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
-	native.New(accounts, jwks, log).Register(mux)
+	native.New(accounts, cfg.JWKS, cfg.OAuth, log).Register(mux)
 	devopness.New(accounts, log).Register(mux)
-	return httpx.Middleware(log, trustedProxies, mux)
+	return httpx.Middleware(log, cfg.TrustedProxies, mux)
 }

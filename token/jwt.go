@@ -89,6 +89,7 @@ type keySet struct {
 	signer  jose.Signer
 	signKey crypto.Signer
 	signKID string
+	secret  []byte                     // the signing key's PKCS#8 bytes, for Seal's derived keys
 	public  map[string]jose.JSONWebKey // by kid
 	jwks    []byte
 }
@@ -186,7 +187,7 @@ func newKeySet(stored []latch.SigningKey, alg string) (*keySet, error) {
 			if err != nil {
 				return nil, err
 			}
-			ks.signer, ks.signKey, ks.signKID = signer, priv, sk.ID
+			ks.signer, ks.signKey, ks.signKID, ks.secret = signer, priv, sk.ID, sk.Private
 		}
 	}
 	if ks.signer == nil {

@@ -264,3 +264,33 @@ func (ks *keySet) rawSign(input []byte) ([]byte, error) {
 	sig.FillBytes(out[32:])
 	return out, nil
 }
+
+func TestSealOpen(t *testing.T) {
+	now := time.Now()
+	k := testKeys(t, ES256, &now)
+	sealed, err := k.Seal("oauth", []byte("state and verifier"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(sealed, "verifier") {
+		t.Fatal("sealed value shows its plaintext")
+	}
+	got, err := k.Open("oauth", sealed)
+	if err != nil || string(got) != "state and verifier" {
+		t.Fatalf("Open = %q, %v", got, err)
+	}
+	other := testKeys(t, ES256, &now)
+	raw, _ := base64.RawURLEncoding.DecodeString(sealed)
+	raw[len(raw)-1] ^= 1
+	for name, open := range map[string]func() ([]byte, error){
+		"other purpose": func() ([]byte, error) { return k.Open("session", sealed) },
+		"other key":     func() ([]byte, error) { return other.Open("oauth", sealed) },
+		"tampered":      func() ([]byte, error) { return k.Open("oauth", base64.RawURLEncoding.EncodeToString(raw)) },
+		"truncated":     func() ([]byte, error) { return k.Open("oauth", sealed[:10]) },
+		"garbage":       func() ([]byte, error) { return k.Open("oauth", "%%%") },
+	} {
+		if _, err := open(); err == nil {
+			t.Errorf("%s: opened", name)
+		}
+	}
+}

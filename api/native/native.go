@@ -13,6 +13,7 @@ import (
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/api/httpx"
+	"github.com/latchid/latch/oidc"
 )
 
 //go:embed openapi.yaml
@@ -20,26 +21,38 @@ var openAPI []byte
 
 // Surface is the native API.
 type Surface struct {
-	accounts *account.Service
-	jwks     func() []byte
-	problems httpx.Adapter
-	oauth    httpx.Adapter
+	accounts  *account.Service
+	jwks      func() []byte
+	problems  httpx.Adapter
+	tokenErrs httpx.Adapter
+	pages     httpx.Adapter
+	oauth     OAuthConfig
+	providers map[string]oidc.Provider
 }
 
 // New returns the surface. jwks returns the public key set to publish
-// (it changes when keys are added).
-func New(accounts *account.Service, jwks func() []byte, log *slog.Logger) *Surface {
-	return &Surface{
-		accounts: accounts,
-		jwks:     jwks,
-		problems: httpx.Adapter{Log: log, Write: writeProblem},
-		oauth:    httpx.Adapter{Log: log, Write: writeOAuthError},
+// (it changes when keys are added); oauth configures provider sign-in.
+func New(accounts *account.Service, jwks func() []byte, oauth OAuthConfig, log *slog.Logger) *Surface {
+	s := &Surface{
+		accounts:  accounts,
+		jwks:      jwks,
+		problems:  httpx.Adapter{Log: log, Write: writeProblem},
+		tokenErrs: httpx.Adapter{Log: log, Write: writeOAuthError},
+		pages:     httpx.Adapter{Log: log, Write: writeErrorPage},
+		oauth:     oauth,
+		providers: map[string]oidc.Provider{},
 	}
+	for _, p := range oauth.Providers {
+		s.providers[p.Name()] = p
+	}
+	return s
 }
 
 // Register adds the routes to mux.
 func (s *Surface) Register(mux *http.ServeMux) {
-	mux.Handle("POST /v1/token", s.oauth.Handle(s.token))
+	mux.Handle("POST /v1/token", s.tokenErrs.Handle(s.token))
+	mux.Handle("GET /v1/oauth/{provider}/start", s.pages.Handle(s.oauthStart))
+	mux.Handle("GET /v1/oauth/{provider}/callback", s.pages.Handle(s.oauthCallback))
 	mux.Handle("POST /v1/logout", s.problems.Handle(s.logout))
 	mux.Handle("GET /v1/me", s.problems.Handle(s.me))
 	mux.HandleFunc("GET /v1/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {

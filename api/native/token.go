@@ -15,6 +15,9 @@ import (
 // Password-grant clients send "username"; "email" is accepted as a synonym.
 type tokenRequest struct {
 	GrantType    string `json:"grant_type"`
+	Code         string `json:"code"`
+	CodeVerifier string `json:"code_verifier"`
+	RedirectURI  string `json:"redirect_uri"`
 	Username     string `json:"username"`
 	Email        string `json:"email"`
 	Password     string `json:"password"`
@@ -45,6 +48,11 @@ func (s *Surface) token(w http.ResponseWriter, r *http.Request) error {
 			user = req.Email
 		}
 		pair, err = s.accounts.Login(r.Context(), account.LoginInput{Email: user, Password: req.Password, ClientIP: httpx.ClientIP(r)})
+	case "authorization_code":
+		if req.Code == "" || req.CodeVerifier == "" {
+			return oauthError(latch.KindInvalid, latch.CodeInvalidRequest, "code and code_verifier are required")
+		}
+		pair, err = s.accounts.RedeemAuthorizationCode(r.Context(), req.Code, req.CodeVerifier, req.RedirectURI)
 	case "refresh_token":
 		if req.RefreshToken == "" {
 			return oauthError(latch.KindInvalid, latch.CodeInvalidRequest, "refresh_token is required")
@@ -53,7 +61,7 @@ func (s *Surface) token(w http.ResponseWriter, r *http.Request) error {
 	case "":
 		return oauthError(latch.KindInvalid, latch.CodeInvalidRequest, "grant_type is required")
 	default:
-		return oauthError(latch.KindInvalid, latch.CodeUnsupportedGrantType, "grant_type must be password or refresh_token")
+		return oauthError(latch.KindInvalid, latch.CodeUnsupportedGrantType, "grant_type must be password, refresh_token or authorization_code")
 	}
 	if err != nil {
 		return err
@@ -105,6 +113,9 @@ func parseTokenForm(body string) (tokenRequest, error) {
 	req.Email = values.Get("email")
 	req.Password = values.Get("password")
 	req.RefreshToken = values.Get("refresh_token")
+	req.Code = values.Get("code")
+	req.CodeVerifier = values.Get("code_verifier")
+	req.RedirectURI = values.Get("redirect_uri")
 	req.Scope = values.Get("scope")
 	return req, nil
 }

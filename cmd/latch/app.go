@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -13,6 +12,7 @@ import (
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/api/native"
 	"github.com/latchid/latch/password"
 	"github.com/latchid/latch/ratelimit"
 	"github.com/latchid/latch/ratelimit/redislimit"
@@ -55,8 +55,8 @@ type app struct {
 	keys     *token.Keys
 	log      *slog.Logger
 
-	closeLimiter   func() error
-	trustedProxies []netip.Prefix
+	closeLimiter func() error
+	cfg          config
 }
 
 // newApp opens and migrates the store, loads the signing keys and wires the
@@ -89,9 +89,9 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	policy.MinLength, policy.MaxLength = cfg.PasswordMin, cfg.PasswordMax
 	accounts := account.New(store, hasher, keys, limiter, account.Config{
 		AccessTokenTTL: cfg.AccessTTL, SessionTTL: cfg.SessionTTL, Policy: policy,
-		LoginPerIP: cfg.LoginPerIP, LoginFailures: cfg.LoginFailures,
+		LoginPerIP: cfg.LoginPerIP, LoginFailures: cfg.LoginFailures, RedirectAllowlist: cfg.Redirects,
 	}, nil, log)
-	return &app{store: store, hasher: hasher, accounts: accounts, keys: keys, log: log, closeLimiter: closeLimiter, trustedProxies: cfg.TrustedProxies}, nil
+	return &app{store: store, hasher: hasher, accounts: accounts, keys: keys, log: log, closeLimiter: closeLimiter, cfg: cfg}, nil
 }
 
 // newLimiter keeps rate limits in Redis when a URL is given (every replica
@@ -114,7 +114,13 @@ func newLimiter(ctx context.Context, url, prefix string) (ratelimit.Limiter, fun
 
 // handler is every HTTP surface on one mux.
 func (a *app) handler() http.Handler {
-	return api.NewHandler(a.accounts, a.keys.JWKS, a.trustedProxies, a.log)
+	return api.NewHandler(a.accounts, api.Config{
+		JWKS:           a.keys.JWKS,
+		TrustedProxies: a.cfg.TrustedProxies,
+		OAuth: native.OAuthConfig{
+			Providers: a.cfg.Providers, Sealer: a.keys, SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"),
+		},
+	}, a.log)
 }
 
 func (a *app) Close() error {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/api/httpx"
+	"github.com/latchid/latch/oidc"
 	"github.com/latchid/latch/password"
 	"github.com/latchid/latch/ratelimit"
 	"github.com/latchid/latch/token"
@@ -34,6 +35,8 @@ type config struct {
 	PasswordMin    int
 	PasswordMax    int
 	TrustedProxies []netip.Prefix
+	Providers      []oidc.Provider
+	Redirects      []string
 	RedisURL       string
 	RedisPrefix    string
 	LoginPerIP     ratelimit.Rule
@@ -171,6 +174,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 		c.LogJSON = true
 	default:
 		errs = append(errs, fmt.Sprintf("LATCH_LOG_FORMAT=%q: want text or json", f))
+	}
+	var perrs []string
+	c.Providers, perrs = loadProviders(getenv, c.PublicURL)
+	errs = append(errs, perrs...)
+	for _, r := range strings.Split(getenv("LATCH_REDIRECT_ALLOWLIST"), ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			c.Redirects = append(c.Redirects, r)
+		}
 	}
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration:\n  %s", strings.Join(errs, "\n  "))

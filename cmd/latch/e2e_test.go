@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
@@ -347,5 +350,83 @@ func TestCLIErrors(t *testing.T) {
 	bad = &instance{env: append(os.Environ(), "LATCH_ARGON2_TIME=zero", "LATCH_DATABASE_URL=sqlite://"+testenv.SQLitePath(t))}
 	if _, stderr, code := bad.run("", "migrate"); code != 1 || !strings.Contains(stderr, "LATCH_ARGON2_TIME") {
 		t.Errorf("bad argon2 time: exit %d, %q", code, stderr)
+	}
+}
+
+// TestSignInWithDexThenPassword is issue 4's journey on the built binary
+// with a real Dex and no shortcut through the CLI: sign in at Dex through
+// the whole redirect chain, redeem the one-time code for tokens, set a
+// password with seed 000's endpoint, and log in with it.
+func TestSignInWithDexThenPassword(t *testing.T) {
+	in := newInstance(t, "sqlite://"+testenv.SQLitePath(t))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := "http://" + ln.Addr().String() + "/app/callback"
+	ln.Close()
+	dex := testenv.StartDex(t, in.base+"/v1/oauth/dex/callback")
+	in.env = append(in.env, "LATCH_PROVIDERS=dex", "LATCH_PROVIDER_DEX_ISSUER="+dex.Issuer,
+		"LATCH_PROVIDER_DEX_CLIENT_ID="+dex.ClientID, "LATCH_PROVIDER_DEX_CLIENT_SECRET="+dex.ClientSecret,
+		"LATCH_REDIRECT_ALLOWLIST="+app)
+	in.serve(t)
+
+	verifier := "the-app-s-pkce-verifier-0123456789-abcdefghijklmnop"
+	sum := sha256.Sum256([]byte(verifier))
+	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
+	jar, _ := cookiejar.New(nil)
+	var landed *url.URL
+	browser := &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+		if strings.HasPrefix(req.URL.String(), app) {
+			landed = req.URL
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	start := in.base + "/v1/oauth/dex/start?" + url.Values{"redirect_to": {app}, "code_challenge": {challenge}, "state": {"app-state"}}.Encode()
+	res, err := browser.Get(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Request.URL.String(), dex.Issuer) {
+		t.Fatalf("start did not reach Dex's login page: %s at %s", res.Status, res.Request.URL)
+	}
+	res, err = browser.PostForm(res.Request.URL.String(), url.Values{"login": {dex.Email}, "password": {dex.Password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if landed == nil {
+		t.Fatalf("the browser did not land on the app: %s at %s", res.Status, res.Request.URL)
+	}
+	if landed.Query().Get("state") != "app-state" || landed.Query().Get("code") == "" || landed.Query().Get("error") != "" {
+		t.Fatalf("landed on %s", landed)
+	}
+	for _, c := range jar.Cookies(res.Request.URL) {
+		if strings.Contains(c.Value, landed.Query().Get("code")) {
+			t.Fatal("the code is in a cookie")
+		}
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {landed.Query().Get("code")}, "code_verifier": {verifier}, "redirect_uri": {app}}
+	s, tok := in.call(t, "POST", "/v1/token", "", "application/x-www-form-urlencoded", form.Encode())
+	if s != 200 || tok["refresh_token"] == "" {
+		t.Fatalf("code exchange: %d %v", s, tok)
+	}
+	if s, again := in.call(t, "POST", "/v1/token", "", "application/x-www-form-urlencoded", form.Encode()); s != 400 || again["error"] != "invalid_grant" {
+		t.Fatalf("the code redeemed twice: %d %v", s, again)
+	}
+	const pw = "a password after dex"
+	if s, body := in.call(t, "POST", "/users/me/password", tok["access_token"].(string), "application/json", fmt.Sprintf(`{"password":%q,"password_confirmation":%q}`, pw, pw)); s != 204 {
+		t.Fatalf("set password: %d %v", s, body)
+	}
+	if s, body := in.login(t, dex.Email, pw); s != 200 {
+		t.Fatalf("login with the new password: %d %v", s, body)
+	}
+	var shown map[string]any
+	_ = json.Unmarshal([]byte(in.cli(t, "", "users", "show", "--email", dex.Email)), &shown)
+	ids, _ := shown["identities"].([]any)
+	if shown["verified"] != true || len(ids) != 1 || ids[0].(map[string]any)["provider"] != "oidc" {
+		t.Fatalf("users show = %v", shown)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/api/native"
+	"github.com/latchid/latch/oidc"
 	"github.com/latchid/latch/password"
 	"github.com/latchid/latch/token"
 )
@@ -90,10 +92,11 @@ func ForEachBackend(t *testing.T, f func(t *testing.T, h *Harness)) {
 }
 
 // Server serves every HTTP surface over the harness's use cases on a
-// loopback port, closed when t ends.
-func (h *Harness) Server(t testing.TB) *httptest.Server {
+// loopback port, closed when t ends, with the given sign-in providers.
+func (h *Harness) Server(t testing.TB, providers ...oidc.Provider) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(api.NewHandler(h.Accounts, h.Keys.JWKS, nil, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(api.NewHandler(h.Accounts, api.Config{JWKS: h.Keys.JWKS, OAuth: native.OAuthConfig{Sealer: h.Keys, Providers: providers}},
+		slog.New(slog.DiscardHandler)))
 	t.Cleanup(srv.Close)
 	return srv
 }

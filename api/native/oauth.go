@@ -1,0 +1,174 @@
+package native
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"html/template"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/latchid/latch"
+	"github.com/latchid/latch/api/httpx"
+	"github.com/latchid/latch/oidc"
+)
+
+// Sealer encrypts values the browser keeps for us (token.Keys).
+type Sealer interface {
+	Seal(purpose string, plaintext []byte) (string, error)
+	Open(purpose, sealed string) ([]byte, error)
+}
+
+// OAuthConfig is what the provider sign-in flow needs.
+type OAuthConfig struct {
+	Providers []oidc.Provider
+	Sealer    Sealer
+	// SecureCookies marks the flow cookie Secure (when Latch is served
+	// over https).
+	SecureCookies bool
+}
+
+const (
+	flowCookie  = "latch_oauth"
+	flowPurpose = "oauth-flow"
+	flowTTL     = 10 * time.Minute
+)
+
+// flowState is what the browser carries, sealed, from the start of a
+// provider sign-in to its callback.
+type flowState struct {
+	Provider      string    `json:"p"`
+	State         string    `json:"s"`
+	Nonce         string    `json:"n"`
+	Verifier      string    `json:"v"`
+	RedirectTo    string    `json:"r"`
+	AppState      string    `json:"a,omitempty"`
+	CodeChallenge string    `json:"c"`
+	Expires       time.Time `json:"e"`
+}
+
+func randomString() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// oauthStart is GET /v1/oauth/{provider}/start?redirect_to=…&code_challenge=…[&state=…]:
+// it remembers the flow in a sealed cookie and sends the browser to the
+// provider.
+func (s *Surface) oauthStart(w http.ResponseWriter, r *http.Request) error {
+	p, ok := s.providers[r.PathValue("provider")]
+	if !ok {
+		return latch.Errorf(latch.KindNotFound, latch.CodeNotFound, "no sign-in provider is called %q", r.PathValue("provider"))
+	}
+	q := r.URL.Query()
+	redirect, err := s.accounts.AllowedRedirect(q.Get("redirect_to"))
+	if err != nil {
+		return err
+	}
+	challenge := q.Get("code_challenge")
+	if m := q.Get("code_challenge_method"); m != "" && m != "S256" {
+		return latch.FieldError("code_challenge_method", latch.CodeInvalidRequest, "only S256 is supported")
+	}
+	if len(challenge) != 43 {
+		return latch.FieldError("code_challenge", latch.CodeInvalidRequest, "code_challenge must be the S256 challenge of a PKCE verifier")
+	}
+	f := flowState{Provider: p.Name(), State: randomString(), Nonce: randomString(), Verifier: randomString(),
+		RedirectTo: redirect.String(), AppState: q.Get("state"), CodeChallenge: challenge, Expires: time.Now().Add(flowTTL)}
+	authURL, err := p.AuthCodeURL(r.Context(), f.State, f.Nonce, f.Verifier)
+	if err != nil {
+		return err
+	}
+	plain, _ := json.Marshal(f)
+	sealed, err := s.oauth.Sealer.Seal(flowPurpose, plain)
+	if err != nil {
+		return latch.Internal(err)
+	}
+	http.SetCookie(w, &http.Cookie{Name: flowCookie, Value: sealed, Path: "/v1/oauth/", MaxAge: int(flowTTL.Seconds()),
+		HttpOnly: true, Secure: s.oauth.SecureCookies, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, authURL, http.StatusFound)
+	return nil
+}
+
+// oauthCallback is GET /v1/oauth/{provider}/callback: it checks the flow,
+// redeems the provider's code, finds or makes the account and sends the
+// browser back to the app with a one-time code. Until the flow is known
+// good, errors are pages; after that they go back to the app as OAuth
+// error parameters.
+func (s *Surface) oauthCallback(w http.ResponseWriter, r *http.Request) error {
+	http.SetCookie(w, &http.Cookie{Name: flowCookie, Path: "/v1/oauth/", MaxAge: -1, HttpOnly: true, Secure: s.oauth.SecureCookies, SameSite: http.SameSiteLaxMode})
+	expired := latch.Errorf(latch.KindInvalid, "flow_invalid", "This sign-in expired or was started in another browser. Start again.")
+	c, err := r.Cookie(flowCookie)
+	if err != nil {
+		return expired
+	}
+	plain, err := s.oauth.Sealer.Open(flowPurpose, c.Value)
+	if err != nil {
+		return expired
+	}
+	var f flowState
+	if json.Unmarshal(plain, &f) != nil || time.Now().After(f.Expires) || f.Provider != r.PathValue("provider") {
+		return expired
+	}
+	q := r.URL.Query()
+	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(f.State)) != 1 {
+		return expired
+	}
+	p := s.providers[f.Provider]
+	back := func(params url.Values) error {
+		u, _ := url.Parse(f.RedirectTo)
+		v := u.Query()
+		for k, vs := range params {
+			v[k] = vs
+		}
+		if f.AppState != "" {
+			v.Set("state", f.AppState)
+		}
+		u.RawQuery = v.Encode()
+		http.Redirect(w, r, u.String(), http.StatusFound)
+		return nil
+	}
+	if e := q.Get("error"); e != "" || p == nil {
+		return back(url.Values{"error": {"access_denied"}, "error_description": {"the sign-in at the provider was cancelled or refused"}})
+	}
+	ext, err := p.Exchange(r.Context(), q.Get("code"), f.Verifier, f.Nonce)
+	if err != nil {
+		return err
+	}
+	user, err := s.accounts.ResolveIdentity(r.Context(), ext)
+	if latch.IsKind(err, latch.KindForbidden) {
+		return back(url.Values{"error": {"access_denied"}, "error_description": {latch.AsError(err).Message}})
+	}
+	if err != nil {
+		return err
+	}
+	code, err := s.accounts.IssueAuthorizationCode(r.Context(), user, f.CodeChallenge, f.RedirectTo)
+	if err != nil {
+		return err
+	}
+	return back(url.Values{"code": {code}})
+}
+
+var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign-in problem</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 32rem; margin: 4rem auto; padding: 0 1rem">
+<h1>Sign-in problem</h1><p>{{.Message}}</p><p><small>Reference: {{.RequestID}}</small></p>
+</body></html>
+`))
+
+// writeErrorPage shows a browser a flow error as a page, never a 500
+// with details.
+func writeErrorPage(w http.ResponseWriter, _ *http.Request, err *latch.Error) {
+	status := statusOf(err)
+	msg := err.Message
+	if err.Kind == latch.KindInternal {
+		msg = "Something went wrong on our side. Try again in a moment."
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	w.WriteHeader(status)
+	_ = errorPage.Execute(w, struct{ Message, RequestID string }{msg, httpx.RequestID(w)})
+}
