@@ -63,6 +63,7 @@ const (
 	CodeConcurrentUpdate       = "concurrent_update"
 	CodeOverloaded             = "overloaded"
 	CodeRateLimited            = "rate_limited"
+	CodeLastSignInMethod       = "last_sign_in_method"
 	CodeNotFound               = "not_found"
 	CodeUnsupportedGrantType   = "unsupported_grant_type"
 	CodeUnsupportedContentType = "unsupported_content_type"

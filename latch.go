@@ -233,6 +233,11 @@ type Store interface {
 	// subject) linked already is a Conflict (CodeIdentityTaken), an
 	// unknown user NotFound.
 	AddIdentity(ctx context.Context, ident Identity) error
+	// RemoveIdentity unlinks the user's identity with identityID, unless
+	// it is the user's last way to sign in (no password, no other
+	// identity): that is a Conflict with CodeLastSignInMethod. An identity
+	// of another user is NotFound.
+	RemoveIdentity(ctx context.Context, userID, identityID string) error
 
 	// Credential returns the user's password, or NotFound.
 	Credential(ctx context.Context, userID string) (Credential, error)

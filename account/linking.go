@@ -175,3 +175,20 @@ func (s *Service) applyLink(ctx context.Context, ext latch.ExternalIdentity, d L
 	}
 	return latch.User{}, &latch.Error{Kind: latch.KindForbidden, Code: d.Code, Message: d.Reason}
 }
+
+// MyIdentities lists the caller's linked identities.
+func (s *Service) MyIdentities(ctx context.Context, p Principal) ([]latch.Identity, error) {
+	if err := AuthorizeUser(p, latch.ScopeUserRead); err != nil {
+		return nil, err
+	}
+	return s.store.IdentitiesByUser(ctx, p.User.ID)
+}
+
+// UnlinkIdentity removes one of the caller's identities, unless it is the
+// account's last way to sign in (then Conflict, CodeLastSignInMethod).
+func (s *Service) UnlinkIdentity(ctx context.Context, p Principal, identityID string) error {
+	if err := AuthorizeUser(p, latch.ScopeUserUpdate); err != nil {
+		return err
+	}
+	return s.store.RemoveIdentity(ctx, p.User.ID, identityID)
+}

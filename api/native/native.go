@@ -55,6 +55,8 @@ func (s *Surface) Register(mux *http.ServeMux) {
 	mux.Handle("GET /v1/oauth/{provider}/callback", s.pages.Handle(s.oauthCallback))
 	mux.Handle("POST /v1/logout", s.problems.Handle(s.logout))
 	mux.Handle("GET /v1/me", s.problems.Handle(s.me))
+	mux.Handle("GET /v1/me/identities", s.problems.Handle(s.identities))
+	mux.Handle("DELETE /v1/me/identities/{id}", s.problems.Handle(s.unlink))
 	mux.HandleFunc("GET /v1/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(openAPI)
@@ -120,5 +122,45 @@ func (s *Surface) me(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, "application/json", userOf(u))
+	return nil
+}
+
+// Identity is the native representation of a linked identity.
+type Identity struct {
+	ID        string    `json:"id"`
+	Provider  string    `json:"provider"`
+	Subject   string    `json:"subject"`
+	Email     string    `json:"email,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func (s *Surface) identities(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	ids, err := s.accounts.MyIdentities(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Identities []Identity `json:"identities"`
+	}{Identities: []Identity{}}
+	for _, i := range ids {
+		out.Identities = append(out.Identities, Identity{ID: i.ID, Provider: string(i.Provider), Subject: i.Subject, Email: i.Email, CreatedAt: i.CreatedAt})
+	}
+	httpx.WriteJSON(w, http.StatusOK, "application/json", out)
+	return nil
+}
+
+func (s *Surface) unlink(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	if err := s.accounts.UnlinkIdentity(r.Context(), p, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -155,3 +155,36 @@ func TestPublicDocuments(t *testing.T) {
 		}
 	})
 }
+
+func TestIdentitiesEndpoints(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, fx fixture) {
+		_, pair := fx.h.OAuthUser(t, "ids@example.com")
+		call := func(method, path string) (int, map[string]any) {
+			req, _ := http.NewRequest(method, fx.srv.URL+path, nil)
+			req.Header.Set("Authorization", "Bearer "+pair.AccessToken)
+			s, _, body := send(t, req)
+			return s, body
+		}
+		s, body := call("GET", "/v1/me/identities")
+		list, _ := body["identities"].([]any)
+		if s != 200 || len(list) != 1 || list[0].(map[string]any)["provider"] != "google" {
+			t.Fatalf("list: %d %v", s, body)
+		}
+		id := list[0].(map[string]any)["id"].(string)
+		if s, body := call("DELETE", "/v1/me/identities/"+id); s != 409 || body["code"] != "last_sign_in_method" {
+			t.Fatalf("removing the only way to sign in: %d %v", s, body)
+		}
+		if s, _ := call("DELETE", "/v1/me/identities/0190a0f4-0000-7000-8000-000000000000"); s != 404 {
+			t.Fatalf("someone else's or no identity: %d", s)
+		}
+		if s, _, _ := fx.post(t, "/users/me/password", "application/json", `{"password":"now with a password","password_confirmation":"now with a password"}`, pair.AccessToken); s != 204 {
+			t.Fatal("set password")
+		}
+		if s, _ := call("DELETE", "/v1/me/identities/"+id); s != 204 {
+			t.Fatalf("unlink with a password set: %d", s)
+		}
+		if s, body := call("GET", "/v1/me/identities"); s != 200 || len(body["identities"].([]any)) != 0 {
+			t.Fatalf("after unlink: %d %v", s, body)
+		}
+	})
+}

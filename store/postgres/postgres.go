@@ -298,6 +298,43 @@ func (s *Store) AddIdentity(ctx context.Context, ident latch.Identity) error {
 	})
 }
 
+// RemoveIdentity implements latch.Store. Locking the user row first
+// serializes removals for one user, so two concurrent unlinks cannot both
+// pass the "not the last one" check.
+func (s *Store) RemoveIdentity(ctx context.Context, userID, identityID string) error {
+	uid, ok1 := contract.ID(userID)
+	iid, ok2 := contract.ID(identityID)
+	if !ok1 || !ok2 {
+		return contract.NotFound("identity")
+	}
+	return s.write(ctx, func(tx pgx.Tx) error {
+		var one int
+		err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, uid).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return contract.NotFound("identity")
+		}
+		if err != nil {
+			return err
+		}
+		var others, passwords int
+		err = tx.QueryRow(ctx, `
+			SELECT (SELECT count(*) FROM identities WHERE user_id = $1 AND id <> $2),
+			       (SELECT count(*) FROM credentials WHERE user_id = $1)
+			FROM identities WHERE id = $2 AND user_id = $1`, uid, iid).Scan(&others, &passwords)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return contract.NotFound("identity")
+		}
+		if err != nil {
+			return err
+		}
+		if others == 0 && passwords == 0 {
+			return contract.LastSignInMethod()
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM identities WHERE id = $1 AND user_id = $2`, iid, uid)
+		return err
+	})
+}
+
 // IdentitiesByUser implements latch.Store.
 func (s *Store) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Identity, error) {
 	userID, ok := contract.ID(userID)

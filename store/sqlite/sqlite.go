@@ -368,6 +368,34 @@ func (s *Store) AddIdentity(ctx context.Context, ident latch.Identity) error {
 	})
 }
 
+// RemoveIdentity implements latch.Store. The writer's transaction is
+// serialized, so the check and the delete see the same identities.
+func (s *Store) RemoveIdentity(ctx context.Context, userID, identityID string) error {
+	uid, ok1 := contract.ID(userID)
+	iid, ok2 := contract.ID(identityID)
+	if !ok1 || !ok2 {
+		return contract.NotFound("identity")
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var others, passwords int
+		err := tx.QueryRowContext(ctx, `
+			SELECT (SELECT count(*) FROM identities WHERE user_id = ?1 AND id <> ?2),
+			       (SELECT count(*) FROM credentials WHERE user_id = ?1)
+			FROM identities WHERE id = ?2 AND user_id = ?1`, uid, iid).Scan(&others, &passwords)
+		if errors.Is(err, sql.ErrNoRows) {
+			return contract.NotFound("identity")
+		}
+		if err != nil {
+			return err
+		}
+		if others == 0 && passwords == 0 {
+			return contract.LastSignInMethod()
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM identities WHERE id = ? AND user_id = ?`, iid, uid)
+		return err
+	})
+}
+
 // IdentitiesByUser implements latch.Store.
 func (s *Store) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Identity, error) {
 	userID, ok := contract.ID(userID)

@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) latch.Store) {
 		{"CreateUser/Password", testCreateUserPassword},
 		{"CreateUser/Invalid", testCreateUserInvalid},
 		{"Identity/AddAndFind", testAddIdentity},
+		{"Identity/Remove", testRemoveIdentity},
 		{"AuthorizationCode/SingleUse", testAuthorizationCode},
 		{"Lookups/NotFound", testNotFound},
 		{"Lookups/CanonicalID", testCanonicalID},
@@ -1032,6 +1033,43 @@ func testAuthorizationCode(t *testing.T, st latch.Store) {
 	wg.Wait()
 	if wins.Load() != 1 {
 		t.Fatalf("%d redemptions of one code succeeded", wins.Load())
+	}
+}
+
+// An identity can be unlinked unless it is the last way to sign in.
+func testRemoveIdentity(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	u, err := st.CreateUser(ctx, latch.NewUser{User: latch.User{Email: "unlink@example.com", Active: true, CreatedAt: t0},
+		Identity: &latch.Identity{Provider: latch.ProviderGoogle, Subject: "g-unlink"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := createUser(t, st, "not-mine@example.com")
+	first, _ := st.IdentitiesByUser(ctx, u.ID)
+	wantError(t, st.RemoveIdentity(ctx, u.ID, first[0].ID), latch.KindConflict, latch.CodeLastSignInMethod)
+	wantNotFound(t, st.RemoveIdentity(ctx, other.ID, first[0].ID))
+	wantNotFound(t, st.RemoveIdentity(ctx, u.ID, newID(t)))
+	wantNotFound(t, st.RemoveIdentity(ctx, u.ID, "nope"))
+
+	if err := st.AddIdentity(ctx, latch.Identity{UserID: u.ID, Provider: latch.ProviderGitHub, Subject: "gh-unlink"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RemoveIdentity(ctx, u.ID, first[0].ID); err != nil {
+		t.Fatalf("with a second identity: %v", err)
+	}
+	left, _ := st.IdentitiesByUser(ctx, u.ID)
+	if len(left) != 1 || left[0].Provider != latch.ProviderGitHub {
+		t.Fatalf("left %+v", left)
+	}
+	wantError(t, st.RemoveIdentity(ctx, u.ID, left[0].ID), latch.KindConflict, latch.CodeLastSignInMethod)
+	if err := st.ChangePassword(ctx, latch.PasswordChange{UserID: u.ID, NewHash: "h", At: at(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RemoveIdentity(ctx, u.ID, left[0].ID); err != nil {
+		t.Fatalf("with a password: %v", err)
+	}
+	if ids, _ := st.IdentitiesByUser(ctx, u.ID); len(ids) != 0 {
+		t.Fatalf("left %+v", ids)
 	}
 }
 

@@ -220,3 +220,8 @@ func Identity(ident latch.Identity, now func() time.Time) (latch.Identity, error
 	ident.CreatedAt = Or(ident.CreatedAt, now)
 	return ident, nil
 }
+
+// LastSignInMethod refuses to remove a user's only way to sign in.
+func LastSignInMethod() *latch.Error {
+	return &latch.Error{Kind: latch.KindConflict, Code: latch.CodeLastSignInMethod, Message: "this is the account's only way to sign in"}
+}
