@@ -6,8 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"net"
-	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
@@ -21,39 +19,6 @@ func random(t *testing.T) string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// signInAtDex plays the browser: it opens authURL, fills Dex's login form
-// and returns the callback's query (code and state) without calling the
-// callback.
-func signInAtDex(t *testing.T, authURL, redirectURL, email, password string) url.Values {
-	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	var callback *url.URL
-	client := &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
-		if strings.HasPrefix(req.URL.String(), redirectURL) {
-			callback = req.URL
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}}
-	res, err := client.Get(authURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK || callback != nil {
-		t.Fatalf("Dex login page: %s (callback %v)", res.Status, callback)
-	}
-	res, err = client.PostForm(res.Request.URL.String(), url.Values{"login": {email}, "password": {password}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if callback == nil {
-		t.Fatalf("Dex did not redirect to the callback after the login form: %s", res.Status)
-	}
-	return callback.Query()
 }
 
 func freeURL(t *testing.T) string {
@@ -81,7 +46,7 @@ func TestOIDCWithDex(t *testing.T) {
 		if u.Query().Get("code_challenge_method") != "S256" || u.Query().Get("nonce") != nonce || u.Query().Get("state") != state {
 			t.Fatalf("auth URL lacks PKCE, nonce or state: %s", authURL)
 		}
-		return state, nonce, verifier, signInAtDex(t, authURL, redirect, dex.Email, dex.Password)
+		return state, nonce, verifier, testenv.NewBrowser(redirect).SignInAtDex(t, dex, authURL).Query()
 	}
 
 	state, nonce, verifier, q := flow()

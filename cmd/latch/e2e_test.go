@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
@@ -374,36 +373,14 @@ func TestSignInWithDexThenPassword(t *testing.T) {
 	verifier := "the-app-s-pkce-verifier-0123456789-abcdefghijklmnop"
 	sum := sha256.Sum256([]byte(verifier))
 	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
-	jar, _ := cookiejar.New(nil)
-	var landed *url.URL
-	browser := &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
-		if strings.HasPrefix(req.URL.String(), app) {
-			landed = req.URL
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}}
 	start := in.base + "/v1/oauth/dex/start?" + url.Values{"redirect_to": {app}, "code_challenge": {challenge}, "state": {"app-state"}}.Encode()
-	res, err := browser.Get(start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != 200 || !strings.HasPrefix(res.Request.URL.String(), dex.Issuer) {
-		t.Fatalf("start did not reach Dex's login page: %s at %s", res.Status, res.Request.URL)
-	}
-	res, err = browser.PostForm(res.Request.URL.String(), url.Values{"login": {dex.Email}, "password": {dex.Password}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if landed == nil {
-		t.Fatalf("the browser did not land on the app: %s at %s", res.Status, res.Request.URL)
-	}
+	browser := testenv.NewBrowser(app)
+	landed := browser.SignInAtDex(t, dex, start)
 	if landed.Query().Get("state") != "app-state" || landed.Query().Get("code") == "" || landed.Query().Get("error") != "" {
 		t.Fatalf("landed on %s", landed)
 	}
-	for _, c := range jar.Cookies(res.Request.URL) {
+	base, _ := url.Parse(in.base)
+	for _, c := range browser.Jar.Cookies(base) {
 		if strings.Contains(c.Value, landed.Query().Get("code")) {
 			t.Fatal("the code is in a cookie")
 		}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -136,4 +138,50 @@ staticPasswords:
 	}
 	t.Fatalf("Dex did not start; its output:\n%s", logs.String())
 	return d
+}
+
+// Browser is an HTTP client with a cookie jar that follows redirects like
+// a browser until one leads under StopAt; that URL is kept in Landed
+// instead of being requested (nothing needs to listen there).
+type Browser struct {
+	*http.Client
+	StopAt string
+	Landed *url.URL
+}
+
+// NewBrowser returns a Browser that stops at URLs under stopAt.
+func NewBrowser(stopAt string) *Browser {
+	jar, _ := cookiejar.New(nil)
+	b := &Browser{StopAt: stopAt}
+	b.Client = &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+		if strings.HasPrefix(req.URL.String(), b.StopAt) {
+			b.Landed = req.URL
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	return b
+}
+
+// SignInAtDex opens startURL, which must lead to Dex's login form, fills
+// it in, and follows the redirects until the browser lands under StopAt.
+func (b *Browser) SignInAtDex(t testing.TB, d Dex, startURL string) *url.URL {
+	t.Helper()
+	res, err := b.Get(startURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Request.URL.String(), d.Issuer) {
+		t.Fatalf("%s did not lead to Dex's login page: %s at %s", startURL, res.Status, res.Request.URL)
+	}
+	res, err = b.PostForm(res.Request.URL.String(), url.Values{"login": {d.Email}, "password": {d.Password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if b.Landed == nil {
+		t.Fatalf("after Dex's login form the browser stopped at %s (%s), not under %s", res.Request.URL, res.Status, b.StopAt)
+	}
+	return b.Landed
 }
