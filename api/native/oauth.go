@@ -163,6 +163,11 @@ var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
 // with details.
 func writeErrorPage(w http.ResponseWriter, _ *http.Request, err *latch.Error) {
 	status := statusOf(err)
+	if status == http.StatusUnauthorized {
+		// A refused code or token at the provider: a bad request from the
+		// browser's point of view, not an HTTP authentication challenge.
+		status = http.StatusBadRequest
+	}
 	msg := err.Message
 	if err.Kind == latch.KindInternal {
 		msg = "Something went wrong on our side. Try again in a moment."
