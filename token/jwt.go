@@ -75,6 +75,7 @@ var acceptedAlgorithms = []jose.SignatureAlgorithm{jose.ES256, jose.EdDSA}
 type Keys struct {
 	issuer string
 	alg    string
+	kek    []byte
 	now    latch.Clock
 	store  latch.Store
 	set    atomic.Pointer[keySet]
@@ -102,11 +103,26 @@ const reloadInterval = 5 * time.Second
 // one that issued a token; expiry is checked without leeway.
 const issuedAtLeeway = time.Minute
 
-// LoadKeys reads the signing keys from the store, creating one with alg if
-// there is none yet.
-func LoadKeys(ctx context.Context, store latch.Store, alg, issuer string, now latch.Clock) (*Keys, error) {
+// KeysConfig says how to sign and where keys come from.
+type KeysConfig struct {
+	Algorithm string // ES256 or EdDSA
+	Issuer    string
+	Now       latch.Clock
+	// EncryptionKey, if set (32 bytes), encrypts private keys at rest: new
+	// keys are stored encrypted, and encrypted keys cannot be loaded
+	// without it. Keys stored before it was set still load.
+	EncryptionKey []byte
+}
+
+// LoadKeys reads the signing keys from the store, creating one with the
+// configured algorithm if there is none yet.
+func LoadKeys(ctx context.Context, store latch.Store, cfg KeysConfig) (*Keys, error) {
+	alg, now := cfg.Algorithm, cfg.Now
 	if alg != ES256 && alg != EdDSA {
 		return nil, fmt.Errorf("token: unsupported signing algorithm %q (want %s or %s)", alg, ES256, EdDSA)
+	}
+	if cfg.EncryptionKey != nil && len(cfg.EncryptionKey) != 32 {
+		return nil, fmt.Errorf("token: the key encryption key must be 32 bytes, not %d", len(cfg.EncryptionKey))
 	}
 	keys, err := store.SigningKeys(ctx)
 	if err != nil {
@@ -117,6 +133,11 @@ func LoadKeys(ctx context.Context, store latch.Store, alg, issuer string, now la
 		if err != nil {
 			return nil, err
 		}
+		if cfg.EncryptionKey != nil {
+			if k.Private, err = wrapKey(cfg.EncryptionKey, k.ID, k.Private); err != nil {
+				return nil, err
+			}
+		}
 		if err := store.AddSigningKey(ctx, k); err != nil {
 			return nil, err
 		}
@@ -126,11 +147,11 @@ func LoadKeys(ctx context.Context, store latch.Store, alg, issuer string, now la
 			return nil, err
 		}
 	}
-	set, err := newKeySet(keys, alg)
+	set, err := newKeySet(keys, alg, cfg.EncryptionKey)
 	if err != nil {
 		return nil, err
 	}
-	k := &Keys{issuer: issuer, alg: alg, now: now, store: store, cache: newVerifiedCache(1 << 16), lastReload: now()}
+	k := &Keys{issuer: cfg.Issuer, alg: alg, kek: cfg.EncryptionKey, now: now, store: store, cache: newVerifiedCache(1 << 16), lastReload: now()}
 	k.set.Store(set)
 	return k, nil
 }
@@ -166,10 +187,15 @@ func NewSigningKey(alg string, now time.Time) (latch.SigningKey, error) {
 	return latch.SigningKey{ID: uuid.NewString(), Algorithm: alg, Private: der, CreatedAt: now.UTC()}, nil
 }
 
-func newKeySet(stored []latch.SigningKey, alg string) (*keySet, error) {
+func newKeySet(stored []latch.SigningKey, alg string, kek []byte) (*keySet, error) {
 	ks := &keySet{public: map[string]jose.JSONWebKey{}}
 	var set jose.JSONWebKeySet
 	for _, sk := range stored {
+		der, err := unwrapKey(kek, sk.ID, sk.Private)
+		if err != nil {
+			return nil, err
+		}
+		sk.Private = der
 		parsed, err := x509.ParsePKCS8PrivateKey(sk.Private)
 		if err != nil {
 			return nil, fmt.Errorf("token: signing key %s: %w", sk.ID, err)
@@ -219,7 +245,7 @@ func (k *Keys) reload() bool {
 	if err != nil {
 		return false
 	}
-	set, err := newKeySet(stored, k.alg)
+	set, err := newKeySet(stored, k.alg, k.kek)
 	if err != nil {
 		return false
 	}

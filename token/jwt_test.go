@@ -23,7 +23,7 @@ func testKeys(t testing.TB, alg string, now *time.Time) *Keys {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := newKeySet([]latch.SigningKey{sk}, alg)
+	set, err := newKeySet([]latch.SigningKey{sk}, alg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

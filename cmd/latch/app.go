@@ -75,7 +75,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		store.Close()
 		return nil, err
 	}
-	keys, err := token.LoadKeys(ctx, store, cfg.SigningAlg, cfg.PublicURL, latch.Clock(nowUTC))
+	keys, err := token.LoadKeys(ctx, store, token.KeysConfig{Algorithm: cfg.SigningAlg, Issuer: cfg.PublicURL, Now: nowUTC, EncryptionKey: cfg.KeyEncryptionKey})
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("signing keys: %w", err)

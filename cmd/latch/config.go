@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -21,30 +22,33 @@ import (
 // config is everything every command reads from LATCH_* variables. Each is
 // documented in the README.
 type config struct {
-	Addr           string
-	DebugAddr      string
-	DatabaseURL    string
-	PublicURL      string
-	Argon2         password.Params
-	HashSlots      int
-	HashQueue      time.Duration
-	AccessTTL      time.Duration
-	SessionTTL     time.Duration
-	Retention      time.Duration
-	SigningAlg     string
-	PasswordMin    int
-	PasswordMax    int
-	TrustedProxies []netip.Prefix
-	Providers      []oidc.Provider
-	Redirects      []string
-	RedisURL       string
-	RedisPrefix    string
-	LoginPerIP     ratelimit.Rule
-	LoginFailures  ratelimit.Rule
-	LogLevel       slog.Level
-	LogJSON        bool
-	ShutdownGrace  time.Duration
-	MaxHeaderBytes int
+	Addr        string
+	DebugAddr   string
+	DatabaseURL string
+	PublicURL   string
+	Argon2      password.Params
+	HashSlots   int
+	HashQueue   time.Duration
+	AccessTTL   time.Duration
+	SessionTTL  time.Duration
+	Retention   time.Duration
+	SigningAlg  string
+	// KeyEncryptionKey encrypts signing keys at rest (32 bytes, from
+	// LATCH_KEY_ENCRYPTION_KEY in base64).
+	KeyEncryptionKey []byte
+	PasswordMin      int
+	PasswordMax      int
+	TrustedProxies   []netip.Prefix
+	Providers        []oidc.Provider
+	Redirects        []string
+	RedisURL         string
+	RedisPrefix      string
+	LoginPerIP       ratelimit.Rule
+	LoginFailures    ratelimit.Rule
+	LogLevel         slog.Level
+	LogJSON          bool
+	ShutdownGrace    time.Duration
+	MaxHeaderBytes   int
 }
 
 // loadConfig reads the environment through getenv (os.Getenv in main).
@@ -148,6 +152,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 	rule("LATCH_LOGIN_LIMIT_IP", &c.LoginPerIP)
 	rule("LATCH_LOGIN_LIMIT_FAILURES", &c.LoginFailures)
 	str("LATCH_SIGNING_ALG", &c.SigningAlg)
+	if v := getenv("LATCH_KEY_ENCRYPTION_KEY"); v != "" {
+		k, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(k) != 32 {
+			errs = append(errs, "LATCH_KEY_ENCRYPTION_KEY: want 32 random bytes in base64 (e.g. openssl rand -base64 32)")
+		}
+		c.KeyEncryptionKey = k
+	}
 	if c.SigningAlg != token.ES256 && c.SigningAlg != token.EdDSA {
 		errs = append(errs, fmt.Sprintf("LATCH_SIGNING_ALG=%q: want %s or %s", c.SigningAlg, token.ES256, token.EdDSA))
 	}

@@ -346,6 +346,10 @@ func TestCLIErrors(t *testing.T) {
 	if _, stderr, code := bad.run("", "migrate"); code != 1 || strings.Contains(stderr, "secret") || !strings.Contains(stderr, "LATCH_DATABASE_URL") {
 		t.Errorf("bad database URL: exit %d, %q", code, stderr)
 	}
+	bad = &instance{env: append(os.Environ(), "LATCH_KEY_ENCRYPTION_KEY=dG9vIHNob3J0", "LATCH_DATABASE_URL=sqlite://"+testenv.SQLitePath(t))}
+	if _, stderr, code := bad.run("", "migrate"); code != 1 || !strings.Contains(stderr, "LATCH_KEY_ENCRYPTION_KEY") {
+		t.Errorf("short key encryption key: exit %d, %q", code, stderr)
+	}
 	bad = &instance{env: append(os.Environ(), "LATCH_ARGON2_TIME=zero", "LATCH_DATABASE_URL=sqlite://"+testenv.SQLitePath(t))}
 	if _, stderr, code := bad.run("", "migrate"); code != 1 || !strings.Contains(stderr, "LATCH_ARGON2_TIME") {
 		t.Errorf("bad argon2 time: exit %d, %q", code, stderr)

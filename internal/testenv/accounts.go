@@ -72,7 +72,7 @@ func NewHarnessWithConfig(t testing.TB, store latch.Store, cfg account.Config) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := token.LoadKeys(context.Background(), store, token.ES256, TestIssuer, clock.Now)
+	keys, err := token.LoadKeys(context.Background(), store, token.KeysConfig{Algorithm: token.ES256, Issuer: TestIssuer, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
