@@ -21,8 +21,8 @@ const CodeTTL = time.Minute
 // IssueAuthorizationCode makes a one-time code for user that the app at
 // redirectURI redeems with the PKCE verifier behind codeChallenge (S256).
 func (s *Service) IssueAuthorizationCode(ctx context.Context, user latch.User, codeChallenge, redirectURI string) (string, error) {
-	if len(codeChallenge) != base64.RawURLEncoding.EncodedLen(sha256.Size) {
-		return "", latch.FieldError("code_challenge", latch.CodeInvalidRequest, "code_challenge must be the S256 challenge of a PKCE verifier")
+	if err := CheckCodeChallenge(codeChallenge, "S256"); err != nil {
+		return "", err
 	}
 	code, hash := token.NewOpaque(codePrefix)
 	now := s.now()
@@ -30,6 +30,18 @@ func (s *Service) IssueAuthorizationCode(ctx context.Context, user latch.User, c
 		Hash: hash, UserID: user.ID, CodeChallenge: codeChallenge, RedirectURI: redirectURI, CreatedAt: now, ExpiresAt: now.Add(CodeTTL),
 	})
 	return code, err
+}
+
+// CheckCodeChallenge accepts only an S256 PKCE challenge (RFC 7636): the
+// base64url SHA-256 of the app's verifier. method "" means S256.
+func CheckCodeChallenge(challenge, method string) error {
+	if method != "" && method != "S256" {
+		return latch.FieldError("code_challenge_method", latch.CodeInvalidRequest, "only S256 is supported")
+	}
+	if b, err := base64.RawURLEncoding.DecodeString(challenge); err != nil || len(b) != sha256.Size {
+		return latch.FieldError("code_challenge", latch.CodeInvalidRequest, "code_challenge must be the S256 challenge of a PKCE verifier")
+	}
+	return nil
 }
 
 // RedeemAuthorizationCode trades a one-time code and its PKCE verifier for

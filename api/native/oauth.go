@@ -1,9 +1,7 @@
 package native
 
 import (
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"html/template"
 	"net/http"
@@ -11,8 +9,10 @@ import (
 	"time"
 
 	"github.com/latchid/latch"
+	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/api/httpx"
 	"github.com/latchid/latch/oidc"
+	"github.com/latchid/latch/token"
 )
 
 // Sealer encrypts values the browser keeps for us (token.Keys).
@@ -49,10 +49,10 @@ type flowState struct {
 	Expires       time.Time `json:"e"`
 }
 
+// randomString is 256 random bits, base64url.
 func randomString() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
+	raw, _ := token.NewOpaque("")
+	return raw
 }
 
 // oauthStart is GET /v1/oauth/{provider}/start?redirect_to=…&code_challenge=…[&state=…]:
@@ -69,11 +69,8 @@ func (s *Surface) oauthStart(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	challenge := q.Get("code_challenge")
-	if m := q.Get("code_challenge_method"); m != "" && m != "S256" {
-		return latch.FieldError("code_challenge_method", latch.CodeInvalidRequest, "only S256 is supported")
-	}
-	if len(challenge) != 43 {
-		return latch.FieldError("code_challenge", latch.CodeInvalidRequest, "code_challenge must be the S256 challenge of a PKCE verifier")
+	if err := account.CheckCodeChallenge(challenge, q.Get("code_challenge_method")); err != nil {
+		return err
 	}
 	f := flowState{Provider: p.Name(), State: randomString(), Nonce: randomString(), Verifier: randomString(),
 		RedirectTo: redirect.String(), AppState: q.Get("state"), CodeChallenge: challenge, Expires: time.Now().Add(flowTTL)}
