@@ -182,8 +182,12 @@ type AuthorizationCode struct {
 	UserID        string
 	CodeChallenge string // S256 of the app's verifier
 	RedirectURI   string // where the code was sent
-	CreatedAt     time.Time
-	ExpiresAt     time.Time
+	// PasswordHash, when the code comes from a password sign-in, is the
+	// hash that was verified: the session it becomes is started only
+	// while that is still the password (see NewSession).
+	PasswordHash string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
 }
 
 // NewSession is what CreateSession stores.

@@ -20,14 +20,17 @@ const CodeTTL = time.Minute
 
 // IssueAuthorizationCode makes a one-time code for user that the app at
 // redirectURI redeems with the PKCE verifier behind codeChallenge (S256).
-func (s *Service) IssueAuthorizationCode(ctx context.Context, user latch.User, codeChallenge, redirectURI string) (string, error) {
+// verifiedHash is the password hash a password sign-in checked ("" for a
+// provider sign-in): the code then only works while it is current.
+func (s *Service) IssueAuthorizationCode(ctx context.Context, user latch.User, codeChallenge, redirectURI, verifiedHash string) (string, error) {
 	if err := CheckCodeChallenge(codeChallenge, "S256"); err != nil {
 		return "", err
 	}
 	code, hash := token.NewOpaque(codePrefix)
 	now := s.now()
 	err := s.store.CreateAuthorizationCode(ctx, latch.AuthorizationCode{
-		Hash: hash, UserID: user.ID, CodeChallenge: codeChallenge, RedirectURI: redirectURI, CreatedAt: now, ExpiresAt: now.Add(CodeTTL),
+		Hash: hash, UserID: user.ID, CodeChallenge: codeChallenge, RedirectURI: redirectURI, PasswordHash: verifiedHash,
+		CreatedAt: now, ExpiresAt: now.Add(CodeTTL),
 	})
 	return code, err
 }
@@ -73,5 +76,9 @@ func (s *Service) RedeemAuthorizationCode(ctx context.Context, code, verifier, r
 	if !user.Active {
 		return TokenPair{}, &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeAccountInactive, Message: "this account is deactivated"}
 	}
-	return s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, "")
+	pair, err := s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, c.PasswordHash)
+	if latch.IsCode(err, latch.CodeConcurrentUpdate) {
+		return TokenPair{}, invalid
+	}
+	return pair, err
 }

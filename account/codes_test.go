@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/latchid/latch"
+	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/internal/testenv"
 )
 
@@ -23,7 +24,7 @@ func TestAuthorizationCodes(t *testing.T) {
 		const verifier = "a-pkce-verifier-of-the-app-with-enough-entropy-1234"
 		const redirect = "https://app.example/after-sign-in"
 		issue := func() string {
-			code, err := h.Accounts.IssueAuthorizationCode(ctx, u, challengeOf(verifier), redirect)
+			code, err := h.Accounts.IssueAuthorizationCode(ctx, u, challengeOf(verifier), redirect, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -52,8 +53,26 @@ func TestAuthorizationCodes(t *testing.T) {
 		h.Clock.Advance(2 * time.Minute)
 		invalid("expired", expired, verifier, redirect)
 		invalid("garbage", "lac_nope", verifier, redirect)
-		if _, err := h.Accounts.IssueAuthorizationCode(ctx, u, "plain-challenge", redirect); !latch.IsKind(err, latch.KindInvalid) {
+		if _, err := h.Accounts.IssueAuthorizationCode(ctx, u, "plain-challenge", redirect, ""); !latch.IsKind(err, latch.KindInvalid) {
 			t.Errorf("a challenge that is not S256: %v", err)
 		}
+
+		// A code from a password sign-in dies with that password.
+		setPassword(t, h, u, goodPassword)
+		user, verified, err := h.Accounts.AuthenticatePassword(ctx, account.LoginInput{Email: u.Email, Password: goodPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromPassword, err := h.Accounts.IssueAuthorizationCode(ctx, user, challengeOf(verifier), redirect, verified)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pair, _ = h.Accounts.IssueToken(ctx, account.IssueTokenInput{Email: u.Email})
+		p, _ := h.Accounts.Authenticate(ctx, pair.AccessToken)
+		next := "the next passphrase here"
+		if err := h.Accounts.SetOwnPassword(ctx, p, account.SetOwnPasswordInput{Password: next, Confirmation: &next, CurrentPassword: ptr(goodPassword)}); err != nil {
+			t.Fatal(err)
+		}
+		invalid("code from a password changed since", fromPassword, verifier, redirect)
 	})
 }

@@ -42,32 +42,7 @@ type LoginInput struct {
 // limited per client IP, and failures per (email, client IP); both limits
 // apply alike to emails that have no account.
 func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
-	var missing []latch.Error
-	if strings.TrimSpace(in.Email) == "" {
-		missing = append(missing, *latch.FieldError("email", latch.CodeRequired, "The email field is required."))
-	}
-	if in.Password == "" {
-		missing = append(missing, *latch.FieldError("password", latch.CodeRequired, "The password field is required."))
-	}
-	if len(missing) > 0 {
-		return TokenPair{}, invalid(missing)
-	}
-	if err := s.limit(ctx, "login-ip:"+in.ClientIP, s.cfg.LoginPerIP, 1); err != nil {
-		return TokenPair{}, err
-	}
-	failures := "login-failures:" + latch.NormalizeEmail(in.Email) + "|" + in.ClientIP
-	if err := s.limit(ctx, failures, s.cfg.LoginFailures, 0); err != nil {
-		return TokenPair{}, err
-	}
-	user, verified, err := s.checkPassword(ctx, in.Email, password.Normalize(in.Password))
-	if latch.IsCode(err, latch.CodeInvalidCredentials) {
-		// Recorded only now: a failure costs a slot of the limit, a
-		// success does not.
-		if lerr := s.limit(ctx, failures, s.cfg.LoginFailures, 1); lerr != nil && !latch.IsKind(lerr, latch.KindTooMany) {
-			return TokenPair{}, lerr
-		}
-		return TokenPair{}, err
-	}
+	user, verified, err := s.AuthenticatePassword(ctx, in)
 	if err != nil {
 		return TokenPair{}, err
 	}
@@ -78,6 +53,39 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 		return TokenPair{}, errInvalidCredentials()
 	}
 	return pair, err
+}
+
+// AuthenticatePassword checks an email and password, with Login's limits
+// and its sameness for unknown accounts, and returns the account and the
+// stored hash that matched. Whatever it starts (a session, a one-time
+// code) must be conditional on that hash still being current.
+func (s *Service) AuthenticatePassword(ctx context.Context, in LoginInput) (latch.User, string, error) {
+	var missing []latch.Error
+	if strings.TrimSpace(in.Email) == "" {
+		missing = append(missing, *latch.FieldError("email", latch.CodeRequired, "The email field is required."))
+	}
+	if in.Password == "" {
+		missing = append(missing, *latch.FieldError("password", latch.CodeRequired, "The password field is required."))
+	}
+	if len(missing) > 0 {
+		return latch.User{}, "", invalid(missing)
+	}
+	if err := s.limit(ctx, "login-ip:"+in.ClientIP, s.cfg.LoginPerIP, 1); err != nil {
+		return latch.User{}, "", err
+	}
+	failures := "login-failures:" + latch.NormalizeEmail(in.Email) + "|" + in.ClientIP
+	if err := s.limit(ctx, failures, s.cfg.LoginFailures, 0); err != nil {
+		return latch.User{}, "", err
+	}
+	user, verified, err := s.checkPassword(ctx, in.Email, password.Normalize(in.Password))
+	if latch.IsCode(err, latch.CodeInvalidCredentials) {
+		// Recorded only now: a failure costs a slot of the limit, a
+		// success does not.
+		if lerr := s.limit(ctx, failures, s.cfg.LoginFailures, 1); lerr != nil && !latch.IsKind(lerr, latch.KindTooMany) {
+			return latch.User{}, "", lerr
+		}
+	}
+	return user, verified, err
 }
 
 // checkPassword verifies pw (normalized) for the account with email and

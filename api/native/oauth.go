@@ -141,7 +141,7 @@ func (s *Surface) oauthCallback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	code, err := s.accounts.IssueAuthorizationCode(r.Context(), user, f.CodeChallenge, f.RedirectTo)
+	code, err := s.accounts.IssueAuthorizationCode(r.Context(), user, f.CodeChallenge, f.RedirectTo, "")
 	if err != nil {
 		return err
 	}

@@ -686,9 +686,9 @@ func (s *Store) CreateAuthorizationCode(ctx context.Context, c latch.Authorizati
 		return contract.Invalid("code", "a code needs a hash and a user")
 	}
 	_, err := s.pool.Exec(ctx, `
-		INSERT INTO authorization_codes (hash, user_id, code_challenge, redirect_uri, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`,
-		c.Hash, userID, c.CodeChallenge, c.RedirectURI, contract.Or(c.CreatedAt, s.now), contract.Time(c.ExpiresAt))
+		INSERT INTO authorization_codes (hash, user_id, code_challenge, redirect_uri, password_hash, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		c.Hash, userID, c.CodeChallenge, c.RedirectURI, c.PasswordHash, contract.Or(c.CreatedAt, s.now), contract.Time(c.ExpiresAt))
 	switch pgCode(err) {
 	case foreignKeyViolation:
 		return contract.NotFound("user")
@@ -707,8 +707,8 @@ func (s *Store) ConsumeAuthorizationCode(ctx context.Context, hash []byte, at ti
 	err := s.pool.QueryRow(ctx, `
 		UPDATE authorization_codes SET used_at = $1
 		WHERE hash = $2 AND used_at IS NULL AND expires_at > $1
-		RETURNING hash, user_id, code_challenge, redirect_uri, created_at, expires_at`,
-		at, hash).Scan(&c.Hash, &c.UserID, &c.CodeChallenge, &c.RedirectURI, &c.CreatedAt, &c.ExpiresAt)
+		RETURNING hash, user_id, code_challenge, redirect_uri, password_hash, created_at, expires_at`,
+		at, hash).Scan(&c.Hash, &c.UserID, &c.CodeChallenge, &c.RedirectURI, &c.PasswordHash, &c.CreatedAt, &c.ExpiresAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return latch.AuthorizationCode{}, contract.NotFound("authorization code")
 	}

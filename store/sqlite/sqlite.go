@@ -754,9 +754,9 @@ func (s *Store) CreateAuthorizationCode(ctx context.Context, c latch.Authorizati
 		return contract.Invalid("code", "a code needs a hash and a user")
 	}
 	_, err := s.writer.ExecContext(ctx, `
-		INSERT INTO authorization_codes (hash, user_id, code_challenge, redirect_uri, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?)`,
-		c.Hash, userID, c.CodeChallenge, c.RedirectURI, micros(contract.Or(c.CreatedAt, s.now)), micros(c.ExpiresAt))
+		INSERT INTO authorization_codes (hash, user_id, code_challenge, redirect_uri, password_hash, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		c.Hash, userID, c.CodeChallenge, c.RedirectURI, c.PasswordHash, micros(contract.Or(c.CreatedAt, s.now)), micros(c.ExpiresAt))
 	switch sqliteCode(err) {
 	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 		return contract.NotFound("user")
@@ -776,8 +776,8 @@ func (s *Store) ConsumeAuthorizationCode(ctx context.Context, hash []byte, at ti
 	err := s.writer.QueryRowContext(ctx, `
 		UPDATE authorization_codes SET used_at = ?1
 		WHERE hash = ?2 AND used_at IS NULL AND expires_at > ?1
-		RETURNING hash, user_id, code_challenge, redirect_uri, created_at, expires_at`,
-		micros(at), hash).Scan(&c.Hash, &c.UserID, &c.CodeChallenge, &c.RedirectURI, &created, &expires)
+		RETURNING hash, user_id, code_challenge, redirect_uri, password_hash, created_at, expires_at`,
+		micros(at), hash).Scan(&c.Hash, &c.UserID, &c.CodeChallenge, &c.RedirectURI, &c.PasswordHash, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return latch.AuthorizationCode{}, contract.NotFound("authorization code")
 	}

@@ -8,6 +8,7 @@ CREATE TABLE authorization_codes (
     user_id        uuid        NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     code_challenge text        NOT NULL,
     redirect_uri   text        NOT NULL,
+    password_hash  text        NOT NULL,
     created_at     timestamptz NOT NULL,
     expires_at     timestamptz NOT NULL,
     used_at        timestamptz

@@ -6,6 +6,7 @@ CREATE TABLE authorization_codes (
     user_id        TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     code_challenge TEXT    NOT NULL,
     redirect_uri   TEXT    NOT NULL,
+    password_hash  TEXT    NOT NULL,
     created_at     INTEGER NOT NULL,
     expires_at     INTEGER NOT NULL,
     used_at        INTEGER
