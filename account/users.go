@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"fmt"
 	"net/mail"
 	"strings"
 	"time"
@@ -149,4 +150,17 @@ func (s *Service) IssueToken(ctx context.Context, in IssueTokenInput) (TokenPair
 		}
 	}
 	return s.startSession(ctx, user, kind, scopes, ttl, kind == latch.KindSession, "")
+}
+
+// PasswordRules describes the password policy for people, before they type.
+func (s *Service) PasswordRules() string {
+	p := s.cfg.Policy
+	rules := fmt.Sprintf("%d to %d characters", p.MinLength, p.MaxLength)
+	if p.RefuseCommon {
+		rules += "; not a commonly used password"
+	}
+	if p.RefuseEmail {
+		rules += "; not built from your email address"
+	}
+	return rules + "."
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/latchid/latch/api/devopness"
 	"github.com/latchid/latch/api/httpx"
 	"github.com/latchid/latch/api/native"
+	"github.com/latchid/latch/web"
 )
 
 // Config is what the HTTP service needs besides the use cases.
@@ -21,6 +22,8 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// OAuth configures sign-in through outside providers.
 	OAuth native.OAuthConfig
+	// PublicURL is where people reach Latch (the pages' own links).
+	PublicURL string
 }
 
 // NewHandler returns the whole HTTP service: the native API, the seed
@@ -29,5 +32,10 @@ func NewHandler(accounts *account.Service, cfg Config, log *slog.Logger) http.Ha
 	mux := http.NewServeMux()
 	native.New(accounts, cfg.JWKS, cfg.OAuth, log).Register(mux)
 	devopness.New(accounts, log).Register(mux)
+	names := make([]string, 0, len(cfg.OAuth.Providers))
+	for _, p := range cfg.OAuth.Providers {
+		names = append(names, p.Name())
+	}
+	web.New(web.Config{Accounts: accounts, Sealer: cfg.OAuth.Sealer, Providers: names, PublicURL: cfg.PublicURL, Log: log}).Register(mux)
 	return httpx.Middleware(log, cfg.TrustedProxies, mux)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/latchid/latch/store/postgres"
 	"github.com/latchid/latch/store/sqlite"
 	"github.com/latchid/latch/token"
+	"github.com/latchid/latch/web"
 )
 
 // migratingStore is a Store that can bring its schema up to date.
@@ -89,7 +90,9 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	policy.MinLength, policy.MaxLength = cfg.PasswordMin, cfg.PasswordMax
 	accounts := account.New(store, hasher, keys, limiter, account.Config{
 		AccessTokenTTL: cfg.AccessTTL, SessionTTL: cfg.SessionTTL, Policy: policy,
-		LoginPerIP: cfg.LoginPerIP, LoginFailures: cfg.LoginFailures, RedirectAllowlist: cfg.Redirects,
+		LoginPerIP: cfg.LoginPerIP, LoginFailures: cfg.LoginFailures,
+		// Latch's own login page is a client of its own provider flow.
+		RedirectAllowlist: append(cfg.Redirects, cfg.PublicURL+web.CompletePath),
 	}, nil, log)
 	return &app{store: store, hasher: hasher, accounts: accounts, keys: keys, log: log, closeLimiter: closeLimiter, cfg: cfg}, nil
 }
@@ -116,6 +119,7 @@ func newLimiter(ctx context.Context, url, prefix string) (ratelimit.Limiter, fun
 func (a *app) handler() http.Handler {
 	return api.NewHandler(a.accounts, api.Config{
 		JWKS:           a.keys.JWKS,
+		PublicURL:      a.cfg.PublicURL,
 		TrustedProxies: a.cfg.TrustedProxies,
 		OAuth: native.OAuthConfig{
 			Providers: a.cfg.Providers, Sealer: a.keys, SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"),

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -409,5 +411,74 @@ func TestSignInWithDexThenPassword(t *testing.T) {
 	ids, _ := shown["identities"].([]any)
 	if shown["verified"] != true || len(ids) != 1 || ids[0].(map[string]any)["provider"] != "oidc" {
 		t.Fatalf("users show = %v", shown)
+	}
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// TestPagesJourney walks Latch's own pages as a browser without
+// JavaScript would: the provider button on /login, Dex's form, the account
+// page, setting a password there, signing out, and signing in on /login
+// with that password.
+func TestPagesJourney(t *testing.T) {
+	in := newInstance(t, "sqlite://"+testenv.SQLitePath(t))
+	dex := testenv.StartDex(t, in.base+"/v1/oauth/dex/callback")
+	in.env = append(in.env, "LATCH_PROVIDERS=dex", "LATCH_PROVIDER_DEX_ISSUER="+dex.Issuer,
+		"LATCH_PROVIDER_DEX_CLIENT_ID="+dex.ClientID, "LATCH_PROVIDER_DEX_CLIENT_SECRET="+dex.ClientSecret)
+	in.serve(t)
+	browser := testenv.NewBrowser("never:")
+	page := func(res *http.Response, err error) (string, *http.Response) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return string(body), res
+	}
+	body, res := page(browser.Get(in.base + "/login"))
+	if res.StatusCode != 200 || !strings.Contains(body, `id="provider-dex"`) || !strings.Contains(res.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Fatalf("/login: %d %s", res.StatusCode, body)
+	}
+	link := regexp.MustCompile(`id="provider-dex" href="([^"]+)"`).FindStringSubmatch(body)[1]
+	body, res = page(browser.Get(in.base + html.UnescapeString(link)))
+	if !strings.HasPrefix(res.Request.URL.String(), dex.Issuer) {
+		t.Fatalf("the provider button did not lead to Dex: %s", res.Request.URL)
+	}
+	body, res = page(browser.PostForm(res.Request.URL.String(), url.Values{"login": {dex.Email}, "password": {dex.Password}}))
+	if res.Request.URL.Path != "/account" || !strings.Contains(body, "Set a password") || !strings.Contains(body, dex.Email) {
+		t.Fatalf("after Dex: %s %d %s", res.Request.URL, res.StatusCode, body)
+	}
+	csrf := csrfField.FindStringSubmatch(body)[1]
+	// A policy failure is shown next to the field, and nothing is saved.
+	body, res = page(browser.PostForm(in.base+"/account/password", url.Values{"csrf": {csrf}, "password": {"short"}, "password_confirmation": {"short"}}))
+	if res.StatusCode != 422 || !strings.Contains(body, "at least 8 characters") {
+		t.Fatalf("short password: %d %s", res.StatusCode, body)
+	}
+	// Without the CSRF token the form is refused.
+	_, res = page(browser.PostForm(in.base+"/account/password", url.Values{"password": {"a fine page password"}, "password_confirmation": {"a fine page password"}}))
+	if res.StatusCode != 403 {
+		t.Fatalf("no CSRF token: %d", res.StatusCode)
+	}
+	const pw = "a fine page password"
+	body, res = page(browser.PostForm(in.base+"/account/password", url.Values{"csrf": {csrf}, "password": {pw}, "password_confirmation": {pw}}))
+	if res.StatusCode != 200 || !strings.Contains(body, "Your password is saved") || !strings.Contains(body, "Change your password") {
+		t.Fatalf("set password: %d %s", res.StatusCode, body)
+	}
+	_, res = page(browser.PostForm(in.base+"/logout", url.Values{"csrf": {csrf}}))
+	if res.Request.URL.Path != "/login" {
+		t.Fatalf("sign out landed on %s", res.Request.URL)
+	}
+	body, res = page(browser.Get(in.base + "/account"))
+	if res.Request.URL.Path != "/login" {
+		t.Fatalf("the account page after signing out: %s", res.Request.URL)
+	}
+	body, res = page(browser.PostForm(in.base+"/login", url.Values{"csrf": {csrfField.FindStringSubmatch(body)[1]}, "email": {dex.Email}, "password": {"wrong password"}}))
+	if res.StatusCode != 401 || !strings.Contains(body, "do not match") {
+		t.Fatalf("wrong password on /login: %d %s", res.StatusCode, body)
+	}
+	body, res = page(browser.PostForm(in.base+"/login", url.Values{"csrf": {csrfField.FindStringSubmatch(body)[1]}, "email": {dex.Email}, "password": {pw}}))
+	if res.Request.URL.Path != "/account" || !strings.Contains(body, dex.Email) {
+		t.Fatalf("password sign-in on /login: %s %d %s", res.Request.URL, res.StatusCode, body)
 	}
 }

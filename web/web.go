@@ -1,0 +1,453 @@
+// Package web serves Latch's own pages: /login (for apps, which receive a
+// one-time code, and for Latch's own account page) and /account, where a
+// signed-in person sees their linked sign-ins and sets or changes their
+// password. Pages are html/template, need no JavaScript, carry a CSRF
+// token in every form and strict security headers.
+package web
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/latchid/latch"
+	"github.com/latchid/latch/account"
+	"github.com/latchid/latch/api/httpx"
+	"github.com/latchid/latch/token"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static/latch.css
+var stylesheet []byte
+
+var templates = template.Must(template.ParseFS(templateFiles, "templates/*.html"))
+
+// Sealer encrypts values the browser keeps for us (token.Keys).
+type Sealer interface {
+	Seal(purpose string, plaintext []byte) (string, error)
+	Open(purpose, sealed string) ([]byte, error)
+}
+
+// Config is what the pages need.
+type Config struct {
+	Accounts  *account.Service
+	Sealer    Sealer
+	Providers []string // configured provider names, for the buttons
+	PublicURL string   // where people reach Latch; its scheme decides Secure cookies
+	Log       *slog.Logger
+}
+
+// Pages serves the pages.
+type Pages struct {
+	cfg    Config
+	secure bool
+	origin string
+}
+
+// New returns the pages.
+func New(cfg Config) *Pages {
+	u, _ := url.Parse(cfg.PublicURL)
+	origin := ""
+	if u != nil {
+		origin = u.Scheme + "://" + u.Host
+	}
+	return &Pages{cfg: cfg, secure: strings.HasPrefix(cfg.PublicURL, "https://"), origin: origin}
+}
+
+// CompletePath is where a provider sign-in started from /login for
+// Latch's own account page comes back with its code; it must be allowed
+// as a redirect (cmd/latch adds PublicURL+CompletePath to the allow-list).
+const CompletePath = "/login/complete"
+
+// Register adds the routes to mux.
+func (p *Pages) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /login", p.page(p.loginPage))
+	mux.HandleFunc("POST /login", p.page(p.loginSubmit))
+	mux.HandleFunc("GET "+CompletePath, p.page(p.loginComplete))
+	mux.HandleFunc("GET /account", p.page(p.accountPage))
+	mux.HandleFunc("POST /account/password", p.page(p.setPassword))
+	mux.HandleFunc("POST /logout", p.page(p.logout))
+	mux.HandleFunc("GET /static/latch.css", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		_, _ = w.Write(stylesheet)
+	})
+}
+
+// view is what every template gets.
+type view struct {
+	Title, Error, Notice, CSRF string
+	Email                      string
+	Providers                  []providerButton
+	Hidden                     map[string]string
+	User                       latch.User
+	Identities                 []latch.Identity
+	HasPassword                bool
+	Rules                      string
+	FieldErrors                map[string]string
+	status                     int
+	formTarget                 string // an extra origin forms may lead to (CSP form-action)
+}
+
+type providerButton struct{ Name, Label, URL string }
+
+// page wraps a handler that renders a view (or redirects and returns nil)
+// with the pages' security headers.
+func (p *Pages) page(h func(w http.ResponseWriter, r *http.Request) (string, *view)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name, v := h(w, r)
+		if v == nil {
+			return
+		}
+		formAction := "'self'"
+		if v.formTarget != "" {
+			formAction += " " + v.formTarget
+		}
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Content-Type", "text/html; charset=utf-8")
+		if v.CSRF == "" {
+			v.CSRF = p.csrfToken(w, r)
+		}
+		status := v.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		w.WriteHeader(status)
+		if err := templates.ExecuteTemplate(w, name, v); err != nil {
+			p.cfg.Log.Error("rendering a page", "page", name, "err", err)
+		}
+	}
+}
+
+func (p *Pages) message(status int, title, msg string) (string, *view) {
+	return "message.html", &view{Title: title, Error: msg, status: status}
+}
+
+// Cookies of the pages.
+const (
+	csrfCookie    = "latch_csrf"
+	sessionCookie = "latch_web"
+	pkceCookie    = "latch_login"
+)
+
+// csrfToken returns the browser's CSRF token, setting one if it has none.
+// Forms carry it in a hidden field; a POST must bring both, equal
+// (double submit), and an Origin, when sent, must be Latch's own.
+func (p *Pages) csrfToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) == 43 {
+		return c.Value
+	}
+	tok, _ := token.NewOpaque("")
+	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: tok, Path: "/", HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteStrictMode})
+	return tok
+}
+
+func (p *Pages) checkCSRF(r *http.Request) bool {
+	if o := r.Header.Get("Origin"); o != "" && o != "null" && o != p.origin {
+		return false
+	}
+	c, err := r.Cookie(csrfCookie)
+	if err != nil || c.Value == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) == 1
+}
+
+// parseForm reads a bounded form body.
+func parseForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, httpx.MaxBodyBytes)
+	return r.ParseForm() == nil
+}
+
+// loginFlow is the app flow's parameters, or none for Latch's own account
+// page.
+type loginFlow struct{ RedirectTo, CodeChallenge, State string }
+
+func (f loginFlow) forApp() bool { return f.RedirectTo != "" }
+
+// pkceState is the verifier and state of a provider sign-in that Latch's
+// own pages start, kept sealed in a cookie until /login/complete.
+type pkceState struct {
+	Verifier string    `json:"v"`
+	State    string    `json:"s"`
+	Expires  time.Time `json:"e"`
+}
+
+func (p *Pages) loginPage(w http.ResponseWriter, r *http.Request) (string, *view) {
+	q := r.URL.Query()
+	f := loginFlow{RedirectTo: q.Get("redirect_to"), CodeChallenge: q.Get("code_challenge"), State: q.Get("state")}
+	return p.renderLogin(w, r, f, "", "", 0)
+}
+
+func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, f loginFlow, email, errMsg string, status int) (string, *view) {
+	v := &view{Title: "Sign in", Email: email, Error: errMsg, status: status, Hidden: map[string]string{}}
+	start := url.Values{}
+	if f.forApp() {
+		target, err := p.cfg.Accounts.AllowedRedirect(f.RedirectTo)
+		if err != nil {
+			return p.message(http.StatusBadRequest, "Sign-in problem", "This sign-in link is not valid: "+latch.AsError(err).Message+".")
+		}
+		if err := account.CheckCodeChallenge(f.CodeChallenge, ""); err != nil {
+			return p.message(http.StatusBadRequest, "Sign-in problem", "This sign-in link is not valid: "+latch.AsError(err).Message+".")
+		}
+		v.formTarget = target.Scheme + "://" + target.Host
+		start.Set("redirect_to", f.RedirectTo)
+		start.Set("code_challenge", f.CodeChallenge)
+		if f.State != "" {
+			start.Set("state", f.State)
+		}
+		v.Hidden = map[string]string{"redirect_to": f.RedirectTo, "code_challenge": f.CodeChallenge, "state": f.State}
+	} else {
+		// Latch's own page is a client of its own flow: a PKCE verifier
+		// and state of its own, kept sealed until /login/complete.
+		ps := pkceState{Verifier: randomString(), State: randomString(), Expires: time.Now().Add(10 * time.Minute)}
+		plain, _ := json.Marshal(ps)
+		sealed, err := p.cfg.Sealer.Seal("web-login", plain)
+		if err != nil {
+			return p.message(http.StatusInternalServerError, "Sign-in problem", "Something went wrong on our side. Try again in a moment.")
+		}
+		http.SetCookie(w, &http.Cookie{Name: pkceCookie, Value: sealed, Path: "/login", MaxAge: 600, HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
+		start.Set("redirect_to", p.cfg.PublicURL+CompletePath)
+		start.Set("code_challenge", challengeOf(ps.Verifier))
+		start.Set("state", ps.State)
+	}
+	for _, name := range p.cfg.Providers {
+		v.Providers = append(v.Providers, providerButton{Name: name, Label: label(name), URL: "/v1/oauth/" + url.PathEscape(name) + "/start?" + start.Encode()})
+	}
+	return "login.html", v
+}
+
+func label(name string) string {
+	switch name {
+	case "google":
+		return "Google"
+	case "github":
+		return "GitHub"
+	}
+	return strings.ToUpper(name[:1]) + name[1:]
+}
+
+func randomString() string {
+	raw, _ := token.NewOpaque("")
+	return raw
+}
+
+func challengeOf(verifier string) string {
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// loginSubmit checks a password from the form. For an app it hands back a
+// one-time code; for Latch's own pages it starts a web session.
+func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request) (string, *view) {
+	if !parseForm(w, r) || !p.checkCSRF(r) {
+		return p.message(http.StatusForbidden, "Sign-in problem", "This form expired. Open the sign-in page again.")
+	}
+	f := loginFlow{RedirectTo: r.PostFormValue("redirect_to"), CodeChallenge: r.PostFormValue("code_challenge"), State: r.PostFormValue("state")}
+	email := r.PostFormValue("email")
+	in := account.LoginInput{Email: email, Password: r.PostFormValue("password"), ClientIP: httpx.ClientIP(r)}
+	if f.forApp() {
+		target, err := p.cfg.Accounts.AllowedRedirect(f.RedirectTo)
+		if err != nil {
+			return p.renderLogin(w, r, f, email, "", 0)
+		}
+		user, verified, err := p.cfg.Accounts.AuthenticatePassword(r.Context(), in)
+		if err != nil {
+			return p.loginFailed(w, r, f, email, err)
+		}
+		code, err := p.cfg.Accounts.IssueAuthorizationCode(r.Context(), user, f.CodeChallenge, f.RedirectTo, verified)
+		if err != nil {
+			return p.loginFailed(w, r, f, email, err)
+		}
+		q := target.Query()
+		q.Set("code", code)
+		if f.State != "" {
+			q.Set("state", f.State)
+		}
+		target.RawQuery = q.Encode()
+		http.Redirect(w, r, target.String(), http.StatusSeeOther)
+		return "", nil
+	}
+	pair, err := p.cfg.Accounts.Login(r.Context(), in)
+	if err != nil {
+		return p.loginFailed(w, r, f, email, err)
+	}
+	if err := p.startWebSession(w, pair); err != nil {
+		return p.message(http.StatusInternalServerError, "Sign-in problem", "Something went wrong on our side. Try again in a moment.")
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	return "", nil
+}
+
+func (p *Pages) loginFailed(w http.ResponseWriter, r *http.Request, f loginFlow, email string, err error) (string, *view) {
+	le := latch.AsError(err)
+	switch le.Kind {
+	case latch.KindUnauthenticated, latch.KindForbidden:
+		return p.renderLogin(w, r, f, email, "That email and password do not match an account.", http.StatusUnauthorized)
+	case latch.KindInvalid:
+		return p.renderLogin(w, r, f, email, le.Message, http.StatusBadRequest)
+	case latch.KindTooMany, latch.KindUnavailable:
+		return p.renderLogin(w, r, f, email, "Too many attempts. Wait a minute and try again.", http.StatusTooManyRequests)
+	}
+	p.cfg.Log.ErrorContext(r.Context(), "page sign-in", "request_id", httpx.RequestID(w), "err", err)
+	return p.message(http.StatusInternalServerError, "Sign-in problem", "Something went wrong on our side. Try again in a moment.")
+}
+
+// loginComplete finishes a provider sign-in started from Latch's own login
+// page: it redeems the code with the verifier it kept and starts a web
+// session.
+func (p *Pages) loginComplete(w http.ResponseWriter, r *http.Request) (string, *view) {
+	http.SetCookie(w, &http.Cookie{Name: pkceCookie, Path: "/login", MaxAge: -1, HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
+	q := r.URL.Query()
+	if q.Get("error") != "" {
+		return p.message(http.StatusForbidden, "Sign-in problem", q.Get("error_description"))
+	}
+	c, err := r.Cookie(pkceCookie)
+	var ps pkceState
+	if err == nil {
+		if plain, err := p.cfg.Sealer.Open("web-login", c.Value); err == nil {
+			_ = json.Unmarshal(plain, &ps)
+		}
+	}
+	if ps.Verifier == "" || time.Now().After(ps.Expires) || subtle.ConstantTimeCompare([]byte(ps.State), []byte(q.Get("state"))) != 1 {
+		return p.message(http.StatusBadRequest, "Sign-in problem", "This sign-in expired or was started in another browser. Start again.")
+	}
+	pair, err := p.cfg.Accounts.RedeemAuthorizationCode(r.Context(), q.Get("code"), ps.Verifier, p.cfg.PublicURL+CompletePath)
+	if err != nil {
+		return p.message(http.StatusBadRequest, "Sign-in problem", "This sign-in expired. Start again.")
+	}
+	if err := p.startWebSession(w, pair); err != nil {
+		return p.message(http.StatusInternalServerError, "Sign-in problem", "Something went wrong on our side. Try again in a moment.")
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	return "", nil
+}
+
+// webSession is what the browser keeps, sealed, for Latch's own pages: an
+// ordinary session's tokens.
+type webSession struct {
+	Access  string `json:"a"`
+	Refresh string `json:"r"`
+}
+
+func (p *Pages) startWebSession(w http.ResponseWriter, pair account.TokenPair) error {
+	plain, _ := json.Marshal(webSession{Access: pair.AccessToken, Refresh: pair.RefreshToken})
+	sealed, err := p.cfg.Sealer.Seal("web-session", plain)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sealed, Path: "/", HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
+	return nil
+}
+
+// principal returns the signed-in person, refreshing an expired access
+// token with the session's refresh token; ok is false when nobody is
+// signed in (or the session was revoked).
+func (p *Pages) principal(w http.ResponseWriter, r *http.Request) (account.Principal, bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return account.Principal{}, false
+	}
+	plain, err := p.cfg.Sealer.Open("web-session", c.Value)
+	var s webSession
+	if err != nil || json.Unmarshal(plain, &s) != nil {
+		return account.Principal{}, false
+	}
+	if pr, err := p.cfg.Accounts.Authenticate(r.Context(), s.Access); err == nil {
+		return pr, true
+	}
+	pair, err := p.cfg.Accounts.Refresh(r.Context(), s.Refresh)
+	if err != nil || p.startWebSession(w, pair) != nil {
+		return account.Principal{}, false
+	}
+	pr, err := p.cfg.Accounts.Authenticate(r.Context(), pair.AccessToken)
+	return pr, err == nil
+}
+
+func (p *Pages) accountView(r *http.Request, pr account.Principal) *view {
+	v := &view{Title: "Your account", User: pr.User, Rules: p.cfg.Accounts.PasswordRules(), FieldErrors: map[string]string{}}
+	v.Identities, _ = p.cfg.Accounts.MyIdentities(r.Context(), pr)
+	v.HasPassword, _ = p.cfg.Accounts.HasPassword(r.Context(), pr.User.ID)
+	return v
+}
+
+func (p *Pages) accountPage(w http.ResponseWriter, r *http.Request) (string, *view) {
+	pr, ok := p.principal(w, r)
+	if !ok {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return "", nil
+	}
+	v := p.accountView(r, pr)
+	if r.URL.Query().Get("saved") == "1" {
+		v.Notice = "Your password is saved. You can now sign in with your email and password."
+	}
+	return "account.html", v
+}
+
+// setPassword is the account page's form; the same use case as seed 000.
+func (p *Pages) setPassword(w http.ResponseWriter, r *http.Request) (string, *view) {
+	if !parseForm(w, r) || !p.checkCSRF(r) {
+		return p.message(http.StatusForbidden, "Account", "This form expired. Open your account page again.")
+	}
+	pr, ok := p.principal(w, r)
+	if !ok {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return "", nil
+	}
+	field := func(name string) *string {
+		if _, sent := r.PostForm[name]; !sent {
+			return nil
+		}
+		v := r.PostFormValue(name)
+		return &v
+	}
+	err := p.cfg.Accounts.SetOwnPassword(r.Context(), pr, account.SetOwnPasswordInput{
+		Password: r.PostFormValue("password"), Confirmation: field("password_confirmation"), CurrentPassword: field("current_password"),
+	})
+	if err == nil {
+		http.Redirect(w, r, "/account?saved=1", http.StatusSeeOther)
+		return "", nil
+	}
+	v := p.accountView(r, pr)
+	le := latch.AsError(err)
+	switch le.Kind {
+	case latch.KindInvalid:
+		v.status = http.StatusUnprocessableEntity
+		v.Error = "The password was not saved."
+		for _, d := range append([]latch.Error{*le}, le.Details...) {
+			if _, seen := v.FieldErrors[d.Field]; !seen && d.Field != "" {
+				v.FieldErrors[d.Field] = d.Message
+			}
+		}
+	case latch.KindTooMany:
+		v.status, v.Error = http.StatusTooManyRequests, "Too many attempts. Wait a minute and try again."
+	default:
+		p.cfg.Log.ErrorContext(r.Context(), "page set password", "request_id", httpx.RequestID(w), "err", err)
+		v.status, v.Error = http.StatusInternalServerError, "Something went wrong on our side. Try again in a moment."
+	}
+	return "account.html", v
+}
+
+func (p *Pages) logout(w http.ResponseWriter, r *http.Request) (string, *view) {
+	if !parseForm(w, r) || !p.checkCSRF(r) {
+		return p.message(http.StatusForbidden, "Account", "This form expired. Open your account page again.")
+	}
+	if pr, ok := p.principal(w, r); ok {
+		_ = p.cfg.Accounts.Logout(r.Context(), pr)
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return "", nil
+}
