@@ -406,6 +406,34 @@ func TestSignInWithDexThenPassword(t *testing.T) {
 	if s, body := in.login(t, dex.Email, pw); s != 200 {
 		t.Fatalf("login with the new password: %d %v", s, body)
 	}
+	// The app can also send people to Latch's /login page, where the
+	// password form ends with a one-time code as the provider buttons do.
+	loginURL := in.base + "/login?" + url.Values{"redirect_to": {app}, "code_challenge": {challenge}, "state": {"app-state-2"}}.Encode()
+	pageBrowser := testenv.NewBrowser(app)
+	res, err := pageBrowser.Get(loginURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(res.Header.Get("Content-Security-Policy"), "form-action 'self' "+strings.TrimSuffix(app, "/app/callback")) {
+		t.Fatalf("/login for an app: %d %s", res.StatusCode, res.Header.Get("Content-Security-Policy"))
+	}
+	form = url.Values{"csrf": {csrfField.FindStringSubmatch(string(body))[1]}, "email": {dex.Email}, "password": {pw},
+		"redirect_to": {app}, "code_challenge": {challenge}, "state": {"app-state-2"}}
+	res, err = pageBrowser.PostForm(in.base+"/login", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if pageBrowser.Landed == nil || pageBrowser.Landed.Query().Get("state") != "app-state-2" || pageBrowser.Landed.Query().Get("code") == "" {
+		t.Fatalf("password form for an app landed on %v (%s)", pageBrowser.Landed, res.Status)
+	}
+	form = url.Values{"grant_type": {"authorization_code"}, "code": {pageBrowser.Landed.Query().Get("code")}, "code_verifier": {verifier}, "redirect_uri": {app}}
+	if s, tok := in.call(t, "POST", "/v1/token", "", "application/x-www-form-urlencoded", form.Encode()); s != 200 || tok["access_token"] == nil {
+		t.Fatalf("code from the password form: %d %v", s, tok)
+	}
+
 	var shown map[string]any
 	_ = json.Unmarshal([]byte(in.cli(t, "", "users", "show", "--email", dex.Email)), &shown)
 	ids, _ := shown["identities"].([]any)
