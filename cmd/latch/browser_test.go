@@ -20,10 +20,7 @@ import (
 // password, sign out, and sign in with the password on /login. Each step
 // leaves a screenshot in bin/artifacts/browser-journey.
 func TestBrowserJourney(t *testing.T) {
-	in := newInstance(t, "sqlite://"+testenv.SQLitePath(t))
-	dex := testenv.StartDex(t, in.base+"/v1/oauth/dex/callback")
-	in.env = append(in.env, "LATCH_PROVIDERS=dex", "LATCH_PROVIDER_DEX_ISSUER="+dex.Issuer,
-		"LATCH_PROVIDER_DEX_CLIENT_ID="+dex.ClientID, "LATCH_PROVIDER_DEX_CLIENT_SECRET="+dex.ClientSecret)
+	in, dex := newInstanceWithDex(t)
 	in.serve(t)
 	ctx := testenv.Chromium(t)
 	dir := testenv.ArtifactsDir(t, "browser-journey")

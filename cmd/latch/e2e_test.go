@@ -67,6 +67,17 @@ func newInstance(t *testing.T, databaseURL string) *instance {
 	return &instance{env: env, base: "http://" + addr}
 }
 
+// newInstanceWithDex is an instance on SQLite with a running Dex configured
+// as its provider "dex".
+func newInstanceWithDex(t *testing.T, extraEnv ...string) (*instance, testenv.Dex) {
+	in := newInstance(t, "sqlite://"+testenv.SQLitePath(t))
+	dex := testenv.StartDex(t, in.base+"/v1/oauth/dex/callback")
+	in.env = append(in.env, "LATCH_PROVIDERS=dex", "LATCH_PROVIDER_DEX_ISSUER="+dex.Issuer,
+		"LATCH_PROVIDER_DEX_CLIENT_ID="+dex.ClientID, "LATCH_PROVIDER_DEX_CLIENT_SECRET="+dex.ClientSecret)
+	in.env = append(in.env, extraEnv...)
+	return in, dex
+}
+
 // cli runs a latch command and returns its stdout; it fails the test on a
 // non-zero exit.
 func (in *instance) cli(t *testing.T, stdin string, args ...string) string {
@@ -363,17 +374,13 @@ func TestCLIErrors(t *testing.T) {
 // the whole redirect chain, redeem the one-time code for tokens, set a
 // password with seed 000's endpoint, and log in with it.
 func TestSignInWithDexThenPassword(t *testing.T) {
-	in := newInstance(t, "sqlite://"+testenv.SQLitePath(t))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	app := "http://" + ln.Addr().String() + "/app/callback"
 	ln.Close()
-	dex := testenv.StartDex(t, in.base+"/v1/oauth/dex/callback")
-	in.env = append(in.env, "LATCH_PROVIDERS=dex", "LATCH_PROVIDER_DEX_ISSUER="+dex.Issuer,
-		"LATCH_PROVIDER_DEX_CLIENT_ID="+dex.ClientID, "LATCH_PROVIDER_DEX_CLIENT_SECRET="+dex.ClientSecret,
-		"LATCH_REDIRECT_ALLOWLIST="+app)
+	in, dex := newInstanceWithDex(t, "LATCH_REDIRECT_ALLOWLIST="+app)
 	in.serve(t)
 
 	verifier := "the-app-s-pkce-verifier-0123456789-abcdefghijklmnop"
@@ -449,10 +456,7 @@ var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 // page, setting a password there, signing out, and signing in on /login
 // with that password.
 func TestPagesJourney(t *testing.T) {
-	in := newInstance(t, "sqlite://"+testenv.SQLitePath(t))
-	dex := testenv.StartDex(t, in.base+"/v1/oauth/dex/callback")
-	in.env = append(in.env, "LATCH_PROVIDERS=dex", "LATCH_PROVIDER_DEX_ISSUER="+dex.Issuer,
-		"LATCH_PROVIDER_DEX_CLIENT_ID="+dex.ClientID, "LATCH_PROVIDER_DEX_CLIENT_SECRET="+dex.ClientSecret)
+	in, dex := newInstanceWithDex(t)
 	in.serve(t)
 	browser := testenv.NewBrowser("never:")
 	page := func(res *http.Response, err error) (string, *http.Response) {
