@@ -276,6 +276,9 @@ type Store interface {
 	// ConsumeAuthorizationCode marks the code with hash used and returns
 	// it, at most once: an unknown, used or expired code is NotFound.
 	ConsumeAuthorizationCode(ctx context.Context, hash []byte, at time.Time) (AuthorizationCode, error)
+	// PurgeAuthorizationCodes deletes at most limit codes that expired
+	// before before, and returns how many.
+	PurgeAuthorizationCodes(ctx context.Context, before time.Time, limit int) (int, error)
 
 	// SigningKeys returns every signing key, oldest first.
 	SigningKeys(ctx context.Context) ([]SigningKey, error)

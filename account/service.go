@@ -130,15 +130,24 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 // purgeBatch bounds one delete, so the janitor never holds the writer long.
 const purgeBatch = 1000
 
-// PurgeEndedSessions deletes, with their refresh tokens, the sessions that
-// expired or were revoked more than retention ago, and returns how many.
+// PurgeEndedSessions deletes expired one-time codes and, with their refresh
+// tokens, the sessions that expired or were revoked more than retention
+// ago, and returns how many sessions it deleted.
 // Keeping ended sessions a while lets an operator see them; keeping them
 // forever only grows the database.
 func (s *Service) PurgeEndedSessions(ctx context.Context, retention time.Duration) (int, error) {
+	if _, err := purgeAll(func() (int, error) { return s.store.PurgeAuthorizationCodes(ctx, s.now(), purgeBatch) }); err != nil {
+		return 0, err
+	}
 	before := s.now().Add(-retention)
+	return purgeAll(func() (int, error) { return s.store.PurgeSessions(ctx, before, purgeBatch) })
+}
+
+// purgeAll runs one bounded delete until it deletes less than a batch.
+func purgeAll(batch func() (int, error)) (int, error) {
 	total := 0
 	for {
-		n, err := s.store.PurgeSessions(ctx, before, purgeBatch)
+		n, err := batch()
 		total += n
 		if err != nil || n < purgeBatch {
 			return total, err

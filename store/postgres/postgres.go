@@ -719,6 +719,20 @@ func (s *Store) ConsumeAuthorizationCode(ctx context.Context, hash []byte, at ti
 	return c, nil
 }
 
+// PurgeAuthorizationCodes implements latch.Store.
+func (s *Store) PurgeAuthorizationCodes(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	tag, err := s.pool.Exec(ctx, `
+		DELETE FROM authorization_codes WHERE hash IN (
+			SELECT hash FROM authorization_codes WHERE expires_at < $1 LIMIT $2)`, contract.Time(before), limit)
+	if err != nil {
+		return 0, latch.Internal(err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // SigningKeys implements latch.Store.
 func (s *Store) SigningKeys(ctx context.Context) ([]latch.SigningKey, error) {
 	rows, err := s.pool.Query(ctx, `

@@ -788,6 +788,24 @@ func (s *Store) ConsumeAuthorizationCode(ctx context.Context, hash []byte, at ti
 	return c, nil
 }
 
+// PurgeAuthorizationCodes implements latch.Store.
+func (s *Store) PurgeAuthorizationCodes(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	res, err := s.writer.ExecContext(ctx, `
+		DELETE FROM authorization_codes WHERE hash IN (
+			SELECT hash FROM authorization_codes WHERE expires_at < ? LIMIT ?)`, micros(before), limit)
+	if err != nil {
+		return 0, latch.Internal(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, latch.Internal(err)
+	}
+	return int(n), nil
+}
+
 // SigningKeys implements latch.Store.
 func (s *Store) SigningKeys(ctx context.Context) ([]latch.SigningKey, error) {
 	rows, err := s.reader.QueryContext(ctx, `

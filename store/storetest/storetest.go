@@ -1011,6 +1011,19 @@ func testAuthorizationCode(t *testing.T, st latch.Store) {
 	_, err = st.ConsumeAuthorizationCode(ctx, []byte("never-made"), t0)
 	wantNotFound(t, err)
 
+	// Expired codes are purged; live ones stay.
+	live := latch.AuthorizationCode{Hash: []byte("live-hash"), UserID: u.ID, CreatedAt: t0, ExpiresAt: at(100)}
+	if err := st.CreateAuthorizationCode(ctx, live); err != nil {
+		t.Fatal(err)
+	}
+	n, err := st.PurgeAuthorizationCodes(ctx, at(2), 100)
+	if err != nil || n != 2 {
+		t.Fatalf("purged %d codes, %v; want the two that expired at 1 minute", n, err)
+	}
+	if _, err := st.ConsumeAuthorizationCode(ctx, []byte("live-hash"), at(3)); err != nil {
+		t.Fatalf("a live code was purged: %v", err)
+	}
+
 	// Concurrent redemptions: exactly one wins.
 	race := latch.AuthorizationCode{Hash: []byte("race-hash"), UserID: u.ID, CreatedAt: t0, ExpiresAt: at(10)}
 	if err := st.CreateAuthorizationCode(ctx, race); err != nil {
