@@ -158,3 +158,19 @@ func canceled(cause error) error {
 		Err:     cause,
 	}
 }
+
+// MatchesAny reports whether password matches any of hashes (a password
+// history), verifying each through the Hasher's slots: a depth-N history
+// costs N verifications, so it is bounded like every other hash.
+func (h *Hasher) MatchesAny(ctx context.Context, password string, hashes []string) (bool, error) {
+	for _, encoded := range hashes {
+		ok, _, err := h.Verify(ctx, password, encoded)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/trustelem/zxcvbn"
 	"github.com/trustelem/zxcvbn/frequency"
 	"golang.org/x/text/unicode/norm"
 
@@ -21,15 +22,41 @@ func Normalize(password string) string {
 	return norm.NFKC.String(password)
 }
 
-// Policy is the baseline password policy (NIST SP 800-63B): length bounds
-// counted in Unicode code points of the normalized password, a blocklist
-// of common passwords, and no passwords built from the account's email.
-// A zero MinLength or MaxLength means no bound on that side.
+// Policy is a password policy. Its baseline (NIST SP 800-63B) is length
+// bounds counted in Unicode code points of the normalized password, a
+// blocklist of common passwords, and no passwords built from the account's
+// email. A zero MinLength or MaxLength means no bound on that side.
+//
+// Tenants may add composition rules (Require) and a minimum zxcvbn
+// strength score; both are off by default, as NIST asks for a blocklist
+// rather than composition rules.
 type Policy struct {
 	MinLength, MaxLength int
 	RefuseCommon         bool
 	RefuseEmail          bool
+	// Require lists the character classes a password must contain.
+	Require Classes
+	// Specials are the characters that count as special when Require
+	// has Special; any other non-alphanumeric character is then refused.
+	// Empty means DefaultSpecials.
+	Specials string
+	// MinScore is the lowest zxcvbn score (0-4) accepted; 0 is off.
+	MinScore int
 }
+
+// Classes is a set of character classes.
+type Classes uint8
+
+// The character classes a policy can require.
+const (
+	Lower Classes = 1 << iota
+	Upper
+	Digit
+	Special
+)
+
+// DefaultSpecials are the special characters seed 001's policy accepts.
+const DefaultSpecials = "!@#€%&.,$+§/()=*;:_-"
 
 // DefaultPolicy returns 8..256 code points, refusing common passwords and
 // passwords built from the email.
@@ -63,10 +90,62 @@ func (p Policy) Check(password, email string) error {
 	if p.RefuseEmail && containsEmail(password, email) {
 		failed = append(failed, fail(latch.CodePolicyEmail, "The password must not contain your email address."))
 	}
+	failed = append(failed, p.composition(password, fail)...)
+	if p.MinScore > 0 && zxcvbn.PasswordStrength(password, []string{email}).Score < p.MinScore {
+		failed = append(failed, fail(latch.CodePolicyWeak, "The password is too easy to guess."))
+	}
 	if len(failed) == 0 {
 		return nil
 	}
 	return policyError(failed)
+}
+
+// composition checks the required character classes, one failure each.
+func (p Policy) composition(password string, fail func(code, message string) latch.Error) []latch.Error {
+	if p.Require == 0 {
+		return nil
+	}
+	specials := p.Specials
+	if specials == "" {
+		specials = DefaultSpecials
+	}
+	var have Classes
+	invalid := false
+	for _, r := range password {
+		switch {
+		case unicode.IsLower(r):
+			have |= Lower
+		case unicode.IsUpper(r):
+			have |= Upper
+		case unicode.IsDigit(r):
+			have |= Digit
+		case strings.ContainsRune(specials, r):
+			have |= Special
+		case unicode.IsLetter(r):
+			// Letters without case (most scripts) count as letters only.
+		default:
+			invalid = true
+		}
+	}
+	var failed []latch.Error
+	for _, rule := range []struct {
+		class   Classes
+		code    string
+		message string
+	}{
+		{Lower, latch.CodePolicyLower, "The password must contain at least one lowercase letter."},
+		{Upper, latch.CodePolicyUpper, "The password must contain at least one uppercase letter."},
+		{Digit, latch.CodePolicyDigit, "The password must contain at least one number."},
+		{Special, latch.CodePolicySpecial, "The password must contain at least one special character (" + specials + ")."},
+	} {
+		if p.Require&rule.class != 0 && have&rule.class == 0 {
+			failed = append(failed, fail(rule.code, rule.message))
+		}
+	}
+	if p.Require&Special != 0 && invalid {
+		failed = append(failed, fail(latch.CodePolicySpecialInvalid, "The password may only contain these special characters: "+specials))
+	}
+	return failed
 }
 
 func policyError(failed []latch.Error) error {
