@@ -63,9 +63,7 @@ func (s *Service) RedeemAuthorizationCode(ctx context.Context, code, verifier, r
 	if err != nil {
 		return TokenPair{}, err
 	}
-	sum := sha256.Sum256([]byte(verifier))
-	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
-	if subtle.ConstantTimeCompare([]byte(challenge), []byte(c.CodeChallenge)) != 1 ||
+	if subtle.ConstantTimeCompare([]byte(token.S256(verifier)), []byte(c.CodeChallenge)) != 1 ||
 		(redirectURI != "" && redirectURI != c.RedirectURI) {
 		return TokenPair{}, invalid
 	}

@@ -90,11 +90,7 @@ func (g *GitHub) Exchange(ctx context.Context, code, verifier, _ string) (latch.
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, g.cfg.HTTPClient)
 	tok, err := g.oauth.Exchange(ctx, code, oauth2.VerifierOption(verifier))
 	if err != nil {
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
-			return latch.ExternalIdentity{}, refused(g.cfg.Name, err)
-		}
-		return latch.ExternalIdentity{}, unavailable(g.cfg.Name, err)
+		return latch.ExternalIdentity{}, exchangeFailed(g.cfg.Name, err)
 	}
 	var user githubUser
 	if err := g.get(ctx, tok, "/user", &user); err != nil {

@@ -51,6 +51,17 @@ func refused(name string, err error) error {
 		Message: "the sign-in at " + name + " did not succeed; start again", Err: err}
 }
 
+// exchangeFailed classifies a failed code exchange: an answer below 500 is
+// the provider refusing this code (used, expired, wrong verifier);
+// anything else means the provider cannot be relied on right now.
+func exchangeFailed(name string, err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
+		return refused(name, err)
+	}
+	return unavailable(name, err)
+}
+
 // OIDCConfig configures any OpenID Connect issuer.
 type OIDCConfig struct {
 	Name         string
@@ -158,11 +169,7 @@ func (p *OIDC) Exchange(ctx context.Context, code, verifier, nonce string) (latc
 	}
 	tok, err := oauth.Exchange(p.client(ctx), code, oauth2.VerifierOption(verifier))
 	if err != nil {
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
-			return latch.ExternalIdentity{}, refused(p.cfg.Name, err)
-		}
-		return latch.ExternalIdentity{}, unavailable(p.cfg.Name, err)
+		return latch.ExternalIdentity{}, exchangeFailed(p.cfg.Name, err)
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {

@@ -22,6 +22,20 @@ func NewOpaque(prefix string) (raw string, hash []byte) {
 	return raw, HashOpaque(raw)
 }
 
+// Random returns 256 random bits, base64url: for state, nonce and PKCE
+// verifiers, which are never stored.
+func Random() string {
+	raw, _ := NewOpaque("")
+	return raw
+}
+
+// S256 is the PKCE code challenge of verifier (RFC 7636): base64url of its
+// SHA-256.
+func S256(verifier string) string {
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
 // HashOpaque is the stored form of an opaque token: SHA-256 of the whole
 // string. A plain hash suffices because the token has 256 bits of entropy.
 func HashOpaque(raw string) []byte {

@@ -6,10 +6,8 @@
 package web
 
 import (
-	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
-	"encoding/base64"
 	"encoding/json"
 	"html/template"
 	"log/slog"
@@ -32,16 +30,10 @@ var stylesheet []byte
 
 var templates = template.Must(template.ParseFS(templateFiles, "templates/*.html"))
 
-// Sealer encrypts values the browser keeps for us (token.Keys).
-type Sealer interface {
-	Seal(purpose string, plaintext []byte) (string, error)
-	Open(purpose, sealed string) ([]byte, error)
-}
-
 // Config is what the pages need.
 type Config struct {
 	Accounts  *account.Service
-	Sealer    Sealer
+	Sealer    httpx.Sealer
 	Providers []string // configured provider names, for the buttons
 	PublicURL string   // where people reach Latch; its scheme decides Secure cookies
 	Log       *slog.Logger
@@ -212,7 +204,7 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, f loginFlow,
 	} else {
 		// Latch's own page is a client of its own flow: a PKCE verifier
 		// and state of its own, kept sealed until /login/complete.
-		ps := pkceState{Verifier: randomString(), State: randomString(), Expires: time.Now().Add(10 * time.Minute)}
+		ps := pkceState{Verifier: token.Random(), State: token.Random(), Expires: time.Now().Add(10 * time.Minute)}
 		plain, _ := json.Marshal(ps)
 		sealed, err := p.cfg.Sealer.Seal("web-login", plain)
 		if err != nil {
@@ -220,7 +212,7 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, f loginFlow,
 		}
 		http.SetCookie(w, &http.Cookie{Name: pkceCookie, Value: sealed, Path: "/login", MaxAge: 600, HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
 		start.Set("redirect_to", p.cfg.PublicURL+CompletePath)
-		start.Set("code_challenge", challengeOf(ps.Verifier))
+		start.Set("code_challenge", token.S256(ps.Verifier))
 		start.Set("state", ps.State)
 	}
 	for _, name := range p.cfg.Providers {
@@ -237,16 +229,6 @@ func label(name string) string {
 		return "GitHub"
 	}
 	return strings.ToUpper(name[:1]) + name[1:]
-}
-
-func randomString() string {
-	raw, _ := token.NewOpaque("")
-	return raw
-}
-
-func challengeOf(verifier string) string {
-	sum := sha256.Sum256([]byte(verifier))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // loginSubmit checks a password from the form. For an app it hands back a

@@ -17,6 +17,13 @@ import (
 	"github.com/latchid/latch"
 )
 
+// Sealer encrypts values the browser keeps for a surface and gives back
+// unchanged (cookies); token.Keys implements it.
+type Sealer interface {
+	Seal(purpose string, plaintext []byte) (string, error)
+	Open(purpose, sealed string) ([]byte, error)
+}
+
 // HandlerFunc is a handler that returns its failure instead of writing it;
 // the surface's ErrorWriter turns the error into the surface's wire shape.
 type HandlerFunc func(w http.ResponseWriter, r *http.Request) error

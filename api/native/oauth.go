@@ -15,16 +15,10 @@ import (
 	"github.com/latchid/latch/token"
 )
 
-// Sealer encrypts values the browser keeps for us (token.Keys).
-type Sealer interface {
-	Seal(purpose string, plaintext []byte) (string, error)
-	Open(purpose, sealed string) ([]byte, error)
-}
-
 // OAuthConfig is what the provider sign-in flow needs.
 type OAuthConfig struct {
 	Providers []oidc.Provider
-	Sealer    Sealer
+	Sealer    httpx.Sealer
 	// SecureCookies marks the flow cookie Secure (when Latch is served
 	// over https).
 	SecureCookies bool
@@ -49,12 +43,6 @@ type flowState struct {
 	Expires       time.Time `json:"e"`
 }
 
-// randomString is 256 random bits, base64url.
-func randomString() string {
-	raw, _ := token.NewOpaque("")
-	return raw
-}
-
 // oauthStart is GET /v1/oauth/{provider}/start?redirect_to=…&code_challenge=…[&state=…]:
 // it remembers the flow in a sealed cookie and sends the browser to the
 // provider.
@@ -72,7 +60,7 @@ func (s *Surface) oauthStart(w http.ResponseWriter, r *http.Request) error {
 	if err := account.CheckCodeChallenge(challenge, q.Get("code_challenge_method")); err != nil {
 		return err
 	}
-	f := flowState{Provider: p.Name(), State: randomString(), Nonce: randomString(), Verifier: randomString(),
+	f := flowState{Provider: p.Name(), State: token.Random(), Nonce: token.Random(), Verifier: token.Random(),
 		RedirectTo: redirect.String(), AppState: q.Get("state"), CodeChallenge: challenge, Expires: time.Now().Add(flowTTL)}
 	authURL, err := p.AuthCodeURL(r.Context(), f.State, f.Nonce, f.Verifier)
 	if err != nil {
