@@ -74,6 +74,13 @@ const (
 	CodeNotFound               = "not_found"
 	CodeUnsupportedGrantType   = "unsupported_grant_type"
 	CodeUnsupportedContentType = "unsupported_content_type"
+	CodeInvalidClient          = "invalid_client"
+	CodeNotClientToken         = "not_client_token"
+	CodeOtherTenant            = "other_tenant" // the target belongs to another tenant
+	CodeAdminTarget            = "admin_target" // only a super client may act on an administrator
+	CodePasswordChangeRequired = "password_change_required"
+	CodeInvalidHash            = "invalid_hash"
+	CodeNameTaken              = "name_taken"
 )
 
 // Error is the error every use case returns.

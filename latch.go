@@ -81,10 +81,13 @@ type ExternalIdentity struct {
 // Credential is a user's password, as a PHC-formatted hash. A user has at
 // most one.
 type Credential struct {
-	UserID    string
-	Hash      string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	UserID string
+	Hash   string
+	// MustChange: the password was set by an administrator who asked for
+	// it to be changed at the next sign-in.
+	MustChange bool
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // TokenKind says what an access token was issued for.
@@ -102,7 +105,7 @@ const (
 // ParseTokenKind returns the TokenKind named s, or false.
 func ParseTokenKind(s string) (TokenKind, bool) {
 	switch k := TokenKind(s); k {
-	case KindSession, KindPersonal, KindProject:
+	case KindSession, KindPersonal, KindProject, KindClient:
 		return k, true
 	}
 	return "", false
@@ -112,6 +115,9 @@ func ParseTokenKind(s string) (TokenKind, bool) {
 const (
 	ScopeUserRead   = "user:read"
 	ScopeUserUpdate = "user:update"
+	// ScopePasswordChange is the only scope of the short-lived token a
+	// sign-in hands out when the password must be changed first.
+	ScopePasswordChange = "password:change"
 )
 
 // SessionScopes returns the scopes of a token handed out at sign-in (a
@@ -172,6 +178,10 @@ type NewUser struct {
 	User         User
 	Identity     *Identity
 	PasswordHash string
+	// MustChangePassword marks PasswordHash as to be changed at the next
+	// sign-in.
+	MustChangePassword bool
+	Audit              *AuditEvent
 }
 
 // AuthorizationCode is a one-time code that carries a provider sign-in
@@ -202,6 +212,8 @@ type NewSession struct {
 	// that commits between the check and the session start cannot be
 	// outlived by a session begun with the old password.
 	WhilePasswordHash string
+	// Audit, if not nil, is appended in the same transaction.
+	Audit *AuditEvent
 }
 
 // PasswordChange is one atomic password write: the credential, and the
@@ -216,13 +228,22 @@ type PasswordChange struct {
 	NewHash      string
 	// KeepSessionID is the caller's own session, left valid; "" revokes all.
 	KeepSessionID string
-	At            time.Time
+	// Overwrite sets the password whatever is stored (an administrator's
+	// reset); PreviousHash is then ignored.
+	Overwrite bool
+	// MustChange is stored with the credential (see Credential).
+	MustChange bool
+	At         time.Time
+	// Audit, if not nil, is appended in the same transaction.
+	Audit *AuditEvent
 }
 
 // Store is everything Latch keeps. Each method that changes more than one
 // row is one transaction. Methods return *Error with Kind NotFound,
 // Conflict (unique or compare-and-swap failure) or Internal.
 type Store interface {
+	AdminStore
+
 	// CreateUser stores a user (assigning Number), and its identity and
 	// password if given. A duplicate email (case-insensitive) or a
 	// duplicate (provider, subject) is a Conflict.

@@ -222,8 +222,8 @@ func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, e
 		}
 		if nu.PasswordHash != "" {
 			if _, err := tx.Exec(ctx, `
-				INSERT INTO credentials (user_id, hash, created_at, updated_at) VALUES ($1, $2, $3, $3)`,
-				u.ID, nu.PasswordHash, u.CreatedAt); err != nil {
+				INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)`,
+				u.ID, nu.PasswordHash, nu.MustChangePassword, u.CreatedAt); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, `
@@ -232,7 +232,7 @@ func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, e
 				return err
 			}
 		}
-		return nil
+		return appendAudit(ctx, tx, nu.Audit)
 	})
 	if err != nil {
 		return latch.User{}, err
@@ -386,8 +386,8 @@ func (s *Store) Credential(ctx context.Context, userID string) (latch.Credential
 	}
 	c := latch.Credential{UserID: userID}
 	err := s.pool.QueryRow(ctx,
-		`SELECT hash, created_at, updated_at FROM credentials WHERE user_id = $1`, userID,
-	).Scan(&c.Hash, &c.CreatedAt, &c.UpdatedAt)
+		`SELECT hash, must_change, created_at, updated_at FROM credentials WHERE user_id = $1`, userID,
+	).Scan(&c.Hash, &c.MustChange, &c.CreatedAt, &c.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return latch.Credential{}, contract.NotFound("credential")
 	}
@@ -414,24 +414,37 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 	if id, ok := contract.ID(pc.KeepSessionID); ok {
 		keep = id
 	}
+	audit, err := contract.AuditPtr(pc.Audit, s.now)
+	if err != nil {
+		return err
+	}
 	return s.write(ctx, func(tx pgx.Tx) error {
 		if err := userExists(ctx, tx, userID); err != nil {
 			return err
 		}
 		var tag pgconn.CommandTag
 		var err error
-		if pc.PreviousHash == "" {
+		switch {
+		case pc.Overwrite:
+			// An administrator's reset: whatever is stored, or nothing.
+			// The first creation time is kept, as by a change.
+			tag, err = tx.Exec(ctx, `
+				INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+				ON CONFLICT (user_id) DO UPDATE
+				SET hash = excluded.hash, must_change = excluded.must_change, updated_at = excluded.updated_at`,
+				userID, pc.NewHash, pc.MustChange, at)
+		case pc.PreviousHash == "":
 			// A concurrent first password makes this wait for its commit,
 			// then do nothing.
 			tag, err = tx.Exec(ctx, `
-				INSERT INTO credentials (user_id, hash, created_at, updated_at) VALUES ($1, $2, $3, $3)
-				ON CONFLICT (user_id) DO NOTHING`, userID, pc.NewHash, at)
-		} else {
+				INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+				ON CONFLICT (user_id) DO NOTHING`, userID, pc.NewHash, pc.MustChange, at)
+		default:
 			// A concurrent change makes this wait, then re-check the hash
 			// against the committed row.
 			tag, err = tx.Exec(ctx, `
-				UPDATE credentials SET hash = $1, updated_at = $2 WHERE user_id = $3 AND hash = $4`,
-				pc.NewHash, at, userID, pc.PreviousHash)
+				UPDATE credentials SET hash = $1, must_change = $2, updated_at = $3 WHERE user_id = $4 AND hash = $5`,
+				pc.NewHash, pc.MustChange, at, userID, pc.PreviousHash)
 		}
 		if err := oneRow(tag, err, contract.ConcurrentUpdate()); err != nil {
 			return err
@@ -441,10 +454,12 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 			userID, pc.NewHash, at); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `
+		if _, err := tx.Exec(ctx, `
 			UPDATE sessions SET revoked_at = $1
-			WHERE user_id = $2 AND revoked_at IS NULL AND id IS DISTINCT FROM $3::uuid`, at, userID, keep)
-		return err
+			WHERE user_id = $2 AND revoked_at IS NULL AND id IS DISTINCT FROM $3::uuid`, at, userID, keep); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, audit)
 	})
 }
 
@@ -497,6 +512,10 @@ func (s *Store) CreateSession(ctx context.Context, ns latch.NewSession) error {
 		return err
 	}
 	created := contract.Or(sess.CreatedAt, s.now)
+	audit, err := contract.AuditPtr(ns.Audit, s.now)
+	if err != nil {
+		return err
+	}
 	return s.write(ctx, func(tx pgx.Tx) error {
 		// FOR SHARE holds off a concurrent password change until this
 		// transaction commits; the change then revokes this session with
@@ -522,13 +541,15 @@ func (s *Store) CreateSession(ctx context.Context, ns latch.NewSession) error {
 		if err := oneRow(tag, err, contract.AlreadyExists("session")); err != nil {
 			return err
 		}
-		if len(refreshHash) == 0 {
-			return nil
+		if len(refreshHash) != 0 {
+			tag, err = tx.Exec(ctx, `
+				INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES ($1, $2, $3)
+				ON CONFLICT (hash) DO NOTHING`, refreshHash, id, created)
+			if err := oneRow(tag, err, contract.AlreadyExists("refresh token")); err != nil {
+				return err
+			}
 		}
-		tag, err = tx.Exec(ctx, `
-			INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES ($1, $2, $3)
-			ON CONFLICT (hash) DO NOTHING`, refreshHash, id, created)
-		return oneRow(tag, err, contract.AlreadyExists("refresh token"))
+		return appendAudit(ctx, tx, audit)
 	})
 }
 
@@ -768,9 +789,7 @@ func (s *Store) AddSigningKey(ctx context.Context, k latch.SigningKey) error {
 	return contract.Wrap(oneRow(tag, err, contract.AlreadyExists("signing key")))
 }
 
-// PasswordHistory returns the user's last limit password hashes, newest
-// first; none for an unknown user. It is not (yet) part of latch.Store: the
-// password policy that will read it does not exist yet.
+// PasswordHistory implements latch.Store: none for an unknown user.
 func (s *Store) PasswordHistory(ctx context.Context, userID string, limit int) ([]string, error) {
 	userID, ok := contract.ID(userID)
 	if !ok || limit <= 0 {

@@ -49,8 +49,9 @@ func TestMigrateKeepsToSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"authorization_codes", "credentials", "goose_db_version", "identities", "password_history",
-		"refresh_tokens", "sessions", "signing_keys", "tenants", "users"}
+	want := []string{"audit_events", "authorization_codes", "client_tokens", "clients", "credentials",
+		"goose_db_version", "identities", "password_history", "refresh_tokens", "sessions", "signing_keys",
+		"tenant_policies", "tenants", "users"}
 	if len(tables) != len(want) {
 		t.Fatalf("tables in %s = %v, want %v", schema, tables, want)
 	}
@@ -79,4 +80,10 @@ func TestOpenUnreachable(t *testing.T) {
 // BenchmarkSessionWithUser measures the per-request revocation check.
 func BenchmarkSessionWithUser(b *testing.B) {
 	storetest.BenchSessionWithUser(b, testenv.OpenPostgres(b))
+}
+
+// BenchmarkClientTokenWithClient measures the per-request check of an API
+// client's token.
+func BenchmarkClientTokenWithClient(b *testing.B) {
+	storetest.BenchClientTokenWithClient(b, testenv.OpenPostgres(b))
 }

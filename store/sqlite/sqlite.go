@@ -44,7 +44,9 @@ type Store struct {
 	// parses and plans the join each time, which more than doubled its
 	// cost in BenchmarkSessionWithUser.
 	sessionWithUser atomic.Pointer[sql.Stmt]
-	now             func() time.Time
+	// clientTokenWithClient is the same for API clients' requests.
+	clientTokenWithClient atomic.Pointer[sql.Stmt]
+	now                   func() time.Time
 }
 
 var _ latch.Store = (*Store)(nil)
@@ -154,8 +156,10 @@ func (s *Store) prepared(ctx context.Context, p *atomic.Pointer[sql.Stmt], query
 // Close closes both pools.
 func (s *Store) Close() error {
 	var errs []error
-	if stmt := s.sessionWithUser.Swap(nil); stmt != nil {
-		errs = append(errs, stmt.Close())
+	for _, p := range []*atomic.Pointer[sql.Stmt]{&s.sessionWithUser, &s.clientTokenWithClient} {
+		if stmt := p.Swap(nil); stmt != nil {
+			errs = append(errs, stmt.Close())
+		}
 	}
 	errs = append(errs, s.reader.Close(), s.writer.Close())
 	if err := errors.Join(errs...); err != nil {
@@ -281,8 +285,8 @@ func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, e
 		}
 		if nu.PasswordHash != "" {
 			if _, err := tx.ExecContext(ctx, `
-				INSERT INTO credentials (user_id, hash, created_at, updated_at) VALUES (?, ?, ?, ?)`,
-				u.ID, nu.PasswordHash, micros(u.CreatedAt), micros(u.CreatedAt)); err != nil {
+				INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+				u.ID, nu.PasswordHash, nu.MustChangePassword, micros(u.CreatedAt), micros(u.CreatedAt)); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `
@@ -291,7 +295,7 @@ func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, e
 				return err
 			}
 		}
-		return nil
+		return appendAudit(ctx, tx, nu.Audit)
 	})
 	if err != nil {
 		return latch.User{}, err
@@ -448,8 +452,8 @@ func (s *Store) Credential(ctx context.Context, userID string) (latch.Credential
 	c := latch.Credential{UserID: userID}
 	var created, updated int64
 	err := s.reader.QueryRowContext(ctx,
-		`SELECT hash, created_at, updated_at FROM credentials WHERE user_id = ?`, userID,
-	).Scan(&c.Hash, &created, &updated)
+		`SELECT hash, must_change, created_at, updated_at FROM credentials WHERE user_id = ?`, userID,
+	).Scan(&c.Hash, &c.MustChange, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return latch.Credential{}, contract.NotFound("credential")
 	}
@@ -472,20 +476,33 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 	at := micros(contract.Or(pc.At, s.now))
 	// A KeepSessionID that is no session id keeps no session.
 	keep, _ := contract.ID(pc.KeepSessionID)
+	audit, err := contract.AuditPtr(pc.Audit, s.now)
+	if err != nil {
+		return err
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		if err := userExists(ctx, tx, userID); err != nil {
 			return err
 		}
 		var res sql.Result
 		var err error
-		if pc.PreviousHash == "" {
+		switch {
+		case pc.Overwrite:
+			// An administrator's reset: whatever is stored, or nothing.
+			// The first creation time is kept, as by a change.
 			res, err = tx.ExecContext(ctx, `
-				INSERT INTO credentials (user_id, hash, created_at, updated_at) VALUES (?, ?, ?, ?)
-				ON CONFLICT (user_id) DO NOTHING`, userID, pc.NewHash, at, at)
-		} else {
+				INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
+				ON CONFLICT (user_id) DO UPDATE
+				SET hash = excluded.hash, must_change = excluded.must_change, updated_at = excluded.updated_at`,
+				userID, pc.NewHash, pc.MustChange, at)
+		case pc.PreviousHash == "":
 			res, err = tx.ExecContext(ctx, `
-				UPDATE credentials SET hash = ?, updated_at = ? WHERE user_id = ? AND hash = ?`,
-				pc.NewHash, at, userID, pc.PreviousHash)
+				INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
+				ON CONFLICT (user_id) DO NOTHING`, userID, pc.NewHash, pc.MustChange, at)
+		default:
+			res, err = tx.ExecContext(ctx, `
+				UPDATE credentials SET hash = ?, must_change = ?, updated_at = ? WHERE user_id = ? AND hash = ?`,
+				pc.NewHash, pc.MustChange, at, userID, pc.PreviousHash)
 		}
 		if err := oneRow(res, err, contract.ConcurrentUpdate()); err != nil {
 			return err
@@ -495,10 +512,12 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 			userID, pc.NewHash, at); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `
+		if _, err := tx.ExecContext(ctx, `
 			UPDATE sessions SET revoked_at = ?
-			WHERE user_id = ? AND revoked_at IS NULL AND id <> ?`, at, userID, keep)
-		return err
+			WHERE user_id = ? AND revoked_at IS NULL AND id <> ?`, at, userID, keep); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, audit)
 	})
 }
 
@@ -551,6 +570,10 @@ func (s *Store) CreateSession(ctx context.Context, ns latch.NewSession) error {
 		return err
 	}
 	created := contract.Or(sess.CreatedAt, s.now)
+	audit, err := contract.AuditPtr(ns.Audit, s.now)
+	if err != nil {
+		return err
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		// The writer's transaction is BEGIN IMMEDIATE: no password change
 		// can commit between this check and the insert.
@@ -575,13 +598,15 @@ func (s *Store) CreateSession(ctx context.Context, ns latch.NewSession) error {
 		if err := oneRow(res, err, contract.AlreadyExists("session")); err != nil {
 			return err
 		}
-		if len(refreshHash) == 0 {
-			return nil
+		if len(refreshHash) != 0 {
+			res, err = tx.ExecContext(ctx, `
+				INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)
+				ON CONFLICT (hash) DO NOTHING`, refreshHash, id, micros(created))
+			if err := oneRow(res, err, contract.AlreadyExists("refresh token")); err != nil {
+				return err
+			}
 		}
-		res, err = tx.ExecContext(ctx, `
-			INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)
-			ON CONFLICT (hash) DO NOTHING`, refreshHash, id, micros(created))
-		return oneRow(res, err, contract.AlreadyExists("refresh token"))
+		return appendAudit(ctx, tx, audit)
 	})
 }
 
@@ -842,9 +867,7 @@ func (s *Store) AddSigningKey(ctx context.Context, k latch.SigningKey) error {
 	return contract.Wrap(oneRow(res, err, contract.AlreadyExists("signing key")))
 }
 
-// PasswordHistory returns the user's last limit password hashes, newest
-// first; none for an unknown user. It is not (yet) part of latch.Store: the
-// password policy that will read it does not exist yet.
+// PasswordHistory implements latch.Store: none for an unknown user.
 func (s *Store) PasswordHistory(ctx context.Context, userID string, limit int) ([]string, error) {
 	userID, ok := contract.ID(userID)
 	if !ok || limit <= 0 {

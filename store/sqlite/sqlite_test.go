@@ -63,3 +63,9 @@ func TestReopen(t *testing.T) {
 func BenchmarkSessionWithUser(b *testing.B) {
 	storetest.BenchSessionWithUser(b, testenv.OpenSQLite(b))
 }
+
+// BenchmarkClientTokenWithClient measures the per-request check of an API
+// client's token.
+func BenchmarkClientTokenWithClient(b *testing.B) {
+	storetest.BenchClientTokenWithClient(b, testenv.OpenSQLite(b))
+}

@@ -51,3 +51,44 @@ func BenchSessionWithUser(b *testing.B, st latch.Store) {
 		}
 	})
 }
+
+// BenchClientTokenWithClient measures ClientTokenWithClient, the
+// per-request check of an API client's token, as BenchSessionWithUser does
+// for users.
+func BenchClientTokenWithClient(b *testing.B, st latch.Store) {
+	ctx := b.Context()
+	now := time.Now()
+	const clients = 1000
+	var ids []string
+	for i := range clients {
+		c := latch.Client{
+			ID: fmt.Sprintf("cli_bench_%d", i), TenantID: latch.DefaultTenantID, Name: "bench",
+			Scope: latch.ScopeReadUsers, SecretHash: []byte("secret-hash"), CreatedAt: now,
+		}
+		if err := st.CreateClient(ctx, c, nil); err != nil {
+			b.Fatal(err)
+		}
+		tok := latch.ClientToken{
+			ID: uuid.Must(uuid.NewV7()).String(), ClientID: c.ID, RefreshHash: fmt.Appendf(nil, "bench-refresh-%d", i),
+			CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+		}
+		if err := st.CreateClientToken(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+		if i%10 == 0 {
+			ids = append(ids, tok.ID)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			if _, _, err := st.ClientTokenWithClient(ctx, ids[i%len(ids)]); err != nil {
+				b.Error(err)
+				return
+			}
+			i++
+		}
+	})
+}

@@ -22,16 +22,6 @@ import (
 	"github.com/latchid/latch"
 )
 
-// PasswordHistorian is what the suite needs beyond latch.Store to see the
-// password history that CreateUser and ChangePassword append to. Both
-// backends implement it; it belongs in latch.Store once a password policy
-// reads the history.
-type PasswordHistorian interface {
-	// PasswordHistory returns the user's last limit password hashes,
-	// newest first.
-	PasswordHistory(ctx context.Context, userID string, limit int) ([]string, error)
-}
-
 // Run runs the suite. open must return a fresh, migrated, empty store each
 // time it is called, close it when t ends, and be safe to call from
 // parallel subtests: each subtest opens its own store and runs in parallel
@@ -71,6 +61,29 @@ func Run(t *testing.T, open func(t *testing.T) latch.Store) {
 		{"RefreshToken/SessionEnded", testRotateSessionEnded},
 		{"RefreshToken/Concurrent", testRotateConcurrent},
 		{"SigningKeys", testSigningKeys},
+		{"Tenant/Create", testCreateTenant},
+		{"Tenant/Isolation", testTenantIsolation},
+		{"Client/RoundTrip", testClientRoundTrip},
+		{"Client/Revoke", testRevokeClient},
+		{"ClientToken/RoundTrip", testClientTokenRoundTrip},
+		{"ClientToken/Rotate", testRotateClientToken},
+		{"ClientToken/RotateEnded", testRotateClientTokenEnded},
+		{"ClientToken/RotateConcurrent", testRotateClientTokenConcurrent},
+		{"AdminUsers/ByNumber", testUserByNumber},
+		{"AdminUsers/List", testListUsers},
+		{"AdminUsers/Update", testUpdateUser},
+		{"AdminUsers/Delete", testDeleteUser},
+		{"AdminUsers/Sessions", testSessionsByUser},
+		{"AdminUsers/RevokeSessions", testRevokeSessions},
+		{"Policy/RoundTrip", testTenantPolicy},
+		{"Audit/AppendAndQuery", testAudit},
+		{"Audit/Pagination", testAuditPagination},
+		{"Audit/Details", testAuditDetails},
+		{"Audit/WithChanges", testAuditWithChanges},
+		{"Audit/NotWithFailedChanges", testAuditNotWithFailedChanges},
+		{"ChangePassword/Overwrite", testChangePasswordOverwrite},
+		{"ChangePassword/MustChange", testChangePasswordMustChange},
+		{"PasswordHistory", testPasswordHistory},
 		{"Close", testClose},
 	}
 	for _, tc := range tests {
@@ -153,11 +166,7 @@ func session(t *testing.T, st latch.Store, id string) latch.Session {
 
 func history(t *testing.T, st latch.Store, userID string) []string {
 	t.Helper()
-	h, ok := st.(PasswordHistorian)
-	if !ok {
-		t.Fatalf("%T does not implement storetest.PasswordHistorian", st)
-	}
-	hashes, err := h.PasswordHistory(t.Context(), userID, 100)
+	hashes, err := st.PasswordHistory(t.Context(), userID, 100)
 	if err != nil {
 		t.Fatalf("PasswordHistory: %v", err)
 	}

@@ -169,7 +169,13 @@ func NewUser(nu latch.NewUser, now func() time.Time) (latch.NewUser, error) {
 	} else {
 		u.UpdatedAt = Time(u.UpdatedAt)
 	}
-	out := latch.NewUser{User: u, PasswordHash: nu.PasswordHash}
+	audit, err := AuditPtr(nu.Audit, now)
+	if err != nil {
+		return nu, err
+	}
+	out := latch.NewUser{User: u, PasswordHash: nu.PasswordHash, Audit: audit,
+		// Without a password there is nothing to change.
+		MustChangePassword: nu.MustChangePassword && nu.PasswordHash != ""}
 	if nu.Identity != nil {
 		ident := *nu.Identity
 		if ident.ID == "" {

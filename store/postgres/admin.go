@@ -1,0 +1,631 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/latchid/latch"
+	"github.com/latchid/latch/store/internal/contract"
+)
+
+// This file holds latch.AdminStore: tenants, API clients and their grants,
+// user administration, tenant password policies and the audit log.
+
+// appendAudit stores e, if not nil, in tx: an event is written with the
+// change it records or not at all. e must have been through
+// contract.Audit.
+func appendAudit(ctx context.Context, tx pgx.Tx, e *latch.AuditEvent) error {
+	if e == nil {
+		return nil
+	}
+	details, err := contract.EncodeDetails(e.Details)
+	if err != nil {
+		return err
+	}
+	var tenantID *string
+	if e.TenantID != "" {
+		tenantID = &e.TenantID
+	}
+	_, err = tx.Exec(ctx, `
+		INSERT INTO audit_events (tenant_id, at, action, actor_type, actor_id, target_id, ip, details)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		tenantID, e.At, e.Action, e.ActorType, e.ActorID, e.TargetID, e.IP, details)
+	return err
+}
+
+// Constraint names the store tells apart (see 00003_admin.sql).
+const tenantsNameKey = "tenants_name_key"
+
+// pgConstraint returns the constraint a Postgres error names, or "".
+func pgConstraint(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.ConstraintName
+	}
+	return ""
+}
+
+const tenantColumns = `id, number, name, created_at`
+
+func scanTenant(row pgx.Row) (latch.Tenant, error) {
+	var t latch.Tenant
+	if err := row.Scan(&t.ID, &t.Number, &t.Name, &t.CreatedAt); err != nil {
+		return latch.Tenant{}, err
+	}
+	t.CreatedAt = utc(t.CreatedAt)
+	return t, nil
+}
+
+// collect scans every row with scan, closing rows.
+func collect[T any](rows pgx.Rows, err error, scan func(pgx.Row) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, latch.Internal(err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, latch.Internal(err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, latch.Internal(err)
+	}
+	return out, nil
+}
+
+// CreateTenant implements latch.Store.
+func (s *Store) CreateTenant(ctx context.Context, t latch.Tenant, audit *latch.AuditEvent) (latch.Tenant, error) {
+	t, err := contract.Tenant(t, s.now)
+	if err != nil {
+		return latch.Tenant{}, err
+	}
+	ev, err := contract.AuditPtr(audit, s.now)
+	if err != nil {
+		return latch.Tenant{}, err
+	}
+	err = s.write(ctx, func(tx pgx.Tx) error {
+		// A duplicate name (a concurrent one waited for) returns no row; a
+		// duplicate id still fails.
+		err := tx.QueryRow(ctx, `
+			INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)
+			ON CONFLICT (name) DO NOTHING
+			RETURNING number`, t.ID, t.Name, t.CreatedAt).Scan(&t.Number)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return contract.NameTaken()
+		case pgCode(err) == uniqueViolation && pgConstraint(err) == tenantsNameKey:
+			return contract.NameTaken()
+		case pgCode(err) == uniqueViolation:
+			return contract.AlreadyExists("tenant")
+		case err != nil:
+			return err
+		}
+		return appendAudit(ctx, tx, ev)
+	})
+	if err != nil {
+		return latch.Tenant{}, err
+	}
+	return t, nil
+}
+
+// TenantByID implements latch.Store.
+func (s *Store) TenantByID(ctx context.Context, id string) (latch.Tenant, error) {
+	id, ok := contract.ID(id)
+	if !ok {
+		return latch.Tenant{}, contract.NotFound("tenant")
+	}
+	t, err := scanTenant(s.pool.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return latch.Tenant{}, contract.NotFound("tenant")
+	}
+	if err != nil {
+		return latch.Tenant{}, latch.Internal(err)
+	}
+	return t, nil
+}
+
+// Tenants implements latch.Store, in number order.
+func (s *Store) Tenants(ctx context.Context) ([]latch.Tenant, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+tenantColumns+` FROM tenants ORDER BY number`)
+	return collect(rows, err, scanTenant)
+}
+
+const clientColumns = `c.id, c.tenant_id, c.name, c.scope, c.super, c.secret_hash, c.created_at, c.revoked_at`
+
+// clientDest is userDest for clientColumns.
+func clientDest(c *latch.Client) ([]any, func()) {
+	var scope string
+	dest := []any{&c.ID, &c.TenantID, &c.Name, &scope, &c.Super, &c.SecretHash, &c.CreatedAt, &c.RevokedAt}
+	return dest, func() {
+		c.Scope = latch.Scope(scope)
+		c.CreatedAt = utc(c.CreatedAt)
+		c.RevokedAt = utcPtr(c.RevokedAt)
+	}
+}
+
+func scanClient(row pgx.Row) (latch.Client, error) {
+	var c latch.Client
+	dest, finish := clientDest(&c)
+	if err := row.Scan(dest...); err != nil {
+		return latch.Client{}, err
+	}
+	finish()
+	return c, nil
+}
+
+// CreateClient implements latch.Store.
+func (s *Store) CreateClient(ctx context.Context, c latch.Client, audit *latch.AuditEvent) error {
+	c, err := contract.Client(c, s.now)
+	if err != nil {
+		return err
+	}
+	ev, err := contract.AuditPtr(audit, s.now)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO clients (id, tenant_id, name, scope, super, secret_hash, created_at, revoked_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (id) DO NOTHING`,
+			c.ID, c.TenantID, c.Name, string(c.Scope), c.Super, c.SecretHash, c.CreatedAt, c.RevokedAt)
+		if pgCode(err) == foreignKeyViolation {
+			return contract.NotFound("tenant")
+		}
+		if err := oneRow(tag, err, contract.AlreadyExists("client")); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, ev)
+	})
+}
+
+// ClientByID implements latch.Store.
+func (s *Store) ClientByID(ctx context.Context, id string) (latch.Client, error) {
+	if !contract.ClientID(id) {
+		return latch.Client{}, contract.NotFound("client")
+	}
+	c, err := scanClient(s.pool.QueryRow(ctx, `SELECT `+clientColumns+` FROM clients c WHERE c.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return latch.Client{}, contract.NotFound("client")
+	}
+	if err != nil {
+		return latch.Client{}, latch.Internal(err)
+	}
+	return c, nil
+}
+
+// Clients implements latch.Store.
+func (s *Store) Clients(ctx context.Context, tenantID string) ([]latch.Client, error) {
+	tenantID, err := contract.TenantFilter(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	query, args := `SELECT `+clientColumns+` FROM clients c`, []any(nil)
+	if tenantID != "" {
+		query, args = query+` WHERE c.tenant_id = $1`, append(args, tenantID)
+	}
+	rows, err := s.pool.Query(ctx, query+` ORDER BY c.created_at, c.id`, args...)
+	return collect(rows, err, scanClient)
+}
+
+// RevokeClient implements latch.Store. Revoking a revoked client keeps the
+// first time and succeeds; the audit event, if any, is appended either
+// way, as a record of the request.
+func (s *Store) RevokeClient(ctx context.Context, id string, at time.Time, audit *latch.AuditEvent) error {
+	if !contract.ClientID(id) {
+		return contract.NotFound("client")
+	}
+	ev, err := contract.AuditPtr(audit, s.now)
+	if err != nil {
+		return err
+	}
+	at = contract.Or(at, s.now)
+	return s.write(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			UPDATE clients SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2`, at, id)
+		if err := oneRow(tag, err, contract.NotFound("client")); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, ev)
+	})
+}
+
+// CreateClientToken implements latch.Store.
+func (s *Store) CreateClientToken(ctx context.Context, t latch.ClientToken) error {
+	t, err := contract.ClientToken(t, s.now)
+	if err != nil {
+		return err
+	}
+	if !contract.ClientID(t.ClientID) {
+		return contract.NotFound("client")
+	}
+	return s.write(ctx, func(tx pgx.Tx) error {
+		return insertClientToken(ctx, tx, t)
+	})
+}
+
+func insertClientToken(ctx context.Context, tx pgx.Tx, t latch.ClientToken) error {
+	tag, err := tx.Exec(ctx, `
+		INSERT INTO client_tokens (id, client_id, refresh_hash, created_at, expires_at, revoked_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (id) DO NOTHING`,
+		t.ID, t.ClientID, t.RefreshHash, t.CreatedAt, t.ExpiresAt, t.RevokedAt)
+	switch pgCode(err) {
+	case foreignKeyViolation:
+		return contract.NotFound("client")
+	case uniqueViolation:
+		return contract.AlreadyExists("refresh token")
+	}
+	return oneRow(tag, err, contract.AlreadyExists("client token"))
+}
+
+const clientTokenColumns = `t.id, t.client_id, t.refresh_hash, t.created_at, t.expires_at, t.revoked_at`
+
+// ClientTokenWithClient implements latch.Store: one round trip, two
+// primary-key probes. A revoked token or client is returned as it is: the
+// caller decides.
+func (s *Store) ClientTokenWithClient(ctx context.Context, tokenID string) (latch.ClientToken, latch.Client, error) {
+	id, ok := contract.ID(tokenID)
+	if !ok {
+		return latch.ClientToken{}, latch.Client{}, contract.NotFound("client token")
+	}
+	var t latch.ClientToken
+	var c latch.Client
+	cdest, cfinish := clientDest(&c)
+	err := s.pool.QueryRow(ctx, `SELECT `+clientTokenColumns+`, `+clientColumns+`
+		FROM client_tokens t JOIN clients c ON c.id = t.client_id
+		WHERE t.id = $1`, id).Scan(append(
+		[]any{&t.ID, &t.ClientID, &t.RefreshHash, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt}, cdest...)...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return latch.ClientToken{}, latch.Client{}, contract.NotFound("client token")
+	}
+	if err != nil {
+		return latch.ClientToken{}, latch.Client{}, latch.Internal(err)
+	}
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt = utc(t.CreatedAt), utc(t.ExpiresAt), utcPtr(t.RevokedAt)
+	cfinish()
+	return t, c, nil
+}
+
+// RotateClientToken implements latch.Store. The grant is locked, so
+// concurrent rotations of one refresh token queue, and each later one
+// reads it as the earlier left it (revoked): exactly one succeeds. The
+// client is locked against a concurrent revocation until the commit.
+func (s *Store) RotateClientToken(ctx context.Context, oldRefreshHash []byte, next latch.ClientToken) (latch.Client, error) {
+	if len(oldRefreshHash) == 0 {
+		return latch.Client{}, contract.NotFound("client token")
+	}
+	next, err := contract.ClientToken(next, s.now)
+	if err != nil {
+		return latch.Client{}, err
+	}
+	var c latch.Client
+	err = s.write(ctx, func(tx pgx.Tx) error {
+		var oldID string
+		var expires time.Time
+		var revoked *time.Time
+		dest, finish := clientDest(&c)
+		err := tx.QueryRow(ctx, `
+			SELECT t.id, t.expires_at, t.revoked_at, `+clientColumns+`
+			FROM client_tokens t JOIN clients c ON c.id = t.client_id
+			WHERE t.refresh_hash = $1
+			FOR NO KEY UPDATE OF t FOR SHARE OF c`,
+			oldRefreshHash).Scan(append([]any{&oldID, &expires, &revoked}, dest...)...)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return contract.NotFound("client token")
+		}
+		if err != nil {
+			return err
+		}
+		finish()
+		old := latch.ClientToken{ExpiresAt: expires, RevokedAt: revoked}
+		if !old.Live(next.CreatedAt) || !c.Live() {
+			return contract.NotFound("client token")
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE client_tokens SET revoked_at = $1 WHERE id = $2`, next.CreatedAt, oldID); err != nil {
+			return err
+		}
+		next.ClientID = c.ID
+		return insertClientToken(ctx, tx, next)
+	})
+	if err != nil {
+		return latch.Client{}, err
+	}
+	return c, nil
+}
+
+// UserByNumber implements latch.Store.
+func (s *Store) UserByNumber(ctx context.Context, number int64) (latch.User, error) {
+	return s.user(ctx, `SELECT `+userColumns+` FROM users u WHERE u.number = $1`, number)
+}
+
+func scanUser(row pgx.Row) (latch.User, error) {
+	var u latch.User
+	dest, finish := userDest(&u)
+	if err := row.Scan(dest...); err != nil {
+		return latch.User{}, err
+	}
+	finish()
+	return u, nil
+}
+
+// ListUsers implements latch.Store; users_tenant_id_number serves it.
+func (s *Store) ListUsers(ctx context.Context, q latch.UserQuery) ([]latch.User, error) {
+	q, err := contract.UserQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	where := `u.tenant_id = $1 AND u.number > $2`
+	args := []any{q.TenantID, q.AfterNumber}
+	if q.Email != "" {
+		args = append(args, latch.NormalizeEmail(q.Email))
+		where += fmt.Sprintf(` AND u.email_normalized = $%d`, len(args))
+	}
+	args = append(args, q.Limit)
+	rows, err := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users u
+		WHERE `+where+fmt.Sprintf(` ORDER BY u.number LIMIT $%d`, len(args)), args...)
+	return collect(rows, err, scanUser)
+}
+
+// UpdateUser implements latch.Store.
+func (s *Store) UpdateUser(ctx context.Context, up latch.UserUpdate) (latch.User, error) {
+	id, ok := contract.ID(up.ID)
+	if !ok {
+		return latch.User{}, contract.NotFound("user")
+	}
+	ev, err := contract.AuditPtr(up.Audit, s.now)
+	if err != nil {
+		return latch.User{}, err
+	}
+	at := contract.Or(up.At, s.now)
+	var u latch.User
+	err = s.write(ctx, func(tx pgx.Tx) error {
+		// A nil pointer is NULL, and COALESCE keeps the stored value.
+		dest, finish := userDest(&u)
+		err := tx.QueryRow(ctx, `
+			UPDATE users u SET
+				first_name = COALESCE($1::text, first_name),
+				last_name = COALESCE($2::text, last_name),
+				active = COALESCE($3::boolean, active),
+				admin = COALESCE($4::boolean, admin),
+				verified = COALESCE($5::boolean, verified),
+				updated_at = $6
+			WHERE id = $7
+			RETURNING `+userColumns,
+			up.FirstName, up.LastName, up.Active, up.Admin, up.Verified, at, id).Scan(dest...)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return contract.NotFound("user")
+		}
+		if err != nil {
+			return err
+		}
+		finish()
+		return appendAudit(ctx, tx, ev)
+	})
+	if err != nil {
+		return latch.User{}, err
+	}
+	return u, nil
+}
+
+// DeleteUser implements latch.Store. Identities, the credential, the
+// password history, sessions (with their refresh tokens) and authorization
+// codes go with the user (ON DELETE CASCADE); audit events stay.
+func (s *Store) DeleteUser(ctx context.Context, id string, audit *latch.AuditEvent) error {
+	id, ok := contract.ID(id)
+	if !ok {
+		return contract.NotFound("user")
+	}
+	ev, err := contract.AuditPtr(audit, s.now)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
+		if err := oneRow(tag, err, contract.NotFound("user")); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, ev)
+	})
+}
+
+// SessionsByUser implements latch.Store: none for an unknown user.
+func (s *Store) SessionsByUser(ctx context.Context, userID string, now time.Time) ([]latch.Session, error) {
+	userID, ok := contract.ID(userID)
+	if !ok {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT `+sessionColumns+` FROM sessions s
+		WHERE s.user_id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2
+		ORDER BY s.created_at DESC, s.id DESC`, userID, contract.Or(now, s.now))
+	return collect(rows, err, func(row pgx.Row) (latch.Session, error) {
+		var sess latch.Session
+		dest, finish := sessionDest(&sess)
+		if err := row.Scan(dest...); err != nil {
+			return latch.Session{}, err
+		}
+		finish()
+		return sess, nil
+	})
+}
+
+// RevokeSessions implements latch.Store. An unknown user is NotFound, as
+// is a session of someone else. The audit event, if any, is appended
+// whenever the call succeeds, even if it revoked nothing.
+func (s *Store) RevokeSessions(ctx context.Context, r latch.SessionRevocation) (int, error) {
+	userID, ok := contract.ID(r.UserID)
+	if !ok {
+		return 0, contract.NotFound("user")
+	}
+	var sessionID string
+	if r.SessionID != "" {
+		if sessionID, ok = contract.ID(r.SessionID); !ok {
+			return 0, contract.NotFound("session")
+		}
+	}
+	ev, err := contract.AuditPtr(r.Audit, s.now)
+	if err != nil {
+		return 0, err
+	}
+	at := contract.Or(r.At, s.now)
+	var n int64
+	err = s.write(ctx, func(tx pgx.Tx) error {
+		if err := userExists(ctx, tx, userID); err != nil {
+			return err
+		}
+		if sessionID == "" {
+			tag, err := tx.Exec(ctx, `
+				UPDATE sessions SET revoked_at = $1
+				WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1`, at, userID)
+			if err != nil {
+				return err
+			}
+			n = tag.RowsAffected()
+		} else {
+			// The lock makes a concurrent revocation wait, so that only
+			// one of two counts the session.
+			var live bool
+			err := tx.QueryRow(ctx, `
+				SELECT revoked_at IS NULL FROM sessions WHERE id = $1 AND user_id = $2
+				FOR NO KEY UPDATE`, sessionID, userID).Scan(&live)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return contract.NotFound("session")
+			}
+			if err != nil {
+				return err
+			}
+			if live {
+				if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $1 WHERE id = $2`, at, sessionID); err != nil {
+					return err
+				}
+				n = 1
+			}
+		}
+		return appendAudit(ctx, tx, ev)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}
+
+// TenantPolicy implements latch.Store.
+func (s *Store) TenantPolicy(ctx context.Context, tenantID string) (latch.PasswordPolicy, error) {
+	tenantID, ok := contract.ID(tenantID)
+	if !ok {
+		return latch.PasswordPolicy{}, contract.NotFound("password policy")
+	}
+	var policy string
+	err := s.pool.QueryRow(ctx, `SELECT policy FROM tenant_policies WHERE tenant_id = $1`, tenantID).Scan(&policy)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return latch.PasswordPolicy{}, contract.NotFound("password policy")
+	}
+	if err != nil {
+		return latch.PasswordPolicy{}, latch.Internal(err)
+	}
+	return contract.DecodePolicy(policy)
+}
+
+// SetTenantPolicy implements latch.Store.
+func (s *Store) SetTenantPolicy(ctx context.Context, tenantID string, p latch.PasswordPolicy, at time.Time, audit *latch.AuditEvent) error {
+	tenantID, ok := contract.ID(tenantID)
+	if !ok {
+		return contract.NotFound("tenant")
+	}
+	policy, err := contract.EncodePolicy(p)
+	if err != nil {
+		return err
+	}
+	ev, err := contract.AuditPtr(audit, s.now)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `
+			INSERT INTO tenant_policies (tenant_id, policy, updated_at) VALUES ($1, $2, $3)
+			ON CONFLICT (tenant_id) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at`,
+			tenantID, policy, contract.Or(at, s.now))
+		if pgCode(err) == foreignKeyViolation {
+			return contract.NotFound("tenant")
+		}
+		if err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, ev)
+	})
+}
+
+// AppendAudit implements latch.Store.
+func (s *Store) AppendAudit(ctx context.Context, e latch.AuditEvent) error {
+	e, err := contract.Audit(e, s.now)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx pgx.Tx) error { return appendAudit(ctx, tx, &e) })
+}
+
+// AuditEvents implements latch.Store. Ids come from a sequence, so an
+// event whose transaction commits late may carry a smaller id than one
+// already read: a reader paging by BeforeID can miss it, which an audit
+// listing tolerates.
+func (s *Store) AuditEvents(ctx context.Context, q latch.AuditQuery) ([]latch.AuditEvent, error) {
+	q, err := contract.AuditQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	var where []string
+	var args []any
+	add := func(cond string, arg any) {
+		args = append(args, arg)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if q.TenantID != "" {
+		add(`tenant_id = $%d`, q.TenantID)
+	}
+	if q.Action != "" {
+		add(`action = $%d`, q.Action)
+	}
+	if q.ActorID != "" {
+		add(`actor_id = $%d`, q.ActorID)
+	}
+	if q.TargetID != "" {
+		add(`target_id = $%d`, q.TargetID)
+	}
+	if !q.Since.IsZero() {
+		add(`at >= $%d`, q.Since)
+	}
+	if q.BeforeID > 0 {
+		add(`id < $%d`, q.BeforeID)
+	}
+	query := `SELECT id, tenant_id, at, action, actor_type, actor_id, target_id, ip, details FROM audit_events`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	args = append(args, q.Limit)
+	rows, err := s.pool.Query(ctx, query+fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args)), args...)
+	return collect(rows, err, func(row pgx.Row) (latch.AuditEvent, error) {
+		var e latch.AuditEvent
+		var tenantID, details *string
+		if err := row.Scan(&e.ID, &tenantID, &e.At, &e.Action, &e.ActorType, &e.ActorID, &e.TargetID, &e.IP, &details); err != nil {
+			return latch.AuditEvent{}, err
+		}
+		if tenantID != nil {
+			e.TenantID = *tenantID
+		}
+		e.At = utc(e.At)
+		var err error
+		e.Details, err = contract.DecodeDetails(details)
+		return e, err
+	})
+}

@@ -1,0 +1,5 @@
+package postgres
+
+// Migrations is the embedded migrations folder, for tests that migrate
+// step by step.
+var Migrations = migrations

@@ -1,0 +1,97 @@
+package postgres_test
+
+import (
+	"database/sql"
+	"io/fs"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for goose
+	"github.com/pressly/goose/v3"
+
+	"github.com/latchid/latch"
+	"github.com/latchid/latch/internal/testenv"
+	"github.com/latchid/latch/store/postgres"
+)
+
+// TestMigrateAdminKeepsData checks 00003 on a database that has data: the
+// default tenant becomes number 1 whatever the order of the rows, the
+// numbers continue after the existing ones, and going down and up again
+// works.
+func TestMigrateAdminKeepsData(t *testing.T) {
+	ctx := t.Context()
+	url := testenv.PostgresURL(t)
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fsys, err := fs.Sub(postgres.Migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	// A tenant that sorts, and was created, before the default one.
+	const early = "00000000-0000-0000-0000-000000000000"
+	for _, q := range []string{
+		`INSERT INTO tenants (id, name, created_at) VALUES ('` + early + `', 'early', '2000-01-01')`,
+		`INSERT INTO users (id, tenant_id, email, email_normalized, first_name, last_name, profile_picture,
+			verified, active, admin, created_at, updated_at)
+		 VALUES ('0190b8a2-7c1e-7d3a-9f00-000000000001', '` + early + `', 'a@example.com', 'a@example.com', '', '', '',
+			false, true, false, now(), now())`,
+		`INSERT INTO credentials (user_id, hash, created_at, updated_at) VALUES ('0190b8a2-7c1e-7d3a-9f00-000000000001', 'h', now(), now())`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	st, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tenants, err := st.Tenants(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tenants) != 2 || tenants[0].ID != latch.DefaultTenantID || tenants[0].Number != 1 ||
+		tenants[1].ID != early || tenants[1].Number != 2 {
+		t.Fatalf("tenants after migrating = %+v", tenants)
+	}
+	u, err := st.UserByEmail(ctx, "a@example.com")
+	if err != nil || u.TenantID != early {
+		t.Fatalf("user after migrating = %+v, %v", u, err)
+	}
+	c, err := st.Credential(ctx, u.ID)
+	if err != nil || c.Hash != "h" || c.MustChange {
+		t.Fatalf("credential after migrating = %+v, %v", c, err)
+	}
+	next, err := st.CreateTenant(ctx, latch.Tenant{Name: "next"}, nil)
+	if err != nil || next.Number != 3 {
+		t.Fatalf("CreateTenant after migrating = %+v, %v; want number 3", next, err)
+	}
+
+	if _, err := p.DownTo(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tenants, err = st.Tenants(ctx)
+	if err != nil || len(tenants) != 3 || tenants[0].Number != 1 || tenants[0].ID != latch.DefaultTenantID || tenants[2].Name != "next" {
+		t.Fatalf("tenants after down and up = %+v, %v", tenants, err)
+	}
+	next, err = st.CreateTenant(ctx, latch.Tenant{Name: "after"}, nil)
+	if err != nil || next.Number != 4 {
+		t.Fatalf("CreateTenant after down and up = %+v, %v; want number 4", next, err)
+	}
+}

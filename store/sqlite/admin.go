@@ -1,0 +1,621 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/latchid/latch"
+	"github.com/latchid/latch/store/internal/contract"
+)
+
+// This file holds latch.AdminStore: tenants, API clients and their grants,
+// user administration, tenant password policies and the audit log.
+
+// appendAudit stores e, if not nil, in tx: an event is written with the
+// change it records or not at all. e must have been through
+// contract.Audit.
+func appendAudit(ctx context.Context, tx *sql.Tx, e *latch.AuditEvent) error {
+	if e == nil {
+		return nil
+	}
+	details, err := contract.EncodeDetails(e.Details)
+	if err != nil {
+		return err
+	}
+	var tenantID *string
+	if e.TenantID != "" {
+		tenantID = &e.TenantID
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO audit_events (tenant_id, at, action, actor_type, actor_id, target_id, ip, details)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		tenantID, micros(e.At), e.Action, e.ActorType, e.ActorID, e.TargetID, e.IP, details)
+	return err
+}
+
+const tenantColumns = `id, number, name, created_at`
+
+func scanTenant(row scanner) (latch.Tenant, error) {
+	var t latch.Tenant
+	var created int64
+	if err := row.Scan(&t.ID, &t.Number, &t.Name, &created); err != nil {
+		return latch.Tenant{}, err
+	}
+	t.CreatedAt = fromMicros(created)
+	return t, nil
+}
+
+// CreateTenant implements latch.Store.
+func (s *Store) CreateTenant(ctx context.Context, t latch.Tenant, audit *latch.AuditEvent) (latch.Tenant, error) {
+	t, err := contract.Tenant(t, s.now)
+	if err != nil {
+		return latch.Tenant{}, err
+	}
+	ev, err := contract.AuditPtr(audit, s.now)
+	if err != nil {
+		return latch.Tenant{}, err
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		// A duplicate name returns no row; a duplicate id still fails,
+		// and the two are told apart without parsing messages.
+		err := tx.QueryRowContext(ctx, `
+			INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)
+			ON CONFLICT (name) DO NOTHING
+			RETURNING number`, t.ID, t.Name, micros(t.CreatedAt)).Scan(&t.Number)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return contract.NameTaken()
+		case sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+			return contract.AlreadyExists("tenant")
+		case err != nil:
+			return err
+		}
+		return appendAudit(ctx, tx, ev)
+	})
+	if err != nil {
+		return latch.Tenant{}, err
+	}
+	return t, nil
+}
+
+// TenantByID implements latch.Store.
+func (s *Store) TenantByID(ctx context.Context, id string) (latch.Tenant, error) {
+	id, ok := contract.ID(id)
+	if !ok {
+		return latch.Tenant{}, contract.NotFound("tenant")
+	}
+	t, err := scanTenant(s.reader.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return latch.Tenant{}, contract.NotFound("tenant")
+	}
+	if err != nil {
+		return latch.Tenant{}, latch.Internal(err)
+	}
+	return t, nil
+}
+
+// Tenants implements latch.Store, in number order.
+func (s *Store) Tenants(ctx context.Context) ([]latch.Tenant, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT `+tenantColumns+` FROM tenants ORDER BY number`)
+	if err != nil {
+		return nil, latch.Internal(err)
+	}
+	return collect(rows, scanTenant)
+}
+
+// collect scans every row with scan, closing rows.
+func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, latch.Internal(err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, latch.Internal(err)
+	}
+	return out, nil
+}
+
+const clientColumns = `c.id, c.tenant_id, c.name, c.scope, c.super, c.secret_hash, c.created_at, c.revoked_at`
+
+// clientDest is userDest for clientColumns.
+func clientDest(c *latch.Client) ([]any, func()) {
+	var scope string
+	var created int64
+	var revoked sql.NullInt64
+	dest := []any{&c.ID, &c.TenantID, &c.Name, &scope, &c.Super, &c.SecretHash, &created, &revoked}
+	return dest, func() {
+		c.Scope = latch.Scope(scope)
+		c.CreatedAt = fromMicros(created)
+		c.RevokedAt = fromNullMicros(revoked)
+	}
+}
+
+func scanClient(row scanner) (latch.Client, error) {
+	var c latch.Client
+	dest, finish := clientDest(&c)
+	if err := row.Scan(dest...); err != nil {
+		return latch.Client{}, err
+	}
+	finish()
+	return c, nil
+}
+
+// CreateClient implements latch.Store.
+func (s *Store) CreateClient(ctx context.Context, c latch.Client, audit *latch.AuditEvent) error {
+	c, err := contract.Client(c, s.now)
+	if err != nil {
+		return err
+	}
+	ev, err := contract.AuditPtr(audit, s.now)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO clients (id, tenant_id, name, scope, super, secret_hash, created_at, revoked_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`,
+			c.ID, c.TenantID, c.Name, string(c.Scope), c.Super, c.SecretHash, micros(c.CreatedAt), microsPtr(c.RevokedAt))
+		if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
+			return contract.NotFound("tenant")
+		}
+		if err := oneRow(res, err, contract.AlreadyExists("client")); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, ev)
+	})
+}
+
+// ClientByID implements latch.Store.
+func (s *Store) ClientByID(ctx context.Context, id string) (latch.Client, error) {
+	if !contract.ClientID(id) {
+		return latch.Client{}, contract.NotFound("client")
+	}
+	c, err := scanClient(s.reader.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM clients c WHERE c.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return latch.Client{}, contract.NotFound("client")
+	}
+	if err != nil {
+		return latch.Client{}, latch.Internal(err)
+	}
+	return c, nil
+}
+
+// Clients implements latch.Store.
+func (s *Store) Clients(ctx context.Context, tenantID string) ([]latch.Client, error) {
+	tenantID, err := contract.TenantFilter(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	query, args := `SELECT `+clientColumns+` FROM clients c`, []any(nil)
+	if tenantID != "" {
+		query, args = query+` WHERE c.tenant_id = ?`, append(args, tenantID)
+	}
+	rows, err := s.reader.QueryContext(ctx, query+` ORDER BY c.created_at, c.id`, args...)
+	if err != nil {
+		return nil, latch.Internal(err)
+	}
+	return collect(rows, scanClient)
+}
+
+// RevokeClient implements latch.Store. Revoking a revoked client keeps the
+// first time and succeeds; the audit event, if any, is appended either
+// way, as a record of the request.
+func (s *Store) RevokeClient(ctx context.Context, id string, at time.Time, audit *latch.AuditEvent) error {
+	if !contract.ClientID(id) {
+		return contract.NotFound("client")
+	}
+	ev, err := contract.AuditPtr(audit, s.now)
+	if err != nil {
+		return err
+	}
+	at = contract.Or(at, s.now)
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			UPDATE clients SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, micros(at), id)
+		if err := oneRow(res, err, contract.NotFound("client")); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, ev)
+	})
+}
+
+// CreateClientToken implements latch.Store.
+func (s *Store) CreateClientToken(ctx context.Context, t latch.ClientToken) error {
+	t, err := contract.ClientToken(t, s.now)
+	if err != nil {
+		return err
+	}
+	if !contract.ClientID(t.ClientID) {
+		return contract.NotFound("client")
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		return insertClientToken(ctx, tx, t)
+	})
+}
+
+func insertClientToken(ctx context.Context, tx *sql.Tx, t latch.ClientToken) error {
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO client_tokens (id, client_id, refresh_hash, created_at, expires_at, revoked_at)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`,
+		t.ID, t.ClientID, t.RefreshHash, micros(t.CreatedAt), micros(t.ExpiresAt), microsPtr(t.RevokedAt))
+	switch sqliteCode(err) {
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return contract.NotFound("client")
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return contract.AlreadyExists("refresh token")
+	}
+	return oneRow(res, err, contract.AlreadyExists("client token"))
+}
+
+const clientTokenColumns = `t.id, t.client_id, t.refresh_hash, t.created_at, t.expires_at, t.revoked_at`
+
+// clientTokenWithClientQuery joins by primary keys: two index probes.
+const clientTokenWithClientQuery = `SELECT ` + clientTokenColumns + `, ` + clientColumns + `
+	FROM client_tokens t JOIN clients c ON c.id = t.client_id
+	WHERE t.id = ?`
+
+// ClientTokenWithClient implements latch.Store. A revoked token or client
+// is returned as it is: the caller decides.
+func (s *Store) ClientTokenWithClient(ctx context.Context, tokenID string) (latch.ClientToken, latch.Client, error) {
+	id, ok := contract.ID(tokenID)
+	if !ok {
+		return latch.ClientToken{}, latch.Client{}, contract.NotFound("client token")
+	}
+	stmt, err := s.prepared(ctx, &s.clientTokenWithClient, clientTokenWithClientQuery)
+	if err != nil {
+		return latch.ClientToken{}, latch.Client{}, latch.Internal(err)
+	}
+	var t latch.ClientToken
+	var c latch.Client
+	var created, expires int64
+	var revoked sql.NullInt64
+	cdest, cfinish := clientDest(&c)
+	// Not cancellable, for the reason SessionWithUser gives.
+	err = stmt.QueryRowContext(context.WithoutCancel(ctx), id).Scan(append(
+		[]any{&t.ID, &t.ClientID, &t.RefreshHash, &created, &expires, &revoked}, cdest...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return latch.ClientToken{}, latch.Client{}, contract.NotFound("client token")
+	}
+	if err != nil {
+		return latch.ClientToken{}, latch.Client{}, latch.Internal(err)
+	}
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromMicros(created), fromMicros(expires), fromNullMicros(revoked)
+	cfinish()
+	return t, c, nil
+}
+
+// RotateClientToken implements latch.Store. The writer is serialized, so
+// the check and the revocation see the same row: of two rotations of one
+// refresh token, the second finds it revoked.
+func (s *Store) RotateClientToken(ctx context.Context, oldRefreshHash []byte, next latch.ClientToken) (latch.Client, error) {
+	if len(oldRefreshHash) == 0 {
+		return latch.Client{}, contract.NotFound("client token")
+	}
+	next, err := contract.ClientToken(next, s.now)
+	if err != nil {
+		return latch.Client{}, err
+	}
+	var c latch.Client
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		var oldID string
+		dest, finish := clientDest(&c)
+		err := tx.QueryRowContext(ctx, `
+			SELECT t.id, `+clientColumns+`
+			FROM client_tokens t JOIN clients c ON c.id = t.client_id
+			WHERE t.refresh_hash = ?1 AND t.revoked_at IS NULL AND t.expires_at > ?2
+			  AND c.revoked_at IS NULL`,
+			oldRefreshHash, micros(next.CreatedAt)).Scan(append([]any{&oldID}, dest...)...)
+		if errors.Is(err, sql.ErrNoRows) {
+			return contract.NotFound("client token")
+		}
+		if err != nil {
+			return err
+		}
+		finish()
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE client_tokens SET revoked_at = ? WHERE id = ?`, micros(next.CreatedAt), oldID); err != nil {
+			return err
+		}
+		next.ClientID = c.ID
+		return insertClientToken(ctx, tx, next)
+	})
+	if err != nil {
+		return latch.Client{}, err
+	}
+	return c, nil
+}
+
+// UserByNumber implements latch.Store.
+func (s *Store) UserByNumber(ctx context.Context, number int64) (latch.User, error) {
+	return s.user(ctx, `SELECT `+userColumns+` FROM users u WHERE u.number = ?`, number)
+}
+
+// ListUsers implements latch.Store. users_tenant_id serves it: its entries
+// end with the rowid, which is the number.
+func (s *Store) ListUsers(ctx context.Context, q latch.UserQuery) ([]latch.User, error) {
+	q, err := contract.UserQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	var where strings.Builder
+	args := []any{q.TenantID, q.AfterNumber}
+	where.WriteString(`u.tenant_id = ? AND u.number > ?`)
+	if q.Email != "" {
+		where.WriteString(` AND u.email_normalized = ?`)
+		args = append(args, latch.NormalizeEmail(q.Email))
+	}
+	rows, err := s.reader.QueryContext(ctx, `SELECT `+userColumns+` FROM users u
+		WHERE `+where.String()+` ORDER BY u.number LIMIT ?`, append(args, q.Limit)...)
+	if err != nil {
+		return nil, latch.Internal(err)
+	}
+	return collect(rows, scanUser)
+}
+
+// userReturning is userColumns for a RETURNING clause, which in SQLite
+// names the updated table's columns unqualified.
+var userReturning = strings.ReplaceAll(userColumns, "u.", "")
+
+// UpdateUser implements latch.Store.
+func (s *Store) UpdateUser(ctx context.Context, up latch.UserUpdate) (latch.User, error) {
+	id, ok := contract.ID(up.ID)
+	if !ok {
+		return latch.User{}, contract.NotFound("user")
+	}
+	ev, err := contract.AuditPtr(up.Audit, s.now)
+	if err != nil {
+		return latch.User{}, err
+	}
+	at := contract.Or(up.At, s.now)
+	var u latch.User
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		// A nil pointer is NULL, and COALESCE keeps the stored value.
+		dest, finish := userDest(&u)
+		err := tx.QueryRowContext(ctx, `
+			UPDATE users SET
+				first_name = COALESCE(?, first_name),
+				last_name = COALESCE(?, last_name),
+				active = COALESCE(?, active),
+				admin = COALESCE(?, admin),
+				verified = COALESCE(?, verified),
+				updated_at = ?
+			WHERE id = ?
+			RETURNING `+userReturning,
+			up.FirstName, up.LastName, up.Active, up.Admin, up.Verified, micros(at), id).Scan(dest...)
+		if errors.Is(err, sql.ErrNoRows) {
+			return contract.NotFound("user")
+		}
+		if err != nil {
+			return err
+		}
+		finish()
+		return appendAudit(ctx, tx, ev)
+	})
+	if err != nil {
+		return latch.User{}, err
+	}
+	return u, nil
+}
+
+// DeleteUser implements latch.Store. Identities, the credential, the
+// password history, sessions (with their refresh tokens) and authorization
+// codes go with the user (ON DELETE CASCADE); audit events stay.
+func (s *Store) DeleteUser(ctx context.Context, id string, audit *latch.AuditEvent) error {
+	id, ok := contract.ID(id)
+	if !ok {
+		return contract.NotFound("user")
+	}
+	ev, err := contract.AuditPtr(audit, s.now)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+		if err := oneRow(res, err, contract.NotFound("user")); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, ev)
+	})
+}
+
+// SessionsByUser implements latch.Store: none for an unknown user.
+func (s *Store) SessionsByUser(ctx context.Context, userID string, now time.Time) ([]latch.Session, error) {
+	userID, ok := contract.ID(userID)
+	if !ok {
+		return nil, nil
+	}
+	rows, err := s.reader.QueryContext(ctx, `
+		SELECT `+sessionColumns+` FROM sessions s
+		WHERE s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ?
+		ORDER BY s.created_at DESC, s.id DESC`, userID, micros(contract.Or(now, s.now)))
+	if err != nil {
+		return nil, latch.Internal(err)
+	}
+	return collect(rows, func(row scanner) (latch.Session, error) {
+		var sess latch.Session
+		dest, finish := sessionDest(&sess)
+		if err := row.Scan(dest...); err != nil {
+			return latch.Session{}, err
+		}
+		finish()
+		return sess, nil
+	})
+}
+
+// RevokeSessions implements latch.Store. An unknown user is NotFound, as
+// is a session of someone else. The audit event, if any, is appended
+// whenever the call succeeds, even if it revoked nothing.
+func (s *Store) RevokeSessions(ctx context.Context, r latch.SessionRevocation) (int, error) {
+	userID, ok := contract.ID(r.UserID)
+	if !ok {
+		return 0, contract.NotFound("user")
+	}
+	var sessionID string
+	if r.SessionID != "" {
+		if sessionID, ok = contract.ID(r.SessionID); !ok {
+			return 0, contract.NotFound("session")
+		}
+	}
+	ev, err := contract.AuditPtr(r.Audit, s.now)
+	if err != nil {
+		return 0, err
+	}
+	at := micros(contract.Or(r.At, s.now))
+	var n int64
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		if err := userExists(ctx, tx, userID); err != nil {
+			return err
+		}
+		var res sql.Result
+		var err error
+		if sessionID == "" {
+			res, err = tx.ExecContext(ctx, `
+				UPDATE sessions SET revoked_at = ?1
+				WHERE user_id = ?2 AND revoked_at IS NULL AND expires_at > ?1`, at, userID)
+		} else {
+			var one int
+			err = tx.QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE id = ? AND user_id = ?`,
+				sessionID, userID).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return contract.NotFound("session")
+			}
+			if err != nil {
+				return err
+			}
+			res, err = tx.ExecContext(ctx, `
+				UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, at, sessionID)
+		}
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, ev)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}
+
+// TenantPolicy implements latch.Store.
+func (s *Store) TenantPolicy(ctx context.Context, tenantID string) (latch.PasswordPolicy, error) {
+	tenantID, ok := contract.ID(tenantID)
+	if !ok {
+		return latch.PasswordPolicy{}, contract.NotFound("password policy")
+	}
+	var policy string
+	err := s.reader.QueryRowContext(ctx, `SELECT policy FROM tenant_policies WHERE tenant_id = ?`, tenantID).Scan(&policy)
+	if errors.Is(err, sql.ErrNoRows) {
+		return latch.PasswordPolicy{}, contract.NotFound("password policy")
+	}
+	if err != nil {
+		return latch.PasswordPolicy{}, latch.Internal(err)
+	}
+	return contract.DecodePolicy(policy)
+}
+
+// SetTenantPolicy implements latch.Store.
+func (s *Store) SetTenantPolicy(ctx context.Context, tenantID string, p latch.PasswordPolicy, at time.Time, audit *latch.AuditEvent) error {
+	tenantID, ok := contract.ID(tenantID)
+	if !ok {
+		return contract.NotFound("tenant")
+	}
+	policy, err := contract.EncodePolicy(p)
+	if err != nil {
+		return err
+	}
+	ev, err := contract.AuditPtr(audit, s.now)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO tenant_policies (tenant_id, policy, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT (tenant_id) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at`,
+			tenantID, policy, micros(contract.Or(at, s.now)))
+		if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
+			return contract.NotFound("tenant")
+		}
+		if err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, ev)
+	})
+}
+
+// AppendAudit implements latch.Store.
+func (s *Store) AppendAudit(ctx context.Context, e latch.AuditEvent) error {
+	e, err := contract.Audit(e, s.now)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error { return appendAudit(ctx, tx, &e) })
+}
+
+// AuditEvents implements latch.Store.
+func (s *Store) AuditEvents(ctx context.Context, q latch.AuditQuery) ([]latch.AuditEvent, error) {
+	q, err := contract.AuditQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	var where []string
+	var args []any
+	add := func(cond string, arg any) {
+		where = append(where, cond)
+		args = append(args, arg)
+	}
+	if q.TenantID != "" {
+		add(`tenant_id = ?`, q.TenantID)
+	}
+	if q.Action != "" {
+		add(`action = ?`, q.Action)
+	}
+	if q.ActorID != "" {
+		add(`actor_id = ?`, q.ActorID)
+	}
+	if q.TargetID != "" {
+		add(`target_id = ?`, q.TargetID)
+	}
+	if !q.Since.IsZero() {
+		add(`at >= ?`, micros(q.Since))
+	}
+	if q.BeforeID > 0 {
+		add(`id < ?`, q.BeforeID)
+	}
+	query := `SELECT id, tenant_id, at, action, actor_type, actor_id, target_id, ip, details FROM audit_events`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	rows, err := s.reader.QueryContext(ctx, query+` ORDER BY id DESC LIMIT ?`, append(args, q.Limit)...)
+	if err != nil {
+		return nil, latch.Internal(err)
+	}
+	return collect(rows, func(row scanner) (latch.AuditEvent, error) {
+		var e latch.AuditEvent
+		var tenantID, details sql.NullString
+		var at int64
+		if err := row.Scan(&e.ID, &tenantID, &at, &e.Action, &e.ActorType, &e.ActorID, &e.TargetID, &e.IP, &details); err != nil {
+			return latch.AuditEvent{}, err
+		}
+		e.TenantID, e.At = tenantID.String, fromMicros(at)
+		var err error
+		if details.Valid {
+			e.Details, err = contract.DecodeDetails(&details.String)
+		}
+		return e, err
+	})
+}

@@ -1,0 +1,116 @@
+package sqlite
+
+import (
+	"io/fs"
+	"path/filepath"
+	"testing"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/latchid/latch"
+)
+
+// TestMigrateAdminKeepsData checks 00003, which rebuilds tenants, on a
+// database that has data: the tenants keep their ids (the default one
+// becomes number 1 whatever the order of the rows), users keep pointing at
+// them, foreign keys are still enforced, and going down and up again
+// works.
+func TestMigrateAdminKeepsData(t *testing.T) {
+	ctx := t.Context()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "m.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, st.writer, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	// A tenant that sorts, and was created, before the default one.
+	const early = "00000000-0000-0000-0000-000000000000"
+	for _, q := range []string{
+		`INSERT INTO tenants (id, name, created_at) VALUES ('` + early + `', 'early', 0)`,
+		`INSERT INTO users (id, tenant_id, email, email_normalized, first_name, last_name, profile_picture,
+			verified, active, admin, created_at, updated_at)
+		 VALUES ('0190b8a2-7c1e-7d3a-9f00-000000000001', '` + early + `', 'a@example.com', 'a@example.com', '', '', '', 0, 1, 0, 0, 0),
+		        ('0190b8a2-7c1e-7d3a-9f00-000000000002', '` + latch.DefaultTenantID + `', 'b@example.com', 'b@example.com', '', '', '', 0, 1, 0, 0, 0)`,
+		`INSERT INTO credentials (user_id, hash, created_at, updated_at) VALUES ('0190b8a2-7c1e-7d3a-9f00-000000000001', 'h', 0, 0)`,
+	} {
+		if _, err := st.writer.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	check := func() {
+		t.Helper()
+		rows, err := st.writer.QueryContext(ctx, `PRAGMA foreign_key_check`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rows.Next() {
+			t.Error("foreign_key_check found violations")
+		}
+		rows.Close()
+		var fk int
+		if err := st.writer.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk); err != nil || fk != 1 {
+			t.Errorf("foreign_keys = %d, %v after migrating", fk, err)
+		}
+		// Foreign keys are still enforced.
+		_, err = st.CreateUser(ctx, latch.NewUser{User: latch.User{TenantID: "0190b8a2-7c1e-7d3a-9f00-0000000000ff", Email: "x@example.com"}})
+		if !latch.IsKind(err, latch.KindInvalid) {
+			t.Errorf("user of an unknown tenant: %v, want Invalid", err)
+		}
+	}
+
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check()
+	tenants, err := st.Tenants(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tenants) != 2 || tenants[0].ID != latch.DefaultTenantID || tenants[0].Number != 1 ||
+		tenants[1].ID != early || tenants[1].Number != 2 || tenants[1].Name != "early" {
+		t.Fatalf("tenants after migrating = %+v", tenants)
+	}
+	u, err := st.UserByEmail(ctx, "a@example.com")
+	if err != nil || u.TenantID != early {
+		t.Fatalf("user after migrating = %+v, %v", u, err)
+	}
+	c, err := st.Credential(ctx, u.ID)
+	if err != nil || c.Hash != "h" || c.MustChange {
+		t.Fatalf("credential after migrating = %+v, %v", c, err)
+	}
+	next, err := st.CreateTenant(ctx, latch.Tenant{Name: "next"}, nil)
+	if err != nil || next.Number != 3 {
+		t.Fatalf("CreateTenant after migrating = %+v, %v; want number 3", next, err)
+	}
+
+	// Down and up again.
+	if _, err := p.DownTo(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := st.writer.QueryRowContext(ctx, `SELECT count(*) FROM tenants`).Scan(&n); err != nil || n != 3 {
+		t.Fatalf("%d tenants after going down, %v; want 3", n, err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check()
+	if _, err := st.UserByEmail(ctx, "b@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	tenants, err = st.Tenants(ctx)
+	if err != nil || len(tenants) != 3 || tenants[0].Number != 1 || tenants[0].ID != latch.DefaultTenantID {
+		t.Fatalf("tenants after down and up = %+v, %v", tenants, err)
+	}
+}
