@@ -22,3 +22,29 @@ func (h *Hasher) HoldSlot(ctx context.Context) (release func(), err error) {
 // OnHashing installs a hook called with +1 when a hash starts (slot held)
 // and -1 when it ends. Set it before the Hasher is shared.
 func (h *Hasher) OnHashing(f func(delta int)) { h.hashing = f }
+
+// ScryptHash and PBKDF2Hash are the parsed forms of the import formats.
+type (
+	ScryptHash = scryptHash
+	PBKDF2Hash = pbkdf2Hash
+)
+
+// ParseScrypt and ParsePBKDF2 are the parsers Verify and CheckImport use
+// (verification caps applied).
+func ParseScrypt(s string) (ScryptHash, error) { return parseScrypt(s) }
+func ParsePBKDF2(s string) (PBKDF2Hash, error) { return parsePBKDF2(s) }
+
+// EncodeScrypt and EncodePBKDF2 invert the parsers (scrypt in the standard
+// alphabet, passlib's pbkdf2 form in ab64).
+func EncodeScrypt(h ScryptHash) string { return h.encode() }
+func EncodePBKDF2(h PBKDF2Hash) string { return h.encode() }
+
+// PBKDF2Form names h's encoding: "passlib", "phc" or "django".
+func PBKDF2Form(h PBKDF2Hash) string { return h.Form.String() }
+
+// ScryptCosts returns the bytes scrypt allocates for h (the V array and
+// the rest) and the bytes it mixes.
+func ScryptCosts(h ScryptHash) (v, rest, work uint64) { return h.costs() }
+
+// PBKDF2Work is h's iterations times its 32-byte key blocks.
+func PBKDF2Work(h PBKDF2Hash) uint64 { return h.work() }

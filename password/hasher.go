@@ -16,8 +16,13 @@ import (
 // queue timeout is refused with KindUnavailable rather than queued without
 // end: a login flood then degrades into fast 503s, not into an OOM kill.
 //
-// Verifying a stored hash costs that hash's parameters, not the Hasher's;
-// ParseArgon2's caps bound how far above MemoryKiB one stored hash can go.
+// That bound holds for hashes at the Hasher's own params: verifying a
+// stored hash costs that hash's parameters, not the Hasher's. Verify's caps
+// bound how far above MemoryKiB any stored hash can go (argon2 1 GiB,
+// scrypt 256 MiB), and CheckImport keeps every imported hash at or below
+// 64 MiB per verification, so with imported accounts the bound is
+// slots x max(MemoryKiB, 64 MiB). That product is why the import cap is
+// 64 MiB and not more.
 type Hasher struct {
 	params       Params
 	slots        chan struct{} // a buffered-channel semaphore: send acquires, receive releases
