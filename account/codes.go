@@ -74,7 +74,12 @@ func (s *Service) RedeemAuthorizationCode(ctx context.Context, code, verifier, r
 	if !user.Active {
 		return TokenPair{}, &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeAccountInactive, Message: "this account is deactivated"}
 	}
-	pair, err := s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, c.PasswordHash)
+	ev := s.userEvent(ctx, user, latch.AuditLoginSuccess)
+	ev.Details = map[string]string{"method": "provider", "via": "authorization_code"}
+	if c.PasswordHash != "" {
+		ev.Details["method"] = "password"
+	}
+	pair, err := s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, c.PasswordHash, &ev)
 	if latch.IsCode(err, latch.CodeConcurrentUpdate) {
 		return TokenPair{}, invalid
 	}

@@ -110,7 +110,9 @@ func (s *Service) SignInWithIdentity(ctx context.Context, ext latch.ExternalIden
 	if err != nil {
 		return latch.User{}, TokenPair{}, err
 	}
-	pair, err := s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, "")
+	ev := s.userEvent(ctx, user, latch.AuditLoginSuccess)
+	ev.Details = map[string]string{"method": string(ext.Provider)}
+	pair, err := s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, "", &ev)
 	return user, pair, err
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -41,25 +42,61 @@ type LoginInput struct {
 // cost one password verification and give the same error. Attempts are
 // limited per client IP, and failures per (email, client IP); both limits
 // apply alike to emails that have no account.
+//
+// When an administrator asked for the password to be changed at the next
+// sign-in, Login answers a Forbidden error with code
+// password_change_required together with a pair whose only scope is
+// password:change: a short-lived token that can set a new password and do
+// nothing else.
 func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
-	user, verified, err := s.AuthenticatePassword(ctx, in)
+	user, verified, mustChange, err := s.authenticatePassword(ctx, in)
 	if err != nil {
 		return TokenPair{}, err
 	}
-	pair, err := s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, verified)
+	ev := s.userEvent(ctx, user, latch.AuditLoginSuccess)
+	ev.IP = in.ClientIP
+	ev.Details = map[string]string{"method": "password"}
+	scopes, ttl, refresh := latch.SessionScopes(), s.cfg.SessionTTL, true
+	if mustChange {
+		ev.Details["password_change_required"] = "true"
+		scopes, ttl, refresh = []string{latch.ScopePasswordChange}, passwordChangeTTL, false
+	}
+	pair, err := s.startSession(ctx, user, latch.KindSession, scopes, ttl, refresh, verified, &ev)
 	if latch.IsCode(err, latch.CodeConcurrentUpdate) {
 		// The password changed while we checked it: the one given is no
 		// longer the account's password.
 		return TokenPair{}, errInvalidCredentials()
 	}
+	if err == nil && mustChange {
+		return pair, errPasswordChangeRequired()
+	}
 	return pair, err
+}
+
+// passwordChangeTTL is the life of the token that can only change the
+// password.
+const passwordChangeTTL = 10 * time.Minute
+
+func errPasswordChangeRequired() error {
+	return &latch.Error{Kind: latch.KindForbidden, Code: latch.CodePasswordChangeRequired, Message: "the password must be changed before signing in"}
 }
 
 // AuthenticatePassword checks an email and password, with Login's limits
 // and its sameness for unknown accounts, and returns the account and the
 // stored hash that matched. Whatever it starts (a session, a one-time
 // code) must be conditional on that hash still being current.
+//
+// An account whose password must be changed first is refused with
+// password_change_required: only Login can hand out the token for that.
 func (s *Service) AuthenticatePassword(ctx context.Context, in LoginInput) (latch.User, string, error) {
+	user, verified, mustChange, err := s.authenticatePassword(ctx, in)
+	if err == nil && mustChange {
+		return latch.User{}, "", errPasswordChangeRequired()
+	}
+	return user, verified, err
+}
+
+func (s *Service) authenticatePassword(ctx context.Context, in LoginInput) (latch.User, string, bool, error) {
 	var missing []latch.Error
 	if strings.TrimSpace(in.Email) == "" {
 		missing = append(missing, *latch.FieldError("email", latch.CodeRequired, "The email field is required."))
@@ -68,69 +105,91 @@ func (s *Service) AuthenticatePassword(ctx context.Context, in LoginInput) (latc
 		missing = append(missing, *latch.FieldError("password", latch.CodeRequired, "The password field is required."))
 	}
 	if len(missing) > 0 {
-		return latch.User{}, "", invalid(missing)
+		return latch.User{}, "", false, invalid(missing)
 	}
 	if err := s.limit(ctx, "login-ip:"+in.ClientIP, s.cfg.LoginPerIP, 1); err != nil {
-		return latch.User{}, "", err
+		return latch.User{}, "", false, err
 	}
 	failures := "login-failures:" + latch.NormalizeEmail(in.Email) + "|" + in.ClientIP
 	if err := s.limit(ctx, failures, s.cfg.LoginFailures, 0); err != nil {
-		return latch.User{}, "", err
+		return latch.User{}, "", false, err
 	}
-	user, verified, err := s.checkPassword(ctx, in.Email, password.Normalize(in.Password))
+	user, cred, verified, err := s.checkPassword(ctx, in.Email, password.Normalize(in.Password))
+	if latch.IsCode(err, latch.CodeInvalidCredentials) || latch.IsCode(err, latch.CodeAccountInactive) {
+		s.auditLoginFailure(ctx, in, user, err)
+	}
 	if latch.IsCode(err, latch.CodeInvalidCredentials) {
 		// Recorded only now: a failure costs a slot of the limit, a
 		// success does not.
 		if lerr := s.limit(ctx, failures, s.cfg.LoginFailures, 1); lerr != nil && !latch.IsKind(lerr, latch.KindTooMany) {
-			return latch.User{}, "", lerr
+			return latch.User{}, "", false, lerr
 		}
 	}
-	return user, verified, err
+	if err != nil {
+		return latch.User{}, "", false, err
+	}
+	return user, verified, cred.MustChange, nil
+}
+
+// auditLoginFailure records a refused sign-in. user is the account the
+// email named, or zero for an unknown email; the email is recorded either
+// way (it is what was tried), the password never.
+func (s *Service) auditLoginFailure(ctx context.Context, in LoginInput, user latch.User, err error) {
+	ev := latch.AuditEvent{
+		TenantID: user.TenantID, At: s.now(), Action: latch.AuditLoginFailure, ActorType: latch.ActorAnonymous,
+		TargetID: user.ID, IP: in.ClientIP,
+		Details: map[string]string{"email": latch.NormalizeEmail(in.Email), "method": "password", "reason": latch.AsError(err).Code},
+	}
+	if len(ev.Details["email"]) > 254 {
+		ev.Details["email"] = ev.Details["email"][:254]
+	}
+	s.appendAudit(ctx, ev)
 }
 
 // checkPassword verifies pw (normalized) for the account with email and
-// returns the account and the stored hash that matched (upgraded if it was
-// weak).
-func (s *Service) checkPassword(ctx context.Context, email, pw string) (latch.User, string, error) {
+// returns the account, its credential and the stored hash that matched
+// (upgraded if it was weak). On failure the account is still returned when
+// the email named one, for the audit log.
+func (s *Service) checkPassword(ctx context.Context, email, pw string) (latch.User, latch.Credential, string, error) {
 	if s.cfg.Policy.TooLong(pw) {
 		// Refused before hashing: no stored password can be this long, and
 		// hashing megabytes on request is a denial of service.
-		return latch.User{}, "", errInvalidCredentials()
+		return latch.User{}, latch.Credential{}, "", errInvalidCredentials()
 	}
 	user, err := s.store.UserByEmail(ctx, email)
 	if err != nil {
 		if latch.IsKind(err, latch.KindNotFound) {
-			return latch.User{}, "", s.failLogin(ctx, pw)
+			return latch.User{}, latch.Credential{}, "", s.failLogin(ctx, pw)
 		}
-		return latch.User{}, "", err
+		return latch.User{}, latch.Credential{}, "", err
 	}
 	cred, err := s.store.Credential(ctx, user.ID)
 	if err != nil {
 		if latch.IsKind(err, latch.KindNotFound) {
-			return latch.User{}, "", s.failLogin(ctx, pw)
+			return user, latch.Credential{}, "", s.failLogin(ctx, pw)
 		}
-		return latch.User{}, "", err
+		return latch.User{}, latch.Credential{}, "", err
 	}
 	ok, needsRehash, err := s.hasher.Verify(ctx, pw, cred.Hash)
 	if err != nil {
 		var le *latch.Error
 		if errors.As(err, &le) {
-			return latch.User{}, "", err
+			return latch.User{}, latch.Credential{}, "", err
 		}
 		// A stored hash we cannot parse is our fault, not the user's.
-		return latch.User{}, "", latch.Internal(err)
+		return latch.User{}, latch.Credential{}, "", latch.Internal(err)
 	}
 	if !ok {
-		return latch.User{}, "", errInvalidCredentials()
+		return user, latch.Credential{}, "", errInvalidCredentials()
 	}
 	if !user.Active {
-		return latch.User{}, "", &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeAccountInactive, Message: "this account is deactivated"}
+		return user, latch.Credential{}, "", &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeAccountInactive, Message: "this account is deactivated"}
 	}
 	verified := cred.Hash
 	if needsRehash {
 		verified = s.rehash(ctx, user.ID, pw, cred.Hash)
 	}
-	return user, verified, nil
+	return user, cred, verified, nil
 }
 
 // limit applies rule to key with cost (0: only ask). A limiter that fails

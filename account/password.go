@@ -29,6 +29,20 @@ func AuthorizeUser(p Principal, scope string) error {
 	return nil
 }
 
+// AuthorizePasswordChange is AuthorizeUser for SetOwnPassword: the token
+// needs user:update, or must be the password:change token a sign-in hands
+// out when an administrator asked for a new password.
+func AuthorizePasswordChange(p Principal) error {
+	if forcedChange(p) {
+		return nil
+	}
+	return AuthorizeUser(p, latch.ScopeUserUpdate)
+}
+
+func forcedChange(p Principal) bool {
+	return p.Session.Kind == latch.KindSession && p.Session.HasScope(latch.ScopePasswordChange)
+}
+
 // SetOwnPassword sets the caller's first password, or changes it when one
 // exists (then CurrentPassword must be given and correct). Every other
 // session of the account is revoked; the caller's stays valid.
@@ -36,9 +50,18 @@ func AuthorizeUser(p Principal, scope string) error {
 // Two concurrent first-time calls cannot both succeed: the store writes a
 // first password only while none exists, and the loser is told to send
 // current_password, exactly as if it had come second.
+//
+// The token a sign-in hands out when the password must be changed (scope
+// password:change) may call this too, without current_password (it was
+// just proven); the new password must differ from the current one, and
+// every session, that token's included, ends: the user signs in again.
 func (s *Service) SetOwnPassword(ctx context.Context, p Principal, in SetOwnPasswordInput) error {
-	if err := AuthorizeUser(p, latch.ScopeUserUpdate); err != nil {
+	if err := AuthorizePasswordChange(p); err != nil {
 		return err
+	}
+	forcedChange := forcedChange(p)
+	if s.cfg.Policy.TooLong(in.Password) {
+		return invalid(s.checkHardLimits(in.Password))
 	}
 	pw := password.Normalize(in.Password)
 	cred, err := s.store.Credential(ctx, p.User.ID)
@@ -47,16 +70,25 @@ func (s *Service) SetOwnPassword(ctx context.Context, p Principal, in SetOwnPass
 		return err
 	}
 
-	var failed []latch.Error
-	if err := s.cfg.Policy.Check(pw, p.User.Email); err != nil {
-		failed = append(failed, details(err)...)
+	failed, err := s.checkNewPassword(ctx, p.User, pw)
+	if err != nil {
+		return err
+	}
+	if forcedChange && hasPassword && pw != "" {
+		same, err := s.hasher.MatchesAny(ctx, pw, []string{cred.Hash})
+		if err != nil {
+			return latch.AsError(err)
+		}
+		if same && !hasCode(failed, latch.CodePolicyHistory) {
+			failed = append(failed, *latch.FieldError("password", latch.CodePolicyHistory, "The new password must differ from the current one."))
+		}
 	}
 	if in.Confirmation == nil || *in.Confirmation == "" {
 		failed = append(failed, *latch.FieldError("password_confirmation", latch.CodeRequired, "The password confirmation field is required."))
 	} else if password.Normalize(*in.Confirmation) != pw {
 		failed = append(failed, *latch.FieldError("password", latch.CodePasswordMismatch, "The password field confirmation does not match."))
 	}
-	if hasPassword && (in.CurrentPassword == nil || *in.CurrentPassword == "") {
+	if hasPassword && !forcedChange && (in.CurrentPassword == nil || *in.CurrentPassword == "") {
 		failed = append(failed, *errCurrentPasswordRequired())
 	}
 	if len(failed) > 0 {
@@ -64,7 +96,9 @@ func (s *Service) SetOwnPassword(ctx context.Context, p Principal, in SetOwnPass
 	}
 
 	previous := ""
-	if hasPassword {
+	if forcedChange {
+		previous = cred.Hash
+	} else if hasPassword {
 		// A stolen access token must not become a way to guess the
 		// password: wrong current passwords are limited per account.
 		failures := "current-password-failures:" + p.User.ID
@@ -90,8 +124,16 @@ func (s *Service) SetOwnPassword(ctx context.Context, p Principal, in SetOwnPass
 	if err != nil {
 		return latch.AsError(err)
 	}
+	keep := p.Session.ID
+	if forcedChange {
+		keep = ""
+	}
+	ev := s.userEvent(ctx, p.User, latch.AuditPasswordChange)
+	if !hasPassword {
+		ev.Action = latch.AuditPasswordSet
+	}
 	err = s.store.ChangePassword(ctx, latch.PasswordChange{
-		UserID: p.User.ID, PreviousHash: previous, NewHash: newHash, KeepSessionID: p.Session.ID, At: s.now(),
+		UserID: p.User.ID, PreviousHash: previous, NewHash: newHash, KeepSessionID: keep, At: s.now(), Audit: &ev,
 	})
 	if latch.IsKind(err, latch.KindConflict) {
 		// Someone else set or changed the password between our read and our
@@ -110,6 +152,16 @@ func errCurrentPasswordRequired() *latch.Error {
 
 func errCurrentPasswordWrong() error {
 	return invalid([]latch.Error{*latch.FieldError("current_password", latch.CodeCurrentPasswordWrong, "The password is incorrect.")})
+}
+
+// hasCode reports whether one of failed has code.
+func hasCode(failed []latch.Error, code string) bool {
+	for _, f := range failed {
+		if f.Code == code {
+			return true
+		}
+	}
+	return false
 }
 
 // invalid folds several field failures into one Invalid error whose headline

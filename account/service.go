@@ -108,6 +108,9 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Princip
 	if err != nil {
 		return Principal{}, err
 	}
+	if claims.Kind == latch.KindClient {
+		return Principal{}, &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeNotUserToken, Message: "an API client's token does not act for a user"}
+	}
 	sess, user, err := s.store.SessionWithUser(ctx, claims.SessionID)
 	if err != nil {
 		if latch.IsKind(err, latch.KindNotFound) {
@@ -115,7 +118,7 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Princip
 		}
 		return Principal{}, err
 	}
-	if !sess.Live(s.now()) || sess.UserID != claims.Subject || !user.Active {
+	if !sess.Live(s.now()) || sess.UserID != claims.Subject || !user.Active || claims.Kind != sess.Kind {
 		return Principal{}, errUnauthenticated(nil)
 	}
 	return Principal{User: user, Session: sess, Claims: claims}, nil
@@ -124,7 +127,13 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Princip
 // Logout revokes the caller's session: its access and refresh tokens stop
 // working at once.
 func (s *Service) Logout(ctx context.Context, p Principal) error {
-	return s.store.RevokeSession(ctx, p.Session.ID, s.now())
+	if err := s.store.RevokeSession(ctx, p.Session.ID, s.now()); err != nil {
+		return err
+	}
+	ev := s.userEvent(ctx, p.User, latch.AuditSessionRevoke)
+	ev.Details = map[string]string{"session_id": p.Session.ID, "reason": "logout"}
+	s.appendAudit(ctx, ev)
+	return nil
 }
 
 // purgeBatch bounds one delete, so the janitor never holds the writer long.
@@ -162,7 +171,7 @@ func purgeAll(batch func() (int, error)) (int, error) {
 // verifiedHash, when not empty, is the password hash a login just
 // verified: the session is stored only while it is still the account's
 // password, so a concurrent password change cannot be outlived.
-func (s *Service) startSession(ctx context.Context, user latch.User, kind latch.TokenKind, scopes []string, ttl time.Duration, withRefresh bool, verifiedHash string) (TokenPair, error) {
+func (s *Service) startSession(ctx context.Context, user latch.User, kind latch.TokenKind, scopes []string, ttl time.Duration, withRefresh bool, verifiedHash string, audit *latch.AuditEvent) (TokenPair, error) {
 	now := s.now()
 	id, err := newID()
 	if err != nil {
@@ -174,7 +183,7 @@ func (s *Service) startSession(ctx context.Context, user latch.User, kind latch.
 	if withRefresh {
 		refresh, refreshHash = token.NewOpaque(refreshPrefix)
 	}
-	if err := s.store.CreateSession(ctx, latch.NewSession{Session: sess, RefreshHash: refreshHash, WhilePasswordHash: verifiedHash}); err != nil {
+	if err := s.store.CreateSession(ctx, latch.NewSession{Session: sess, RefreshHash: refreshHash, WhilePasswordHash: verifiedHash, Audit: audit}); err != nil {
 		return TokenPair{}, err
 	}
 	pair, err := s.signAccess(sess, now, withRefresh)

@@ -1,8 +1,8 @@
 package account
 
 import (
+	"cmp"
 	"context"
-	"fmt"
 	"net/mail"
 	"strings"
 	"time"
@@ -26,7 +26,8 @@ type CreateUserInput struct {
 	TenantID  string
 }
 
-// CreateUser creates an account.
+// CreateUser creates an account for the operator (the command line and
+// tests); the audit log names the operator as its author.
 func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (latch.User, error) {
 	email, err := parseEmail(in.Email)
 	if err != nil {
@@ -38,7 +39,7 @@ func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (latch.Use
 		return latch.User{}, latch.Internal(err)
 	}
 	nu := latch.NewUser{User: latch.User{
-		ID: id, TenantID: in.TenantID, Email: email, FirstName: in.FirstName, LastName: in.LastName,
+		ID: id, TenantID: cmp.Or(in.TenantID, latch.DefaultTenantID), Email: email, FirstName: in.FirstName, LastName: in.LastName,
 		Verified: in.Verified, Active: true, Admin: in.Admin, CreatedAt: now, UpdatedAt: now,
 	}}
 	if in.Provider != "" {
@@ -55,13 +56,20 @@ func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (latch.Use
 	}
 	if in.Password != "" {
 		pw := password.Normalize(in.Password)
-		if err := s.cfg.Policy.Check(pw, email); err != nil {
+		failed, err := s.checkNewPassword(ctx, nu.User, pw)
+		if err != nil {
 			return latch.User{}, err
+		}
+		if len(failed) > 0 {
+			return latch.User{}, invalid(failed)
 		}
 		if nu.PasswordHash, err = s.hasher.Hash(ctx, pw); err != nil {
 			return latch.User{}, latch.AsError(err)
 		}
 	}
+	ev := s.auditEvent(ctx, Operator(""), latch.AuditUserCreate, nu.User.TenantID, id)
+	ev.Details = map[string]string{"email": email}
+	nu.Audit = &ev
 	return s.store.CreateUser(ctx, nu)
 }
 
@@ -149,18 +157,5 @@ func (s *Service) IssueToken(ctx context.Context, in IssueTokenInput) (TokenPair
 			ttl = 30 * 24 * time.Hour
 		}
 	}
-	return s.startSession(ctx, user, kind, scopes, ttl, kind == latch.KindSession, "")
-}
-
-// PasswordRules describes the password policy for people, before they type.
-func (s *Service) PasswordRules() string {
-	p := s.cfg.Policy
-	rules := fmt.Sprintf("%d to %d characters", p.MinLength, p.MaxLength)
-	if p.RefuseCommon {
-		rules += "; not a commonly used password"
-	}
-	if p.RefuseEmail {
-		rules += "; not built from your email address"
-	}
-	return rules + "."
+	return s.startSession(ctx, user, kind, scopes, ttl, kind == latch.KindSession, "", nil)
 }

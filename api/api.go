@@ -11,6 +11,7 @@ import (
 	"github.com/latchid/latch/api/devopness"
 	"github.com/latchid/latch/api/httpx"
 	"github.com/latchid/latch/api/native"
+	"github.com/latchid/latch/api/onelogin"
 	"github.com/latchid/latch/web"
 )
 
@@ -32,6 +33,7 @@ func NewHandler(accounts *account.Service, cfg Config, log *slog.Logger) http.Ha
 	mux := http.NewServeMux()
 	native.New(accounts, cfg.JWKS, cfg.OAuth, log).Register(mux)
 	devopness.New(accounts, log).Register(mux)
+	onelogin.New(accounts, log).Register(mux)
 	names := make([]string, 0, len(cfg.OAuth.Providers))
 	for _, p := range cfg.OAuth.Providers {
 		names = append(names, p.Name())

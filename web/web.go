@@ -275,6 +275,10 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request) (string, *vi
 
 func (p *Pages) loginFailed(w http.ResponseWriter, r *http.Request, f loginFlow, email string, err error) (string, *view) {
 	le := latch.AsError(err)
+	switch {
+	case le.Code == latch.CodePasswordChangeRequired:
+		return p.renderLogin(w, r, f, email, "Your administrator requires a new password before you sign in. Ask them to send you a link to set one.", http.StatusForbidden)
+	}
 	switch le.Kind {
 	case latch.KindUnauthenticated, latch.KindForbidden:
 		return p.renderLogin(w, r, f, email, "That email and password do not match an account.", http.StatusUnauthorized)
@@ -359,7 +363,7 @@ func (p *Pages) principal(w http.ResponseWriter, r *http.Request) (account.Princ
 }
 
 func (p *Pages) accountView(r *http.Request, pr account.Principal) *view {
-	v := &view{Title: "Your account", User: pr.User, Rules: p.cfg.Accounts.PasswordRules(), FieldErrors: map[string]string{}}
+	v := &view{Title: "Your account", User: pr.User, Rules: p.cfg.Accounts.PasswordRules(r.Context(), pr.User.TenantID), FieldErrors: map[string]string{}}
 	v.Identities, _ = p.cfg.Accounts.MyIdentities(r.Context(), pr)
 	v.HasPassword, _ = p.cfg.Accounts.HasPassword(r.Context(), pr.User.ID)
 	return v

@@ -46,14 +46,14 @@ func (s *Surface) setPassword(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := account.AuthorizeUser(p, latch.ScopeUserUpdate); err != nil {
+	if err := account.AuthorizePasswordChange(p); err != nil {
 		return err
 	}
 	var req setPasswordRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	err = s.accounts.SetOwnPassword(r.Context(), p, account.SetOwnPasswordInput{
+	err = s.accounts.SetOwnPassword(httpx.Context(r), p, account.SetOwnPasswordInput{
 		Password: deref(req.Password), Confirmation: req.PasswordConfirmation, CurrentPassword: req.CurrentPassword,
 	})
 	if err != nil {
@@ -83,7 +83,17 @@ func (s *Surface) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	pair, err := s.accounts.Login(r.Context(), account.LoginInput{Email: deref(req.Email), Password: deref(req.Password), ClientIP: httpx.ClientIP(r)})
+	pair, err := s.accounts.Login(httpx.Context(r), account.LoginInput{Email: deref(req.Email), Password: deref(req.Password), ClientIP: httpx.ClientIP(r)})
+	if latch.IsCode(err, latch.CodePasswordChangeRequired) {
+		// Not in the seed: an administrator asked for a new password. The
+		// token can only be used to POST /users/me/password.
+		httpx.WriteJSON(w, http.StatusForbidden, "application/json", struct {
+			Message     string `json:"message"`
+			ChangeToken string `json:"password_change_token"`
+			ExpiresIn   int64  `json:"expires_in"`
+		}{"Password change required.", pair.AccessToken, int64(pair.ExpiresIn.Seconds())})
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package httpx
 
 import (
+	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -57,16 +59,22 @@ func (a Adapter) Handle(h HandlerFunc) http.Handler {
 }
 
 // WriteJSON writes v as JSON with status.
+//
+// Characters such as < > & are written as themselves, not as \u003c...:
+// the seed contracts quote texts like "=>" that clients may compare byte for
+// byte, and a JSON response (with nosniff) is never read as HTML.
 func WriteJSON(w http.ResponseWriter, status int, contentType string, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		http.Error(w, `{"message":"Server Error"}`, http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
+	w.Header().Set("Content-Length", strconv.Itoa(body.Len()))
 	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
+	_, _ = w.Write(body.Bytes())
 }
 
 // BearerToken extracts the token of an "Authorization: Bearer <token>"
@@ -243,4 +251,11 @@ func ParsePrefixes(s string) ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
 	}
 	return out, nil
+}
+
+// Context returns the request's context carrying the client's address
+// (latch.WithClientIP), for use cases that write the audit log. Only
+// handlers that need it pay for the extra context.
+func Context(r *http.Request) context.Context {
+	return latch.WithClientIP(r.Context(), ClientIP(r))
 }

@@ -116,3 +116,30 @@ func (h *Harness) OAuthUser(t testing.TB, email string) (latch.User, account.Tok
 	}
 	return u, pair
 }
+
+// APIClient creates an API client with scope in tenantID ("" for the
+// default tenant) and returns it, its secret and a fresh access token.
+func (h *Harness) APIClient(t testing.TB, scope latch.Scope, tenantID string, super bool) (latch.Client, string, string) {
+	t.Helper()
+	ctx := context.Background()
+	nc, err := h.Accounts.CreateClient(ctx, account.Operator(""), account.CreateClientInput{Name: "test " + string(scope), Scope: string(scope), TenantID: tenantID, Super: super})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := h.Accounts.IssueClientToken(ctx, nc.Client.ID, nc.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc.Client, nc.Secret, pair.AccessToken
+}
+
+// PasswordUser creates an account with a password in tenantID ("" for the
+// default tenant).
+func (h *Harness) PasswordUser(t testing.TB, email, pw, tenantID string, admin bool) latch.User {
+	t.Helper()
+	u, err := h.Accounts.CreateUser(context.Background(), account.CreateUserInput{Email: email, Password: pw, TenantID: tenantID, Admin: admin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}

@@ -1,0 +1,344 @@
+package account
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/latchid/latch"
+	"github.com/latchid/latch/password"
+)
+
+// UserRef names a user by UUID or by number (seed 001).
+type UserRef struct {
+	ID     string
+	Number int64
+}
+
+func (r UserRef) String() string {
+	if r.ID != "" {
+		return r.ID
+	}
+	return strconv.FormatInt(r.Number, 10)
+}
+
+// adminUser finds the user r names and checks that it is in a's tenant.
+func (s *Service) adminUser(ctx context.Context, a Admin, r UserRef) (latch.User, error) {
+	var u latch.User
+	var err error
+	if r.ID != "" {
+		u, err = s.store.UserByID(ctx, r.ID)
+	} else {
+		u, err = s.store.UserByNumber(ctx, r.Number)
+	}
+	if err != nil {
+		return latch.User{}, err
+	}
+	if a.TenantID != "" && u.TenantID != a.TenantID {
+		return latch.User{}, &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeOtherTenant, Message: "the user belongs to another tenant"}
+	}
+	return u, nil
+}
+
+// AdminSetPasswordInput is an administrator's request to set a user's
+// password (seed 001, and the native admin API). A nil field was not sent.
+type AdminSetPasswordInput struct {
+	User         UserRef
+	Password     *string
+	Confirmation *string
+	// ValidatePolicy applies the tenant's whole policy, history included;
+	// otherwise only the hard limits apply (not empty, not too long).
+	ValidatePolicy bool
+	// ChangeAtNextLogin makes the next sign-in ask for a new password
+	// before it gives a session.
+	ChangeAtNextLogin bool
+}
+
+// AdminSetPassword sets a user's password for an administrator. Every
+// session of the user is revoked; the new password works at once.
+func (s *Service) AdminSetPassword(ctx context.Context, a Admin, in AdminSetPasswordInput) error {
+	if err := a.require(latch.PermManageAll); err != nil {
+		return err
+	}
+	var missing []latch.Error
+	if in.Password == nil || *in.Password == "" {
+		missing = append(missing, *latch.FieldError("password", latch.CodeRequired, "The password field is required."))
+	}
+	if in.Confirmation == nil || *in.Confirmation == "" {
+		missing = append(missing, *latch.FieldError("password_confirmation", latch.CodeRequired, "The password confirmation field is required."))
+	}
+	if len(missing) > 0 {
+		return invalid(missing)
+	}
+	if s.cfg.Policy.TooLong(*in.Password) {
+		return invalid(s.checkHardLimits(*in.Password))
+	}
+	pw := password.Normalize(*in.Password)
+	if password.Normalize(*in.Confirmation) != pw {
+		return invalid([]latch.Error{*latch.FieldError("password", latch.CodePasswordMismatch, "The password field confirmation does not match.")})
+	}
+	user, err := s.adminUser(ctx, a, in.User)
+	if err != nil {
+		return err
+	}
+	if err := a.mayActOn(user); err != nil {
+		return err
+	}
+	failed := s.checkHardLimits(pw)
+	if len(failed) == 0 && in.ValidatePolicy {
+		if failed, err = s.checkNewPassword(ctx, user, pw); err != nil {
+			return err
+		}
+	}
+	if len(failed) > 0 {
+		return invalid(failed)
+	}
+	hash, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		return latch.AsError(err)
+	}
+	ev := s.auditEvent(ctx, a, latch.AuditPasswordReset, user.TenantID, user.ID)
+	ev.Details = map[string]string{"validate_policy": strconv.FormatBool(in.ValidatePolicy)}
+	if in.ChangeAtNextLogin {
+		ev.Details["change_at_next_login"] = "true"
+	}
+	return s.store.ChangePassword(ctx, latch.PasswordChange{
+		UserID: user.ID, NewHash: hash, Overwrite: true, MustChange: in.ChangeAtNextLogin, At: s.now(), Audit: &ev,
+	})
+}
+
+// UserPage is one page of a user listing; Next is the cursor of the next
+// page, "" on the last.
+type UserPage struct {
+	Users []latch.User
+	Next  string
+}
+
+// maxPage bounds a listing page.
+const maxPage = 200
+
+// ListUsers lists the users of the admin's tenant in creation order,
+// optionally only the one with email. cursor is a page's Next.
+func (s *Service) ListUsers(ctx context.Context, a Admin, email, cursor string, limit int) (UserPage, error) {
+	if err := a.require(latch.PermReadUsers); err != nil {
+		return UserPage{}, err
+	}
+	if limit <= 0 || limit > maxPage {
+		limit = 50
+	}
+	var after int64
+	if cursor != "" {
+		n, err := strconv.ParseInt(cursor, 10, 64)
+		if err != nil || n < 0 {
+			return UserPage{}, latch.FieldError("cursor", latch.CodeInvalidRequest, "the cursor is not one this API returned")
+		}
+		after = n
+	}
+	users, err := s.store.ListUsers(ctx, latch.UserQuery{TenantID: a.tenant(), Email: strings.TrimSpace(email), AfterNumber: after, Limit: limit + 1})
+	if err != nil {
+		return UserPage{}, err
+	}
+	page := UserPage{Users: users}
+	if len(users) > limit {
+		page.Users = users[:limit]
+		page.Next = strconv.FormatInt(page.Users[limit-1].Number, 10)
+	}
+	return page, nil
+}
+
+// User returns one user of the admin's tenant.
+func (s *Service) User(ctx context.Context, a Admin, r UserRef) (latch.User, error) {
+	if err := a.require(latch.PermReadUsers); err != nil {
+		return latch.User{}, err
+	}
+	return s.adminUser(ctx, a, r)
+}
+
+// AdminCreateUserInput is an administrator's new user. At most one of
+// Password (checked against the tenant's policy) and PasswordHash (an
+// imported hash from another system) may be given.
+type AdminCreateUserInput struct {
+	Email             string
+	FirstName         string
+	LastName          string
+	Admin             bool
+	Verified          bool
+	Password          string
+	PasswordHash      string
+	ChangeAtNextLogin bool
+	TenantID          string // the operator's choice; a client creates in its own tenant
+}
+
+// AdminCreateUser creates a user in the admin's tenant.
+func (s *Service) AdminCreateUser(ctx context.Context, a Admin, in AdminCreateUserInput) (latch.User, error) {
+	if err := a.require(latch.PermManageUsers); err != nil {
+		return latch.User{}, err
+	}
+	if in.Admin && a.Client != nil && !a.Client.Super {
+		return latch.User{}, &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeAdminTarget, Message: "only a super client may create an administrator"}
+	}
+	tenantID := a.TenantID
+	if tenantID == "" {
+		tenantID = in.TenantID
+	}
+	if tenantID == "" {
+		tenantID = latch.DefaultTenantID
+	}
+	email, err := parseEmail(in.Email)
+	if err != nil {
+		return latch.User{}, err
+	}
+	if in.Password != "" && in.PasswordHash != "" {
+		return latch.User{}, latch.FieldError("password_hash", latch.CodeInvalidRequest, "give a password or a password hash, not both")
+	}
+	now := s.now()
+	id, err := newID()
+	if err != nil {
+		return latch.User{}, latch.Internal(err)
+	}
+	nu := latch.NewUser{User: latch.User{
+		ID: id, TenantID: tenantID, Email: email, FirstName: strings.TrimSpace(in.FirstName), LastName: strings.TrimSpace(in.LastName),
+		Verified: in.Verified, Active: true, Admin: in.Admin, CreatedAt: now, UpdatedAt: now,
+	}}
+	switch {
+	case in.PasswordHash != "":
+		if err := password.CheckImport(in.PasswordHash); err != nil {
+			return latch.User{}, err
+		}
+		nu.PasswordHash = in.PasswordHash
+	case in.Password != "":
+		pw := password.Normalize(in.Password)
+		failed := s.checkHardLimits(pw)
+		if len(failed) == 0 {
+			if failed, err = s.checkNewPassword(ctx, nu.User, pw); err != nil {
+				return latch.User{}, err
+			}
+		}
+		if len(failed) > 0 {
+			return latch.User{}, invalid(failed)
+		}
+		if nu.PasswordHash, err = s.hasher.Hash(ctx, pw); err != nil {
+			return latch.User{}, latch.AsError(err)
+		}
+	}
+	nu.MustChangePassword = in.ChangeAtNextLogin && nu.PasswordHash != ""
+	ev := s.auditEvent(ctx, a, latch.AuditUserCreate, tenantID, id)
+	ev.Details = map[string]string{"email": email}
+	if in.PasswordHash != "" {
+		ev.Details["password"] = "imported"
+	} else if in.Password != "" {
+		ev.Details["password"] = "set"
+	}
+	nu.Audit = &ev
+	return s.store.CreateUser(ctx, nu)
+}
+
+// AdminUserChange is an administrator's change to a user; nil fields stay.
+type AdminUserChange struct {
+	FirstName *string
+	LastName  *string
+	Active    *bool
+	Admin     *bool
+	Verified  *bool
+}
+
+// AdminUpdateUser changes a user. Deactivating a user ends every session:
+// its tokens stop working at once, and reactivating does not revive them.
+func (s *Service) AdminUpdateUser(ctx context.Context, a Admin, r UserRef, ch AdminUserChange) (latch.User, error) {
+	if err := a.require(latch.PermManageUsers); err != nil {
+		return latch.User{}, err
+	}
+	user, err := s.adminUser(ctx, a, r)
+	if err != nil {
+		return latch.User{}, err
+	}
+	if err := a.mayActOn(user); err != nil {
+		return latch.User{}, err
+	}
+	if ch.Admin != nil && *ch.Admin && a.Client != nil && !a.Client.Super {
+		return latch.User{}, &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeAdminTarget, Message: "only a super client may make an administrator"}
+	}
+	trim := func(p *string) *string {
+		if p == nil {
+			return nil
+		}
+		v := strings.TrimSpace(*p)
+		return &v
+	}
+	ev := s.auditEvent(ctx, a, latch.AuditUserUpdate, user.TenantID, user.ID)
+	ev.Details = map[string]string{}
+	for name, v := range map[string]*bool{"active": ch.Active, "admin": ch.Admin, "verified": ch.Verified} {
+		if v != nil {
+			ev.Details[name] = strconv.FormatBool(*v)
+		}
+	}
+	if ch.FirstName != nil || ch.LastName != nil {
+		ev.Details["name"] = "changed"
+	}
+	now := s.now()
+	updated, err := s.store.UpdateUser(ctx, latch.UserUpdate{
+		ID: user.ID, FirstName: trim(ch.FirstName), LastName: trim(ch.LastName),
+		Active: ch.Active, Admin: ch.Admin, Verified: ch.Verified, At: now, Audit: &ev,
+	})
+	if err != nil {
+		return latch.User{}, err
+	}
+	if ch.Active != nil && !*ch.Active {
+		if _, err := s.store.RevokeSessions(ctx, latch.SessionRevocation{UserID: user.ID, At: now}); err != nil {
+			return latch.User{}, err
+		}
+	}
+	return updated, nil
+}
+
+// AdminDeleteUser deletes a user and everything that is theirs; the audit
+// log keeps what happened to them.
+func (s *Service) AdminDeleteUser(ctx context.Context, a Admin, r UserRef) error {
+	if err := a.require(latch.PermManageUsers); err != nil {
+		return err
+	}
+	user, err := s.adminUser(ctx, a, r)
+	if err != nil {
+		return err
+	}
+	if err := a.mayActOn(user); err != nil {
+		return err
+	}
+	ev := s.auditEvent(ctx, a, latch.AuditUserDelete, user.TenantID, user.ID)
+	ev.Details = map[string]string{"email": user.Email}
+	return s.store.DeleteUser(ctx, user.ID, &ev)
+}
+
+// UserSessions lists a user's live sessions.
+func (s *Service) UserSessions(ctx context.Context, a Admin, r UserRef) ([]latch.Session, error) {
+	if err := a.require(latch.PermReadUsers); err != nil {
+		return nil, err
+	}
+	user, err := s.adminUser(ctx, a, r)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.SessionsByUser(ctx, user.ID, s.now())
+}
+
+// RevokeUserSessions revokes one of a user's sessions, or all of them
+// when sessionID is "", and returns how many it revoked.
+func (s *Service) RevokeUserSessions(ctx context.Context, a Admin, r UserRef, sessionID string) (int, error) {
+	if err := a.require(latch.PermManageUsers); err != nil {
+		return 0, err
+	}
+	user, err := s.adminUser(ctx, a, r)
+	if err != nil {
+		return 0, err
+	}
+	if err := a.mayActOn(user); err != nil {
+		return 0, err
+	}
+	ev := s.auditEvent(ctx, a, latch.AuditSessionRevoke, user.TenantID, user.ID)
+	if sessionID != "" {
+		ev.Details = map[string]string{"session_id": sessionID}
+	} else {
+		ev.Details = map[string]string{"session_id": "all"}
+	}
+	return s.store.RevokeSessions(ctx, latch.SessionRevocation{UserID: user.ID, SessionID: sessionID, At: s.now(), Audit: &ev})
+}
