@@ -81,6 +81,9 @@ func writeOAuthError(w http.ResponseWriter, _ *http.Request, err *latch.Error) {
 		status = http.StatusRequestEntityTooLarge
 	case err.Kind == latch.KindInvalid:
 		code = "invalid_request"
+	case err.Code == latch.CodeInvalidClient:
+		status, code, desc = http.StatusUnauthorized, "invalid_client", "client authentication failed"
+		w.Header().Set("WWW-Authenticate", `Basic realm="latch"`)
 	case err.Kind == latch.KindUnauthenticated, err.Kind == latch.KindForbidden:
 		// Wrong password, unknown user, used or revoked refresh token,
 		// deactivated account: RFC 6749 calls them all invalid_grant.

@@ -57,6 +57,8 @@ func (s *Surface) Register(mux *http.ServeMux) {
 	mux.Handle("GET /v1/me", s.problems.Handle(s.me))
 	mux.Handle("GET /v1/me/identities", s.problems.Handle(s.identities))
 	mux.Handle("DELETE /v1/me/identities/{id}", s.problems.Handle(s.unlink))
+	mux.Handle("PUT /v1/me/password", s.problems.Handle(s.setOwnPassword))
+	s.registerAdmin(mux)
 	mux.HandleFunc("GET /v1/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(openAPI)
@@ -85,7 +87,7 @@ func (s *Surface) logout(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.accounts.Logout(r.Context(), p); err != nil {
+	if err := s.accounts.Logout(httpx.Context(r), p); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -23,6 +23,8 @@ type tokenRequest struct {
 	Password     string `json:"password"`
 	RefreshToken string `json:"refresh_token"`
 	Scope        string `json:"scope"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
 }
 
 type tokenResponse struct {
@@ -41,18 +43,24 @@ func (s *Surface) token(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var pair account.TokenPair
+	ctx := httpx.Context(r)
 	switch req.GrantType {
 	case "password":
 		user := req.Username
 		if user == "" {
 			user = req.Email
 		}
-		pair, err = s.accounts.Login(r.Context(), account.LoginInput{Email: user, Password: req.Password, ClientIP: httpx.ClientIP(r)})
+		pair, err = s.accounts.Login(ctx, account.LoginInput{Email: user, Password: req.Password, ClientIP: httpx.ClientIP(r)})
+		if latch.IsCode(err, latch.CodePasswordChangeRequired) {
+			return writePasswordChangeRequired(w, pair)
+		}
+	case "client_credentials":
+		return s.clientCredentials(w, r, req)
 	case "authorization_code":
 		if req.Code == "" || req.CodeVerifier == "" {
 			return oauthError(latch.KindInvalid, latch.CodeInvalidRequest, "code and code_verifier are required")
 		}
-		pair, err = s.accounts.RedeemAuthorizationCode(r.Context(), req.Code, req.CodeVerifier, req.RedirectURI)
+		pair, err = s.accounts.RedeemAuthorizationCode(ctx, req.Code, req.CodeVerifier, req.RedirectURI)
 	case "refresh_token":
 		if req.RefreshToken == "" {
 			return oauthError(latch.KindInvalid, latch.CodeInvalidRequest, "refresh_token is required")
@@ -61,7 +69,7 @@ func (s *Surface) token(w http.ResponseWriter, r *http.Request) error {
 	case "":
 		return oauthError(latch.KindInvalid, latch.CodeInvalidRequest, "grant_type is required")
 	default:
-		return oauthError(latch.KindInvalid, latch.CodeUnsupportedGrantType, "grant_type must be password, refresh_token or authorization_code")
+		return oauthError(latch.KindInvalid, latch.CodeUnsupportedGrantType, "grant_type must be password, refresh_token, authorization_code or client_credentials")
 	}
 	if err != nil {
 		return err
@@ -70,6 +78,46 @@ func (s *Surface) token(w http.ResponseWriter, r *http.Request) error {
 	httpx.WriteJSON(w, http.StatusOK, "application/json", tokenResponse{
 		AccessToken: pair.AccessToken, TokenType: "Bearer", ExpiresIn: int64(pair.ExpiresIn.Seconds()),
 		RefreshToken: pair.RefreshToken, Scope: strings.Join(pair.Scopes, " "),
+	})
+	return nil
+}
+
+// writePasswordChangeRequired answers a sign-in whose password an
+// administrator asked to be changed: no session, but a token that can only
+// set a new password (PUT /v1/me/password).
+func writePasswordChangeRequired(w http.ResponseWriter, pair account.TokenPair) error {
+	httpx.WriteJSON(w, http.StatusForbidden, "application/json", struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+		ChangeToken string `json:"password_change_token"`
+		ExpiresIn   int64  `json:"expires_in"`
+	}{"password_change_required", "the password must be changed before signing in: PUT /v1/me/password with password_change_token as Bearer",
+		pair.AccessToken, int64(pair.ExpiresIn.Seconds())})
+	return nil
+}
+
+// clientCredentials is RFC 6749 §4.4: an API client authenticates with
+// HTTP Basic (or client_id and client_secret in the body, §2.3.1) and gets
+// an access token for the administration API.
+func (s *Surface) clientCredentials(w http.ResponseWriter, r *http.Request, req tokenRequest) error {
+	id, secret, basic := r.BasicAuth()
+	if basic && (req.ClientID != "" || req.ClientSecret != "") {
+		return oauthError(latch.KindInvalid, latch.CodeInvalidRequest, "use one client authentication method")
+	}
+	if !basic {
+		id, secret = req.ClientID, req.ClientSecret
+	}
+	if id == "" || secret == "" {
+		return &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeInvalidClient, Message: "client authentication is required"}
+	}
+	pair, err := s.accounts.IssueClientToken(httpx.Context(r), id, secret)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Pragma", "no-cache")
+	httpx.WriteJSON(w, http.StatusOK, "application/json", tokenResponse{
+		AccessToken: pair.AccessToken, TokenType: "Bearer", ExpiresIn: int64(pair.ExpiresIn.Seconds()),
+		Scope: account.ScopeClaim(pair.Client.Scope),
 	})
 	return nil
 }
@@ -117,5 +165,7 @@ func parseTokenForm(body string) (tokenRequest, error) {
 	req.CodeVerifier = values.Get("code_verifier")
 	req.RedirectURI = values.Get("redirect_uri")
 	req.Scope = values.Get("scope")
+	req.ClientID = values.Get("client_id")
+	req.ClientSecret = values.Get("client_secret")
 	return req, nil
 }
