@@ -3,6 +3,10 @@
 //	latch serve                 run the HTTP service (migrations applied first)
 //	latch migrate               apply migrations and exit
 //	latch users create|show     manage accounts
+//	latch tenants create|list   manage tenants
+//	latch clients create|list|revoke  manage API clients
+//	latch policy show|set       a tenant's password policy
+//	latch audit tail            the audit log
 //	latch tokens issue          issue an access token for a user
 //	latch bench login|me        drive a running Latch over loopback and report
 package main
@@ -35,8 +39,15 @@ const usage = `usage: latch <command> [flags]
 commands:
   serve                      run the HTTP service on LATCH_ADDR
   migrate                    apply database migrations and exit
-  users create --email E [--provider P --subject S] [--admin] [--password-stdin]
+  users create --email E [--tenant ID] [--provider P --subject S] [--admin] [--password-stdin]
   users show --email E
+  tenants create --name N | tenants list
+  clients create --name N --scope SCOPE [--tenant ID] [--super]
+  clients list [--tenant ID] | clients revoke --id CLIENT_ID
+  policy show [--tenant ID]
+  policy set [--tenant ID] [--min-length N] [--max-length N] [--require lower,upper,digit,special]
+             [--specials CHARS] [--history N] [--refuse-common=BOOL] [--refuse-email=BOOL] [--min-score 0-4]
+  audit tail [--tenant ID] [--action A] [-n N] [--follow]
   tokens issue --email E [--kind session|personal|project] [--scope S ...] [--ttl D]
   bench login|me ...         load a running Latch (see latch bench -h)
 
@@ -98,6 +109,22 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return usersShow(ctx, cfg, args[2:], stdout)
 	case cmd == "tokens issue":
 		return tokensIssue(ctx, cfg, args[2:], stdout)
+	case cmd == "tenants create":
+		return tenantsCreate(ctx, cfg, args[2:], stdout)
+	case cmd == "tenants list":
+		return tenantsList(ctx, cfg, args[2:], stdout)
+	case cmd == "clients create":
+		return clientsCreate(ctx, cfg, args[2:], stdout)
+	case cmd == "clients list":
+		return clientsList(ctx, cfg, args[2:], stdout)
+	case cmd == "clients revoke":
+		return clientsRevoke(ctx, cfg, args[2:], stdout)
+	case cmd == "policy show":
+		return policyShow(ctx, cfg, args[2:], stdout)
+	case cmd == "policy set":
+		return policySet(ctx, cfg, args[2:], stdout)
+	case cmd == "audit tail":
+		return auditTail(ctx, cfg, args[2:], stdout)
 	default:
 		return cliError{fmt.Sprintf("unknown command %q\n\n%s", strings.Join(args, " "), usage)}
 	}
@@ -175,13 +202,14 @@ func usersCreate(ctx context.Context, cfg config, args []string, stdin io.Reader
 	first := fs.String("first-name", "", "first name")
 	last := fs.String("last-name", "", "last name")
 	pwStdin := fs.Bool("password-stdin", false, "read a password from the first line of standard input")
+	tenant := fs.String("tenant", "", "the tenant's id (default: the default tenant)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *email == "" {
 		return cliError{"users create: --email is required"}
 	}
-	in := account.CreateUserInput{Email: *email, FirstName: *first, LastName: *last, Admin: *admin}
+	in := account.CreateUserInput{Email: *email, FirstName: *first, LastName: *last, Admin: *admin, TenantID: *tenant}
 	if *provider != "" {
 		p, ok := latch.ParseProvider(*provider)
 		if !ok {
