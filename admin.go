@@ -157,20 +157,23 @@ const (
 
 // Audit actions.
 const (
-	AuditPasswordSet       = "password.set"    // a first password
-	AuditPasswordChange    = "password.change" // the user changed their own
-	AuditPasswordReset     = "password.reset"  // an administrator set it
-	AuditLoginSuccess      = "login.success"
-	AuditLoginFailure      = "login.failure"
-	AuditSessionRevoke     = "session.revoke"
-	AuditClientCreate      = "client.create"
-	AuditClientRevoke      = "client.revoke"
-	AuditPolicyUpdate      = "policy.update"
-	AuditUserCreate        = "user.create"
-	AuditUserUpdate        = "user.update"
-	AuditUserDelete        = "user.delete"
-	AuditTenantCreate      = "tenant.create"
-	AuditClientTokenIssued = "client.token"
+	AuditPasswordSet    = "password.set"    // a first password
+	AuditPasswordChange = "password.change" // the user changed their own
+	AuditPasswordReset  = "password.reset"  // an administrator set it
+	AuditLoginSuccess   = "login.success"
+	// AuditLoginChangeRequired: the password was right, but an
+	// administrator requires a new one first; the only session started
+	// can do nothing but change the password.
+	AuditLoginChangeRequired = "login.change_required"
+	AuditLoginFailure        = "login.failure"
+	AuditSessionRevoke       = "session.revoke"
+	AuditClientCreate        = "client.create"
+	AuditClientRevoke        = "client.revoke"
+	AuditPolicyUpdate        = "policy.update"
+	AuditUserCreate          = "user.create"
+	AuditUserUpdate          = "user.update"
+	AuditUserDelete          = "user.delete"
+	AuditTenantCreate        = "tenant.create"
 )
 
 // AuditQuery selects audit events, newest first. Empty fields do not
@@ -194,6 +197,8 @@ type UserQuery struct {
 }
 
 // UserUpdate changes some of a user's fields; nil leaves a field as is.
+// Deactivating (Active false) also revokes every session of the user, in
+// the same transaction.
 type UserUpdate struct {
 	ID        string
 	FirstName *string

@@ -188,6 +188,15 @@ func (s *Service) AdminCreateUser(ctx context.Context, a Admin, in AdminCreateUs
 	if err != nil {
 		return latch.User{}, err
 	}
+	first, last, err := cleanNames(in.FirstName, in.LastName)
+	if err != nil {
+		return latch.User{}, err
+	}
+	if (in.Password != "" || in.PasswordHash != "") && a.Client != nil && !a.Client.Scope.Grants(latch.PermManageAll) {
+		// Choosing a user's password is setting it: Manage All only, as
+		// for AdminSetPassword.
+		return latch.User{}, &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeInsufficientScope, Message: "only a Manage All client may give a new user a password"}
+	}
 	if in.Password != "" && in.PasswordHash != "" {
 		return latch.User{}, latch.FieldError("password_hash", latch.CodeInvalidRequest, "give a password or a password hash, not both")
 	}
@@ -197,7 +206,7 @@ func (s *Service) AdminCreateUser(ctx context.Context, a Admin, in AdminCreateUs
 		return latch.User{}, latch.Internal(err)
 	}
 	nu := latch.NewUser{User: latch.User{
-		ID: id, TenantID: tenantID, Email: email, FirstName: strings.TrimSpace(in.FirstName), LastName: strings.TrimSpace(in.LastName),
+		ID: id, TenantID: tenantID, Email: email, FirstName: first, LastName: last,
 		Verified: in.Verified, Active: true, Admin: in.Admin, CreatedAt: now, UpdatedAt: now,
 	}}
 	switch {
@@ -244,6 +253,7 @@ type AdminUserChange struct {
 
 // AdminUpdateUser changes a user. Deactivating a user ends every session:
 // its tokens stop working at once, and reactivating does not revive them.
+// A change of nothing changes nothing and records nothing.
 func (s *Service) AdminUpdateUser(ctx context.Context, a Admin, r UserRef, ch AdminUserChange) (latch.User, error) {
 	if err := a.require(latch.PermManageUsers); err != nil {
 		return latch.User{}, err
@@ -258,12 +268,23 @@ func (s *Service) AdminUpdateUser(ctx context.Context, a Admin, r UserRef, ch Ad
 	if ch.Admin != nil && *ch.Admin && a.Client != nil && !a.Client.Super {
 		return latch.User{}, &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeAdminTarget, Message: "only a super client may make an administrator"}
 	}
-	trim := func(p *string) *string {
+	if ch == (AdminUserChange{}) {
+		return user, nil
+	}
+	clean := func(field string, p *string) (*string, error) {
 		if p == nil {
-			return nil
+			return nil, nil
 		}
-		v := strings.TrimSpace(*p)
-		return &v
+		v, err := cleanName(field, *p)
+		return &v, err
+	}
+	firstName, err := clean("first_name", ch.FirstName)
+	if err != nil {
+		return latch.User{}, err
+	}
+	lastName, err := clean("last_name", ch.LastName)
+	if err != nil {
+		return latch.User{}, err
 	}
 	ev := s.auditEvent(ctx, a, latch.AuditUserUpdate, user.TenantID, user.ID)
 	ev.Details = map[string]string{}
@@ -275,20 +296,14 @@ func (s *Service) AdminUpdateUser(ctx context.Context, a Admin, r UserRef, ch Ad
 	if ch.FirstName != nil || ch.LastName != nil {
 		ev.Details["name"] = "changed"
 	}
-	now := s.now()
-	updated, err := s.store.UpdateUser(ctx, latch.UserUpdate{
-		ID: user.ID, FirstName: trim(ch.FirstName), LastName: trim(ch.LastName),
-		Active: ch.Active, Admin: ch.Admin, Verified: ch.Verified, At: now, Audit: &ev,
-	})
-	if err != nil {
-		return latch.User{}, err
-	}
 	if ch.Active != nil && !*ch.Active {
-		if _, err := s.store.RevokeSessions(ctx, latch.SessionRevocation{UserID: user.ID, At: now}); err != nil {
-			return latch.User{}, err
-		}
+		ev.Details["sessions"] = "revoked"
 	}
-	return updated, nil
+	// Deactivating revokes the sessions in the same transaction.
+	return s.store.UpdateUser(ctx, latch.UserUpdate{
+		ID: user.ID, FirstName: firstName, LastName: lastName,
+		Active: ch.Active, Admin: ch.Admin, Verified: ch.Verified, At: s.now(), Audit: &ev,
+	})
 }
 
 // AdminDeleteUser deletes a user and everything that is theirs; the audit

@@ -178,7 +178,15 @@ func errInvalidClient() error {
 // itself with its id and secret and gets an access token and a refresh
 // token. An unknown client, a wrong secret and a revoked client give the
 // same answer.
+//
+// Failures are limited per client address (LoginFailures): a secret has
+// 256 bits and cannot be guessed, but a scanner should not cost a store
+// read per attempt without end.
 func (s *Service) IssueClientToken(ctx context.Context, clientID, secret string) (ClientTokenPair, error) {
+	failures := "client-auth-failures:" + latch.ClientIP(ctx)
+	if err := s.limit(ctx, failures, s.cfg.LoginFailures, 0); err != nil {
+		return ClientTokenPair{}, err
+	}
 	presented := token.HashOpaque(secret)
 	c, err := s.store.ClientByID(ctx, clientID)
 	if err != nil && !latch.IsKind(err, latch.KindNotFound) {
@@ -192,6 +200,9 @@ func (s *Service) IssueClientToken(ctx context.Context, clientID, secret string)
 	}
 	match := subtle.ConstantTimeCompare(presented, stored) == 1
 	if err != nil || !match || !c.Live() || !token.LooksOpaque(secret, clientSecretPrefix) {
+		if lerr := s.limit(ctx, failures, s.cfg.LoginFailures, 1); lerr != nil && !latch.IsKind(lerr, latch.KindTooMany) {
+			return ClientTokenPair{}, lerr
+		}
 		return ClientTokenPair{}, errInvalidClient()
 	}
 	return s.startClientGrant(ctx, c, nil)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -58,7 +59,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 	ev.Details = map[string]string{"method": "password"}
 	scopes, ttl, refresh := latch.SessionScopes(), s.cfg.SessionTTL, true
 	if mustChange {
-		ev.Details["password_change_required"] = "true"
+		ev.Action = latch.AuditLoginChangeRequired
 		scopes, ttl, refresh = []string{latch.ScopePasswordChange}, passwordChangeTTL, false
 	}
 	pair, err := s.startSession(ctx, user, latch.KindSession, scopes, ttl, refresh, verified, &ev)
@@ -114,7 +115,7 @@ func (s *Service) authenticatePassword(ctx context.Context, in LoginInput) (latc
 	if err := s.limit(ctx, failures, s.cfg.LoginFailures, 0); err != nil {
 		return latch.User{}, "", false, err
 	}
-	user, cred, verified, err := s.checkPassword(ctx, in.Email, password.Normalize(in.Password))
+	user, cred, verified, err := s.checkPassword(ctx, in.Email, in.Password)
 	if latch.IsCode(err, latch.CodeInvalidCredentials) || latch.IsCode(err, latch.CodeAccountInactive) {
 		s.auditLoginFailure(ctx, in, user, err)
 	}
@@ -140,37 +141,54 @@ func (s *Service) auditLoginFailure(ctx context.Context, in LoginInput, user lat
 		TargetID: user.ID, IP: in.ClientIP,
 		Details: map[string]string{"email": latch.NormalizeEmail(in.Email), "method": "password", "reason": latch.AsError(err).Code},
 	}
-	if len(ev.Details["email"]) > 254 {
-		ev.Details["email"] = ev.Details["email"][:254]
+	if _, perr := parseEmail(in.Email); perr != nil {
+		// People sometimes type their password into the email field: what
+		// is not an email is not recorded.
+		ev.Details["email"] = "(not an email address)"
 	}
 	s.appendAudit(ctx, ev)
 }
 
-// checkPassword verifies pw (normalized) for the account with email and
-// returns the account, its credential and the stored hash that matched
-// (upgraded if it was weak). On failure the account is still returned when
-// the email named one, for the audit log.
-func (s *Service) checkPassword(ctx context.Context, email, pw string) (latch.User, latch.Credential, string, error) {
-	if s.cfg.Policy.TooLong(pw) {
+// checkPassword verifies the password typed (raw) for the account with
+// email and returns the account, its credential and the stored hash that
+// matched (upgraded if it was weak). On failure the account is still
+// returned when the email named one, for the audit log.
+func (s *Service) checkPassword(ctx context.Context, email, raw string) (latch.User, latch.Credential, string, error) {
+	if s.cfg.Policy.TooLong(raw) {
 		// Refused before hashing: no stored password can be this long, and
 		// hashing megabytes on request is a denial of service.
 		return latch.User{}, latch.Credential{}, "", errInvalidCredentials()
 	}
+	pw := password.Normalize(raw)
+	if !utf8.ValidString(email) || strings.ContainsRune(email, 0) || len(email) > 320 {
+		// No account has such an email; some databases would refuse to
+		// compare it at all.
+		return latch.User{}, latch.Credential{}, "", s.failLogin(ctx, raw, pw)
+	}
 	user, err := s.store.UserByEmail(ctx, email)
 	if err != nil {
 		if latch.IsKind(err, latch.KindNotFound) {
-			return latch.User{}, latch.Credential{}, "", s.failLogin(ctx, pw)
+			return latch.User{}, latch.Credential{}, "", s.failLogin(ctx, raw, pw)
 		}
 		return latch.User{}, latch.Credential{}, "", err
 	}
 	cred, err := s.store.Credential(ctx, user.ID)
 	if err != nil {
 		if latch.IsKind(err, latch.KindNotFound) {
-			return user, latch.Credential{}, "", s.failLogin(ctx, pw)
+			return user, latch.Credential{}, "", s.failLogin(ctx, raw, pw)
 		}
 		return latch.User{}, latch.Credential{}, "", err
 	}
 	ok, needsRehash, err := s.hasher.Verify(ctx, pw, cred.Hash)
+	if err == nil && !ok && raw != pw {
+		// A hash imported from another system was made from the password
+		// as typed, not from its NFKC form. Once it matches, the rehash
+		// below stores the normalized form like every other. (Every path
+		// pays this second verification, failLogin included, so it tells
+		// nothing about the account.)
+		ok, needsRehash, err = s.hasher.Verify(ctx, raw, cred.Hash)
+		needsRehash = true
+	}
 	if err != nil {
 		var le *latch.Error
 		if errors.As(err, &le) {
@@ -212,9 +230,14 @@ func (s *Service) limit(ctx context.Context, key string, rule ratelimit.Rule, co
 
 // failLogin spends the cost of one verification so that an unknown account
 // takes as long as a wrong password.
-func (s *Service) failLogin(ctx context.Context, pw string) error {
+func (s *Service) failLogin(ctx context.Context, raw, pw string) error {
 	if err := s.hasher.VerifyDummy(ctx, pw); err != nil {
 		return err
+	}
+	if raw != pw {
+		if err := s.hasher.VerifyDummy(ctx, raw); err != nil {
+			return err
+		}
 	}
 	return errInvalidCredentials()
 }

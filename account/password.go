@@ -70,18 +70,14 @@ func (s *Service) SetOwnPassword(ctx context.Context, p Principal, in SetOwnPass
 		return err
 	}
 
-	failed, err := s.checkNewPassword(ctx, p.User, pw)
+	// The cheap checks first. Whether the new password is the current one
+	// or in the history is told only once the caller has proven who it is
+	// (current_password, or the change token), and within the per-account
+	// limit: otherwise a stolen token could test guesses against the
+	// stored hashes without end.
+	pol, failed, err := s.checkPolicyRules(ctx, p.User, pw)
 	if err != nil {
 		return err
-	}
-	if forcedChange && hasPassword && pw != "" {
-		same, err := s.hasher.MatchesAny(ctx, pw, []string{cred.Hash})
-		if err != nil {
-			return latch.AsError(err)
-		}
-		if same && !hasCode(failed, latch.CodePolicyHistory) {
-			failed = append(failed, *latch.FieldError("password", latch.CodePolicyHistory, "The new password must differ from the current one."))
-		}
 	}
 	if in.Confirmation == nil || *in.Confirmation == "" {
 		failed = append(failed, *latch.FieldError("password_confirmation", latch.CodeRequired, "The password confirmation field is required."))
@@ -95,16 +91,17 @@ func (s *Service) SetOwnPassword(ctx context.Context, p Principal, in SetOwnPass
 		return invalid(failed)
 	}
 
+	// A stolen access token must not become a way to guess the password:
+	// wrong current passwords, and new passwords refused by the history,
+	// are limited per account.
+	failures := "current-password-failures:" + p.User.ID
+	if err := s.limit(ctx, failures, s.cfg.LoginFailures, 0); err != nil {
+		return err
+	}
 	previous := ""
 	if forcedChange {
 		previous = cred.Hash
 	} else if hasPassword {
-		// A stolen access token must not become a way to guess the
-		// password: wrong current passwords are limited per account.
-		failures := "current-password-failures:" + p.User.ID
-		if err := s.limit(ctx, failures, s.cfg.LoginFailures, 0); err != nil {
-			return err
-		}
 		current := password.Normalize(*in.CurrentPassword)
 		ok := false
 		if !s.cfg.Policy.TooLong(current) {
@@ -119,6 +116,25 @@ func (s *Service) SetOwnPassword(ctx context.Context, p Principal, in SetOwnPass
 			return errCurrentPasswordWrong()
 		}
 		previous = cred.Hash
+	}
+	history, err := s.checkHistory(ctx, p.User, pw, pol)
+	if err != nil {
+		return err
+	}
+	if len(history) == 0 && forcedChange && hasPassword {
+		same, err := s.hasher.MatchesAny(ctx, pw, []string{cred.Hash})
+		if err != nil {
+			return latch.AsError(err)
+		}
+		if same {
+			history = []latch.Error{*latch.FieldError("password", latch.CodePolicyHistory, "The new password must differ from the current one.")}
+		}
+	}
+	if len(history) > 0 {
+		if err := s.limit(ctx, failures, s.cfg.LoginFailures, 1); err != nil && !latch.IsKind(err, latch.KindTooMany) {
+			return err
+		}
+		return invalid(history)
 	}
 	newHash, err := s.hasher.Hash(ctx, pw)
 	if err != nil {
@@ -152,16 +168,6 @@ func errCurrentPasswordRequired() *latch.Error {
 
 func errCurrentPasswordWrong() error {
 	return invalid([]latch.Error{*latch.FieldError("current_password", latch.CodeCurrentPasswordWrong, "The password is incorrect.")})
-}
-
-// hasCode reports whether one of failed has code.
-func hasCode(failed []latch.Error, code string) bool {
-	for _, f := range failed {
-		if f.Code == code {
-			return true
-		}
-	}
-	return false
 }
 
 // invalid folds several field failures into one Invalid error whose headline

@@ -158,6 +158,9 @@ func (s *Service) SetPolicy(ctx context.Context, a Admin, ch PolicyChange) (latc
 	set(&p.History, ch.History)
 	set(&p.MinScore, ch.MinScore)
 	if ch.Require != nil {
+		if len(*ch.Require) > len(classNames) {
+			return latch.PasswordPolicy{}, latch.FieldError("require", latch.CodeInvalidRequest, "require may only list lower, upper, digit and special")
+		}
 		p.Require = nil
 		for _, r := range *ch.Require {
 			if r = strings.ToLower(strings.TrimSpace(r)); r != "" && !slices.Contains(p.Require, r) {
@@ -191,18 +194,35 @@ func (s *Service) SetPolicy(ctx context.Context, a Admin, ch PolicyChange) (latc
 }
 
 // checkNewPassword checks pw (normalized) against the policy of user's
-// tenant, history included, and returns every failed rule at once.
+// tenant, history included, and returns every failed rule at once. The
+// history is checked only when every other rule passed: it costs a hash
+// per remembered password, and the caller must have proven who it is
+// before it may learn whether a password was one of the account's.
 func (s *Service) checkNewPassword(ctx context.Context, user latch.User, pw string) ([]latch.Error, error) {
+	pol, failed, err := s.checkPolicyRules(ctx, user, pw)
+	if err != nil || len(failed) > 0 {
+		return failed, err
+	}
+	return s.checkHistory(ctx, user, pw, pol)
+}
+
+// checkPolicyRules checks every rule of the tenant's policy but history.
+func (s *Service) checkPolicyRules(ctx context.Context, user latch.User, pw string) (latch.PasswordPolicy, []latch.Error, error) {
 	pol, err := s.tenantPolicy(ctx, user.TenantID)
 	if err != nil {
-		return nil, err
+		return pol, nil, err
 	}
-	var failed []latch.Error
 	if err := passwordPolicy(pol).Check(pw, user.Email); err != nil {
-		failed = append(failed, details(err)...)
+		return pol, details(err), nil
 	}
+	return pol, nil, nil
+}
+
+// checkHistory refuses pw if it is one of the user's last pol.History
+// passwords.
+func (s *Service) checkHistory(ctx context.Context, user latch.User, pw string, pol latch.PasswordPolicy) ([]latch.Error, error) {
 	if pw == "" || pol.History == 0 || s.cfg.Policy.TooLong(pw) {
-		return failed, nil
+		return nil, nil
 	}
 	hashes, err := s.store.PasswordHistory(ctx, user.ID, pol.History)
 	if err != nil {
@@ -213,10 +233,10 @@ func (s *Service) checkNewPassword(ctx context.Context, user latch.User, pw stri
 		return nil, latch.AsError(err)
 	}
 	if reused {
-		failed = append(failed, *latch.FieldError("password", latch.CodePolicyHistory,
-			fmt.Sprintf("The password must not be one of your last %d passwords.", pol.History)))
+		return []latch.Error{*latch.FieldError("password", latch.CodePolicyHistory,
+			fmt.Sprintf("The password must not be one of your last %d passwords.", pol.History))}, nil
 	}
-	return failed, nil
+	return nil, nil
 }
 
 // checkHardLimits is all an administrator's password must pass when the

@@ -3,9 +3,12 @@ package account
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/password"
@@ -33,13 +36,17 @@ func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (latch.Use
 	if err != nil {
 		return latch.User{}, err
 	}
+	first, last, err := cleanNames(in.FirstName, in.LastName)
+	if err != nil {
+		return latch.User{}, err
+	}
 	now := s.now()
 	id, err := newID()
 	if err != nil {
 		return latch.User{}, latch.Internal(err)
 	}
 	nu := latch.NewUser{User: latch.User{
-		ID: id, TenantID: cmp.Or(in.TenantID, latch.DefaultTenantID), Email: email, FirstName: in.FirstName, LastName: in.LastName,
+		ID: id, TenantID: cmp.Or(in.TenantID, latch.DefaultTenantID), Email: email, FirstName: first, LastName: last,
 		Verified: in.Verified, Active: true, Admin: in.Admin, CreatedAt: now, UpdatedAt: now,
 	}}
 	if in.Provider != "" {
@@ -71,6 +78,31 @@ func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (latch.Use
 	ev.Details = map[string]string{"email": email}
 	nu.Audit = &ev
 	return s.store.CreateUser(ctx, nu)
+}
+
+// maxNameLength bounds first and last names, in characters.
+const maxNameLength = 100
+
+// cleanName trims a person's name and refuses what no name holds: control
+// characters (NUL among them), invalid UTF-8, or more than maxNameLength
+// characters.
+func cleanName(field, name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxNameLength ||
+		strings.IndexFunc(name, unicode.IsControl) >= 0 {
+		return "", latch.FieldError(field, latch.CodeInvalidRequest, fmt.Sprintf("The %s must be at most %d characters, without control characters.", strings.ReplaceAll(field, "_", " "), maxNameLength))
+	}
+	return name, nil
+}
+
+// cleanNames cleans a first and a last name.
+func cleanNames(first, last string) (string, string, error) {
+	first, err := cleanName("first_name", first)
+	if err != nil {
+		return "", "", err
+	}
+	last, err = cleanName("last_name", last)
+	return first, last, err
 }
 
 // parseEmail accepts a bare address (no display name) of sane length.
@@ -141,6 +173,9 @@ func (s *Service) IssueToken(ctx context.Context, in IssueTokenInput) (TokenPair
 	kind := in.Kind
 	if kind == "" {
 		kind = latch.KindSession
+	}
+	if kind == latch.KindClient {
+		return TokenPair{}, latch.FieldError("kind", latch.CodeInvalidRequest, "client tokens are issued to API clients (client_credentials), not to users")
 	}
 	scopes := in.Scopes
 	ttl := in.TTL

@@ -245,7 +245,7 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request) (string, *vi
 		if err != nil {
 			return p.renderLogin(w, r, f, email, "", 0)
 		}
-		user, verified, err := p.cfg.Accounts.AuthenticatePassword(r.Context(), in)
+		user, verified, err := p.cfg.Accounts.AuthenticatePassword(httpx.Context(r), in)
 		if err != nil {
 			return p.loginFailed(w, r, f, email, err)
 		}
@@ -262,7 +262,7 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request) (string, *vi
 		http.Redirect(w, r, target.String(), http.StatusSeeOther)
 		return "", nil
 	}
-	pair, err := p.cfg.Accounts.Login(r.Context(), in)
+	pair, err := p.cfg.Accounts.Login(httpx.Context(r), in)
 	if err != nil {
 		return p.loginFailed(w, r, f, email, err)
 	}
@@ -310,7 +310,7 @@ func (p *Pages) loginComplete(w http.ResponseWriter, r *http.Request) (string, *
 	if ps.Verifier == "" || time.Now().After(ps.Expires) || subtle.ConstantTimeCompare([]byte(ps.State), []byte(q.Get("state"))) != 1 {
 		return p.message(http.StatusBadRequest, "Sign-in problem", "This sign-in expired or was started in another browser. Start again.")
 	}
-	pair, err := p.cfg.Accounts.RedeemAuthorizationCode(r.Context(), q.Get("code"), ps.Verifier, p.cfg.PublicURL+CompletePath)
+	pair, err := p.cfg.Accounts.RedeemAuthorizationCode(httpx.Context(r), q.Get("code"), ps.Verifier, p.cfg.PublicURL+CompletePath)
 	if err != nil {
 		return p.message(http.StatusBadRequest, "Sign-in problem", "This sign-in expired. Start again.")
 	}
@@ -399,7 +399,7 @@ func (p *Pages) setPassword(w http.ResponseWriter, r *http.Request) (string, *vi
 		v := r.PostFormValue(name)
 		return &v
 	}
-	err := p.cfg.Accounts.SetOwnPassword(r.Context(), pr, account.SetOwnPasswordInput{
+	err := p.cfg.Accounts.SetOwnPassword(httpx.Context(r), pr, account.SetOwnPasswordInput{
 		Password: r.PostFormValue("password"), Confirmation: field("password_confirmation"), CurrentPassword: field("current_password"),
 	})
 	if err == nil {
@@ -431,7 +431,7 @@ func (p *Pages) logout(w http.ResponseWriter, r *http.Request) (string, *view) {
 		return p.message(http.StatusForbidden, "Account", "This form expired. Open your account page again.")
 	}
 	if pr, ok := p.principal(w, r); ok {
-		_ = p.cfg.Accounts.Logout(r.Context(), pr)
+		_ = p.cfg.Accounts.Logout(httpx.Context(r), pr)
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)

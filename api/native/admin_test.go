@@ -325,10 +325,18 @@ func TestAdminImportHash(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
 		fx := adminFixture{h: h, srv: h.Server(t)}
 		ctx := context.Background()
-		_, _, tok := h.APIClient(t, latch.ScopeManageUsers, "", false)
+		_, _, tok := h.APIClient(t, latch.ScopeManageAll, "", false)
 		hash, err := bcrypt.GenerateFromPassword([]byte("imported-from-legacy"), 4)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// Choosing a password is setting it: Manage Users may create users,
+		// but not with a password or a hash.
+		_, _, manageUsers := h.APIClient(t, latch.ScopeManageUsers, "", false)
+		for _, field := range []string{`"password":"Chosen-passw0rd!"`, `"password_hash":"` + string(hash) + `"`} {
+			if status, body := fx.call(t, "POST", "/v1/admin/users", manageUsers, `{"email":"sneaky@example.com",`+field+`}`); status != 403 {
+				t.Fatalf("Manage Users creating a user with %s: %d %v", field, status, body)
+			}
 		}
 		status, body := fx.call(t, "POST", "/v1/admin/users", tok, `{"email":"legacy@example.com","password_hash":"`+string(hash)+`"}`)
 		if status != 201 {
@@ -396,6 +404,16 @@ func TestClientCredentialsGrant(t *testing.T) {
 		if status, body := post("", url.Values{"grant_type": {"client_credentials"}}); status != 401 || body["error"] != "invalid_client" {
 			t.Fatalf("no credentials: %d %v", status, body)
 		}
+		// Failures are limited per address (10 per 10 minutes by default):
+		// one failure so far.
+		for i := range 9 {
+			if status, _ := post(wrong, url.Values{"grant_type": {"client_credentials"}}); status != 401 {
+				t.Fatalf("failure %d: %d", i+2, status)
+			}
+		}
+		if status, body := post(wrong, url.Values{"grant_type": {"client_credentials"}}); status != 429 || body["error"] != "slow_down" {
+			t.Fatalf("11th failure: %d %v", status, body)
+		}
 	})
 }
 
@@ -447,6 +465,74 @@ func TestAdminPolicyValidation(t *testing.T) {
 		}
 		if status != 400 || !codes[latch.CodePolicyLength] || !codes[latch.CodePolicyUpper] || !codes[latch.CodePolicyDigit] || !codes[latch.CodePolicySpecial] {
 			t.Fatalf("failed rules: %d %v", status, body)
+		}
+	})
+}
+
+// TestHistoryIsNoOracle: whether a password is in the history is told only
+// to a caller who proved the current password, within the per-account
+// limit; a stolen token alone learns nothing.
+func TestHistoryIsNoOracle(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		fx := adminFixture{h: h, srv: h.Server(t)}
+		ctx := context.Background()
+		hist := 3
+		if _, err := h.Accounts.SetPolicy(ctx, account.Operator(""), account.PolicyChange{History: &hist}); err != nil {
+			t.Fatal(err)
+		}
+		u := h.PasswordUser(t, "oracle@example.com", adminTestPassword, "", false)
+		pair, err := h.Accounts.Login(ctx, account.LoginInput{Email: u.Email, Password: adminTestPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, body := range []string{
+			`{"password":"` + adminTestPassword + `"}`,
+			`{"password":"` + adminTestPassword + `","password_confirmation":"` + adminTestPassword + `"}`,
+			`{"password":"` + adminTestPassword + `","password_confirmation":"` + adminTestPassword + `","current_password":"wrong-guess-123"}`,
+		} {
+			status, out := fx.call(t, "PUT", "/v1/me/password", pair.AccessToken, body)
+			for _, e := range out["errors"].([]any) {
+				if e.(map[string]any)["code"] == latch.CodePolicyHistory {
+					t.Fatalf("%s told the history: %d %v", body, status, out)
+				}
+			}
+			if status != 400 {
+				t.Fatalf("%s: %d %v", body, status, out)
+			}
+		}
+		// With the right current password, reuse is refused as history.
+		status, out := fx.call(t, "PUT", "/v1/me/password", pair.AccessToken,
+			`{"password":"`+adminTestPassword+`","password_confirmation":"`+adminTestPassword+`","current_password":"`+adminTestPassword+`"}`)
+		if status != 400 || out["code"] != latch.CodePolicyHistory {
+			t.Fatalf("reuse with the current password: %d %v", status, out)
+		}
+	})
+}
+
+// TestImportedHashOfUnnormalizedPassword: another system hashed the
+// password as typed; Latch compares NFKC forms, and still lets it in.
+func TestImportedHashOfUnnormalizedPassword(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		fx := adminFixture{h: h, srv: h.Server(t)}
+		ctx := context.Background()
+		_, _, tok := h.APIClient(t, latch.ScopeManageAll, "", false)
+		typed := "ｐａｓｓｗｏｒｄ１２３ｃａｆｅ\u0301" // full-width, and a combining accent
+		hash, err := bcrypt.GenerateFromPassword([]byte(typed), 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status, body := fx.call(t, "POST", "/v1/admin/users", tok, `{"email":"wide@example.com","password_hash":"`+string(hash)+`"}`); status != 201 {
+			t.Fatalf("import: %d %v", status, body)
+		}
+		if _, err := h.Accounts.Login(ctx, account.LoginInput{Email: "wide@example.com", Password: typed}); err != nil {
+			t.Fatalf("the imported password as typed: %v", err)
+		}
+		// Rehashed in the normalized form: the typed form still works.
+		if _, err := h.Accounts.Login(ctx, account.LoginInput{Email: "wide@example.com", Password: typed}); err != nil {
+			t.Fatalf("after the rehash: %v", err)
+		}
+		if _, err := h.Accounts.Login(ctx, account.LoginInput{Email: "wide@example.com", Password: "password123café"}); err != nil {
+			t.Fatalf("the normalized form after the rehash: %v", err)
 		}
 	})
 }

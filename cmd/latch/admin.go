@@ -258,48 +258,64 @@ func auditTail(ctx context.Context, cfg config, args []string, stdout io.Writer)
 		}
 		return nil
 	}
-	var last int64
+	// The newest event seen, and the ids printed near it: on PostgreSQL
+	// ids are taken when a transaction inserts and become visible when it
+	// commits, so an event may appear after one with a larger id. Each
+	// poll looks back followLag ids below the newest seen and prints what
+	// it has not printed yet.
+	const followLag = 1000
+	var newest int64
+	printed := map[int64]bool{}
+	events, err := a.accounts.AuditEvents(ctx, op, latch.AuditQuery{Action: *action, Limit: max(*n, 1)})
+	if err != nil {
+		return describe(err)
+	}
+	if len(events) > 0 {
+		newest = events[0].ID
+	}
+	for _, e := range events {
+		printed[e.ID] = true
+	}
 	if *n > 0 {
-		events, err := a.accounts.AuditEvents(ctx, op, latch.AuditQuery{Action: *action, Limit: *n})
-		if err != nil {
-			return describe(err)
-		}
-		if len(events) > 0 {
-			last = events[0].ID
-		}
 		if err := print(events); err != nil {
 			return err
 		}
 	}
+	// Whatever existed at start counts as seen, printed or not (-n).
+	start := newest
 	for *follow {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(*interval):
 		}
-		// Newest first, so page back from the newest until the last seen.
+		// Newest first: page back to followLag below the newest seen.
 		var fresh []latch.AuditEvent
+		floor := newest - followLag
 		before := int64(0)
 		for {
 			events, err := a.accounts.AuditEvents(ctx, op, latch.AuditQuery{Action: *action, BeforeID: before, Limit: 500})
 			if err != nil {
 				return describe(err)
 			}
-			done := false
 			for _, e := range events {
-				if e.ID <= last {
-					done = true
-					break
+				if e.ID > floor && e.ID > start && !printed[e.ID] {
+					fresh = append(fresh, e)
 				}
-				fresh = append(fresh, e)
 			}
-			if done || len(events) < 500 || last == 0 {
+			if len(events) < 500 || events[len(events)-1].ID <= floor {
 				break
 			}
 			before = events[len(events)-1].ID
 		}
-		if len(fresh) > 0 {
-			last = fresh[0].ID
+		for _, e := range fresh {
+			printed[e.ID] = true
+			newest = max(newest, e.ID)
+		}
+		for id := range printed {
+			if id <= newest-followLag {
+				delete(printed, id)
+			}
 		}
 		if err := print(fresh); err != nil {
 			return err

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/latchid/latch/internal/testenv"
 )
@@ -174,8 +178,48 @@ func TestAdministrationEndToEnd(t *testing.T) {
 			if code != 200 || len(body["events"].([]any)) != 1 {
 				t.Fatalf("audit API: %d %v", code, body)
 			}
+
+			// audit tail --follow prints new events only, as they come.
+			tail := exec.Command(binary, "audit", "tail", "-n", "0", "--follow", "--interval", "50ms", "--tenant", tenant.ID)
+			tail.Env = in.env
+			var tailOut syncBuffer
+			tail.Stdout = &tailOut
+			if err := tail.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = tail.Process.Kill(); _ = tail.Wait() }()
+			// It may not have read its starting point yet: fail a login until
+			// it prints one (and nothing older than its start).
+			for try := 0; try < 20 && tailOut.String() == ""; try++ {
+				in.login(t, "ada@acme.test", "wrong-password-here")
+				time.Sleep(250 * time.Millisecond)
+			}
+			lines = strings.Split(strings.TrimSpace(tailOut.String()), "\n")
+			for _, l := range lines {
+				if !strings.Contains(l, `"action":"login.failure"`) {
+					t.Fatalf("audit tail --follow printed %q", tailOut.String())
+				}
+			}
 		})
 	}
+}
+
+// syncBuffer is a bytes.Buffer a child process writes while the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func decode(t *testing.T, s string, v any) {

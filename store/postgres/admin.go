@@ -410,6 +410,14 @@ func (s *Store) UpdateUser(ctx context.Context, up latch.UserUpdate) (latch.User
 			return err
 		}
 		finish()
+		if up.Active != nil && !*up.Active {
+			// A deactivated user's sessions end with the deactivation, so
+			// reactivating cannot revive them.
+			if _, err := tx.Exec(ctx, `
+				UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL`, at, id); err != nil {
+				return err
+			}
+		}
 		return appendAudit(ctx, tx, ev)
 	})
 	if err != nil {

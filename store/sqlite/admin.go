@@ -401,6 +401,14 @@ func (s *Store) UpdateUser(ctx context.Context, up latch.UserUpdate) (latch.User
 			return err
 		}
 		finish()
+		if up.Active != nil && !*up.Active {
+			// A deactivated user's sessions end with the deactivation, so
+			// reactivating cannot revive them.
+			if _, err := tx.ExecContext(ctx, `
+				UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, micros(at), id); err != nil {
+				return err
+			}
+		}
 		return appendAudit(ctx, tx, ev)
 	})
 	if err != nil {

@@ -726,10 +726,20 @@ func testUpdateUser(t *testing.T, st latch.Store) {
 		t.Fatal(err)
 	}
 	other := createUser(t, st, "bystander@example.com")
+	mine := createSession(t, st, u.ID, nil)
+	theirs := createSession(t, st, other.ID, nil)
 	ev := auditEvent(latch.AuditUserUpdate, u.ID, 5)
 	got, err := st.UpdateUser(ctx, latch.UserUpdate{ID: strings.ToUpper(u.ID), FirstName: new("Augusta"), Active: new(false), At: at(5), Audit: ev})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Deactivation revokes the user's sessions in the same transaction,
+	// and nobody else's.
+	if s, _, err := st.SessionWithUser(ctx, mine.ID); err != nil || s.RevokedAt == nil || !s.RevokedAt.Equal(stored(at(5))) {
+		t.Fatalf("the deactivated user's session: %+v, %v", s, err)
+	}
+	if s, _, err := st.SessionWithUser(ctx, theirs.ID); err != nil || s.RevokedAt != nil {
+		t.Fatalf("another user's session: %+v, %v", s, err)
 	}
 	want := u
 	want.FirstName, want.Active, want.UpdatedAt = "Augusta", false, stored(at(5))
