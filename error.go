@@ -81,6 +81,10 @@ const (
 	CodePasswordChangeRequired = "password_change_required"
 	CodeInvalidHash            = "invalid_hash"
 	CodeNameTaken              = "name_taken"
+	CodeMissingLinkedIdentity  = "missing_linked_identity"
+	CodePasswordAlreadySet     = "password_already_set"
+	CodeMailDisabled           = "mail_disabled"
+	CodeInvalidLink            = "invalid_link"
 )
 
 // Error is the error every use case returns.

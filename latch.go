@@ -182,6 +182,9 @@ type NewUser struct {
 	// sign-in.
 	MustChangePassword bool
 	Audit              *AuditEvent
+	// Mail, if not nil, is enqueued in the same transaction (sign-up's
+	// verification email).
+	Mail *MailMessage
 }
 
 // AuthorizationCode is a one-time code that carries a provider sign-in
@@ -236,6 +239,17 @@ type PasswordChange struct {
 	At         time.Time
 	// Audit, if not nil, is appended in the same transaction.
 	Audit *AuditEvent
+	// LinkHash, if not nil, names the password link that authorizes the
+	// change: it must be live at At and be UserID's, and is used up in the
+	// same transaction; otherwise the change is NotFound and nothing is
+	// written.
+	LinkHash []byte
+	// Verify marks the user's email verified (a link or a verification
+	// token proved it).
+	Verify bool
+	// Mail, if not nil, is enqueued in the same transaction (the "your
+	// password was set" notice).
+	Mail *MailMessage
 }
 
 // Store is everything Latch keeps. Each method that changes more than one
@@ -243,6 +257,7 @@ type PasswordChange struct {
 // Conflict (unique or compare-and-swap failure) or Internal.
 type Store interface {
 	AdminStore
+	MailStore
 
 	// CreateUser stores a user (assigning Number), and its identity and
 	// password if given. A duplicate email (case-insensitive) or a

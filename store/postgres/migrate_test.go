@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"io/fs"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for goose
 	"github.com/pressly/goose/v3"
@@ -93,5 +94,63 @@ func TestMigrateAdminKeepsData(t *testing.T) {
 	next, err = st.CreateTenant(ctx, latch.Tenant{Name: "after"}, nil)
 	if err != nil || next.Number != 4 {
 		t.Fatalf("CreateTenant after down and up = %+v, %v; want number 4", next, err)
+	}
+}
+
+// TestMigrateMail checks 00004 on a database that has users: their links
+// and messages can be stored once it is applied, and going down drops the
+// two tables and nothing else.
+func TestMigrateMail(t *testing.T) {
+	ctx := t.Context()
+	url := testenv.PostgresURL(t)
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fsys, err := fs.Sub(postgres.Migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	st, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	u, err := st.CreateUser(ctx, latch.NewUser{User: latch.User{Email: "before@example.com"}, PasswordHash: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // up, then down and up again
+		if err := st.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		if err := st.CreatePasswordLink(ctx,
+			latch.PasswordLink{Hash: []byte("link"), UserID: u.ID, Purpose: latch.LinkRecovery, CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
+			latch.MailMessage{To: u.Email, Template: latch.MailRecovery, Data: []byte("sealed")}); err != nil {
+			t.Fatal(err)
+		}
+		if ms, err := st.ClaimMail(ctx, now.Add(time.Second), time.Minute, 10); err != nil || len(ms) != 1 {
+			t.Fatalf("ClaimMail = %+v, %v", ms, err)
+		}
+		if _, err := p.DownTo(ctx, 3); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_tables
+			WHERE schemaname = current_schema() AND tablename IN ('mail_outbox', 'password_links')`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("%d mail tables after going down, %v", n, err)
+		}
+		if c, err := st.Credential(ctx, u.ID); err != nil || c.Hash != "h" {
+			t.Fatalf("credential after going down = %+v, %v", c, err)
+		}
 	}
 }

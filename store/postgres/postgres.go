@@ -232,6 +232,9 @@ func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, e
 				return err
 			}
 		}
+		if err := insertMail(ctx, tx, nu.Mail); err != nil {
+			return err
+		}
 		return appendAudit(ctx, tx, nu.Audit)
 	})
 	if err != nil {
@@ -418,12 +421,35 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 	if err != nil {
 		return err
 	}
+	mail, err := contract.MailPtr(pc.Mail, at, s.now)
+	if err != nil {
+		return err
+	}
 	return s.write(ctx, func(tx pgx.Tx) error {
-		if err := userExists(ctx, tx, userID); err != nil {
+		lock := ""
+		if pc.LinkHash != nil || pc.Verify {
+			// The user row is locked before the link, as CreatePasswordLink
+			// locks it before superseding links: taken in the other order,
+			// a new link requested while the old one is used could
+			// deadlock with the change.
+			lock = ` FOR NO KEY UPDATE`
+		}
+		var one int
+		err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1`+lock, userID).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return contract.NotFound("user")
+		}
+		if err != nil {
 			return err
 		}
+		// The link is checked first: without it the caller may not learn
+		// anything of the stored password (not even a Conflict).
+		if pc.LinkHash != nil {
+			if err := usePasswordLink(ctx, tx, pc.LinkHash, userID, at); err != nil {
+				return err
+			}
+		}
 		var tag pgconn.CommandTag
-		var err error
 		switch {
 		case pc.Overwrite:
 			// An administrator's reset: whatever is stored, or nothing.
@@ -457,6 +483,15 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 		if _, err := tx.Exec(ctx, `
 			UPDATE sessions SET revoked_at = $1
 			WHERE user_id = $2 AND revoked_at IS NULL AND id IS DISTINCT FROM $3::uuid`, at, userID, keep); err != nil {
+			return err
+		}
+		if pc.Verify {
+			if _, err := tx.Exec(ctx, `
+				UPDATE users SET verified = true, updated_at = $1 WHERE id = $2 AND NOT verified`, at, userID); err != nil {
+				return err
+			}
+		}
+		if err := insertMail(ctx, tx, mail); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, audit)

@@ -50,8 +50,8 @@ func TestMigrateKeepsToSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"audit_events", "authorization_codes", "client_tokens", "clients", "credentials",
-		"goose_db_version", "identities", "password_history", "refresh_tokens", "sessions", "signing_keys",
-		"tenant_policies", "tenants", "users"}
+		"goose_db_version", "identities", "mail_outbox", "password_history", "password_links", "refresh_tokens",
+		"sessions", "signing_keys", "tenant_policies", "tenants", "users"}
 	if len(tables) != len(want) {
 		t.Fatalf("tables in %s = %v, want %v", schema, tables, want)
 	}

@@ -418,8 +418,9 @@ func (s *Store) UpdateUser(ctx context.Context, up latch.UserUpdate) (latch.User
 }
 
 // DeleteUser implements latch.Store. Identities, the credential, the
-// password history, sessions (with their refresh tokens) and authorization
-// codes go with the user (ON DELETE CASCADE); audit events stay.
+// password history, sessions (with their refresh tokens), authorization
+// codes and password links go with the user (ON DELETE CASCADE); audit
+// events and the outbox's messages stay.
 func (s *Store) DeleteUser(ctx context.Context, id string, audit *latch.AuditEvent) error {
 	id, ok := contract.ID(id)
 	if !ok {

@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/pressly/goose/v3"
 
@@ -112,5 +113,57 @@ func TestMigrateAdminKeepsData(t *testing.T) {
 	tenants, err = st.Tenants(ctx)
 	if err != nil || len(tenants) != 3 || tenants[0].Number != 1 || tenants[0].ID != latch.DefaultTenantID {
 		t.Fatalf("tenants after down and up = %+v, %v", tenants, err)
+	}
+}
+
+// TestMigrateMail checks 00004 on a database that has users: their links
+// and messages can be stored once it is applied, and going down drops the
+// two tables and nothing else.
+func TestMigrateMail(t *testing.T) {
+	ctx := t.Context()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "m.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, st.writer, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	u, err := st.CreateUser(ctx, latch.NewUser{User: latch.User{Email: "before@example.com"}, PasswordHash: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // up, then down and up again
+		if err := st.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		if err := st.CreatePasswordLink(ctx,
+			latch.PasswordLink{Hash: []byte("link"), UserID: u.ID, Purpose: latch.LinkRecovery, CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
+			latch.MailMessage{To: u.Email, Template: latch.MailRecovery, Data: []byte("sealed")}); err != nil {
+			t.Fatal(err)
+		}
+		if ms, err := st.ClaimMail(ctx, now.Add(time.Second), time.Minute, 10); err != nil || len(ms) != 1 {
+			t.Fatalf("ClaimMail = %+v, %v", ms, err)
+		}
+		if _, err := p.DownTo(ctx, 3); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := st.writer.QueryRowContext(ctx,
+			`SELECT count(*) FROM sqlite_schema WHERE name IN ('mail_outbox', 'password_links')`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("%d mail tables after going down, %v", n, err)
+		}
+		if c, err := st.Credential(ctx, u.ID); err != nil || c.Hash != "h" {
+			t.Fatalf("credential after going down = %+v, %v", c, err)
+		}
 	}
 }

@@ -295,6 +295,9 @@ func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, e
 				return err
 			}
 		}
+		if err := insertMail(ctx, tx, nu.Mail); err != nil {
+			return err
+		}
 		return appendAudit(ctx, tx, nu.Audit)
 	})
 	if err != nil {
@@ -473,16 +476,28 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 	if pc.NewHash == "" {
 		return contract.Invalid("new_hash", "new password hash is empty")
 	}
-	at := micros(contract.Or(pc.At, s.now))
+	when := contract.Or(pc.At, s.now)
+	at := micros(when)
 	// A KeepSessionID that is no session id keeps no session.
 	keep, _ := contract.ID(pc.KeepSessionID)
 	audit, err := contract.AuditPtr(pc.Audit, s.now)
 	if err != nil {
 		return err
 	}
+	mail, err := contract.MailPtr(pc.Mail, when, s.now)
+	if err != nil {
+		return err
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		if err := userExists(ctx, tx, userID); err != nil {
 			return err
+		}
+		// The link is checked first: without it the caller may not learn
+		// anything of the stored password (not even a Conflict).
+		if pc.LinkHash != nil {
+			if err := usePasswordLink(ctx, tx, pc.LinkHash, userID, at); err != nil {
+				return err
+			}
 		}
 		var res sql.Result
 		var err error
@@ -515,6 +530,15 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE sessions SET revoked_at = ?
 			WHERE user_id = ? AND revoked_at IS NULL AND id <> ?`, at, userID, keep); err != nil {
+			return err
+		}
+		if pc.Verify {
+			if _, err := tx.ExecContext(ctx, `
+				UPDATE users SET verified = 1, updated_at = ? WHERE id = ? AND NOT verified`, at, userID); err != nil {
+				return err
+			}
+		}
+		if err := insertMail(ctx, tx, mail); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, audit)

@@ -140,7 +140,8 @@ func Wrap(err error) error {
 
 // NewUser returns nu in the form the backends store: ids canonical (the
 // user's generated if empty), the default tenant filled in, times truncated
-// and defaulted, the identity tied to the user. A malformed id is Invalid:
+// and defaulted, the identity tied to the user, the mail (if any) in
+// MailMessage's form, created with the user. A malformed id is Invalid:
 // it is the caller's mistake, not a missing row.
 func NewUser(nu latch.NewUser, now func() time.Time) (latch.NewUser, error) {
 	u := nu.User
@@ -173,7 +174,11 @@ func NewUser(nu latch.NewUser, now func() time.Time) (latch.NewUser, error) {
 	if err != nil {
 		return nu, err
 	}
-	out := latch.NewUser{User: u, PasswordHash: nu.PasswordHash, Audit: audit,
+	mail, err := MailPtr(nu.Mail, u.CreatedAt, now)
+	if err != nil {
+		return nu, err
+	}
+	out := latch.NewUser{User: u, PasswordHash: nu.PasswordHash, Audit: audit, Mail: mail,
 		// Without a password there is nothing to change.
 		MustChangePassword: nu.MustChangePassword && nu.PasswordHash != ""}
 	if nu.Identity != nil {
