@@ -1,0 +1,164 @@
+package mail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	netmail "net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+)
+
+// Sender delivers a rendered message. An error never holds the message's
+// body (which may hold a link).
+type Sender interface {
+	Send(ctx context.Context, m Message) error
+}
+
+// ErrUndeliverable marks an error that another attempt will not fix (an
+// invalid recipient address): the worker gives the message up at once.
+var ErrUndeliverable = errors.New("mail: undeliverable")
+
+// SMTPTimeout bounds connecting and each SMTP command.
+const SMTPTimeout = 10 * time.Second
+
+// Default ports: submission with STARTTLS for smtp://, implicit TLS for
+// smtps://.
+const (
+	DefaultSMTPPort  = 587
+	DefaultSMTPSPort = 465
+)
+
+// SMTP sends mail through an SMTP server (LATCH_SMTP_URL). It opens one
+// connection per message and is safe for concurrent use.
+type SMTP struct {
+	host        string
+	port        int
+	implicitTLS bool
+	user, pass  string
+	hasUser     bool
+	from        *netmail.Address
+	timeout     time.Duration
+}
+
+// NewSMTP parses rawURL and from (LATCH_MAIL_FROM, e.g. `Latch
+// <no-reply@example.com>`).
+//
+// rawURL is smtp://[user:pass@]host[:port] (default port 587; STARTTLS when
+// the server offers it, plain otherwise) or smtps://[user:pass@]host[:port]
+// (TLS from the first byte, default port 465). With a user, the sender
+// authenticates with PLAIN or LOGIN, which go-mail refuses over an
+// unencrypted connection to anything but localhost.
+func NewSMTP(rawURL, from string) (*SMTP, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		// url.Error quotes the URL, which may hold a password.
+		return nil, errors.New("mail: SMTP URL is not a valid URL")
+	}
+	s := &SMTP{timeout: SMTPTimeout}
+	switch u.Scheme {
+	case "smtp":
+		s.port = DefaultSMTPPort
+	case "smtps":
+		s.implicitTLS = true
+		s.port = DefaultSMTPSPort
+	default:
+		return nil, fmt.Errorf("mail: SMTP URL: scheme %q is not smtp or smtps", u.Scheme)
+	}
+	if u.Opaque != "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return nil, errors.New("mail: SMTP URL: want smtp[s]://[user:pass@]host[:port], with no path or query")
+	}
+	s.host = u.Hostname()
+	if s.host == "" {
+		return nil, errors.New("mail: SMTP URL: host is missing")
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("mail: SMTP URL: port %q is not a number from 1 to 65535", p)
+		}
+		s.port = n
+	} else if strings.HasSuffix(u.Host, ":") {
+		return nil, errors.New("mail: SMTP URL: port is empty")
+	}
+	if u.User != nil {
+		s.user = u.User.Username()
+		s.pass, _ = u.User.Password()
+		s.hasUser = s.user != ""
+	}
+	if strings.TrimSpace(from) == "" {
+		return nil, errors.New("mail: the sender address (LATCH_MAIL_FROM) is not set")
+	}
+	addr, err := netmail.ParseAddress(from)
+	if err != nil {
+		return nil, fmt.Errorf("mail: the sender address (LATCH_MAIL_FROM) %q is invalid: %v", from, err)
+	}
+	s.from = addr
+	return s, nil
+}
+
+// From is the parsed sender address.
+func (s *SMTP) From() string { return s.from.String() }
+
+// Addr is host:port of the server, for logs (no credentials).
+func (s *SMTP) Addr() string { return net.JoinHostPort(s.host, strconv.Itoa(s.port)) }
+
+// Send delivers m as multipart/alternative (text, then HTML).
+func (s *SMTP) Send(ctx context.Context, m Message) error {
+	to, err := netmail.ParseAddress(m.To)
+	if err != nil {
+		return fmt.Errorf("%w: invalid recipient address", ErrUndeliverable)
+	}
+	msg := gomail.NewMsg()
+	msg.FromMailAddress(s.from)
+	msg.ToMailAddress(to)
+	msg.Subject(oneLine(m.Subject))
+	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+	if m.HTML != "" {
+		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+	}
+
+	opts := []gomail.Option{gomail.WithPort(s.port), gomail.WithTimeout(s.timeout)}
+	if s.implicitTLS {
+		opts = append(opts, gomail.WithSSL())
+	} else {
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
+	}
+	if s.hasUser {
+		opts = append(opts,
+			gomail.WithOpportunisticSMTPAuth(gomail.SMTPAuthPlain, gomail.SMTPAuthLogin),
+			gomail.WithUsername(s.user), gomail.WithPassword(s.pass))
+	}
+	// A client per message: go-mail's Client keeps per-connection state.
+	c, err := gomail.NewClient(s.host, opts...)
+	if err != nil {
+		return fmt.Errorf("mail: smtp %s: %w", s.Addr(), err)
+	}
+	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+		return fmt.Errorf("mail: smtp %s: %w", s.Addr(), err)
+	}
+	return nil
+}
+
+// LogSender is the development sender, used when LATCH_SMTP_URL is unset:
+// it writes each message, link included, to the log instead of sending it.
+type LogSender struct {
+	Log *slog.Logger
+}
+
+// Send logs m at Warn; it never fails.
+func (l LogSender) Send(ctx context.Context, m Message) error {
+	log := l.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	log.WarnContext(ctx, "mail is not configured (LATCH_SMTP_URL unset): not sent; this log entry holds the message",
+		"to", m.To, "subject", m.Subject, "text", m.Text)
+	return nil
+}
