@@ -6,6 +6,7 @@ package account
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/latchid/latch"
@@ -30,6 +31,22 @@ type Config struct {
 	// RedirectAllowlist lists the URLs (and the paths below them) a
 	// provider sign-in may send its result to.
 	RedirectAllowlist []string
+
+	// PublicURL is where people reach Latch: the links in emails start
+	// with it.
+	PublicURL string
+	// MailOff disables every flow that sends mail (LATCH_MAIL=off).
+	MailOff bool
+	// LinkTTL is the life of a set-password or recovery link, and of a
+	// sign-up's verification token (default 24 h).
+	LinkTTL time.Duration
+	// MailPerAccount limits the mail one account can be sent by request
+	// (links, notices); MailPerIP the requests for mail from one address.
+	MailPerAccount ratelimit.Rule
+	MailPerIP      ratelimit.Rule
+	// MailQueued, if set, is called after a message is put in the outbox,
+	// so the delivery worker need not wait for its next poll.
+	MailQueued func()
 }
 
 // DefaultConfig returns the defaults documented in the README.
@@ -40,6 +57,9 @@ func DefaultConfig() Config {
 		Policy:         password.DefaultPolicy(),
 		LoginPerIP:     ratelimit.Rule{Limit: 60, Per: time.Minute},
 		LoginFailures:  ratelimit.Rule{Limit: 10, Per: 10 * time.Minute},
+		LinkTTL:        24 * time.Hour,
+		MailPerAccount: ratelimit.Rule{Limit: 5, Per: time.Hour},
+		MailPerIP:      ratelimit.Rule{Limit: 30, Per: time.Hour},
 	}
 }
 
@@ -52,6 +72,12 @@ type Service struct {
 	cfg     Config
 	now     latch.Clock
 	log     *slog.Logger
+	// background holds work answered before it is done (recovery and
+	// sign-up, which must take the same time whether or not an account
+	// exists); Wait waits for it.
+	background sync.WaitGroup
+	// backgroundSlots bounds that work.
+	backgroundSlots chan struct{}
 }
 
 // New returns a Service. now may be nil for the wall clock, limiter nil
@@ -72,7 +98,14 @@ func New(store latch.Store, hasher *password.Hasher, keys *token.Keys, limiter r
 	if limiter == nil {
 		limiter = ratelimit.NewMemory(0, now)
 	}
-	return &Service{store: store, hasher: hasher, keys: keys, limiter: limiter, cfg: cfg, now: func() time.Time { return now().UTC() }, log: log}
+	if cfg.LinkTTL <= 0 {
+		cfg.LinkTTL = DefaultConfig().LinkTTL
+	}
+	if cfg.MailQueued == nil {
+		cfg.MailQueued = func() {}
+	}
+	return &Service{store: store, hasher: hasher, keys: keys, limiter: limiter, cfg: cfg, now: func() time.Time { return now().UTC() }, log: log,
+		backgroundSlots: make(chan struct{}, 64)}
 }
 
 // refreshPrefix marks Latch refresh tokens, so a leaked one is recognisable
@@ -139,9 +172,10 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 // purgeBatch bounds one delete, so the janitor never holds the writer long.
 const purgeBatch = 1000
 
-// PurgeEndedSessions deletes expired one-time codes and, with their refresh
-// tokens, the sessions that expired or were revoked more than retention
-// ago, and returns how many sessions it deleted.
+// PurgeEndedSessions deletes expired one-time codes, password links that
+// expired and mail sent or given up more than retention ago, and, with
+// their refresh tokens, the sessions that expired or were revoked more
+// than retention ago, and returns how many sessions it deleted.
 // Keeping ended sessions a while lets an operator see them; keeping them
 // forever only grows the database.
 func (s *Service) PurgeEndedSessions(ctx context.Context, retention time.Duration) (int, error) {
@@ -149,6 +183,14 @@ func (s *Service) PurgeEndedSessions(ctx context.Context, retention time.Duratio
 		return 0, err
 	}
 	before := s.now().Add(-retention)
+	// Expired links, and mail sent or given up, go after the same
+	// retention (an operator may want to see what was sent lately).
+	if _, err := purgeAll(func() (int, error) { return s.store.PurgePasswordLinks(ctx, before, purgeBatch) }); err != nil {
+		return 0, err
+	}
+	if _, err := purgeAll(func() (int, error) { return s.store.PurgeMail(ctx, before, purgeBatch) }); err != nil {
+		return 0, err
+	}
 	return purgeAll(func() (int, error) { return s.store.PurgeSessions(ctx, before, purgeBatch) })
 }
 

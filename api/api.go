@@ -12,6 +12,8 @@ import (
 	"github.com/latchid/latch/api/httpx"
 	"github.com/latchid/latch/api/native"
 	"github.com/latchid/latch/api/onelogin"
+	"github.com/latchid/latch/api/pace"
+	"github.com/latchid/latch/api/royalti"
 	"github.com/latchid/latch/web"
 )
 
@@ -34,6 +36,8 @@ func NewHandler(accounts *account.Service, cfg Config, log *slog.Logger) http.Ha
 	native.New(accounts, cfg.JWKS, cfg.OAuth, log).Register(mux)
 	devopness.New(accounts, log).Register(mux)
 	onelogin.New(accounts, log).Register(mux)
+	pace.New(accounts, log).Register(mux)
+	royalti.New(accounts, log).Register(mux)
 	names := make([]string, 0, len(cfg.OAuth.Providers))
 	for _, p := range cfg.OAuth.Providers {
 		names = append(names, p.Name())

@@ -69,6 +69,7 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /account", p.page(p.accountPage))
 	mux.HandleFunc("POST /account/password", p.page(p.setPassword))
 	mux.HandleFunc("POST /logout", p.page(p.logout))
+	p.registerLinks(mux)
 	mux.HandleFunc("GET /static/latch.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
@@ -87,6 +88,7 @@ type view struct {
 	HasPassword                bool
 	Rules                      string
 	FieldErrors                map[string]string
+	Action                     string // where the form posts
 	status                     int
 	formTarget                 string // an extra origin forms may lead to (CSP form-action)
 }
@@ -277,7 +279,7 @@ func (p *Pages) loginFailed(w http.ResponseWriter, r *http.Request, f loginFlow,
 	le := latch.AsError(err)
 	switch {
 	case le.Code == latch.CodePasswordChangeRequired:
-		return p.renderLogin(w, r, f, email, "Your administrator requires a new password before you sign in. Ask them to send you a link to set one.", http.StatusForbidden)
+		return p.renderLogin(w, r, f, email, "Your administrator requires a new password before you sign in: use \"Forgot your password?\" to choose one.", http.StatusForbidden)
 	}
 	switch le.Kind {
 	case latch.KindUnauthenticated, latch.KindForbidden:

@@ -58,6 +58,8 @@ func (s *Surface) Register(mux *http.ServeMux) {
 	mux.Handle("GET /v1/me/identities", s.problems.Handle(s.identities))
 	mux.Handle("DELETE /v1/me/identities/{id}", s.problems.Handle(s.unlink))
 	mux.Handle("PUT /v1/me/password", s.problems.Handle(s.setOwnPassword))
+	mux.Handle("POST /v1/password/set", s.problems.Handle(s.setPasswordWithLink))
+	mux.Handle("POST /v1/recover", s.problems.Handle(s.recover))
 	s.registerAdmin(mux)
 	mux.HandleFunc("GET /v1/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")

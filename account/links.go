@@ -1,0 +1,310 @@
+package account
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/latchid/latch"
+	"github.com/latchid/latch/password"
+	"github.com/latchid/latch/token"
+)
+
+// linkPrefix marks set-password and recovery link tokens.
+const linkPrefix = "lpl_"
+
+// SetPasswordPath is the page a set-password or recovery link opens.
+const SetPasswordPath = "/set-password"
+
+// VerifyPath is the page a sign-up's verification link opens.
+const VerifyPath = "/verify"
+
+// mailSealPurpose seals the values of outbox messages.
+const mailSealPurpose = "mail"
+
+// OpenMailData opens the sealed values of an outbox message (for the
+// delivery worker).
+func OpenMailData(keys *token.Keys, sealed []byte) (map[string]string, error) {
+	plain, err := keys.Open(mailSealPurpose, string(sealed))
+	if err != nil {
+		return nil, err
+	}
+	var data map[string]string
+	if err := json.Unmarshal(plain, &data); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// newMail builds an outbox message; data is sealed, since a link in it is
+// a credential.
+func (s *Service) newMail(to, template string, data map[string]string) (latch.MailMessage, error) {
+	id, err := newID()
+	if err != nil {
+		return latch.MailMessage{}, latch.Internal(err)
+	}
+	plain, err := json.Marshal(data)
+	if err != nil {
+		return latch.MailMessage{}, latch.Internal(err)
+	}
+	sealed, err := s.keys.Seal(mailSealPurpose, plain)
+	if err != nil {
+		return latch.MailMessage{}, latch.Internal(err)
+	}
+	now := s.now()
+	return latch.MailMessage{ID: id, To: to, Template: template, Data: []byte(sealed), CreatedAt: now, NextAttemptAt: now}, nil
+}
+
+func (s *Service) url(path string, query url.Values) string {
+	u := strings.TrimRight(s.cfg.PublicURL, "/") + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	return u
+}
+
+func errMailDisabled() error {
+	return &latch.Error{Kind: latch.KindUnavailable, Code: latch.CodeMailDisabled, Message: "email delivery is not configured"}
+}
+
+// limitMail applies the per-account and per-address mail limits.
+func (s *Service) limitMail(ctx context.Context, userID string) error {
+	if err := s.limit(ctx, "mail-ip:"+latch.ClientIP(ctx), s.cfg.MailPerIP, 1); err != nil {
+		return err
+	}
+	if userID == "" {
+		return nil
+	}
+	return s.limit(ctx, "mail-account:"+userID, s.cfg.MailPerAccount, 1)
+}
+
+// RequestPasswordLink emails a signed-in user without a password a link to
+// set one (seed 002). Each request sends a fresh link and invalidates the
+// older ones; the link is single use and lives LinkTTL.
+func (s *Service) RequestPasswordLink(ctx context.Context, p Principal) error {
+	if err := AuthorizeUser(p, latch.ScopeUserUpdate); err != nil {
+		return err
+	}
+	if s.cfg.MailOff {
+		return errMailDisabled()
+	}
+	ids, err := s.store.IdentitiesByUser(ctx, p.User.ID)
+	if err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeMissingLinkedIdentity, Message: "Linked identity is needed to access this resource, please check why the user does not have a linked identity"}
+	}
+	if has, err := s.HasPassword(ctx, p.User.ID); err != nil {
+		return err
+	} else if has {
+		return &latch.Error{Kind: latch.KindConflict, Code: latch.CodePasswordAlreadySet, Message: "Password is already set"}
+	}
+	if err := s.limitMail(ctx, p.User.ID); err != nil {
+		return err
+	}
+	return s.sendLink(ctx, p.User, latch.LinkSetPassword, latch.MailSetPassword)
+}
+
+// sendLink stores a new link for user (superseding older ones of the
+// purpose) and puts its email in the outbox, in one transaction.
+func (s *Service) sendLink(ctx context.Context, user latch.User, purpose, template string) error {
+	raw, hash := token.NewOpaque(linkPrefix)
+	now := s.now()
+	link := latch.PasswordLink{Hash: hash, UserID: user.ID, Purpose: purpose, CreatedAt: now, ExpiresAt: now.Add(s.cfg.LinkTTL)}
+	m, err := s.newMail(user.Email, template, map[string]string{
+		"link": s.url(SetPasswordPath, url.Values{"token": {raw}}), "email": user.Email, "first_name": user.FirstName,
+		"expires": humanDuration(s.cfg.LinkTTL),
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.store.CreatePasswordLink(ctx, link, m); err != nil {
+		return err
+	}
+	s.cfg.MailQueued()
+	return nil
+}
+
+func humanDuration(d time.Duration) string {
+	if d%time.Hour == 0 {
+		if h := int(d / time.Hour); h == 1 {
+			return "1 hour"
+		} else {
+			return itoa(h) + " hours"
+		}
+	}
+	return itoa(int(d/time.Minute)) + " minutes"
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func errInvalidLink() error {
+	return &latch.Error{Kind: latch.KindInvalid, Code: latch.CodeInvalidLink, Field: "token",
+		Message: "This link is invalid, expired or already used. Ask for a new one."}
+}
+
+// LinkInfo is what the set-password page shows before the person types.
+type LinkInfo struct {
+	User    latch.User
+	Purpose string
+	Rules   string
+}
+
+// PasswordLinkInfo checks a link without using it up.
+func (s *Service) PasswordLinkInfo(ctx context.Context, raw string) (LinkInfo, error) {
+	_, user, link, err := s.liveLink(ctx, raw)
+	if err != nil {
+		return LinkInfo{}, err
+	}
+	return LinkInfo{User: user, Purpose: link.Purpose, Rules: s.PasswordRules(ctx, user.TenantID)}, nil
+}
+
+func (s *Service) liveLink(ctx context.Context, raw string) ([]byte, latch.User, latch.PasswordLink, error) {
+	if !token.LooksOpaque(raw, linkPrefix) {
+		return nil, latch.User{}, latch.PasswordLink{}, errInvalidLink()
+	}
+	hash := token.HashOpaque(raw)
+	link, err := s.store.PasswordLink(ctx, hash)
+	if latch.IsKind(err, latch.KindNotFound) || (err == nil && !link.Live(s.now())) {
+		return nil, latch.User{}, latch.PasswordLink{}, errInvalidLink()
+	}
+	if err != nil {
+		return nil, latch.User{}, latch.PasswordLink{}, err
+	}
+	user, err := s.store.UserByID(ctx, link.UserID)
+	if latch.IsKind(err, latch.KindNotFound) || (err == nil && !user.Active) {
+		return nil, latch.User{}, latch.PasswordLink{}, errInvalidLink()
+	}
+	if err != nil {
+		return nil, latch.User{}, latch.PasswordLink{}, err
+	}
+	return hash, user, link, nil
+}
+
+// SetPasswordWithLinkInput is the set-password form (page or API).
+type SetPasswordWithLinkInput struct {
+	Token        string
+	Password     string
+	Confirmation *string
+}
+
+// SetPasswordWithLink sets a password with a link from an email (seed
+// 002's link, or recovery). The link is used up in the same transaction
+// as the password write; every session of the account ends, the email
+// counts as verified, and a "your password was set" email goes out.
+func (s *Service) SetPasswordWithLink(ctx context.Context, in SetPasswordWithLinkInput) error {
+	hash, user, link, err := s.liveLink(ctx, in.Token)
+	if err != nil {
+		return err
+	}
+	if s.cfg.Policy.TooLong(in.Password) {
+		return invalid(s.checkHardLimits(in.Password))
+	}
+	pw := password.Normalize(in.Password)
+	pol, failed, err := s.checkPolicyRules(ctx, user, pw)
+	if err != nil {
+		return err
+	}
+	if in.Confirmation == nil || *in.Confirmation == "" {
+		failed = append(failed, *latch.FieldError("password_confirmation", latch.CodeRequired, "The password confirmation field is required."))
+	} else if password.Normalize(*in.Confirmation) != pw {
+		failed = append(failed, *latch.FieldError("password_confirmation", latch.CodePasswordMismatch, "The two passwords do not match."))
+	}
+	if len(failed) == 0 {
+		// The link proves the email: the history may be told.
+		if failed, err = s.checkHistory(ctx, user, pw, pol); err != nil {
+			return err
+		}
+	}
+	if len(failed) > 0 {
+		return invalid(failed)
+	}
+	newHash, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		return latch.AsError(err)
+	}
+	ev := s.userEvent(ctx, user, latch.AuditPasswordSet)
+	ev.Details = map[string]string{"via": "link", "purpose": link.Purpose}
+	if link.Purpose == latch.LinkRecovery {
+		ev.Action = latch.AuditPasswordReset
+	}
+	m, err := s.newMail(user.Email, latch.MailPasswordSet, map[string]string{
+		"email": user.Email, "first_name": user.FirstName, "login_url": s.url("/login", nil),
+		"recover_url": s.url("/login", nil),
+	})
+	if err != nil {
+		return err
+	}
+	err = s.store.ChangePassword(ctx, latch.PasswordChange{
+		UserID: user.ID, NewHash: newHash, Overwrite: true, LinkHash: hash, Verify: true, At: s.now(), Audit: &ev, Mail: &m,
+	})
+	if latch.IsKind(err, latch.KindNotFound) {
+		// Used by a concurrent request, or superseded, since we looked.
+		return errInvalidLink()
+	}
+	if err == nil {
+		s.cfg.MailQueued()
+	}
+	return err
+}
+
+// RequestRecovery emails a recovery link to the account with email, if
+// there is one with a password. It answers at once, the same way whether
+// or not the account exists: the lookup and the email happen afterwards.
+// Only a malformed email or the per-address limit is refused.
+func (s *Service) RequestRecovery(ctx context.Context, email string) error {
+	email, err := parseEmail(email)
+	if err != nil {
+		return err
+	}
+	if s.cfg.MailOff {
+		return errMailDisabled()
+	}
+	if err := s.limit(ctx, "mail-ip:"+latch.ClientIP(ctx), s.cfg.MailPerIP, 1); err != nil {
+		return err
+	}
+	s.later(ctx, "recovery", func(ctx context.Context) error {
+		user, err := s.store.UserByEmail(ctx, email)
+		if latch.IsKind(err, latch.KindNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if has, err := s.HasPassword(ctx, user.ID); err != nil || !has || !user.Active {
+			return err
+		}
+		if err := s.limit(ctx, "mail-account:"+user.ID, s.cfg.MailPerAccount, 1); err != nil {
+			return nil // over the per-account limit: nothing is sent, nothing told
+		}
+		return s.sendLink(ctx, user, latch.LinkRecovery, latch.MailRecovery)
+	})
+	return nil
+}
+
+// later runs fn after the request has been answered, bounded by
+// backgroundSlots; when every slot is busy the work is dropped and logged
+// (a flood of recovery requests must not pile up goroutines).
+func (s *Service) later(ctx context.Context, what string, fn func(ctx context.Context) error) {
+	select {
+	case s.backgroundSlots <- struct{}{}:
+	default:
+		s.log.WarnContext(ctx, "background work dropped: too much at once", "what", what)
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		defer func() { <-s.backgroundSlots }()
+		if err := fn(ctx); err != nil {
+			s.log.ErrorContext(ctx, "background work failed", "what", what, "err", err)
+		}
+	}()
+}
+
+// Wait waits for work answered before it was done (recovery, sign-up).
+func (s *Service) Wait() { s.background.Wait() }

@@ -1,0 +1,228 @@
+package account
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"unicode"
+
+	"github.com/latchid/latch"
+	"github.com/latchid/latch/password"
+)
+
+// verifyPurpose is the purpose of a sign-up's verification token.
+const verifyPurpose = "verify-email"
+
+// SignUpInput is a sign-up by email (seed 003).
+type SignUpInput struct {
+	Email     string
+	FirstName string
+	LastName  string
+}
+
+// SignUp starts an account by email: it answers at once, then creates an
+// unverified account without a password and emails it a verification
+// link (a signed token, LinkTTL) with which the person sets their first
+// password. For an email that already has an account, that address gets a
+// notice instead, and the caller sees exactly the same answer: nobody
+// learns from sign-up which emails have accounts.
+func (s *Service) SignUp(ctx context.Context, in SignUpInput) error {
+	email, err := parseEmail(in.Email)
+	if err != nil {
+		return err
+	}
+	first, last, err := cleanNames(in.FirstName, in.LastName)
+	if err != nil {
+		return err
+	}
+	if s.cfg.MailOff {
+		return errMailDisabled()
+	}
+	if err := s.limit(ctx, "mail-ip:"+latch.ClientIP(ctx), s.cfg.MailPerIP, 1); err != nil {
+		return err
+	}
+	s.later(ctx, "sign-up", func(ctx context.Context) error {
+		existing, err := s.store.UserByEmail(ctx, email)
+		switch {
+		case err == nil:
+			return s.signUpNotice(ctx, existing)
+		case !latch.IsKind(err, latch.KindNotFound):
+			return err
+		}
+		err = s.createSignUp(ctx, email, first, last)
+		if latch.IsCode(err, latch.CodeEmailTaken) {
+			// Signed up concurrently: the other request made the account.
+			existing, err := s.store.UserByEmail(ctx, email)
+			if err != nil {
+				return err
+			}
+			return s.signUpNotice(ctx, existing)
+		}
+		return err
+	})
+	return nil
+}
+
+func (s *Service) createSignUp(ctx context.Context, email, first, last string) error {
+	id, err := newID()
+	if err != nil {
+		return latch.Internal(err)
+	}
+	now := s.now()
+	u := latch.User{ID: id, TenantID: latch.DefaultTenantID, Email: email, FirstName: first, LastName: last, Active: true, CreatedAt: now, UpdatedAt: now}
+	verifyToken, err := s.keys.SignPurpose(verifyPurpose, id, now, now.Add(s.cfg.LinkTTL))
+	if err != nil {
+		return latch.Internal(err)
+	}
+	m, err := s.newMail(email, latch.MailVerifyEmail, map[string]string{
+		"link": s.url(VerifyPath, url.Values{"token": {verifyToken}}), "email": email, "first_name": first,
+		"expires": humanDuration(s.cfg.LinkTTL),
+	})
+	if err != nil {
+		return err
+	}
+	ev := s.userEvent(ctx, u, latch.AuditUserCreate)
+	ev.ActorType, ev.ActorID = latch.ActorAnonymous, ""
+	ev.Details = map[string]string{"via": "sign-up", "email": email}
+	if _, err := s.store.CreateUser(ctx, latch.NewUser{User: u, Audit: &ev, Mail: &m}); err != nil {
+		return err
+	}
+	s.cfg.MailQueued()
+	return nil
+}
+
+// signUpNotice tells the owner of an existing account that someone tried
+// to sign up with their address (limited per account, silently).
+func (s *Service) signUpNotice(ctx context.Context, u latch.User) error {
+	if err := s.limit(ctx, "mail-account:"+u.ID, s.cfg.MailPerAccount, 1); err != nil {
+		return nil
+	}
+	m, err := s.newMail(u.Email, latch.MailSignupExists, map[string]string{
+		"email": u.Email, "first_name": u.FirstName, "login_url": s.url("/login", nil), "recover_url": s.url("/recover", nil),
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.store.EnqueueMail(ctx, m); err != nil {
+		return err
+	}
+	s.cfg.MailQueued()
+	return nil
+}
+
+// VerificationUser checks a sign-up's verification token and returns its
+// account (the verify page shows it before the person types).
+func (s *Service) VerificationUser(ctx context.Context, verifyToken string) (latch.User, error) {
+	claims, err := s.keys.VerifyPurpose(verifyToken, verifyPurpose)
+	if err != nil {
+		return latch.User{}, err
+	}
+	user, err := s.store.UserByID(ctx, claims.Subject)
+	if err != nil {
+		return latch.User{}, err
+	}
+	if !user.Active {
+		return latch.User{}, errUnauthenticated(nil)
+	}
+	return user, nil
+}
+
+// seed003Rules are seed 003's own rules for a first password, on top of
+// the tenant's policy, in the seed's words.
+func seed003Rules(pw string) []latch.Error {
+	var failed []latch.Error
+	fail := func(code, msg string) {
+		failed = append(failed, *latch.FieldError("password", code, msg))
+	}
+	if len([]rune(pw)) < 8 {
+		fail(latch.CodePolicyLength, "Password must be at least 8 characters long")
+	}
+	if strings.IndexFunc(pw, unicode.IsDigit) < 0 {
+		fail(latch.CodePolicyDigit, "Password must contain at least one number")
+	}
+	if strings.IndexFunc(pw, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsSpace(r) }) < 0 {
+		fail(latch.CodePolicySpecial, "Password must contain at least one special character")
+	}
+	return failed
+}
+
+// SetFirstPasswordResult is what setting a first password with a
+// verification token gives.
+type SetFirstPasswordResult struct {
+	User latch.User
+	Pair TokenPair
+}
+
+// SetFirstPassword sets the first password of a signed-up account with its
+// verification token (seed 003): the email becomes verified, the person
+// is signed in, and a "your password was set" email goes out. A second
+// use of the token finds a password already set.
+func (s *Service) SetFirstPassword(ctx context.Context, verifyToken, pw string) (SetFirstPasswordResult, error) {
+	user, err := s.VerificationUser(ctx, verifyToken)
+	if err != nil {
+		return SetFirstPasswordResult{}, err
+	}
+	errAlreadySet := &latch.Error{Kind: latch.KindConflict, Code: latch.CodePasswordAlreadySet, Message: "Password is already set"}
+	if has, err := s.HasPassword(ctx, user.ID); err != nil {
+		return SetFirstPasswordResult{}, err
+	} else if has {
+		return SetFirstPasswordResult{}, errAlreadySet
+	}
+	if s.cfg.Policy.TooLong(pw) {
+		return SetFirstPasswordResult{}, invalid(s.checkHardLimits(pw))
+	}
+	pw = password.Normalize(pw)
+	failed := seed003Rules(pw)
+	_, policy, err := s.checkPolicyRules(ctx, user, pw)
+	if err != nil {
+		return SetFirstPasswordResult{}, err
+	}
+	for _, f := range policy {
+		if !hasCode(failed, f.Code) {
+			failed = append(failed, f)
+		}
+	}
+	if len(failed) > 0 {
+		return SetFirstPasswordResult{}, invalid(failed)
+	}
+	hash, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		return SetFirstPasswordResult{}, latch.AsError(err)
+	}
+	ev := s.userEvent(ctx, user, latch.AuditPasswordSet)
+	ev.Details = map[string]string{"via": "verification"}
+	m, err := s.newMail(user.Email, latch.MailPasswordSet, map[string]string{
+		"email": user.Email, "first_name": user.FirstName, "login_url": s.url("/login", nil), "recover_url": s.url("/recover", nil),
+	})
+	if err != nil {
+		return SetFirstPasswordResult{}, err
+	}
+	err = s.store.ChangePassword(ctx, latch.PasswordChange{UserID: user.ID, NewHash: hash, Verify: true, At: s.now(), Audit: &ev, Mail: &m})
+	if latch.IsKind(err, latch.KindConflict) {
+		return SetFirstPasswordResult{}, errAlreadySet
+	}
+	if err != nil {
+		return SetFirstPasswordResult{}, err
+	}
+	s.cfg.MailQueued()
+	if user, err = s.store.UserByID(ctx, user.ID); err != nil {
+		return SetFirstPasswordResult{}, err
+	}
+	login := s.userEvent(ctx, user, latch.AuditLoginSuccess)
+	login.Details = map[string]string{"method": "password", "via": "verification"}
+	pair, err := s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, hash, &login)
+	if err != nil {
+		return SetFirstPasswordResult{}, err
+	}
+	return SetFirstPasswordResult{User: user, Pair: pair}, nil
+}
+
+// hasCode reports whether one of failed has code.
+func hasCode(failed []latch.Error, code string) bool {
+	for _, f := range failed {
+		if f.Code == code {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,154 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/latchid/latch"
+	"github.com/latchid/latch/account"
+	"github.com/latchid/latch/api/httpx"
+)
+
+// The pages a link from an email opens: /set-password (seed 002's link and
+// recovery), /verify (a sign-up's verification) and /recover (ask for a
+// recovery link). Their forms call the same use cases as the APIs.
+
+func (p *Pages) registerLinks(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+account.SetPasswordPath, p.page(p.setPasswordPage))
+	mux.HandleFunc("POST "+account.SetPasswordPath, p.page(p.setPasswordSubmit))
+	mux.HandleFunc("GET "+account.VerifyPath, p.page(p.verifyPage))
+	mux.HandleFunc("POST "+account.VerifyPath, p.page(p.verifySubmit))
+	mux.HandleFunc("GET /recover", p.page(p.recoverPage))
+	mux.HandleFunc("POST /recover", p.page(p.recoverSubmit))
+}
+
+func (p *Pages) badLink() (string, *view) {
+	return p.message(http.StatusBadRequest, "Link not valid", "This link is invalid, expired or already used. Ask for a new one.")
+}
+
+func (p *Pages) passwordForm(title, action, tok, email, rules string) *view {
+	return &view{Title: title, Email: email, Rules: rules, Action: action, Hidden: map[string]string{"token": tok}, FieldErrors: map[string]string{}}
+}
+
+func (p *Pages) setPasswordPage(w http.ResponseWriter, r *http.Request) (string, *view) {
+	tok := r.URL.Query().Get("token")
+	info, err := p.cfg.Accounts.PasswordLinkInfo(r.Context(), tok)
+	if err != nil {
+		return p.linkFailed(w, r, err)
+	}
+	return "setpassword.html", p.passwordForm("Set your password", account.SetPasswordPath, tok, info.User.Email, info.Rules)
+}
+
+func (p *Pages) setPasswordSubmit(w http.ResponseWriter, r *http.Request) (string, *view) {
+	if !parseForm(w, r) || !p.checkCSRF(r) {
+		return p.message(http.StatusForbidden, "Set your password", "This form expired. Open the link from your email again.")
+	}
+	tok := r.PostFormValue("token")
+	confirmation := r.PostFormValue("password_confirmation")
+	err := p.cfg.Accounts.SetPasswordWithLink(httpx.Context(r), account.SetPasswordWithLinkInput{
+		Token: tok, Password: r.PostFormValue("password"), Confirmation: &confirmation,
+	})
+	if err == nil {
+		return "done.html", &view{Title: "Password set", Notice: "Your password is set. Sign in with your email and your new password."}
+	}
+	if latch.IsCode(err, latch.CodeInvalidLink) {
+		return p.badLink()
+	}
+	info, ierr := p.cfg.Accounts.PasswordLinkInfo(r.Context(), tok)
+	if ierr != nil {
+		return p.linkFailed(w, r, ierr)
+	}
+	return p.formFailed(w, r, err, "setpassword.html", p.passwordForm("Set your password", account.SetPasswordPath, tok, info.User.Email, info.Rules))
+}
+
+func (p *Pages) verifyPage(w http.ResponseWriter, r *http.Request) (string, *view) {
+	tok := r.URL.Query().Get("token")
+	user, err := p.cfg.Accounts.VerificationUser(r.Context(), tok)
+	if err != nil {
+		return p.linkFailed(w, r, err)
+	}
+	if has, err := p.cfg.Accounts.HasPassword(r.Context(), user.ID); err != nil {
+		return p.linkFailed(w, r, err)
+	} else if has {
+		return "done.html", &view{Title: "Email verified", Notice: "Your email is verified and your password is set. Sign in."}
+	}
+	return "setpassword.html", p.passwordForm("Verify your email", account.VerifyPath, tok, user.Email, p.verifyRules(r, user))
+}
+
+func (p *Pages) verifyRules(r *http.Request, user latch.User) string {
+	return "At least 8 characters, with a number and a special character. " + p.cfg.Accounts.PasswordRules(r.Context(), user.TenantID)
+}
+
+func (p *Pages) verifySubmit(w http.ResponseWriter, r *http.Request) (string, *view) {
+	if !parseForm(w, r) || !p.checkCSRF(r) {
+		return p.message(http.StatusForbidden, "Verify your email", "This form expired. Open the link from your email again.")
+	}
+	tok := r.PostFormValue("token")
+	user, err := p.cfg.Accounts.VerificationUser(r.Context(), tok)
+	if err != nil {
+		return p.linkFailed(w, r, err)
+	}
+	form := p.passwordForm("Verify your email", account.VerifyPath, tok, user.Email, p.verifyRules(r, user))
+	if pw := r.PostFormValue("password"); pw != r.PostFormValue("password_confirmation") {
+		form.status, form.Error = http.StatusUnprocessableEntity, "The password was not saved."
+		form.FieldErrors["password_confirmation"] = "The two passwords do not match."
+		return "setpassword.html", form
+	}
+	if _, err := p.cfg.Accounts.SetFirstPassword(httpx.Context(r), tok, r.PostFormValue("password")); err != nil {
+		if latch.IsCode(err, latch.CodePasswordAlreadySet) {
+			return "done.html", &view{Title: "Email verified", Notice: "Your email is verified and your password is set. Sign in."}
+		}
+		return p.formFailed(w, r, err, "setpassword.html", form)
+	}
+	return "done.html", &view{Title: "Email verified", Notice: "Your email is verified and your password is set. Sign in with your email and your new password."}
+}
+
+func (p *Pages) recoverPage(w http.ResponseWriter, r *http.Request) (string, *view) {
+	return "recover.html", &view{Title: "Forgot your password?", FieldErrors: map[string]string{}}
+}
+
+func (p *Pages) recoverSubmit(w http.ResponseWriter, r *http.Request) (string, *view) {
+	if !parseForm(w, r) || !p.checkCSRF(r) {
+		return p.message(http.StatusForbidden, "Forgot your password?", "This form expired. Open the page again.")
+	}
+	email := r.PostFormValue("email")
+	err := p.cfg.Accounts.RequestRecovery(httpx.Context(r), email)
+	if err == nil {
+		return "done.html", &view{Title: "Check your email", Notice: "If " + email + " has an account with a password, it will get a link to choose a new one within a few minutes. The link works once, for 24 hours."}
+	}
+	return p.formFailed(w, r, err, "recover.html", &view{Title: "Forgot your password?", Email: email, FieldErrors: map[string]string{}})
+}
+
+// linkFailed answers a page whose link did not check out.
+func (p *Pages) linkFailed(w http.ResponseWriter, r *http.Request, err error) (string, *view) {
+	switch latch.AsError(err).Kind {
+	case latch.KindInvalid, latch.KindUnauthenticated, latch.KindNotFound:
+		return p.badLink()
+	}
+	p.cfg.Log.ErrorContext(r.Context(), "link page", "request_id", httpx.RequestID(w), "err", err)
+	return p.message(http.StatusInternalServerError, "Something went wrong", "Something went wrong on our side. Try again in a moment.")
+}
+
+// formFailed re-renders form with the error next to its field.
+func (p *Pages) formFailed(w http.ResponseWriter, r *http.Request, err error, name string, form *view) (string, *view) {
+	le := latch.AsError(err)
+	switch le.Kind {
+	case latch.KindInvalid:
+		form.status, form.Error = http.StatusUnprocessableEntity, "Not saved: see below."
+		if name == "recover.html" {
+			form.Error = le.Message
+		}
+		for _, d := range append([]latch.Error{*le}, le.Details...) {
+			if _, seen := form.FieldErrors[d.Field]; !seen && d.Field != "" {
+				form.FieldErrors[d.Field] = d.Message
+			}
+		}
+	case latch.KindTooMany:
+		form.status, form.Error = http.StatusTooManyRequests, "Too many attempts. Wait a while and try again."
+	case latch.KindUnavailable:
+		form.status, form.Error = http.StatusServiceUnavailable, "This cannot be done right now: "+le.Message+"."
+	default:
+		p.cfg.Log.ErrorContext(r.Context(), "page form", "request_id", httpx.RequestID(w), "err", err)
+		form.status, form.Error = http.StatusInternalServerError, "Something went wrong on our side. Try again in a moment."
+	}
+	return name, form
+}
