@@ -58,6 +58,7 @@ type app struct {
 
 	closeLimiter func() error
 	cfg          config
+	mailQueued   wakeup
 }
 
 // newApp opens and migrates the store, loads the signing keys and wires the
@@ -86,6 +87,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		store.Close()
 		return nil, err
 	}
+	mailQueued := make(wakeup, 1)
 	policy := password.DefaultPolicy()
 	policy.MinLength, policy.MaxLength = cfg.PasswordMin, cfg.PasswordMax
 	accounts := account.New(store, hasher, keys, limiter, account.Config{
@@ -93,8 +95,22 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		LoginPerIP: cfg.LoginPerIP, LoginFailures: cfg.LoginFailures,
 		// Latch's own login page is a client of its own provider flow.
 		RedirectAllowlist: append(cfg.Redirects, cfg.PublicURL+web.CompletePath),
+		PublicURL:         cfg.PublicURL, MailOff: cfg.MailOff, LinkTTL: cfg.LinkTTL,
+		MailPerAccount: account.DefaultConfig().MailPerAccount, MailPerIP: account.DefaultConfig().MailPerIP,
+		MailQueued: mailQueued.notify,
 	}, nil, log)
-	return &app{store: store, hasher: hasher, accounts: accounts, keys: keys, log: log, closeLimiter: closeLimiter, cfg: cfg}, nil
+	return &app{store: store, hasher: hasher, accounts: accounts, keys: keys, log: log, closeLimiter: closeLimiter, cfg: cfg, mailQueued: mailQueued}, nil
+}
+
+// wakeup is a non-blocking signal: use cases ring it when they put mail in
+// the outbox, and the delivery worker listens.
+type wakeup chan struct{}
+
+func (w wakeup) notify() {
+	select {
+	case w <- struct{}{}:
+	default:
+	}
 }
 
 // newLimiter keeps rate limits in Redis when a URL is given (every replica

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -110,5 +111,103 @@ func TestBrowserJourney(t *testing.T) {
 	)
 	if got := text("#email"); got != dex.Email {
 		t.Fatalf("signed in as %q", got)
+	}
+}
+
+// TestBrowserEmailLink is issue 6's page journey on the built binary with
+// real SMTP delivery: a Google user asks for a set-password email (seed
+// 002), Chromium opens the link from the delivered message, meets a policy
+// error, corrects it, and signs in on /login with the new password.
+// Screenshots go to bin/artifacts/browser-email-link.
+func TestBrowserEmailLink(t *testing.T) {
+	smtp := testenv.StartSMTP(t)
+	in := newInstance(t, "sqlite://"+testenv.SQLitePath(t))
+	in.env = append(in.env, "LATCH_SMTP_URL="+smtp.URL(), "LATCH_MAIL_FROM=Latch <no-reply@example.com>", "LATCH_PRODUCT_NAME=Acme ID")
+	in.cli(t, "", "users", "create", "--email", "linked@example.com", "--provider", "google", "--subject", "g-42")
+	access := strings.TrimSpace(in.cli(t, "", "tokens", "issue", "--email", "linked@example.com"))
+	in.serve(t)
+	if code, body := in.call(t, "PUT", "/user/2024-3/user/password", access, "", ""); code != 202 {
+		t.Fatalf("request: %d %v", code, body)
+	}
+	msg := smtp.WaitFor(t, "linked@example.com", 20*time.Second)
+	link := regexp.MustCompile(regexp.QuoteMeta(in.base) + `/set-password\?token=[A-Za-z0-9_\-]+`).FindString(msg.Text)
+	if link == "" || !strings.Contains(msg.Subject, "Acme ID") || !strings.Contains(msg.HTML, link) {
+		t.Fatalf("message %q without a link to %s:\n%s", msg.Subject, in.base, msg.Text)
+	}
+
+	ctx := testenv.Chromium(t)
+	dir := testenv.ArtifactsDir(t, "browser-email-link")
+	step := 0
+	shot := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+			png, err := chromedp.CaptureScreenshot()(ctx, target)
+			if err != nil {
+				return err
+			}
+			step++
+			return os.WriteFile(filepath.Join(dir, fmt.Sprintf("%02d-%s.png", step, name)), png, 0o644)
+		})
+	}
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := chromedp.Do(tctx, steps...); err != nil {
+			location, _ := chromedp.Run(ctx, chromedp.Location())
+			page, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+			t.Fatalf("%s: %v (at %s: %q)", what, err, location, page)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("reading %s: %v", sel, err)
+		}
+		return strings.TrimSpace(s)
+	}
+	const pw = "chosen from an email link"
+	do("open the link",
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.ID("save-password")),
+		shot("set-password"),
+	)
+	if rules := text("#rules"); !strings.Contains(rules, "8 to 256 characters") {
+		t.Fatalf("the rules are not shown before typing: %q", rules)
+	}
+	do("a password the policy refuses",
+		chromedp.SendKeys(chromedp.ID("password"), "short"),
+		chromedp.SendKeys(chromedp.ID("password_confirmation"), "short"),
+		chromedp.Click(chromedp.ID("save-password")),
+		chromedp.WaitVisible(chromedp.ID("password-error")),
+		shot("policy-error"),
+	)
+	if got := text("#password-error"); !strings.Contains(got, "at least 8 characters") {
+		t.Fatalf("policy error: %q", got)
+	}
+	do("the corrected password",
+		chromedp.SendKeys(chromedp.ID("password"), pw),
+		chromedp.SendKeys(chromedp.ID("password_confirmation"), pw),
+		chromedp.Click(chromedp.ID("save-password")),
+		chromedp.WaitVisible(chromedp.ID("to-login")),
+		shot("password-set"),
+	)
+	do("sign in on /login",
+		chromedp.Click(chromedp.ID("to-login")),
+		chromedp.WaitVisible(chromedp.ID("sign-in")),
+		chromedp.SendKeys(chromedp.ID("email"), "linked@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), pw),
+		chromedp.Click(chromedp.ID("sign-in")),
+		chromedp.WaitVisible(chromedp.ID("identities")),
+		shot("signed-in"),
+	)
+	if got := text("#email"); got != "linked@example.com" {
+		t.Fatalf("signed in as %q", got)
+	}
+	// The link is spent; the outbox shows both messages sent, no link.
+	do("the used link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(".error")), shot("used-link"))
+	list := in.cli(t, "", "mail", "list")
+	if strings.Count(list, `"status":"sent"`) != 2 || strings.Contains(list, "token") {
+		t.Fatalf("mail list:\n%s", list)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -49,6 +50,13 @@ type config struct {
 	LogJSON          bool
 	ShutdownGrace    time.Duration
 	MaxHeaderBytes   int
+	// SMTPURL is where mail goes (smtp://[user:pass@]host:port, or
+	// smtps://); empty keeps mail in the outbox and prints it to the log.
+	SMTPURL     string
+	MailFrom    string
+	MailOff     bool
+	ProductName string
+	LinkTTL     time.Duration
 }
 
 // loadConfig reads the environment through getenv (os.Getenv in main).
@@ -127,6 +135,28 @@ func loadConfig(getenv func(string) string) (config, error) {
 	duration("LATCH_SESSION_TTL", &c.SessionTTL)
 	duration("LATCH_SESSION_RETENTION", &c.Retention)
 	duration("LATCH_SHUTDOWN_GRACE", &c.ShutdownGrace)
+	str("LATCH_SMTP_URL", &c.SMTPURL)
+	str("LATCH_MAIL_FROM", &c.MailFrom)
+	str("LATCH_PRODUCT_NAME", &c.ProductName)
+	c.LinkTTL = 24 * time.Hour
+	duration("LATCH_LINK_TTL", &c.LinkTTL)
+	switch v := getenv("LATCH_MAIL"); v {
+	case "", "on":
+	case "off":
+		c.MailOff = true
+	default:
+		errs = append(errs, fmt.Sprintf("LATCH_MAIL=%q: want on or off", v))
+	}
+	if c.MailFrom == "" {
+		host := "localhost"
+		if u, err := url.Parse(c.PublicURL); err == nil && u.Hostname() != "" {
+			host = u.Hostname()
+		}
+		c.MailFrom = "Latch <no-reply@" + host + ">"
+	}
+	if c.ProductName == "" {
+		c.ProductName = "Latch"
+	}
 	if v := getenv("LATCH_TRUSTED_PROXIES"); v != "" {
 		p, err := httpx.ParsePrefixes(v)
 		if err != nil {

@@ -48,6 +48,7 @@ commands:
   policy set [--tenant ID] [--min-length N] [--max-length N] [--require lower,upper,digit,special]
              [--specials CHARS] [--history N] [--refuse-common=BOOL] [--refuse-email=BOOL] [--min-score 0-4]
   audit tail [--tenant ID] [--action A] [-n N] [--follow]
+  mail list [-n N]           the outbox: what was sent, what waits, what failed
   tokens issue --email E [--kind session|personal|project] [--scope S ...] [--ttl D]
   bench login|me ...         load a running Latch (see latch bench -h)
 
@@ -125,6 +126,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return policySet(ctx, cfg, args[2:], stdout)
 	case cmd == "audit tail":
 		return auditTail(ctx, cfg, args[2:], stdout)
+	case cmd == "mail list":
+		return mailList(ctx, cfg, args[2:], stdout)
 	default:
 		return cliError{fmt.Sprintf("unknown command %q\n\n%s", strings.Join(args, " "), usage)}
 	}
@@ -182,6 +185,11 @@ func serve(ctx context.Context, cfg config, args []string, getenv func(string) s
 		go serveDebug(cfg.DebugAddr, log)
 	}
 	go purgeSessions(ctx, a, cfg.Retention, log)
+	mailDone, err := a.startMail(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { <-mailDone }()
 	select {
 	case err := <-errc:
 		return err
