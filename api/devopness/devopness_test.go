@@ -108,6 +108,7 @@ func TestSetPasswordContract(t *testing.T) {
 		ctx := context.Background()
 		_, pair := fx.h.OAuthUser(t, "oauth@example.com")
 		tok := pair.AccessToken
+		_, _, clientToken := fx.h.APIClient(t, latch.ScopeManageAll, "", true)
 		project, err := fx.h.Accounts.IssueToken(ctx, account.IssueTokenInput{Email: "oauth@example.com", Kind: latch.KindProject, Scopes: []string{"project:deploy"}})
 		if err != nil {
 			t.Fatal(err)
@@ -137,6 +138,7 @@ func TestSetPasswordContract(t *testing.T) {
 			{"project token", request{"POST", "/users/me/password", jsonHeaders(project.AccessToken), good}, 403, forbidden},
 			{"no user:update", request{"POST", "/users/me/password", jsonHeaders(readOnly.AccessToken), good}, 403, forbidden},
 			{"project token, broken body", request{"POST", "/users/me/password", jsonHeaders(project.AccessToken), `{`}, 403, forbidden},
+			{"admin client token", request{"POST", "/users/me/password", jsonHeaders(clientToken), good}, 403, forbidden},
 			{"project token, not JSON", request{"POST", "/users/me/password", with(jsonHeaders(project.AccessToken), "Content-Type", "text/plain"), good}, 403, forbidden},
 			{"Accept excludes JSON", request{"POST", "/users/me/password", with(jsonHeaders(tok), "Accept", "text/html"), good}, 406, `{"message":"Not Acceptable"}`},
 			{"not JSON content type", request{"POST", "/users/me/password", with(jsonHeaders(tok), "Content-Type", "text/plain"), good}, 422,
@@ -327,6 +329,37 @@ func TestConcurrentFirstPassword(t *testing.T) {
 		res := fx.do(t, request{"POST", "/users/login", jsonHeaders(""), fmt.Sprintf(`{"email":"race@example.com","password":"racing passphrase %02d"}`, winner)})
 		if res.status != 200 {
 			t.Errorf("login with the winning password: %d %s", res.status, res.body)
+		}
+	})
+}
+
+// TestLoginPasswordChangeRequired: beyond the seed, an administrator may
+// require a new password; the login then answers 403 with a token that can
+// only set it, through the seed's own endpoint.
+func TestLoginPasswordChangeRequired(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, fx fixture) {
+		ctx := context.Background()
+		u := fx.h.PasswordUser(t, "forced@example.com", newPassword, "", false)
+		temp := "Temporary-Passw0rd!"
+		if err := fx.h.Accounts.AdminSetPassword(ctx, account.Operator(""), account.AdminSetPasswordInput{
+			User: account.UserRef{ID: u.ID}, Password: &temp, Confirmation: &temp, ChangeAtNextLogin: true,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		login := func(pw string) response {
+			return fx.do(t, request{"POST", "/users/login", jsonHeaders(""), fmt.Sprintf(`{"email":"forced@example.com","password":%q}`, pw)})
+		}
+		res := login(temp)
+		var body map[string]any
+		if err := json.Unmarshal(res.body, &body); err != nil || res.status != 403 || body["message"] != "Password change required." {
+			t.Fatalf("login: %d %s", res.status, res.body)
+		}
+		change := body["password_change_token"].(string)
+		if res := fx.do(t, request{"POST", "/users/me/password", jsonHeaders(change), `{"password":"Mine-from-now-on-1!","password_confirmation":"Mine-from-now-on-1!"}`}); res.status != 204 {
+			t.Fatalf("change: %d %s", res.status, res.body)
+		}
+		if res := login("Mine-from-now-on-1!"); res.status != 200 {
+			t.Fatalf("login after the change: %d %s", res.status, res.body)
 		}
 	})
 }
