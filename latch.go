@@ -219,8 +219,9 @@ type NewSession struct {
 	Audit *AuditEvent
 }
 
-// PasswordChange is one atomic password write: the credential, and the
-// revocation of every other session of the user.
+// PasswordChange is one atomic password write: the credential, the
+// revocation of every other session of the user, and of every password
+// link sent to the user before.
 type PasswordChange struct {
 	UserID string
 	// PreviousHash is the hash the caller verified, or "" when the caller

@@ -90,17 +90,17 @@ func (s *Service) RequestPasswordLink(ctx context.Context, p Principal) error {
 	if s.cfg.MailOff {
 		return errMailDisabled()
 	}
+	if has, err := s.HasPassword(ctx, p.User.ID); err != nil {
+		return err
+	} else if has {
+		return errPasswordAlreadySet()
+	}
 	ids, err := s.store.IdentitiesByUser(ctx, p.User.ID)
 	if err != nil {
 		return err
 	}
 	if len(ids) == 0 {
 		return &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeMissingLinkedIdentity, Message: "Linked identity is needed to access this resource, please check why the user does not have a linked identity"}
-	}
-	if has, err := s.HasPassword(ctx, p.User.ID); err != nil {
-		return err
-	} else if has {
-		return &latch.Error{Kind: latch.KindConflict, Code: latch.CodePasswordAlreadySet, Message: "Password is already set"}
 	}
 	if err := s.limitMail(ctx, p.User.ID); err != nil {
 		return err
@@ -140,6 +140,10 @@ func humanDuration(d time.Duration) string {
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func errPasswordAlreadySet() error {
+	return &latch.Error{Kind: latch.KindConflict, Code: latch.CodePasswordAlreadySet, Message: "Password is already set"}
+}
 
 func errInvalidLink() error {
 	return &latch.Error{Kind: latch.KindInvalid, Code: latch.CodeInvalidLink, Field: "token",
@@ -231,24 +235,38 @@ func (s *Service) SetPasswordWithLink(ctx context.Context, in SetPasswordWithLin
 	if link.Purpose == latch.LinkRecovery {
 		ev.Action = latch.AuditPasswordReset
 	}
-	m, err := s.newMail(user.Email, latch.MailPasswordSet, map[string]string{
-		"email": user.Email, "first_name": user.FirstName, "login_url": s.url("/login", nil),
-		"recover_url": s.url("/login", nil),
-	})
+	m, err := s.passwordSetNotice(user)
 	if err != nil {
 		return err
 	}
+	// A recovery link replaces the password; a set-password link (seed
+	// 002) only gives a first one, and finds a password set meanwhile.
 	err = s.store.ChangePassword(ctx, latch.PasswordChange{
-		UserID: user.ID, NewHash: newHash, Overwrite: true, LinkHash: hash, Verify: true, At: s.now(), Audit: &ev, Mail: &m,
+		UserID: user.ID, NewHash: newHash, Overwrite: link.Purpose == latch.LinkRecovery, LinkHash: hash, Verify: true,
+		At: s.now(), Audit: &ev, Mail: m,
 	})
-	if latch.IsKind(err, latch.KindNotFound) {
+	switch {
+	case latch.IsKind(err, latch.KindNotFound):
 		// Used by a concurrent request, or superseded, since we looked.
 		return errInvalidLink()
-	}
-	if err == nil {
+	case latch.IsKind(err, latch.KindConflict):
+		return errPasswordAlreadySet()
+	case err == nil:
 		s.cfg.MailQueued()
 	}
 	return err
+}
+
+// passwordSetNotice is the "your password was set" email, or nil when mail
+// is off.
+func (s *Service) passwordSetNotice(user latch.User) (*latch.MailMessage, error) {
+	if s.cfg.MailOff {
+		return nil, nil
+	}
+	m, err := s.newMail(user.Email, latch.MailPasswordSet, map[string]string{
+		"email": user.Email, "first_name": user.FirstName, "login_url": s.url("/login", nil), "recover_url": s.url("/recover", nil),
+	})
+	return &m, err
 }
 
 // RequestRecovery emails a recovery link to the account with email, if
@@ -295,16 +313,22 @@ func (s *Service) later(ctx context.Context, what string, fn func(ctx context.Co
 		s.log.WarnContext(ctx, "background work dropped: too much at once", "what", what)
 		return
 	}
-	ctx = context.WithoutCancel(ctx)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), backgroundTimeout)
 	s.background.Add(1)
 	go func() {
 		defer s.background.Done()
 		defer func() { <-s.backgroundSlots }()
+		defer cancel()
 		if err := fn(ctx); err != nil {
 			s.log.ErrorContext(ctx, "background work failed", "what", what, "err", err)
 		}
 	}()
 }
 
-// Wait waits for work answered before it was done (recovery, sign-up).
+// backgroundTimeout bounds one piece of background work, so a stuck
+// database cannot hold a slot for ever.
+const backgroundTimeout = 30 * time.Second
+
+// Wait waits for work answered before it was done (recovery, sign-up):
+// serve calls it on shutdown, before it closes the store.
 func (s *Service) Wait() { s.background.Wait() }

@@ -45,7 +45,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) error {
 		existing, err := s.store.UserByEmail(ctx, email)
 		switch {
 		case err == nil:
-			return s.signUpNotice(ctx, existing)
+			return s.signUpAgain(ctx, existing)
 		case !latch.IsKind(err, latch.KindNotFound):
 			return err
 		}
@@ -56,7 +56,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) error {
 			if err != nil {
 				return err
 			}
-			return s.signUpNotice(ctx, existing)
+			return s.signUpAgain(ctx, existing)
 		}
 		return err
 	})
@@ -70,14 +70,7 @@ func (s *Service) createSignUp(ctx context.Context, email, first, last string) e
 	}
 	now := s.now()
 	u := latch.User{ID: id, TenantID: latch.DefaultTenantID, Email: email, FirstName: first, LastName: last, Active: true, CreatedAt: now, UpdatedAt: now}
-	verifyToken, err := s.keys.SignPurpose(verifyPurpose, id, now, now.Add(s.cfg.LinkTTL))
-	if err != nil {
-		return latch.Internal(err)
-	}
-	m, err := s.newMail(email, latch.MailVerifyEmail, map[string]string{
-		"link": s.url(VerifyPath, url.Values{"token": {verifyToken}}), "email": email, "first_name": first,
-		"expires": humanDuration(s.cfg.LinkTTL),
-	})
+	m, err := s.verificationMail(u)
 	if err != nil {
 		return err
 	}
@@ -89,6 +82,54 @@ func (s *Service) createSignUp(ctx context.Context, email, first, last string) e
 	}
 	s.cfg.MailQueued()
 	return nil
+}
+
+// verificationMail is the email with a sign-up's verification link. The
+// name typed at sign-up is not in it: whoever signs up chooses it, and the
+// address may be somebody else's.
+func (s *Service) verificationMail(u latch.User) (latch.MailMessage, error) {
+	now := s.now()
+	verifyToken, err := s.keys.SignPurpose(verifyPurpose, u.ID, now, now.Add(s.cfg.LinkTTL))
+	if err != nil {
+		return latch.MailMessage{}, latch.Internal(err)
+	}
+	return s.newMail(u.Email, latch.MailVerifyEmail, map[string]string{
+		"link": s.url(VerifyPath, url.Values{"token": {verifyToken}}), "email": u.Email, "expires": humanDuration(s.cfg.LinkTTL),
+	})
+}
+
+// signUpAgain answers a sign-up for an email that has an account. A
+// sign-up that was never finished (not verified, no password, no linked
+// identity) gets a fresh verification link: its first email may have been
+// lost, or the account made by somebody else, and the owner must still be
+// able to sign up. Any other account gets a notice. Both are limited per
+// account, silently.
+func (s *Service) signUpAgain(ctx context.Context, u latch.User) error {
+	if !u.Verified && u.Active {
+		has, err := s.HasPassword(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		ids, err := s.store.IdentitiesByUser(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if !has && len(ids) == 0 {
+			if err := s.limit(ctx, "mail-account:"+u.ID, s.cfg.MailPerAccount, 1); err != nil {
+				return nil
+			}
+			m, err := s.verificationMail(u)
+			if err != nil {
+				return err
+			}
+			if err := s.store.EnqueueMail(ctx, m); err != nil {
+				return err
+			}
+			s.cfg.MailQueued()
+			return nil
+		}
+	}
+	return s.signUpNotice(ctx, u)
 }
 
 // signUpNotice tells the owner of an existing account that someone tried
@@ -162,7 +203,7 @@ func (s *Service) SetFirstPassword(ctx context.Context, verifyToken, pw string) 
 	if err != nil {
 		return SetFirstPasswordResult{}, err
 	}
-	errAlreadySet := &latch.Error{Kind: latch.KindConflict, Code: latch.CodePasswordAlreadySet, Message: "Password is already set"}
+	errAlreadySet := errPasswordAlreadySet()
 	if has, err := s.HasPassword(ctx, user.ID); err != nil {
 		return SetFirstPasswordResult{}, err
 	} else if has {
@@ -191,13 +232,11 @@ func (s *Service) SetFirstPassword(ctx context.Context, verifyToken, pw string) 
 	}
 	ev := s.userEvent(ctx, user, latch.AuditPasswordSet)
 	ev.Details = map[string]string{"via": "verification"}
-	m, err := s.newMail(user.Email, latch.MailPasswordSet, map[string]string{
-		"email": user.Email, "first_name": user.FirstName, "login_url": s.url("/login", nil), "recover_url": s.url("/recover", nil),
-	})
+	m, err := s.passwordSetNotice(user)
 	if err != nil {
 		return SetFirstPasswordResult{}, err
 	}
-	err = s.store.ChangePassword(ctx, latch.PasswordChange{UserID: user.ID, NewHash: hash, Verify: true, At: s.now(), Audit: &ev, Mail: &m})
+	err = s.store.ChangePassword(ctx, latch.PasswordChange{UserID: user.ID, NewHash: hash, Verify: true, At: s.now(), Audit: &ev, Mail: m})
 	if latch.IsKind(err, latch.KindConflict) {
 		return SetFirstPasswordResult{}, errAlreadySet
 	}

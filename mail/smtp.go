@@ -41,20 +41,26 @@ type SMTP struct {
 	host        string
 	port        int
 	implicitTLS bool
-	user, pass  string
-	hasUser     bool
-	from        *netmail.Address
-	timeout     time.Duration
+	// opportunistic accepts a server without STARTTLS (loopback, or
+	// ?tls=opportunistic); otherwise STARTTLS is required.
+	opportunistic bool
+	user, pass    string
+	hasUser       bool
+	from          *netmail.Address
+	timeout       time.Duration
 }
 
 // NewSMTP parses rawURL and from (LATCH_MAIL_FROM, e.g. `Latch
 // <no-reply@example.com>`).
 //
-// rawURL is smtp://[user:pass@]host[:port] (default port 587; STARTTLS when
-// the server offers it, plain otherwise) or smtps://[user:pass@]host[:port]
-// (TLS from the first byte, default port 465). With a user, the sender
-// authenticates with PLAIN or LOGIN, which go-mail refuses over an
-// unencrypted connection to anything but localhost.
+// rawURL is smtp://[user:pass@]host[:port][?tls=opportunistic|required] (default
+// port 587) or smtps://[user:pass@]host[:port] (TLS from the first byte,
+// default port 465). smtp:// requires STARTTLS: a network attacker who
+// strips it would otherwise read every link and the credentials. A relay
+// on the loopback interface may go without TLS (unless ?tls=required);
+// elsewhere only with
+// ?tls=opportunistic (STARTTLS when offered), and never with a user,
+// which authenticates with PLAIN or LOGIN.
 func NewSMTP(rawURL, from string) (*SMTP, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -71,12 +77,27 @@ func NewSMTP(rawURL, from string) (*SMTP, error) {
 	default:
 		return nil, fmt.Errorf("mail: SMTP URL: scheme %q is not smtp or smtps", u.Scheme)
 	}
-	if u.Opaque != "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-		return nil, errors.New("mail: SMTP URL: want smtp[s]://[user:pass@]host[:port], with no path or query")
+	q := u.Query()
+	tlsMode := q.Get("tls")
+	q.Del("tls")
+	if u.Opaque != "" || (u.Path != "" && u.Path != "/") || len(q) > 0 || u.Fragment != "" {
+		return nil, errors.New("mail: SMTP URL: want smtp[s]://[user:pass@]host[:port][?tls=opportunistic], with no path or other query")
 	}
 	s.host = u.Hostname()
 	if s.host == "" {
 		return nil, errors.New("mail: SMTP URL: host is missing")
+	}
+	switch tlsMode {
+	case "":
+		s.opportunistic = isLoopback(s.host) && !s.implicitTLS
+	case "required":
+	case "opportunistic":
+		if s.implicitTLS {
+			return nil, errors.New("mail: SMTP URL: smtps:// is always TLS; tls=opportunistic is for smtp://")
+		}
+		s.opportunistic = true
+	default:
+		return nil, fmt.Errorf("mail: SMTP URL: tls=%q: want required or opportunistic", tlsMode)
 	}
 	if p := u.Port(); p != "" {
 		n, err := strconv.Atoi(p)
@@ -91,6 +112,9 @@ func NewSMTP(rawURL, from string) (*SMTP, error) {
 		s.user = u.User.Username()
 		s.pass, _ = u.User.Password()
 		s.hasUser = s.user != ""
+	}
+	if s.hasUser && s.opportunistic && !isLoopback(s.host) {
+		return nil, errors.New("mail: SMTP URL: credentials need TLS: drop tls=opportunistic, or use smtps://")
 	}
 	if strings.TrimSpace(from) == "" {
 		return nil, errors.New("mail: the sender address (LATCH_MAIL_FROM) is not set")
@@ -127,10 +151,13 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	opts := []gomail.Option{gomail.WithPort(s.port), gomail.WithTimeout(s.timeout)}
 	if s.implicitTLS {
 		opts = append(opts, gomail.WithSSL())
-	} else {
+	} else if s.opportunistic {
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
+	} else {
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
 	}
 	if s.hasUser {
+		// PLAIN, or LOGIN: nothing go-mail would discover by itself.
 		opts = append(opts,
 			gomail.WithOpportunisticSMTPAuth(gomail.SMTPAuthPlain, gomail.SMTPAuthLogin),
 			gomail.WithUsername(s.user), gomail.WithPassword(s.pass))
@@ -144,6 +171,15 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("mail: smtp %s: %w", s.Addr(), err)
 	}
 	return nil
+}
+
+// isLoopback reports whether host names this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // LogSender is the development sender, used when LATCH_SMTP_URL is unset:

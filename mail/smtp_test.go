@@ -143,6 +143,8 @@ func TestNewSMTP(t *testing.T) {
 		{"smtps://mail.example.com", "mail.example.com:465"},
 		{"smtps://user:p%40ss@mail.example.com:2465", "mail.example.com:2465"},
 		{"smtp://[::1]:25", "[::1]:25"},
+		{"smtp://mail.example.com?tls=opportunistic", "mail.example.com:587"},
+		{"smtp://user:pass@mail.example.com?tls=required", "mail.example.com:587"},
 	}
 	for _, c := range good {
 		s, err := mail.NewSMTP(c.url, testFrom)
@@ -169,6 +171,10 @@ func TestNewSMTP(t *testing.T) {
 		"smtp://mail.example.com/path",
 		"smtp://mail.example.com?tls=no",
 		"smtp://user:hunter2@mail.example.com:25\n",
+		"smtp://user:hunter2@mail.example.com?tls=opportunistic", // credentials in clear
+		"smtps://mail.example.com?tls=opportunistic",
+		"smtp://mail.example.com?tls=maybe",
+		"smtp://mail.example.com?tls=required&x=1",
 	}
 	for _, u := range bad {
 		_, err := mail.NewSMTP(u, testFrom)
@@ -214,5 +220,20 @@ func TestLogSender(t *testing.T) {
 	// A zero LogSender logs to slog.Default and does not panic.
 	if err := (mail.LogSender{}).Send(t.Context(), mail.Message{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSMTPRequiresTLS: with tls=required (the default away from loopback)
+// a server that offers no STARTTLS gets nothing: the message is refused
+// rather than sent in clear.
+func TestSMTPRequiresTLS(t *testing.T) {
+	srv := testenv.StartSMTP(t) // offers no STARTTLS
+	s, err := mail.NewSMTP(srv.URL()+"?tls=required", testFrom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Send(context.Background(), mail.Message{To: "ada@example.com", Subject: "s", Text: "secret link"})
+	if err == nil || len(srv.Messages()) != 0 {
+		t.Fatalf("sent without TLS: %v, %d messages", err, len(srv.Messages()))
 	}
 }

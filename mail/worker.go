@@ -192,6 +192,11 @@ func (w *Worker) pass(ctx context.Context) (claimed, sent int, err error) {
 func (w *Worker) deliver(ctx context.Context, m latch.MailMessage) (ok bool, err error) {
 	log := w.cfg.Log.With("mail_id", m.ID, "template", m.Template, "attempt", m.Attempts)
 	msg, perr := w.prepare(m)
+	if errors.Is(perr, errUnopened) {
+		// The sealing key may be one this replica has not loaded yet (a
+		// rolling change of keys): retry like a failed send.
+		return false, w.markFailed(ctx, log, m, perr, m.Attempts >= w.cfg.MaxAttempts)
+	}
 	if perr != nil {
 		// Waiting will not fix it: give up now.
 		return false, w.markFailed(ctx, log, m, perr, true)
@@ -211,15 +216,18 @@ func (w *Worker) deliver(ctx context.Context, m latch.MailMessage) (ok bool, err
 	return true, nil
 }
 
-// prepare opens and renders m. Its errors are permanent and never hold
-// the message's data.
+// errUnopened: the message's data could not be opened.
+var errUnopened = errors.New("mail: message data cannot be opened")
+
+// prepare opens and renders m. Its errors never hold the message's data;
+// all but errUnopened are permanent.
 func (w *Worker) prepare(m latch.MailMessage) (Message, error) {
 	if len(m.Data) == 0 {
 		return Message{}, errors.New("mail: message has no data")
 	}
 	data, err := w.cfg.Open(m.Data)
 	if err != nil {
-		return Message{}, errors.New("mail: message data cannot be opened")
+		return Message{}, errUnopened
 	}
 	msg, err := w.cfg.Templates.Render(m.Template, data)
 	if err != nil {

@@ -240,7 +240,12 @@ func testUnopenable(t *testing.T, b testenv.Backend) {
 	unrenderable := e.enqueue(t, "cy@example.com", data)
 
 	e.runOnce(t, 0, true)
-	for _, id := range []string{garbled, empty, unrenderable} {
+	// Data that does not open is retried (the key may be one this
+	// replica has not loaded yet), like a failed send.
+	if m := e.message(t, garbled); m.Status() != "pending" || m.Attempts != 1 || strings.Contains(m.LastError, "SECRETTOKEN") {
+		t.Errorf("unopenable data: status %s, attempts %d, last error %q; want pending", m.Status(), m.Attempts, m.LastError)
+	}
+	for _, id := range []string{empty, unrenderable} {
 		m := e.message(t, id)
 		if m.Status() != "failed" || m.Data != nil || m.LastError == "" {
 			t.Errorf("%s: status %s, data %q, last error %q; want failed at once", id, m.Status(), m.Data, m.LastError)
@@ -252,8 +257,12 @@ func testUnopenable(t *testing.T, b testenv.Backend) {
 	if n := len(e.smtp.Messages()); n != 0 {
 		t.Errorf("%d messages delivered", n)
 	}
+	// The given-up ones are never tried again; the unopenable one is.
 	e.clock.Advance(24 * time.Hour)
-	e.runOnce(t, 0, false)
+	e.runOnce(t, 0, true)
+	if m := e.message(t, garbled); m.Attempts != 2 {
+		t.Errorf("unopenable data: attempts %d after a retry, want 2", m.Attempts)
+	}
 	e.checkLogs(t)
 }
 

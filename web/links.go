@@ -53,6 +53,9 @@ func (p *Pages) setPasswordSubmit(w http.ResponseWriter, r *http.Request) (strin
 	if latch.IsCode(err, latch.CodeInvalidLink) {
 		return p.badLink()
 	}
+	if latch.IsCode(err, latch.CodePasswordAlreadySet) {
+		return p.message(http.StatusConflict, "Password already set", "This account has a password already. Sign in, or use \"Forgot your password?\" on the sign-in page.")
+	}
 	info, ierr := p.cfg.Accounts.PasswordLinkInfo(r.Context(), tok)
 	if ierr != nil {
 		return p.linkFailed(w, r, ierr)

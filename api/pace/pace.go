@@ -68,14 +68,15 @@ type errorDocument struct {
 func writeError(w http.ResponseWriter, _ *http.Request, e *latch.Error) {
 	status, code, title, detail := http.StatusNotImplemented, "internal-error", "Internal server error", ""
 	switch e.Kind {
-	case latch.KindUnauthenticated:
+	case latch.KindUnauthenticated, latch.KindForbidden:
+		// The seed knows 401 only: a token that cannot act for a user
+		// (a client's, a project's, one without user:update) is an
+		// invalid OAuth token for this endpoint.
 		status, code, title, detail = http.StatusUnauthorized, "unauthorized", "Unauthorized", "OAuth token missing or invalid"
 		if e.Code == latch.CodeMissingLinkedIdentity {
 			code, title, detail = "missing-linked-identity", "Missing linked identity for authorized access", e.Message
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-	case latch.KindForbidden:
-		status, code, title, detail = http.StatusForbidden, "forbidden", "Forbidden", e.Message
 	case latch.KindNotFound:
 		status, code, title, detail = http.StatusNotFound, "not-found", "Resource not found", "The account no longer exists"
 	case latch.KindConflict:

@@ -233,3 +233,45 @@ func TestMailOffIs501(t *testing.T) {
 		jsonAPIError(t, do(t, h, "PUT", requestPath, pair.AccessToken, "", ""), 501, "email-not-configured")
 	})
 }
+
+// TestLinkEndsWithAnyPasswordChange: a link does not outlive the password
+// being set another way, and a set-password link never replaces a
+// password.
+func TestLinkEndsWithAnyPasswordChange(t *testing.T) {
+	testenv.ForEachMailBackend(t, account.DefaultConfig(), func(t *testing.T, h *testenv.MailHarness) {
+		ctx := context.Background()
+		u, pair := h.OAuthUser(t, "both@example.com")
+		if res := do(t, h, "PUT", requestPath, pair.AccessToken, "", ""); res.status != 202 {
+			t.Fatalf("request: %d", res.status)
+		}
+		link := testenv.Link(t, h.SMTP.WaitFor(t, u.Email, 10*time.Second))
+		p, err := h.Accounts.Authenticate(ctx, pair.AccessToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine := "Set-on-my-own-1!"
+		if err := h.Accounts.SetOwnPassword(ctx, p, account.SetOwnPasswordInput{Password: mine, Confirmation: &mine}); err != nil {
+			t.Fatal(err)
+		}
+		if res := setWithLink(t, h, link, newPassword); res.status != 400 || !strings.Contains(string(res.body), latch.CodeInvalidLink) {
+			t.Fatalf("the link after the password was set otherwise: %d %s", res.status, res.body)
+		}
+		if !loginWorks(t, h, u.Email, mine) || loginWorks(t, h, u.Email, newPassword) {
+			t.Fatal("the link replaced the password")
+		}
+		// A password-only account asking for a link: 409 (the password is
+		// what counts), not missing-linked-identity.
+		h.PasswordUser(t, "pw-only@example.com", newPassword, "", false)
+		tok, err := h.Accounts.IssueToken(ctx, account.IssueTokenInput{Email: "pw-only@example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		jsonAPIError(t, do(t, h, "PUT", requestPath, tok.AccessToken, "", ""), 409, "password-already-set")
+		// A token that cannot act for a user is an invalid token here.
+		project, err := h.Accounts.IssueToken(ctx, account.IssueTokenInput{Email: "pw-only@example.com", Kind: latch.KindProject, Scopes: []string{"x"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		jsonAPIError(t, do(t, h, "PUT", requestPath, project.AccessToken, "", ""), 401, "unauthorized")
+	})
+}

@@ -205,3 +205,24 @@ func TestSignUpDoesNotEnumerate(t *testing.T) {
 		}
 	})
 }
+
+// TestUnfinishedSignUpCanSignUpAgain: an account made by a sign-up that
+// was never finished (its email lost, or the sign-up somebody else's)
+// does not lock the address: signing up again sends a fresh verification
+// link, not the "you have an account" notice.
+func TestUnfinishedSignUpCanSignUpAgain(t *testing.T) {
+	testenv.ForEachMailBackend(t, account.DefaultConfig(), func(t *testing.T, h *testenv.MailHarness) {
+		first := signUp(t, h, "again@example.com")
+		h.Clock.Advance(25 * time.Hour) // the first link expired
+		second := signUp(t, h, "again@example.com")
+		if first == second {
+			t.Fatal("the same token twice")
+		}
+		status, body := call(t, h, "POST", "/auth/setpassword", first, `{"password":"securePassword123!"}`)
+		wantError(t, status, body, 400, "INVALID_TOKEN")
+		status, body = call(t, h, "POST", "/auth/setpassword", second, `{"password":"securePassword123!"}`)
+		if status != 200 {
+			t.Fatalf("the second link: %d %v", status, body)
+		}
+	})
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/api/httpx"
+	"github.com/latchid/latch/mail"
 	"github.com/latchid/latch/oidc"
 	"github.com/latchid/latch/password"
 	"github.com/latchid/latch/ratelimit"
@@ -120,6 +121,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		c.PublicURL = "http://" + c.Addr
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.RawQuery != "" || u.Fragment != "" {
+		// Every emailed link and the tokens' issuer start with it.
+		errs = append(errs, fmt.Sprintf("LATCH_PUBLIC_URL=%q: want http(s)://host[:port][/path] (set it when LATCH_ADDR has no host)", c.PublicURL))
+	}
 
 	m, t, p := int(c.Argon2.MemoryKiB), int(c.Argon2.Time), int(c.Argon2.Threads)
 	integer("LATCH_ARGON2_MEMORY_KIB", 64, 4<<20, &m)
@@ -156,6 +161,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.ProductName == "" {
 		c.ProductName = "Latch"
+	}
+	if c.SMTPURL != "" && !c.MailOff {
+		// Checked now, not when the first message is due.
+		if _, err := mail.NewSMTP(c.SMTPURL, c.MailFrom); err != nil {
+			errs = append(errs, "LATCH_SMTP_URL / LATCH_MAIL_FROM: "+err.Error())
+		}
 	}
 	if v := getenv("LATCH_TRUSTED_PROXIES"); v != "" {
 		p, err := httpx.ParsePrefixes(v)

@@ -363,6 +363,19 @@ func TestCLIErrors(t *testing.T) {
 	if _, stderr, code := bad.run("", "migrate"); code != 1 || !strings.Contains(stderr, "LATCH_KEY_ENCRYPTION_KEY") {
 		t.Errorf("short key encryption key: exit %d, %q", code, stderr)
 	}
+	for _, env := range [][]string{
+		{"LATCH_ADDR=:8080"}, // no host for the links
+		{"LATCH_PUBLIC_URL=id.example.com"},
+		{"LATCH_SMTP_URL=smtp://user:hunter2@mail.example.com?tls=opportunistic"},
+		{"LATCH_SMTP_URL=smtp://mail.example.com", "LATCH_MAIL_FROM=not an address"},
+		{"LATCH_MAIL=maybe"},
+	} {
+		bad = &instance{env: append(append(os.Environ(), "LATCH_DATABASE_URL=sqlite://"+testenv.SQLitePath(t)), env...)}
+		name, _, _ := strings.Cut(env[len(env)-1], "=")
+		if _, stderr, code := bad.run("", "migrate"); code != 1 || !strings.Contains(stderr, name) || strings.Contains(stderr, "hunter2") {
+			t.Errorf("%v: exit %d: %s", env, code, stderr)
+		}
+	}
 	bad = &instance{env: append(os.Environ(), "LATCH_ARGON2_TIME=zero", "LATCH_DATABASE_URL=sqlite://"+testenv.SQLitePath(t))}
 	if _, stderr, code := bad.run("", "migrate"); code != 1 || !strings.Contains(stderr, "LATCH_ARGON2_TIME") {
 		t.Errorf("bad argon2 time: exit %d, %q", code, stderr)

@@ -198,7 +198,11 @@ func serve(ctx context.Context, cfg config, args []string, getenv func(string) s
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	err = srv.Shutdown(shutdownCtx)
+	// Recovery and sign-up work answered but not done yet finishes
+	// before the store closes.
+	a.accounts.Wait()
+	return err
 }
 
 func usersCreate(ctx context.Context, cfg config, args []string, stdin io.Reader, stdout io.Writer) error {

@@ -485,6 +485,11 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 			WHERE user_id = $2 AND revoked_at IS NULL AND id IS DISTINCT FROM $3::uuid`, at, userID, keep); err != nil {
 			return err
 		}
+		// Whatever set the password, no link sent before may set it again.
+		if _, err := tx.Exec(ctx, `
+			UPDATE password_links SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL AND expires_at > $1`, at, userID); err != nil {
+			return err
+		}
 		if pc.Verify {
 			if _, err := tx.Exec(ctx, `
 				UPDATE users SET verified = true, updated_at = $1 WHERE id = $2 AND NOT verified`, at, userID); err != nil {

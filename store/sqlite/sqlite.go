@@ -532,6 +532,11 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 			WHERE user_id = ? AND revoked_at IS NULL AND id <> ?`, at, userID, keep); err != nil {
 			return err
 		}
+		// Whatever set the password, no link sent before may set it again.
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE password_links SET used_at = ?1 WHERE user_id = ?2 AND used_at IS NULL AND expires_at > ?1`, at, userID); err != nil {
+			return err
+		}
 		if pc.Verify {
 			if _, err := tx.ExecContext(ctx, `
 				UPDATE users SET verified = 1, updated_at = ? WHERE id = ? AND NOT verified`, at, userID); err != nil {

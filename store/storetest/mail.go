@@ -925,3 +925,23 @@ func testLinkUseRacesNewLink(t *testing.T, st latch.Store) {
 		}
 	}
 }
+
+// testChangePasswordEndsLinks: any password change (here one without a
+// link) ends every live link of the user, whatever its purpose, so an old
+// link cannot set the password again; other users' links stay.
+func testChangePasswordEndsLinks(t *testing.T, st latch.Store) {
+	u := createUser(t, st, "ends-links@example.com")
+	other := createUser(t, st, "keeps-links@example.com")
+	createLink(t, st, newLink(u.ID, latch.LinkSetPassword, "end-set", 1))
+	createLink(t, st, newLink(u.ID, latch.LinkRecovery, "end-rec", 2))
+	theirs := createLink(t, st, newLink(other.ID, latch.LinkRecovery, "keep-rec", 2))
+	if err := st.ChangePassword(t.Context(), latch.PasswordChange{UserID: u.ID, NewHash: "$argon2id$x", At: at(3)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"end-set", "end-rec"} {
+		if l := link(t, st, h); l.UsedAt == nil || !l.UsedAt.Equal(stored(at(3))) {
+			t.Errorf("link %s after a password change: %+v", h, l)
+		}
+	}
+	equal(t, "another user's link", link(t, st, "keep-rec"), theirs)
+}

@@ -100,6 +100,7 @@ func Run(t *testing.T, open func(t *testing.T) latch.Store) {
 		{"PasswordLink/ChangePasswordConcurrent", testChangePasswordWithLinkConcurrent},
 		{"PasswordLink/UseRacesNewLink", testLinkUseRacesNewLink},
 		{"PasswordLink/Purge", testPurgePasswordLinks},
+		{"PasswordLink/EndedByPasswordChange", testChangePasswordEndsLinks},
 		{"Close", testClose},
 	}
 	for _, tc := range tests {
