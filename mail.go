@@ -84,9 +84,10 @@ type MailStore interface {
 	// MailMessages lists the outbox, newest first.
 	MailMessages(ctx context.Context, limit int) ([]MailMessage, error)
 
-	// CreatePasswordLink stores l, marks every older live link of the
-	// same user and purpose used (a new link invalidates the older ones)
-	// and enqueues m, in one transaction.
+	// CreatePasswordLink stores l, marks every live link of the same user
+	// and purpose used (a new link invalidates the older ones, whatever
+	// their times say: requests for one user are serialized, and the last
+	// one wins) and enqueues m, in one transaction.
 	CreatePasswordLink(ctx context.Context, l PasswordLink, m MailMessage) error
 	// PasswordLink returns the link with hash (live or not), or NotFound.
 	PasswordLink(ctx context.Context, hash []byte) (PasswordLink, error)

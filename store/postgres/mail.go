@@ -199,7 +199,7 @@ func (s *Store) CreatePasswordLink(ctx context.Context, l latch.PasswordLink, m 
 		}
 		if _, err := tx.Exec(ctx, `
 			UPDATE password_links SET used_at = $1
-			WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1 AND created_at <= $1`,
+			WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1`,
 			l.CreatedAt, l.UserID, l.Purpose); err != nil {
 			return err
 		}

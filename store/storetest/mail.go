@@ -495,6 +495,8 @@ func testCreatePasswordLink(t *testing.T, st latch.Store) {
 	u := createUser(t, st, "links@example.com")
 	other := createUser(t, st, "other-links@example.com")
 
+	// A link that has expired already by the time the next is made.
+	expired := createLink(t, st, newLink(u.ID, latch.LinkRecovery, "rec-expired", -100))
 	l := newLink(strings.ToUpper(u.ID), latch.LinkRecovery, "rec-1", 0)
 	l.UsedAt = storedPtr(at(0)) // ignored: a new link is live
 	m := newMail(t, "links@example.com", 0)
@@ -505,14 +507,10 @@ func testCreatePasswordLink(t *testing.T, st latch.Store) {
 	first := latch.PasswordLink{Hash: []byte("rec-1"), UserID: u.ID, Purpose: latch.LinkRecovery, CreatedAt: stored(at(0)), ExpiresAt: stored(at(60))}
 	equal(t, "PasswordLink", link(t, st, "rec-1"), first)
 	m.CreatedAt = at(0)
-	equal(t, "the link's message", outbox(t, st), []latch.MailMessage{pending(m)})
+	equal(t, "the link's message", outbox(t, st)[0], pending(m))
 
 	setPw := createLink(t, st, newLink(u.ID, latch.LinkSetPassword, "set-1", 1))
 	others := createLink(t, st, newLink(other.ID, latch.LinkRecovery, "other-rec-1", 1))
-	// A link created earlier than the live one (a replica's clock behind)
-	// supersedes nothing newer; it is expired already, too.
-	expired := createLink(t, st, newLink(u.ID, latch.LinkRecovery, "rec-expired", -100))
-	equal(t, "the live link after an older one", link(t, st, "rec-1"), first)
 
 	// A new recovery link supersedes the user's live recovery link, at
 	// its creation time: not the set-password link, not another user's,
@@ -944,4 +942,16 @@ func testChangePasswordEndsLinks(t *testing.T, st latch.Store) {
 		}
 	}
 	equal(t, "another user's link", link(t, st, "keep-rec"), theirs)
+}
+
+// testNewerLinkWinsWhateverItsTime: the link made last supersedes the
+// live ones even when its clock is behind theirs (another replica's).
+func testNewerLinkWinsWhateverItsTime(t *testing.T, st latch.Store) {
+	u := createUser(t, st, "slow-clock@example.com")
+	createLink(t, st, newLink(u.ID, latch.LinkRecovery, "ahead", 10))
+	behind := createLink(t, st, newLink(u.ID, latch.LinkRecovery, "behind", 5))
+	if l := link(t, st, "ahead"); l.UsedAt == nil {
+		t.Fatalf("the earlier link is still live after a later request: %+v", l)
+	}
+	equal(t, "the last link", link(t, st, "behind"), behind)
 }

@@ -101,6 +101,7 @@ func Run(t *testing.T, open func(t *testing.T) latch.Store) {
 		{"PasswordLink/UseRacesNewLink", testLinkUseRacesNewLink},
 		{"PasswordLink/Purge", testPurgePasswordLinks},
 		{"PasswordLink/EndedByPasswordChange", testChangePasswordEndsLinks},
+		{"PasswordLink/LastRequestWins", testNewerLinkWinsWhateverItsTime},
 		{"Close", testClose},
 	}
 	for _, tc := range tests {
