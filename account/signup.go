@@ -199,52 +199,8 @@ type SetFirstPasswordResult struct {
 // is signed in, and a "your password was set" email goes out. A second
 // use of the token finds a password already set.
 func (s *Service) SetFirstPassword(ctx context.Context, verifyToken, pw string) (SetFirstPasswordResult, error) {
-	user, err := s.VerificationUser(ctx, verifyToken)
+	user, hash, err := s.setFirstPassword(ctx, verifyToken, pw)
 	if err != nil {
-		return SetFirstPasswordResult{}, err
-	}
-	errAlreadySet := errPasswordAlreadySet()
-	if has, err := s.HasPassword(ctx, user.ID); err != nil {
-		return SetFirstPasswordResult{}, err
-	} else if has {
-		return SetFirstPasswordResult{}, errAlreadySet
-	}
-	if s.cfg.Policy.TooLong(pw) {
-		return SetFirstPasswordResult{}, invalid(s.checkHardLimits(pw))
-	}
-	pw = password.Normalize(pw)
-	failed := seed003Rules(pw)
-	_, policy, err := s.checkPolicyRules(ctx, user, pw)
-	if err != nil {
-		return SetFirstPasswordResult{}, err
-	}
-	for _, f := range policy {
-		if !hasCode(failed, f.Code) {
-			failed = append(failed, f)
-		}
-	}
-	if len(failed) > 0 {
-		return SetFirstPasswordResult{}, invalid(failed)
-	}
-	hash, err := s.hasher.Hash(ctx, pw)
-	if err != nil {
-		return SetFirstPasswordResult{}, latch.AsError(err)
-	}
-	ev := s.userEvent(ctx, user, latch.AuditPasswordSet)
-	ev.Details = map[string]string{"via": "verification"}
-	m, err := s.passwordSetNotice(user)
-	if err != nil {
-		return SetFirstPasswordResult{}, err
-	}
-	err = s.store.ChangePassword(ctx, latch.PasswordChange{UserID: user.ID, NewHash: hash, Verify: true, At: s.now(), Audit: &ev, Mail: m})
-	if latch.IsKind(err, latch.KindConflict) {
-		return SetFirstPasswordResult{}, errAlreadySet
-	}
-	if err != nil {
-		return SetFirstPasswordResult{}, err
-	}
-	s.cfg.MailQueued()
-	if user, err = s.store.UserByID(ctx, user.ID); err != nil {
 		return SetFirstPasswordResult{}, err
 	}
 	login := s.userEvent(ctx, user, latch.AuditLoginSuccess)
@@ -254,6 +210,67 @@ func (s *Service) SetFirstPassword(ctx context.Context, verifyToken, pw string) 
 		return SetFirstPasswordResult{}, err
 	}
 	return SetFirstPasswordResult{User: user, Pair: pair}, nil
+}
+
+// VerifyAndSetPassword is SetFirstPassword without the sign-in: the
+// /verify page sends the person to /login instead.
+func (s *Service) VerifyAndSetPassword(ctx context.Context, verifyToken, pw string) error {
+	_, _, err := s.setFirstPassword(ctx, verifyToken, pw)
+	return err
+}
+
+// setFirstPassword sets the first password and returns the account and
+// the hash stored.
+func (s *Service) setFirstPassword(ctx context.Context, verifyToken, pw string) (latch.User, string, error) {
+	user, err := s.VerificationUser(ctx, verifyToken)
+	if err != nil {
+		return latch.User{}, "", err
+	}
+	errAlreadySet := errPasswordAlreadySet()
+	if has, err := s.HasPassword(ctx, user.ID); err != nil {
+		return latch.User{}, "", err
+	} else if has {
+		return latch.User{}, "", errAlreadySet
+	}
+	if s.cfg.Policy.TooLong(pw) {
+		return latch.User{}, "", invalid(s.checkHardLimits(pw))
+	}
+	pw = password.Normalize(pw)
+	failed := seed003Rules(pw)
+	_, policy, err := s.checkPolicyRules(ctx, user, pw)
+	if err != nil {
+		return latch.User{}, "", err
+	}
+	for _, f := range policy {
+		if !hasCode(failed, f.Code) {
+			failed = append(failed, f)
+		}
+	}
+	if len(failed) > 0 {
+		return latch.User{}, "", invalid(failed)
+	}
+	hash, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		return latch.User{}, "", latch.AsError(err)
+	}
+	ev := s.userEvent(ctx, user, latch.AuditPasswordSet)
+	ev.Details = map[string]string{"via": "verification"}
+	m, err := s.passwordSetNotice(user)
+	if err != nil {
+		return latch.User{}, "", err
+	}
+	err = s.store.ChangePassword(ctx, latch.PasswordChange{UserID: user.ID, NewHash: hash, Verify: true, At: s.now(), Audit: &ev, Mail: m})
+	if latch.IsKind(err, latch.KindConflict) {
+		return latch.User{}, "", errAlreadySet
+	}
+	if err != nil {
+		return latch.User{}, "", err
+	}
+	s.cfg.MailQueued()
+	if user, err = s.store.UserByID(ctx, user.ID); err != nil {
+		return latch.User{}, "", err
+	}
+	return user, hash, nil
 }
 
 // hasCode reports whether one of failed has code.

@@ -96,7 +96,7 @@ func (p *Pages) verifySubmit(w http.ResponseWriter, r *http.Request) (string, *v
 		form.FieldErrors["password_confirmation"] = "The two passwords do not match."
 		return "setpassword.html", form
 	}
-	if _, err := p.cfg.Accounts.SetFirstPassword(httpx.Context(r), tok, r.PostFormValue("password")); err != nil {
+	if err := p.cfg.Accounts.VerifyAndSetPassword(httpx.Context(r), tok, r.PostFormValue("password")); err != nil {
 		if latch.IsCode(err, latch.CodePasswordAlreadySet) {
 			return "done.html", &view{Title: "Email verified", Notice: "Your email is verified and your password is set. Sign in."}
 		}

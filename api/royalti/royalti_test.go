@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -223,6 +226,61 @@ func TestUnfinishedSignUpCanSignUpAgain(t *testing.T) {
 		status, body = call(t, h, "POST", "/auth/setpassword", second, `{"password":"securePassword123!"}`)
 		if status != 200 {
 			t.Fatalf("the second link: %d %v", status, body)
+		}
+	})
+}
+
+// TestVerifyPage: the /verify page does what POST /auth/setpassword does,
+// without signing in: a form with CSRF protection, then /login.
+func TestVerifyPage(t *testing.T) {
+	testenv.ForEachMailBackend(t, account.DefaultConfig(), func(t *testing.T, h *testenv.MailHarness) {
+		ctx := context.Background()
+		tok := signUp(t, h, "page@example.com")
+		jar, _ := cookiejar.New(nil)
+		client := &http.Client{Jar: jar}
+		res, err := client.Get(h.Server.URL + "/verify?token=" + tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(string(page))
+		if res.StatusCode != 200 || csrf == nil || !strings.Contains(string(page), "a number and a special character") {
+			t.Fatalf("page: %d %s", res.StatusCode, page)
+		}
+		post := func(form url.Values) (int, string) {
+			res, err := client.PostForm(h.Server.URL+"/verify", form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			return res.StatusCode, string(b)
+		}
+		form := url.Values{"csrf": {csrf[1]}, "token": {tok}, "password": {"no-digits-here!"}, "password_confirmation": {"no-digits-here!"}}
+		if status, body := post(form); status != 422 || !strings.Contains(body, "Password must contain at least one number") {
+			t.Fatalf("weak password: %d %s", status, body)
+		}
+		bad := url.Values{"csrf": {"forged"}, "token": {tok}, "password": {"securePassword123!"}, "password_confirmation": {"securePassword123!"}}
+		if status, _ := post(bad); status != 403 {
+			t.Fatalf("forged CSRF: %d", status)
+		}
+		form.Set("password", "securePassword123!")
+		form.Set("password_confirmation", "securePassword123!")
+		if status, body := post(form); status != 200 || !strings.Contains(body, "Email verified") {
+			t.Fatalf("set: %d %s", status, body)
+		}
+		u, err := h.Accounts.UserByEmail(ctx, "page@example.com")
+		if err != nil || !u.Verified {
+			t.Fatalf("not verified: %+v %v", u, err)
+		}
+		if _, err := h.Accounts.Login(ctx, account.LoginInput{Email: "page@example.com", Password: "securePassword123!"}); err != nil {
+			t.Fatal(err)
+		}
+		// The page signed nobody in: the only sign-in is the one above.
+		events, err := h.Accounts.AuditEvents(ctx, account.Operator(""), latch.AuditQuery{Action: latch.AuditLoginSuccess, TargetID: u.ID})
+		if err != nil || len(events) != 1 {
+			t.Fatalf("sign-ins: %d %v", len(events), err)
 		}
 	})
 }
