@@ -201,7 +201,13 @@ func (w *Worker) deliver(ctx context.Context, m latch.MailMessage) (ok bool, err
 		// Waiting will not fix it: give up now.
 		return false, w.markFailed(ctx, log, m, perr, true)
 	}
-	if serr := w.cfg.Sender.Send(ctx, msg); serr != nil {
+	// A message is started in the first half of its lease; bounding the
+	// send by the other half keeps it from running past the lease, when
+	// another worker may take the message.
+	sctx, cancel := context.WithTimeout(ctx, w.cfg.Lease/2)
+	serr := w.cfg.Sender.Send(sctx, msg)
+	cancel()
+	if serr != nil {
 		giveUp := m.Attempts >= w.cfg.MaxAttempts || errors.Is(serr, ErrUndeliverable)
 		return false, w.markFailed(ctx, log, m, serr, giveUp)
 	}
