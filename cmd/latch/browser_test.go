@@ -23,43 +23,7 @@ import (
 func TestBrowserJourney(t *testing.T) {
 	in, dex := newInstanceWithDex(t)
 	in.serve(t)
-	ctx := testenv.Chromium(t)
-	dir := testenv.ArtifactsDir(t, "browser-journey")
-	step := 0
-	shot := func(name string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
-			png, err := chromedp.CaptureScreenshot()(ctx, target)
-			if err != nil {
-				return err
-			}
-			step++
-			return os.WriteFile(filepath.Join(dir, fmt.Sprintf("%02d-%s.png", step, name)), png, 0o644)
-		})
-	}
-	fail := func(what string, err error) {
-		t.Helper()
-		location, _ := chromedp.Run(ctx, chromedp.Location())
-		page, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-		t.Fatalf("%s: %v (at %s: %q)", what, err, location, page)
-	}
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err := chromedp.Do(tctx, steps...); err != nil {
-			fail(what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		s, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			fail("reading "+sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
+	ctx, shot, do, text := browser(t, "browser-journey")
 	const pw = "a browser set this password"
 	do("open /login and choose Dex",
 		chromedp.Navigate(in.base+"/login"),
@@ -135,37 +99,7 @@ func TestBrowserEmailLink(t *testing.T) {
 		t.Fatalf("message %q without a link to %s:\n%s", msg.Subject, in.base, msg.Text)
 	}
 
-	ctx := testenv.Chromium(t)
-	dir := testenv.ArtifactsDir(t, "browser-email-link")
-	step := 0
-	shot := func(name string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
-			png, err := chromedp.CaptureScreenshot()(ctx, target)
-			if err != nil {
-				return err
-			}
-			step++
-			return os.WriteFile(filepath.Join(dir, fmt.Sprintf("%02d-%s.png", step, name)), png, 0o644)
-		})
-	}
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err := chromedp.Do(tctx, steps...); err != nil {
-			location, _ := chromedp.Run(ctx, chromedp.Location())
-			page, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-			t.Fatalf("%s: %v (at %s: %q)", what, err, location, page)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("reading %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
+	_, shot, do, text := browser(t, "browser-email-link")
 	const pw = "chosen from an email link"
 	do("open the link",
 		chromedp.Navigate(link),
@@ -210,4 +144,49 @@ func TestBrowserEmailLink(t *testing.T) {
 	if strings.Count(list, `"status":"sent"`) != 2 || strings.Contains(list, "token") {
 		t.Fatalf("mail list:\n%s", list)
 	}
+}
+
+// browser starts headless Chromium for a journey and returns its context
+// and three helpers: shot saves a numbered screenshot under
+// bin/artifacts/<name>, do runs steps (failing the test with the page's
+// location and text), text reads an element's text.
+func browser(t *testing.T, name string) (context.Context, func(string) chromedp.Action[chromedp.Void], func(string, ...chromedp.Action[chromedp.Void]), func(string) string) {
+	ctx := testenv.Chromium(t)
+	dir := testenv.ArtifactsDir(t, name)
+	step := 0
+	shot := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+			png, err := chromedp.CaptureScreenshot()(ctx, target)
+			if err != nil {
+				return err
+			}
+			step++
+			return os.WriteFile(filepath.Join(dir, fmt.Sprintf("%02d-%s.png", step, name)), png, 0o644)
+		})
+	}
+	fail := func(what string, err error) {
+		t.Helper()
+		location, _ := chromedp.Run(ctx, chromedp.Location())
+		page, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+		t.Fatalf("%s: %v (at %s: %q)", what, err, location, page)
+	}
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := chromedp.Do(tctx, steps...); err != nil {
+			fail(what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		s, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			fail("reading "+sel, err)
+		}
+		return strings.TrimSpace(s)
+	}
+	return ctx, shot, do, text
 }
