@@ -15,13 +15,6 @@ type UserRef struct {
 	Number int64
 }
 
-func (r UserRef) String() string {
-	if r.ID != "" {
-		return r.ID
-	}
-	return strconv.FormatInt(r.Number, 10)
-}
-
 // adminUser finds the user r names and checks that it is in a's tenant.
 func (s *Service) adminUser(ctx context.Context, a Admin, r UserRef) (latch.User, error) {
 	var u latch.User

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -128,18 +129,16 @@ func (s *Service) sendLink(ctx context.Context, user latch.User, purpose, templa
 	return nil
 }
 
+// humanDuration says d for an email: "24 hours", "1 hour", "90 minutes".
 func humanDuration(d time.Duration) string {
-	if d%time.Hour == 0 {
-		if h := int(d / time.Hour); h == 1 {
-			return "1 hour"
-		} else {
-			return itoa(h) + " hours"
-		}
+	switch {
+	case d == time.Hour:
+		return "1 hour"
+	case d%time.Hour == 0:
+		return strconv.Itoa(int(d/time.Hour)) + " hours"
 	}
-	return itoa(int(d/time.Minute)) + " minutes"
+	return strconv.Itoa(int(d/time.Minute)) + " minutes"
 }
-
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 func errPasswordAlreadySet() error {
 	return &latch.Error{Kind: latch.KindConflict, Code: latch.CodePasswordAlreadySet, Message: "Password is already set"}

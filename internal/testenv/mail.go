@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,11 +33,9 @@ type MailHarness struct {
 func NewMailHarness(t testing.TB, store latch.Store, cfg account.Config) *MailHarness {
 	t.Helper()
 	smtp := StartSMTP(t)
-	var worker *mail.Worker
-	var ready sync.WaitGroup
-	ready.Add(1)
+	var worker *mail.Worker // set below, before any request can queue mail
 	cfg.PublicURL = MailPublicURL
-	cfg.MailQueued = func() { ready.Wait(); worker.Notify() }
+	cfg.MailQueued = func() { worker.Notify() }
 	h := NewHarnessWithConfig(t, store, cfg)
 	sender, err := mail.NewSMTP(smtp.URL(), "Latch <no-reply@latch.test>")
 	if err != nil {
@@ -50,7 +47,6 @@ func NewMailHarness(t testing.TB, store latch.Store, cfg account.Config) *MailHa
 		Templates: mail.Templates{Product: "Latch", PublicURL: MailPublicURL},
 		Interval:  50 * time.Millisecond,
 	})
-	ready.Done()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); worker.Run(ctx) }()
