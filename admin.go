@@ -171,9 +171,15 @@ const (
 	AuditClientRevoke        = "client.revoke"
 	AuditPolicyUpdate        = "policy.update"
 	AuditUserCreate          = "user.create"
-	AuditUserUpdate          = "user.update"
-	AuditUserDelete          = "user.delete"
-	AuditTenantCreate        = "tenant.create"
+	// AuditIdentityLink: a provider identity was linked to an account
+	// (by a verified email match, or claiming an unfinished sign-up).
+	AuditIdentityLink = "identity.link"
+	// AuditIdentityAttribute: identities stored before issuers were
+	// recorded were bound to their provider's issuer.
+	AuditIdentityAttribute = "identity.attribute"
+	AuditUserUpdate        = "user.update"
+	AuditUserDelete        = "user.delete"
+	AuditTenantCreate      = "tenant.create"
 )
 
 // AuditQuery selects audit events, newest first. Empty fields do not

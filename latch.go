@@ -28,16 +28,59 @@ type User struct {
 	LastName       string
 	ProfilePicture string
 	Verified       bool // the email address is known to belong to the user
-	Active         bool
-	Admin          bool
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// VerifiedBy says whose word made Verified true: only a proof of
+	// control by the person (a Latch link, a provider that verified the
+	// address) may ever link an outside identity to the account.
+	VerifiedBy EmailVerification
+	Active     bool
+	Admin      bool
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
-// Provider names an outside identity provider.
+// EmailVerification records how a user's email came to be known as
+// theirs. Verified is true exactly when it is not EmailUnverified.
+type EmailVerification string
+
+const (
+	EmailUnverified EmailVerification = ""
+	// EmailVerifiedByLink: the person opened a link (or used a token) that
+	// Latch emailed to the address.
+	EmailVerifiedByLink EmailVerification = "link"
+	// EmailVerifiedByProvider: a sign-in provider that verified the
+	// address signed the person in; that identity is on the account.
+	EmailVerifiedByProvider EmailVerification = "provider"
+	// EmailAsserted: an operator or an API client said the address is
+	// verified. It shows as verified, but proves nothing about the person.
+	EmailAsserted EmailVerification = "asserted"
+	// EmailVerifiedLegacy: verified before Latch recorded how (migration
+	// 00005); treated like EmailAsserted.
+	EmailVerifiedLegacy EmailVerification = "legacy"
+)
+
+// Proven reports whether the person showed control of the address (a
+// Latch link or a provider's verification), as opposed to someone
+// asserting it: only then may a provider sign-in link by email.
+func (v EmailVerification) Proven() bool {
+	return v == EmailVerifiedByLink || v == EmailVerifiedByProvider
+}
+
+// ParseEmailVerification returns the EmailVerification named s, or false.
+func ParseEmailVerification(s string) (EmailVerification, bool) {
+	switch v := EmailVerification(s); v {
+	case EmailUnverified, EmailVerifiedByLink, EmailVerifiedByProvider, EmailAsserted, EmailVerifiedLegacy:
+		return v, true
+	}
+	return "", false
+}
+
+// Provider is the type of an outside identity provider. It says how Latch
+// talks to it and how surfaces show it, never whose identity a subject is:
+// that is the Issuer's (see Identity).
 type Provider string
 
-// The providers Latch knows by name. Any other OIDC issuer is ProviderOIDC.
+// The provider types Latch knows by name. Any other OIDC issuer is
+// ProviderOIDC.
 const (
 	ProviderGoogle   Provider = "google"
 	ProviderGitHub   Provider = "github"
@@ -55,22 +98,63 @@ func ParseProvider(s string) (Provider, bool) {
 	return "", false
 }
 
-// Identity links a user to an account at an outside provider. The pair
-// (Provider, Subject) is unique across all users.
+// WellKnownIssuer is the issuer of a provider type that has one public
+// instance (Google's OIDC issuer, github.com's API, ...), or "" for
+// ProviderOIDC. It is where identities of that type stored before Latch
+// recorded issuers belong when no provider of the type is configured.
+func WellKnownIssuer(p Provider) string {
+	switch p {
+	case ProviderGoogle:
+		return "https://accounts.google.com"
+	case ProviderGitHub:
+		return "https://api.github.com"
+	case ProviderLinkedIn:
+		return "https://www.linkedin.com/oauth"
+	case ProviderFacebook:
+		return "https://www.facebook.com"
+	}
+	return ""
+}
+
+// ProviderInstance is one configured sign-in provider as Latch's data sees
+// it: the name it is configured under (which may change), its type, the
+// issuer its identities belong to, and the tenant its sign-ins land in.
+type ProviderInstance struct {
+	Name     string
+	Type     Provider
+	Issuer   string // the OIDC issuer; for GitHub its API URL
+	TenantID string // "" is the default tenant
+}
+
+// Identity links a user to an account at an outside provider. An identity
+// is (Issuer, Subject), unique across all users: a subject means something
+// only at the issuer that assigned it (OpenID Connect Core §2), so two
+// providers of one type (two OIDC issuers, GitHub and a GitHub Enterprise)
+// never share identities, and renaming a provider in configuration moves
+// nobody.
 type Identity struct {
-	ID        string
-	UserID    string
-	Provider  Provider
+	ID     string
+	UserID string
+	// Provider is the provider's type (google, github, oidc, ...).
+	Provider Provider
+	// Issuer is the provider instance: its OIDC issuer URL, or for GitHub
+	// its API URL. "" only on rows stored before Latch recorded issuers,
+	// until start-up attributes them (see LegacyIdentityCount).
+	Issuer    string
 	Subject   string
 	Email     string
 	CreatedAt time.Time
 }
 
 // ExternalIdentity is what an outside provider (Google, GitHub, any OIDC
-// issuer) says about the person signing in.
+// issuer) says about the person signing in, and what Latch's configuration
+// says about that provider: the issuer it is bound to and the tenant it
+// serves.
 type ExternalIdentity struct {
 	Provider      Provider
-	Subject       string // the provider's stable user id
+	Issuer        string // the provider instance (see Identity)
+	TenantID      string // the tenant the provider serves; "" is the default
+	Subject       string // the provider's stable user id at Issuer
 	Email         string
 	EmailVerified bool // the provider vouches that the person owns Email
 	FirstName     string
@@ -268,12 +352,30 @@ type Store interface {
 	// UserByEmail looks the email up case-insensitively.
 	UserByEmail(ctx context.Context, email string) (User, error)
 	IdentitiesByUser(ctx context.Context, userID string) ([]Identity, error)
-	// UserByIdentity finds the user an outside identity is linked to.
-	UserByIdentity(ctx context.Context, provider Provider, subject string) (User, error)
-	// AddIdentity links an identity to an existing user; a (provider,
+	// UserByIdentity finds the user an outside identity (issuer, subject)
+	// is linked to.
+	UserByIdentity(ctx context.Context, issuer, subject string) (User, error)
+	// AddIdentity links an identity to an existing user; an (issuer,
 	// subject) linked already is a Conflict (CodeIdentityTaken), an
-	// unknown user NotFound.
-	AddIdentity(ctx context.Context, ident Identity) error
+	// unknown user NotFound. audit, if not nil, is appended in the same
+	// transaction.
+	AddIdentity(ctx context.Context, ident Identity, audit *AuditEvent) error
+	// ClaimUnfinishedUser gives an account that was never finished (not
+	// verified, no password, no identity, not an administrator) to the
+	// person a provider verified the email of: it links ident, marks the
+	// email verified by the provider, replaces the profile with claim's
+	// names and picture and revokes every session, in one transaction.
+	// If the account is no longer unfinished the answer is Conflict and
+	// nothing is written.
+	ClaimUnfinishedUser(ctx context.Context, ident Identity, claim User, audit *AuditEvent) (User, error)
+	// LegacyIdentityCount counts, per provider type, the identities stored
+	// before Latch recorded issuers (Issuer "").
+	LegacyIdentityCount(ctx context.Context) (map[Provider]int, error)
+	// AttributeLegacyIdentities gives every identity of type provider
+	// without an issuer the issuer given, and returns how many. An
+	// (issuer, subject) that exists already is a Conflict and nothing is
+	// written.
+	AttributeLegacyIdentities(ctx context.Context, provider Provider, issuer string) (int, error)
 	// RemoveIdentity unlinks the user's identity with identityID, unless
 	// it is the user's last way to sign in (no password, no other
 	// identity): that is a Conflict with CodeLastSignInMethod. An identity

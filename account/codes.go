@@ -76,9 +76,12 @@ func (s *Service) RedeemAuthorizationCode(ctx context.Context, code, verifier, r
 	}
 	ev := s.userEvent(ctx, user, latch.AuditLoginSuccess)
 	ev.Details = map[string]string{"method": "provider", "via": "authorization_code"}
-	if c.PasswordHash != "" {
-		ev.Details["method"] = "password"
+	if c.PasswordHash == "" {
+		// A provider sign-in: no way around change_at_next_login (a
+		// password sign-in was refused it before its code was issued).
+		return s.startProviderSession(ctx, user, &ev)
 	}
+	ev.Details["method"] = "password"
 	pair, err := s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, c.PasswordHash, &ev)
 	if latch.IsCode(err, latch.CodeConcurrentUpdate) {
 		return TokenPair{}, invalid

@@ -1,6 +1,7 @@
 package account
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/latchid/latch"
@@ -17,6 +18,10 @@ const (
 	// OutcomeLink links the identity to the existing account with the same
 	// email, then signs it in.
 	OutcomeLink
+	// OutcomeClaim gives an unfinished sign-up with the same email (never
+	// verified, no password, no identity) to the person the provider
+	// verified the email of, then signs it in.
+	OutcomeClaim
 	// OutcomeRefuse signs nobody in.
 	OutcomeRefuse
 )
@@ -29,6 +34,8 @@ func (o LinkOutcome) String() string {
 		return "sign in"
 	case OutcomeLink:
 		return "link"
+	case OutcomeClaim:
+		return "claim"
 	case OutcomeRefuse:
 		return "refuse"
 	}
@@ -36,7 +43,7 @@ func (o LinkOutcome) String() string {
 }
 
 // LinkDecision is DecideLink's answer: the outcome, the account it applies
-// to (sign in, link), or why it refuses.
+// to (sign in, link, claim), or why it refuses.
 type LinkDecision struct {
 	Outcome LinkOutcome
 	User    latch.User
@@ -44,22 +51,51 @@ type LinkDecision struct {
 	Reason  string // for OutcomeRefuse, safe to show
 }
 
+// EmailMatch is the account that has the email a provider sign-in
+// carries.
+type EmailMatch struct {
+	User latch.User
+	// Unfinished: a sign-up nobody finished (never verified, no password,
+	// no linked identity, not an administrator). Whoever made it never
+	// showed control of the address, so it must not keep the address from
+	// the person who can.
+	Unfinished bool
+}
+
 // Codes of refused provider sign-ins.
 const (
 	CodeProviderEmailMissing = "provider_email_missing"
 	CodeEmailNotLinkable     = "email_not_linkable"
+	// CodeProviderWrongTenant: the identity belongs to an account of a
+	// tenant that this provider does not serve.
+	CodeProviderWrongTenant = "provider_wrong_tenant"
 )
 
 // DecideLink decides what a provider sign-in does, from what the provider
-// says and the accounts found by that identity and by that email (nil when
-// none). It is a pure function so every case is a row of a table test.
+// says (ext, which also names the tenant the provider serves) and the
+// accounts found by that identity and by that email (nil when none). It is
+// a pure function so every case is a row of a table test.
 //
-// An email match is linked only when both the provider and Latch have
-// verified that email: otherwise whoever controls an unverified address at
-// a provider (or signed up here with someone else's address) would take
-// over the other's account.
-func DecideLink(ext latch.ExternalIdentity, byIdentity, byEmail *latch.User) LinkDecision {
+// Who may assert what:
+//   - The identity (issuer, subject) is the provider's word, and decides.
+//   - An email match is linked only when the provider verified the email
+//     AND the account's owner proved control of it to Latch (a Latch link
+//     opened, or a provider that verified it): an email that an API client
+//     or an operator merely marked verified proves nothing about the
+//     person, and linking on it would let whoever made that account own
+//     the real person's sign-in.
+//   - A provider serves one tenant: it never signs in, links or claims an
+//     account of another.
+//   - An unfinished sign-up is claimed by a provider-verified owner rather
+//     than blocking them forever.
+func DecideLink(ext latch.ExternalIdentity, byIdentity *latch.User, byEmail *EmailMatch) LinkDecision {
+	tenant := cmp.Or(ext.TenantID, latch.DefaultTenantID)
+	notLinkable := func() LinkDecision {
+		return refuse(CodeEmailNotLinkable, "an account with this email exists; sign in to it first, then link this provider from your account page")
+	}
 	switch {
+	case byIdentity != nil && byIdentity.TenantID != tenant:
+		return refuse(CodeProviderWrongTenant, "this sign-in provider cannot sign in to this account")
 	case byIdentity != nil && !byIdentity.Active:
 		return refuse(latch.CodeAccountInactive, "this account is deactivated")
 	case byIdentity != nil:
@@ -69,22 +105,29 @@ func DecideLink(ext latch.ExternalIdentity, byIdentity, byEmail *latch.User) Lin
 		return refuse(CodeProviderEmailMissing, "the provider did not share an email address")
 	case byEmail == nil:
 		return LinkDecision{Outcome: OutcomeCreate}
-	case !ext.EmailVerified || !byEmail.Verified:
-		return refuse(CodeEmailNotLinkable, "an account with this email exists; sign in to it first, then link this provider from your account page")
-	case !byEmail.Active:
+	case byEmail.User.TenantID != tenant || !ext.EmailVerified:
+		// Another tenant's account answers as any unlinkable one does:
+		// the refusal tells nothing about where the account lives.
+		return notLinkable()
+	case !byEmail.User.Active:
 		return refuse(latch.CodeAccountInactive, "this account is deactivated")
+	case byEmail.Unfinished && !byEmail.User.Verified && !byEmail.User.Admin:
+		return LinkDecision{Outcome: OutcomeClaim, User: byEmail.User}
+	case !byEmail.User.VerifiedBy.Proven():
+		return notLinkable()
 	}
-	return LinkDecision{Outcome: OutcomeLink, User: *byEmail}
+	return LinkDecision{Outcome: OutcomeLink, User: byEmail.User}
 }
 
 func refuse(code, reason string) LinkDecision {
 	return LinkDecision{Outcome: OutcomeRefuse, Code: code, Reason: reason}
 }
 
-// decideLinkFromStore looks up the two candidate accounts and decides.
+// decideLinkFromStore looks up the candidate accounts and decides.
 func (s *Service) decideLinkFromStore(ctx context.Context, ext latch.ExternalIdentity) (LinkDecision, error) {
-	var byIdentity, byEmail *latch.User
-	u, err := s.store.UserByIdentity(ctx, ext.Provider, ext.Subject)
+	var byIdentity *latch.User
+	var byEmail *EmailMatch
+	u, err := s.store.UserByIdentity(ctx, ext.Issuer, ext.Subject)
 	switch {
 	case err == nil:
 		byIdentity = &u
@@ -95,7 +138,12 @@ func (s *Service) decideLinkFromStore(ctx context.Context, ext latch.ExternalIde
 		u, err := s.store.UserByEmail(ctx, ext.Email)
 		switch {
 		case err == nil:
-			byEmail = &u
+			byEmail = &EmailMatch{User: u}
+			if ext.EmailVerified && !u.Verified && u.Active && !u.Admin {
+				if byEmail.Unfinished, err = s.unfinished(ctx, u); err != nil {
+					return LinkDecision{}, err
+				}
+			}
 		case !latch.IsKind(err, latch.KindNotFound):
 			return LinkDecision{}, err
 		}
@@ -103,8 +151,27 @@ func (s *Service) decideLinkFromStore(ctx context.Context, ext latch.ExternalIde
 	return DecideLink(ext, byIdentity, byEmail), nil
 }
 
+// unfinished reports whether u is a sign-up nobody finished: never
+// verified, no password, no linked identity.
+func (s *Service) unfinished(ctx context.Context, u latch.User) (bool, error) {
+	if u.Verified {
+		return false, nil
+	}
+	has, err := s.HasPassword(ctx, u.ID)
+	if err != nil || has {
+		return false, err
+	}
+	ids, err := s.store.IdentitiesByUser(ctx, u.ID)
+	if err != nil {
+		return false, err
+	}
+	return len(ids) == 0, nil
+}
+
 // SignInWithIdentity signs in the person a provider vouched for (see
-// ResolveIdentity) and starts a session.
+// ResolveIdentity) and starts a session. An account whose password an
+// administrator asked to be changed gets the password-change session
+// only, with password_change_required, as a password sign-in does.
 func (s *Service) SignInWithIdentity(ctx context.Context, ext latch.ExternalIdentity) (latch.User, TokenPair, error) {
 	user, err := s.ResolveIdentity(ctx, ext)
 	if err != nil {
@@ -112,19 +179,40 @@ func (s *Service) SignInWithIdentity(ctx context.Context, ext latch.ExternalIden
 	}
 	ev := s.userEvent(ctx, user, latch.AuditLoginSuccess)
 	ev.Details = map[string]string{"method": string(ext.Provider)}
-	pair, err := s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, "", &ev)
+	pair, err := s.startProviderSession(ctx, user, &ev)
 	return user, pair, err
 }
 
+// startProviderSession starts the session of a provider sign-in: an
+// ordinary one, or, when the account's password must be changed first,
+// one that can only change it (and the error that says so). A provider
+// sign-in is no way around an administrator's change_at_next_login.
+func (s *Service) startProviderSession(ctx context.Context, user latch.User, ev *latch.AuditEvent) (TokenPair, error) {
+	cred, err := s.store.Credential(ctx, user.ID)
+	switch {
+	case err == nil && cred.MustChange:
+		ev.Action = latch.AuditLoginChangeRequired
+		pair, err := s.startSession(ctx, user, latch.KindSession, []string{latch.ScopePasswordChange}, passwordChangeTTL, false, "", ev)
+		if err != nil {
+			return TokenPair{}, err
+		}
+		return pair, errPasswordChangeRequired()
+	case err != nil && !latch.IsKind(err, latch.KindNotFound):
+		return TokenPair{}, err
+	}
+	return s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, "", ev)
+}
+
 // ResolveIdentity returns the account of the person a provider vouched
-// for: it creates a passwordless account, finds the linked one, or links a
-// verified email match, as DecideLink says.
+// for: it creates a passwordless account, finds the linked one, links a
+// proven email match or claims an unfinished sign-up, as DecideLink says.
 func (s *Service) ResolveIdentity(ctx context.Context, ext latch.ExternalIdentity) (latch.User, error) {
-	if ext.Provider == "" || ext.Subject == "" {
+	if ext.Provider == "" || ext.Issuer == "" || ext.Subject == "" {
 		return latch.User{}, latch.Errorf(latch.KindInvalid, latch.CodeInvalidRequest, "the provider sent no subject")
 	}
 	// Two first sign-ins of one identity may race; the loser of the
-	// create (or link) finds the winner's account on the second pass.
+	// create (or link, or claim) finds the winner's account on the
+	// second pass.
 	for attempt := 0; ; attempt++ {
 		d, err := s.decideLinkFromStore(ctx, ext)
 		if err != nil {
@@ -142,7 +230,12 @@ func (s *Service) applyLink(ctx context.Context, ext latch.ExternalIdentity, d L
 	now := s.now()
 	identity := func(userID string) (latch.Identity, error) {
 		id, err := newID()
-		return latch.Identity{ID: id, UserID: userID, Provider: ext.Provider, Subject: ext.Subject, Email: ext.Email, CreatedAt: now}, err
+		return latch.Identity{ID: id, UserID: userID, Provider: ext.Provider, Issuer: ext.Issuer, Subject: ext.Subject, Email: ext.Email, CreatedAt: now}, err
+	}
+	linkEvent := func(u latch.User, how string) *latch.AuditEvent {
+		ev := s.userEvent(ctx, u, latch.AuditIdentityLink)
+		ev.Details = map[string]string{"provider": string(ext.Provider), "issuer": ext.Issuer, "how": how}
+		return &ev
 	}
 	switch d.Outcome {
 	case OutcomeSignIn:
@@ -152,10 +245,21 @@ func (s *Service) applyLink(ctx context.Context, ext latch.ExternalIdentity, d L
 		if err != nil {
 			return latch.User{}, latch.Internal(err)
 		}
-		if err := s.store.AddIdentity(ctx, ident); err != nil {
+		if err := s.store.AddIdentity(ctx, ident, linkEvent(d.User, "verified_email")); err != nil {
 			return latch.User{}, err
 		}
 		return d.User, nil
+	case OutcomeClaim:
+		ident, err := identity(d.User.ID)
+		if err != nil {
+			return latch.User{}, latch.Internal(err)
+		}
+		first, last, err := cleanNames(ext.FirstName, ext.LastName)
+		if err != nil {
+			first, last = "", ""
+		}
+		return s.store.ClaimUnfinishedUser(ctx, ident, latch.User{FirstName: first, LastName: last, ProfilePicture: ext.Picture},
+			linkEvent(d.User, "claimed_unfinished_sign_up"))
 	case OutcomeCreate:
 		email, err := parseEmail(ext.Email)
 		if err != nil {
@@ -169,11 +273,13 @@ func (s *Service) applyLink(ctx context.Context, ext latch.ExternalIdentity, d L
 		if err != nil {
 			return latch.User{}, latch.Internal(err)
 		}
-		return s.store.CreateUser(ctx, latch.NewUser{
-			User: latch.User{ID: id, Email: email, FirstName: ext.FirstName, LastName: ext.LastName, ProfilePicture: ext.Picture,
-				Verified: ext.EmailVerified, Active: true, CreatedAt: now, UpdatedAt: now},
-			Identity: &ident,
-		})
+		u := latch.User{ID: id, TenantID: cmp.Or(ext.TenantID, latch.DefaultTenantID), Email: email,
+			FirstName: ext.FirstName, LastName: ext.LastName, ProfilePicture: ext.Picture,
+			Active: true, CreatedAt: now, UpdatedAt: now}
+		if ext.EmailVerified {
+			u.Verified, u.VerifiedBy = true, latch.EmailVerifiedByProvider
+		}
+		return s.store.CreateUser(ctx, latch.NewUser{User: u, Identity: &ident})
 	}
 	return latch.User{}, &latch.Error{Kind: latch.KindForbidden, Code: d.Code, Message: d.Reason}
 }

@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 
@@ -10,19 +11,39 @@ import (
 	"github.com/latchid/latch/internal/testenv"
 )
 
+const (
+	issuerCorp    = "https://sso.corp.example"
+	issuerPartner = "https://id.partner.example"
+)
+
 func TestDecideLink(t *testing.T) {
-	verified := latch.User{ID: "u-verified", Email: "ada@example.com", Verified: true, Active: true}
-	unverified := latch.User{ID: "u-unverified", Email: "ada@example.com", Verified: false, Active: true}
-	inactive := latch.User{ID: "u-inactive", Email: "ada@example.com", Verified: true, Active: false}
-	linked := latch.User{ID: "u-linked", Email: "old@example.com", Verified: true, Active: true}
-	ext := func(email string, verified bool) latch.ExternalIdentity {
-		return latch.ExternalIdentity{Provider: latch.ProviderGoogle, Subject: "g-1", Email: email, EmailVerified: verified}
+	const otherTenant = "0190b8a2-7c1e-7d3a-9f00-00000000aaaa"
+	user := func(id string, by latch.EmailVerification, active bool) latch.User {
+		return latch.User{ID: id, TenantID: latch.DefaultTenantID, Email: "ada@example.com", Verified: by != "", VerifiedBy: by, Active: active}
 	}
+	byLink := user("u-link", latch.EmailVerifiedByLink, true)
+	byProvider := user("u-provider", latch.EmailVerifiedByProvider, true)
+	asserted := user("u-asserted", latch.EmailAsserted, true)
+	legacy := user("u-legacy", latch.EmailVerifiedLegacy, true)
+	unverified := user("u-unverified", latch.EmailUnverified, true)
+	inactive := user("u-inactive", latch.EmailVerifiedByLink, false)
+	linked := user("u-linked", latch.EmailVerifiedByProvider, true)
+	elsewhere := byLink
+	elsewhere.ID, elsewhere.TenantID = "u-elsewhere", otherTenant
+	admin := unverified
+	admin.ID, admin.Admin = "u-admin", true
+	match := func(u latch.User, unfinished bool) *account.EmailMatch {
+		return &account.EmailMatch{User: u, Unfinished: unfinished}
+	}
+	ext := func(email string, verified bool) latch.ExternalIdentity {
+		return latch.ExternalIdentity{Provider: latch.ProviderOIDC, Issuer: issuerCorp, Subject: "s-1", Email: email, EmailVerified: verified}
+	}
+	forTenant := func(e latch.ExternalIdentity, tenant string) latch.ExternalIdentity { e.TenantID = tenant; return e }
 	cases := []struct {
 		name       string
 		ext        latch.ExternalIdentity
 		byIdentity *latch.User
-		byEmail    *latch.User
+		byEmail    *account.EmailMatch
 		outcome    account.LinkOutcome
 		user       string
 		code       string
@@ -30,13 +51,23 @@ func TestDecideLink(t *testing.T) {
 		{"new person", ext("ada@example.com", true), nil, nil, account.OutcomeCreate, "", ""},
 		{"new person, unverified email at the provider", ext("ada@example.com", false), nil, nil, account.OutcomeCreate, "", ""},
 		{"returning person", ext("ada@example.com", true), &linked, nil, account.OutcomeSignIn, "u-linked", ""},
-		{"returning person whose provider email changed", ext("new@example.com", false), &linked, &verified, account.OutcomeSignIn, "u-linked", ""},
+		{"returning person whose provider email changed", ext("new@example.com", false), &linked, match(byLink, false), account.OutcomeSignIn, "u-linked", ""},
 		{"returning person, account deactivated", ext("ada@example.com", true), &inactive, nil, account.OutcomeRefuse, "", latch.CodeAccountInactive},
-		{"both emails verified", ext("ada@example.com", true), nil, &verified, account.OutcomeLink, "u-verified", ""},
-		{"provider email unverified", ext("ada@example.com", false), nil, &verified, account.OutcomeRefuse, "", account.CodeEmailNotLinkable},
-		{"Latch email unverified", ext("ada@example.com", true), nil, &unverified, account.OutcomeRefuse, "", account.CodeEmailNotLinkable},
-		{"neither verified", ext("ada@example.com", false), nil, &unverified, account.OutcomeRefuse, "", account.CodeEmailNotLinkable},
-		{"match is deactivated", ext("ada@example.com", true), nil, &inactive, account.OutcomeRefuse, "", latch.CodeAccountInactive},
+		{"identity in a tenant this provider does not serve", ext("ada@example.com", true), &elsewhere, nil, account.OutcomeRefuse, "", account.CodeProviderWrongTenant},
+		{"provider verified, owner opened a Latch link", ext("ada@example.com", true), nil, match(byLink, false), account.OutcomeLink, "u-link", ""},
+		{"provider verified, account made by a verified provider", ext("ada@example.com", true), nil, match(byProvider, false), account.OutcomeLink, "u-provider", ""},
+		// An API client or operator said "verified": no proof of control.
+		{"provider verified, email merely asserted", ext("ada@example.com", true), nil, match(asserted, false), account.OutcomeRefuse, "", account.CodeEmailNotLinkable},
+		{"provider verified, verified before Latch recorded how", ext("ada@example.com", true), nil, match(legacy, false), account.OutcomeRefuse, "", account.CodeEmailNotLinkable},
+		{"provider email unverified", ext("ada@example.com", false), nil, match(byLink, false), account.OutcomeRefuse, "", account.CodeEmailNotLinkable},
+		{"Latch email unverified, sign-up finished otherwise", ext("ada@example.com", true), nil, match(unverified, false), account.OutcomeRefuse, "", account.CodeEmailNotLinkable},
+		{"unfinished sign-up, provider verified: claimed", ext("ada@example.com", true), nil, match(unverified, true), account.OutcomeClaim, "u-unverified", ""},
+		{"unfinished sign-up, provider unverified", ext("ada@example.com", false), nil, match(unverified, true), account.OutcomeRefuse, "", account.CodeEmailNotLinkable},
+		{"unfinished administrator is never claimed", ext("ada@example.com", true), nil, match(admin, true), account.OutcomeRefuse, "", account.CodeEmailNotLinkable},
+		{"match in another tenant, proven", ext("ada@example.com", true), nil, match(elsewhere, false), account.OutcomeRefuse, "", account.CodeEmailNotLinkable},
+		{"provider serving that tenant links there", forTenant(ext("ada@example.com", true), otherTenant), nil, match(elsewhere, false), account.OutcomeLink, "u-elsewhere", ""},
+		{"provider serving another tenant refuses the default's", forTenant(ext("ada@example.com", true), otherTenant), nil, match(byLink, false), account.OutcomeRefuse, "", account.CodeEmailNotLinkable},
+		{"match is deactivated", ext("ada@example.com", true), nil, match(inactive, false), account.OutcomeRefuse, "", latch.CodeAccountInactive},
 		{"no email from the provider", ext("", false), nil, nil, account.OutcomeRefuse, "", account.CodeProviderEmailMissing},
 	}
 	for _, c := range cases {
@@ -53,12 +84,13 @@ func TestDecideLink(t *testing.T) {
 func TestSignInWithIdentity(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
 		ctx := context.Background()
-		gh := latch.ExternalIdentity{Provider: latch.ProviderGitHub, Subject: "gh-42", Email: "Lin@Example.com", EmailVerified: true, FirstName: "Lin", Picture: "https://avatars.example/42"}
+		gh := latch.ExternalIdentity{Provider: latch.ProviderGitHub, Issuer: latch.WellKnownIssuer(latch.ProviderGitHub), Subject: "gh-42",
+			Email: "Lin@Example.com", EmailVerified: true, FirstName: "Lin", Picture: "https://avatars.example/42"}
 		u, pair, err := h.Accounts.SignInWithIdentity(ctx, gh)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !u.Verified || u.ProfilePicture != gh.Picture || u.FirstName != "Lin" || pair.RefreshToken == "" {
+		if !u.Verified || u.VerifiedBy != latch.EmailVerifiedByProvider || u.ProfilePicture != gh.Picture || u.FirstName != "Lin" || pair.RefreshToken == "" {
 			t.Fatalf("created %+v", u)
 		}
 		if ok, _ := h.Accounts.HasPassword(ctx, u.ID); ok {
@@ -73,8 +105,9 @@ func TestSignInWithIdentity(t *testing.T) {
 		if err != nil || again.ID != u.ID {
 			t.Fatalf("second sign-in: %v, %v", again.ID, err)
 		}
-		// Google with the same verified email links to it.
-		google := latch.ExternalIdentity{Provider: latch.ProviderGoogle, Subject: "g-42", Email: "lin@example.com", EmailVerified: true}
+		// Google with the same verified email links to it: the account's
+		// email was proven by GitHub.
+		google := latch.ExternalIdentity{Provider: latch.ProviderGoogle, Issuer: latch.WellKnownIssuer(latch.ProviderGoogle), Subject: "g-42", Email: "lin@example.com", EmailVerified: true}
 		linked, _, err := h.Accounts.SignInWithIdentity(ctx, google)
 		if err != nil || linked.ID != u.ID {
 			t.Fatalf("link: %v, %v", linked.ID, err)
@@ -84,7 +117,7 @@ func TestSignInWithIdentity(t *testing.T) {
 			t.Fatalf("identities after linking: %+v", ids)
 		}
 		// An unverified email at another provider is refused, not linked.
-		sneaky := latch.ExternalIdentity{Provider: latch.ProviderOIDC, Subject: "x-1", Email: "lin@example.com", EmailVerified: false}
+		sneaky := latch.ExternalIdentity{Provider: latch.ProviderOIDC, Issuer: issuerCorp, Subject: "x-1", Email: "lin@example.com", EmailVerified: false}
 		if _, _, err := h.Accounts.SignInWithIdentity(ctx, sneaky); !latch.IsCode(err, account.CodeEmailNotLinkable) || !latch.IsKind(err, latch.KindForbidden) {
 			t.Fatalf("unverified email: %v", err)
 		}
@@ -94,11 +127,190 @@ func TestSignInWithIdentity(t *testing.T) {
 	})
 }
 
+// Critical finding: two OIDC providers handing out the same subject are two
+// people. Before the fix identities were keyed by type ("oidc"), and the
+// partner's user signed straight into the corp user's account.
+func TestSameSubjectAtTwoIssuers(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		alice := latch.ExternalIdentity{Provider: latch.ProviderOIDC, Issuer: issuerCorp, Subject: "same-sub", Email: "alice@corp.example", EmailVerified: true}
+		mallory := latch.ExternalIdentity{Provider: latch.ProviderOIDC, Issuer: issuerPartner, Subject: "same-sub", Email: "mallory@partner.example", EmailVerified: true}
+		a, _, err := h.Accounts.SignInWithIdentity(ctx, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _, err := h.Accounts.SignInWithIdentity(ctx, mallory)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.ID == a.ID || m.Email != "mallory@partner.example" {
+			t.Fatalf("the partner's user signed in to %s (%s); alice is %s", m.ID, m.Email, a.ID)
+		}
+		again, _, err := h.Accounts.SignInWithIdentity(ctx, alice)
+		if err != nil || again.ID != a.ID {
+			t.Fatalf("alice again: %v, %v", again.ID, err)
+		}
+	})
+}
+
+// High finding: an API client (or operator) that creates an account with
+// email_verified true, and even a password it knows, must not capture the
+// real person's first provider sign-in.
+func TestAssertedEmailDoesNotCaptureSignIn(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		tenant, err := h.Accounts.CreateTenant(ctx, account.Operator(""), "tenant-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct{ email, tenant string }{
+			{"victim@corp.example", tenant.ID},              // planted in another tenant
+			{"victim2@corp.example", latch.DefaultTenantID}, // planted in the provider's own tenant
+		} {
+			_, _, token := h.APIClient(t, latch.ScopeManageAll, tc.tenant, false)
+			a, err := h.Accounts.AuthenticateClient(ctx, token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			planted, err := h.Accounts.AdminCreateUser(ctx, a, account.AdminCreateUserInput{Email: tc.email, Verified: true, Password: "Planted-Pass-123!"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if planted.VerifiedBy != latch.EmailAsserted {
+				t.Errorf("a client's email_verified recorded as %q, want asserted", planted.VerifiedBy)
+			}
+			victim := latch.ExternalIdentity{Provider: latch.ProviderGoogle, Issuer: latch.WellKnownIssuer(latch.ProviderGoogle), Subject: "victim-" + tc.email,
+				Email: tc.email, EmailVerified: true}
+			if _, _, err := h.Accounts.SignInWithIdentity(ctx, victim); !latch.IsCode(err, account.CodeEmailNotLinkable) {
+				t.Fatalf("%s: the victim's sign-in: %v; want %s", tc.email, err, account.CodeEmailNotLinkable)
+			}
+			if ids, _ := h.Accounts.Identities(ctx, planted.ID); len(ids) != 0 {
+				t.Fatalf("%s: the victim's identity was linked into the planted account: %+v", tc.email, ids)
+			}
+		}
+	})
+}
+
+// Medium finding 3's last part: an unfinished sign-up (anyone may sign up
+// with any address) does not lock the address's owner out of provider
+// sign-in: a provider-verified owner takes it over, with a fresh profile.
+func TestProviderClaimsUnfinishedSignUp(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		if err := h.Accounts.SignUp(ctx, account.SignUpInput{Email: "owner@example.com", FirstName: "Squatter", LastName: "X"}); err != nil {
+			t.Fatal(err)
+		}
+		h.Accounts.Wait()
+		squatted, err := h.Accounts.UserByEmail(ctx, "owner@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		owner := latch.ExternalIdentity{Provider: latch.ProviderOIDC, Issuer: issuerCorp, Subject: "owner", Email: "owner@example.com", EmailVerified: true, FirstName: "Real", LastName: "Owner"}
+		u, pair, err := h.Accounts.SignInWithIdentity(ctx, owner)
+		if err != nil {
+			t.Fatalf("the owner's provider sign-in: %v", err)
+		}
+		if u.ID != squatted.ID || u.VerifiedBy != latch.EmailVerifiedByProvider || u.FirstName != "Real" || u.LastName != "Owner" || pair.AccessToken == "" {
+			t.Fatalf("claimed %+v", u)
+		}
+		// Claimed once: a second claimant with the same verified email at
+		// another issuer now meets a proven account and links (the normal
+		// rule), never claims again.
+		ids, _ := h.Accounts.Identities(ctx, u.ID)
+		if len(ids) != 1 || ids[0].Issuer != issuerCorp {
+			t.Fatalf("identities: %+v", ids)
+		}
+		// A provider that did not verify the email never claims.
+		if err := h.Accounts.SignUp(ctx, account.SignUpInput{Email: "other-owner@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+		h.Accounts.Wait()
+		unverified := latch.ExternalIdentity{Provider: latch.ProviderOIDC, Issuer: issuerCorp, Subject: "other", Email: "other-owner@example.com", EmailVerified: false}
+		if _, _, err := h.Accounts.SignInWithIdentity(ctx, unverified); !latch.IsCode(err, account.CodeEmailNotLinkable) {
+			t.Fatalf("an unverified claim: %v", err)
+		}
+	})
+}
+
+// A provider serves one tenant: its sign-ins never land in another's user,
+// even by a proven email.
+func TestProviderServesOneTenant(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		tenant, err := h.Accounts.CreateTenant(ctx, account.Operator(""), "tenant-b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// An account of tenant-b made by tenant-b's provider.
+		b := latch.ExternalIdentity{Provider: latch.ProviderOIDC, Issuer: issuerPartner, TenantID: tenant.ID, Subject: "b-1", Email: "shared@example.com", EmailVerified: true}
+		ub, _, err := h.Accounts.SignInWithIdentity(ctx, b)
+		if err != nil || ub.TenantID != tenant.ID {
+			t.Fatalf("tenant-b's provider: %+v, %v", ub, err)
+		}
+		// The default tenant's provider, same verified email: refused.
+		d := latch.ExternalIdentity{Provider: latch.ProviderOIDC, Issuer: issuerCorp, Subject: "d-1", Email: "shared@example.com", EmailVerified: true}
+		if _, _, err := h.Accounts.SignInWithIdentity(ctx, d); !latch.IsCode(err, account.CodeEmailNotLinkable) {
+			t.Fatalf("a provider of another tenant linked: %v", err)
+		}
+		// And if the operator re-points tenant-b's provider at the default
+		// tenant, its known identities are refused, not moved.
+		moved := b
+		moved.TenantID = ""
+		if _, _, err := h.Accounts.SignInWithIdentity(ctx, moved); !latch.IsCode(err, account.CodeProviderWrongTenant) {
+			t.Fatalf("an identity of another tenant signed in: %v", err)
+		}
+	})
+}
+
+// Low finding: an administrator's change_at_next_login also holds for a
+// sign-in with a linked provider: only the password-change token.
+func TestProviderSignInMustChangePassword(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		ext := latch.ExternalIdentity{Provider: latch.ProviderOIDC, Issuer: issuerCorp, Subject: "mc", Email: "mc@example.com", EmailVerified: true}
+		u, _, err := h.Accounts.SignInWithIdentity(ctx, ext)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, token := h.APIClient(t, latch.ScopeManageAll, latch.DefaultTenantID, false)
+		a, err := h.Accounts.AuthenticateClient(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw := "Admin-Set-Pass-1!"
+		if err := h.Accounts.AdminSetPassword(ctx, a, account.AdminSetPasswordInput{
+			User: account.UserRef{ID: u.ID}, Password: &pw, Confirmation: &pw, ChangeAtNextLogin: true,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		_, pair, err := h.Accounts.SignInWithIdentity(ctx, ext)
+		if !latch.IsCode(err, latch.CodePasswordChangeRequired) {
+			t.Fatalf("provider sign-in after change_at_next_login: %v", err)
+		}
+		if pair.RefreshToken != "" || len(pair.Scopes) != 1 || pair.Scopes[0] != latch.ScopePasswordChange {
+			t.Fatalf("the pair handed out: %+v", pair)
+		}
+		p, err := h.Accounts.Authenticate(ctx, pair.AccessToken)
+		if err != nil || p.Session.HasScope(latch.ScopeUserRead) {
+			t.Fatalf("its token: %+v, %v", p.Session.Scopes, err)
+		}
+		// Through a one-time code (the HTTP flow) too.
+		verifier := strings.Repeat("v", 43)
+		code, err := h.Accounts.IssueAuthorizationCode(ctx, u, challengeOf(verifier), "https://app.example/cb", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pair, err := h.Accounts.RedeemAuthorizationCode(ctx, code, verifier, "https://app.example/cb"); !latch.IsCode(err, latch.CodePasswordChangeRequired) || pair.RefreshToken != "" {
+			t.Fatalf("redeeming a provider code: %+v, %v", pair, err)
+		}
+	})
+}
+
 // Two first sign-ins of one identity at once make one account.
 func TestSignInWithIdentityRace(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
 		ctx := context.Background()
-		ext := latch.ExternalIdentity{Provider: latch.ProviderGoogle, Subject: "g-race", Email: "race-oauth@example.com", EmailVerified: true}
+		ext := latch.ExternalIdentity{Provider: latch.ProviderGoogle, Issuer: latch.WellKnownIssuer(latch.ProviderGoogle), Subject: "g-race", Email: "race-oauth@example.com", EmailVerified: true}
 		const n = 8
 		ids := make([]string, n)
 		var wg sync.WaitGroup
@@ -121,4 +333,48 @@ func TestSignInWithIdentityRace(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestPlanLegacyAttribution(t *testing.T) {
+	corp := latch.ProviderInstance{Name: "corp", Type: latch.ProviderOIDC, Issuer: issuerCorp}
+	partner := latch.ProviderInstance{Name: "partner", Type: latch.ProviderOIDC, Issuer: issuerPartner}
+	corpAgain := latch.ProviderInstance{Name: "corp-2", Type: latch.ProviderOIDC, Issuer: issuerCorp}
+	google := latch.ProviderInstance{Name: "google", Type: latch.ProviderGoogle, Issuer: latch.WellKnownIssuer(latch.ProviderGoogle)}
+	cases := []struct {
+		name       string
+		counts     map[latch.Provider]int
+		configured []latch.ProviderInstance
+		want       map[latch.Provider]string
+		wantErr    string
+	}{
+		{"nothing to do", nil, []latch.ProviderInstance{corp}, map[latch.Provider]string{}, ""},
+		{"one oidc provider", map[latch.Provider]int{latch.ProviderOIDC: 3}, []latch.ProviderInstance{corp, google}, map[latch.Provider]string{latch.ProviderOIDC: issuerCorp}, ""},
+		{"two names, one issuer", map[latch.Provider]int{latch.ProviderOIDC: 3}, []latch.ProviderInstance{corp, corpAgain}, map[latch.Provider]string{latch.ProviderOIDC: issuerCorp}, ""},
+		{"two oidc issuers: ambiguous", map[latch.Provider]int{latch.ProviderOIDC: 3}, []latch.ProviderInstance{corp, partner}, nil, "several oidc providers are configured: corp (https://sso.corp.example), partner (https://id.partner.example)"},
+		{"no oidc provider", map[latch.Provider]int{latch.ProviderOIDC: 1}, []latch.ProviderInstance{google}, nil, "no oidc provider is configured"},
+		{"no github provider", map[latch.Provider]int{latch.ProviderGitHub: 1}, nil, nil, "latch identities attribute --type github --issuer"},
+		{"linkedin from imports", map[latch.Provider]int{latch.ProviderLinkedIn: 2, latch.ProviderGoogle: 1}, []latch.ProviderInstance{google}, map[latch.Provider]string{latch.ProviderLinkedIn: "https://www.linkedin.com/oauth", latch.ProviderGoogle: latch.WellKnownIssuer(latch.ProviderGoogle)}, ""},
+	}
+	for _, c := range cases {
+		plan, err := account.PlanLegacyAttribution(c.counts, c.configured)
+		if c.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("%s: error %v, want one containing %q", c.name, err, c.wantErr)
+			}
+			continue
+		}
+		got := map[latch.Provider]string{}
+		for _, a := range plan {
+			got[a.Type] = a.Issuer
+		}
+		if err != nil || len(got) != len(c.want) {
+			t.Errorf("%s: %v, %v; want %v", c.name, plan, err, c.want)
+			continue
+		}
+		for k, v := range c.want {
+			if got[k] != v {
+				t.Errorf("%s: %s -> %s, want %s", c.name, k, got[k], v)
+			}
+		}
+	}
 }

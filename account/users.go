@@ -24,6 +24,7 @@ type CreateUserInput struct {
 	Admin     bool
 	Verified  bool
 	Provider  latch.Provider
+	Issuer    string // the identity's issuer (required with Provider)
 	Subject   string
 	Password  string // optional; checked against the policy
 	TenantID  string
@@ -57,8 +58,9 @@ func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (latch.Use
 		if err != nil {
 			return latch.User{}, latch.Internal(err)
 		}
-		nu.Identity = &latch.Identity{ID: identityID, Provider: in.Provider, Subject: in.Subject, Email: email, CreatedAt: now}
-		// An OAuth sign-in vouches for the email the provider verified.
+		nu.Identity = &latch.Identity{ID: identityID, Provider: in.Provider, Issuer: in.Issuer, Subject: in.Subject, Email: email, CreatedAt: now}
+		// As an OAuth sign-in would show it: verified, but on the
+		// operator's word, which proves nothing about the person.
 		nu.User.Verified = true
 	}
 	if in.Password != "" {

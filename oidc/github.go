@@ -25,8 +25,11 @@ type GitHubConfig struct {
 	RedirectURL  string
 	AuthURL      string // default https://github.com/login/oauth/authorize
 	TokenURL     string // default https://github.com/login/oauth/access_token
-	APIURL       string // default https://api.github.com
-	HTTPClient   *http.Client
+	APIURL       string // default https://api.github.com; the instance's identity
+	// TenantID is the tenant the provider's sign-ins land in; "" is the
+	// default tenant.
+	TenantID   string
+	HTTPClient *http.Client
 }
 
 // GitHub is a Provider for GitHub.
@@ -63,6 +66,13 @@ func NewGitHub(cfg GitHubConfig) *GitHub {
 
 // Name implements Provider.
 func (g *GitHub) Name() string { return g.cfg.Name }
+
+// Instance implements Provider. GitHub has no issuer: its API URL names the
+// instance (github.com, or a GitHub Enterprise server), whose user ids are
+// its own.
+func (g *GitHub) Instance() latch.ProviderInstance {
+	return latch.ProviderInstance{Name: g.cfg.Name, Type: latch.ProviderGitHub, Issuer: g.cfg.APIURL, TenantID: g.cfg.TenantID}
+}
 
 // AuthCodeURL implements Provider. GitHub has no ID token, so the nonce is
 // not sent; state and PKCE bind the flow.
@@ -103,7 +113,8 @@ func (g *GitHub) Exchange(ctx context.Context, code, verifier, _ string) (latch.
 	if err := g.get(ctx, tok, "/user/emails", &emails); err != nil {
 		return latch.ExternalIdentity{}, err
 	}
-	ext := latch.ExternalIdentity{Provider: latch.ProviderGitHub, Subject: strconv.FormatInt(user.ID, 10), Picture: user.AvatarURL}
+	ext := latch.ExternalIdentity{Provider: latch.ProviderGitHub, Issuer: g.cfg.APIURL, TenantID: g.cfg.TenantID,
+		Subject: strconv.FormatInt(user.ID, 10), Picture: user.AvatarURL}
 	ext.FirstName, ext.LastName, _ = strings.Cut(user.Name, " ")
 	for _, e := range emails {
 		if e.Primary && e.Verified {

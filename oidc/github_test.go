@@ -65,7 +65,8 @@ func TestGitHub(t *testing.T) {
 		{"unverified primary", `[{"email":"octo@example.com","primary":true,"verified":false},{"email":"other@example.com","primary":false,"verified":true}]`, ""},
 	}
 	for _, c := range cases {
-		g := githubAt(fakeGitHub(t, c.emails))
+		srv := fakeGitHub(t, c.emails)
+		g := githubAt(srv)
 		authURL, _ := g.AuthCodeURL(ctx, "st", "", "verifier-verifier-verifier-verifier-verifier")
 		if u, _ := url.Parse(authURL); u.Query().Get("code_challenge_method") != "S256" || u.Query().Get("state") != "st" {
 			t.Fatalf("auth URL %s", authURL)
@@ -74,7 +75,9 @@ func TestGitHub(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		want := latch.ExternalIdentity{Provider: latch.ProviderGitHub, Subject: "583231", Email: c.email, EmailVerified: c.email != "",
+		// The instance is its API URL: GitHub Enterprise's user 583231 is
+		// not github.com's.
+		want := latch.ExternalIdentity{Provider: latch.ProviderGitHub, Issuer: srv.URL, Subject: "583231", Email: c.email, EmailVerified: c.email != "",
 			FirstName: "The", LastName: "Octocat", Picture: "https://avatars.example/u/583231"}
 		if ext != want {
 			got, _ := json.Marshal(ext)

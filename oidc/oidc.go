@@ -21,6 +21,10 @@ import (
 type Provider interface {
 	// Name is the configured name, used in URLs (/v1/oauth/{name}/start).
 	Name() string
+	// Instance is what the provider's identities are bound to: its type,
+	// its issuer and the tenant it serves. Every ExternalIdentity it
+	// returns carries that Issuer and TenantID.
+	Instance() latch.ProviderInstance
 	// AuthCodeURL is where to send the browser. verifier is the PKCE code
 	// verifier (its S256 challenge is sent); nonce is bound into the ID
 	// token where the protocol has one.
@@ -71,6 +75,9 @@ type OIDCConfig struct {
 	ClientSecret string
 	RedirectURL  string
 	Scopes       []string // default openid email profile
+	// TenantID is the tenant the provider's sign-ins land in; "" is the
+	// default tenant.
+	TenantID string
 	// HTTPClient is used for discovery, the token exchange and the keys;
 	// nil means http.DefaultClient.
 	HTTPClient *http.Client
@@ -115,6 +122,11 @@ func NewOIDC(cfg OIDCConfig) *OIDC {
 
 // Name implements Provider.
 func (p *OIDC) Name() string { return p.cfg.Name }
+
+// Instance implements Provider.
+func (p *OIDC) Instance() latch.ProviderInstance {
+	return latch.ProviderInstance{Name: p.cfg.Name, Type: p.cfg.Kind, Issuer: p.cfg.Issuer, TenantID: p.cfg.TenantID}
+}
 
 func (p *OIDC) client(ctx context.Context) context.Context {
 	return gooidc.ClientContext(ctx, p.cfg.HTTPClient)
@@ -191,7 +203,9 @@ func (p *OIDC) Exchange(ctx context.Context, code, verifier, nonce string) (latc
 		first, last, _ = strings.Cut(c.Name, " ")
 	}
 	return latch.ExternalIdentity{
-		Provider: p.cfg.Kind, Subject: idTok.Subject, Email: c.Email, EmailVerified: truthy(c.EmailVerified),
+		// go-oidc checked that the token's issuer is the configured one:
+		// the subject is this issuer's, and nobody else's.
+		Provider: p.cfg.Kind, Issuer: idTok.Issuer, TenantID: p.cfg.TenantID, Subject: idTok.Subject, Email: c.Email, EmailVerified: truthy(c.EmailVerified),
 		FirstName: first, LastName: last, Picture: c.Picture,
 	}, nil
 }

@@ -98,21 +98,24 @@ func (s *Surface) logout(w http.ResponseWriter, r *http.Request) error {
 
 // User is the native representation of an account.
 type User struct {
-	ID             string    `json:"id"`
-	Number         int64     `json:"number"`
-	Email          string    `json:"email"`
-	EmailVerified  bool      `json:"email_verified"`
-	FirstName      string    `json:"first_name,omitempty"`
-	LastName       string    `json:"last_name,omitempty"`
-	ProfilePicture string    `json:"profile_picture,omitempty"`
-	Active         bool      `json:"active"`
-	Admin          bool      `json:"admin"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	ID            string `json:"id"`
+	Number        int64  `json:"number"`
+	Email         string `json:"email"`
+	EmailVerified bool   `json:"email_verified"`
+	// EmailVerifiedBy says whose word verified it: link, provider or
+	// asserted (by an operator or API client); absent when unverified.
+	EmailVerifiedBy string    `json:"email_verified_by,omitempty"`
+	FirstName       string    `json:"first_name,omitempty"`
+	LastName        string    `json:"last_name,omitempty"`
+	ProfilePicture  string    `json:"profile_picture,omitempty"`
+	Active          bool      `json:"active"`
+	Admin           bool      `json:"admin"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
 }
 
 func userOf(u latch.User) User {
-	return User{ID: u.ID, Number: u.Number, Email: u.Email, EmailVerified: u.Verified, FirstName: u.FirstName, LastName: u.LastName,
+	return User{ID: u.ID, Number: u.Number, Email: u.Email, EmailVerified: u.Verified, EmailVerifiedBy: string(u.VerifiedBy), FirstName: u.FirstName, LastName: u.LastName,
 		ProfilePicture: u.ProfilePicture, Active: u.Active, Admin: u.Admin, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
@@ -133,6 +136,7 @@ func (s *Surface) me(w http.ResponseWriter, r *http.Request) error {
 type Identity struct {
 	ID        string    `json:"id"`
 	Provider  string    `json:"provider"`
+	Issuer    string    `json:"issuer"`
 	Subject   string    `json:"subject"`
 	Email     string    `json:"email,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
@@ -151,7 +155,7 @@ func (s *Surface) identities(w http.ResponseWriter, r *http.Request) error {
 		Identities []Identity `json:"identities"`
 	}{Identities: []Identity{}}
 	for _, i := range ids {
-		out.Identities = append(out.Identities, Identity{ID: i.ID, Provider: string(i.Provider), Subject: i.Subject, Email: i.Email, CreatedAt: i.CreatedAt})
+		out.Identities = append(out.Identities, Identity{ID: i.ID, Provider: string(i.Provider), Issuer: i.Issuer, Subject: i.Subject, Email: i.Email, CreatedAt: i.CreatedAt})
 	}
 	httpx.WriteJSON(w, http.StatusOK, "application/json", out)
 	return nil

@@ -116,7 +116,7 @@ func TestTokenEndpoint(t *testing.T) {
 		req, _ = http.NewRequest("GET", fx.srv.URL+"/v1/me", nil)
 		req.Header.Set("Authorization", "Bearer "+access)
 		status, _, body = send(t, req)
-		want := map[string]any{"id": u.ID, "number": float64(u.Number), "email": "native@example.com", "email_verified": true, "active": true, "admin": false,
+		want := map[string]any{"id": u.ID, "number": float64(u.Number), "email": "native@example.com", "email_verified": true, "email_verified_by": "asserted", "active": true, "admin": false,
 			"created_at": body["created_at"], "updated_at": body["updated_at"]}
 		if status != 200 || !reflect.DeepEqual(body, want) {
 			t.Fatalf("/v1/me: %d %v", status, body)

@@ -61,6 +61,9 @@ func (s *Surface) token(w http.ResponseWriter, r *http.Request) error {
 			return oauthError(latch.KindInvalid, latch.CodeInvalidRequest, "code and code_verifier are required")
 		}
 		pair, err = s.accounts.RedeemAuthorizationCode(ctx, req.Code, req.CodeVerifier, req.RedirectURI)
+		if latch.IsCode(err, latch.CodePasswordChangeRequired) {
+			return writePasswordChangeRequired(w, pair)
+		}
 	case "refresh_token":
 		if req.RefreshToken == "" {
 			return oauthError(latch.KindInvalid, latch.CodeInvalidRequest, "refresh_token is required")

@@ -39,8 +39,9 @@ const usage = `usage: latch <command> [flags]
 commands:
   serve                      run the HTTP service on LATCH_ADDR
   migrate                    apply database migrations and exit
-  users create --email E [--tenant ID] [--provider P --subject S] [--admin] [--password-stdin]
+  users create --email E [--tenant ID] [--provider P --subject S [--issuer URL]] [--admin] [--password-stdin]
   users show --email E
+  identities attribute --type T --issuer URL   bind identities stored before issuers were recorded
   tenants create --name N | tenants list
   clients create --name N --scope SCOPE [--tenant ID] [--super]
   clients list [--tenant ID] | clients revoke --id CLIENT_ID
@@ -126,6 +127,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return policySet(ctx, cfg, args[2:], stdout)
 	case cmd == "audit tail":
 		return auditTail(ctx, cfg, args[2:], stdout)
+	case cmd == "identities attribute":
+		return identitiesAttribute(ctx, cfg, args[2:], stdout)
 	case cmd == "mail list":
 		return mailList(ctx, cfg, args[2:], stdout)
 	default:
@@ -164,6 +167,9 @@ func serve(ctx context.Context, cfg config, args []string, getenv func(string) s
 		return err
 	}
 	defer a.Close()
+	if err := a.bindProviders(ctx); err != nil {
+		return err
+	}
 	memoryLimit := tuneGC(a.hasher.Slots(), cfg.Argon2.MemoryKiB, getenv)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -208,8 +214,9 @@ func serve(ctx context.Context, cfg config, args []string, getenv func(string) s
 func usersCreate(ctx context.Context, cfg config, args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := newFlags("users create")
 	email := fs.String("email", "", "the account's email (required)")
-	provider := fs.String("provider", "", "link an identity at google|github|linkedin|facebook|oidc (no password)")
+	provider := fs.String("provider", "", "link an identity: a configured provider's name, or a type google|github|linkedin|facebook|oidc (no password)")
 	subject := fs.String("subject", "", "the provider's subject (user id) for --provider")
+	issuer := fs.String("issuer", "", "the identity's issuer for --provider (default: the configured provider's, or the type's public one)")
 	admin := fs.Bool("admin", false, "make the account an administrator")
 	first := fs.String("first-name", "", "first name")
 	last := fs.String("last-name", "", "last name")
@@ -223,16 +230,19 @@ func usersCreate(ctx context.Context, cfg config, args []string, stdin io.Reader
 	}
 	in := account.CreateUserInput{Email: *email, FirstName: *first, LastName: *last, Admin: *admin, TenantID: *tenant}
 	if *provider != "" {
-		p, ok := latch.ParseProvider(*provider)
-		if !ok {
-			return cliError{fmt.Sprintf("users create: unknown --provider %q (want google, github, linkedin, facebook or oidc)", *provider)}
+		inst, err := identityInstance(cfg, *provider, *issuer)
+		if err != nil {
+			return err
 		}
 		if *subject == "" {
 			return cliError{"users create: --provider needs --subject"}
 		}
-		in.Provider, in.Subject = p, *subject
-	} else if *subject != "" {
-		return cliError{"users create: --subject needs --provider"}
+		in.Provider, in.Issuer, in.Subject = inst.Type, inst.Issuer, *subject
+		if inst.TenantID != "" && *tenant == "" {
+			in.TenantID = inst.TenantID
+		}
+	} else if *subject != "" || *issuer != "" {
+		return cliError{"users create: --subject and --issuer need --provider"}
 	}
 	if *pwStdin {
 		if *provider != "" {
@@ -287,6 +297,7 @@ func usersShow(ctx context.Context, cfg config, args []string, stdout io.Writer)
 	}
 	type identity struct {
 		Provider string    `json:"provider"`
+		Issuer   string    `json:"issuer"`
 		Subject  string    `json:"subject"`
 		Email    string    `json:"email,omitempty"`
 		Created  time.Time `json:"created_at"`
@@ -299,15 +310,16 @@ func usersShow(ctx context.Context, cfg config, args []string, stdout io.Writer)
 		FirstName   string     `json:"first_name,omitempty"`
 		LastName    string     `json:"last_name,omitempty"`
 		Verified    bool       `json:"verified"`
+		VerifiedBy  string     `json:"verified_by,omitempty"`
 		Active      bool       `json:"active"`
 		Admin       bool       `json:"admin"`
 		HasPassword bool       `json:"has_password"`
 		Identities  []identity `json:"identities"`
 		CreatedAt   time.Time  `json:"created_at"`
 		UpdatedAt   time.Time  `json:"updated_at"`
-	}{u.ID, u.Number, u.TenantID, u.Email, u.FirstName, u.LastName, u.Verified, u.Active, u.Admin, hasPassword, []identity{}, u.CreatedAt, u.UpdatedAt}
+	}{u.ID, u.Number, u.TenantID, u.Email, u.FirstName, u.LastName, u.Verified, string(u.VerifiedBy), u.Active, u.Admin, hasPassword, []identity{}, u.CreatedAt, u.UpdatedAt}
 	for _, i := range ids {
-		out.Identities = append(out.Identities, identity{string(i.Provider), i.Subject, i.Email, i.CreatedAt})
+		out.Identities = append(out.Identities, identity{string(i.Provider), i.Issuer, i.Subject, i.Email, i.CreatedAt})
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")

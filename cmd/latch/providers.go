@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/oidc"
 )
@@ -17,7 +19,8 @@ var providerName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 // each NAME, LATCH_PROVIDER_<NAME>_TYPE (oidc, google or github; by
 // default google and github for those names, else oidc), _CLIENT_ID,
 // _CLIENT_SECRET, _ISSUER (oidc), _SCOPES, and for github _AUTH_URL,
-// _TOKEN_URL, _API_URL (GitHub Enterprise). Each provider's callback is
+// _TOKEN_URL, _API_URL (GitHub Enterprise), and _TENANT (the id of the
+// tenant its sign-ins land in; default the default tenant). Each provider's callback is
 // publicURL/v1/oauth/<name>/callback.
 func loadProviders(getenv func(string) string, publicURL string) ([]oidc.Provider, []string) {
 	var providers []oidc.Provider
@@ -47,7 +50,16 @@ func loadProviders(getenv func(string) string, publicURL string) ([]oidc.Provide
 		}
 		redirect := publicURL + "/v1/oauth/" + name + "/callback"
 		scopes := strings.FieldsFunc(get("SCOPES"), func(r rune) bool { return r == ',' || r == ' ' })
-		cfg := oidc.OIDCConfig{Name: name, Issuer: get("ISSUER"), ClientID: clientID, ClientSecret: secret, RedirectURL: redirect, Scopes: scopes}
+		tenant := get("TENANT")
+		if tenant != "" {
+			u, err := uuid.Parse(tenant)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%sTENANT=%q: want the id (a UUID) of the tenant its sign-ins land in (latch tenants list)", prefix, tenant))
+				continue
+			}
+			tenant = u.String()
+		}
+		cfg := oidc.OIDCConfig{Name: name, Issuer: get("ISSUER"), ClientID: clientID, ClientSecret: secret, RedirectURL: redirect, Scopes: scopes, TenantID: tenant}
 		switch kind {
 		case "oidc":
 			if cfg.Issuer == "" {
@@ -60,7 +72,7 @@ func loadProviders(getenv func(string) string, publicURL string) ([]oidc.Provide
 			providers = append(providers, oidc.NewGoogle(cfg))
 		case "github":
 			providers = append(providers, oidc.NewGitHub(oidc.GitHubConfig{Name: name, ClientID: clientID, ClientSecret: secret, RedirectURL: redirect,
-				AuthURL: get("AUTH_URL"), TokenURL: get("TOKEN_URL"), APIURL: get("API_URL")}))
+				AuthURL: get("AUTH_URL"), TokenURL: get("TOKEN_URL"), APIURL: get("API_URL"), TenantID: tenant}))
 		default:
 			errs = append(errs, fmt.Sprintf("%sTYPE=%q: want oidc, google or github", prefix, kind))
 		}

@@ -106,7 +106,7 @@ func (h *Harness) Server(t testing.TB, providers ...oidc.Provider) *httptest.Ser
 func (h *Harness) OAuthUser(t testing.TB, email string) (latch.User, account.TokenPair) {
 	t.Helper()
 	ctx := context.Background()
-	u, err := h.Accounts.CreateUser(ctx, account.CreateUserInput{Email: email, Provider: latch.ProviderGoogle, Subject: "google-" + email})
+	u, err := h.Accounts.CreateUser(ctx, account.CreateUserInput{Email: email, Provider: latch.ProviderGoogle, Issuer: latch.WellKnownIssuer(latch.ProviderGoogle), Subject: "google-" + email})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -68,11 +69,31 @@ func repoRoot() (string, error) {
 	}
 }
 
+// DexUser is a password user of a test Dex. Dex's subject for a password
+// user is derived from UserID alone (and the connector, "local"), so two
+// Dex instances given the same UserID hand out the same subject: two
+// issuers, one sub, as the identity tests need.
+type DexUser struct {
+	Email  string
+	UserID string
+}
+
+// DefaultDexUser is the password user of StartDex.
+var DefaultDexUser = DexUser{Email: DexEmail, UserID: "0b5c6a8e-3c1f-4a55-9a1e-7f2d9c0e4b11"}
+
 // StartDex runs Dex on a free loopback port, allowing redirectURL for its
 // client, until t ends. Dex is built once by scripts/build-dex.sh (or
 // taken from LATCH_TEST_DEX); without it the test is skipped, or fails
 // under CI=true.
 func StartDex(t testing.TB, redirectURL string) Dex {
+	t.Helper()
+	return StartDexWith(t, redirectURL, DefaultDexUser)
+}
+
+// StartDexWith is StartDex with the given password users (each with
+// DexPassword, and an email Dex reports as verified); the returned Dex
+// signs in as the first.
+func StartDexWith(t testing.TB, redirectURL string, users ...DexUser) Dex {
 	t.Helper()
 	bin, err := dexBinary()
 	if err != nil {
@@ -87,7 +108,16 @@ func StartDex(t testing.TB, redirectURL string) Dex {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	d := Dex{Issuer: "http://" + addr + "/dex", ClientID: "latch-test", ClientSecret: "latch-test-secret", Email: DexEmail, Password: DexPassword}
+	d := Dex{Issuer: "http://" + addr + "/dex", ClientID: "latch-test", ClientSecret: "latch-test-secret", Email: users[0].Email, Password: DexPassword}
+	var passwords strings.Builder
+	for _, u := range users {
+		// Every user's password is DexPassword ("password", bcrypt cost 10).
+		fmt.Fprintf(&passwords, `  - email: %q
+    hash: "$2a$10$2BAa6Xl5adnKLrdO4c0C9.5/kUT6cYLiQnpkA40OBEk7HBGbO57fq"
+    username: %q
+    userID: %q
+`, u.Email, strings.Split(u.Email, "@")[0], u.UserID)
+	}
 	config := `issuer: ` + d.Issuer + `
 storage:
   type: memory
@@ -105,11 +135,7 @@ staticClients:
       - ` + redirectURL + `
 enablePasswordDB: true
 staticPasswords:
-  - email: ` + DexEmail + `
-    hash: "$2a$10$2BAa6Xl5adnKLrdO4c0C9.5/kUT6cYLiQnpkA40OBEk7HBGbO57fq"
-    username: user
-    userID: 0b5c6a8e-3c1f-4a55-9a1e-7f2d9c0e4b11
-`
+` + passwords.String()
 	path := filepath.Join(t.TempDir(), "dex.yaml")
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)

@@ -399,6 +399,11 @@ func (s *Store) UpdateUser(ctx context.Context, up latch.UserUpdate) (latch.User
 				active = COALESCE($3::boolean, active),
 				admin = COALESCE($4::boolean, admin),
 				verified = COALESCE($5::boolean, verified),
+				-- Marked verified by an administrator: asserted, unless the
+				-- person proved it already. Unmarked: unverified.
+				email_verified_by = CASE WHEN $5::boolean IS NULL THEN email_verified_by
+					WHEN $5::boolean THEN CASE WHEN verified THEN email_verified_by ELSE 'asserted' END
+					ELSE '' END,
 				updated_at = $6
 			WHERE id = $7
 			RETURNING `+userColumns,

@@ -124,9 +124,18 @@ func TestMigrateMail(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	u, err := st.CreateUser(ctx, latch.NewUser{User: latch.User{Email: "before@example.com"}, PasswordHash: "h"})
-	if err != nil {
-		t.Fatal(err)
+	// Written in version 3's columns: today's CreateUser writes later ones.
+	u := latch.User{ID: "0190b8a2-7c1e-7d3a-9f00-0000000000b0", Email: "before@example.com"}
+	for _, q := range []string{
+		`INSERT INTO users (id, tenant_id, email, email_normalized, first_name, last_name, profile_picture,
+			verified, active, admin, created_at, updated_at)
+		 VALUES ('` + u.ID + `', '` + latch.DefaultTenantID + `', 'before@example.com', 'before@example.com', '', '', '',
+			false, true, false, now(), now())`,
+		`INSERT INTO credentials (user_id, hash, created_at, updated_at) VALUES ('` + u.ID + `', 'h', now(), now())`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for range 2 { // up, then down and up again
 		if err := st.Migrate(ctx); err != nil {
@@ -151,6 +160,98 @@ func TestMigrateMail(t *testing.T) {
 		}
 		if c, err := st.Credential(ctx, u.ID); err != nil || c.Hash != "h" {
 			t.Fatalf("credential after going down = %+v, %v", c, err)
+		}
+	}
+}
+
+// TestMigrateIdentityIssuers checks 00005 on a database with identities
+// and verified users: identities keep their rows but belong to no issuer
+// until attributed, the old (provider, subject) pairs stay unique until
+// then, and verified emails are recorded as proven only where a provider
+// identity is on the account.
+func TestMigrateIdentityIssuers(t *testing.T) {
+	ctx := t.Context()
+	url := testenv.PostgresURL(t)
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	fsys, err := fs.Sub(postgres.Migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	const (
+		withIdentity = "0190b8a2-7c1e-7d3a-9f00-0000000000c1"
+		assertedOnly = "0190b8a2-7c1e-7d3a-9f00-0000000000c2"
+		unverified   = "0190b8a2-7c1e-7d3a-9f00-0000000000c3"
+	)
+	for _, q := range []string{
+		`INSERT INTO users (id, tenant_id, email, email_normalized, first_name, last_name, profile_picture,
+			verified, active, admin, created_at, updated_at) VALUES
+		 ('` + withIdentity + `', '` + latch.DefaultTenantID + `', 'c1@example.com', 'c1@example.com', '', '', '', true, true, false, now(), now()),
+		 ('` + assertedOnly + `', '` + latch.DefaultTenantID + `', 'c2@example.com', 'c2@example.com', '', '', '', true, true, false, now(), now()),
+		 ('` + unverified + `', '` + latch.DefaultTenantID + `', 'c3@example.com', 'c3@example.com', '', '', '', false, true, false, now(), now())`,
+		`INSERT INTO identities (id, user_id, provider, subject, email, created_at) VALUES
+		 ('0190b8a2-7c1e-7d3a-9f00-0000000000d1', '` + withIdentity + `', 'oidc', 'sub-1', 'c1@example.com', now()),
+		 ('0190b8a2-7c1e-7d3a-9f00-0000000000d2', '` + withIdentity + `', 'google', 'sub-1', 'c1@example.com', now()),
+		 ('0190b8a2-7c1e-7d3a-9f00-0000000000d3', '` + unverified + `', 'oidc', 'sub-3', 'c3@example.com', now())`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 { // up, then down and up again
+		if err := st.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range map[string]latch.EmailVerification{withIdentity: latch.EmailVerifiedByProvider, assertedOnly: latch.EmailVerifiedLegacy, unverified: latch.EmailUnverified} {
+			u, err := st.UserByID(ctx, id)
+			if err != nil || u.VerifiedBy != want {
+				t.Errorf("user %s VerifiedBy = %q, %v; want %q", id, u.VerifiedBy, err, want)
+			}
+		}
+		counts, err := st.LegacyIdentityCount(ctx)
+		if err != nil || len(counts) != 2 || counts[latch.ProviderOIDC] != 2 || counts[latch.ProviderGoogle] != 1 {
+			t.Fatalf("LegacyIdentityCount = %v, %v", counts, err)
+		}
+		// Not attributed yet: nobody signs in with them.
+		if _, err := st.UserByIdentity(ctx, "", "sub-1"); !latch.IsKind(err, latch.KindNotFound) {
+			t.Errorf("an unattributed identity was found: %v", err)
+		}
+		n, err := st.AttributeLegacyIdentities(ctx, latch.ProviderOIDC, "https://sso.example")
+		if err != nil || n != 2 {
+			t.Fatalf("AttributeLegacyIdentities = %d, %v", n, err)
+		}
+		if u, err := st.UserByIdentity(ctx, "https://sso.example", "sub-3"); err != nil || u.ID != unverified {
+			t.Errorf("an attributed identity: %v, %v", u.ID, err)
+		}
+		// Attributing google's to the same issuer would make sub-1 one
+		// identity twice: refused, nothing written.
+		if _, err := st.AttributeLegacyIdentities(ctx, latch.ProviderGoogle, "https://sso.example"); !latch.IsCode(err, latch.CodeIdentityTaken) {
+			t.Errorf("a colliding attribution: %v", err)
+		}
+		if counts, _ := st.LegacyIdentityCount(ctx); counts[latch.ProviderGoogle] != 1 {
+			t.Errorf("a refused attribution wrote: %v", counts)
+		}
+		if _, err := p.DownTo(ctx, 4); err != nil {
+			t.Fatal(err)
+		}
+		var n4 int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM identities`).Scan(&n4); err != nil || n4 != 3 {
+			t.Fatalf("%d identities after going down, %v", n4, err)
 		}
 	}
 }

@@ -164,13 +164,13 @@ func utcPtr(t *time.Time) *time.Time {
 }
 
 const userColumns = `u.id, u.number, u.tenant_id, u.email, u.first_name, u.last_name,
-	u.profile_picture, u.verified, u.active, u.admin, u.created_at, u.updated_at`
+	u.profile_picture, u.verified, u.email_verified_by, u.active, u.admin, u.created_at, u.updated_at`
 
 // userDest returns the Scan destinations for userColumns and a function
 // that finishes u once Scan has filled them.
 func userDest(u *latch.User) ([]any, func()) {
 	dest := []any{&u.ID, &u.Number, &u.TenantID, &u.Email, &u.FirstName, &u.LastName,
-		&u.ProfilePicture, &u.Verified, &u.Active, &u.Admin, &u.CreatedAt, &u.UpdatedAt}
+		&u.ProfilePicture, &u.Verified, &u.VerifiedBy, &u.Active, &u.Admin, &u.CreatedAt, &u.UpdatedAt}
 	return dest, func() {
 		// pgx returns timestamptz in the local zone.
 		u.CreatedAt, u.UpdatedAt = utc(u.CreatedAt), utc(u.UpdatedAt)
@@ -190,12 +190,12 @@ func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, e
 		// usable; a concurrent insert of the same email is waited for.
 		err := tx.QueryRow(ctx, `
 			INSERT INTO users (id, tenant_id, email, email_normalized, first_name, last_name,
-				profile_picture, verified, active, admin, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+				profile_picture, verified, email_verified_by, active, admin, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 			ON CONFLICT (email_normalized) DO NOTHING
 			RETURNING number`,
 			u.ID, u.TenantID, u.Email, latch.NormalizeEmail(u.Email), u.FirstName, u.LastName,
-			u.ProfilePicture, u.Verified, u.Active, u.Admin, u.CreatedAt, u.UpdatedAt,
+			u.ProfilePicture, u.Verified, string(u.VerifiedBy), u.Active, u.Admin, u.CreatedAt, u.UpdatedAt,
 		).Scan(&u.Number)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
@@ -208,15 +208,7 @@ func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, e
 			return err
 		}
 		if id := nu.Identity; id != nil {
-			tag, err := tx.Exec(ctx, `
-				INSERT INTO identities (id, user_id, provider, subject, email, created_at)
-				VALUES ($1, $2, $3, $4, $5, $6)
-				ON CONFLICT (provider, subject) DO NOTHING`,
-				id.ID, id.UserID, string(id.Provider), id.Subject, id.Email, id.CreatedAt)
-			if pgCode(err) == uniqueViolation {
-				return contract.AlreadyExists("identity")
-			}
-			if err := oneRow(tag, err, contract.IdentityTaken()); err != nil {
+			if err := insertIdentity(ctx, tx, *id); err != nil {
 				return err
 			}
 		}
@@ -274,30 +266,135 @@ func (s *Store) user(ctx context.Context, query string, args ...any) (latch.User
 }
 
 // UserByIdentity implements latch.Store.
-func (s *Store) UserByIdentity(ctx context.Context, provider latch.Provider, subject string) (latch.User, error) {
+func (s *Store) UserByIdentity(ctx context.Context, issuer, subject string) (latch.User, error) {
+	if issuer == "" {
+		// Rows not yet attributed to an issuer belong to nobody's sign-in.
+		return latch.User{}, contract.NotFound("user")
+	}
 	return s.user(ctx, `SELECT `+userColumns+` FROM identities i JOIN users u ON u.id = i.user_id
-		WHERE i.provider = $1 AND i.subject = $2`, string(provider), subject)
+		WHERE i.issuer = $1 AND i.subject = $2`, issuer, subject)
+}
+
+// insertIdentity links ident inside tx; a taken (issuer, subject) is
+// Conflict (CodeIdentityTaken).
+func insertIdentity(ctx context.Context, tx pgx.Tx, ident latch.Identity) error {
+	tag, err := tx.Exec(ctx, `
+		INSERT INTO identities (id, user_id, provider, issuer, subject, email, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (issuer, subject) WHERE issuer <> '' DO NOTHING`,
+		ident.ID, ident.UserID, string(ident.Provider), ident.Issuer, ident.Subject, ident.Email, contract.Time(ident.CreatedAt))
+	switch pgCode(err) {
+	case foreignKeyViolation:
+		return contract.NotFound("user")
+	case uniqueViolation:
+		return contract.AlreadyExists("identity")
+	}
+	return oneRow(tag, err, contract.IdentityTaken())
+}
+
+// ClaimUnfinishedUser implements latch.Store. The UPDATE locks the user's
+// row, and every writer of a credential or an identity of the user takes
+// that lock first (a foreign-key check locks the referenced row), so the
+// conditions hold until the commit.
+func (s *Store) ClaimUnfinishedUser(ctx context.Context, ident latch.Identity, claim latch.User, audit *latch.AuditEvent) (latch.User, error) {
+	ident, err := contract.Identity(ident, s.now)
+	if err != nil {
+		return latch.User{}, err
+	}
+	audit, err = contract.AuditPtr(audit, s.now)
+	if err != nil {
+		return latch.User{}, err
+	}
+	at := contract.Time(ident.CreatedAt)
+	var u latch.User
+	err = s.write(ctx, func(tx pgx.Tx) error {
+		dest, finish := userDest(&u)
+		err := tx.QueryRow(ctx, `
+			UPDATE users u SET verified = true, email_verified_by = 'provider',
+				first_name = $1, last_name = $2, profile_picture = $3, updated_at = $4
+			WHERE id = $5 AND NOT verified AND active AND NOT admin
+			  AND NOT EXISTS (SELECT 1 FROM credentials c WHERE c.user_id = u.id)
+			  AND NOT EXISTS (SELECT 1 FROM identities i WHERE i.user_id = u.id)
+			RETURNING `+userColumns,
+			claim.FirstName, claim.LastName, claim.ProfilePicture, at, ident.UserID).Scan(dest...)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return contract.ClaimRefused()
+		}
+		if err != nil {
+			return err
+		}
+		finish()
+		if err := insertIdentity(ctx, tx, ident); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL`, at, ident.UserID); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, audit)
+	})
+	if err != nil {
+		return latch.User{}, err
+	}
+	return u, nil
+}
+
+// LegacyIdentityCount implements latch.Store.
+func (s *Store) LegacyIdentityCount(ctx context.Context) (map[latch.Provider]int, error) {
+	rows, err := s.pool.Query(ctx, `SELECT provider, count(*) FROM identities WHERE issuer = '' GROUP BY provider`)
+	if err != nil {
+		return nil, latch.Internal(err)
+	}
+	defer rows.Close()
+	out := map[latch.Provider]int{}
+	for rows.Next() {
+		var p string
+		var n int
+		if err := rows.Scan(&p, &n); err != nil {
+			return nil, latch.Internal(err)
+		}
+		out[latch.Provider(p)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, latch.Internal(err)
+	}
+	return out, nil
+}
+
+// AttributeLegacyIdentities implements latch.Store.
+func (s *Store) AttributeLegacyIdentities(ctx context.Context, provider latch.Provider, issuer string) (int, error) {
+	if issuer == "" || provider == "" {
+		return 0, contract.Invalid("issuer", "an issuer is required")
+	}
+	var n int64
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE identities SET issuer = $1 WHERE issuer = '' AND provider = $2`, issuer, string(provider))
+		if pgCode(err) == uniqueViolation {
+			return contract.IdentityTaken()
+		}
+		if err != nil {
+			return err
+		}
+		n = tag.RowsAffected()
+		return nil
+	})
+	return int(n), err
 }
 
 // AddIdentity implements latch.Store.
-func (s *Store) AddIdentity(ctx context.Context, ident latch.Identity) error {
+func (s *Store) AddIdentity(ctx context.Context, ident latch.Identity, audit *latch.AuditEvent) error {
 	ident, err := contract.Identity(ident, s.now)
 	if err != nil {
 		return err
 	}
+	if audit, err = contract.AuditPtr(audit, s.now); err != nil {
+		return err
+	}
 	return s.write(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO identities (id, user_id, provider, subject, email, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (provider, subject) DO NOTHING`,
-			ident.ID, ident.UserID, string(ident.Provider), ident.Subject, ident.Email, contract.Time(ident.CreatedAt))
-		switch pgCode(err) {
-		case foreignKeyViolation:
-			return contract.NotFound("user")
-		case uniqueViolation:
-			return contract.AlreadyExists("identity")
+		if err := insertIdentity(ctx, tx, ident); err != nil {
+			return err
 		}
-		return oneRow(tag, err, contract.IdentityTaken())
+		return appendAudit(ctx, tx, audit)
 	})
 }
 
@@ -347,7 +444,7 @@ func (s *Store) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Id
 	// The LEFT JOIN tells "no such user" (no row) from "a user without
 	// identities" (one row of NULLs) in one read.
 	rows, err := s.pool.Query(ctx, `
-		SELECT i.id, i.provider, i.subject, i.email, i.created_at
+		SELECT i.id, i.provider, i.issuer, i.subject, i.email, i.created_at
 		FROM users u LEFT JOIN identities i ON i.user_id = u.id
 		WHERE u.id = $1
 		ORDER BY i.created_at, i.id`, userID)
@@ -359,16 +456,16 @@ func (s *Store) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Id
 	found := false
 	for rows.Next() {
 		found = true
-		var id, provider, subject, email *string
+		var id, provider, issuer, subject, email *string
 		var created *time.Time
-		if err := rows.Scan(&id, &provider, &subject, &email, &created); err != nil {
+		if err := rows.Scan(&id, &provider, &issuer, &subject, &email, &created); err != nil {
 			return nil, latch.Internal(err)
 		}
 		if id == nil {
 			continue
 		}
 		out = append(out, latch.Identity{
-			ID: *id, UserID: userID, Provider: latch.Provider(*provider),
+			ID: *id, UserID: userID, Provider: latch.Provider(*provider), Issuer: *issuer,
 			Subject: *subject, Email: *email, CreatedAt: utc(*created),
 		})
 	}
@@ -492,7 +589,8 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 		}
 		if pc.Verify {
 			if _, err := tx.Exec(ctx, `
-				UPDATE users SET verified = true, updated_at = $1 WHERE id = $2 AND NOT verified`, at, userID); err != nil {
+				UPDATE users SET verified = true, email_verified_by = 'link', updated_at = $1
+				WHERE id = $2 AND email_verified_by <> 'link'`, at, userID); err != nil {
 				return err
 			}
 		}

@@ -390,10 +390,15 @@ func (s *Store) UpdateUser(ctx context.Context, up latch.UserUpdate) (latch.User
 				active = COALESCE(?, active),
 				admin = COALESCE(?, admin),
 				verified = COALESCE(?, verified),
+				-- Marked verified by an administrator: asserted, unless the
+				-- person proved it already. Unmarked: unverified.
+				email_verified_by = CASE WHEN ? IS NULL THEN email_verified_by
+					WHEN ? THEN CASE WHEN verified THEN email_verified_by ELSE 'asserted' END
+					ELSE '' END,
 				updated_at = ?
 			WHERE id = ?
 			RETURNING `+userReturning,
-			up.FirstName, up.LastName, up.Active, up.Admin, up.Verified, micros(at), id).Scan(dest...)
+			up.FirstName, up.LastName, up.Active, up.Admin, up.Verified, up.Verified, up.Verified, micros(at), id).Scan(dest...)
 		if errors.Is(err, sql.ErrNoRows) {
 			return contract.NotFound("user")
 		}

@@ -216,14 +216,14 @@ func fromNullMicros(v sql.NullInt64) *time.Time {
 type scanner interface{ Scan(dest ...any) error }
 
 const userColumns = `u.id, u.number, u.tenant_id, u.email, u.first_name, u.last_name,
-	u.profile_picture, u.verified, u.active, u.admin, u.created_at, u.updated_at`
+	u.profile_picture, u.verified, u.email_verified_by, u.active, u.admin, u.created_at, u.updated_at`
 
 // userDest returns the Scan destinations for userColumns and a function
 // that finishes u once Scan has filled them.
 func userDest(u *latch.User) ([]any, func()) {
 	var created, updated int64
 	dest := []any{&u.ID, &u.Number, &u.TenantID, &u.Email, &u.FirstName, &u.LastName,
-		&u.ProfilePicture, &u.Verified, &u.Active, &u.Admin, &created, &updated}
+		&u.ProfilePicture, &u.Verified, &u.VerifiedBy, &u.Active, &u.Admin, &created, &updated}
 	return dest, func() {
 		u.CreatedAt = fromMicros(created)
 		u.UpdatedAt = fromMicros(updated)
@@ -253,12 +253,12 @@ func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, e
 		// to tell it from a duplicate id.
 		err := tx.QueryRowContext(ctx, `
 			INSERT INTO users (id, tenant_id, email, email_normalized, first_name, last_name,
-				profile_picture, verified, active, admin, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				profile_picture, verified, email_verified_by, active, admin, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (email_normalized) DO NOTHING
 			RETURNING number`,
 			u.ID, u.TenantID, u.Email, latch.NormalizeEmail(u.Email), u.FirstName, u.LastName,
-			u.ProfilePicture, u.Verified, u.Active, u.Admin, micros(u.CreatedAt), micros(u.UpdatedAt),
+			u.ProfilePicture, u.Verified, string(u.VerifiedBy), u.Active, u.Admin, micros(u.CreatedAt), micros(u.UpdatedAt),
 		).Scan(&u.Number)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
@@ -271,15 +271,7 @@ func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, e
 			return err
 		}
 		if id := nu.Identity; id != nil {
-			res, err := tx.ExecContext(ctx, `
-				INSERT INTO identities (id, user_id, provider, subject, email, created_at)
-				VALUES (?, ?, ?, ?, ?, ?)
-				ON CONFLICT (provider, subject) DO NOTHING`,
-				id.ID, id.UserID, string(id.Provider), id.Subject, id.Email, micros(id.CreatedAt))
-			if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
-				return contract.AlreadyExists("identity")
-			}
-			if err := oneRow(res, err, contract.IdentityTaken()); err != nil {
+			if err := insertIdentity(ctx, tx, *id); err != nil {
 				return err
 			}
 		}
@@ -348,31 +340,134 @@ func (s *Store) user(ctx context.Context, query string, args ...any) (latch.User
 }
 
 // UserByIdentity implements latch.Store.
-func (s *Store) UserByIdentity(ctx context.Context, provider latch.Provider, subject string) (latch.User, error) {
+func (s *Store) UserByIdentity(ctx context.Context, issuer, subject string) (latch.User, error) {
+	if issuer == "" {
+		// Rows not yet attributed to an issuer belong to nobody's sign-in.
+		return latch.User{}, contract.NotFound("user")
+	}
 	return s.user(ctx, `SELECT `+userColumns+` FROM identities i JOIN users u ON u.id = i.user_id
-		WHERE i.provider = ? AND i.subject = ?`, string(provider), subject)
+		WHERE i.issuer = ? AND i.subject = ?`, issuer, subject)
+}
+
+// insertIdentity links ident inside tx; a taken (issuer, subject) is
+// Conflict (CodeIdentityTaken).
+func insertIdentity(ctx context.Context, tx *sql.Tx, ident latch.Identity) error {
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO identities (id, user_id, provider, issuer, subject, email, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (issuer, subject) WHERE issuer <> '' DO NOTHING`,
+		ident.ID, ident.UserID, string(ident.Provider), ident.Issuer, ident.Subject, ident.Email, micros(ident.CreatedAt))
+	switch sqliteCode(err) {
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return contract.NotFound("user")
+	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return contract.AlreadyExists("identity")
+	}
+	return oneRow(res, err, contract.IdentityTaken())
 }
 
 // AddIdentity implements latch.Store.
-func (s *Store) AddIdentity(ctx context.Context, ident latch.Identity) error {
+func (s *Store) AddIdentity(ctx context.Context, ident latch.Identity, audit *latch.AuditEvent) error {
 	ident, err := contract.Identity(ident, s.now)
 	if err != nil {
 		return err
 	}
+	if audit, err = contract.AuditPtr(audit, s.now); err != nil {
+		return err
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `
-			INSERT INTO identities (id, user_id, provider, subject, email, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (provider, subject) DO NOTHING`,
-			ident.ID, ident.UserID, string(ident.Provider), ident.Subject, ident.Email, micros(ident.CreatedAt))
-		switch sqliteCode(err) {
-		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-			return contract.NotFound("user")
-		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-			return contract.AlreadyExists("identity")
+		if err := insertIdentity(ctx, tx, ident); err != nil {
+			return err
 		}
-		return oneRow(res, err, contract.IdentityTaken())
+		return appendAudit(ctx, tx, audit)
 	})
+}
+
+// ClaimUnfinishedUser implements latch.Store. The writer's transaction is
+// serialized, so the check and the writes see the same account.
+func (s *Store) ClaimUnfinishedUser(ctx context.Context, ident latch.Identity, claim latch.User, audit *latch.AuditEvent) (latch.User, error) {
+	ident, err := contract.Identity(ident, s.now)
+	if err != nil {
+		return latch.User{}, err
+	}
+	audit, err = contract.AuditPtr(audit, s.now)
+	if err != nil {
+		return latch.User{}, err
+	}
+	at := micros(ident.CreatedAt)
+	var u latch.User
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		dest, finish := userDest(&u)
+		err := tx.QueryRowContext(ctx, `
+			UPDATE users SET verified = 1, email_verified_by = 'provider',
+				first_name = ?, last_name = ?, profile_picture = ?, updated_at = ?
+			WHERE id = ? AND NOT verified AND active AND NOT admin
+			  AND NOT EXISTS (SELECT 1 FROM credentials c WHERE c.user_id = users.id)
+			  AND NOT EXISTS (SELECT 1 FROM identities i WHERE i.user_id = users.id)
+			RETURNING `+userReturning,
+			claim.FirstName, claim.LastName, claim.ProfilePicture, at, ident.UserID).Scan(dest...)
+		if errors.Is(err, sql.ErrNoRows) {
+			return contract.ClaimRefused()
+		}
+		if err != nil {
+			return err
+		}
+		finish()
+		if err := insertIdentity(ctx, tx, ident); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, at, ident.UserID); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, audit)
+	})
+	if err != nil {
+		return latch.User{}, err
+	}
+	return u, nil
+}
+
+// LegacyIdentityCount implements latch.Store.
+func (s *Store) LegacyIdentityCount(ctx context.Context) (map[latch.Provider]int, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT provider, count(*) FROM identities WHERE issuer = '' GROUP BY provider`)
+	if err != nil {
+		return nil, latch.Internal(err)
+	}
+	defer rows.Close()
+	out := map[latch.Provider]int{}
+	for rows.Next() {
+		var p string
+		var n int
+		if err := rows.Scan(&p, &n); err != nil {
+			return nil, latch.Internal(err)
+		}
+		out[latch.Provider(p)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, latch.Internal(err)
+	}
+	return out, nil
+}
+
+// AttributeLegacyIdentities implements latch.Store.
+func (s *Store) AttributeLegacyIdentities(ctx context.Context, provider latch.Provider, issuer string) (int, error) {
+	if issuer == "" || provider == "" {
+		return 0, contract.Invalid("issuer", "an issuer is required")
+	}
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE identities SET issuer = ? WHERE issuer = '' AND provider = ?`, issuer, string(provider))
+		if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
+			return contract.IdentityTaken()
+		}
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
 }
 
 // RemoveIdentity implements latch.Store. The writer's transaction is
@@ -412,7 +507,7 @@ func (s *Store) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Id
 	// The LEFT JOIN tells "no such user" (no row) from "a user without
 	// identities" (one row of NULLs) in one read.
 	rows, err := s.reader.QueryContext(ctx, `
-		SELECT i.id, i.provider, i.subject, i.email, i.created_at
+		SELECT i.id, i.provider, i.issuer, i.subject, i.email, i.created_at
 		FROM users u LEFT JOIN identities i ON i.user_id = u.id
 		WHERE u.id = ?
 		ORDER BY i.created_at, i.id`, userID)
@@ -424,16 +519,16 @@ func (s *Store) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Id
 	found := false
 	for rows.Next() {
 		found = true
-		var id, provider, subject, email sql.NullString
+		var id, provider, issuer, subject, email sql.NullString
 		var created sql.NullInt64
-		if err := rows.Scan(&id, &provider, &subject, &email, &created); err != nil {
+		if err := rows.Scan(&id, &provider, &issuer, &subject, &email, &created); err != nil {
 			return nil, latch.Internal(err)
 		}
 		if !id.Valid {
 			continue
 		}
 		out = append(out, latch.Identity{
-			ID: id.String, UserID: userID, Provider: latch.Provider(provider.String),
+			ID: id.String, UserID: userID, Provider: latch.Provider(provider.String), Issuer: issuer.String,
 			Subject: subject.String, Email: email.String, CreatedAt: fromMicros(created.Int64),
 		})
 	}
@@ -539,7 +634,8 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 		}
 		if pc.Verify {
 			if _, err := tx.ExecContext(ctx, `
-				UPDATE users SET verified = 1, updated_at = ? WHERE id = ? AND NOT verified`, at, userID); err != nil {
+				UPDATE users SET verified = 1, email_verified_by = 'link', updated_at = ?
+				WHERE id = ? AND email_verified_by <> 'link'`, at, userID); err != nil {
 				return err
 			}
 		}

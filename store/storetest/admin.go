@@ -755,7 +755,7 @@ func testUpdateUser(t *testing.T, st latch.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want.LastName, want.Admin, want.Verified, want.UpdatedAt = "", true, true, stored(at(6))
+	want.LastName, want.Admin, want.Verified, want.VerifiedBy, want.UpdatedAt = "", true, true, latch.EmailAsserted, stored(at(6))
 	equal(t, "second UpdateUser", got, want)
 
 	got, err = st.UpdateUser(ctx, latch.UserUpdate{ID: u.ID, Admin: new(false), At: at(7)})
@@ -790,7 +790,7 @@ func testDeleteUser(t *testing.T, st latch.Store) {
 	ctx := t.Context()
 	u, err := st.CreateUser(ctx, latch.NewUser{
 		User:         latch.User{Email: "Delete.Me@example.com", Active: true, CreatedAt: at(0), UpdatedAt: at(0)},
-		Identity:     &latch.Identity{Provider: latch.ProviderGitHub, Subject: "gh-delete"},
+		Identity:     &latch.Identity{Provider: latch.ProviderGitHub, Issuer: issuerGitHub, Subject: "gh-delete"},
 		PasswordHash: "h-delete",
 	})
 	if err != nil {
@@ -823,7 +823,7 @@ func testDeleteUser(t *testing.T, st latch.Store) {
 	wantNotFound(t, err)
 	_, err = st.IdentitiesByUser(ctx, u.ID)
 	wantNotFound(t, err)
-	_, err = st.UserByIdentity(ctx, latch.ProviderGitHub, "gh-delete")
+	_, err = st.UserByIdentity(ctx, issuerGitHub, "gh-delete")
 	wantNotFound(t, err)
 	_, err = st.ConsumeAuthorizationCode(ctx, []byte("del-code"), at(3))
 	wantNotFound(t, err)
@@ -854,7 +854,7 @@ func testDeleteUser(t *testing.T, st latch.Store) {
 	// The email and the identity are free again.
 	if _, err := st.CreateUser(ctx, latch.NewUser{
 		User:     latch.User{Email: "delete.me@example.com", CreatedAt: at(4)},
-		Identity: &latch.Identity{Provider: latch.ProviderGitHub, Subject: "gh-delete"},
+		Identity: &latch.Identity{Provider: latch.ProviderGitHub, Issuer: issuerGitHub, Subject: "gh-delete"},
 	}); err != nil {
 		t.Errorf("recreating the deleted user: %v", err)
 	}

@@ -42,6 +42,11 @@ func Run(t *testing.T, open func(t *testing.T) latch.Store) {
 		{"CreateUser/Invalid", testCreateUserInvalid},
 		{"Identity/AddAndFind", testAddIdentity},
 		{"Identity/Remove", testRemoveIdentity},
+		{"Identity/ByIssuer", testIdentityByIssuer},
+		{"Identity/AuditedLink", testAddIdentityAudited},
+		{"Identity/ClaimUnfinished", testClaimUnfinishedUser},
+		{"Identity/ClaimRefused", testClaimRefused},
+		{"Users/VerifiedBy", testVerifiedBy},
 		{"AuthorizationCode/SingleUse", testAuthorizationCode},
 		{"Lookups/NotFound", testNotFound},
 		{"Lookups/CanonicalID", testCanonicalID},
@@ -253,7 +258,7 @@ func testCreateUserRoundTrip(t *testing.T, st latch.Store) {
 	in := latch.User{
 		ID: id, TenantID: latch.DefaultTenantID, Email: "Ada.Lovelace@Example.COM",
 		FirstName: "Ada", LastName: "Lovelace", ProfilePicture: "https://example.com/ada.png",
-		Verified: true, Active: true, Admin: true,
+		Verified: true, VerifiedBy: latch.EmailVerifiedByProvider, Active: true, Admin: true,
 		CreatedAt: at(0), UpdatedAt: at(5),
 	}
 	got, err := st.CreateUser(ctx, latch.NewUser{User: in})
@@ -353,7 +358,7 @@ func testCreateUserDuplicateEmail(t *testing.T, st latch.Store) {
 		t.Run(email, func(t *testing.T) {
 			_, err := st.CreateUser(t.Context(), latch.NewUser{
 				User:         latch.User{Email: email, CreatedAt: at(1)},
-				Identity:     &latch.Identity{Provider: latch.ProviderGitHub, Subject: "dup-" + email},
+				Identity:     &latch.Identity{Provider: latch.ProviderGitHub, Issuer: issuerGitHub, Subject: "dup-" + email},
 				PasswordHash: "$argon2id$dup",
 			})
 			wantError(t, err, latch.KindConflict, latch.CodeEmailTaken)
@@ -373,7 +378,7 @@ func testCreateUserDuplicateEmail(t *testing.T, st latch.Store) {
 	for i, email := range []string{"Grace@Example.com", "grace@example.com"} {
 		_, err := st.CreateUser(t.Context(), latch.NewUser{
 			User:     latch.User{Email: fmt.Sprintf("other%d@example.com", i), CreatedAt: at(1)},
-			Identity: &latch.Identity{Provider: latch.ProviderGitHub, Subject: "dup-" + email},
+			Identity: &latch.Identity{Provider: latch.ProviderGitHub, Issuer: issuerGitHub, Subject: "dup-" + email},
 		})
 		if err != nil {
 			t.Errorf("identity of a failed CreateUser was kept: %v", err)
@@ -399,7 +404,7 @@ func testCreateUserIdentity(t *testing.T, st latch.Store) {
 	u, err := st.CreateUser(ctx, latch.NewUser{
 		User: latch.User{Email: "linus@example.com", CreatedAt: at(0)},
 		Identity: &latch.Identity{
-			ID: explicit, Provider: latch.ProviderGitHub, Subject: "1024", Email: "linus@github.example",
+			ID: explicit, Provider: latch.ProviderGitHub, Issuer: issuerGitHub, Subject: "1024", Email: "linus@github.example",
 			CreatedAt: at(1),
 		},
 	})
@@ -409,7 +414,7 @@ func testCreateUserIdentity(t *testing.T, st latch.Store) {
 	v, err := st.CreateUser(ctx, latch.NewUser{
 		User: latch.User{Email: "ken@example.com", CreatedAt: at(2)},
 		// No ID, no UserID, no CreatedAt: the store fills them in.
-		Identity: &latch.Identity{Provider: latch.ProviderGoogle, Subject: "1024", UserID: "ignored"},
+		Identity: &latch.Identity{Provider: latch.ProviderGoogle, Issuer: issuerGoogle, Subject: "1024", UserID: "ignored"},
 	})
 	if err != nil {
 		t.Fatalf("same subject at another provider: %v", err)
@@ -420,7 +425,7 @@ func testCreateUserIdentity(t *testing.T, st latch.Store) {
 		t.Fatal(err)
 	}
 	equal(t, "IdentitiesByUser", got, []latch.Identity{{
-		ID: explicit, UserID: u.ID, Provider: latch.ProviderGitHub, Subject: "1024",
+		ID: explicit, UserID: u.ID, Provider: latch.ProviderGitHub, Issuer: issuerGitHub, Subject: "1024",
 		Email: "linus@github.example", CreatedAt: stored(at(1)),
 	}})
 
@@ -448,7 +453,7 @@ func testCreateUserDuplicateIdentity(t *testing.T, st latch.Store) {
 	createUserIdentity := func(email string) error {
 		_, err := st.CreateUser(ctx, latch.NewUser{
 			User:         latch.User{Email: email, CreatedAt: at(0)},
-			Identity:     &latch.Identity{Provider: latch.ProviderGoogle, Subject: "sub-1"},
+			Identity:     &latch.Identity{Provider: latch.ProviderGoogle, Issuer: issuerGoogle, Subject: "sub-1"},
 			PasswordHash: "$argon2id$x",
 		})
 		return err
@@ -498,7 +503,7 @@ func testCreateUserInvalid(t *testing.T, st latch.Store) {
 		{"unknown tenant", latch.NewUser{User: latch.User{TenantID: newID(t), Email: "c@example.com"}}},
 		{"malformed identity id", latch.NewUser{
 			User:     latch.User{Email: "d@example.com"},
-			Identity: &latch.Identity{ID: "x", Provider: latch.ProviderOIDC, Subject: "s"},
+			Identity: &latch.Identity{ID: "x", Provider: latch.ProviderOIDC, Issuer: "https://sso.example", Subject: "s"},
 		}},
 	}
 	for _, tc := range tests {
@@ -974,18 +979,18 @@ func testAddIdentity(t *testing.T, st latch.Store) {
 	ctx := t.Context()
 	u := createUser(t, st, "linked@example.com")
 	other := createUser(t, st, "other-linked@example.com")
-	if _, err := st.UserByIdentity(ctx, latch.ProviderGitHub, "gh-7"); !latch.IsKind(err, latch.KindNotFound) {
+	if _, err := st.UserByIdentity(ctx, issuerGitHub, "gh-7"); !latch.IsKind(err, latch.KindNotFound) {
 		t.Fatalf("unlinked identity: %v", err)
 	}
-	ident := latch.Identity{UserID: strings.ToUpper(u.ID), Provider: latch.ProviderGitHub, Subject: "gh-7", Email: "linked@example.com", CreatedAt: t0}
-	if err := st.AddIdentity(ctx, ident); err != nil {
+	ident := latch.Identity{UserID: strings.ToUpper(u.ID), Provider: latch.ProviderGitHub, Issuer: issuerGitHub, Subject: "gh-7", Email: "linked@example.com", CreatedAt: t0}
+	if err := st.AddIdentity(ctx, ident, nil); err != nil {
 		t.Fatal(err)
 	}
-	got, err := st.UserByIdentity(ctx, latch.ProviderGitHub, "gh-7")
+	got, err := st.UserByIdentity(ctx, issuerGitHub, "gh-7")
 	if err != nil || got.ID != u.ID {
 		t.Fatalf("UserByIdentity = %v, %v; want %s", got.ID, err, u.ID)
 	}
-	if _, err := st.UserByIdentity(ctx, latch.ProviderGoogle, "gh-7"); !latch.IsKind(err, latch.KindNotFound) {
+	if _, err := st.UserByIdentity(ctx, issuerGoogle, "gh-7"); !latch.IsKind(err, latch.KindNotFound) {
 		t.Errorf("same subject, other provider: %v", err)
 	}
 	ids, err := st.IdentitiesByUser(ctx, u.ID)
@@ -994,11 +999,11 @@ func testAddIdentity(t *testing.T, st latch.Store) {
 	}
 	taken := ident
 	taken.UserID = other.ID
-	wantError(t, st.AddIdentity(ctx, taken), latch.KindConflict, latch.CodeIdentityTaken)
-	missing := latch.Identity{UserID: newID(t), Provider: latch.ProviderGoogle, Subject: "g-1"}
-	wantNotFound(t, st.AddIdentity(ctx, missing))
-	wantNotFound(t, st.AddIdentity(ctx, latch.Identity{UserID: "not-a-uuid", Provider: latch.ProviderGoogle, Subject: "g-2"}))
-	wantError(t, st.AddIdentity(ctx, latch.Identity{UserID: u.ID, Provider: latch.ProviderGoogle}), latch.KindInvalid, latch.CodeInvalidRequest)
+	wantError(t, st.AddIdentity(ctx, taken, nil), latch.KindConflict, latch.CodeIdentityTaken)
+	missing := latch.Identity{UserID: newID(t), Provider: latch.ProviderGoogle, Issuer: issuerGoogle, Subject: "g-1"}
+	wantNotFound(t, st.AddIdentity(ctx, missing, nil))
+	wantNotFound(t, st.AddIdentity(ctx, latch.Identity{UserID: "not-a-uuid", Provider: latch.ProviderGoogle, Issuer: issuerGoogle, Subject: "g-2"}, nil))
+	wantError(t, st.AddIdentity(ctx, latch.Identity{UserID: u.ID, Provider: latch.ProviderGoogle}, nil), latch.KindInvalid, latch.CodeInvalidRequest)
 	if ids, _ := st.IdentitiesByUser(ctx, other.ID); len(ids) != 0 {
 		t.Errorf("refused links were stored: %+v", ids)
 	}
@@ -1080,7 +1085,7 @@ func testAuthorizationCode(t *testing.T, st latch.Store) {
 func testRemoveIdentity(t *testing.T, st latch.Store) {
 	ctx := t.Context()
 	u, err := st.CreateUser(ctx, latch.NewUser{User: latch.User{Email: "unlink@example.com", Active: true, CreatedAt: t0},
-		Identity: &latch.Identity{Provider: latch.ProviderGoogle, Subject: "g-unlink"}})
+		Identity: &latch.Identity{Provider: latch.ProviderGoogle, Issuer: issuerGoogle, Subject: "g-unlink"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1091,7 +1096,7 @@ func testRemoveIdentity(t *testing.T, st latch.Store) {
 	wantNotFound(t, st.RemoveIdentity(ctx, u.ID, newID(t)))
 	wantNotFound(t, st.RemoveIdentity(ctx, u.ID, "nope"))
 
-	if err := st.AddIdentity(ctx, latch.Identity{UserID: u.ID, Provider: latch.ProviderGitHub, Subject: "gh-unlink"}); err != nil {
+	if err := st.AddIdentity(ctx, latch.Identity{UserID: u.ID, Provider: latch.ProviderGitHub, Issuer: issuerGitHub, Subject: "gh-unlink"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.RemoveIdentity(ctx, u.ID, first[0].ID); err != nil {

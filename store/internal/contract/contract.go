@@ -101,7 +101,7 @@ func EmailTaken() *latch.Error {
 	return &latch.Error{Kind: latch.KindConflict, Code: latch.CodeEmailTaken, Message: "email already registered"}
 }
 
-// IdentityTaken is CreateUser's error for a duplicate (provider, subject).
+// IdentityTaken is CreateUser's error for a duplicate (issuer, subject).
 func IdentityTaken() *latch.Error {
 	return &latch.Error{Kind: latch.KindConflict, Code: latch.CodeIdentityTaken, Message: "identity already linked to an account"}
 }
@@ -164,6 +164,10 @@ func NewUser(nu latch.NewUser, now func() time.Time) (latch.NewUser, error) {
 		return nu, Invalid("tenant_id", "tenant id must be a UUID")
 	}
 	u.Number = 0 // assigned by the database
+	var err error
+	if u, err = Verification(u); err != nil {
+		return nu, err
+	}
 	u.CreatedAt = Or(u.CreatedAt, now)
 	if u.UpdatedAt.IsZero() {
 		u.UpdatedAt = u.CreatedAt
@@ -195,6 +199,9 @@ func NewUser(nu latch.NewUser, now func() time.Time) (latch.NewUser, error) {
 			return nu, Invalid("identity.id", "identity id must be a UUID")
 		}
 		ident.UserID = u.ID
+		if ident.Issuer == "" || ident.Subject == "" || ident.Provider == "" {
+			return nu, Invalid("identity", "an identity needs a provider type, an issuer and a subject")
+		}
 		if ident.CreatedAt.IsZero() {
 			ident.CreatedAt = u.CreatedAt
 		} else {
@@ -203,6 +210,22 @@ func NewUser(nu latch.NewUser, now func() time.Time) (latch.NewUser, error) {
 		out.Identity = &ident
 	}
 	return out, nil
+}
+
+// Verification makes u.Verified and u.VerifiedBy agree: a user marked
+// verified without saying by whom was asserted verified (nobody proved
+// anything), and one with a VerifiedBy is verified.
+func Verification(u latch.User) (latch.User, error) {
+	if _, ok := latch.ParseEmailVerification(string(u.VerifiedBy)); !ok {
+		return u, Invalid("verified_by", "unknown email verification")
+	}
+	switch {
+	case u.VerifiedBy != latch.EmailUnverified:
+		u.Verified = true
+	case u.Verified:
+		u.VerifiedBy = latch.EmailAsserted
+	}
+	return u, nil
 }
 
 // Identity returns ident in the form the backends store: ids canonical (the
@@ -225,11 +248,18 @@ func Identity(ident latch.Identity, now func() time.Time) (latch.Identity, error
 		return ident, NotFound("user")
 	}
 	ident.UserID = userID
-	if ident.Provider == "" || ident.Subject == "" {
-		return ident, Invalid("subject", "an identity needs a provider and a subject")
+	if ident.Provider == "" || ident.Issuer == "" || ident.Subject == "" {
+		return ident, Invalid("subject", "an identity needs a provider type, an issuer and a subject")
 	}
 	ident.CreatedAt = Or(ident.CreatedAt, now)
 	return ident, nil
+}
+
+// ClaimRefused is ClaimUnfinishedUser's error for an account that is no
+// longer unfinished (verified, with a password or an identity, or an
+// administrator).
+func ClaimRefused() *latch.Error {
+	return &latch.Error{Kind: latch.KindConflict, Code: latch.CodeConcurrentUpdate, Message: "the account is no longer an unfinished sign-up"}
 }
 
 // LastSignInMethod refuses to remove a user's only way to sign in.
