@@ -95,3 +95,45 @@ func TestOAuthFlowErrors(t *testing.T) {
 		t.Fatalf("provider refusal: %d %s", res.StatusCode, back)
 	}
 }
+
+// TestAuthorizationCodeGrantNeedsRedirectURI: RFC 6749 §4.1.3: the
+// redirect_uri the code was sent to is required at redemption and must
+// be the same string, so a code that leaked from another address is
+// worthless. A missing one is invalid_request and spends nothing.
+func TestAuthorizationCodeGrantNeedsRedirectURI(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, fx fixture) {
+		u, _ := fx.h.OAuthUser(t, "code-grant@example.com")
+		const verifier = "the-app-s-pkce-verifier-0123456789-abcdefghijklmnop"
+		sum := sha256.Sum256([]byte(verifier))
+		code, err := fx.h.Accounts.IssueAuthorizationCode(t.Context(), u, base64.RawURLEncoding.EncodeToString(sum[:]), app, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		redeem := func(params url.Values) (int, map[string]any) {
+			params.Set("grant_type", "authorization_code")
+			params.Set("code", code)
+			params.Set("code_verifier", verifier)
+			status, _, body := fx.post(t, "/v1/token", form, params.Encode(), "")
+			return status, body
+		}
+		if status, body := redeem(url.Values{}); status != 400 || body["error"] != "invalid_request" || !strings.Contains(body["error_description"].(string), "redirect_uri") {
+			t.Fatalf("without redirect_uri: %d %v", status, body)
+		}
+		if status, body := redeem(url.Values{"redirect_uri": {""}}); status != 400 || body["error"] != "invalid_request" {
+			t.Fatalf("empty redirect_uri: %d %v", status, body)
+		}
+		// The refusals above spent nothing: the code still works.
+		if status, body := redeem(url.Values{"redirect_uri": {app}}); status != 200 || body["access_token"] == nil {
+			t.Fatalf("with its redirect_uri: %d %v", status, body)
+		}
+		for _, other := range []string{app + "/", "https://app.example/auth/callback/../callback", "https://APP.example/auth/callback", "https://app.example/auth/other"} {
+			code, err = fx.h.Accounts.IssueAuthorizationCode(t.Context(), u, base64.RawURLEncoding.EncodeToString(sum[:]), app, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if status, body := redeem(url.Values{"redirect_uri": {other}}); status != 400 || body["error"] != "invalid_grant" {
+				t.Errorf("redirect_uri %q: %d %v", other, status, body)
+			}
+		}
+	})
+}
