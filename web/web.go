@@ -300,7 +300,7 @@ func (p *Pages) loginComplete(w http.ResponseWriter, r *http.Request) (string, *
 	http.SetCookie(w, &http.Cookie{Name: pkceCookie, Path: "/login", MaxAge: -1, HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
 	q := r.URL.Query()
 	if q.Get("error") != "" {
-		return p.message(http.StatusForbidden, "Sign-in problem", q.Get("error_description"))
+		return p.message(http.StatusForbidden, "Sign-in problem", completeError(q.Get("error"), q.Get("error_code")))
 	}
 	c, err := r.Cookie(pkceCookie)
 	var ps pkceState
@@ -321,6 +321,27 @@ func (p *Pages) loginComplete(w http.ResponseWriter, r *http.Request) (string, *
 	}
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 	return "", nil
+}
+
+// completeError is the text /login/complete shows for a provider sign-in
+// that came back with an error. The page is on Latch's origin, so it shows
+// only Latch's own words, chosen by the codes Latch's callback sends
+// (error_code, the refusing rule's code, else the OAuth error): a
+// reflected error_description would let anyone who sends a link write on
+// Latch's page ("your account is locked, call ...").
+func completeError(oauthError, code string) string {
+	switch code {
+	case latch.CodeAccountInactive:
+		return "This account is deactivated. Ask your administrator."
+	case account.CodeEmailNotLinkable:
+		return "An account with this email already exists, and this sign-in cannot be added to it automatically. Sign in the way you did before, then link it from your account page."
+	case account.CodeProviderEmailMissing:
+		return "The provider did not share a verified email address, which Latch needs to sign you in. Choose another way to sign in."
+	}
+	if oauthError == "access_denied" {
+		return "The sign-in was cancelled or refused. Start again, or choose another way to sign in."
+	}
+	return "The sign-in did not complete. Start again."
 }
 
 // webSession is what the browser keeps, sealed, for Latch's own pages: an

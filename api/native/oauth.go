@@ -49,7 +49,9 @@ type flowState struct {
 func (s *Surface) oauthStart(w http.ResponseWriter, r *http.Request) error {
 	p, ok := s.providers[r.PathValue("provider")]
 	if !ok {
-		return latch.Errorf(latch.KindNotFound, latch.CodeNotFound, "no sign-in provider is called %q", r.PathValue("provider"))
+		// The name is not repeated: this is a page on Latch's origin, and
+		// the path is whatever a link says.
+		return &latch.Error{Kind: latch.KindNotFound, Code: latch.CodeNotFound, Message: "no sign-in provider of that name is configured"}
 	}
 	q := r.URL.Query()
 	redirect, err := s.accounts.AllowedRedirect(q.Get("redirect_to"))
@@ -124,7 +126,10 @@ func (s *Surface) oauthCallback(w http.ResponseWriter, r *http.Request) error {
 	}
 	user, err := s.accounts.ResolveIdentity(r.Context(), ext)
 	if latch.IsKind(err, latch.KindForbidden) {
-		return back(url.Values{"error": {"access_denied"}, "error_description": {latch.AsError(err).Message}})
+		// error_code is the refusing rule's stable code: Latch's own
+		// /login/complete shows its text for it, never error_description.
+		le := latch.AsError(err)
+		return back(url.Values{"error": {"access_denied"}, "error_code": {le.Code}, "error_description": {le.Message}})
 	}
 	if err != nil {
 		return err

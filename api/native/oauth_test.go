@@ -63,6 +63,9 @@ func TestOAuthFlowErrors(t *testing.T) {
 		}
 	}
 	page("unknown provider", startURL("myspace", app), 404, "no sign-in provider")
+	if _, body := get(startURL("Call-555-0100", app)); strings.Contains(body, "555-0100") {
+		t.Errorf("the error page repeats the path: %s", body)
+	}
 	page("open redirect", startURL("github", "https://evil.example/steal"), 400, "redirect_to is not an allowed address")
 	page("provider down", startURL("down", app), 503, "cannot be reached")
 	page("callback without a flow", srv.URL+"/v1/oauth/github/callback?code=x&state=y", 400, "Start again")
