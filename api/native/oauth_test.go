@@ -4,14 +4,18 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/latchid/latch/account"
+	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/api/native"
 	"github.com/latchid/latch/internal/testenv"
 	"github.com/latchid/latch/oidc"
 )
@@ -139,4 +143,44 @@ func TestAuthorizationCodeGrantNeedsRedirectURI(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestOAuthFlowCookieIsHostPrefixed: with Secure cookies possible, the
+// flow cookie is __Host- (Secure, Path=/, no Domain), so a sibling
+// subdomain cannot plant a flow of its choosing, and the callback reads it.
+func TestOAuthFlowCookieIsHostPrefixed(t *testing.T) {
+	cfg := account.DefaultConfig()
+	cfg.RedirectAllowlist = []string{"https://app.example/auth"}
+	h := testenv.NewHarnessWithConfig(t, testenv.Backends()[0].Open(t), cfg)
+	gh := oidc.NewGitHub(oidc.GitHubConfig{ClientID: "c", ClientSecret: "s", RedirectURL: "http://x/cb", AuthURL: "https://github.example/authorize"})
+	srv := httptest.NewServer(api.NewHandler(h.Accounts, api.Config{JWKS: h.Keys.JWKS,
+		OAuth: native.OAuthConfig{Sealer: h.Keys, Providers: []oidc.Provider{gh}, SecureCookies: true}}, slog.New(slog.DiscardHandler)))
+	defer srv.Close()
+	sum := sha256.Sum256([]byte("verifier"))
+	start := srv.URL + "/v1/oauth/github/start?" + url.Values{"redirect_to": {app}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}}.Encode()
+	jar, _ := cookiejar.New(nil) // treats a loopback host as a secure context, as browsers do
+	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := client.Get(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	var flow *http.Cookie
+	for _, c := range res.Cookies() {
+		flow = c
+	}
+	if res.StatusCode != 302 || flow == nil || flow.Name != "__Host-latch_oauth" || !flow.Secure || flow.Path != "/" || flow.Domain != "" || !flow.HttpOnly {
+		t.Fatalf("start: %d, cookie %+v", res.StatusCode, flow)
+	}
+	// The callback finds the flow under that name: a provider refusal
+	// goes back to the app rather than to the "expired" page.
+	loc, _ := url.Parse(res.Header.Get("Location"))
+	res, err = client.Get(srv.URL + "/v1/oauth/github/callback?error=access_denied&state=" + url.QueryEscape(loc.Query().Get("state")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if back := res.Header.Get("Location"); res.StatusCode != 302 || !strings.HasPrefix(back, app+"?") {
+		t.Fatalf("callback: %d %s", res.StatusCode, back)
+	}
 }
