@@ -22,9 +22,14 @@ const CodeTTL = time.Minute
 // redirectURI redeems with the PKCE verifier behind codeChallenge (S256).
 // verifiedHash is the password hash a password sign-in checked ("" for a
 // provider sign-in): the code then only works while it is current.
+// redirectURI is the exact redirect_to the app sent (already allowed by
+// AllowedRedirect): redemption must name the same string.
 func (s *Service) IssueAuthorizationCode(ctx context.Context, user latch.User, codeChallenge, redirectURI, verifiedHash string) (string, error) {
 	if err := CheckCodeChallenge(codeChallenge, "S256"); err != nil {
 		return "", err
+	}
+	if redirectURI == "" {
+		return "", latch.FieldError("redirect_to", latch.CodeInvalidRequest, "a code is bound to the address it is sent to")
 	}
 	code, hash := token.NewOpaque(codePrefix)
 	now := s.now()
@@ -48,10 +53,16 @@ func CheckCodeChallenge(challenge, method string) error {
 }
 
 // RedeemAuthorizationCode trades a one-time code and its PKCE verifier for
-// a token pair (RFC 6749 §4.1.3 with RFC 7636). An unknown, used or
-// expired code, a wrong verifier and a different redirect URI all give
-// the same error.
+// a token pair (RFC 6749 §4.1.3 with RFC 7636). redirectURI is required
+// and must be exactly the address the code was sent to: a code read from
+// a log, a Referer or another path of the app's host is then worthless to
+// whoever did not start the sign-in. An unknown, used or expired code, a
+// wrong verifier and a different redirect URI all give the same error.
 func (s *Service) RedeemAuthorizationCode(ctx context.Context, code, verifier, redirectURI string) (TokenPair, error) {
+	if redirectURI == "" {
+		// A malformed request, refused before the code is spent.
+		return TokenPair{}, latch.FieldError("redirect_uri", latch.CodeInvalidRequest, "redirect_uri is required: the address the code was sent to")
+	}
 	invalid := &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeInvalidToken, Message: "invalid, used or expired code"}
 	if !token.LooksOpaque(code, codePrefix) || verifier == "" {
 		return TokenPair{}, invalid
@@ -64,7 +75,7 @@ func (s *Service) RedeemAuthorizationCode(ctx context.Context, code, verifier, r
 		return TokenPair{}, err
 	}
 	if subtle.ConstantTimeCompare([]byte(token.S256(verifier)), []byte(c.CodeChallenge)) != 1 ||
-		(redirectURI != "" && redirectURI != c.RedirectURI) {
+		subtle.ConstantTimeCompare([]byte(redirectURI), []byte(c.RedirectURI)) != 1 {
 		return TokenPair{}, invalid
 	}
 	user, err := s.store.UserByID(ctx, c.UserID)

@@ -49,6 +49,19 @@ func TestAuthorizationCodes(t *testing.T) {
 		invalid("wrong verifier", wrongVerifier, "another-verifier", redirect)
 		invalid("right verifier after a wrong one (the code is spent)", wrongVerifier, verifier, redirect)
 		invalid("other redirect URI", issue(), verifier, "https://evil.example/")
+		invalid("the redirect URI spelled otherwise", issue(), verifier, redirect+"/")
+		// RFC 6749 §4.1.3: the redirect URI is required, not checked only
+		// when sent; a request without it is malformed and spends nothing.
+		unspent := issue()
+		if _, err := h.Accounts.RedeemAuthorizationCode(ctx, unspent, verifier, ""); !latch.IsKind(err, latch.KindInvalid) || !latch.IsCode(err, latch.CodeInvalidRequest) {
+			t.Errorf("no redirect URI: %v", err)
+		}
+		if _, err := h.Accounts.RedeemAuthorizationCode(ctx, unspent, verifier, redirect); err != nil {
+			t.Errorf("the code after a request without redirect URI: %v", err)
+		}
+		if _, err := h.Accounts.IssueAuthorizationCode(ctx, u, challengeOf(verifier), "", ""); !latch.IsKind(err, latch.KindInvalid) {
+			t.Errorf("a code bound to no redirect URI: %v", err)
+		}
 		expired := issue()
 		h.Clock.Advance(2 * time.Minute)
 		invalid("expired", expired, verifier, redirect)

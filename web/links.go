@@ -14,11 +14,11 @@ import (
 
 func (p *Pages) registerLinks(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+account.SetPasswordPath, p.page(p.setPasswordPage))
-	mux.HandleFunc("POST "+account.SetPasswordPath, p.page(p.setPasswordSubmit))
+	mux.Handle("POST "+account.SetPasswordPath, p.stateChanging(p.setPasswordSubmit))
 	mux.HandleFunc("GET "+account.VerifyPath, p.page(p.verifyPage))
-	mux.HandleFunc("POST "+account.VerifyPath, p.page(p.verifySubmit))
+	mux.Handle("POST "+account.VerifyPath, p.stateChanging(p.verifySubmit))
 	mux.HandleFunc("GET /recover", p.page(p.recoverPage))
-	mux.HandleFunc("POST /recover", p.page(p.recoverSubmit))
+	mux.Handle("POST /recover", p.stateChanging(p.recoverSubmit))
 }
 
 func (p *Pages) badLink() (string, *view) {
@@ -39,8 +39,8 @@ func (p *Pages) setPasswordPage(w http.ResponseWriter, r *http.Request) (string,
 }
 
 func (p *Pages) setPasswordSubmit(w http.ResponseWriter, r *http.Request) (string, *view) {
-	if !parseForm(w, r) || !p.checkCSRF(r) {
-		return p.message(http.StatusForbidden, "Set your password", "This form expired. Open the link from your email again.")
+	if !parseForm(w, r) {
+		return p.message(http.StatusBadRequest, "Set your password", "This form could not be read. Open the link from your email again.")
 	}
 	tok := r.PostFormValue("token")
 	confirmation := r.PostFormValue("password_confirmation")
@@ -82,8 +82,8 @@ func (p *Pages) verifyRules(r *http.Request, user latch.User) string {
 }
 
 func (p *Pages) verifySubmit(w http.ResponseWriter, r *http.Request) (string, *view) {
-	if !parseForm(w, r) || !p.checkCSRF(r) {
-		return p.message(http.StatusForbidden, "Verify your email", "This form expired. Open the link from your email again.")
+	if !parseForm(w, r) {
+		return p.message(http.StatusBadRequest, "Verify your email", "This form could not be read. Open the link from your email again.")
 	}
 	tok := r.PostFormValue("token")
 	user, err := p.cfg.Accounts.VerificationUser(r.Context(), tok)
@@ -110,8 +110,8 @@ func (p *Pages) recoverPage(w http.ResponseWriter, r *http.Request) (string, *vi
 }
 
 func (p *Pages) recoverSubmit(w http.ResponseWriter, r *http.Request) (string, *view) {
-	if !parseForm(w, r) || !p.checkCSRF(r) {
-		return p.message(http.StatusForbidden, "Forgot your password?", "This form expired. Open the page again.")
+	if !parseForm(w, r) {
+		return p.message(http.StatusBadRequest, "Forgot your password?", "This form could not be read. Open the page again.")
 	}
 	email := r.PostFormValue("email")
 	err := p.cfg.Accounts.RequestRecovery(httpx.Context(r), email)

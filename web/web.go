@@ -1,8 +1,9 @@
 // Package web serves Latch's own pages: /login (for apps, which receive a
 // one-time code, and for Latch's own account page) and /account, where a
 // signed-in person sees their linked sign-ins and sets or changes their
-// password. Pages are html/template, need no JavaScript, carry a CSRF
-// token in every form and strict security headers.
+// password. Pages are html/template, need no JavaScript, and send strict
+// security headers; every state-changing POST goes through Go's
+// cross-origin protection (see stateChanging).
 package web
 
 import (
@@ -35,25 +36,30 @@ type Config struct {
 	Accounts  *account.Service
 	Sealer    httpx.Sealer
 	Providers []string // configured provider names, for the buttons
-	PublicURL string   // where people reach Latch; its scheme decides Secure cookies
+	PublicURL string   // where people reach Latch; decides Secure, __Host- cookies (httpx.SecureCookies)
 	Log       *slog.Logger
 }
 
 // Pages serves the pages.
 type Pages struct {
-	cfg    Config
-	secure bool
-	origin string
+	cfg         Config
+	secure      bool // cookies are Secure and __Host- prefixed
+	crossOrigin *http.CrossOriginProtection
 }
 
 // New returns the pages.
 func New(cfg Config) *Pages {
-	u, _ := url.Parse(cfg.PublicURL)
-	origin := ""
-	if u != nil {
-		origin = u.Scheme + "://" + u.Host
+	p := &Pages{cfg: cfg, secure: httpx.SecureCookies(cfg.PublicURL), crossOrigin: http.NewCrossOriginProtection()}
+	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Scheme != "" && u.Host != "" {
+		// Behind a proxy that rewrites Host, the browser's Origin is the
+		// public one, which then no longer equals the request's Host.
+		_ = p.crossOrigin.AddTrustedOrigin(u.Scheme + "://" + u.Host)
 	}
-	return &Pages{cfg: cfg, secure: strings.HasPrefix(cfg.PublicURL, "https://"), origin: origin}
+	p.crossOrigin.SetDenyHandler(p.page(p.refuseCrossOrigin))
+	if cfg.PublicURL != "" && !p.secure && cfg.Log != nil {
+		cfg.Log.Warn("LATCH_PUBLIC_URL is plain http on a host that is not loopback: the pages' cookies cannot be Secure or __Host-; serve Latch over https", "public_url", cfg.PublicURL)
+	}
+	return p
 }
 
 // CompletePath is where a provider sign-in started from /login for
@@ -64,11 +70,11 @@ const CompletePath = "/login/complete"
 // Register adds the routes to mux.
 func (p *Pages) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /login", p.page(p.loginPage))
-	mux.HandleFunc("POST /login", p.page(p.loginSubmit))
+	mux.Handle("POST /login", p.stateChanging(p.loginSubmit))
 	mux.HandleFunc("GET "+CompletePath, p.page(p.loginComplete))
 	mux.HandleFunc("GET /account", p.page(p.accountPage))
-	mux.HandleFunc("POST /account/password", p.page(p.setPassword))
-	mux.HandleFunc("POST /logout", p.page(p.logout))
+	mux.Handle("POST /account/password", p.stateChanging(p.setPassword))
+	mux.Handle("POST /logout", p.stateChanging(p.logout))
 	p.registerLinks(mux)
 	mux.HandleFunc("GET /static/latch.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
@@ -79,18 +85,18 @@ func (p *Pages) Register(mux *http.ServeMux) {
 
 // view is what every template gets.
 type view struct {
-	Title, Error, Notice, CSRF string
-	Email                      string
-	Providers                  []providerButton
-	Hidden                     map[string]string
-	User                       latch.User
-	Identities                 []latch.Identity
-	HasPassword                bool
-	Rules                      string
-	FieldErrors                map[string]string
-	Action                     string // where the form posts
-	status                     int
-	formTarget                 string // an extra origin forms may lead to (CSP form-action)
+	Title, Error, Notice string
+	Email                string
+	Providers            []providerButton
+	Hidden               map[string]string
+	User                 latch.User
+	Identities           []latch.Identity
+	HasPassword          bool
+	Rules                string
+	FieldErrors          map[string]string
+	Action               string // where the form posts
+	status               int
+	formTarget           string // an extra origin forms may lead to (CSP form-action)
 }
 
 type providerButton struct{ Name, Label, URL string }
@@ -110,10 +116,12 @@ func (p *Pages) page(h func(w http.ResponseWriter, r *http.Request) (string, *vi
 		hd := w.Header()
 		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
 		hd.Set("X-Frame-Options", "DENY")
+		// Not the service's no-referrer: with it, browsers send "Origin:
+		// null" on the page's own form POSTs (Fetch, "append a request
+		// Origin header"), which stateChanging refuses. same-origin still
+		// sends no Referer (say, a link's token) to any other origin.
+		hd.Set("Referrer-Policy", "same-origin")
 		hd.Set("Content-Type", "text/html; charset=utf-8")
-		if v.CSRF == "" {
-			v.CSRF = p.csrfToken(w, r)
-		}
 		status := v.status
 		if status == 0 {
 			status = http.StatusOK
@@ -129,34 +137,49 @@ func (p *Pages) message(status int, title, msg string) (string, *view) {
 	return "message.html", &view{Title: title, Error: msg, status: status}
 }
 
-// Cookies of the pages.
+// Cookies of the pages, __Host- prefixed when they can be Secure (see
+// cookie).
 const (
-	csrfCookie    = "latch_csrf"
 	sessionCookie = "latch_web"
 	pkceCookie    = "latch_login"
 )
 
-// csrfToken returns the browser's CSRF token, setting one if it has none.
-// Forms carry it in a hidden field; a POST must bring both, equal
-// (double submit), and an Origin, when sent, must be Latch's own.
-func (p *Pages) csrfToken(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) == 43 {
-		return c.Value
-	}
-	tok, _ := token.NewOpaque("")
-	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: tok, Path: "/", HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteStrictMode})
-	return tok
+// cookie returns the pages' cookie called name: __Host-name, Secure,
+// Path=/ and no Domain when LATCH_PUBLIC_URL allows Secure cookies, so no
+// sibling subdomain or plain-http page can plant or overwrite it; HttpOnly
+// always. maxAge < 0 deletes it.
+func (p *Pages) cookie(name, value string, maxAge int, sameSite http.SameSite) *http.Cookie {
+	return &http.Cookie{Name: httpx.CookieName(name, p.secure), Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: p.secure, SameSite: sameSite}
 }
 
-func (p *Pages) checkCSRF(r *http.Request) bool {
-	if o := r.Header.Get("Origin"); o != "" && o != "null" && o != p.origin {
-		return false
-	}
-	c, err := r.Cookie(csrfCookie)
-	if err != nil || c.Value == "" {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) == 1
+// stateChanging serves a POST that changes something (signs in or out,
+// sets a password, sends mail) only when the browser says it comes from
+// Latch's own pages. http.CrossOriginProtection refuses what fetch
+// metadata (Sec-Fetch-Site) or, for older browsers, an Origin that is not
+// this host marks as cross-origin. An opaque origin ("null": a sandboxed
+// frame, a cross-site redirect, a data: or file: page) is refused here
+// too, whatever Sec-Fetch-Site says: nothing of Latch's posts from one.
+//
+// The forms carry no CSRF token: every browser Latch supports sends
+// Sec-Fetch-Site or Origin on a cross-origin POST, so a token (even one
+// bound to the session) would refuse nothing more, and requests with
+// neither header are not from a browser's cross-site form. SameSite
+// cookies (Lax session, __Host- prefix) stay as a second layer.
+func (p *Pages) stateChanging(h func(w http.ResponseWriter, r *http.Request) (string, *view)) http.Handler {
+	checked := p.crossOrigin.Handler(p.page(h))
+	refuse := p.page(p.refuseCrossOrigin)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if origins := r.Header.Values("Origin"); len(origins) > 1 || (len(origins) == 1 && strings.EqualFold(strings.TrimSpace(origins[0]), "null")) {
+			refuse(w, r)
+			return
+		}
+		checked.ServeHTTP(w, r)
+	})
+}
+
+func (p *Pages) refuseCrossOrigin(w http.ResponseWriter, r *http.Request) (string, *view) {
+	return p.message(http.StatusForbidden, "Not accepted", "This form was sent from another site, so it was not accepted. Open the page on Latch and send it from there.")
 }
 
 // parseForm reads a bounded form body.
@@ -212,7 +235,8 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, f loginFlow,
 		if err != nil {
 			return p.message(http.StatusInternalServerError, "Sign-in problem", "Something went wrong on our side. Try again in a moment.")
 		}
-		http.SetCookie(w, &http.Cookie{Name: pkceCookie, Value: sealed, Path: "/login", MaxAge: 600, HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
+		// Lax: /login/complete is reached by a redirect from the provider.
+		http.SetCookie(w, p.cookie(pkceCookie, sealed, 600, http.SameSiteLaxMode))
 		start.Set("redirect_to", p.cfg.PublicURL+CompletePath)
 		start.Set("code_challenge", token.S256(ps.Verifier))
 		start.Set("state", ps.State)
@@ -236,8 +260,8 @@ func label(name string) string {
 // loginSubmit checks a password from the form. For an app it hands back a
 // one-time code; for Latch's own pages it starts a web session.
 func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request) (string, *view) {
-	if !parseForm(w, r) || !p.checkCSRF(r) {
-		return p.message(http.StatusForbidden, "Sign-in problem", "This form expired. Open the sign-in page again.")
+	if !parseForm(w, r) {
+		return p.message(http.StatusBadRequest, "Sign-in problem", "This form could not be read. Open the sign-in page again.")
 	}
 	f := loginFlow{RedirectTo: r.PostFormValue("redirect_to"), CodeChallenge: r.PostFormValue("code_challenge"), State: r.PostFormValue("state")}
 	email := r.PostFormValue("email")
@@ -297,12 +321,12 @@ func (p *Pages) loginFailed(w http.ResponseWriter, r *http.Request, f loginFlow,
 // page: it redeems the code with the verifier it kept and starts a web
 // session.
 func (p *Pages) loginComplete(w http.ResponseWriter, r *http.Request) (string, *view) {
-	http.SetCookie(w, &http.Cookie{Name: pkceCookie, Path: "/login", MaxAge: -1, HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, p.cookie(pkceCookie, "", -1, http.SameSiteLaxMode))
 	q := r.URL.Query()
 	if q.Get("error") != "" {
-		return p.message(http.StatusForbidden, "Sign-in problem", q.Get("error_description"))
+		return p.message(http.StatusForbidden, "Sign-in problem", completeError(q.Get("error"), q.Get("error_code")))
 	}
-	c, err := r.Cookie(pkceCookie)
+	c, err := r.Cookie(httpx.CookieName(pkceCookie, p.secure))
 	var ps pkceState
 	if err == nil {
 		if plain, err := p.cfg.Sealer.Open("web-login", c.Value); err == nil {
@@ -323,6 +347,27 @@ func (p *Pages) loginComplete(w http.ResponseWriter, r *http.Request) (string, *
 	return "", nil
 }
 
+// completeError is the text /login/complete shows for a provider sign-in
+// that came back with an error. The page is on Latch's origin, so it shows
+// only Latch's own words, chosen by the codes Latch's callback sends
+// (error_code, the refusing rule's code, else the OAuth error): a
+// reflected error_description would let anyone who sends a link write on
+// Latch's page ("your account is locked, call ...").
+func completeError(oauthError, code string) string {
+	switch code {
+	case latch.CodeAccountInactive:
+		return "This account is deactivated. Ask your administrator."
+	case account.CodeEmailNotLinkable:
+		return "An account with this email already exists, and this sign-in cannot be added to it automatically. Sign in the way you did before, then link it from your account page."
+	case account.CodeProviderEmailMissing:
+		return "The provider did not share a verified email address, which Latch needs to sign you in. Choose another way to sign in."
+	}
+	if oauthError == "access_denied" {
+		return "The sign-in was cancelled or refused. Start again, or choose another way to sign in."
+	}
+	return "The sign-in did not complete. Start again."
+}
+
 // webSession is what the browser keeps, sealed, for Latch's own pages: an
 // ordinary session's tokens.
 type webSession struct {
@@ -336,7 +381,9 @@ func (p *Pages) startWebSession(w http.ResponseWriter, pair account.TokenPair) e
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sealed, Path: "/", HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
+	// Lax, not Strict: a link to /account from an email or an app then
+	// finds the person signed in; POSTs are guarded by stateChanging.
+	http.SetCookie(w, p.cookie(sessionCookie, sealed, 0, http.SameSiteLaxMode))
 	return nil
 }
 
@@ -344,7 +391,7 @@ func (p *Pages) startWebSession(w http.ResponseWriter, pair account.TokenPair) e
 // token with the session's refresh token; ok is false when nobody is
 // signed in (or the session was revoked).
 func (p *Pages) principal(w http.ResponseWriter, r *http.Request) (account.Principal, bool) {
-	c, err := r.Cookie(sessionCookie)
+	c, err := r.Cookie(httpx.CookieName(sessionCookie, p.secure))
 	if err != nil {
 		return account.Principal{}, false
 	}
@@ -386,8 +433,8 @@ func (p *Pages) accountPage(w http.ResponseWriter, r *http.Request) (string, *vi
 
 // setPassword is the account page's form; the same use case as seed 000.
 func (p *Pages) setPassword(w http.ResponseWriter, r *http.Request) (string, *view) {
-	if !parseForm(w, r) || !p.checkCSRF(r) {
-		return p.message(http.StatusForbidden, "Account", "This form expired. Open your account page again.")
+	if !parseForm(w, r) {
+		return p.message(http.StatusBadRequest, "Account", "This form could not be read. Open your account page again.")
 	}
 	pr, ok := p.principal(w, r)
 	if !ok {
@@ -429,13 +476,13 @@ func (p *Pages) setPassword(w http.ResponseWriter, r *http.Request) (string, *vi
 }
 
 func (p *Pages) logout(w http.ResponseWriter, r *http.Request) (string, *view) {
-	if !parseForm(w, r) || !p.checkCSRF(r) {
-		return p.message(http.StatusForbidden, "Account", "This form expired. Open your account page again.")
+	if !parseForm(w, r) {
+		return p.message(http.StatusBadRequest, "Account", "This form could not be read. Open your account page again.")
 	}
 	if pr, ok := p.principal(w, r); ok {
 		_ = p.cfg.Accounts.Logout(httpx.Context(r), pr)
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, p.cookie(sessionCookie, "", -1, http.SameSiteLaxMode))
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return "", nil
 }

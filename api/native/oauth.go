@@ -19,8 +19,9 @@ import (
 type OAuthConfig struct {
 	Providers []oidc.Provider
 	Sealer    httpx.Sealer
-	// SecureCookies marks the flow cookie Secure (when Latch is served
-	// over https).
+	// SecureCookies makes the flow cookie Secure and __Host- prefixed
+	// (httpx.SecureCookies of LATCH_PUBLIC_URL: https, or http on a
+	// loopback host).
 	SecureCookies bool
 }
 
@@ -49,7 +50,9 @@ type flowState struct {
 func (s *Surface) oauthStart(w http.ResponseWriter, r *http.Request) error {
 	p, ok := s.providers[r.PathValue("provider")]
 	if !ok {
-		return latch.Errorf(latch.KindNotFound, latch.CodeNotFound, "no sign-in provider is called %q", r.PathValue("provider"))
+		// The name is not repeated: this is a page on Latch's origin, and
+		// the path is whatever a link says.
+		return &latch.Error{Kind: latch.KindNotFound, Code: latch.CodeNotFound, Message: "no sign-in provider of that name is configured"}
 	}
 	q := r.URL.Query()
 	redirect, err := s.accounts.AllowedRedirect(q.Get("redirect_to"))
@@ -71,8 +74,9 @@ func (s *Surface) oauthStart(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return latch.Internal(err)
 	}
-	http.SetCookie(w, &http.Cookie{Name: flowCookie, Value: sealed, Path: "/v1/oauth/", MaxAge: int(flowTTL.Seconds()),
-		HttpOnly: true, Secure: s.oauth.SecureCookies, SameSite: http.SameSiteLaxMode})
+	// Lax: the provider's redirect to the callback is a cross-site
+	// navigation.
+	http.SetCookie(w, s.flowCookie(sealed, int(flowTTL.Seconds())))
 	http.Redirect(w, r, authURL, http.StatusFound)
 	return nil
 }
@@ -83,9 +87,9 @@ func (s *Surface) oauthStart(w http.ResponseWriter, r *http.Request) error {
 // good, errors are pages; after that they go back to the app as OAuth
 // error parameters.
 func (s *Surface) oauthCallback(w http.ResponseWriter, r *http.Request) error {
-	http.SetCookie(w, &http.Cookie{Name: flowCookie, Path: "/v1/oauth/", MaxAge: -1, HttpOnly: true, Secure: s.oauth.SecureCookies, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, s.flowCookie("", -1))
 	expired := latch.Errorf(latch.KindInvalid, "flow_invalid", "This sign-in expired or was started in another browser. Start again.")
-	c, err := r.Cookie(flowCookie)
+	c, err := r.Cookie(httpx.CookieName(flowCookie, s.oauth.SecureCookies))
 	if err != nil {
 		return expired
 	}
@@ -124,7 +128,10 @@ func (s *Surface) oauthCallback(w http.ResponseWriter, r *http.Request) error {
 	}
 	user, err := s.accounts.ResolveIdentity(r.Context(), ext)
 	if latch.IsKind(err, latch.KindForbidden) {
-		return back(url.Values{"error": {"access_denied"}, "error_description": {latch.AsError(err).Message}})
+		// error_code is the refusing rule's stable code: Latch's own
+		// /login/complete shows its text for it, never error_description.
+		le := latch.AsError(err)
+		return back(url.Values{"error": {"access_denied"}, "error_code": {le.Code}, "error_description": {le.Message}})
 	}
 	if err != nil {
 		return err
@@ -134,6 +141,14 @@ func (s *Surface) oauthCallback(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return back(url.Values{"code": {code}})
+}
+
+// flowCookie is the sealed flow's cookie: __Host- (Secure, Path=/, no
+// Domain) when it can be Secure, so a sibling subdomain cannot plant a
+// flow of its own choosing; maxAge < 0 deletes it.
+func (s *Surface) flowCookie(value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: httpx.CookieName(flowCookie, s.oauth.SecureCookies), Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: s.oauth.SecureCookies, SameSite: http.SameSiteLaxMode}
 }
 
 var errorPage = template.Must(template.New("error").Parse(`<!doctype html>

@@ -57,8 +57,8 @@ func (s *Surface) token(w http.ResponseWriter, r *http.Request) error {
 	case "client_credentials":
 		return s.clientCredentials(w, r, req)
 	case "authorization_code":
-		if req.Code == "" || req.CodeVerifier == "" {
-			return oauthError(latch.KindInvalid, latch.CodeInvalidRequest, "code and code_verifier are required")
+		if req.Code == "" || req.CodeVerifier == "" || req.RedirectURI == "" {
+			return oauthError(latch.KindInvalid, latch.CodeInvalidRequest, "code, code_verifier and redirect_uri (the redirect_to the code was sent to) are required")
 		}
 		pair, err = s.accounts.RedeemAuthorizationCode(ctx, req.Code, req.CodeVerifier, req.RedirectURI)
 		if latch.IsCode(err, latch.CodePasswordChangeRequired) {

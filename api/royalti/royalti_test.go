@@ -8,7 +8,6 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"reflect"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -244,12 +243,16 @@ func TestVerifyPage(t *testing.T) {
 		}
 		page, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(string(page))
-		if res.StatusCode != 200 || csrf == nil || !strings.Contains(string(page), "a number and a special character") {
+		if res.StatusCode != 200 || !strings.Contains(string(page), "a number and a special character") {
 			t.Fatalf("page: %d %s", res.StatusCode, page)
 		}
-		post := func(form url.Values) (int, string) {
-			res, err := client.PostForm(h.Server.URL+"/verify", form)
+		post := func(form url.Values, headers ...string) (int, string) {
+			req, _ := http.NewRequest("POST", h.Server.URL+"/verify", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for i := 0; i+1 < len(headers); i += 2 {
+				req.Header.Set(headers[i], headers[i+1])
+			}
+			res, err := client.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -257,13 +260,13 @@ func TestVerifyPage(t *testing.T) {
 			b, _ := io.ReadAll(res.Body)
 			return res.StatusCode, string(b)
 		}
-		form := url.Values{"csrf": {csrf[1]}, "token": {tok}, "password": {"no-digits-here!"}, "password_confirmation": {"no-digits-here!"}}
-		if status, body := post(form); status != 422 || !strings.Contains(body, "Password must contain at least one number") {
+		form := url.Values{"token": {tok}, "password": {"no-digits-here!"}, "password_confirmation": {"no-digits-here!"}}
+		if status, body := post(form, "Sec-Fetch-Site", "same-origin", "Origin", h.Server.URL); status != 422 || !strings.Contains(body, "Password must contain at least one number") {
 			t.Fatalf("weak password: %d %s", status, body)
 		}
-		bad := url.Values{"csrf": {"forged"}, "token": {tok}, "password": {"securePassword123!"}, "password_confirmation": {"securePassword123!"}}
-		if status, _ := post(bad); status != 403 {
-			t.Fatalf("forged CSRF: %d", status)
+		good := url.Values{"token": {tok}, "password": {"securePassword123!"}, "password_confirmation": {"securePassword123!"}}
+		if status, _ := post(good, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"); status != 403 {
+			t.Fatalf("cross-site POST: %d", status)
 		}
 		form.Set("password", "securePassword123!")
 		form.Set("password_confirmation", "securePassword123!")

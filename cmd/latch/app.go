@@ -12,6 +12,7 @@ import (
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/api/httpx"
 	"github.com/latchid/latch/api/native"
 	"github.com/latchid/latch/password"
 	"github.com/latchid/latch/ratelimit"
@@ -138,7 +139,7 @@ func (a *app) handler() http.Handler {
 		PublicURL:      a.cfg.PublicURL,
 		TrustedProxies: a.cfg.TrustedProxies,
 		OAuth: native.OAuthConfig{
-			Providers: a.cfg.Providers, Sealer: a.keys, SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"),
+			Providers: a.cfg.Providers, Sealer: a.keys, SecureCookies: httpx.SecureCookies(a.cfg.PublicURL),
 		},
 	}, a.log)
 }

@@ -3,6 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -189,4 +193,49 @@ func browser(t *testing.T, name string) (context.Context, func(string) chromedp.
 		return strings.TrimSpace(s)
 	}
 	return ctx, shot, do, text
+}
+
+// TestBrowserRefusesCrossSiteForms: a real browser's POST to a Latch page
+// from another site's form, or from a document with an opaque origin (a
+// data: URL sends "Origin: null"), is refused with Latch's page; the same
+// form on Latch's own page goes through.
+func TestBrowserRefusesCrossSiteForms(t *testing.T) {
+	in := newInstance(t, "sqlite://"+testenv.SQLitePath(t))
+	in.serve(t)
+	form := `<!doctype html><form method="post" action="` + in.base + `/recover">` +
+		`<input name="email" value="victim@example.com"><button id="go" type="submit">go</button></form>`
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, form)
+	}))
+	defer evil.Close()
+	// localhost and 127.0.0.1 are different sites to the browser.
+	evilURL := strings.Replace(evil.URL, "127.0.0.1", "localhost", 1)
+	_, shot, do, text := browser(t, "browser-cross-site")
+	for _, from := range []struct{ name, url string }{
+		{"another-site", evilURL},
+		{"opaque-origin", "data:text/html," + url.PathEscape(form)},
+	} {
+		do("post from "+from.name,
+			chromedp.Navigate(from.url),
+			chromedp.WaitVisible(chromedp.ID("go")),
+			chromedp.Click(chromedp.ID("go")),
+			chromedp.WaitVisible(chromedp.CSS(".error")),
+			shot(from.name),
+		)
+		if got := text(".error"); !strings.Contains(got, "sent from another site") {
+			t.Fatalf("a form posted from %s: %q", from.name, got)
+		}
+	}
+	do("post from Latch's own page",
+		chromedp.Navigate(in.base+"/recover"),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), "victim@example.com"),
+		chromedp.Submit(chromedp.ID("email")),
+		chromedp.WaitVisible(chromedp.CSS(".notice")),
+		shot("same-origin"),
+	)
+	if got := text("main"); !strings.Contains(got, "Check your email") {
+		t.Fatalf("the form on Latch's page: %q", got)
+	}
 }

@@ -439,7 +439,10 @@ func TestSignInWithDexThenPassword(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(res.Header.Get("Content-Security-Policy"), "form-action 'self' "+strings.TrimSuffix(app, "/app/callback")) {
 		t.Fatalf("/login for an app: %d %s", res.StatusCode, res.Header.Get("Content-Security-Policy"))
 	}
-	form = url.Values{"csrf": {csrfField.FindStringSubmatch(string(body))[1]}, "email": {dex.Email}, "password": {pw},
+	if !strings.Contains(string(body), `name="redirect_to" value="`+app+`"`) {
+		t.Fatalf("/login for an app does not carry redirect_to: %s", body)
+	}
+	form = url.Values{"email": {dex.Email}, "password": {pw},
 		"redirect_to": {app}, "code_challenge": {challenge}, "state": {"app-state-2"}}
 	res, err = pageBrowser.PostForm(in.base+"/login", form)
 	if err != nil {
@@ -461,8 +464,6 @@ func TestSignInWithDexThenPassword(t *testing.T) {
 		t.Fatalf("users show = %v", shown)
 	}
 }
-
-var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // TestPagesJourney walks Latch's own pages as a browser without
 // JavaScript would: the provider button on /login, Dex's form, the account
@@ -494,23 +495,26 @@ func TestPagesJourney(t *testing.T) {
 	if res.Request.URL.Path != "/account" || !strings.Contains(body, "Set a password") || !strings.Contains(body, dex.Email) {
 		t.Fatalf("after Dex: %s %d %s", res.Request.URL, res.StatusCode, body)
 	}
-	csrf := csrfField.FindStringSubmatch(body)[1]
 	// A policy failure is shown next to the field, and nothing is saved.
-	body, res = page(browser.PostForm(in.base+"/account/password", url.Values{"csrf": {csrf}, "password": {"short"}, "password_confirmation": {"short"}}))
+	body, res = page(browser.PostForm(in.base+"/account/password", url.Values{"password": {"short"}, "password_confirmation": {"short"}}))
 	if res.StatusCode != 422 || !strings.Contains(body, "at least 8 characters") {
 		t.Fatalf("short password: %d %s", res.StatusCode, body)
 	}
-	// Without the CSRF token the form is refused.
-	_, res = page(browser.PostForm(in.base+"/account/password", url.Values{"password": {"a fine page password"}, "password_confirmation": {"a fine page password"}}))
-	if res.StatusCode != 403 {
-		t.Fatalf("no CSRF token: %d", res.StatusCode)
-	}
+	// The same form posted by another site's page, with the session
+	// cookie a browser would attach, is refused.
 	const pw = "a fine page password"
-	body, res = page(browser.PostForm(in.base+"/account/password", url.Values{"csrf": {csrf}, "password": {pw}, "password_confirmation": {pw}}))
+	forged, _ := http.NewRequest("POST", in.base+"/account/password", strings.NewReader(url.Values{"password": {pw}, "password_confirmation": {pw}}.Encode()))
+	forged.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	forged.Header.Set("Origin", "https://evil.example")
+	_, res = page(browser.Do(forged))
+	if res.StatusCode != 403 {
+		t.Fatalf("cross-site POST: %d", res.StatusCode)
+	}
+	body, res = page(browser.PostForm(in.base+"/account/password", url.Values{"password": {pw}, "password_confirmation": {pw}}))
 	if res.StatusCode != 200 || !strings.Contains(body, "Your password is saved") || !strings.Contains(body, "Change your password") {
 		t.Fatalf("set password: %d %s", res.StatusCode, body)
 	}
-	_, res = page(browser.PostForm(in.base+"/logout", url.Values{"csrf": {csrf}}))
+	_, res = page(browser.PostForm(in.base+"/logout", url.Values{}))
 	if res.Request.URL.Path != "/login" {
 		t.Fatalf("sign out landed on %s", res.Request.URL)
 	}
@@ -518,11 +522,11 @@ func TestPagesJourney(t *testing.T) {
 	if res.Request.URL.Path != "/login" {
 		t.Fatalf("the account page after signing out: %s", res.Request.URL)
 	}
-	body, res = page(browser.PostForm(in.base+"/login", url.Values{"csrf": {csrfField.FindStringSubmatch(body)[1]}, "email": {dex.Email}, "password": {"wrong password"}}))
+	body, res = page(browser.PostForm(in.base+"/login", url.Values{"email": {dex.Email}, "password": {"wrong password"}}))
 	if res.StatusCode != 401 || !strings.Contains(body, "do not match") {
 		t.Fatalf("wrong password on /login: %d %s", res.StatusCode, body)
 	}
-	body, res = page(browser.PostForm(in.base+"/login", url.Values{"csrf": {csrfField.FindStringSubmatch(body)[1]}, "email": {dex.Email}, "password": {pw}}))
+	body, res = page(browser.PostForm(in.base+"/login", url.Values{"email": {dex.Email}, "password": {pw}}))
 	if res.Request.URL.Path != "/account" || !strings.Contains(body, dex.Email) {
 		t.Fatalf("password sign-in on /login: %s %d %s", res.Request.URL, res.StatusCode, body)
 	}
