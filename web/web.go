@@ -337,6 +337,12 @@ func (p *Pages) loginComplete(w http.ResponseWriter, r *http.Request) (string, *
 		return p.message(http.StatusBadRequest, "Sign-in problem", "This sign-in expired or was started in another browser. Start again.")
 	}
 	pair, err := p.cfg.Accounts.RedeemAuthorizationCode(httpx.Context(r), q.Get("code"), ps.Verifier, p.cfg.PublicURL+CompletePath)
+	if latch.IsCode(err, latch.CodePasswordChangeRequired) {
+		// A provider sign-in is no way around the administrator's
+		// change_at_next_login; the page has no form for the change-only
+		// token, so it points to the same way out as the password form.
+		return p.message(http.StatusForbidden, "Sign-in problem", "Your administrator requires a new password before you sign in: use \"Forgot your password?\" on the sign-in page to choose one.")
+	}
 	if err != nil {
 		return p.message(http.StatusBadRequest, "Sign-in problem", "This sign-in expired. Start again.")
 	}
@@ -359,6 +365,8 @@ func completeError(oauthError, code string) string {
 		return "This account is deactivated. Ask your administrator."
 	case account.CodeEmailNotLinkable:
 		return "An account with this email already exists, and this sign-in cannot be added to it automatically. Sign in the way you did before, then link it from your account page."
+	case account.CodeProviderWrongTenant:
+		return "This sign-in provider cannot sign in to this account. Sign in the way you did before."
 	case account.CodeProviderEmailMissing:
 		return "The provider did not share a verified email address, which Latch needs to sign you in. Choose another way to sign in."
 	}

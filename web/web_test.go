@@ -45,6 +45,7 @@ func TestLoginCompleteShowsOnlyKnownMessages(t *testing.T) {
 	}{
 		{"refused at the provider", url.Values{"error": {"access_denied"}, "error_description": {injected}}, 403, "cancelled or refused"},
 		{"a Latch refusal", url.Values{"error": {"access_denied"}, "error_code": {"account_inactive"}, "error_description": {injected}}, 403, "deactivated"},
+		{"a provider of another tenant", url.Values{"error": {"access_denied"}, "error_code": {"provider_wrong_tenant"}, "error_description": {injected}}, 403, "cannot sign in to this account"},
 		{"an unknown error", url.Values{"error": {injected}, "error_code": {injected}, "error_description": {injected}}, 403, "did not complete"},
 		{"markup", url.Values{"error": {"<b>x</b>"}, "error_description": {"<script>alert(1)</script>" + injected}}, 403, "did not complete"},
 	} {
