@@ -505,3 +505,40 @@ func setPassword(t *testing.T, h *testenv.Harness, u latch.User, pw string) {
 		t.Fatal(err)
 	}
 }
+
+// The hosts of one IPv6 /64 are one client for the limits: an attacker
+// with a /64 has 2^64 addresses, not 2^64 budgets. Another /64 is another
+// client.
+func TestLoginLimitsCountIPv6PerPrefix(t *testing.T) {
+	h := testenv.NewHarness(t, testenv.Backends()[0].Open(t))
+	ctx := context.Background()
+	for i := range 60 {
+		ip := fmt.Sprintf("2001:db8:aa:bb:%x::%x", i, i+1)
+		_, err := h.Accounts.Login(ctx, account.LoginInput{Email: fmt.Sprintf("v6-%d@example.com", i), Password: "x", ClientIP: ip})
+		if !latch.IsCode(err, latch.CodeInvalidCredentials) {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+	}
+	_, err := h.Accounts.Login(ctx, account.LoginInput{Email: "v6-last@example.com", Password: "x", ClientIP: "2001:db8:aa:bb:ffff:1:2:3"})
+	if !latch.IsCode(err, latch.CodeRateLimited) {
+		t.Fatalf("61st attempt in a minute from one /64: %v", err)
+	}
+	_, err = h.Accounts.Login(ctx, account.LoginInput{Email: "v6-last@example.com", Password: "x", ClientIP: "2001:db8:aa:bc::1"})
+	if !latch.IsCode(err, latch.CodeInvalidCredentials) {
+		t.Fatalf("another /64 is limited too: %v", err)
+	}
+
+	// The prefix length is the operator's.
+	cfg := account.DefaultConfig()
+	cfg.IPv6Prefix = 48
+	h = testenv.NewHarnessWithConfig(t, testenv.Backends()[0].Open(t), cfg)
+	for i := range 10 {
+		ip := fmt.Sprintf("2001:db8:aa:%x::1", i)
+		if _, err := h.Accounts.Login(ctx, account.LoginInput{Email: "one@example.com", Password: "wrong", ClientIP: ip}); !latch.IsCode(err, latch.CodeInvalidCredentials) {
+			t.Fatalf("failure %d: %v", i+1, err)
+		}
+	}
+	if _, err := h.Accounts.Login(ctx, account.LoginInput{Email: "one@example.com", Password: "wrong", ClientIP: "2001:db8:aa:ffff::9"}); !latch.IsCode(err, latch.CodeRateLimited) {
+		t.Fatalf("11th failure for one email from one /48: %v", err)
+	}
+}

@@ -108,10 +108,11 @@ func (s *Service) authenticatePassword(ctx context.Context, in LoginInput) (latc
 	if len(missing) > 0 {
 		return latch.User{}, "", false, invalid(missing)
 	}
-	if err := s.limit(ctx, "login-ip:"+in.ClientIP, s.cfg.LoginPerIP, 1); err != nil {
+	client := s.addressKey(in.ClientIP)
+	if err := s.limit(ctx, "login-ip:"+client, s.cfg.LoginPerIP, 1); err != nil {
 		return latch.User{}, "", false, err
 	}
-	failures := "login-failures:" + latch.NormalizeEmail(in.Email) + "|" + in.ClientIP
+	failures := "login-failures:" + latch.NormalizeEmail(in.Email) + "|" + client
 	if err := s.limit(ctx, failures, s.cfg.LoginFailures, 0); err != nil {
 		return latch.User{}, "", false, err
 	}
@@ -208,6 +209,13 @@ func (s *Service) checkPassword(ctx context.Context, email, raw string) (latch.U
 		verified = s.rehash(ctx, user.ID, pw, cred.Hash)
 	}
 	return user, cred, verified, nil
+}
+
+// addressKey is what the per-address limits count for a client address:
+// the address for IPv4, its network (IPv6Prefix bits) for IPv6. Every
+// limit keyed by a client address goes through it.
+func (s *Service) addressKey(ip string) string {
+	return ratelimit.AddressKey(ip, s.cfg.IPv6Prefix)
 }
 
 // limit applies rule to key with cost (0: only ask). A limiter that fails

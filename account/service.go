@@ -28,6 +28,10 @@ type Config struct {
 	// LoginFailures limits failed sign-ins per (email, client IP), and
 	// wrong current passwords per account.
 	LoginFailures ratelimit.Rule
+	// IPv6Prefix is how many leading bits of an IPv6 client address the
+	// per-address limits count as one client (default 64; see
+	// ratelimit.AddressKey). IPv4 addresses count one by one.
+	IPv6Prefix int
 	// RedirectAllowlist lists the URLs (and the paths below them) a
 	// provider sign-in may send its result to.
 	RedirectAllowlist []string
@@ -57,6 +61,7 @@ func DefaultConfig() Config {
 		Policy:         password.DefaultPolicy(),
 		LoginPerIP:     ratelimit.Rule{Limit: 60, Per: time.Minute},
 		LoginFailures:  ratelimit.Rule{Limit: 10, Per: 10 * time.Minute},
+		IPv6Prefix:     ratelimit.DefaultIPv6Prefix,
 		LinkTTL:        24 * time.Hour,
 		MailPerAccount: ratelimit.Rule{Limit: 5, Per: time.Hour},
 		MailPerIP:      ratelimit.Rule{Limit: 30, Per: time.Hour},

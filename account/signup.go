@@ -38,7 +38,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) error {
 	if s.cfg.MailOff {
 		return errMailDisabled()
 	}
-	if err := s.limit(ctx, "mail-ip:"+latch.ClientIP(ctx), s.cfg.MailPerIP, 1); err != nil {
+	if err := s.limit(ctx, "mail-ip:"+s.addressKey(latch.ClientIP(ctx)), s.cfg.MailPerIP, 1); err != nil {
 		return err
 	}
 	s.later(ctx, "sign-up", func(ctx context.Context) error {

@@ -58,6 +58,10 @@ type config struct {
 	MailOff     bool
 	ProductName string
 	LinkTTL     time.Duration
+
+	// LimitIPv6Prefix is how many bits of an IPv6 address the
+	// per-address limits count as one client (LATCH_LIMIT_IPV6_PREFIX).
+	LimitIPv6Prefix int
 }
 
 // loadConfig reads the environment through getenv (os.Getenv in main).
@@ -192,6 +196,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	rule("LATCH_LOGIN_LIMIT_IP", &c.LoginPerIP)
 	rule("LATCH_LOGIN_LIMIT_FAILURES", &c.LoginFailures)
+	// Shorter than /32 would count whole providers as one client.
+	c.LimitIPv6Prefix = defaults.IPv6Prefix
+	integer("LATCH_LIMIT_IPV6_PREFIX", 32, 128, &c.LimitIPv6Prefix)
 	str("LATCH_SIGNING_ALG", &c.SigningAlg)
 	if v := getenv("LATCH_KEY_ENCRYPTION_KEY"); v != "" {
 		k, err := base64.StdEncoding.DecodeString(v)

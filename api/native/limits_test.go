@@ -1,0 +1,81 @@
+package native_test
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/latchid/latch/api"
+	"github.com/latchid/latch/api/native"
+	"github.com/latchid/latch/internal/testenv"
+)
+
+// behindProxy serves h's surfaces as a deployment behind a proxy on
+// loopback does: the client address comes from X-Forwarded-For.
+func behindProxy(t *testing.T, h *testenv.Harness) *httptest.Server {
+	t.Helper()
+	trusted := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	srv := httptest.NewServer(api.NewHandler(h.Accounts, api.Config{JWKS: h.Keys.JWKS, TrustedProxies: trusted,
+		OAuth: native.OAuthConfig{Sealer: h.Keys}}, slog.New(slog.DiscardHandler)))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func postFrom(t *testing.T, srv *httptest.Server, client, path, contentType, body string, header http.Header) (int, http.Header, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("X-Forwarded-For", client)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	return send(t, req)
+}
+
+// Every limit keyed by the client address counts an IPv6 /64 as one
+// client: sign-in failures, client-credential failures and mail requests,
+// each from a fresh address of the same /64.
+func TestLimitsCountIPv6PerPrefixOverHTTP(t *testing.T) {
+	h := testenv.NewHarness(t, testenv.Backends()[0].Open(t))
+	srv := behindProxy(t, h)
+	h.PasswordUser(t, "v6@example.com", adminTestPassword, "", false)
+	addr := func(i int) string { return fmt.Sprintf("2001:db8:1:2:%x:%x::1", i/256, i%256) }
+
+	wrong := url.Values{"grant_type": {"password"}, "username": {"v6@example.com"}, "password": {"not the password"}}.Encode()
+	for i := range 10 {
+		if status, _, body := postFrom(t, srv, addr(i), "/v1/token", form, wrong, nil); status != 400 || body["error"] != "invalid_grant" {
+			t.Fatalf("failure %d: %d %v", i+1, status, body)
+		}
+	}
+	if status, hdr, body := postFrom(t, srv, addr(10), "/v1/token", form, wrong, nil); status != 429 || body["error"] != "slow_down" || hdr.Get("Retry-After") == "" {
+		t.Fatalf("11th failure from one /64: %d %v", status, body)
+	}
+	if status, _, body := postFrom(t, srv, "2001:db8:1:3::1", "/v1/token", form, wrong, nil); status != 400 {
+		t.Fatalf("another /64: %d %v", status, body)
+	}
+
+	client := url.Values{"grant_type": {"client_credentials"}, "client_id": {"nobody"}, "client_secret": {"lcs_nope"}}.Encode()
+	for i := range 10 {
+		if status, _, body := postFrom(t, srv, addr(100+i), "/v1/token", form, client, nil); status != 401 {
+			t.Fatalf("client failure %d: %d %v", i+1, status, body)
+		}
+	}
+	if status, _, body := postFrom(t, srv, addr(110), "/v1/token", form, client, nil); status != 429 {
+		t.Fatalf("11th client failure from one /64: %d %v", status, body)
+	}
+
+	for i := range 30 {
+		if status, _, body := postFrom(t, srv, addr(200+i), "/v1/recover", "application/json", fmt.Sprintf(`{"email":"r%d@example.com"}`, i), nil); status != 202 {
+			t.Fatalf("recovery request %d: %d %v", i+1, status, body)
+		}
+	}
+	if status, hdr, body := postFrom(t, srv, addr(230), "/v1/recover", "application/json", `{"email":"r30@example.com"}`, nil); status != 429 || hdr.Get("Retry-After") == "" {
+		t.Fatalf("31st mail request from one /64: %d %v", status, body)
+	}
+	h.Accounts.Wait()
+}
