@@ -240,7 +240,7 @@ func (s *Service) SetPasswordWithLink(ctx context.Context, in SetPasswordWithLin
 	}
 	// A recovery link replaces the password; a set-password link (seed
 	// 002) only gives a first one, and finds a password set meanwhile.
-	err = s.store.ChangePassword(ctx, latch.PasswordChange{
+	err = s.changePassword(ctx, user, latch.PasswordChange{
 		UserID: user.ID, NewHash: newHash, Overwrite: link.Purpose == latch.LinkRecovery, LinkHash: hash, Verify: true,
 		At: s.now(), Audit: &ev, Mail: m,
 	})

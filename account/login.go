@@ -112,11 +112,22 @@ func (s *Service) authenticatePassword(ctx context.Context, in LoginInput) (latc
 	if err := s.limit(ctx, "login-ip:"+client, s.cfg.LoginPerIP, 1); err != nil {
 		return latch.User{}, "", false, err
 	}
-	failures := "login-failures:" + latch.NormalizeEmail(in.Email) + "|" + client
+	email := latch.NormalizeEmail(in.Email)
+	failures := "login-failures:" + email + "|" + client
 	if err := s.limit(ctx, failures, s.cfg.LoginFailures, 0); err != nil {
 		return latch.User{}, "", false, err
 	}
+	// The per-account cap is charged before the check, not after a
+	// failure: concurrent guesses from many addresses cannot slip through
+	// between a probe and its record. A success gives the charge back by
+	// starting the count again, so only failures add up.
+	if err := s.limit(ctx, accountFailuresKey(email), s.cfg.LoginPerAccount, 1); err != nil {
+		return latch.User{}, "", false, err
+	}
 	user, cred, verified, err := s.checkPassword(ctx, in.Email, in.Password)
+	if err == nil {
+		s.resetAccountFailures(ctx, user.Email)
+	}
 	if latch.IsCode(err, latch.CodeInvalidCredentials) || latch.IsCode(err, latch.CodeAccountInactive) {
 		s.auditLoginFailure(ctx, in, user, err)
 	}
@@ -216,6 +227,33 @@ func (s *Service) checkPassword(ctx context.Context, email, raw string) (latch.U
 // limit keyed by a client address goes through it.
 func (s *Service) addressKey(ip string) string {
 	return ratelimit.AddressKey(ip, s.cfg.IPv6Prefix)
+}
+
+// accountFailuresKey is the limit key of the per-account cap for a
+// normalised email: an email, not an account id, so that it holds alike
+// for emails that have no account.
+func accountFailuresKey(email string) string { return "login-account-failures:" + email }
+
+// resetAccountFailures starts the per-account count of consecutive
+// failures again, after the account proved itself: a sign-in, or a new
+// password (which ends any guessing of the old one).
+func (s *Service) resetAccountFailures(ctx context.Context, email string) {
+	if !s.cfg.LoginPerAccount.Enabled() {
+		return
+	}
+	if err := s.limiter.Reset(ctx, accountFailuresKey(latch.NormalizeEmail(email))); err != nil {
+		s.log.ErrorContext(ctx, "rate limiter unavailable; failure count not reset", "err", err)
+	}
+}
+
+// changePassword runs the store's password change and, once it is done,
+// starts the account's failure count again.
+func (s *Service) changePassword(ctx context.Context, user latch.User, pc latch.PasswordChange) error {
+	if err := s.store.ChangePassword(ctx, pc); err != nil {
+		return err
+	}
+	s.resetAccountFailures(ctx, user.Email)
+	return nil
 }
 
 // limit applies rule to key with cost (0: only ask). A limiter that fails

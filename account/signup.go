@@ -259,7 +259,7 @@ func (s *Service) setFirstPassword(ctx context.Context, verifyToken, pw string) 
 	if err != nil {
 		return latch.User{}, "", err
 	}
-	err = s.store.ChangePassword(ctx, latch.PasswordChange{UserID: user.ID, NewHash: hash, Verify: true, At: s.now(), Audit: &ev, Mail: m})
+	err = s.changePassword(ctx, user, latch.PasswordChange{UserID: user.ID, NewHash: hash, Verify: true, At: s.now(), Audit: &ev, Mail: m})
 	if latch.IsKind(err, latch.KindConflict) {
 		return latch.User{}, "", errAlreadySet
 	}

@@ -7,12 +7,16 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/api/native"
 	"github.com/latchid/latch/internal/testenv"
+	"github.com/latchid/latch/ratelimit"
 )
 
 // behindProxy serves h's surfaces as a deployment behind a proxy on
@@ -78,4 +82,71 @@ func TestLimitsCountIPv6PerPrefixOverHTTP(t *testing.T) {
 		t.Fatalf("31st mail request from one /64: %d %v", status, body)
 	}
 	h.Accounts.Wait()
+}
+
+// The per-account cap (NIST SP 800-63B: at most 100 consecutive failures
+// per account, here 5 for the test) counts failures from every address. It
+// holds alike for an email without an account, refuses even the right
+// password once reached (that is what stops the guessing), and does not
+// lock the owner out: a recovery link still works, and setting a password
+// (or a successful sign-in) starts the count again.
+func TestPerAccountFailureCap(t *testing.T) {
+	cfg := account.DefaultConfig()
+	cfg.LoginPerAccount = ratelimit.Rule{Limit: 5, Per: 5 * time.Hour}
+	testenv.ForEachMailBackend(t, cfg, func(t *testing.T, h *testenv.MailHarness) {
+		srv := behindProxy(t, h.Harness)
+		h.PasswordUser(t, "capped@example.com", adminTestPassword, "", false)
+		grant := func(email, pw string) url.Values {
+			return url.Values{"grant_type": {"password"}, "username": {email}, "password": {pw}}
+		}
+		n := 0
+		signIn := func(v url.Values) (int, http.Header, map[string]any) {
+			n++ // a fresh address each time: the cap is not per address
+			return postFrom(t, srv, fmt.Sprintf("198.51.100.%d", n), "/v1/token", form, v.Encode(), nil)
+		}
+		for _, email := range []string{"capped@example.com", "ghost@example.com"} {
+			for i := range 5 {
+				if status, _, body := signIn(grant(email, fmt.Sprintf("guess %d", i))); status != 400 || body["error"] != "invalid_grant" {
+					t.Fatalf("%s: failure %d: %d %v", email, i+1, status, body)
+				}
+			}
+			status, hdr, body := signIn(grant(email, adminTestPassword))
+			retry, _ := strconv.Atoi(hdr.Get("Retry-After"))
+			if status != 429 || body["error"] != "slow_down" || retry < 3000 || retry > 3600 {
+				t.Fatalf("%s: after 5 failures from 5 addresses: %d %v Retry-After %q", email, status, body, hdr.Get("Retry-After"))
+			}
+		}
+
+		// The owner recovers: the link works while the cap holds, and the
+		// new password signs in at once.
+		if status, _, body := postFrom(t, srv, "203.0.113.1", "/v1/recover", "application/json", `{"email":"capped@example.com"}`, nil); status != 202 {
+			t.Fatalf("recover: %d %v", status, body)
+		}
+		link := testenv.Link(t, h.SMTP.WaitFor(t, "capped@example.com", 10*time.Second))
+		if status, out := setWithLink(t, h, link, "Recovered-passw0rd!"); status != 204 {
+			t.Fatalf("set with the link: %d %s", status, out)
+		}
+		if status, _, body := signIn(grant("capped@example.com", "Recovered-passw0rd!")); status != 200 {
+			t.Fatalf("sign-in after recovery: %d %v", status, body)
+		}
+
+		// "Consecutive": a success starts the count again.
+		for i := range 4 {
+			if status, _, _ := signIn(grant("capped@example.com", "wrong")); status != 400 {
+				t.Fatalf("failure %d after recovery: %d", i+1, status)
+			}
+		}
+		if status, _, _ := signIn(grant("capped@example.com", "Recovered-passw0rd!")); status != 200 {
+			t.Fatalf("success after 4 failures: %d", status)
+		}
+		for i := range 5 {
+			if status, _, body := signIn(grant("capped@example.com", "wrong")); status != 400 {
+				t.Fatalf("failure %d after a success: %d %v", i+1, status, body)
+			}
+		}
+		if status, _, _ := signIn(grant("capped@example.com", "wrong")); status != 429 {
+			t.Fatalf("6th failure after a success: %d", status)
+		}
+		h.Accounts.Wait()
+	})
 }

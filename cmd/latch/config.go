@@ -62,6 +62,9 @@ type config struct {
 	// LimitIPv6Prefix is how many bits of an IPv6 address the
 	// per-address limits count as one client (LATCH_LIMIT_IPV6_PREFIX).
 	LimitIPv6Prefix int
+	// LoginPerAccount caps consecutive failed sign-ins per email, from
+	// every address (LATCH_LOGIN_LIMIT_ACCOUNT).
+	LoginPerAccount ratelimit.Rule
 }
 
 // loadConfig reads the environment through getenv (os.Getenv in main).
@@ -196,6 +199,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	rule("LATCH_LOGIN_LIMIT_IP", &c.LoginPerIP)
 	rule("LATCH_LOGIN_LIMIT_FAILURES", &c.LoginFailures)
+	c.LoginPerAccount = defaults.LoginPerAccount
+	rule("LATCH_LOGIN_LIMIT_ACCOUNT", &c.LoginPerAccount)
 	// Shorter than /32 would count whole providers as one client.
 	c.LimitIPv6Prefix = defaults.IPv6Prefix
 	integer("LATCH_LIMIT_IPV6_PREFIX", 32, 128, &c.LimitIPv6Prefix)

@@ -3,6 +3,9 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/latchid/latch/ratelimit"
 )
 
 func TestLoadConfigLimits(t *testing.T) {
@@ -12,6 +15,13 @@ func TestLoadConfigLimits(t *testing.T) {
 	c, err := load(nil)
 	if err != nil || c.LimitIPv6Prefix != 64 {
 		t.Fatalf("defaults: prefix %d, %v", c.LimitIPv6Prefix, err)
+	}
+	if want := (ratelimit.Rule{Limit: 100, Per: 100 * time.Hour}); c.LoginPerAccount != want {
+		t.Fatalf("default LATCH_LOGIN_LIMIT_ACCOUNT: %v, want %v", c.LoginPerAccount, want)
+	}
+	c, err = load(map[string]string{"LATCH_LOGIN_LIMIT_ACCOUNT": "50/24h"})
+	if want := (ratelimit.Rule{Limit: 50, Per: 24 * time.Hour}); err != nil || c.LoginPerAccount != want {
+		t.Fatalf("LATCH_LOGIN_LIMIT_ACCOUNT=50/24h: %v, %v", c.LoginPerAccount, err)
 	}
 	c, err = load(map[string]string{"LATCH_LIMIT_IPV6_PREFIX": "56"})
 	if err != nil || c.LimitIPv6Prefix != 56 {
