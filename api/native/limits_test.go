@@ -150,3 +150,47 @@ func TestPerAccountFailureCap(t *testing.T) {
 		h.Accounts.Wait()
 	})
 }
+
+// A page on another site can make a visitor's browser POST a form to
+// /v1/token; before this was refused, ten such posts used up the visitor's
+// own sign-in failures from their address. Cross-site browser requests are
+// refused (403) before any limit is counted or consulted; servers (no
+// Origin, no Sec-Fetch-Site), Latch's own origin and the origins of
+// allow-listed redirects are served as before.
+func TestTokenRefusesCrossSiteRequests(t *testing.T) {
+	cfg := account.DefaultConfig()
+	cfg.PublicURL = "https://id.example.test"
+	cfg.RedirectAllowlist = []string{"https://app.example.org/callback"}
+	h := testenv.NewHarnessWithConfig(t, testenv.Backends()[0].Open(t), cfg)
+	srv := behindProxy(t, h)
+	h.PasswordUser(t, "victim@example.com", adminTestPassword, "", false)
+	const victim = "192.0.2.50"
+	wrong := url.Values{"grant_type": {"password"}, "username": {"victim@example.com"}, "password": {"attacker guess"}}.Encode()
+	for _, hdr := range []http.Header{
+		{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.example"}},
+		{"Sec-Fetch-Site": {"cross-site"}},
+		{"Sec-Fetch-Site": {"same-site"}, "Origin": {"https://other.example.test"}},
+		{"Origin": {"https://evil.example"}}, // an older browser: no Sec-Fetch-Site
+		{"Origin": {"null"}},                 // a sandboxed frame, a data: URL
+	} {
+		for range 15 {
+			status, _, body := postFrom(t, srv, victim, "/v1/token", form, wrong, hdr)
+			if status != 403 || body["error"] != "invalid_request" || !strings.Contains(body["error_description"].(string), "cross-site") {
+				t.Fatalf("%v: %d %v", hdr, status, body)
+			}
+		}
+	}
+	// The victim, from the same address, is not limited.
+	right := url.Values{"grant_type": {"password"}, "username": {"victim@example.com"}, "password": {adminTestPassword}}.Encode()
+	for _, hdr := range []http.Header{
+		nil, // a server
+		{"Sec-Fetch-Site": {"same-origin"}, "Origin": {"https://id.example.test"}},
+		{"Origin": {"https://id.example.test"}},
+		{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://app.example.org"}}, // an allow-listed app
+		{"Sec-Fetch-Site": {"none"}},                                              // typed by the user
+	} {
+		if status, _, body := postFrom(t, srv, victim, "/v1/token", form, right, hdr); status != 200 {
+			t.Fatalf("%v: %d %v", hdr, status, body)
+		}
+	}
+}
