@@ -124,6 +124,7 @@ func (s *Service) authenticatePassword(ctx context.Context, in LoginInput) (latc
 	if err := s.limit(ctx, accountFailuresKey(email), s.cfg.LoginPerAccount, 1); err != nil {
 		return latch.User{}, "", false, err
 	}
+	started := time.Now()
 	user, cred, verified, err := s.checkPassword(ctx, in.Email, in.Password)
 	if err == nil {
 		s.resetAccountFailures(ctx, user.Email)
@@ -137,11 +138,44 @@ func (s *Service) authenticatePassword(ctx context.Context, in LoginInput) (latc
 		if lerr := s.limit(ctx, failures, s.cfg.LoginFailures, 1); lerr != nil && !latch.IsKind(lerr, latch.KindTooMany) {
 			return latch.User{}, "", false, lerr
 		}
+		s.waitFailureFloor(ctx, started, in.Password)
 	}
 	if err != nil {
 		return latch.User{}, "", false, err
 	}
 	return user, verified, cred.MustChange, nil
+}
+
+// waitFailureFloor holds a failed sign-in until LoginFailureFloor has
+// passed since started, once per verification checkPassword ran (two when
+// the password typed differs from its NFKC form). The hash slot is
+// already released: waiting costs a goroutine and a timer, no CPU and no
+// memory for hashing. What an attacker times is then the floor, for an
+// unknown email as for an account whose imported hash is ten times slower
+// than ours.
+func (s *Service) waitFailureFloor(ctx context.Context, started time.Time, raw string) {
+	floor := s.cfg.LoginFailureFloor
+	if floor <= 0 {
+		return
+	}
+	// (A password over the maximum length was refused unverified, and
+	// is not worth normalising.)
+	if !s.cfg.Policy.TooLong(raw) && password.Normalize(raw) != raw {
+		floor *= 2
+	}
+	wait := floor - time.Since(started)
+	if wait <= 0 {
+		// The floor is too low for this machine, its load or a stored
+		// hash: timing may tell accounts apart (see the README).
+		s.log.DebugContext(ctx, "failed sign-in slower than the floor", "floor", floor, "took", floor-wait)
+		return
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done(): // nobody is left to time the answer
+	}
 }
 
 // auditLoginFailure records a refused sign-in. user is the account the

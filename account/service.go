@@ -35,6 +35,15 @@ type Config struct {
 	// starts the count again, and links (recovery, set-password) still
 	// work, so the owner is never locked out.
 	LoginPerAccount ratelimit.Rule
+	// LoginFailureFloor is the least time a failed password sign-in
+	// takes (twice that when the password typed is not in NFKC form: two
+	// verifications), measured from the start of the check: it must be at
+	// least the slowest verification of any hash the service may hold
+	// (see password.MeasureVerifyCosts), so that an imported slow hash
+	// answers a wrong password no later than an unknown email does. The
+	// wait is a sleep, outside the hash slots. Zero: no floor, then an
+	// account's own hash sets its answer time.
+	LoginFailureFloor time.Duration
 	// IPv6Prefix is how many leading bits of an IPv6 client address the
 	// per-address limits count as one client (default 64; see
 	// ratelimit.AddressKey). IPv4 addresses count one by one.

@@ -65,6 +65,11 @@ type config struct {
 	// LoginPerAccount caps consecutive failed sign-ins per email, from
 	// every address (LATCH_LOGIN_LIMIT_ACCOUNT).
 	LoginPerAccount ratelimit.Rule
+	// LoginFailureFloor is the least time a failed sign-in takes
+	// (LATCH_LOGIN_FAILURE_FLOOR); with LoginFailureFloorAuto, serve
+	// measures it at start (see failureFloor).
+	LoginFailureFloor     time.Duration
+	LoginFailureFloorAuto bool
 }
 
 // loadConfig reads the environment through getenv (os.Getenv in main).
@@ -201,6 +206,17 @@ func loadConfig(getenv func(string) string) (config, error) {
 	rule("LATCH_LOGIN_LIMIT_FAILURES", &c.LoginFailures)
 	c.LoginPerAccount = defaults.LoginPerAccount
 	rule("LATCH_LOGIN_LIMIT_ACCOUNT", &c.LoginPerAccount)
+	switch v := getenv("LATCH_LOGIN_FAILURE_FLOOR"); v {
+	case "", "auto":
+		c.LoginFailureFloorAuto = true
+	case "off", "0":
+	default:
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > time.Minute {
+			errs = append(errs, fmt.Sprintf("LATCH_LOGIN_FAILURE_FLOOR=%q: want auto, off or a duration such as 1.5s (at most 1m)", v))
+		}
+		c.LoginFailureFloor = d
+	}
 	// Shorter than /32 would count whole providers as one client.
 	c.LimitIPv6Prefix = defaults.IPv6Prefix
 	integer("LATCH_LIMIT_IPV6_PREFIX", 32, 128, &c.LimitIPv6Prefix)
