@@ -3,6 +3,7 @@ package account_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/internal/testenv"
 	"github.com/latchid/latch/password"
+	"golang.org/x/crypto/bcrypt"
 )
 
 func ptr(s string) *string { return &s }
@@ -503,5 +505,97 @@ func setPassword(t *testing.T, h *testenv.Harness, u latch.User, pw string) {
 	}
 	if err := h.Accounts.SetOwnPassword(ctx, p, account.SetOwnPasswordInput{Password: pw, Confirmation: ptr(pw)}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The hosts of one IPv6 /64 are one client for the limits: an attacker
+// with a /64 has 2^64 addresses, not 2^64 budgets. Another /64 is another
+// client.
+func TestLoginLimitsCountIPv6PerPrefix(t *testing.T) {
+	h := testenv.NewHarness(t, testenv.Backends()[0].Open(t))
+	ctx := context.Background()
+	for i := range 60 {
+		ip := fmt.Sprintf("2001:db8:aa:bb:%x::%x", i, i+1)
+		_, err := h.Accounts.Login(ctx, account.LoginInput{Email: fmt.Sprintf("v6-%d@example.com", i), Password: "x", ClientIP: ip})
+		if !latch.IsCode(err, latch.CodeInvalidCredentials) {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+	}
+	_, err := h.Accounts.Login(ctx, account.LoginInput{Email: "v6-last@example.com", Password: "x", ClientIP: "2001:db8:aa:bb:ffff:1:2:3"})
+	if !latch.IsCode(err, latch.CodeRateLimited) {
+		t.Fatalf("61st attempt in a minute from one /64: %v", err)
+	}
+	_, err = h.Accounts.Login(ctx, account.LoginInput{Email: "v6-last@example.com", Password: "x", ClientIP: "2001:db8:aa:bc::1"})
+	if !latch.IsCode(err, latch.CodeInvalidCredentials) {
+		t.Fatalf("another /64 is limited too: %v", err)
+	}
+
+	// The prefix length is the operator's.
+	cfg := account.DefaultConfig()
+	cfg.IPv6Prefix = 48
+	h = testenv.NewHarnessWithConfig(t, testenv.Backends()[0].Open(t), cfg)
+	for i := range 10 {
+		ip := fmt.Sprintf("2001:db8:aa:%x::1", i)
+		if _, err := h.Accounts.Login(ctx, account.LoginInput{Email: "one@example.com", Password: "wrong", ClientIP: ip}); !latch.IsCode(err, latch.CodeInvalidCredentials) {
+			t.Fatalf("failure %d: %v", i+1, err)
+		}
+	}
+	if _, err := h.Accounts.Login(ctx, account.LoginInput{Email: "one@example.com", Password: "wrong", ClientIP: "2001:db8:aa:ffff::9"}); !latch.IsCode(err, latch.CodeRateLimited) {
+		t.Fatalf("11th failure for one email from one /48: %v", err)
+	}
+}
+
+// A wrong password for an account with a slow imported hash (bcrypt cost
+// 12) and an unknown email take the same time: every failed sign-in
+// answers no sooner than the floor, which covers the slowest hash. Before
+// the floor, the bcrypt account answered several times slower than the
+// unknown email, so such accounts could be found by timing alone.
+func TestFailedSignInTakesTheFloorWhateverTheHash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("times real hashing")
+	}
+	ctx := context.Background()
+	imported, err := bcrypt.GenerateFromPassword([]byte("the legacy password"), 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The floor the test decides: well above one bcrypt-12 verification
+	// here, as the service's floor is above the slowest hash it accepts.
+	slow := time.Duration(1 << 62)
+	for range 2 {
+		start := time.Now()
+		if _, _, err := password.Verify("not it", string(imported), password.DefaultParams()); err != nil {
+			t.Fatal(err)
+		}
+		slow = min(slow, time.Since(start))
+	}
+	cfg := account.DefaultConfig()
+	cfg.LoginFailureFloor = 5 * slow / 2
+	h := testenv.NewHarnessWithConfig(t, testenv.Backends()[0].Open(t), cfg)
+	if _, err := h.Accounts.AdminCreateUser(ctx, account.Operator(""), account.AdminCreateUserInput{Email: "legacy@example.com", PasswordHash: string(imported)}); err != nil {
+		t.Fatal(err)
+	}
+	median := func(d []time.Duration) time.Duration {
+		slices.Sort(d)
+		return d[len(d)/2]
+	}
+	var known, unknown []time.Duration
+	for i := range 5 {
+		for email, into := range map[string]*[]time.Duration{"legacy@example.com": &known, "nobody@example.com": &unknown} {
+			start := time.Now()
+			_, err := h.Accounts.Login(ctx, account.LoginInput{Email: email, Password: fmt.Sprintf("wrong %d", i), ClientIP: fmt.Sprintf("192.0.2.%d", i)})
+			*into = append(*into, time.Since(start))
+			if !latch.IsCode(err, latch.CodeInvalidCredentials) {
+				t.Fatalf("%s: %v", email, err)
+			}
+		}
+	}
+	k, u := median(known), median(unknown)
+	t.Logf("floor %v; median wrong password (bcrypt 12) %v, unknown email %v", cfg.LoginFailureFloor, k, u)
+	if diff := (k - u).Abs(); diff > max(k, u)/20 {
+		t.Fatalf("wrong password for a bcrypt-12 account %v, unknown email %v: %v apart (over 5%%)", k, u, diff)
+	}
+	if u < cfg.LoginFailureFloor {
+		t.Fatalf("an unknown email answered in %v, before the floor %v", u, cfg.LoginFailureFloor)
 	}
 }

@@ -95,7 +95,7 @@ func (s *Service) AdminSetPassword(ctx context.Context, a Admin, in AdminSetPass
 	if in.ChangeAtNextLogin {
 		ev.Details["change_at_next_login"] = "true"
 	}
-	return s.store.ChangePassword(ctx, latch.PasswordChange{
+	return s.changePassword(ctx, user, latch.PasswordChange{
 		UserID: user.ID, NewHash: hash, Overwrite: true, MustChange: in.ChangeAtNextLogin, At: s.now(), Audit: &ev,
 	})
 }

@@ -183,7 +183,7 @@ func errInvalidClient() error {
 // 256 bits and cannot be guessed, but a scanner should not cost a store
 // read per attempt without end.
 func (s *Service) IssueClientToken(ctx context.Context, clientID, secret string) (ClientTokenPair, error) {
-	failures := "client-auth-failures:" + latch.ClientIP(ctx)
+	failures := "client-auth-failures:" + s.addressKey(latch.ClientIP(ctx))
 	if err := s.limit(ctx, failures, s.cfg.LoginFailures, 0); err != nil {
 		return ClientTokenPair{}, err
 	}

@@ -72,7 +72,7 @@ func errMailDisabled() error {
 
 // limitMail applies the per-account and per-address mail limits.
 func (s *Service) limitMail(ctx context.Context, userID string) error {
-	if err := s.limit(ctx, "mail-ip:"+latch.ClientIP(ctx), s.cfg.MailPerIP, 1); err != nil {
+	if err := s.limit(ctx, "mail-ip:"+s.addressKey(latch.ClientIP(ctx)), s.cfg.MailPerIP, 1); err != nil {
 		return err
 	}
 	if userID == "" {
@@ -240,7 +240,7 @@ func (s *Service) SetPasswordWithLink(ctx context.Context, in SetPasswordWithLin
 	}
 	// A recovery link replaces the password; a set-password link (seed
 	// 002) only gives a first one, and finds a password set meanwhile.
-	err = s.store.ChangePassword(ctx, latch.PasswordChange{
+	err = s.changePassword(ctx, user, latch.PasswordChange{
 		UserID: user.ID, NewHash: newHash, Overwrite: link.Purpose == latch.LinkRecovery, LinkHash: hash, Verify: true,
 		At: s.now(), Audit: &ev, Mail: m,
 	})
@@ -280,7 +280,7 @@ func (s *Service) RequestRecovery(ctx context.Context, email string) error {
 	if s.cfg.MailOff {
 		return errMailDisabled()
 	}
-	if err := s.limit(ctx, "mail-ip:"+latch.ClientIP(ctx), s.cfg.MailPerIP, 1); err != nil {
+	if err := s.limit(ctx, "mail-ip:"+s.addressKey(latch.ClientIP(ctx)), s.cfg.MailPerIP, 1); err != nil {
 		return err
 	}
 	s.later(ctx, "recovery", func(ctx context.Context) error {

@@ -108,14 +108,27 @@ func (s *Service) authenticatePassword(ctx context.Context, in LoginInput) (latc
 	if len(missing) > 0 {
 		return latch.User{}, "", false, invalid(missing)
 	}
-	if err := s.limit(ctx, "login-ip:"+in.ClientIP, s.cfg.LoginPerIP, 1); err != nil {
+	client := s.addressKey(in.ClientIP)
+	if err := s.limit(ctx, "login-ip:"+client, s.cfg.LoginPerIP, 1); err != nil {
 		return latch.User{}, "", false, err
 	}
-	failures := "login-failures:" + latch.NormalizeEmail(in.Email) + "|" + in.ClientIP
+	email := latch.NormalizeEmail(in.Email)
+	failures := "login-failures:" + email + "|" + client
 	if err := s.limit(ctx, failures, s.cfg.LoginFailures, 0); err != nil {
 		return latch.User{}, "", false, err
 	}
+	// The per-account cap is charged before the check, not after a
+	// failure: concurrent guesses from many addresses cannot slip through
+	// between a probe and its record. A success gives the charge back by
+	// starting the count again, so only failures add up.
+	if err := s.limit(ctx, accountFailuresKey(email), s.cfg.LoginPerAccount, 1); err != nil {
+		return latch.User{}, "", false, err
+	}
+	started := time.Now()
 	user, cred, verified, err := s.checkPassword(ctx, in.Email, in.Password)
+	if err == nil {
+		s.resetAccountFailures(ctx, user.Email)
+	}
 	if latch.IsCode(err, latch.CodeInvalidCredentials) || latch.IsCode(err, latch.CodeAccountInactive) {
 		s.auditLoginFailure(ctx, in, user, err)
 	}
@@ -125,11 +138,44 @@ func (s *Service) authenticatePassword(ctx context.Context, in LoginInput) (latc
 		if lerr := s.limit(ctx, failures, s.cfg.LoginFailures, 1); lerr != nil && !latch.IsKind(lerr, latch.KindTooMany) {
 			return latch.User{}, "", false, lerr
 		}
+		s.waitFailureFloor(ctx, started, in.Password)
 	}
 	if err != nil {
 		return latch.User{}, "", false, err
 	}
 	return user, verified, cred.MustChange, nil
+}
+
+// waitFailureFloor holds a failed sign-in until LoginFailureFloor has
+// passed since started, once per verification checkPassword ran (two when
+// the password typed differs from its NFKC form). The hash slot is
+// already released: waiting costs a goroutine and a timer, no CPU and no
+// memory for hashing. What an attacker times is then the floor, for an
+// unknown email as for an account whose imported hash is ten times slower
+// than ours.
+func (s *Service) waitFailureFloor(ctx context.Context, started time.Time, raw string) {
+	floor := s.cfg.LoginFailureFloor
+	if floor <= 0 {
+		return
+	}
+	// (A password over the maximum length was refused unverified, and
+	// is not worth normalising.)
+	if !s.cfg.Policy.TooLong(raw) && password.Normalize(raw) != raw {
+		floor *= 2
+	}
+	wait := floor - time.Since(started)
+	if wait <= 0 {
+		// The floor is too low for this machine, its load or a stored
+		// hash: timing may tell accounts apart (see the README).
+		s.log.DebugContext(ctx, "failed sign-in slower than the floor", "floor", floor, "took", floor-wait)
+		return
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done(): // nobody is left to time the answer
+	}
 }
 
 // auditLoginFailure records a refused sign-in. user is the account the
@@ -208,6 +254,40 @@ func (s *Service) checkPassword(ctx context.Context, email, raw string) (latch.U
 		verified = s.rehash(ctx, user.ID, pw, cred.Hash)
 	}
 	return user, cred, verified, nil
+}
+
+// addressKey is what the per-address limits count for a client address:
+// the address for IPv4, its network (IPv6Prefix bits) for IPv6. Every
+// limit keyed by a client address goes through it.
+func (s *Service) addressKey(ip string) string {
+	return ratelimit.AddressKey(ip, s.cfg.IPv6Prefix)
+}
+
+// accountFailuresKey is the limit key of the per-account cap for a
+// normalised email: an email, not an account id, so that it holds alike
+// for emails that have no account.
+func accountFailuresKey(email string) string { return "login-account-failures:" + email }
+
+// resetAccountFailures starts the per-account count of consecutive
+// failures again, after the account proved itself: a sign-in, or a new
+// password (which ends any guessing of the old one).
+func (s *Service) resetAccountFailures(ctx context.Context, email string) {
+	if !s.cfg.LoginPerAccount.Enabled() {
+		return
+	}
+	if err := s.limiter.Reset(ctx, accountFailuresKey(latch.NormalizeEmail(email))); err != nil {
+		s.log.ErrorContext(ctx, "rate limiter unavailable; failure count not reset", "err", err)
+	}
+}
+
+// changePassword runs the store's password change and, once it is done,
+// starts the account's failure count again.
+func (s *Service) changePassword(ctx context.Context, user latch.User, pc latch.PasswordChange) error {
+	if err := s.store.ChangePassword(ctx, pc); err != nil {
+		return err
+	}
+	s.resetAccountFailures(ctx, user.Email)
+	return nil
 }
 
 // limit applies rule to key with cost (0: only ask). A limiter that fails

@@ -148,7 +148,7 @@ func (s *Service) SetOwnPassword(ctx context.Context, p Principal, in SetOwnPass
 	if !hasPassword {
 		ev.Action = latch.AuditPasswordSet
 	}
-	err = s.store.ChangePassword(ctx, latch.PasswordChange{
+	err = s.changePassword(ctx, p.User, latch.PasswordChange{
 		UserID: p.User.ID, PreviousHash: previous, NewHash: newHash, KeepSessionID: keep, At: s.now(), Audit: &ev,
 	})
 	if latch.IsKind(err, latch.KindConflict) {

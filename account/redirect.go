@@ -76,6 +76,18 @@ func cleanPath(escaped string) bool {
 	return false
 }
 
+// TrustedOrigins lists the web origins whose pages may call Latch's
+// credential endpoints from a browser: Latch's own (PublicURL) and those
+// of the allow-listed redirects (the apps that send people to sign in).
+// Entries are as configured; the surfaces reduce them to origins.
+func (s *Service) TrustedOrigins() []string {
+	out := make([]string, 0, 1+len(s.cfg.RedirectAllowlist))
+	if s.cfg.PublicURL != "" {
+		out = append(out, s.cfg.PublicURL)
+	}
+	return append(out, s.cfg.RedirectAllowlist...)
+}
+
 // underPath reports whether path is base or lies below it, on a segment
 // boundary ("/app" allows "/app/cb", not "/application").
 func underPath(path, base string) bool {

@@ -28,6 +28,26 @@ type Config struct {
 	// LoginFailures limits failed sign-ins per (email, client IP), and
 	// wrong current passwords per account.
 	LoginFailures ratelimit.Rule
+	// LoginPerAccount caps the consecutive failed sign-ins of one email,
+	// from every address together (NIST SP 800-63B: at most 100). Beyond
+	// it, password sign-in for that email is refused (429) until the rule
+	// lets one more through; a successful sign-in or a password set
+	// starts the count again, and links (recovery, set-password) still
+	// work, so the owner is never locked out.
+	LoginPerAccount ratelimit.Rule
+	// LoginFailureFloor is the least time a failed password sign-in
+	// takes (twice that when the password typed is not in NFKC form: two
+	// verifications), measured from the start of the check: it must be at
+	// least the slowest verification of any hash the service may hold
+	// (see password.MeasureVerifyCosts), so that an imported slow hash
+	// answers a wrong password no later than an unknown email does. The
+	// wait is a sleep, outside the hash slots. Zero: no floor, then an
+	// account's own hash sets its answer time.
+	LoginFailureFloor time.Duration
+	// IPv6Prefix is how many leading bits of an IPv6 client address the
+	// per-address limits count as one client (default 64; see
+	// ratelimit.AddressKey). IPv4 addresses count one by one.
+	IPv6Prefix int
 	// RedirectAllowlist lists the URLs (and the paths below them) a
 	// provider sign-in may send its result to.
 	RedirectAllowlist []string
@@ -57,9 +77,12 @@ func DefaultConfig() Config {
 		Policy:         password.DefaultPolicy(),
 		LoginPerIP:     ratelimit.Rule{Limit: 60, Per: time.Minute},
 		LoginFailures:  ratelimit.Rule{Limit: 10, Per: 10 * time.Minute},
-		LinkTTL:        24 * time.Hour,
-		MailPerAccount: ratelimit.Rule{Limit: 5, Per: time.Hour},
-		MailPerIP:      ratelimit.Rule{Limit: 30, Per: time.Hour},
+		// 100 failures at once, then one an hour.
+		LoginPerAccount: ratelimit.Rule{Limit: 100, Per: 100 * time.Hour},
+		IPv6Prefix:      ratelimit.DefaultIPv6Prefix,
+		LinkTTL:         24 * time.Hour,
+		MailPerAccount:  ratelimit.Rule{Limit: 5, Per: time.Hour},
+		MailPerIP:       ratelimit.Rule{Limit: 30, Per: time.Hour},
 	}
 }
 

@@ -38,7 +38,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) error {
 	if s.cfg.MailOff {
 		return errMailDisabled()
 	}
-	if err := s.limit(ctx, "mail-ip:"+latch.ClientIP(ctx), s.cfg.MailPerIP, 1); err != nil {
+	if err := s.limit(ctx, "mail-ip:"+s.addressKey(latch.ClientIP(ctx)), s.cfg.MailPerIP, 1); err != nil {
 		return err
 	}
 	s.later(ctx, "sign-up", func(ctx context.Context) error {
@@ -259,7 +259,7 @@ func (s *Service) setFirstPassword(ctx context.Context, verifyToken, pw string) 
 	if err != nil {
 		return latch.User{}, "", err
 	}
-	err = s.store.ChangePassword(ctx, latch.PasswordChange{UserID: user.ID, NewHash: hash, Verify: true, At: s.now(), Audit: &ev, Mail: m})
+	err = s.changePassword(ctx, user, latch.PasswordChange{UserID: user.ID, NewHash: hash, Verify: true, At: s.now(), Audit: &ev, Mail: m})
 	if latch.IsKind(err, latch.KindConflict) {
 		return latch.User{}, "", errAlreadySet
 	}

@@ -64,8 +64,13 @@ type Decision struct {
 // Limiter decides whether the event with cost may happen under rule for
 // key, and records it if so. Cost 0 only asks (nothing is recorded): it
 // answers whether one more event would be allowed.
+//
+// Reset forgets key, as if it had never been used: a limit that counts
+// consecutive failures ends when the account proves itself (a successful
+// sign-in, a password set).
 type Limiter interface {
 	Allow(ctx context.Context, key string, rule Rule, cost int) (Decision, error)
+	Reset(ctx context.Context, key string) error
 }
 
 // gcra is the algorithm both backends run: given the stored theoretical

@@ -2,6 +2,7 @@ package ratelimit_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -85,6 +86,70 @@ func TestMemoryIsBounded(t *testing.T) {
 	// is recording.
 	if d, _ := l.Allow(context.Background(), string(rune('a'+999%26))+string(rune(999)), rule, 1); d.Allowed {
 		t.Fatal("the newest key was forgotten")
+	}
+}
+
+// A flood of new keys must not erase the state of the keys that matter: a
+// limited key that is still in use stays limited, whatever else comes in
+// (the old limiter cleared every key when full).
+func TestMemoryKeepsRecentKeysWhenFull(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	l := ratelimit.NewMemory(10, func() time.Time { return now })
+	rule := ratelimit.Rule{Limit: 1, Per: time.Hour}
+	ctx := context.Background()
+	l.Allow(ctx, "victim", rule, 1)
+	for i := range 1000 {
+		l.Allow(ctx, fmt.Sprintf("flood-%d", i), rule, 1)
+		if i%5 == 0 {
+			// The victim's key is in use: it is asked about now and then.
+			if d, _ := l.Allow(ctx, "victim", rule, 0); d.Allowed {
+				t.Fatalf("after %d other keys, the limited key was forgotten", i+1)
+			}
+		}
+	}
+}
+
+// When full, keys that no longer limit anything go first, before a key
+// that still does, even one not used lately.
+func TestMemoryEvictsExpiredFirst(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	l := ratelimit.NewMemory(10, func() time.Time { return now })
+	ctx := context.Background()
+	long := ratelimit.Rule{Limit: 1, Per: 24 * time.Hour}
+	short := ratelimit.Rule{Limit: 1, Per: time.Second}
+	l.Allow(ctx, "account", long, 1)
+	for i := range 1000 {
+		l.Allow(ctx, fmt.Sprintf("flood-%d", i), short, 1)
+		now = now.Add(2 * time.Second)
+	}
+	if d, _ := l.Allow(ctx, "account", long, 0); d.Allowed {
+		t.Fatal("a key still limited was evicted while expired keys were kept")
+	}
+}
+
+func TestReset(t *testing.T) {
+	for name, l := range limiters(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			rule := ratelimit.Rule{Limit: 2, Per: time.Hour}
+			l.Allow(ctx, "k", rule, 2)
+			l.Allow(ctx, "other", rule, 2)
+			if d, _ := l.Allow(ctx, "k", rule, 0); d.Allowed {
+				t.Fatal("over the limit, allowed")
+			}
+			if err := l.Reset(ctx, "k"); err != nil {
+				t.Fatal(err)
+			}
+			if d, err := l.Allow(ctx, "k", rule, 2); err != nil || !d.Allowed {
+				t.Fatalf("after Reset, a full burst: %+v %v", d, err)
+			}
+			if d, _ := l.Allow(ctx, "other", rule, 0); d.Allowed {
+				t.Fatal("Reset of one key reset another")
+			}
+			if err := l.Reset(ctx, "never-seen"); err != nil {
+				t.Fatalf("Reset of an unknown key: %v", err)
+			}
+		})
 	}
 }
 

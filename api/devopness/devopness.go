@@ -13,13 +13,14 @@ import (
 
 // Surface is the seed-000 HTTP surface.
 type Surface struct {
-	accounts *account.Service
-	adapt    httpx.Adapter
+	accounts  *account.Service
+	adapt     httpx.Adapter
+	crossSite *httpx.CrossSiteGuard
 }
 
 // New returns the surface.
 func New(accounts *account.Service, log *slog.Logger) *Surface {
-	return &Surface{accounts: accounts, adapt: httpx.Adapter{Log: log, Write: writeError}}
+	return &Surface{accounts: accounts, adapt: httpx.Adapter{Log: log, Write: writeError}, crossSite: httpx.NewCrossSiteGuard(accounts.TrustedOrigins())}
 }
 
 // Register adds the surface's routes to mux.
@@ -76,6 +77,12 @@ type loginResponse struct {
 }
 
 func (s *Surface) login(w http.ResponseWriter, r *http.Request) error {
+	// Before anything is counted: a page elsewhere must not spend its
+	// visitors' sign-in attempts (403, not in the seed: servers never
+	// see it).
+	if err := s.crossSite.Check(r); err != nil {
+		return err
+	}
 	if !httpx.AcceptsJSON(r) {
 		return errNotAcceptable()
 	}

@@ -363,3 +363,32 @@ func TestLoginPasswordChangeRequired(t *testing.T) {
 		}
 	})
 }
+
+// A browser's cross-site POST /users/login is refused (403, Laravel's
+// shape) before any limit is counted, so a page elsewhere cannot use up a
+// visitor's sign-in attempts; servers are answered as the seed says.
+func TestLoginRefusesCrossSiteRequests(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, fx fixture) {
+		fx.h.PasswordUser(t, "site@example.com", "a long enough passphrase", "", false)
+		wrong := `{"email":"site@example.com","password":"attacker guess"}`
+		for _, hdr := range []map[string]string{
+			{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+			{"Origin": "https://evil.example"},
+		} {
+			for range 12 {
+				h := jsonHeaders("")
+				for k, v := range hdr {
+					h[k] = v
+				}
+				res := fx.do(t, request{"POST", "/users/login", h, wrong})
+				if res.status != 403 || !sameJSON(t, res.body, `{"message":"Forbidden"}`) {
+					t.Fatalf("%v: %d %s", hdr, res.status, res.body)
+				}
+			}
+		}
+		res := fx.do(t, request{"POST", "/users/login", jsonHeaders(""), `{"email":"site@example.com","password":"a long enough passphrase"}`})
+		if res.status != 200 {
+			t.Fatalf("a server's sign-in after the refused ones: %d %s", res.status, res.body)
+		}
+	})
+}

@@ -81,6 +81,8 @@ func writeOAuthError(w http.ResponseWriter, _ *http.Request, err *latch.Error) {
 		status = http.StatusRequestEntityTooLarge
 	case err.Kind == latch.KindInvalid:
 		code = "invalid_request"
+	case err.Code == httpx.CodeCrossSite:
+		status = http.StatusForbidden
 	case err.Code == latch.CodeInvalidClient:
 		status, code, desc = http.StatusUnauthorized, "invalid_client", "client authentication failed"
 		w.Header().Set("WWW-Authenticate", `Basic realm="latch"`)

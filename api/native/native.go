@@ -28,6 +28,9 @@ type Surface struct {
 	pages     httpx.Adapter
 	oauth     OAuthConfig
 	providers map[string]oidc.Provider
+	// crossSite refuses browsers' cross-site requests to the token
+	// endpoint.
+	crossSite *httpx.CrossSiteGuard
 }
 
 // New returns the surface. jwks returns the public key set to publish
@@ -41,6 +44,7 @@ func New(accounts *account.Service, jwks func() []byte, oauth OAuthConfig, log *
 		pages:     httpx.Adapter{Log: log, Write: writeErrorPage},
 		oauth:     oauth,
 		providers: map[string]oidc.Provider{},
+		crossSite: httpx.NewCrossSiteGuard(accounts.TrustedOrigins()),
 	}
 	for _, p := range oauth.Providers {
 		s.providers[p.Name()] = p

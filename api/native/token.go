@@ -37,7 +37,14 @@ type tokenResponse struct {
 
 // token is POST /v1/token. It takes RFC 6749's form-encoded body and, for
 // clients that prefer it, the same parameters as a JSON object.
+//
+// A browser's cross-site request is refused first: the endpoint takes a
+// form, so any page could otherwise post it from its visitors' browsers
+// and use up their limits.
 func (s *Surface) token(w http.ResponseWriter, r *http.Request) error {
+	if err := s.crossSite.Check(r); err != nil {
+		return err
+	}
 	req, err := decodeTokenRequest(w, r)
 	if err != nil {
 		return err

@@ -58,6 +58,18 @@ type config struct {
 	MailOff     bool
 	ProductName string
 	LinkTTL     time.Duration
+
+	// LimitIPv6Prefix is how many bits of an IPv6 address the
+	// per-address limits count as one client (LATCH_LIMIT_IPV6_PREFIX).
+	LimitIPv6Prefix int
+	// LoginPerAccount caps consecutive failed sign-ins per email, from
+	// every address (LATCH_LOGIN_LIMIT_ACCOUNT).
+	LoginPerAccount ratelimit.Rule
+	// LoginFailureFloor is the least time a failed sign-in takes
+	// (LATCH_LOGIN_FAILURE_FLOOR); with LoginFailureFloorAuto, serve
+	// measures it at start (see failureFloor).
+	LoginFailureFloor     time.Duration
+	LoginFailureFloorAuto bool
 }
 
 // loadConfig reads the environment through getenv (os.Getenv in main).
@@ -192,6 +204,22 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	rule("LATCH_LOGIN_LIMIT_IP", &c.LoginPerIP)
 	rule("LATCH_LOGIN_LIMIT_FAILURES", &c.LoginFailures)
+	c.LoginPerAccount = defaults.LoginPerAccount
+	rule("LATCH_LOGIN_LIMIT_ACCOUNT", &c.LoginPerAccount)
+	switch v := getenv("LATCH_LOGIN_FAILURE_FLOOR"); v {
+	case "", "auto":
+		c.LoginFailureFloorAuto = true
+	case "off", "0":
+	default:
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > time.Minute {
+			errs = append(errs, fmt.Sprintf("LATCH_LOGIN_FAILURE_FLOOR=%q: want auto, off or a duration such as 1.5s (at most 1m)", v))
+		}
+		c.LoginFailureFloor = d
+	}
+	// Shorter than /32 would count whole providers as one client.
+	c.LimitIPv6Prefix = defaults.IPv6Prefix
+	integer("LATCH_LIMIT_IPV6_PREFIX", 32, 128, &c.LimitIPv6Prefix)
 	str("LATCH_SIGNING_ALG", &c.SigningAlg)
 	if v := getenv("LATCH_KEY_ENCRYPTION_KEY"); v != "" {
 		k, err := base64.StdEncoding.DecodeString(v)

@@ -32,6 +32,7 @@ import (
 
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/account"
+	"github.com/latchid/latch/password"
 )
 
 const usage = `usage: latch <command> [flags]
@@ -162,6 +163,9 @@ func serve(ctx context.Context, cfg config, args []string, getenv func(string) s
 	log := cfg.logger()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.LoginFailureFloorAuto {
+		cfg.LoginFailureFloor = failureFloor(cfg.Argon2, log)
+	}
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -454,3 +458,18 @@ func tuneGC(slots int, memoryKiB uint32, getenv func(string) string) (memoryLimi
 }
 
 func nowUTC() time.Time { return time.Now().UTC() }
+
+// failureFloor measures, once at start, the slowest password verification
+// this service may have to run (argon2id at its parameters, and every
+// import format at its caps) and returns it with a quarter more for load:
+// every failed sign-in then answers after that time, whichever hash the
+// account has and whether or not it exists.
+func failureFloor(p password.Params, log *slog.Logger) time.Duration {
+	c := password.MeasureVerifyCosts(p)
+	floor := c.Slowest() * 5 / 4
+	log.Info("failed sign-ins answer after the slowest verification", "floor", floor.Round(time.Millisecond),
+		"argon2id_own", c.Own.Round(time.Millisecond), "argon2_import", c.Argon2.Round(time.Millisecond),
+		"bcrypt_14", c.Bcrypt.Round(time.Millisecond), "scrypt_import", c.Scrypt.Round(time.Millisecond),
+		"pbkdf2_import", c.PBKDF2.Round(time.Millisecond))
+	return floor
+}

@@ -61,3 +61,8 @@ func (r *Limiter) Allow(ctx context.Context, key string, rule ratelimit.Rule, co
 	}
 	return ratelimit.Decision{Allowed: false, RetryAfter: time.Duration(res[1]) * time.Microsecond}, nil
 }
+
+// Reset implements ratelimit.Limiter.
+func (r *Limiter) Reset(ctx context.Context, key string) error {
+	return r.client.Del(ctx, r.prefix+key).Err()
+}

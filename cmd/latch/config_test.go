@@ -1,0 +1,49 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchid/latch/ratelimit"
+)
+
+func TestLoadConfigLimits(t *testing.T) {
+	load := func(env map[string]string) (config, error) {
+		return loadConfig(func(k string) string { return env[k] })
+	}
+	c, err := load(nil)
+	if err != nil || c.LimitIPv6Prefix != 64 {
+		t.Fatalf("defaults: prefix %d, %v", c.LimitIPv6Prefix, err)
+	}
+	if want := (ratelimit.Rule{Limit: 100, Per: 100 * time.Hour}); c.LoginPerAccount != want {
+		t.Fatalf("default LATCH_LOGIN_LIMIT_ACCOUNT: %v, want %v", c.LoginPerAccount, want)
+	}
+	c, err = load(map[string]string{"LATCH_LOGIN_LIMIT_ACCOUNT": "50/24h"})
+	if want := (ratelimit.Rule{Limit: 50, Per: 24 * time.Hour}); err != nil || c.LoginPerAccount != want {
+		t.Fatalf("LATCH_LOGIN_LIMIT_ACCOUNT=50/24h: %v, %v", c.LoginPerAccount, err)
+	}
+	if !c.LoginFailureFloorAuto || c.LoginFailureFloor != 0 {
+		t.Fatalf("default LATCH_LOGIN_FAILURE_FLOOR: auto %v, %v", c.LoginFailureFloorAuto, c.LoginFailureFloor)
+	}
+	for v, want := range map[string]time.Duration{"1500ms": 1500 * time.Millisecond, "off": 0, "0": 0} {
+		c, err = load(map[string]string{"LATCH_LOGIN_FAILURE_FLOOR": v})
+		if err != nil || c.LoginFailureFloorAuto || c.LoginFailureFloor != want {
+			t.Fatalf("LATCH_LOGIN_FAILURE_FLOOR=%s: auto %v, %v, %v", v, c.LoginFailureFloorAuto, c.LoginFailureFloor, err)
+		}
+	}
+	for _, bad := range []string{"-1s", "fast", "2m"} {
+		if _, err := load(map[string]string{"LATCH_LOGIN_FAILURE_FLOOR": bad}); err == nil || !strings.Contains(err.Error(), "LATCH_LOGIN_FAILURE_FLOOR") {
+			t.Errorf("LATCH_LOGIN_FAILURE_FLOOR=%s: %v", bad, err)
+		}
+	}
+	c, err = load(map[string]string{"LATCH_LIMIT_IPV6_PREFIX": "56"})
+	if err != nil || c.LimitIPv6Prefix != 56 {
+		t.Fatalf("LATCH_LIMIT_IPV6_PREFIX=56: prefix %d, %v", c.LimitIPv6Prefix, err)
+	}
+	for _, bad := range []string{"8", "129", "x"} {
+		if _, err := load(map[string]string{"LATCH_LIMIT_IPV6_PREFIX": bad}); err == nil || !strings.Contains(err.Error(), "LATCH_LIMIT_IPV6_PREFIX") {
+			t.Errorf("LATCH_LIMIT_IPV6_PREFIX=%s: %v", bad, err)
+		}
+	}
+}
