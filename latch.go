@@ -220,8 +220,8 @@ type NewSession struct {
 }
 
 // PasswordChange is one atomic password write: the credential, the
-// revocation of every other session of the user, and of every password
-// link sent to the user before.
+// revocation of every other session of the user (unless KeepSessions), and
+// of every password link sent to the user before.
 type PasswordChange struct {
 	UserID string
 	// PreviousHash is the hash the caller verified, or "" when the caller
@@ -232,6 +232,13 @@ type PasswordChange struct {
 	NewHash      string
 	// KeepSessionID is the caller's own session, left valid; "" revokes all.
 	KeepSessionID string
+	// KeepSessions leaves every session of the user valid. It is for a
+	// first password only (PreviousHash "" and not Overwrite; the store
+	// refuses it otherwise): a first password replaces nothing, so nothing
+	// was compromised, and the person is usually signed in where they
+	// asked for it (shared/seeds/README.md, 002). Replacing a password
+	// ends every session but KeepSessionID.
+	KeepSessions bool
 	// Overwrite sets the password whatever is stored (an administrator's
 	// reset); PreviousHash is then ignored.
 	Overwrite bool

@@ -410,6 +410,9 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 	if pc.NewHash == "" {
 		return contract.Invalid("new_hash", "new password hash is empty")
 	}
+	if err := contract.KeepSessions(pc); err != nil {
+		return err
+	}
 	at := contract.Or(pc.At, s.now)
 	// A KeepSessionID that is no session id keeps no session; NULL is
 	// distinct from every id.
@@ -480,10 +483,12 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 			userID, pc.NewHash, at); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `
-			UPDATE sessions SET revoked_at = $1
-			WHERE user_id = $2 AND revoked_at IS NULL AND id IS DISTINCT FROM $3::uuid`, at, userID, keep); err != nil {
-			return err
+		if !pc.KeepSessions {
+			if _, err := tx.Exec(ctx, `
+				UPDATE sessions SET revoked_at = $1
+				WHERE user_id = $2 AND revoked_at IS NULL AND id IS DISTINCT FROM $3::uuid`, at, userID, keep); err != nil {
+				return err
+			}
 		}
 		// Whatever set the password, no link sent before may set it again.
 		if _, err := tx.Exec(ctx, `

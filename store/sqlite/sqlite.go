@@ -476,6 +476,9 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 	if pc.NewHash == "" {
 		return contract.Invalid("new_hash", "new password hash is empty")
 	}
+	if err := contract.KeepSessions(pc); err != nil {
+		return err
+	}
 	when := contract.Or(pc.At, s.now)
 	at := micros(when)
 	// A KeepSessionID that is no session id keeps no session.
@@ -527,10 +530,12 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 			userID, pc.NewHash, at); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE sessions SET revoked_at = ?
-			WHERE user_id = ? AND revoked_at IS NULL AND id <> ?`, at, userID, keep); err != nil {
-			return err
+		if !pc.KeepSessions {
+			if _, err := tx.ExecContext(ctx, `
+				UPDATE sessions SET revoked_at = ?
+				WHERE user_id = ? AND revoked_at IS NULL AND id <> ?`, at, userID, keep); err != nil {
+				return err
+			}
 		}
 		// Whatever set the password, no link sent before may set it again.
 		if _, err := tx.ExecContext(ctx, `

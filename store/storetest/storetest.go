@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) latch.Store) {
 		{"Lookups/CanonicalID", testCanonicalID},
 		{"ChangePassword/CompareAndSwap", testChangePasswordCAS},
 		{"ChangePassword/RevokesOtherSessions", testChangePasswordRevokes},
+		{"ChangePassword/KeepSessions", testChangePasswordKeepSessions},
 		{"ChangePassword/ConflictWritesNothing", testChangePasswordConflictWritesNothing},
 		{"ChangePassword/Concurrent", testChangePasswordConcurrent},
 		{"ReplacePasswordHash", testReplacePasswordHash},
@@ -664,6 +665,34 @@ func testChangePasswordRevokes(t *testing.T, st latch.Store) {
 	equal(t, "other user's session", session(t, st, others.ID).RevokedAt, nil)
 	equal(t, "password history", history(t, st, u.ID), []string{"h3", "h2", "h1"})
 	equal(t, "other user's history", history(t, st, other.ID), []string{"o1"})
+}
+
+// testChangePasswordKeepSessions: a first password may keep every session
+// of the user; a replacement may not, and is refused without a write.
+func testChangePasswordKeepSessions(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	u := createUser(t, st, "keep-first@example.com")
+	s1 := createSession(t, st, u.ID, []byte("keep-first-r0"))
+	s2 := createSession(t, st, u.ID, nil)
+	if err := st.ChangePassword(ctx, latch.PasswordChange{UserID: u.ID, NewHash: "k1", KeepSessions: true, At: at(10)}); err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "a session after a first password", session(t, st, s1.ID).RevokedAt, nil)
+	equal(t, "another session after a first password", session(t, st, s2.ID).RevokedAt, nil)
+	equal(t, "password history", history(t, st, u.ID), []string{"k1"})
+	if _, err := st.RotateRefreshToken(ctx, []byte("keep-first-r0"), []byte("keep-first-r1"), at(11)); err != nil {
+		t.Errorf("refresh after a first password: %v", err)
+	}
+
+	for name, pc := range map[string]latch.PasswordChange{
+		"change":    {UserID: u.ID, PreviousHash: "k1", NewHash: "k2", KeepSessions: true, At: at(20)},
+		"overwrite": {UserID: u.ID, NewHash: "k2", Overwrite: true, KeepSessions: true, At: at(20)},
+	} {
+		err := st.ChangePassword(ctx, pc)
+		wantError(t, err, latch.KindInvalid, latch.CodeInvalidRequest)
+		equal(t, name+": password history", history(t, st, u.ID), []string{"k1"})
+		equal(t, name+": session", session(t, st, s2.ID).RevokedAt, nil)
+	}
 }
 
 func testChangePasswordConflictWritesNothing(t *testing.T, st latch.Store) {

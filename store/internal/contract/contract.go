@@ -96,6 +96,17 @@ func Invalid(field, message string) *latch.Error {
 	return &latch.Error{Kind: latch.KindInvalid, Code: latch.CodeInvalidRequest, Field: field, Message: message}
 }
 
+// KeepSessions refuses a PasswordChange that would keep every session
+// while replacing a password: only a first password may (see
+// latch.PasswordChange.KeepSessions), and a replacement that left a thief's
+// session alive would be the worst mistake to make silently.
+func KeepSessions(pc latch.PasswordChange) error {
+	if pc.KeepSessions && (pc.Overwrite || pc.PreviousHash != "") {
+		return Invalid("keep_sessions", "only a first password keeps every session")
+	}
+	return nil
+}
+
 // EmailTaken is CreateUser's error for a duplicate email.
 func EmailTaken() *latch.Error {
 	return &latch.Error{Kind: latch.KindConflict, Code: latch.CodeEmailTaken, Message: "email already registered"}
