@@ -155,7 +155,8 @@ func (s Session) HasScope(scope string) bool {
 // RefreshToken is one link of a session's refresh-token chain. Only the
 // SHA-256 of the token is stored. A token is used once: using it marks it
 // UsedAt and stores its successor; presenting a used token again revokes
-// the whole session (reuse detection).
+// the whole session (reuse detection), except within the reuse interval
+// (see Store.RotateRefreshToken).
 type RefreshToken struct {
 	Hash      []byte
 	SessionID string
@@ -305,10 +306,19 @@ type Store interface {
 	// the per-request revocation check.
 	SessionWithUser(ctx context.Context, sessionID string) (Session, User, error)
 	// RotateRefreshToken marks the token with hash oldHash used and stores
-	// newHash as its successor, returning the session. If oldHash was
-	// already used, the session is revoked and the error is Unauthenticated
-	// with code refresh_token_reused. An unknown hash is NotFound.
-	RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, at time.Time) (Session, error)
+	// newHash as its successor, returning the session. An unknown hash is
+	// NotFound; a token of a session that ended is Unauthenticated
+	// (invalid_token).
+	//
+	// If oldHash was already used, it is a reuse: the session is revoked
+	// and the error is Unauthenticated with code refresh_token_reused.
+	// Except within reuseInterval (0: never) of its use, when newHash is
+	// exactly the successor its use stored and that successor is still
+	// unused, the session live: the caller derives the successor from the
+	// token, so this is the same client asking twice at once (two browser
+	// tabs), and the answer is the session again, with nothing written.
+	// A successor that was itself used, or another newHash, is a reuse.
+	RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, at time.Time, reuseInterval time.Duration) (Session, error)
 	RevokeSession(ctx context.Context, sessionID string, at time.Time) error
 	// PurgeSessions deletes at most limit sessions, with their refresh
 	// tokens, that expired or were revoked before before, and returns how

@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -145,5 +146,127 @@ func TestWhichSessionsAPasswordWriteEnds(t *testing.T) {
 				alive(t, email+": another session", b, false)
 			}
 		})
+	})
+}
+
+// TestRefreshReuseInterval: two browser tabs refreshing one expired
+// session at once both stay signed in. Within the reuse interval the used
+// refresh token gets the same successor again (and a fresh access token);
+// past it, or once that successor was used, a reuse revokes the session.
+func TestRefreshReuseInterval(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		h.OAuthUser(t, "tabs@example.com")
+		start := func(t *testing.T) account.TokenPair {
+			t.Helper()
+			p, err := h.Accounts.IssueToken(ctx, account.IssueTokenInput{Email: "tabs@example.com"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.Clock.Advance(time.Hour) // the access token expired: both tabs refresh
+			return p
+		}
+		refresh := func(t *testing.T, rt string) account.TokenPair {
+			t.Helper()
+			p, err := h.Accounts.Refresh(ctx, rt)
+			if err != nil {
+				t.Fatalf("refresh: %v", err)
+			}
+			if _, err := h.Accounts.Authenticate(ctx, p.AccessToken); err != nil {
+				t.Fatalf("the refreshed access token: %v", err)
+			}
+			return p
+		}
+		reused := func(t *testing.T, rt string, pairs ...account.TokenPair) {
+			t.Helper()
+			if _, err := h.Accounts.Refresh(ctx, rt); !latch.IsCode(err, latch.CodeRefreshTokenReused) {
+				t.Fatalf("reuse: %v, want refresh_token_reused", err)
+			}
+			for _, p := range pairs {
+				if _, err := h.Accounts.Authenticate(ctx, p.AccessToken); !latch.IsKind(err, latch.KindUnauthenticated) {
+					t.Errorf("an access token of the revoked session: %v", err)
+				}
+			}
+		}
+
+		t.Run("two tabs", func(t *testing.T) {
+			first := start(t)
+			tabA := refresh(t, first.RefreshToken)
+			h.Clock.Advance(3 * time.Second)
+			tabB := refresh(t, first.RefreshToken)
+			if tabB.RefreshToken != tabA.RefreshToken || tabB.SessionID != first.SessionID {
+				t.Fatalf("tab B got refresh token %q, tab A %q", tabB.RefreshToken, tabA.RefreshToken)
+			}
+			if tabB.AccessToken == tabA.AccessToken {
+				t.Error("no fresh access token for tab B")
+			}
+			if _, err := h.Accounts.Authenticate(ctx, tabA.AccessToken); err != nil {
+				t.Errorf("tab A's access token: %v", err)
+			}
+			// The shared successor rotates on as usual.
+			h.Clock.Advance(time.Hour)
+			third := refresh(t, tabB.RefreshToken)
+			if third.RefreshToken == tabB.RefreshToken {
+				t.Fatal("no rotation")
+			}
+		})
+		t.Run("concurrent", func(t *testing.T) {
+			first := start(t)
+			const n = 8
+			pairs := make([]account.TokenPair, n)
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() { pairs[i], errs[i] = h.Accounts.Refresh(ctx, first.RefreshToken) })
+			}
+			wg.Wait()
+			for i := range n {
+				if errs[i] != nil || pairs[i].RefreshToken != pairs[0].RefreshToken {
+					t.Fatalf("presentation %d: %v, %q (first: %q)", i, errs[i], pairs[i].RefreshToken, pairs[0].RefreshToken)
+				}
+			}
+			refresh(t, pairs[0].RefreshToken)
+		})
+		t.Run("after the interval", func(t *testing.T) {
+			first := start(t)
+			tabA := refresh(t, first.RefreshToken)
+			h.Clock.Advance(account.DefaultRefreshReuseInterval)
+			reused(t, first.RefreshToken, tabA)
+		})
+		t.Run("successor used", func(t *testing.T) {
+			first := start(t)
+			second := refresh(t, first.RefreshToken)
+			third := refresh(t, second.RefreshToken)
+			// The first token is two generations old: a reuse, although
+			// within the interval.
+			reused(t, first.RefreshToken, third)
+		})
+		t.Run("session revoked", func(t *testing.T) {
+			first := start(t)
+			tabA := refresh(t, first.RefreshToken)
+			p, err := h.Accounts.Authenticate(ctx, tabA.AccessToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := h.Accounts.Logout(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := h.Accounts.Refresh(ctx, first.RefreshToken); !latch.IsCode(err, latch.CodeInvalidToken) {
+				t.Fatalf("refresh of a signed-out session: %v", err)
+			}
+		})
+	})
+	t.Run("off", func(t *testing.T) {
+		cfg := account.DefaultConfig()
+		cfg.RefreshReuseInterval = 0
+		h := testenv.NewHarnessWithConfig(t, testenv.OpenSQLite(t), cfg)
+		ctx := context.Background()
+		_, first := h.OAuthUser(t, "off@example.com")
+		if _, err := h.Accounts.Refresh(ctx, first.RefreshToken); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Accounts.Refresh(ctx, first.RefreshToken); !latch.IsCode(err, latch.CodeRefreshTokenReused) {
+			t.Fatalf("reuse with the interval off: %v", err)
+		}
 	})
 }

@@ -817,7 +817,7 @@ func testDeleteUser(t *testing.T, st latch.Store) {
 	wantNotFound(t, err)
 	_, _, err = st.SessionWithUser(ctx, s.ID)
 	wantNotFound(t, err)
-	_, err = st.RotateRefreshToken(ctx, []byte("del-r0"), []byte("del-r1"), at(3))
+	_, err = st.RotateRefreshToken(ctx, []byte("del-r0"), []byte("del-r1"), at(3), 0)
 	wantNotFound(t, err)
 	_, err = st.Credential(ctx, u.ID)
 	wantNotFound(t, err)

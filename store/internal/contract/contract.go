@@ -127,6 +127,15 @@ func AlreadyExists(what string) *latch.Error {
 	return &latch.Error{Kind: latch.KindConflict, Code: latch.CodeAlreadyExists, Message: what + " already exists"}
 }
 
+// WithinReuse reports whether a refresh token used at used may be
+// presented again at at, with reuse interval interval (0: never). The
+// window is symmetric: a replica whose clock runs a little behind the one
+// that rotated the token sees a negative age.
+func WithinReuse(used, at time.Time, interval time.Duration) bool {
+	age := at.Sub(used)
+	return interval > 0 && age < interval && age > -interval
+}
+
 // RefreshTokenReused is RotateRefreshToken's error for a token presented a
 // second time; the session has been revoked by then.
 func RefreshTokenReused() *latch.Error {
