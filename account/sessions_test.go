@@ -270,3 +270,51 @@ func TestRefreshReuseInterval(t *testing.T) {
 		}
 	})
 }
+
+// TestClientRefreshReuse: an API client's used refresh token presented
+// again revokes the grant it was renewed into (its access tokens stop at
+// once), with the same reuse interval as users.
+func TestClientRefreshReuse(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		c, secret, _ := h.APIClient(t, latch.ScopeManageAll, "", false)
+		first, err := h.Accounts.IssueClientToken(ctx, c.ID, secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		works := func(t *testing.T, p account.ClientTokenPair) bool {
+			t.Helper()
+			_, err := h.Accounts.AuthenticateClient(ctx, p.AccessToken)
+			if err != nil && !latch.IsKind(err, latch.KindUnauthenticated) {
+				t.Fatal(err)
+			}
+			return err == nil
+		}
+		second, err := h.Accounts.RefreshClientToken(ctx, first.RefreshToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Clock.Advance(3 * time.Second)
+		again, err := h.Accounts.RefreshClientToken(ctx, first.RefreshToken)
+		if err != nil || again.RefreshToken != second.RefreshToken {
+			t.Fatalf("again within the interval: %v, %q, want %q", err, again.RefreshToken, second.RefreshToken)
+		}
+		if works(t, first) || !works(t, second) || !works(t, again) {
+			t.Fatalf("access tokens: first %v, second %v, again %v", works(t, first), works(t, second), works(t, again))
+		}
+		h.Clock.Advance(account.DefaultRefreshReuseInterval)
+		if _, err := h.Accounts.RefreshClientToken(ctx, first.RefreshToken); !latch.IsCode(err, latch.CodeRefreshTokenReused) {
+			t.Fatalf("reuse: %v, want refresh_token_reused", err)
+		}
+		if works(t, second) || works(t, again) {
+			t.Error("the renewed grant's access tokens still work after the reuse")
+		}
+		if _, err := h.Accounts.RefreshClientToken(ctx, second.RefreshToken); !latch.IsCode(err, latch.CodeInvalidToken) {
+			t.Errorf("the renewed grant's refresh token: %v", err)
+		}
+		// The client itself is not revoked: it gets a new grant.
+		if _, err := h.Accounts.IssueClientToken(ctx, c.ID, secret); err != nil {
+			t.Errorf("a new grant after the reuse: %v", err)
+		}
+	})
+}

@@ -72,6 +72,8 @@ func Run(t *testing.T, open func(t *testing.T) latch.Store) {
 		{"ClientToken/Rotate", testRotateClientToken},
 		{"ClientToken/RotateEnded", testRotateClientTokenEnded},
 		{"ClientToken/RotateConcurrent", testRotateClientTokenConcurrent},
+		{"ClientToken/Reuse", testRotateClientTokenReuse},
+		{"ClientToken/ReuseConcurrent", testRotateClientTokenReuseConcurrent},
 		{"AdminUsers/ByNumber", testUserByNumber},
 		{"AdminUsers/List", testListUsers},
 		{"AdminUsers/Update", testUpdateUser},
