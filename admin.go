@@ -100,7 +100,9 @@ func (c Client) Live() bool { return c.RevokedAt == nil }
 // ClientToken is one grant of access to a client: every client access
 // token names its ClientToken (the "sid" claim), so revoking it, or the
 // client, refuses the token at once. The refresh token that renews it is
-// stored as a SHA-256; renewing revokes the old grant.
+// stored as a SHA-256; renewing replaces the old grant with the next of
+// its chain, and presenting a replaced grant's refresh token again revokes
+// the chain (reuse detection, as for users' refresh tokens).
 type ClientToken struct {
 	ID          string
 	ClientID    string
@@ -243,10 +245,19 @@ type AdminStore interface {
 	CreateClientToken(ctx context.Context, t ClientToken) error
 	// ClientTokenWithClient is the per-request check of a client token.
 	ClientTokenWithClient(ctx context.Context, tokenID string) (ClientToken, Client, error)
-	// RotateClientToken revokes the live grant whose refresh token hashes
-	// to oldRefreshHash and stores next in its place, for the same client.
-	// An unknown, revoked or expired grant is NotFound.
-	RotateClientToken(ctx context.Context, oldRefreshHash []byte, next ClientToken) (Client, error)
+	// RotateClientToken replaces the live grant whose refresh token hashes
+	// to oldRefreshHash with next (at next.CreatedAt), for the same client,
+	// and returns the grant now in force with its client. An unknown,
+	// revoked or expired grant, or a revoked client, is NotFound.
+	//
+	// A grant already replaced is a reuse: every grant of its chain is
+	// revoked (their access tokens stop at once) and the error is
+	// Unauthenticated with code refresh_token_reused. Except within
+	// reuseInterval (0: never) of its replacement, when next.RefreshHash is
+	// exactly the refresh hash of the grant that replaced it and that grant
+	// is live and not replaced itself: then that grant is returned and
+	// nothing is written (see Store.RotateRefreshToken).
+	RotateClientToken(ctx context.Context, oldRefreshHash []byte, next ClientToken, reuseInterval time.Duration) (ClientToken, Client, error)
 
 	UserByNumber(ctx context.Context, number int64) (User, error)
 	ListUsers(ctx context.Context, q UserQuery) ([]User, error)

@@ -239,7 +239,8 @@ func (s Session) HasScope(scope string) bool {
 // RefreshToken is one link of a session's refresh-token chain. Only the
 // SHA-256 of the token is stored. A token is used once: using it marks it
 // UsedAt and stores its successor; presenting a used token again revokes
-// the whole session (reuse detection).
+// the whole session (reuse detection), except within the reuse interval
+// (see Store.RotateRefreshToken).
 type RefreshToken struct {
 	Hash      []byte
 	SessionID string
@@ -304,8 +305,8 @@ type NewSession struct {
 }
 
 // PasswordChange is one atomic password write: the credential, the
-// revocation of every other session of the user, and of every password
-// link sent to the user before.
+// revocation of every other session of the user (unless KeepSessions), and
+// of every password link sent to the user before.
 type PasswordChange struct {
 	UserID string
 	// PreviousHash is the hash the caller verified, or "" when the caller
@@ -316,6 +317,13 @@ type PasswordChange struct {
 	NewHash      string
 	// KeepSessionID is the caller's own session, left valid; "" revokes all.
 	KeepSessionID string
+	// KeepSessions leaves every session of the user valid. It is for a
+	// first password only (PreviousHash "" and not Overwrite; the store
+	// refuses it otherwise): a first password replaces nothing, so nothing
+	// was compromised, and the person is usually signed in where they
+	// asked for it (shared/seeds/README.md, 002). Replacing a password
+	// ends every session but KeepSessionID.
+	KeepSessions bool
 	// Overwrite sets the password whatever is stored (an administrator's
 	// reset); PreviousHash is then ignored.
 	Overwrite bool
@@ -400,10 +408,19 @@ type Store interface {
 	// the per-request revocation check.
 	SessionWithUser(ctx context.Context, sessionID string) (Session, User, error)
 	// RotateRefreshToken marks the token with hash oldHash used and stores
-	// newHash as its successor, returning the session. If oldHash was
-	// already used, the session is revoked and the error is Unauthenticated
-	// with code refresh_token_reused. An unknown hash is NotFound.
-	RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, at time.Time) (Session, error)
+	// newHash as its successor, returning the session. An unknown hash is
+	// NotFound; a token of a session that ended is Unauthenticated
+	// (invalid_token).
+	//
+	// If oldHash was already used, it is a reuse: the session is revoked
+	// and the error is Unauthenticated with code refresh_token_reused.
+	// Except within reuseInterval (0: never) of its use, when newHash is
+	// exactly the successor its use stored and that successor is still
+	// unused, the session live: the caller derives the successor from the
+	// token, so this is the same client asking twice at once (two browser
+	// tabs), and the answer is the session again, with nothing written.
+	// A successor that was itself used, or another newHash, is a reuse.
+	RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, at time.Time, reuseInterval time.Duration) (Session, error)
 	RevokeSession(ctx context.Context, sessionID string, at time.Time) error
 	// PurgeSessions deletes at most limit sessions, with their refresh
 	// tokens, that expired or were revoked before before, and returns how

@@ -158,8 +158,10 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 		if _, err := h.Accounts.Authenticate(ctx, second.AccessToken); err != nil {
 			t.Fatal(err)
 		}
-		// Presenting the used token again is a theft signal: the whole
-		// session dies, including the tokens the legitimate holder has.
+		// Presenting the used token again, past the reuse interval, is a
+		// theft signal: the whole session dies, including the tokens the
+		// legitimate holder has.
+		h.Clock.Advance(account.DefaultRefreshReuseInterval)
 		if _, err := h.Accounts.Refresh(ctx, first.RefreshToken); !latch.IsCode(err, latch.CodeRefreshTokenReused) {
 			t.Fatalf("reuse: %v", err)
 		}

@@ -48,7 +48,9 @@ type AdminSetPasswordInput struct {
 }
 
 // AdminSetPassword sets a user's password for an administrator. Every
-// session of the user is revoked; the new password works at once.
+// session of the user is revoked, whether or not a password existed: the
+// administrator's client holds no session of the user to keep, and the
+// user did not choose this password. The new password works at once.
 func (s *Service) AdminSetPassword(ctx context.Context, a Admin, in AdminSetPasswordInput) error {
 	if err := a.require(latch.PermManageAll); err != nil {
 		return err

@@ -205,37 +205,52 @@ func (s *Service) IssueClientToken(ctx context.Context, clientID, secret string)
 		}
 		return ClientTokenPair{}, errInvalidClient()
 	}
-	return s.startClientGrant(ctx, c, nil)
+	return s.startClientGrant(ctx, c, "")
 }
 
 // RefreshClientToken renews a client's grant with its refresh token; the
-// old access and refresh tokens stop working.
+// old access and refresh tokens stop working. A refresh token presented
+// again is a reuse, as for users: the grant it was renewed into, and every
+// grant of that chain, is revoked (their access tokens stop at once),
+// except within RefreshReuseInterval of its use, which answers the same
+// refresh token and grant again, with a fresh access token.
 func (s *Service) RefreshClientToken(ctx context.Context, refreshToken string) (ClientTokenPair, error) {
 	invalid := &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeInvalidToken, Message: "invalid or expired refresh token"}
 	if !token.LooksOpaque(refreshToken, clientRefreshPrefix) {
 		return ClientTokenPair{}, invalid
 	}
-	old := token.HashOpaque(refreshToken)
-	return s.startClientGrant(ctx, latch.Client{}, old)
+	pair, err := s.startClientGrant(ctx, latch.Client{}, refreshToken)
+	switch {
+	case latch.IsCode(err, latch.CodeRefreshTokenReused):
+		s.log.WarnContext(ctx, "client refresh token reused: its grant is revoked")
+	case latch.IsKind(err, latch.KindNotFound):
+		return ClientTokenPair{}, invalid
+	}
+	return pair, err
 }
 
-// startClientGrant stores a new grant for c (or, with oldRefreshHash, in
-// place of that grant) and signs its access token.
-func (s *Service) startClientGrant(ctx context.Context, c latch.Client, oldRefreshHash []byte) (ClientTokenPair, error) {
+// startClientGrant stores a new grant for c (or, with oldRefresh, in place
+// of the grant that refresh token renews) and signs its access token.
+func (s *Service) startClientGrant(ctx context.Context, c latch.Client, oldRefresh string) (ClientTokenPair, error) {
 	now := s.now()
 	id, err := newID()
 	if err != nil {
 		return ClientTokenPair{}, latch.Internal(err)
 	}
-	refresh, refreshHash := token.NewOpaque(clientRefreshPrefix)
+	var refresh string
+	var refreshHash []byte
+	if oldRefresh == "" {
+		refresh, refreshHash = token.NewOpaque(clientRefreshPrefix)
+	} else {
+		// Derived, as for users' refresh tokens (see Refresh): a second
+		// presentation within the reuse interval finds the same successor.
+		refresh, refreshHash = s.keys.Successor(clientRefreshPrefix, oldRefresh)
+	}
 	grant := latch.ClientToken{ID: id, ClientID: c.ID, RefreshHash: refreshHash, CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL)}
-	if oldRefreshHash == nil {
+	if oldRefresh == "" {
 		err = s.store.CreateClientToken(ctx, grant)
 	} else {
-		c, err = s.store.RotateClientToken(ctx, oldRefreshHash, grant)
-		if latch.IsKind(err, latch.KindNotFound) {
-			return ClientTokenPair{}, &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeInvalidToken, Message: "invalid or expired refresh token"}
-		}
+		grant, c, err = s.store.RotateClientToken(ctx, token.HashOpaque(oldRefresh), grant, s.cfg.RefreshReuseInterval)
 	}
 	if err != nil {
 		return ClientTokenPair{}, err

@@ -196,8 +196,12 @@ type SetPasswordWithLinkInput struct {
 
 // SetPasswordWithLink sets a password with a link from an email (seed
 // 002's link, or recovery). The link is used up in the same transaction
-// as the password write; every session of the account ends, the email
-// counts as verified, and a "your password was set" email goes out.
+// as the password write, the email counts as verified, and a "your
+// password was set" email goes out. A recovery link replaces the password
+// and ends every session of the account (whoever asked is signed in
+// nowhere it trusts); a set-password link gives a first password and ends
+// none (shared/seeds/README.md, 002: nothing was compromised, and the
+// person is usually signed in where they asked for the link).
 func (s *Service) SetPasswordWithLink(ctx context.Context, in SetPasswordWithLinkInput) error {
 	hash, user, link, err := s.liveLink(ctx, in.Token)
 	if err != nil {
@@ -240,8 +244,9 @@ func (s *Service) SetPasswordWithLink(ctx context.Context, in SetPasswordWithLin
 	}
 	// A recovery link replaces the password; a set-password link (seed
 	// 002) only gives a first one, and finds a password set meanwhile.
+	recovery := link.Purpose == latch.LinkRecovery
 	err = s.changePassword(ctx, user, latch.PasswordChange{
-		UserID: user.ID, NewHash: newHash, Overwrite: link.Purpose == latch.LinkRecovery, LinkHash: hash, Verify: true,
+		UserID: user.ID, NewHash: newHash, Overwrite: recovery, KeepSessions: !recovery, LinkHash: hash, Verify: true,
 		At: s.now(), Audit: &ev, Mail: m,
 	})
 	switch {

@@ -342,15 +342,20 @@ func (s *Service) rehash(ctx context.Context, userID, pw, oldHash string) string
 }
 
 // Refresh exchanges a refresh token for a new pair. The presented token is
-// used up; presenting it again revokes the whole session.
+// used up; presenting it again revokes the whole session, except within
+// RefreshReuseInterval of its use, which answers the same refresh token
+// as the first time (and a fresh access token): two browser tabs that
+// refresh one session at once both stay signed in.
 func (s *Service) Refresh(ctx context.Context, refreshToken string) (TokenPair, error) {
 	invalid := &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeInvalidToken, Message: "invalid or expired refresh token"}
 	if !token.LooksOpaque(refreshToken, refreshPrefix) {
 		return TokenPair{}, invalid
 	}
-	next, nextHash := token.NewOpaque(refreshPrefix)
+	// The successor is derived from the token, not drawn at random: a
+	// second presentation recomputes it, and the store recognises it.
+	next, nextHash := s.keys.Successor(refreshPrefix, refreshToken)
 	now := s.now()
-	sess, err := s.store.RotateRefreshToken(ctx, token.HashOpaque(refreshToken), nextHash, now)
+	sess, err := s.store.RotateRefreshToken(ctx, token.HashOpaque(refreshToken), nextHash, now, s.cfg.RefreshReuseInterval)
 	if err != nil {
 		switch {
 		case latch.IsCode(err, latch.CodeRefreshTokenReused):

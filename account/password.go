@@ -44,8 +44,10 @@ func forcedChange(p Principal) bool {
 }
 
 // SetOwnPassword sets the caller's first password, or changes it when one
-// exists (then CurrentPassword must be given and correct). Every other
-// session of the account is revoked; the caller's stays valid.
+// exists (then CurrentPassword must be given and correct). A change
+// revokes every other session of the account, the caller's stays valid; a
+// first password revokes none (it replaces nothing, so nothing was
+// compromised: shared/seeds/README.md, 002).
 //
 // Two concurrent first-time calls cannot both succeed: the store writes a
 // first password only while none exists, and the loser is told to send
@@ -149,7 +151,8 @@ func (s *Service) SetOwnPassword(ctx context.Context, p Principal, in SetOwnPass
 		ev.Action = latch.AuditPasswordSet
 	}
 	err = s.changePassword(ctx, p.User, latch.PasswordChange{
-		UserID: p.User.ID, PreviousHash: previous, NewHash: newHash, KeepSessionID: keep, At: s.now(), Audit: &ev,
+		UserID: p.User.ID, PreviousHash: previous, NewHash: newHash, KeepSessionID: keep, KeepSessions: !hasPassword,
+		At: s.now(), Audit: &ev,
 	})
 	if latch.IsKind(err, latch.KindConflict) {
 		// Someone else set or changed the password between our read and our

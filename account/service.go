@@ -21,6 +21,12 @@ type Config struct {
 	AccessTokenTTL time.Duration
 	// SessionTTL is how long a sign-in can be refreshed (default 30 days).
 	SessionTTL time.Duration
+	// RefreshReuseInterval is how long after its use a refresh token may
+	// be presented again and get the same successor (two browser tabs
+	// refreshing one session at once); later, a reuse revokes the session
+	// (users) or the grant (API clients). 0 turns it off: any reuse
+	// revokes. Default 10 s.
+	RefreshReuseInterval time.Duration
 	// Policy is the baseline password policy.
 	Policy password.Policy
 	// LoginPerIP limits sign-in attempts per client IP.
@@ -69,14 +75,20 @@ type Config struct {
 	MailQueued func()
 }
 
+// DefaultRefreshReuseInterval is the default of RefreshReuseInterval:
+// long enough for concurrent requests of one browser, short enough that a
+// stolen token is still caught (Supabase Auth uses 10 s too).
+const DefaultRefreshReuseInterval = 10 * time.Second
+
 // DefaultConfig returns the defaults documented in the README.
 func DefaultConfig() Config {
 	return Config{
-		AccessTokenTTL: time.Hour,
-		SessionTTL:     30 * 24 * time.Hour,
-		Policy:         password.DefaultPolicy(),
-		LoginPerIP:     ratelimit.Rule{Limit: 60, Per: time.Minute},
-		LoginFailures:  ratelimit.Rule{Limit: 10, Per: 10 * time.Minute},
+		AccessTokenTTL:       time.Hour,
+		SessionTTL:           30 * 24 * time.Hour,
+		RefreshReuseInterval: DefaultRefreshReuseInterval,
+		Policy:               password.DefaultPolicy(),
+		LoginPerIP:           ratelimit.Rule{Limit: 60, Per: time.Minute},
+		LoginFailures:        ratelimit.Rule{Limit: 10, Per: 10 * time.Minute},
 		// 100 failures at once, then one an hour.
 		LoginPerAccount: ratelimit.Rule{Limit: 100, Per: 100 * time.Hour},
 		IPv6Prefix:      ratelimit.DefaultIPv6Prefix,
@@ -120,6 +132,9 @@ func New(store latch.Store, hasher *password.Hasher, keys *token.Keys, limiter r
 	}
 	if limiter == nil {
 		limiter = ratelimit.NewMemory(0, now)
+	}
+	if cfg.RefreshReuseInterval < 0 {
+		cfg.RefreshReuseInterval = 0
 	}
 	if cfg.LinkTTL <= 0 {
 		cfg.LinkTTL = DefaultConfig().LinkTTL

@@ -259,7 +259,8 @@ func (s *Service) setFirstPassword(ctx context.Context, verifyToken, pw string) 
 	if err != nil {
 		return latch.User{}, "", err
 	}
-	err = s.changePassword(ctx, user, latch.PasswordChange{UserID: user.ID, NewHash: hash, Verify: true, At: s.now(), Audit: &ev, Mail: m})
+	// A first password ends no session (shared/seeds/README.md, 002).
+	err = s.changePassword(ctx, user, latch.PasswordChange{UserID: user.ID, NewHash: hash, KeepSessions: true, Verify: true, At: s.now(), Audit: &ev, Mail: m})
 	if latch.IsKind(err, latch.KindConflict) {
 		return latch.User{}, "", errAlreadySet
 	}

@@ -9,7 +9,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/internal/testenv"
 )
 
@@ -73,7 +75,18 @@ func TestTokenEndpoint(t *testing.T) {
 			t.Fatalf("refresh grant (JSON): %d %v", status, body)
 		}
 		access := body["access_token"].(string)
+		successor := body["refresh_token"].(string)
 
+		// Within the reuse interval (two tabs refreshing at once), the
+		// used token gets the same successor and a fresh access token.
+		fx.h.Clock.Advance(2 * time.Second)
+		status, _, body = fx.post(t, "/v1/token", form, "grant_type=refresh_token&refresh_token="+url.QueryEscape(refresh), "")
+		if status != 200 || body["refresh_token"] != successor || body["access_token"] == "" {
+			t.Fatalf("refresh token again within the reuse interval: %d %v, want refresh_token %s", status, body, successor)
+		}
+
+		// Past it, a reuse revokes the session.
+		fx.h.Clock.Advance(account.DefaultRefreshReuseInterval)
 		status, _, body = fx.post(t, "/v1/token", form, "grant_type=refresh_token&refresh_token="+url.QueryEscape(refresh), "")
 		if status != 400 || body["error"] != "invalid_grant" {
 			t.Fatalf("reused refresh token: %d %v", status, body)

@@ -352,9 +352,32 @@ func TestTokenContract(t *testing.T) {
 			t.Fatalf("refresh: %d %s", res.status, res.body)
 		}
 		golden(t, fx.put(t, setPath(fx.user.Number), seedHeaders(access), body(newPassword, newPassword, nil)), 401, "auth_failure")
-		// A used refresh token is refused.
+		var renewed map[string]any
+		if err := json.Unmarshal(res.body, &renewed); err != nil {
+			t.Fatal(err)
+		}
+		// Within the reuse interval, the used refresh token gets the same
+		// grant again (two requests of one client at once).
+		h.Clock.Advance(2 * time.Second)
+		res = fx.do(t, http.MethodPost, "/auth/oauth2/v2/token", map[string]string{"Content-Type": "application/json"},
+			`{"grant_type":"refresh_token","refresh_token":"`+tok["refresh_token"].(string)+`"}`)
+		var again map[string]any
+		if res.status != 200 || json.Unmarshal(res.body, &again) != nil || again["refresh_token"] != renewed["refresh_token"] {
+			t.Fatalf("refresh again within the reuse interval: %d %s, want refresh_token %v", res.status, res.body, renewed["refresh_token"])
+		}
+		for _, tok := range []any{renewed["access_token"], again["access_token"]} {
+			golden(t, fx.put(t, setPath(fx.user.Number), seedHeaders(tok.(string)), body(newPassword, newPassword, nil)), 200, "success")
+		}
+		// Past it, a used refresh token is refused, and its reuse revokes
+		// the grant it was renewed into: that grant's access tokens stop.
+		h.Clock.Advance(account.DefaultRefreshReuseInterval)
 		golden(t, fx.do(t, http.MethodPost, "/auth/oauth2/v2/token", map[string]string{"Content-Type": "application/json"},
 			`{"grant_type":"refresh_token","refresh_token":"`+tok["refresh_token"].(string)+`"}`), 401, "auth_failure")
+		for _, tok := range []any{renewed["access_token"], again["access_token"]} {
+			golden(t, fx.put(t, setPath(fx.user.Number), seedHeaders(tok.(string)), body(newPassword, newPassword, nil)), 401, "auth_failure")
+		}
+		golden(t, fx.do(t, http.MethodPost, "/auth/oauth2/v2/token", map[string]string{"Content-Type": "application/json"},
+			`{"grant_type":"refresh_token","refresh_token":"`+renewed["refresh_token"].(string)+`"}`), 401, "auth_failure")
 
 		cases := []struct {
 			name    string

@@ -118,21 +118,16 @@ func TestRequestLinkSetLogin(t *testing.T) {
 		if page := do(t, h, "GET", link, "", "", ""); page.status != 400 {
 			t.Fatalf("page after use: %d", page.status)
 		}
-		// Other sessions ended; the "password set" notice went out; the
-		// email counts as verified.
-		if _, err := h.Accounts.Authenticate(context.Background(), pair.AccessToken); err == nil {
-			t.Fatal("a session from before the link still works")
-		}
+		// The "password set" notice went out.
 		notice := h.SMTP.WaitFor(t, u.Email, 10*time.Second)
 		if !strings.Contains(strings.ToLower(notice.Text), "password") || strings.Contains(notice.Text, "token=") {
 			t.Fatalf("notice: %q %s", notice.Subject, notice.Text)
 		}
-		// Asking again now: 409.
-		pair2, err := h.Accounts.IssueToken(context.Background(), account.IssueTokenInput{Email: u.Email})
-		if err != nil {
-			t.Fatal(err)
-		}
-		jsonAPIError(t, do(t, h, "PUT", "/user/password", pair2.AccessToken, "", ""), 409, "password-already-set")
+		// A first password ends no session (shared/seeds/README.md, 002):
+		// the same bearer token that asked for the link asks again and is
+		// told the password is set, 409, not 401.
+		jsonAPIError(t, do(t, h, "PUT", "/user/password", pair.AccessToken, "", ""), 409, "password-already-set")
+		jsonAPIError(t, do(t, h, "PUT", requestPath, pair.AccessToken, "", ""), 409, "password-already-set")
 		// Nothing secret in the outbox: data sealed, erased once sent.
 		msgs, err := h.Store.MailMessages(context.Background(), 10)
 		if err != nil {

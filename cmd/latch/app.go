@@ -92,7 +92,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	policy := password.DefaultPolicy()
 	policy.MinLength, policy.MaxLength = cfg.PasswordMin, cfg.PasswordMax
 	accounts := account.New(store, hasher, keys, limiter, account.Config{
-		AccessTokenTTL: cfg.AccessTTL, SessionTTL: cfg.SessionTTL, Policy: policy,
+		AccessTokenTTL: cfg.AccessTTL, SessionTTL: cfg.SessionTTL, RefreshReuseInterval: cfg.RefreshReuse, Policy: policy,
 		LoginPerIP: cfg.LoginPerIP, LoginFailures: cfg.LoginFailures, IPv6Prefix: cfg.LimitIPv6Prefix,
 		LoginPerAccount: cfg.LoginPerAccount, LoginFailureFloor: cfg.LoginFailureFloor,
 		// Latch's own login page is a client of its own provider flow.

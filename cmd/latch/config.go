@@ -33,8 +33,10 @@ type config struct {
 	HashQueue   time.Duration
 	AccessTTL   time.Duration
 	SessionTTL  time.Duration
-	Retention   time.Duration
-	SigningAlg  string
+	// RefreshReuse is the refresh-token reuse interval (0: off).
+	RefreshReuse time.Duration
+	Retention    time.Duration
+	SigningAlg   string
 	// KeyEncryptionKey encrypts signing keys at rest (32 bytes, from
 	// LATCH_KEY_ENCRYPTION_KEY in base64).
 	KeyEncryptionKey []byte
@@ -72,6 +74,10 @@ type config struct {
 	LoginFailureFloorAuto bool
 }
 
+// maxRefreshReuse bounds LATCH_REFRESH_REUSE_INTERVAL: the interval is for
+// requests of one client that overlap, not for a copy kept for later.
+const maxRefreshReuse = 5 * time.Minute
+
 // loadConfig reads the environment through getenv (os.Getenv in main).
 func loadConfig(getenv func(string) string) (config, error) {
 	c := config{
@@ -80,6 +86,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		HashQueue:      2 * time.Second,
 		AccessTTL:      time.Hour,
 		SessionTTL:     30 * 24 * time.Hour,
+		RefreshReuse:   account.DefaultRefreshReuseInterval,
 		Retention:      7 * 24 * time.Hour,
 		SigningAlg:     token.ES256,
 		PasswordMin:    password.DefaultPolicy().MinLength,
@@ -150,6 +157,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 	duration("LATCH_HASH_QUEUE_TIMEOUT", &c.HashQueue)
 	duration("LATCH_ACCESS_TOKEN_TTL", &c.AccessTTL)
 	duration("LATCH_SESSION_TTL", &c.SessionTTL)
+	if v := getenv("LATCH_REFRESH_REUSE_INTERVAL"); v != "" {
+		// 0 is allowed here (it turns the interval off); a long interval
+		// would let a stolen refresh token go unnoticed, so it is capped.
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > maxRefreshReuse {
+			errs = append(errs, fmt.Sprintf("LATCH_REFRESH_REUSE_INTERVAL=%q: want a duration from 0 (off) to %v, such as 10s", v, maxRefreshReuse))
+		} else {
+			c.RefreshReuse = d
+		}
+	}
 	duration("LATCH_SESSION_RETENTION", &c.Retention)
 	duration("LATCH_SHUTDOWN_GRACE", &c.ShutdownGrace)
 	str("LATCH_SMTP_URL", &c.SMTPURL)

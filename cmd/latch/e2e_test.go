@@ -192,6 +192,9 @@ func TestEndToEnd(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			in := newInstance(t, dsn(t))
+			// A short reuse interval, so that the journey can wait it out.
+			const reuseInterval = 2 * time.Second
+			in.env = append(in.env, "LATCH_REFRESH_REUSE_INTERVAL="+reuseInterval.String())
 			in.cli(t, "", "migrate")
 			var created struct {
 				ID     string `json:"id"`
@@ -224,7 +227,15 @@ func TestEndToEnd(t *testing.T) {
 			if s, _ := in.call(t, "GET", "/v1/me", rotated["access_token"].(string), "", ""); s != 200 {
 				t.Fatalf("/v1/me with the rotated token: %d", s)
 			}
-			// Reusing the old refresh token revokes the session.
+			// Within the reuse interval (a second tab), the old refresh
+			// token gets the same successor.
+			s, again := in.call(t, "POST", "/v1/token", "", "application/x-www-form-urlencoded",
+				url.Values{"grant_type": {"refresh_token"}, "refresh_token": {loginA["refresh_token"].(string)}}.Encode())
+			if s != 200 || again["refresh_token"] != rotated["refresh_token"] {
+				t.Fatalf("refresh again within the reuse interval: %d %v, want %v", s, again, rotated["refresh_token"])
+			}
+			// Past it, reusing the old refresh token revokes the session.
+			time.Sleep(reuseInterval)
 			s, reuse := in.call(t, "POST", "/v1/token", "", "application/x-www-form-urlencoded",
 				url.Values{"grant_type": {"refresh_token"}, "refresh_token": {loginA["refresh_token"].(string)}}.Encode())
 			if s != 400 || reuse["error"] != "invalid_grant" {

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -249,16 +250,18 @@ func (s *Store) CreateClientToken(ctx context.Context, t latch.ClientToken) erro
 		return contract.NotFound("client")
 	}
 	return s.write(ctx, func(tx pgx.Tx) error {
-		return insertClientToken(ctx, tx, t)
+		return insertClientToken(ctx, tx, t, t.ID)
 	})
 }
 
-func insertClientToken(ctx context.Context, tx pgx.Tx, t latch.ClientToken) error {
+// insertClientToken stores t as a grant of the chain familyID (its own id
+// for a chain's first grant).
+func insertClientToken(ctx context.Context, tx pgx.Tx, t latch.ClientToken, familyID string) error {
 	tag, err := tx.Exec(ctx, `
-		INSERT INTO client_tokens (id, client_id, refresh_hash, created_at, expires_at, revoked_at)
-		VALUES ($1, $2, $3, $4, $5, $6)
+		INSERT INTO client_tokens (id, client_id, refresh_hash, created_at, expires_at, revoked_at, family_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (id) DO NOTHING`,
-		t.ID, t.ClientID, t.RefreshHash, t.CreatedAt, t.ExpiresAt, t.RevokedAt)
+		t.ID, t.ClientID, t.RefreshHash, t.CreatedAt, t.ExpiresAt, t.RevokedAt, familyID)
 	switch pgCode(err) {
 	case foreignKeyViolation:
 		return contract.NotFound("client")
@@ -298,28 +301,32 @@ func (s *Store) ClientTokenWithClient(ctx context.Context, tokenID string) (latc
 
 // RotateClientToken implements latch.Store. The grant is locked, so
 // concurrent rotations of one refresh token queue, and each later one
-// reads it as the earlier left it (revoked): exactly one succeeds. The
+// reads it as the earlier left it (replaced): exactly one replaces it. The
 // client is locked against a concurrent revocation until the commit.
-func (s *Store) RotateClientToken(ctx context.Context, oldRefreshHash []byte, next latch.ClientToken) (latch.Client, error) {
+func (s *Store) RotateClientToken(ctx context.Context, oldRefreshHash []byte, next latch.ClientToken, reuseInterval time.Duration) (latch.ClientToken, latch.Client, error) {
 	if len(oldRefreshHash) == 0 {
-		return latch.Client{}, contract.NotFound("client token")
+		return latch.ClientToken{}, latch.Client{}, contract.NotFound("client token")
 	}
 	next, err := contract.ClientToken(next, s.now)
 	if err != nil {
-		return latch.Client{}, err
+		return latch.ClientToken{}, latch.Client{}, err
 	}
+	at := next.CreatedAt
 	var c latch.Client
+	inForce := next
+	reused := false
 	err = s.write(ctx, func(tx pgx.Tx) error {
-		var oldID string
+		var oldID, familyID string
+		var nextID *string
 		var expires time.Time
-		var revoked *time.Time
+		var revoked, replaced *time.Time
 		dest, finish := clientDest(&c)
 		err := tx.QueryRow(ctx, `
-			SELECT t.id, t.expires_at, t.revoked_at, `+clientColumns+`
+			SELECT t.id::text, COALESCE(t.family_id, t.id)::text, t.expires_at, t.revoked_at, t.replaced_at, t.next_id::text, `+clientColumns+`
 			FROM client_tokens t JOIN clients c ON c.id = t.client_id
 			WHERE t.refresh_hash = $1
 			FOR NO KEY UPDATE OF t FOR SHARE OF c`,
-			oldRefreshHash).Scan(append([]any{&oldID, &expires, &revoked}, dest...)...)
+			oldRefreshHash).Scan(append([]any{&oldID, &familyID, &expires, &revoked, &replaced, &nextID}, dest...)...)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return contract.NotFound("client token")
 		}
@@ -327,21 +334,67 @@ func (s *Store) RotateClientToken(ctx context.Context, oldRefreshHash []byte, ne
 			return err
 		}
 		finish()
+		if !c.Live() {
+			return contract.NotFound("client token")
+		}
+		if replaced != nil {
+			if contract.WithinReuse(*replaced, at, reuseInterval) && nextID != nil {
+				successor, live, err := clientTokenSuccessor(ctx, tx, *nextID, at)
+				if err != nil {
+					return err
+				}
+				if live && bytes.Equal(successor.RefreshHash, next.RefreshHash) {
+					inForce = successor
+					return nil
+				}
+			}
+			// A reuse: the whole chain ends, and that must stand although
+			// the caller gets an error, so it commits.
+			reused = true
+			_, err := tx.Exec(ctx, `
+				UPDATE client_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL`, at, familyID)
+			return err
+		}
 		old := latch.ClientToken{ExpiresAt: expires, RevokedAt: revoked}
-		if !old.Live(next.CreatedAt) || !c.Live() {
+		if !old.Live(at) {
 			return contract.NotFound("client token")
 		}
 		if _, err := tx.Exec(ctx, `
-			UPDATE client_tokens SET revoked_at = $1 WHERE id = $2`, next.CreatedAt, oldID); err != nil {
+			UPDATE client_tokens SET revoked_at = $1, replaced_at = $1, next_id = $2 WHERE id = $3`, at, next.ID, oldID); err != nil {
 			return err
 		}
 		next.ClientID = c.ID
-		return insertClientToken(ctx, tx, next)
+		inForce = next
+		return insertClientToken(ctx, tx, next, familyID)
 	})
 	if err != nil {
-		return latch.Client{}, err
+		return latch.ClientToken{}, latch.Client{}, err
 	}
-	return c, nil
+	if reused {
+		return latch.ClientToken{}, latch.Client{}, contract.RefreshTokenReused()
+	}
+	return inForce, c, nil
+}
+
+// clientTokenSuccessor reads the grant id that replaced another, and
+// reports whether it is in force at at: live and not replaced itself. FOR
+// SHARE waits for a rotation of it under way, so that is what its commit
+// left.
+func clientTokenSuccessor(ctx context.Context, tx pgx.Tx, id string, at time.Time) (latch.ClientToken, bool, error) {
+	var t latch.ClientToken
+	var replaced *time.Time
+	err := tx.QueryRow(ctx, `
+		SELECT id::text, client_id, refresh_hash, created_at, expires_at, revoked_at, replaced_at
+		FROM client_tokens WHERE id = $1 FOR SHARE`, id,
+	).Scan(&t.ID, &t.ClientID, &t.RefreshHash, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt, &replaced)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return latch.ClientToken{}, false, nil
+	}
+	if err != nil {
+		return latch.ClientToken{}, false, err
+	}
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt = utc(t.CreatedAt), utc(t.ExpiresAt), utcPtr(t.RevokedAt)
+	return t, t.Live(at) && replaced == nil, nil
 }
 
 // UserByNumber implements latch.Store.

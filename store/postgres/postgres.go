@@ -9,6 +9,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"errors"
@@ -507,6 +508,9 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 	if pc.NewHash == "" {
 		return contract.Invalid("new_hash", "new password hash is empty")
 	}
+	if err := contract.KeepSessions(pc); err != nil {
+		return err
+	}
 	at := contract.Or(pc.At, s.now)
 	// A KeepSessionID that is no session id keeps no session; NULL is
 	// distinct from every id.
@@ -577,10 +581,12 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 			userID, pc.NewHash, at); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `
-			UPDATE sessions SET revoked_at = $1
-			WHERE user_id = $2 AND revoked_at IS NULL AND id IS DISTINCT FROM $3::uuid`, at, userID, keep); err != nil {
-			return err
+		if !pc.KeepSessions {
+			if _, err := tx.Exec(ctx, `
+				UPDATE sessions SET revoked_at = $1
+				WHERE user_id = $2 AND revoked_at IS NULL AND id IS DISTINCT FROM $3::uuid`, at, userID, keep); err != nil {
+				return err
+			}
 		}
 		// Whatever set the password, no link sent before may set it again.
 		if _, err := tx.Exec(ctx, `
@@ -732,7 +738,7 @@ func (s *Store) SessionWithUser(ctx context.Context, sessionID string) (latch.Se
 }
 
 // RotateRefreshToken implements latch.Store.
-func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, at time.Time) (latch.Session, error) {
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, at time.Time, reuseInterval time.Duration) (latch.Session, error) {
 	if len(oldHash) == 0 {
 		return latch.Session{}, contract.NotFound("refresh token")
 	}
@@ -752,12 +758,13 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	// concurrent RevokeSession cannot slip between this check and commit.
 	var sess latch.Session
 	var used *time.Time
+	var successor []byte
 	dest, finish := sessionDest(&sess)
 	err = tx.QueryRow(ctx, `
-		SELECT rt.used_at, `+sessionColumns+`
+		SELECT rt.used_at, rt.next_hash, `+sessionColumns+`
 		FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
 		WHERE rt.hash = $1
-		FOR NO KEY UPDATE`, oldHash).Scan(append([]any{&used}, dest...)...)
+		FOR NO KEY UPDATE`, oldHash).Scan(append([]any{&used, &successor}, dest...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return latch.Session{}, contract.NotFound("refresh token")
 	}
@@ -767,6 +774,24 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	finish()
 
 	if used != nil {
+		if contract.WithinReuse(*used, at, reuseInterval) && bytes.Equal(successor, newHash) {
+			// FOR SHARE waits for a rotation of the successor under way,
+			// so "still unused" is what its commit left.
+			var successorUsed *time.Time
+			err := tx.QueryRow(ctx, `SELECT used_at FROM refresh_tokens WHERE hash = $1 FOR SHARE`, successor).Scan(&successorUsed)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return latch.Session{}, latch.Internal(err)
+			}
+			if err == nil && successorUsed == nil {
+				if !sess.Live(at) {
+					return latch.Session{}, contract.SessionEnded()
+				}
+				if err := tx.Commit(ctx); err != nil {
+					return latch.Session{}, latch.Internal(err)
+				}
+				return sess, nil
+			}
+		}
 		return latch.Session{}, revokeForReuse(ctx, tx, sess.ID, at)
 	}
 	if !sess.Live(at) {
@@ -775,7 +800,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	// The lock above means this finds the token unused; the guard keeps
 	// the statement correct on its own.
 	tag, err := tx.Exec(ctx, `
-		UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL`, at, oldHash)
+		UPDATE refresh_tokens SET used_at = $1, next_hash = $2 WHERE hash = $3 AND used_at IS NULL`, at, newHash, oldHash)
 	if err != nil {
 		return latch.Session{}, latch.Internal(err)
 	}

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -240,16 +241,18 @@ func (s *Store) CreateClientToken(ctx context.Context, t latch.ClientToken) erro
 		return contract.NotFound("client")
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		return insertClientToken(ctx, tx, t)
+		return insertClientToken(ctx, tx, t, t.ID)
 	})
 }
 
-func insertClientToken(ctx context.Context, tx *sql.Tx, t latch.ClientToken) error {
+// insertClientToken stores t as a grant of the chain familyID (its own id
+// for a chain's first grant).
+func insertClientToken(ctx context.Context, tx *sql.Tx, t latch.ClientToken, familyID string) error {
 	res, err := tx.ExecContext(ctx, `
-		INSERT INTO client_tokens (id, client_id, refresh_hash, created_at, expires_at, revoked_at)
-		VALUES (?, ?, ?, ?, ?, ?)
+		INSERT INTO client_tokens (id, client_id, refresh_hash, created_at, expires_at, revoked_at, family_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
-		t.ID, t.ClientID, t.RefreshHash, micros(t.CreatedAt), micros(t.ExpiresAt), microsPtr(t.RevokedAt))
+		t.ID, t.ClientID, t.RefreshHash, micros(t.CreatedAt), micros(t.ExpiresAt), microsPtr(t.RevokedAt), familyID)
 	switch sqliteCode(err) {
 	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 		return contract.NotFound("client")
@@ -297,26 +300,31 @@ func (s *Store) ClientTokenWithClient(ctx context.Context, tokenID string) (latc
 }
 
 // RotateClientToken implements latch.Store. The writer is serialized, so
-// the check and the revocation see the same row: of two rotations of one
-// refresh token, the second finds it revoked.
-func (s *Store) RotateClientToken(ctx context.Context, oldRefreshHash []byte, next latch.ClientToken) (latch.Client, error) {
+// the check and the replacement see the same row: of two rotations of one
+// refresh token, the second finds it replaced.
+func (s *Store) RotateClientToken(ctx context.Context, oldRefreshHash []byte, next latch.ClientToken, reuseInterval time.Duration) (latch.ClientToken, latch.Client, error) {
 	if len(oldRefreshHash) == 0 {
-		return latch.Client{}, contract.NotFound("client token")
+		return latch.ClientToken{}, latch.Client{}, contract.NotFound("client token")
 	}
 	next, err := contract.ClientToken(next, s.now)
 	if err != nil {
-		return latch.Client{}, err
+		return latch.ClientToken{}, latch.Client{}, err
 	}
+	at := next.CreatedAt
 	var c latch.Client
+	inForce := next
+	reused := false
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		var oldID string
+		var oldID, familyID string
+		var nextID sql.NullString
+		var expires int64
+		var revoked, replaced sql.NullInt64
 		dest, finish := clientDest(&c)
 		err := tx.QueryRowContext(ctx, `
-			SELECT t.id, `+clientColumns+`
+			SELECT t.id, COALESCE(t.family_id, t.id), t.expires_at, t.revoked_at, t.replaced_at, t.next_id, `+clientColumns+`
 			FROM client_tokens t JOIN clients c ON c.id = t.client_id
-			WHERE t.refresh_hash = ?1 AND t.revoked_at IS NULL AND t.expires_at > ?2
-			  AND c.revoked_at IS NULL`,
-			oldRefreshHash, micros(next.CreatedAt)).Scan(append([]any{&oldID}, dest...)...)
+			WHERE t.refresh_hash = ?`,
+			oldRefreshHash).Scan(append([]any{&oldID, &familyID, &expires, &revoked, &replaced, &nextID}, dest...)...)
 		if errors.Is(err, sql.ErrNoRows) {
 			return contract.NotFound("client token")
 		}
@@ -324,17 +332,65 @@ func (s *Store) RotateClientToken(ctx context.Context, oldRefreshHash []byte, ne
 			return err
 		}
 		finish()
+		if !c.Live() {
+			return contract.NotFound("client token")
+		}
+		if replaced.Valid {
+			if contract.WithinReuse(fromMicros(replaced.Int64), at, reuseInterval) && nextID.Valid {
+				successor, live, err := clientTokenSuccessor(ctx, tx, nextID.String, at)
+				if err != nil {
+					return err
+				}
+				if live && bytes.Equal(successor.RefreshHash, next.RefreshHash) {
+					inForce = successor
+					return nil
+				}
+			}
+			// A reuse: the whole chain ends, and that must stand although
+			// the caller gets an error, so it commits.
+			reused = true
+			_, err := tx.ExecContext(ctx, `
+				UPDATE client_tokens SET revoked_at = ?1 WHERE family_id = ?2 AND revoked_at IS NULL`, micros(at), familyID)
+			return err
+		}
+		old := latch.ClientToken{ExpiresAt: fromMicros(expires), RevokedAt: fromNullMicros(revoked)}
+		if !old.Live(at) {
+			return contract.NotFound("client token")
+		}
 		if _, err := tx.ExecContext(ctx, `
-			UPDATE client_tokens SET revoked_at = ? WHERE id = ?`, micros(next.CreatedAt), oldID); err != nil {
+			UPDATE client_tokens SET revoked_at = ?1, replaced_at = ?1, next_id = ?2 WHERE id = ?3`, micros(at), next.ID, oldID); err != nil {
 			return err
 		}
 		next.ClientID = c.ID
-		return insertClientToken(ctx, tx, next)
+		inForce = next
+		return insertClientToken(ctx, tx, next, familyID)
 	})
 	if err != nil {
-		return latch.Client{}, err
+		return latch.ClientToken{}, latch.Client{}, err
 	}
-	return c, nil
+	if reused {
+		return latch.ClientToken{}, latch.Client{}, contract.RefreshTokenReused()
+	}
+	return inForce, c, nil
+}
+
+// clientTokenSuccessor reads the grant id that replaced another, and
+// reports whether it is in force at at: live and not replaced itself.
+func clientTokenSuccessor(ctx context.Context, tx *sql.Tx, id string, at time.Time) (latch.ClientToken, bool, error) {
+	var t latch.ClientToken
+	var created, expires int64
+	var revoked, replaced sql.NullInt64
+	err := tx.QueryRowContext(ctx, `
+		SELECT id, client_id, refresh_hash, created_at, expires_at, revoked_at, replaced_at FROM client_tokens WHERE id = ?`, id,
+	).Scan(&t.ID, &t.ClientID, &t.RefreshHash, &created, &expires, &revoked, &replaced)
+	if errors.Is(err, sql.ErrNoRows) {
+		return latch.ClientToken{}, false, nil
+	}
+	if err != nil {
+		return latch.ClientToken{}, false, err
+	}
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromMicros(created), fromMicros(expires), fromNullMicros(revoked)
+	return t, t.Live(at) && !replaced.Valid, nil
 }
 
 // UserByNumber implements latch.Store.

@@ -12,6 +12,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"embed"
@@ -571,6 +572,9 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 	if pc.NewHash == "" {
 		return contract.Invalid("new_hash", "new password hash is empty")
 	}
+	if err := contract.KeepSessions(pc); err != nil {
+		return err
+	}
 	when := contract.Or(pc.At, s.now)
 	at := micros(when)
 	// A KeepSessionID that is no session id keeps no session.
@@ -622,10 +626,12 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 			userID, pc.NewHash, at); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE sessions SET revoked_at = ?
-			WHERE user_id = ? AND revoked_at IS NULL AND id <> ?`, at, userID, keep); err != nil {
-			return err
+		if !pc.KeepSessions {
+			if _, err := tx.ExecContext(ctx, `
+				UPDATE sessions SET revoked_at = ?
+				WHERE user_id = ? AND revoked_at IS NULL AND id <> ?`, at, userID, keep); err != nil {
+				return err
+			}
 		}
 		// Whatever set the password, no link sent before may set it again.
 		if _, err := tx.ExecContext(ctx, `
@@ -788,8 +794,10 @@ func (s *Store) SessionWithUser(ctx context.Context, sessionID string) (latch.Se
 	return sess, u, nil
 }
 
-// RotateRefreshToken implements latch.Store.
-func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, at time.Time) (latch.Session, error) {
+// RotateRefreshToken implements latch.Store. The writer is serialized, so
+// of concurrent presentations of one token the first rotates it and the
+// later ones find it used (within the reuse interval, with its successor).
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, at time.Time, reuseInterval time.Duration) (latch.Session, error) {
 	if len(oldHash) == 0 {
 		return latch.Session{}, contract.NotFound("refresh token")
 	}
@@ -805,11 +813,12 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 
 	var sess latch.Session
 	var used sql.NullInt64
+	var successor []byte
 	dest, finish := sessionDest(&sess)
 	err = tx.QueryRowContext(ctx, `
-		SELECT rt.used_at, `+sessionColumns+`
+		SELECT rt.used_at, rt.next_hash, `+sessionColumns+`
 		FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
-		WHERE rt.hash = ?`, oldHash).Scan(append([]any{&used}, dest...)...)
+		WHERE rt.hash = ?`, oldHash).Scan(append([]any{&used, &successor}, dest...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return latch.Session{}, contract.NotFound("refresh token")
 	}
@@ -819,6 +828,19 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	finish()
 
 	if used.Valid {
+		if contract.WithinReuse(fromMicros(used.Int64), at, reuseInterval) && bytes.Equal(successor, newHash) {
+			var successorUsed sql.NullInt64
+			err := tx.QueryRowContext(ctx, `SELECT used_at FROM refresh_tokens WHERE hash = ?`, successor).Scan(&successorUsed)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return latch.Session{}, latch.Internal(err)
+			}
+			if err == nil && !successorUsed.Valid {
+				if !sess.Live(at) {
+					return latch.Session{}, contract.SessionEnded()
+				}
+				return sess, nil
+			}
+		}
 		return latch.Session{}, revokeForReuse(ctx, tx, sess.ID, at)
 	}
 	if !sess.Live(at) {
@@ -827,7 +849,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	// The writer is serialized, so this cannot find the token used; the
 	// guard keeps the statement correct on its own, as in store/postgres.
 	res, err := tx.ExecContext(ctx, `
-		UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL`, micros(at), oldHash)
+		UPDATE refresh_tokens SET used_at = ?, next_hash = ? WHERE hash = ? AND used_at IS NULL`, micros(at), newHash, oldHash)
 	if err != nil {
 		return latch.Session{}, latch.Internal(err)
 	}

@@ -486,12 +486,14 @@ func testRotateClientToken(t *testing.T, st latch.Store) {
 	// It expires in an hour from now, so that it can be rotated at now.
 	later := time.Now().Add(time.Hour)
 	next := latch.ClientToken{ID: newID(t), ClientID: other.ID, RefreshHash: []byte("ct-r1"), CreatedAt: at(5), ExpiresAt: later}
-	got, err := st.RotateClientToken(ctx, []byte("ct-r0"), next)
+	gotTok, got, err := st.RotateClientToken(ctx, []byte("ct-r0"), next, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkTimes(t, "Client", got)
 	equal(t, "rotated client", got, c)
+	equal(t, "grant in force", gotTok, latch.ClientToken{ID: next.ID, ClientID: c.ID, RefreshHash: []byte("ct-r1"),
+		CreatedAt: stored(at(5)), ExpiresAt: stored(later)})
 	oldTok, _ := clientToken(t, st, old.ID)
 	want := old
 	want.RevokedAt = storedPtr(at(5))
@@ -501,21 +503,19 @@ func testRotateClientToken(t *testing.T, st latch.Store) {
 		CreatedAt: stored(at(5)), ExpiresAt: stored(later)})
 	equal(t, "new grant's client", nc, c)
 
-	// Single use.
-	_, err = st.RotateClientToken(ctx, []byte("ct-r0"), latch.ClientToken{ID: newID(t), RefreshHash: []byte("ct-r1b"), CreatedAt: at(6), ExpiresAt: at(66)})
-	wantNotFound(t, err)
+	// Single use: see testRotateClientTokenReuse.
 
 	// Rotating into a refresh hash that exists is a Conflict and uses
 	// nothing up.
-	_, err = st.RotateClientToken(ctx, []byte("ct-r1"), latch.ClientToken{ID: newID(t), RefreshHash: []byte("ct-elsewhere"), CreatedAt: at(7), ExpiresAt: at(67)})
+	_, _, err = st.RotateClientToken(ctx, []byte("ct-r1"), latch.ClientToken{ID: newID(t), RefreshHash: []byte("ct-elsewhere"), CreatedAt: at(7), ExpiresAt: at(67)}, 0)
 	wantError(t, err, latch.KindConflict, latch.CodeAlreadyExists)
 	// So does reusing a grant id.
-	_, err = st.RotateClientToken(ctx, []byte("ct-r1"), latch.ClientToken{ID: old.ID, RefreshHash: []byte("ct-r2"), CreatedAt: at(7), ExpiresAt: at(67)})
+	_, _, err = st.RotateClientToken(ctx, []byte("ct-r1"), latch.ClientToken{ID: old.ID, RefreshHash: []byte("ct-r2"), CreatedAt: at(7), ExpiresAt: at(67)}, 0)
 	wantError(t, err, latch.KindConflict, latch.CodeAlreadyExists)
 	equal(t, "grant after failed rotations", func() *time.Time { tok, _ := clientToken(t, st, next.ID); return tok.RevokedAt }(), nil)
 	// A zero CreatedAt is now.
 	r2 := latch.ClientToken{ID: newID(t), RefreshHash: []byte("ct-r2"), ExpiresAt: time.Now().Add(time.Hour)}
-	if _, err := st.RotateClientToken(ctx, []byte("ct-r1"), r2); err != nil {
+	if _, _, err := st.RotateClientToken(ctx, []byte("ct-r1"), r2, 0); err != nil {
 		t.Fatalf("rotation after failed ones: %v", err)
 	}
 	if tok, _ := clientToken(t, st, r2.ID); time.Since(tok.CreatedAt).Abs() > time.Minute {
@@ -533,14 +533,168 @@ func testRotateClientToken(t *testing.T, st latch.Store) {
 		{"malformed next id", []byte("ct-r2"), latch.ClientToken{ID: "grant", RefreshHash: []byte("x3"), CreatedAt: at(8), ExpiresAt: at(9)}, latch.KindInvalid},
 		{"no next hash", []byte("ct-r2"), latch.ClientToken{ID: newID(t), CreatedAt: at(8), ExpiresAt: at(9)}, latch.KindInvalid},
 	} {
-		_, err := st.RotateClientToken(ctx, tc.old, tc.next)
+		_, _, err := st.RotateClientToken(ctx, tc.old, tc.next, 0)
 		if !latch.IsKind(err, tc.kind) {
 			t.Errorf("%s: %v, want %s", tc.name, err, tc.kind)
 		}
 	}
 	// The refused rotations left ct-r2 usable.
-	if _, err := st.RotateClientToken(ctx, []byte("ct-r2"), latch.ClientToken{ID: newID(t), RefreshHash: []byte("ct-r3"), CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+	if _, _, err := st.RotateClientToken(ctx, []byte("ct-r2"), latch.ClientToken{ID: newID(t), RefreshHash: []byte("ct-r3"), CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}, 0); err != nil {
 		t.Errorf("rotation after refused ones: %v", err)
+	}
+}
+
+// testRotateClientTokenReuse: a replaced grant's refresh token presented
+// again revokes its whole chain (the access tokens of every grant of it
+// stop), except within the reuse interval with the refresh hash of the
+// grant that replaced it, which is answered again while in force.
+func testRotateClientTokenReuse(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	c := createClient(t, st, latch.DefaultTenantID)
+	const interval = 10 * time.Second
+	used := at(5)
+	after := func(d time.Duration) time.Time { return used.Add(d) }
+	rotate := func(old, next string, when time.Time, reuse time.Duration) (latch.ClientToken, latch.ClientToken, error) {
+		n := latch.ClientToken{ID: newID(t), RefreshHash: []byte(next), CreatedAt: when, ExpiresAt: at(60)}
+		got, _, err := st.RotateClientToken(ctx, []byte(old), n, reuse)
+		return n, got, err
+	}
+	// chain starts a grant p+"0" and replaces it with p+"1".
+	chain := func(t *testing.T, p string) (latch.ClientToken, latch.ClientToken) {
+		t.Helper()
+		first := createClientToken(t, st, c.ID, p+"0")
+		second, got, err := rotate(p+"0", p+"1", used, interval)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equal(t, "grant in force", got.ID, second.ID)
+		return first, second
+	}
+	revokedAt := func(t *testing.T, tok latch.ClientToken) *time.Time {
+		t.Helper()
+		got, _ := clientToken(t, st, tok.ID)
+		return got.RevokedAt
+	}
+
+	t.Run("reuse revokes the chain", func(t *testing.T) {
+		first, second := chain(t, "cr-")
+		third, _, err := rotate("cr-1", "cr-2", after(time.Minute), interval)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = rotate("cr-0", "cr-1b", after(2*time.Minute), interval)
+		wantError(t, err, latch.KindUnauthenticated, latch.CodeRefreshTokenReused)
+		equal(t, "first grant", revokedAt(t, first), storedPtr(used))
+		equal(t, "second grant", revokedAt(t, second), storedPtr(after(time.Minute)))
+		equal(t, "the grant in force", revokedAt(t, third), storedPtr(after(2*time.Minute)))
+		// The reuse stored nothing, and the chain's newest no longer
+		// rotates.
+		_, _, err = rotate("cr-1b", "cr-x", after(3*time.Minute), interval)
+		wantNotFound(t, err)
+		_, _, err = rotate("cr-2", "cr-3", after(3*time.Minute), interval)
+		wantNotFound(t, err)
+		// Another chain of the same client is not touched.
+		other := createClientToken(t, st, c.ID, "cr-other")
+		equal(t, "another chain", revokedAt(t, other), nil)
+	})
+	t.Run("same successor within the interval", func(t *testing.T) {
+		_, second := chain(t, "cg-")
+		for _, d := range []time.Duration{0, 5 * time.Second, interval - time.Microsecond, -5 * time.Second} {
+			_, got, err := rotate("cg-0", "cg-1", after(d), interval)
+			if err != nil {
+				t.Fatalf("again after %v: %v", d, err)
+			}
+			want, _ := clientToken(t, st, second.ID)
+			equal(t, "grant in force", got, want)
+			equal(t, "its RevokedAt", want.RevokedAt, nil)
+		}
+		// Nothing was written: the successor rotates once.
+		if _, _, err := rotate("cg-1", "cg-2", after(6*time.Second), interval); err != nil {
+			t.Fatalf("rotating the successor: %v", err)
+		}
+	})
+	for name, tc := range map[string]struct {
+		prepare func(t *testing.T, p string)
+		next    string
+		when    time.Duration
+		reuse   time.Duration
+	}{
+		"after the interval": {when: interval, reuse: interval},
+		"another successor":  {next: "other", when: time.Second, reuse: interval},
+		"interval off":       {when: time.Second, reuse: 0},
+		"successor replaced too": {when: 2 * time.Second, reuse: interval, prepare: func(t *testing.T, p string) {
+			if _, _, err := rotate(p+"1", p+"2", after(time.Second), interval); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := "c-" + strings.ReplaceAll(name, " ", "-") + "-"
+			first, second := chain(t, p)
+			if tc.prepare != nil {
+				tc.prepare(t, p)
+			}
+			next := p + "1"
+			if tc.next != "" {
+				next = p + tc.next
+			}
+			_, _, err := rotate(p+"0", next, after(tc.when), tc.reuse)
+			wantError(t, err, latch.KindUnauthenticated, latch.CodeRefreshTokenReused)
+			equal(t, "first grant", revokedAt(t, first), storedPtr(used))
+			if got := revokedAt(t, second); got == nil {
+				t.Error("the successor was not revoked")
+			}
+		})
+	}
+	t.Run("client revoked", func(t *testing.T) {
+		c2 := createClient(t, st, latch.DefaultTenantID)
+		createClientToken(t, st, c2.ID, "crv-0")
+		if _, _, err := st.RotateClientToken(ctx, []byte("crv-0"), latch.ClientToken{ID: newID(t), RefreshHash: []byte("crv-1"), CreatedAt: used, ExpiresAt: at(60)}, interval); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.RevokeClient(ctx, c2.ID, after(time.Second), nil); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := rotate("crv-0", "crv-1", after(2*time.Second), interval)
+		wantNotFound(t, err)
+	})
+}
+
+// testRotateClientTokenReuseConcurrent: concurrent presentations of one
+// client refresh token, all with the successor's refresh hash derived from
+// it, all get the same grant; exactly one is stored.
+func testRotateClientTokenReuseConcurrent(t *testing.T, st latch.Store) {
+	c := createClient(t, st, latch.DefaultTenantID)
+	u := createUser(t, st, "ctgrace@example.com")
+	warmUp(t, st, u.ID)
+	for round := range 5 {
+		t.Run(fmt.Sprint("round ", round), func(t *testing.T) {
+			ctx := t.Context()
+			contested := fmt.Sprintf("ctg-contested-%d", round)
+			successor := fmt.Appendf(nil, "ctg-next-%d", round)
+			createClientToken(t, st, c.ID, contested)
+			const n = 20
+			errs := make([]error, n)
+			got := make([]latch.ClientToken, n)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range n {
+				next := latch.ClientToken{ID: newID(t), RefreshHash: successor, CreatedAt: at(5), ExpiresAt: at(65)}
+				wg.Go(func() {
+					<-start
+					got[i], _, errs[i] = st.RotateClientToken(ctx, []byte(contested), next, 10*time.Second)
+				})
+			}
+			close(start)
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil || got[i].ID != got[0].ID {
+					t.Fatalf("presentation %d: %v, grant %s (first: %s)", i, err, got[i].ID, got[0].ID)
+				}
+			}
+			tok, _ := clientToken(t, st, got[0].ID)
+			equal(t, "the grant's RevokedAt", tok.RevokedAt, nil)
+		})
 	}
 }
 
@@ -549,7 +703,7 @@ func testRotateClientTokenEnded(t *testing.T, st latch.Store) {
 	c := createClient(t, st, latch.DefaultTenantID)
 	rotate := func(refresh string, when time.Time) (latch.ClientToken, error) {
 		next := latch.ClientToken{ID: newID(t), RefreshHash: []byte(refresh + "-next"), CreatedAt: when, ExpiresAt: when.Add(time.Hour)}
-		_, err := st.RotateClientToken(ctx, []byte(refresh), next)
+		_, _, err := st.RotateClientToken(ctx, []byte(refresh), next, 0)
 		return next, err
 	}
 	// Expired: at and after ExpiresAt (at(60)).
@@ -604,7 +758,7 @@ func testRotateClientTokenConcurrent(t *testing.T, st latch.Store) {
 				nexts[i] = latch.ClientToken{ID: newID(t), RefreshHash: fmt.Appendf(nil, "ct-next-%d-%d", round, i), CreatedAt: at(5), ExpiresAt: at(65)}
 				wg.Go(func() {
 					<-start
-					_, errs[i] = st.RotateClientToken(ctx, []byte(contested), nexts[i])
+					_, _, errs[i] = st.RotateClientToken(ctx, []byte(contested), nexts[i], 0)
 				})
 			}
 			close(start)
@@ -618,12 +772,12 @@ func testRotateClientTokenConcurrent(t *testing.T, st latch.Store) {
 					if lookErr != nil {
 						t.Errorf("rotation %d succeeded but stored no grant: %v", i, lookErr)
 					}
-				case latch.IsKind(err, latch.KindNotFound):
+				case latch.IsCode(err, latch.CodeRefreshTokenReused):
 					if lookErr == nil {
 						t.Errorf("rotation %d failed but stored its grant", i)
 					}
 				default:
-					t.Errorf("rotation %d: %v, want nil or NotFound", i, err)
+					t.Errorf("rotation %d: %v, want nil or refresh_token_reused", i, err)
 				}
 			}
 			if wins != 1 {
@@ -631,6 +785,14 @@ func testRotateClientTokenConcurrent(t *testing.T, st latch.Store) {
 			}
 			tok, _ := clientToken(t, st, old.ID)
 			equal(t, "RevokedAt", tok.RevokedAt, storedPtr(at(5)))
+			// Every loser was a reuse, so the winner's grant ends revoked
+			// with its chain.
+			for i, err := range errs {
+				if err == nil {
+					tok, _ := clientToken(t, st, nexts[i].ID)
+					equal(t, "the winner's RevokedAt", tok.RevokedAt, storedPtr(at(5)))
+				}
+			}
 		})
 	}
 }
@@ -817,7 +979,7 @@ func testDeleteUser(t *testing.T, st latch.Store) {
 	wantNotFound(t, err)
 	_, _, err = st.SessionWithUser(ctx, s.ID)
 	wantNotFound(t, err)
-	_, err = st.RotateRefreshToken(ctx, []byte("del-r0"), []byte("del-r1"), at(3))
+	_, err = st.RotateRefreshToken(ctx, []byte("del-r0"), []byte("del-r1"), at(3), 0)
 	wantNotFound(t, err)
 	_, err = st.Credential(ctx, u.ID)
 	wantNotFound(t, err)

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) latch.Store) {
 		{"Lookups/CanonicalID", testCanonicalID},
 		{"ChangePassword/CompareAndSwap", testChangePasswordCAS},
 		{"ChangePassword/RevokesOtherSessions", testChangePasswordRevokes},
+		{"ChangePassword/KeepSessions", testChangePasswordKeepSessions},
 		{"ChangePassword/ConflictWritesNothing", testChangePasswordConflictWritesNothing},
 		{"ChangePassword/Concurrent", testChangePasswordConcurrent},
 		{"ReplacePasswordHash", testReplacePasswordHash},
@@ -65,6 +66,8 @@ func Run(t *testing.T, open func(t *testing.T) latch.Store) {
 		{"RefreshToken/Reuse", testRotateReuse},
 		{"RefreshToken/SessionEnded", testRotateSessionEnded},
 		{"RefreshToken/Concurrent", testRotateConcurrent},
+		{"RefreshToken/ReuseInterval", testRotateReuseInterval},
+		{"RefreshToken/ReuseIntervalConcurrent", testRotateReuseIntervalConcurrent},
 		{"SigningKeys", testSigningKeys},
 		{"Tenant/Create", testCreateTenant},
 		{"Tenant/Isolation", testTenantIsolation},
@@ -74,6 +77,8 @@ func Run(t *testing.T, open func(t *testing.T) latch.Store) {
 		{"ClientToken/Rotate", testRotateClientToken},
 		{"ClientToken/RotateEnded", testRotateClientTokenEnded},
 		{"ClientToken/RotateConcurrent", testRotateClientTokenConcurrent},
+		{"ClientToken/Reuse", testRotateClientTokenReuse},
+		{"ClientToken/ReuseConcurrent", testRotateClientTokenReuseConcurrent},
 		{"AdminUsers/ByNumber", testUserByNumber},
 		{"AdminUsers/List", testListUsers},
 		{"AdminUsers/Update", testUpdateUser},
@@ -545,9 +550,9 @@ func testNotFound(t *testing.T, st latch.Store) {
 	}
 	_, err := st.UserByEmail(t.Context(), "absent@example.com")
 	wantNotFound(t, err)
-	_, err = st.RotateRefreshToken(t.Context(), []byte("absent-refresh"), []byte("next"), at(1))
+	_, err = st.RotateRefreshToken(t.Context(), []byte("absent-refresh"), []byte("next"), at(1), 0)
 	wantNotFound(t, err)
-	_, err = st.RotateRefreshToken(t.Context(), nil, []byte("next"), at(1))
+	_, err = st.RotateRefreshToken(t.Context(), nil, []byte("next"), at(1), 0)
 	wantNotFound(t, err)
 }
 
@@ -656,7 +661,7 @@ func testChangePasswordRevokes(t *testing.T, st latch.Store) {
 		equal(t, tc.name+" RevokedAt", s.RevokedAt, tc.revoked)
 	}
 	// The revoked session's refresh token no longer rotates.
-	_, err := st.RotateRefreshToken(ctx, []byte("drop1-refresh"), []byte("drop1-next"), at(11))
+	_, err := st.RotateRefreshToken(ctx, []byte("drop1-refresh"), []byte("drop1-next"), at(11), 0)
 	wantError(t, err, latch.KindUnauthenticated, latch.CodeInvalidToken)
 
 	// No KeepSessionID revokes every session.
@@ -669,6 +674,34 @@ func testChangePasswordRevokes(t *testing.T, st latch.Store) {
 	equal(t, "other user's session", session(t, st, others.ID).RevokedAt, nil)
 	equal(t, "password history", history(t, st, u.ID), []string{"h3", "h2", "h1"})
 	equal(t, "other user's history", history(t, st, other.ID), []string{"o1"})
+}
+
+// testChangePasswordKeepSessions: a first password may keep every session
+// of the user; a replacement may not, and is refused without a write.
+func testChangePasswordKeepSessions(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	u := createUser(t, st, "keep-first@example.com")
+	s1 := createSession(t, st, u.ID, []byte("keep-first-r0"))
+	s2 := createSession(t, st, u.ID, nil)
+	if err := st.ChangePassword(ctx, latch.PasswordChange{UserID: u.ID, NewHash: "k1", KeepSessions: true, At: at(10)}); err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "a session after a first password", session(t, st, s1.ID).RevokedAt, nil)
+	equal(t, "another session after a first password", session(t, st, s2.ID).RevokedAt, nil)
+	equal(t, "password history", history(t, st, u.ID), []string{"k1"})
+	if _, err := st.RotateRefreshToken(ctx, []byte("keep-first-r0"), []byte("keep-first-r1"), at(11), 0); err != nil {
+		t.Errorf("refresh after a first password: %v", err)
+	}
+
+	for name, pc := range map[string]latch.PasswordChange{
+		"change":    {UserID: u.ID, PreviousHash: "k1", NewHash: "k2", KeepSessions: true, At: at(20)},
+		"overwrite": {UserID: u.ID, NewHash: "k2", Overwrite: true, KeepSessions: true, At: at(20)},
+	} {
+		err := st.ChangePassword(ctx, pc)
+		wantError(t, err, latch.KindInvalid, latch.CodeInvalidRequest)
+		equal(t, name+": password history", history(t, st, u.ID), []string{"k1"})
+		equal(t, name+": session", session(t, st, s2.ID).RevokedAt, nil)
+	}
 }
 
 func testChangePasswordConflictWritesNothing(t *testing.T, st latch.Store) {
@@ -867,7 +900,7 @@ func testSessionWhilePasswordHash(t *testing.T, st latch.Store) {
 		if !latch.IsKind(err, latch.KindNotFound) {
 			t.Errorf("%s: a refused session was stored (%v)", name, err)
 		}
-		_, err = st.RotateRefreshToken(ctx, in.RefreshHash, []byte("next-"+in.Session.ID), at(2))
+		_, err = st.RotateRefreshToken(ctx, in.RefreshHash, []byte("next-"+in.Session.ID), at(2), 0)
 		if !latch.IsKind(err, latch.KindNotFound) {
 			t.Errorf("%s: a refused session's refresh token was stored (%v)", name, err)
 		}
@@ -962,13 +995,13 @@ func testPurgeSessions(t *testing.T, st latch.Store) {
 			t.Errorf("ended session %s still there (%v)", gone.ID, err)
 		}
 	}
-	if _, err := st.RotateRefreshToken(ctx, []byte("purge-a"), []byte("purge-a2"), at(31)); !latch.IsKind(err, latch.KindNotFound) {
+	if _, err := st.RotateRefreshToken(ctx, []byte("purge-a"), []byte("purge-a2"), at(31), 0); !latch.IsKind(err, latch.KindNotFound) {
 		t.Errorf("a purged session's refresh token survived: %v", err)
 	}
 	for _, kept := range []latch.Session{revokedRecent, live} {
 		session(t, st, kept.ID)
 	}
-	if _, err := st.RotateRefreshToken(ctx, []byte("purge-live"), []byte("purge-live2"), at(31)); err != nil {
+	if _, err := st.RotateRefreshToken(ctx, []byte("purge-live"), []byte("purge-live2"), at(31), 0); err != nil {
 		t.Errorf("a live session's refresh token: %v", err)
 	}
 }
@@ -1145,13 +1178,13 @@ func testRotate(t *testing.T, st latch.Store) {
 	s := createSession(t, st, u.ID, []byte("r0"))
 	want := session(t, st, s.ID)
 
-	got, err := st.RotateRefreshToken(ctx, []byte("r0"), []byte("r1"), at(5))
+	got, err := st.RotateRefreshToken(ctx, []byte("r0"), []byte("r1"), at(5), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkTimes(t, "Session", got)
 	equal(t, "rotated session", got, want)
-	got, err = st.RotateRefreshToken(ctx, []byte("r1"), []byte("r2"), at(6))
+	got, err = st.RotateRefreshToken(ctx, []byte("r1"), []byte("r2"), at(6), 0)
 	if err != nil {
 		t.Fatalf("rotating the successor: %v", err)
 	}
@@ -1160,14 +1193,14 @@ func testRotate(t *testing.T, st latch.Store) {
 
 	// Rotating into a hash that exists is a Conflict and uses nothing up.
 	other := createSession(t, st, u.ID, []byte("elsewhere"))
-	_, err = st.RotateRefreshToken(ctx, []byte("r2"), []byte("elsewhere"), at(7))
+	_, err = st.RotateRefreshToken(ctx, []byte("r2"), []byte("elsewhere"), at(7), 0)
 	if !latch.IsKind(err, latch.KindConflict) {
 		t.Errorf("rotating into an existing hash: %v, want Conflict", err)
 	}
-	if _, err := st.RotateRefreshToken(ctx, []byte("r2"), []byte("r3"), at(8)); err != nil {
+	if _, err := st.RotateRefreshToken(ctx, []byte("r2"), []byte("r3"), at(8), 0); err != nil {
 		t.Errorf("token after a failed rotation: %v", err)
 	}
-	_, err = st.RotateRefreshToken(ctx, []byte("r3"), nil, at(9))
+	_, err = st.RotateRefreshToken(ctx, []byte("r3"), nil, at(9), 0)
 	wantError(t, err, latch.KindInvalid, latch.CodeInvalidRequest)
 	equal(t, "the other session", session(t, st, other.ID).RevokedAt, nil)
 }
@@ -1176,28 +1209,166 @@ func testRotateReuse(t *testing.T, st latch.Store) {
 	ctx := t.Context()
 	u := createUser(t, st, "reuse@example.com")
 	s := createSession(t, st, u.ID, []byte("r0"))
-	if _, err := st.RotateRefreshToken(ctx, []byte("r0"), []byte("r1"), at(5)); err != nil {
+	if _, err := st.RotateRefreshToken(ctx, []byte("r0"), []byte("r1"), at(5), 0); err != nil {
 		t.Fatal(err)
 	}
 	// r0 again: someone kept a copy. The session is revoked, and that
 	// revocation stands although the call fails.
-	_, err := st.RotateRefreshToken(ctx, []byte("r0"), []byte("r1b"), at(6))
+	_, err := st.RotateRefreshToken(ctx, []byte("r0"), []byte("r1b"), at(6), 0)
 	wantError(t, err, latch.KindUnauthenticated, latch.CodeRefreshTokenReused)
 	equal(t, "RevokedAt after reuse", session(t, st, s.ID).RevokedAt, storedPtr(at(6)))
 	// Nor did the reuse store its new token.
-	_, err = st.RotateRefreshToken(ctx, []byte("r1b"), []byte("r2"), at(7))
+	_, err = st.RotateRefreshToken(ctx, []byte("r1b"), []byte("r2"), at(7), 0)
 	wantNotFound(t, err)
 	// The legitimate successor is dead with its session.
-	_, err = st.RotateRefreshToken(ctx, []byte("r1"), []byte("r2"), at(7))
+	_, err = st.RotateRefreshToken(ctx, []byte("r1"), []byte("r2"), at(7), 0)
 	wantError(t, err, latch.KindUnauthenticated, latch.CodeInvalidToken)
 	// Reuse once more: still reuse, and the first revocation time stays.
-	_, err = st.RotateRefreshToken(ctx, []byte("r0"), []byte("r1c"), at(8))
+	_, err = st.RotateRefreshToken(ctx, []byte("r0"), []byte("r1c"), at(8), 0)
 	wantError(t, err, latch.KindUnauthenticated, latch.CodeRefreshTokenReused)
 	equal(t, "RevokedAt after a second reuse", session(t, st, s.ID).RevokedAt, storedPtr(at(6)))
 
 	// A session other than the reused token's is not touched.
 	s2 := createSession(t, st, u.ID, []byte("s2-r0"))
 	equal(t, "another session", session(t, st, s2.ID).RevokedAt, nil)
+}
+
+// testRotateReuseInterval: within the reuse interval, a used token
+// presented again with the successor its use stored gets its session
+// again, writing nothing, while that successor is unused; anything else
+// is a reuse and revokes the session.
+func testRotateReuseInterval(t *testing.T, st latch.Store) {
+	u := createUser(t, st, "grace@example.com")
+	const interval = 10 * time.Second
+	used := at(5) // every chain below is first rotated at this instant
+	after := func(d time.Duration) time.Time { return used.Add(d) }
+	rotate := func(t *testing.T, old, next string, when time.Time) (latch.Session, error) {
+		t.Helper()
+		return st.RotateRefreshToken(t.Context(), []byte(old), []byte(next), when, interval)
+	}
+	// chain starts a session whose token p+"0" was rotated into p+"1".
+	chain := func(t *testing.T, p string) latch.Session {
+		t.Helper()
+		s := createSession(t, st, u.ID, []byte(p+"0"))
+		if _, err := rotate(t, p+"0", p+"1", used); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	revoked := func(t *testing.T, s latch.Session, want *time.Time) {
+		t.Helper()
+		equal(t, "RevokedAt", session(t, st, s.ID).RevokedAt, want)
+	}
+
+	t.Run("same successor within the interval", func(t *testing.T) {
+		s := chain(t, "g-")
+		want := session(t, st, s.ID)
+		for _, d := range []time.Duration{0, 5 * time.Second, interval - time.Microsecond, -5 * time.Second} {
+			got, err := rotate(t, "g-0", "g-1", after(d))
+			if err != nil {
+				t.Fatalf("again after %v: %v", d, err)
+			}
+			equal(t, "session", got, want)
+		}
+		revoked(t, s, nil)
+		// Nothing was written: the successor is still the chain's newest,
+		// and rotates once.
+		if _, err := rotate(t, "g-1", "g-2", after(6*time.Second)); err != nil {
+			t.Fatalf("rotating the successor: %v", err)
+		}
+		revoked(t, s, nil)
+	})
+	t.Run("after the interval", func(t *testing.T) {
+		s := chain(t, "late-")
+		_, err := rotate(t, "late-0", "late-1", after(interval))
+		wantError(t, err, latch.KindUnauthenticated, latch.CodeRefreshTokenReused)
+		revoked(t, s, storedPtr(after(interval)))
+		_, err = rotate(t, "late-1", "late-2", after(interval+time.Second))
+		wantError(t, err, latch.KindUnauthenticated, latch.CodeInvalidToken)
+	})
+	t.Run("another successor", func(t *testing.T) {
+		s := chain(t, "other-")
+		_, err := rotate(t, "other-0", "other-1b", after(time.Second))
+		wantError(t, err, latch.KindUnauthenticated, latch.CodeRefreshTokenReused)
+		revoked(t, s, storedPtr(after(time.Second)))
+		_, err = rotate(t, "other-1b", "other-2", after(2*time.Second))
+		wantNotFound(t, err)
+	})
+	t.Run("successor rotated too", func(t *testing.T) {
+		// Tab A refreshed twice; tab B's copy of the first token is now
+		// two generations old: a reuse, although within the interval.
+		s := chain(t, "twice-")
+		if _, err := rotate(t, "twice-1", "twice-2", after(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		_, err := rotate(t, "twice-0", "twice-1", after(2*time.Second))
+		wantError(t, err, latch.KindUnauthenticated, latch.CodeRefreshTokenReused)
+		revoked(t, s, storedPtr(after(2*time.Second)))
+	})
+	t.Run("middle token within its interval", func(t *testing.T) {
+		// The same with the middle token: its own successor is unused.
+		s := chain(t, "mid-")
+		if _, err := rotate(t, "mid-1", "mid-2", after(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rotate(t, "mid-1", "mid-2", after(2*time.Second)); err != nil {
+			t.Fatalf("middle token again: %v", err)
+		}
+		revoked(t, s, nil)
+	})
+	t.Run("session revoked", func(t *testing.T) {
+		s := chain(t, "rev-")
+		if err := st.RevokeSession(t.Context(), s.ID, after(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		_, err := rotate(t, "rev-0", "rev-1", after(2*time.Second))
+		wantError(t, err, latch.KindUnauthenticated, latch.CodeInvalidToken)
+		revoked(t, s, storedPtr(after(time.Second)))
+	})
+	t.Run("interval off", func(t *testing.T) {
+		s := chain(t, "off-")
+		_, err := st.RotateRefreshToken(t.Context(), []byte("off-0"), []byte("off-1"), after(time.Second), 0)
+		wantError(t, err, latch.KindUnauthenticated, latch.CodeRefreshTokenReused)
+		revoked(t, s, storedPtr(after(time.Second)))
+	})
+}
+
+// testRotateReuseIntervalConcurrent: concurrent presentations of one
+// token, all with the successor derived from it, all get the session;
+// exactly one rotation is stored (a second insert of the successor would
+// be a Conflict), and the session lives.
+func testRotateReuseIntervalConcurrent(t *testing.T, st latch.Store) {
+	u := createUser(t, st, "gracerace@example.com")
+	warmUp(t, st, u.ID)
+	for round := range 5 {
+		t.Run(fmt.Sprint("round ", round), func(t *testing.T) {
+			ctx := t.Context()
+			contested := fmt.Appendf(nil, "grace-contested-%d", round)
+			successor := fmt.Appendf(nil, "grace-successor-%d", round)
+			s := createSession(t, st, u.ID, contested)
+			const n = 20
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range n {
+				wg.Go(func() {
+					<-start
+					_, errs[i] = st.RotateRefreshToken(ctx, contested, successor, at(5), 10*time.Second)
+				})
+			}
+			close(start)
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Errorf("presentation %d: %v", i, err)
+				}
+			}
+			equal(t, "RevokedAt", session(t, st, s.ID).RevokedAt, nil)
+			if _, err := st.RotateRefreshToken(ctx, successor, []byte("after-"+string(successor)), at(6), 10*time.Second); err != nil {
+				t.Errorf("rotating the successor: %v", err)
+			}
+		})
+	}
 }
 
 func testRotateSessionEnded(t *testing.T, st latch.Store) {
@@ -1221,19 +1392,19 @@ func testRotateSessionEnded(t *testing.T, st latch.Store) {
 					t.Fatal(err)
 				}
 			}
-			_, err := st.RotateRefreshToken(ctx, old, next, tc.at)
+			_, err := st.RotateRefreshToken(ctx, old, next, tc.at, 0)
 			wantError(t, err, latch.KindUnauthenticated, latch.CodeInvalidToken)
 			// No successor was stored, and the old token was not used up:
 			// presenting it again is the same answer, not a reuse.
-			_, err = st.RotateRefreshToken(ctx, next, []byte("x"), tc.at)
+			_, err = st.RotateRefreshToken(ctx, next, []byte("x"), tc.at, 0)
 			wantNotFound(t, err)
-			_, err = st.RotateRefreshToken(ctx, old, next, tc.at)
+			_, err = st.RotateRefreshToken(ctx, old, next, tc.at, 0)
 			wantError(t, err, latch.KindUnauthenticated, latch.CodeInvalidToken)
 		})
 	}
 	// One microsecond before expiry still rotates.
 	s := createSession(t, st, u.ID, []byte("edge"))
-	if _, err := st.RotateRefreshToken(t.Context(), []byte("edge"), []byte("edge-2"), stored(at(60)).Add(-time.Microsecond)); err != nil {
+	if _, err := st.RotateRefreshToken(t.Context(), []byte("edge"), []byte("edge-2"), stored(at(60)).Add(-time.Microsecond), 0); err != nil {
 		t.Errorf("rotation just before expiry: %v", err)
 	}
 	equal(t, "session", session(t, st, s.ID).RevokedAt, nil)
@@ -1255,7 +1426,7 @@ func testRotateConcurrent(t *testing.T, st latch.Store) {
 			for i := range n {
 				wg.Go(func() {
 					<-start
-					_, errs[i] = st.RotateRefreshToken(ctx, contested, fmt.Appendf(nil, "next-%d-%d", round, i), at(5))
+					_, errs[i] = st.RotateRefreshToken(ctx, contested, fmt.Appendf(nil, "next-%d-%d", round, i), at(5), 0)
 				})
 			}
 			close(start)

@@ -96,6 +96,17 @@ func Invalid(field, message string) *latch.Error {
 	return &latch.Error{Kind: latch.KindInvalid, Code: latch.CodeInvalidRequest, Field: field, Message: message}
 }
 
+// KeepSessions refuses a PasswordChange that would keep every session
+// while replacing a password: only a first password may (see
+// latch.PasswordChange.KeepSessions), and a replacement that left a thief's
+// session alive would be the worst mistake to make silently.
+func KeepSessions(pc latch.PasswordChange) error {
+	if pc.KeepSessions && (pc.Overwrite || pc.PreviousHash != "") {
+		return Invalid("keep_sessions", "only a first password keeps every session")
+	}
+	return nil
+}
+
 // EmailTaken is CreateUser's error for a duplicate email.
 func EmailTaken() *latch.Error {
 	return &latch.Error{Kind: latch.KindConflict, Code: latch.CodeEmailTaken, Message: "email already registered"}
@@ -114,6 +125,15 @@ func ConcurrentUpdate() *latch.Error {
 // AlreadyExists is the error for a duplicate caller-chosen key.
 func AlreadyExists(what string) *latch.Error {
 	return &latch.Error{Kind: latch.KindConflict, Code: latch.CodeAlreadyExists, Message: what + " already exists"}
+}
+
+// WithinReuse reports whether a refresh token used at used may be
+// presented again at at, with reuse interval interval (0: never). The
+// window is symmetric: a replica whose clock runs a little behind the one
+// that rotated the token sees a negative age.
+func WithinReuse(used, at time.Time, interval time.Duration) bool {
+	age := at.Sub(used)
+	return interval > 0 && age < interval && age > -interval
 }
 
 // RefreshTokenReused is RotateRefreshToken's error for a token presented a
