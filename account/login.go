@@ -111,7 +111,9 @@ func (s *Service) authenticatePassword(ctx context.Context, in LoginInput) (latc
 	if err := s.limit(ctx, "login-ip:"+in.ClientIP, s.cfg.LoginPerIP, 1); err != nil {
 		return latch.User{}, "", false, err
 	}
-	failures := "login-failures:" + latch.NormalizeEmail(in.Email) + "|" + in.ClientIP
+	// Keyed by the address the lookup uses, so every spelling of one
+	// account's address shares its limit.
+	failures := "login-failures:" + latch.EmailLookupKey(in.Email) + "|" + in.ClientIP
 	if err := s.limit(ctx, failures, s.cfg.LoginFailures, 0); err != nil {
 		return latch.User{}, "", false, err
 	}
@@ -139,12 +141,12 @@ func (s *Service) auditLoginFailure(ctx context.Context, in LoginInput, user lat
 	ev := latch.AuditEvent{
 		TenantID: user.TenantID, At: s.now(), Action: latch.AuditLoginFailure, ActorType: latch.ActorAnonymous,
 		TargetID: user.ID, IP: in.ClientIP,
-		Details: map[string]string{"email": latch.NormalizeEmail(in.Email), "method": "password", "reason": latch.AsError(err).Code},
+		Details: map[string]string{"email": "(not an email address)", "method": "password", "reason": latch.AsError(err).Code},
 	}
-	if _, perr := parseEmail(in.Email); perr != nil {
-		// People sometimes type their password into the email field: what
-		// is not an email is not recorded.
-		ev.Details["email"] = "(not an email address)"
+	// People sometimes type their password into the email field: what is
+	// not an email is not recorded.
+	if email, perr := parseEmail(in.Email); perr == nil {
+		ev.Details["email"] = email
 	}
 	s.appendAudit(ctx, ev)
 }

@@ -202,7 +202,7 @@ func isCommon(password string) bool {
 // that has at least 3 characters; shorter ones would match by chance) or
 // equals the whole address.
 func containsEmail(password, email string) bool {
-	email = latch.NormalizeEmail(email)
+	email = strings.ToLower(strings.TrimSpace(email))
 	pw := lettersAndDigits(password)
 	if email == "" || pw == "" {
 		return false

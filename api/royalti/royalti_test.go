@@ -104,7 +104,8 @@ func TestSignUpVerifySetPasswordLogin(t *testing.T) {
 				t.Errorf("user lacks %s: %v", k, user)
 			}
 		}
-		if user["id"] != u.ID || user["email"] != "Ada@Example.com" || user["isVerified"] != true || user["hasPassword"] != true ||
+		// The address is stored in its canonical form (latch.CanonicalEmail).
+		if user["id"] != u.ID || user["email"] != "ada@example.com" || user["isVerified"] != true || user["hasPassword"] != true ||
 			user["isActive"] != true || user["provider"] != "email" || user["googleId"] != nil {
 			t.Fatalf("user: %v", user)
 		}

@@ -247,6 +247,10 @@ func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, e
 		return latch.User{}, err
 	}
 	u := nu.User
+	key, err := contract.EmailKey(u.Email)
+	if err != nil {
+		return latch.User{}, err
+	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		// ON CONFLICT DO NOTHING turns the duplicate email into "no row
 		// returned" rather than an error whose message would need parsing
@@ -257,7 +261,7 @@ func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, e
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (email_normalized) DO NOTHING
 			RETURNING number`,
-			u.ID, u.TenantID, u.Email, latch.NormalizeEmail(u.Email), u.FirstName, u.LastName,
+			u.ID, u.TenantID, u.Email, key, u.FirstName, u.LastName,
 			u.ProfilePicture, u.Verified, u.Active, u.Admin, micros(u.CreatedAt), micros(u.UpdatedAt),
 		).Scan(&u.Number)
 		switch {
@@ -333,7 +337,7 @@ func (s *Store) UserByID(ctx context.Context, id string) (latch.User, error) {
 
 // UserByEmail implements latch.Store.
 func (s *Store) UserByEmail(ctx context.Context, email string) (latch.User, error) {
-	return s.user(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email_normalized = ?`, latch.NormalizeEmail(email))
+	return s.user(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email_normalized = ?`, latch.EmailLookupKey(email))
 }
 
 func (s *Store) user(ctx context.Context, query string, args ...any) (latch.User, error) {
