@@ -65,7 +65,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 // search_path, goose's version table included. Concurrent Migrate calls
 // against the same schema (replicas starting together) take turns on an
 // advisory lock named after the schema, so migrations of other schemas in
-// the same database (parallel tests) do not wait for each other.
+// the same database (parallel tests) do not wait for each other. Then the
+// users that migration 00006 listed get their canonical email
+// (rekeyEmails).
 func (s *Store) Migrate(ctx context.Context) error {
 	var schema *string
 	if err := s.pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
@@ -102,7 +104,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	// The migrations may have changed tables that cached statements
 	// describe; start from fresh connections.
 	s.pool.Reset()
-	return nil
+	return s.rekeyEmails(ctx)
 }
 
 // Close closes the pool.

@@ -116,7 +116,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return &Store{writer: writer, reader: reader, now: time.Now}, nil
 }
 
-// Migrate applies the pending migrations.
+// Migrate applies the pending migrations, then gives the users that
+// migration 00006 listed their canonical email (rekeyEmails).
 func (s *Store) Migrate(ctx context.Context) error {
 	fsys, err := fs.Sub(migrations, "migrations")
 	if err != nil {
@@ -131,7 +132,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
-	return nil
+	return s.rekeyEmails(ctx)
 }
 
 // prepared returns the statement that *p holds, preparing query into it
