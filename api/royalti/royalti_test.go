@@ -202,6 +202,14 @@ func TestSignUpDoesNotEnumerate(t *testing.T) {
 		// Bad input is refused before anything happens.
 		status, body := call(t, h, "POST", "/auth/signup", "", `{"email":"not an email"}`)
 		wantError(t, status, body, 400, "VALIDATION_ERROR")
+		// A look-alike (Kelvin sign, zero-width space) is an invalid email,
+		// answered exactly as one.
+		for _, lookalike := range []string{`\u212Aelvin@example.com`, `kelvin\u200b@example.com`} {
+			s2, b2 := call(t, h, "POST", "/auth/signup", "", `{"email":"`+lookalike+`"}`)
+			if s2 != status || !reflect.DeepEqual(b2, body) {
+				t.Fatalf("sign-up with %s: %d %v, want %d %v", lookalike, s2, b2, status, body)
+			}
+		}
 		status, body = call(t, h, "POST", "/auth/signup", "", `{"email":"x@example.com","firstName":"`+strings.Repeat("a", 300)+`"}`)
 		wantError(t, status, body, 400, "VALIDATION_ERROR")
 		if _, err := h.Accounts.UserByEmail(ctx, "x@example.com"); !latch.IsKind(err, latch.KindNotFound) {
