@@ -45,6 +45,7 @@ func (k Kind) String() string {
 const (
 	CodeInvalidRequest         = "invalid_request"
 	CodeRequired               = "required"
+	CodeInvalidEmail           = "invalid_email" // not an address CanonicalEmail accepts
 	CodePasswordMismatch       = "password_mismatch"
 	CodeCurrentPasswordNeeded  = "current_password_required"
 	CodeCurrentPasswordWrong   = "current_password_incorrect"
@@ -58,6 +59,7 @@ const (
 	CodePolicySpecialInvalid   = "policy_special_invalid"
 	CodePolicyWeak             = "policy_weak"
 	CodePolicyHistory          = "policy_history"
+	CodePolicyInvisible        = "policy_invisible" // a control, format or other invisible character
 	CodeInvalidCredentials     = "invalid_credentials"
 	CodeInvalidToken           = "invalid_token"
 	CodeRefreshTokenReused     = "refresh_token_reused"

@@ -445,8 +445,3 @@ type Store interface {
 
 // Clock tells the time. Use cases take one so expiry is tested without sleeps.
 type Clock func() time.Time
-
-// NormalizeEmail is the form in which emails are compared.
-func NormalizeEmail(email string) string {
-	return strings.ToLower(strings.TrimSpace(email))
-}

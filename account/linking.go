@@ -102,7 +102,7 @@ func DecideLink(ext latch.ExternalIdentity, byIdentity *latch.User, byEmail *Ema
 		// The identity decides, even if the email at the provider changed.
 		return LinkDecision{Outcome: OutcomeSignIn, User: *byIdentity}
 	case ext.Email == "":
-		return refuse(CodeProviderEmailMissing, "the provider did not share an email address")
+		return refuse(CodeProviderEmailMissing, "the provider did not share a usable email address")
 	case byEmail == nil:
 		return LinkDecision{Outcome: OutcomeCreate}
 	case byEmail.User.TenantID != tenant || !ext.EmailVerified:
@@ -209,6 +209,16 @@ func (s *Service) startProviderSession(ctx context.Context, user latch.User, ev 
 func (s *Service) ResolveIdentity(ctx context.Context, ext latch.ExternalIdentity) (latch.User, error) {
 	if ext.Provider == "" || ext.Issuer == "" || ext.Subject == "" {
 		return latch.User{}, latch.Errorf(latch.KindInvalid, latch.CodeInvalidRequest, "the provider sent no subject")
+	}
+	if ext.Email != "" {
+		// Only the canonical form is compared, stored or linked: an
+		// address that has none (a look-alike, an invisible character) is
+		// no address Latch can use, whatever the provider says of it.
+		email, err := parseEmail(ext.Email)
+		if err != nil {
+			email = ""
+		}
+		ext.Email = email
 	}
 	// Two first sign-ins of one identity may race; the loser of the
 	// create (or link, or claim) finds the winner's account on the

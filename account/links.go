@@ -41,7 +41,15 @@ func OpenMailData(keys *token.Keys, sealed []byte) (map[string]string, error) {
 
 // newMail builds an outbox message; data is sealed, since a link in it is
 // a credential.
+//
+// Mail goes only to the canonical form of to. An account stored before
+// that form existed whose address has none (latch.LegacyEmailKey) gets no
+// mail: its address is not one Latch can tell apart from a look-alike.
 func (s *Service) newMail(to, template string, data map[string]string) (latch.MailMessage, error) {
+	to, err := latch.CanonicalEmail(to)
+	if err != nil {
+		return latch.MailMessage{}, latch.FieldError("email", latch.CodeInvalidEmail, "This account's email address cannot receive mail.")
+	}
 	id, err := newID()
 	if err != nil {
 		return latch.MailMessage{}, latch.Internal(err)

@@ -112,7 +112,9 @@ func (s *Service) authenticatePassword(ctx context.Context, in LoginInput) (latc
 	if err := s.limit(ctx, "login-ip:"+client, s.cfg.LoginPerIP, 1); err != nil {
 		return latch.User{}, "", false, err
 	}
-	email := latch.NormalizeEmail(in.Email)
+	// Keyed by the address the lookup uses, so every spelling of one
+	// account's address shares its limits.
+	email := latch.EmailLookupKey(in.Email)
 	failures := "login-failures:" + email + "|" + client
 	if err := s.limit(ctx, failures, s.cfg.LoginFailures, 0); err != nil {
 		return latch.User{}, "", false, err
@@ -185,12 +187,12 @@ func (s *Service) auditLoginFailure(ctx context.Context, in LoginInput, user lat
 	ev := latch.AuditEvent{
 		TenantID: user.TenantID, At: s.now(), Action: latch.AuditLoginFailure, ActorType: latch.ActorAnonymous,
 		TargetID: user.ID, IP: in.ClientIP,
-		Details: map[string]string{"email": latch.NormalizeEmail(in.Email), "method": "password", "reason": latch.AsError(err).Code},
+		Details: map[string]string{"email": "(not an email address)", "method": "password", "reason": latch.AsError(err).Code},
 	}
-	if _, perr := parseEmail(in.Email); perr != nil {
-		// People sometimes type their password into the email field: what
-		// is not an email is not recorded.
-		ev.Details["email"] = "(not an email address)"
+	// People sometimes type their password into the email field: what is
+	// not an email is not recorded.
+	if email, perr := parseEmail(in.Email); perr == nil {
+		ev.Details["email"] = email
 	}
 	s.appendAudit(ctx, ev)
 }
@@ -275,7 +277,7 @@ func (s *Service) resetAccountFailures(ctx context.Context, email string) {
 	if !s.cfg.LoginPerAccount.Enabled() {
 		return
 	}
-	if err := s.limiter.Reset(ctx, accountFailuresKey(latch.NormalizeEmail(email))); err != nil {
+	if err := s.limiter.Reset(ctx, accountFailuresKey(latch.EmailLookupKey(email))); err != nil {
 		s.log.ErrorContext(ctx, "rate limiter unavailable; failure count not reset", "err", err)
 	}
 }

@@ -240,13 +240,17 @@ func (s *Service) checkHistory(ctx context.Context, user latch.User, pw string, 
 }
 
 // checkHardLimits is all an administrator's password must pass when the
-// policy is bypassed: not empty, not longer than the service accepts.
+// policy is bypassed: not empty, not longer than the service accepts, no
+// invisible character (password.CheckVisible).
 func (s *Service) checkHardLimits(pw string) []latch.Error {
 	switch {
 	case pw == "":
 		return []latch.Error{*latch.FieldError("password", latch.CodeRequired, "The password field is required.")}
 	case s.cfg.Policy.TooLong(pw):
 		return []latch.Error{*latch.FieldError("password", latch.CodePolicyLength, fmt.Sprintf("The password may not be greater than %d characters.", s.hardMax()))}
+	}
+	if e := password.CheckVisible(pw); e != nil {
+		return []latch.Error{*e}
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"net/mail"
 	"strings"
 	"time"
 	"unicode"
@@ -107,19 +106,16 @@ func cleanNames(first, last string) (string, string, error) {
 	return first, last, err
 }
 
-// parseEmail accepts a bare address (no display name) of sane length.
+// parseEmail returns the canonical form of an address (latch.CanonicalEmail):
+// the one Latch stores, looks up, limits by and sends mail to. Anything
+// else gets one invalid-email error, whatever rule it broke.
 func parseEmail(raw string) (string, error) {
-	email := strings.TrimSpace(raw)
-	bad := latch.FieldError("email", "invalid_email", "The email field must be a valid email address.")
-	if email == "" {
+	if strings.TrimSpace(raw) == "" {
 		return "", latch.FieldError("email", latch.CodeRequired, "The email field is required.")
 	}
-	if len(email) > 254 {
-		return "", bad
-	}
-	addr, err := mail.ParseAddress(email)
-	if err != nil || addr.Address != email || addr.Name != "" {
-		return "", bad
+	email, err := latch.CanonicalEmail(raw)
+	if err != nil {
+		return "", latch.FieldError("email", latch.CodeInvalidEmail, "The email field must be a valid email address.")
 	}
 	return email, nil
 }

@@ -239,7 +239,13 @@ func (w *Worker) prepare(m latch.MailMessage) (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
-	msg.To = m.To
+	// Only to the canonical address: a message queued before the canonical
+	// form existed is sent to that form, or not at all.
+	to, err := latch.CanonicalEmail(m.To)
+	if err != nil {
+		return Message{}, fmt.Errorf("%w: the recipient is not a canonical email address", ErrUndeliverable)
+	}
+	msg.To = to
 	return msg, nil
 }
 

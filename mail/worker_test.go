@@ -427,3 +427,35 @@ func TestWorkerUndeliverable(t *testing.T) {
 		t.Errorf("undeliverable: status %s, attempts %d; want failed after one attempt", m.Status(), m.Attempts)
 	}
 }
+
+// TestWorkerSendsOnlyToCanonical: a message queued to another spelling of
+// an address (an outbox row from before the canonical form) goes to the
+// canonical address, and one to an address without a canonical form (a
+// zero-width space, the Kelvin sign) is given up without a word sent.
+func TestWorkerSendsOnlyToCanonical(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			e := newWorkerEnv(t, b, nil)
+			ok := e.enqueue(t, "Ada@ＥＸＡＭＰＬＥ.com", recoveryData(t))
+			e.runOnce(t, 1, false)
+			got := e.smtp.WaitFor(t, "ada@example.com", 5*time.Second)
+			if len(got.To) != 1 || got.To[0] != "ada@example.com" {
+				t.Fatalf("recipients %q, want exactly ada@example.com", got.To)
+			}
+			if m := e.message(t, ok); m.Status() != "sent" {
+				t.Fatalf("status %s", m.Status())
+			}
+			for _, to := range []string{"ada\u200b@example.com", "\u212Aelvin@example.com"} {
+				id := e.enqueue(t, to, recoveryData(t))
+				e.runOnce(t, 0, true)
+				if m := e.message(t, id); m.Status() != "failed" || m.Attempts != 1 {
+					t.Errorf("%q: status %s, attempts %d; want failed after one attempt", to, m.Status(), m.Attempts)
+				}
+			}
+			if n := len(e.smtp.Messages()); n != 1 {
+				t.Fatalf("%d messages sent, want 1", n)
+			}
+		})
+	}
+}

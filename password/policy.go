@@ -22,10 +22,47 @@ func Normalize(password string) string {
 	return norm.NFKC.String(password)
 }
 
+// Invisible reports whether r is a character nobody sees: a control
+// (tab and line breaks included), a format character (U+200B..U+200F,
+// U+2060, U+FEFF, the soft hyphen, bidi controls, tags), a line or
+// paragraph separator, a variation selector or another default-ignorable
+// code point (U+034F, Hangul fillers...). NFKC keeps them all, so
+// "password\u200b" would otherwise be a different password from
+// "password" that looks the same and escapes the blocklist.
+func Invisible(r rune) bool {
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp,
+		unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
+}
+
+// CheckVisible is the one rule about invisible characters, and it applies
+// to every new password, even when an administrator bypasses the policy:
+// a password holding one (see Invisible) is refused, not silently
+// stripped. Refusing keeps verification unchanged (Normalize leaves these
+// characters in), so a password set before this rule, character included,
+// still signs in.
+func CheckVisible(password string) *latch.Error {
+	if strings.IndexFunc(password, Invisible) < 0 {
+		return nil
+	}
+	return latch.FieldError("password", latch.CodePolicyInvisible,
+		"The password must not contain invisible characters (such as zero-width spaces, soft hyphens or control characters).")
+}
+
+// withoutInvisible drops the characters CheckVisible refuses, so that the
+// blocklist and the email rule see the password a person would read.
+func withoutInvisible(password string) string {
+	return strings.Map(func(r rune) rune {
+		if Invisible(r) {
+			return -1
+		}
+		return r
+	}, password)
+}
+
 // Policy is a password policy. Its baseline (NIST SP 800-63B) is length
 // bounds counted in Unicode code points of the normalized password, a
-// blocklist of common passwords, and no passwords built from the account's
-// email. A zero MinLength or MaxLength means no bound on that side.
+// blocklist of common passwords, no passwords built from the account's
+// email, and (always, see CheckVisible) no invisible characters. A zero MinLength or MaxLength means no bound on that side.
 //
 // Tenants may add composition rules (Require) and a minimum zxcvbn
 // strength score; both are off by default, as NIST asks for a blocklist
@@ -84,10 +121,14 @@ func (p Policy) Check(password, email string) error {
 	if p.MaxLength > 0 && n > p.MaxLength {
 		failed = append(failed, fail(latch.CodePolicyLength, fmt.Sprintf("The password may not be greater than %d characters.", p.MaxLength)))
 	}
-	if p.RefuseCommon && isCommon(password) {
+	if e := CheckVisible(password); e != nil {
+		failed = append(failed, *e)
+	}
+	visible := withoutInvisible(password)
+	if p.RefuseCommon && isCommon(visible) {
 		failed = append(failed, fail(latch.CodePolicyCommon, "The password is too common."))
 	}
-	if p.RefuseEmail && containsEmail(password, email) {
+	if p.RefuseEmail && containsEmail(visible, email) {
 		failed = append(failed, fail(latch.CodePolicyEmail, "The password must not contain your email address."))
 	}
 	failed = append(failed, p.composition(password, fail)...)
@@ -202,7 +243,7 @@ func isCommon(password string) bool {
 // that has at least 3 characters; shorter ones would match by chance) or
 // equals the whole address.
 func containsEmail(password, email string) bool {
-	email = latch.NormalizeEmail(email)
+	email = strings.ToLower(strings.TrimSpace(email))
 	pw := lettersAndDigits(password)
 	if email == "" || pw == "" {
 		return false

@@ -101,8 +101,15 @@ func TestRecoveryDoesNotEnumerate(t *testing.T) {
 		if len(msgs) != 1 || msgs[0].To != "real@example.com" {
 			t.Fatalf("outbox: %+v", msgs)
 		}
-		if status, _ := mailCall(t, h, "POST", "/v1/recover", `{"email":"not an email"}`); status != 400 {
+		status, want := mailCall(t, h, "POST", "/v1/recover", `{"email":"not an email"}`)
+		if status != 400 {
 			t.Fatalf("malformed email: %d", status)
+		}
+		// A look-alike is answered exactly as a malformed email.
+		for _, lookalike := range []string{`\u212Aelvin@example.com`, `real\u200b@example.com`} {
+			if s, body := mailCall(t, h, "POST", "/v1/recover", `{"email":"`+lookalike+`"}`); s != 400 || body != want {
+				t.Fatalf("recover %s: %d %s, want 400 %s", lookalike, s, body, want)
+			}
 		}
 	})
 }

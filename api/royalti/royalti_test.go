@@ -103,7 +103,8 @@ func TestSignUpVerifySetPasswordLogin(t *testing.T) {
 				t.Errorf("user lacks %s: %v", k, user)
 			}
 		}
-		if user["id"] != u.ID || user["email"] != "Ada@Example.com" || user["isVerified"] != true || user["hasPassword"] != true ||
+		// The address is stored in its canonical form (latch.CanonicalEmail).
+		if user["id"] != u.ID || user["email"] != "ada@example.com" || user["isVerified"] != true || user["hasPassword"] != true ||
 			user["isActive"] != true || user["provider"] != "email" || user["googleId"] != nil {
 			t.Fatalf("user: %v", user)
 		}
@@ -200,6 +201,14 @@ func TestSignUpDoesNotEnumerate(t *testing.T) {
 		// Bad input is refused before anything happens.
 		status, body := call(t, h, "POST", "/auth/signup", "", `{"email":"not an email"}`)
 		wantError(t, status, body, 400, "VALIDATION_ERROR")
+		// A look-alike (Kelvin sign, zero-width space) is an invalid email,
+		// answered exactly as one.
+		for _, lookalike := range []string{`\u212Aelvin@example.com`, `kelvin\u200b@example.com`} {
+			s2, b2 := call(t, h, "POST", "/auth/signup", "", `{"email":"`+lookalike+`"}`)
+			if s2 != status || !reflect.DeepEqual(b2, body) {
+				t.Fatalf("sign-up with %s: %d %v, want %d %v", lookalike, s2, b2, status, body)
+			}
+		}
 		status, body = call(t, h, "POST", "/auth/signup", "", `{"email":"x@example.com","firstName":"`+strings.Repeat("a", 300)+`"}`)
 		wantError(t, status, body, 400, "VALIDATION_ERROR")
 		if _, err := h.Accounts.UserByEmail(ctx, "x@example.com"); !latch.IsKind(err, latch.KindNotFound) {

@@ -202,7 +202,7 @@ func TestEndToEnd(t *testing.T) {
 				Email  string `json:"email"`
 			}
 			out := in.cli(t, "", "users", "create", "--email", "E2E@Example.com", "--provider", "google", "--subject", "g-1234")
-			if err := json.Unmarshal([]byte(out), &created); err != nil || created.ID == "" || created.Number < 1 || created.Email != "E2E@Example.com" {
+			if err := json.Unmarshal([]byte(out), &created); err != nil || created.ID == "" || created.Number < 1 || created.Email != "e2e@example.com" {
 				t.Fatalf("users create printed %q", out)
 			}
 			lines := strings.Split(strings.TrimSpace(in.cli(t, "", "tokens", "issue", "--email", "e2e@example.com")), "\n")

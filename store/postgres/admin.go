@@ -421,7 +421,7 @@ func (s *Store) ListUsers(ctx context.Context, q latch.UserQuery) ([]latch.User,
 	where := `u.tenant_id = $1 AND u.number > $2`
 	args := []any{q.TenantID, q.AfterNumber}
 	if q.Email != "" {
-		args = append(args, latch.NormalizeEmail(q.Email))
+		args = append(args, latch.EmailLookupKey(q.Email))
 		where += fmt.Sprintf(` AND u.email_normalized = $%d`, len(args))
 	}
 	args = append(args, q.Limit)

@@ -12,6 +12,7 @@ import (
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/internal/testenv"
 	"github.com/latchid/latch/store/postgres"
+	"github.com/latchid/latch/store/storetest"
 )
 
 // TestMigrateAdminKeepsData checks 00003 on a database that has data: the
@@ -254,4 +255,61 @@ func TestMigrateIdentityIssuers(t *testing.T) {
 			t.Fatalf("%d identities after going down, %v", n4, err)
 		}
 	}
+}
+
+// TestMigrateCanonicalEmails checks 00006 and the rekey that follows it on
+// accounts stored with the old lowercase keys (storetest.LegacyEmails); a
+// second Migrate changes nothing, and going down and up again works.
+func TestMigrateCanonicalEmails(t *testing.T) {
+	ctx := t.Context()
+	url := testenv.PostgresURL(t)
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fsys, err := fs.Sub(postgres.Migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range storetest.LegacyEmails {
+		if _, err := db.ExecContext(ctx, `INSERT INTO users (id, tenant_id, email, email_normalized, first_name, last_name,
+			profile_picture, verified, active, admin, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, '', '', '', true, true, false, $5, $5)`,
+			l.ID, latch.DefaultTenantID, l.Email, l.OldKey, time.Date(2025, 1, 1, 0, 0, i, 0, time.UTC)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	storetest.CheckRekeyedEmails(t, st, false)
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	storetest.CheckRekeyedEmails(t, st, false)
+
+	if _, err := p.DownTo(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	var key string
+	if err := db.QueryRowContext(ctx, `SELECT email_normalized FROM users WHERE id = $1`, storetest.LegacyEmails[2].ID).Scan(&key); err != nil || key != "kelvin@example.com" {
+		t.Fatalf("the Kelvin account's key after going down: %q, %v; want its old key", key, err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	storetest.CheckRekeyedEmails(t, st, true)
 }

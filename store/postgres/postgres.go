@@ -66,7 +66,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 // search_path, goose's version table included. Concurrent Migrate calls
 // against the same schema (replicas starting together) take turns on an
 // advisory lock named after the schema, so migrations of other schemas in
-// the same database (parallel tests) do not wait for each other.
+// the same database (parallel tests) do not wait for each other. Then the
+// users that migration 00006 listed get their canonical email
+// (rekeyEmails).
 func (s *Store) Migrate(ctx context.Context) error {
 	var schema *string
 	if err := s.pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
@@ -103,7 +105,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	// The migrations may have changed tables that cached statements
 	// describe; start from fresh connections.
 	s.pool.Reset()
-	return nil
+	return s.rekeyEmails(ctx)
 }
 
 // Close closes the pool.
@@ -185,6 +187,10 @@ func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, e
 		return latch.User{}, err
 	}
 	u := nu.User
+	key, err := contract.EmailKey(u.Email)
+	if err != nil {
+		return latch.User{}, err
+	}
 	err = s.write(ctx, func(tx pgx.Tx) error {
 		// ON CONFLICT DO NOTHING turns the duplicate email into "no row
 		// returned" and, unlike a unique violation, leaves the transaction
@@ -195,7 +201,7 @@ func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, e
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 			ON CONFLICT (email_normalized) DO NOTHING
 			RETURNING number`,
-			u.ID, u.TenantID, u.Email, latch.NormalizeEmail(u.Email), u.FirstName, u.LastName,
+			u.ID, u.TenantID, u.Email, key, u.FirstName, u.LastName,
 			u.ProfilePicture, u.Verified, string(u.VerifiedBy), u.Active, u.Admin, u.CreatedAt, u.UpdatedAt,
 		).Scan(&u.Number)
 		switch {
@@ -249,7 +255,7 @@ func (s *Store) UserByID(ctx context.Context, id string) (latch.User, error) {
 
 // UserByEmail implements latch.Store.
 func (s *Store) UserByEmail(ctx context.Context, email string) (latch.User, error) {
-	return s.user(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email_normalized = $1`, latch.NormalizeEmail(email))
+	return s.user(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email_normalized = $1`, latch.EmailLookupKey(email))
 }
 
 func (s *Store) user(ctx context.Context, query string, args ...any) (latch.User, error) {

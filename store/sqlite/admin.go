@@ -410,7 +410,7 @@ func (s *Store) ListUsers(ctx context.Context, q latch.UserQuery) ([]latch.User,
 	where.WriteString(`u.tenant_id = ? AND u.number > ?`)
 	if q.Email != "" {
 		where.WriteString(` AND u.email_normalized = ?`)
-		args = append(args, latch.NormalizeEmail(q.Email))
+		args = append(args, latch.EmailLookupKey(q.Email))
 	}
 	rows, err := s.reader.QueryContext(ctx, `SELECT `+userColumns+` FROM users u
 		WHERE `+where.String()+` ORDER BY u.number LIMIT ?`, append(args, q.Limit)...)

@@ -9,6 +9,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/latchid/latch"
+	"github.com/latchid/latch/store/storetest"
 )
 
 // TestMigrateAdminKeepsData checks 00003, which rebuilds tenants, on a
@@ -260,4 +261,54 @@ func TestMigrateIdentityIssuers(t *testing.T) {
 			t.Fatalf("%d identities after going down, %v", n4, err)
 		}
 	}
+}
+
+// TestMigrateCanonicalEmails checks 00006 and the rekey that follows it on
+// accounts stored with the old lowercase keys (storetest.LegacyEmails); a
+// second Migrate changes nothing, and going down and up again works.
+func TestMigrateCanonicalEmails(t *testing.T) {
+	ctx := t.Context()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "m.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, st.writer, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range storetest.LegacyEmails {
+		if _, err := st.writer.ExecContext(ctx, `INSERT INTO users (id, tenant_id, email, email_normalized, first_name, last_name,
+			profile_picture, verified, active, admin, created_at, updated_at) VALUES (?, ?, ?, ?, '', '', '', 1, 1, 0, ?, ?)`,
+			l.ID, latch.DefaultTenantID, l.Email, l.OldKey, i, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	storetest.CheckRekeyedEmails(t, st, false)
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	storetest.CheckRekeyedEmails(t, st, false)
+
+	if _, err := p.DownTo(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	var key string
+	if err := st.writer.QueryRowContext(ctx, `SELECT email_normalized FROM users WHERE id = ?`, storetest.LegacyEmails[2].ID).Scan(&key); err != nil || key != "kelvin@example.com" {
+		t.Fatalf("the Kelvin account's key after going down: %q, %v; want its old key", key, err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	storetest.CheckRekeyedEmails(t, st, true)
 }

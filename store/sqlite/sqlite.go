@@ -117,7 +117,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return &Store{writer: writer, reader: reader, now: time.Now}, nil
 }
 
-// Migrate applies the pending migrations.
+// Migrate applies the pending migrations, then gives the users that
+// migration 00006 listed their canonical email (rekeyEmails).
 func (s *Store) Migrate(ctx context.Context) error {
 	fsys, err := fs.Sub(migrations, "migrations")
 	if err != nil {
@@ -132,7 +133,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
-	return nil
+	return s.rekeyEmails(ctx)
 }
 
 // prepared returns the statement that *p holds, preparing query into it
@@ -248,6 +249,10 @@ func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, e
 		return latch.User{}, err
 	}
 	u := nu.User
+	key, err := contract.EmailKey(u.Email)
+	if err != nil {
+		return latch.User{}, err
+	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		// ON CONFLICT DO NOTHING turns the duplicate email into "no row
 		// returned" rather than an error whose message would need parsing
@@ -258,7 +263,7 @@ func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, e
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (email_normalized) DO NOTHING
 			RETURNING number`,
-			u.ID, u.TenantID, u.Email, latch.NormalizeEmail(u.Email), u.FirstName, u.LastName,
+			u.ID, u.TenantID, u.Email, key, u.FirstName, u.LastName,
 			u.ProfilePicture, u.Verified, string(u.VerifiedBy), u.Active, u.Admin, micros(u.CreatedAt), micros(u.UpdatedAt),
 		).Scan(&u.Number)
 		switch {
@@ -326,7 +331,7 @@ func (s *Store) UserByID(ctx context.Context, id string) (latch.User, error) {
 
 // UserByEmail implements latch.Store.
 func (s *Store) UserByEmail(ctx context.Context, email string) (latch.User, error) {
-	return s.user(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email_normalized = ?`, latch.NormalizeEmail(email))
+	return s.user(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email_normalized = ?`, latch.EmailLookupKey(email))
 }
 
 func (s *Store) user(ctx context.Context, query string, args ...any) (latch.User, error) {

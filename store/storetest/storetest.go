@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) latch.Store) {
 		{"CreateUser/Defaults", testCreateUserDefaults},
 		{"CreateUser/Numbers", testCreateUserNumbers},
 		{"CreateUser/DuplicateEmail", testCreateUserDuplicateEmail},
+		{"CreateUser/CanonicalEmail", testCreateUserCanonicalEmail},
 		{"CreateUser/DuplicateID", testCreateUserDuplicateID},
 		{"CreateUser/Identity", testCreateUserIdentity},
 		{"CreateUser/DuplicateIdentity", testCreateUserDuplicateIdentity},

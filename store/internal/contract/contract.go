@@ -107,6 +107,18 @@ func KeepSessions(pc latch.PasswordChange) error {
 	return nil
 }
 
+// EmailKey is the email_normalized of a new account: the canonical form
+// of its address (latch.CanonicalEmail). An address without one is
+// refused: only accounts stored before the canonical form existed may
+// have one (their key is latch.LegacyEmailKey).
+func EmailKey(email string) (string, error) {
+	key, err := latch.CanonicalEmail(email)
+	if err != nil {
+		return "", &latch.Error{Kind: latch.KindInvalid, Code: latch.CodeInvalidEmail, Field: "email", Message: "not a valid email address"}
+	}
+	return key, nil
+}
+
 // EmailTaken is CreateUser's error for a duplicate email.
 func EmailTaken() *latch.Error {
 	return &latch.Error{Kind: latch.KindConflict, Code: latch.CodeEmailTaken, Message: "email already registered"}
@@ -182,6 +194,9 @@ func NewUser(nu latch.NewUser, now func() time.Time) (latch.NewUser, error) {
 		u.TenantID = id
 	} else {
 		return nu, Invalid("tenant_id", "tenant id must be a UUID")
+	}
+	if _, err := EmailKey(u.Email); err != nil {
+		return nu, err
 	}
 	u.Number = 0 // assigned by the database
 	var err error
