@@ -378,3 +378,30 @@ func TestPlanLegacyAttribution(t *testing.T) {
 		}
 	}
 }
+
+// A provider's email is compared, stored and linked only in its canonical
+// form: a look-alike (the Kelvin sign for K) that has none is no address,
+// so it neither matches the ASCII account nor makes one of its own.
+func TestProviderLookalikeEmailIsNoAddress(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		real := latch.ExternalIdentity{Provider: latch.ProviderOIDC, Issuer: issuerCorp, Subject: "kim", Email: "kim@example.com", EmailVerified: true}
+		if _, _, err := h.Accounts.SignInWithIdentity(ctx, real); err != nil {
+			t.Fatal(err)
+		}
+		lookalike := latch.ExternalIdentity{Provider: latch.ProviderOIDC, Issuer: issuerPartner, Subject: "kim", Email: "\u212Aim@example.com", EmailVerified: true}
+		if _, _, err := h.Accounts.SignInWithIdentity(ctx, lookalike); !latch.IsCode(err, account.CodeProviderEmailMissing) {
+			t.Fatalf("a look-alike provider email: %v", err)
+		}
+		// Full-width letters are the same letters: that address is kim's,
+		// proven by corp, so partner's verified identity links to it.
+		fullwidth := latch.ExternalIdentity{Provider: latch.ProviderOIDC, Issuer: issuerPartner, Subject: "kim-2", Email: "\uff4bim@example.com", EmailVerified: true}
+		u, _, err := h.Accounts.SignInWithIdentity(ctx, fullwidth)
+		if err != nil || u.Email != "kim@example.com" {
+			t.Fatalf("a full-width spelling of kim's address: %+v, %v", u, err)
+		}
+		if ids, _ := h.Accounts.Identities(ctx, u.ID); len(ids) != 2 || ids[1].Email != "kim@example.com" {
+			t.Fatalf("identities: %+v", ids)
+		}
+	})
+}
