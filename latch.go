@@ -392,6 +392,11 @@ type Store interface {
 
 	// Credential returns the user's password, or NotFound.
 	Credential(ctx context.Context, userID string) (Credential, error)
+	// CredentialHashExists reports whether any stored password hash is
+	// LIKE like (SQL's pattern: % any run, _ one character) and, when
+	// notLike is not empty, NOT LIKE notLike. It may read the whole table:
+	// for start-up, not for requests.
+	CredentialHashExists(ctx context.Context, like, notLike string) (bool, error)
 	// ChangePassword applies pc atomically; Conflict if the stored
 	// credential is no longer pc.PreviousHash.
 	ChangePassword(ctx context.Context, pc PasswordChange) error

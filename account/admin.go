@@ -210,6 +210,9 @@ func (s *Service) AdminCreateUser(ctx context.Context, a Admin, in AdminCreateUs
 			return latch.User{}, err
 		}
 		nu.PasswordHash = in.PasswordHash
+		// Before it is stored: nobody can time a wrong password against
+		// it before the floor covers it.
+		s.observeHash(in.PasswordHash)
 	case in.Password != "":
 		pw := password.Normalize(in.Password)
 		failed := s.checkHardLimits(pw)

@@ -148,6 +148,68 @@ func (s *Service) authenticatePassword(ctx context.Context, in LoginInput) (latc
 	return user, verified, cred.MustChange, nil
 }
 
+// FailureFloor is the least time a failed password sign-in takes now (see
+// Config.LoginFailureFloor and Config.VerifyCosts); zero is none.
+func (s *Service) FailureFloor() time.Duration { return time.Duration(s.failureFloor.Load()) }
+
+// raiseFailureFloor makes the floor at least a quarter more than verify,
+// the time of one verification the service may have to run. A fixed
+// floor (Config.LoginFailureFloor) stays as configured.
+func (s *Service) raiseFailureFloor(verify time.Duration) {
+	if s.cfg.LoginFailureFloor > 0 || s.cfg.VerifyCosts == nil {
+		return
+	}
+	want := int64(verify * 5 / 4)
+	for {
+		cur := s.failureFloor.Load()
+		if cur >= want || s.failureFloor.CompareAndSwap(cur, want) {
+			return
+		}
+	}
+}
+
+// observeHash raises the floor to cover a stored hash about to be
+// verified or imported: one written by another replica, or imported since
+// start, is covered from then on.
+func (s *Service) observeHash(encoded string) {
+	if s.cfg.VerifyCosts != nil {
+		s.raiseFailureFloor(s.cfg.VerifyCosts.Estimate(encoded, s.hasher.Params()))
+	}
+}
+
+// LoadFailureFloor raises the floor to cover the slowest kind of hash the
+// store holds (password.VerifyCosts.StoredHashClasses): serve runs it at
+// start, before the first request, so a slow imported hash is covered
+// before anyone can time it. A deployment that holds only its own
+// argon2id hashes keeps a floor just above one of those.
+func (s *Service) LoadFailureFloor(ctx context.Context) error {
+	if s.cfg.LoginFailureFloor > 0 || s.cfg.VerifyCosts == nil {
+		return nil
+	}
+	// One look for any bcrypt first: without it, every cost would be a
+	// scan of its own.
+	bcryptFound, err := s.store.CredentialHashExists(ctx, "$2_$%", "")
+	if err != nil {
+		return err
+	}
+	skipBcrypt := !bcryptFound
+	for _, c := range s.cfg.VerifyCosts.StoredHashClasses(s.hasher.Params()) {
+		isBcrypt := strings.HasPrefix(c.Like, "$2_$")
+		if isBcrypt && skipBcrypt {
+			continue // none, or a costlier one was found (costliest first)
+		}
+		found, err := s.store.CredentialHashExists(ctx, c.Like, c.NotLike)
+		if err != nil {
+			return err
+		}
+		if found {
+			s.raiseFailureFloor(c.Slowest)
+			skipBcrypt = skipBcrypt || isBcrypt
+		}
+	}
+	return nil
+}
+
 // waitFailureFloor holds a failed sign-in until LoginFailureFloor has
 // passed since started, once per verification checkPassword ran (two when
 // the password typed differs from its NFKC form). The hash slot is
@@ -156,7 +218,7 @@ func (s *Service) authenticatePassword(ctx context.Context, in LoginInput) (latc
 // unknown email as for an account whose imported hash is ten times slower
 // than ours.
 func (s *Service) waitFailureFloor(ctx context.Context, started time.Time, raw string) {
-	floor := s.cfg.LoginFailureFloor
+	floor := s.FailureFloor()
 	if floor <= 0 {
 		return
 	}
@@ -227,6 +289,7 @@ func (s *Service) checkPassword(ctx context.Context, email, raw string) (latch.U
 		}
 		return latch.User{}, latch.Credential{}, "", err
 	}
+	s.observeHash(cred.Hash)
 	ok, needsRehash, err := s.hasher.Verify(ctx, pw, cred.Hash)
 	if err == nil && !ok && raw != pw {
 		// A hash imported from another system was made from the password

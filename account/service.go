@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/latchid/latch"
@@ -44,12 +45,18 @@ type Config struct {
 	// LoginFailureFloor is the least time a failed password sign-in
 	// takes (twice that when the password typed is not in NFKC form: two
 	// verifications), measured from the start of the check: it must be at
-	// least the slowest verification of any hash the service may hold
-	// (see password.MeasureVerifyCosts), so that an imported slow hash
-	// answers a wrong password no later than an unknown email does. The
-	// wait is a sleep, outside the hash slots. Zero: no floor, then an
-	// account's own hash sets its answer time.
+	// least the slowest verification of any hash the service holds, so
+	// that an imported slow hash answers a wrong password no later than
+	// an unknown email does. The wait is a sleep, outside the hash slots.
+	// A fixed floor; zero leaves it to VerifyCosts.
 	LoginFailureFloor time.Duration
+	// VerifyCosts, when set and LoginFailureFloor is zero, makes the floor
+	// follow the hashes the service holds: a quarter more than the slowest
+	// verification among argon2id at the configured parameters, the
+	// stored hash formats found at start (LoadFailureFloor), and any hash
+	// verified or imported since. Without either, there is no floor and
+	// an account's own hash sets its answer time.
+	VerifyCosts *password.VerifyCosts
 	// IPv6Prefix is how many leading bits of an IPv6 client address the
 	// per-address limits count as one client (default 64; see
 	// ratelimit.AddressKey). IPv4 addresses count one by one.
@@ -113,6 +120,9 @@ type Service struct {
 	background sync.WaitGroup
 	// backgroundSlots bounds that work.
 	backgroundSlots chan struct{}
+	// failureFloor is the current floor of a failed sign-in, in
+	// nanoseconds (see Config.LoginFailureFloor); it only ever rises.
+	failureFloor atomic.Int64
 }
 
 // New returns a Service. now may be nil for the wall clock, limiter nil
@@ -142,8 +152,15 @@ func New(store latch.Store, hasher *password.Hasher, keys *token.Keys, limiter r
 	if cfg.MailQueued == nil {
 		cfg.MailQueued = func() {}
 	}
-	return &Service{store: store, hasher: hasher, keys: keys, limiter: limiter, cfg: cfg, now: func() time.Time { return now().UTC() }, log: log,
+	s := &Service{store: store, hasher: hasher, keys: keys, limiter: limiter, cfg: cfg, now: func() time.Time { return now().UTC() }, log: log,
 		backgroundSlots: make(chan struct{}, 64)}
+	switch {
+	case cfg.LoginFailureFloor > 0:
+		s.failureFloor.Store(int64(cfg.LoginFailureFloor))
+	case cfg.VerifyCosts != nil:
+		s.raiseFailureFloor(cfg.VerifyCosts.Own)
+	}
+	return s
 }
 
 // refreshPrefix marks Latch refresh tokens, so a leaked one is recognisable

@@ -3,6 +3,8 @@ package password
 import (
 	"crypto/pbkdf2"
 	"crypto/sha256"
+	"fmt"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -70,4 +72,74 @@ func MeasureVerifyCosts(own Params) VerifyCosts {
 	c.PBKDF2 = timed(func() { _, _ = pbkdf2.Key(sha256.New, string(pw), salt, calPBKDF2Iter, sha256.Size) }) *
 		importMaxPBKDF2Work / calPBKDF2Iter
 	return c
+}
+
+// Estimate is how long verifying the stored hash encoded takes on this
+// machine, scaled from c by the hash's own parameters: argon2 by m x t
+// (from Own, at own's m x t; lanes run in parallel, so p is not counted),
+// bcrypt by 2^cost, scrypt by 128 N r p, PBKDF2 by its work. A hash that
+// does not parse is given the slowest cost: it is treated as the worst
+// the service may have to verify, never as a fast one.
+func (c VerifyCosts) Estimate(encoded string, own Params) time.Duration {
+	scale := func(d time.Duration, work, ref uint64) time.Duration {
+		if ref == 0 {
+			return c.Slowest()
+		}
+		return time.Duration(float64(d) * float64(work) / float64(ref))
+	}
+	switch {
+	case strings.HasPrefix(encoded, "$argon2"):
+		h, err := ParseArgon2(encoded)
+		if err != nil {
+			break
+		}
+		return scale(c.Own, uint64(h.Params.MemoryKiB)*uint64(h.Params.Time), uint64(own.MemoryKiB)*uint64(own.Time))
+	case isBcrypt(encoded):
+		cost, err := parseBcrypt(encoded)
+		if err != nil {
+			break
+		}
+		return scale(c.Bcrypt, 1<<cost, 1<<maxBcryptCost)
+	case isScrypt(encoded):
+		h, err := parseScrypt(encoded)
+		if err != nil {
+			break
+		}
+		_, _, work := h.costs()
+		return scale(c.Scrypt, work, importMaxScryptWork)
+	case isPBKDF2(encoded):
+		h, err := parsePBKDF2(encoded)
+		if err != nil {
+			break
+		}
+		return scale(c.PBKDF2, h.work(), importMaxPBKDF2Work)
+	}
+	return c.Slowest()
+}
+
+// StoredHashClass is a set of stored hashes a store can find by SQL LIKE
+// patterns (Like, and not NotLike when that is not empty), and how long
+// the slowest of them may take to verify.
+type StoredHashClass struct {
+	Like, NotLike string
+	Slowest       time.Duration
+}
+
+// StoredHashClasses are the kinds of stored hash that are slower than
+// own's argon2id, most costly first within each format: whichever of them
+// a store holds, a failed sign-in must take at least that long. Argon2
+// hashes at other parameters than own (imported, or made before the
+// parameters changed) count at the import caps; bcrypt by its cost, since
+// it is the usual import.
+func (c VerifyCosts) StoredHashClasses(own Params) []StoredHashClass {
+	out := []StoredHashClass{
+		{Like: "$argon2%", NotLike: fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%%", argon2.Version, own.MemoryKiB, own.Time, own.Threads), Slowest: c.Argon2},
+		{Like: "$scrypt$%", Slowest: c.Scrypt},
+		{Like: "%pbkdf2%", Slowest: c.PBKDF2},
+	}
+	// "_" is LIKE's one-character wildcard: $2a$, $2b$ and $2y$ alike.
+	for cost := maxBcryptCost; cost >= bcrypt.MinCost; cost-- {
+		out = append(out, StoredHashClass{Like: fmt.Sprintf("$2_$%02d$%%", cost), Slowest: c.Bcrypt >> (maxBcryptCost - cost)})
+	}
+	return out
 }

@@ -94,7 +94,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	accounts := account.New(store, hasher, keys, limiter, account.Config{
 		AccessTokenTTL: cfg.AccessTTL, SessionTTL: cfg.SessionTTL, RefreshReuseInterval: cfg.RefreshReuse, Policy: policy,
 		LoginPerIP: cfg.LoginPerIP, LoginFailures: cfg.LoginFailures, IPv6Prefix: cfg.LimitIPv6Prefix,
-		LoginPerAccount: cfg.LoginPerAccount, LoginFailureFloor: cfg.LoginFailureFloor,
+		LoginPerAccount: cfg.LoginPerAccount, LoginFailureFloor: cfg.LoginFailureFloor, VerifyCosts: cfg.VerifyCosts,
 		// Latch's own login page is a client of its own provider flow.
 		RedirectAllowlist: append(cfg.Redirects, cfg.PublicURL+web.CompletePath),
 		PublicURL:         cfg.PublicURL, MailOff: cfg.MailOff, LinkTTL: cfg.LinkTTL,

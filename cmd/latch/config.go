@@ -69,9 +69,12 @@ type config struct {
 	LoginPerAccount ratelimit.Rule
 	// LoginFailureFloor is the least time a failed sign-in takes
 	// (LATCH_LOGIN_FAILURE_FLOOR); with LoginFailureFloorAuto, serve
-	// measures it at start (see failureFloor).
+	// makes it follow the stored hashes (see measureVerifyCosts).
 	LoginFailureFloor     time.Duration
 	LoginFailureFloorAuto bool
+	// VerifyCosts, measured by serve with LoginFailureFloorAuto, makes
+	// the floor follow the stored hashes (account.Config.VerifyCosts).
+	VerifyCosts *password.VerifyCosts
 }
 
 // maxRefreshReuse bounds LATCH_REFRESH_REUSE_INTERVAL: the interval is for

@@ -164,13 +164,19 @@ func serve(ctx context.Context, cfg config, args []string, getenv func(string) s
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if cfg.LoginFailureFloorAuto {
-		cfg.LoginFailureFloor = failureFloor(cfg.Argon2, log)
+		cfg.VerifyCosts = measureVerifyCosts(cfg.Argon2, log)
 	}
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	if err := a.accounts.LoadFailureFloor(ctx); err != nil {
+		return fmt.Errorf("failed sign-in floor: %w", err)
+	}
+	if f := a.accounts.FailureFloor(); f > 0 {
+		log.Info("failed sign-ins answer no sooner than the slowest verification of a stored hash", "floor", f.Round(time.Millisecond))
+	}
 	if err := a.bindProviders(ctx); err != nil {
 		return err
 	}
@@ -459,17 +465,15 @@ func tuneGC(slots int, memoryKiB uint32, getenv func(string) string) (memoryLimi
 
 func nowUTC() time.Time { return time.Now().UTC() }
 
-// failureFloor measures, once at start, the slowest password verification
-// this service may have to run (argon2id at its parameters, and every
-// import format at its caps) and returns it with a quarter more for load:
-// every failed sign-in then answers after that time, whichever hash the
-// account has and whether or not it exists.
-func failureFloor(p password.Params, log *slog.Logger) time.Duration {
+// measureVerifyCosts times, once at start, how long this machine takes to
+// verify argon2id at the service's parameters and each import format at
+// its caps (see password.MeasureVerifyCosts); the failed sign-in floor is
+// made of them and of the hashes the store holds.
+func measureVerifyCosts(p password.Params, log *slog.Logger) *password.VerifyCosts {
 	c := password.MeasureVerifyCosts(p)
-	floor := c.Slowest() * 5 / 4
-	log.Info("failed sign-ins answer after the slowest verification", "floor", floor.Round(time.Millisecond),
+	log.Debug("password verification costs measured",
 		"argon2id_own", c.Own.Round(time.Millisecond), "argon2_import", c.Argon2.Round(time.Millisecond),
 		"bcrypt_14", c.Bcrypt.Round(time.Millisecond), "scrypt_import", c.Scrypt.Round(time.Millisecond),
 		"pbkdf2_import", c.PBKDF2.Round(time.Millisecond))
-	return floor
+	return &c
 }

@@ -485,6 +485,18 @@ func (s *Store) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Id
 	return out, nil
 }
 
+// CredentialHashExists implements latch.Store.
+func (s *Store) CredentialHashExists(ctx context.Context, like, notLike string) (bool, error) {
+	var found bool
+	err := s.pool.QueryRow(ctx, `
+		SELECT EXISTS (SELECT 1 FROM credentials WHERE hash LIKE $1 AND ($2 = '' OR hash NOT LIKE $2))`,
+		like, notLike).Scan(&found)
+	if err != nil {
+		return false, latch.Internal(err)
+	}
+	return found, nil
+}
+
 // Credential implements latch.Store.
 func (s *Store) Credential(ctx context.Context, userID string) (latch.Credential, error) {
 	userID, ok := contract.ID(userID)

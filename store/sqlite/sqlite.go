@@ -547,6 +547,19 @@ func (s *Store) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Id
 	return out, nil
 }
 
+// CredentialHashExists implements latch.Store. LIKE is case-insensitive
+// for ASCII in SQLite; the patterns it is given do not depend on case.
+func (s *Store) CredentialHashExists(ctx context.Context, like, notLike string) (bool, error) {
+	var found bool
+	err := s.reader.QueryRowContext(ctx, `
+		SELECT EXISTS (SELECT 1 FROM credentials WHERE hash LIKE ? AND (? = '' OR hash NOT LIKE ?))`,
+		like, notLike, notLike).Scan(&found)
+	if err != nil {
+		return false, latch.Internal(err)
+	}
+	return found, nil
+}
+
 // Credential implements latch.Store.
 func (s *Store) Credential(ctx context.Context, userID string) (latch.Credential, error) {
 	userID, ok := contract.ID(userID)
