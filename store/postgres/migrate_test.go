@@ -21,23 +21,7 @@ import (
 // works.
 func TestMigrateAdminKeepsData(t *testing.T) {
 	ctx := t.Context()
-	url := testenv.PostgresURL(t)
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	fsys, err := fs.Sub(postgres.Migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 2); err != nil {
-		t.Fatal(err)
-	}
+	url, db, p := schemaAt(t, 2)
 	// A tenant that sorts, and was created, before the default one.
 	const early = "00000000-0000-0000-0000-000000000000"
 	for _, q := range []string{
@@ -103,23 +87,7 @@ func TestMigrateAdminKeepsData(t *testing.T) {
 // two tables and nothing else.
 func TestMigrateMail(t *testing.T) {
 	ctx := t.Context()
-	url := testenv.PostgresURL(t)
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	fsys, err := fs.Sub(postgres.Migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 3); err != nil {
-		t.Fatal(err)
-	}
+	url, db, p := schemaAt(t, 3)
 	st, err := postgres.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)
@@ -172,28 +140,12 @@ func TestMigrateMail(t *testing.T) {
 // identity is on the account.
 func TestMigrateIdentityIssuers(t *testing.T) {
 	ctx := t.Context()
-	url := testenv.PostgresURL(t)
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	url, db, p := schemaAt(t, 4)
 	st, err := postgres.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	fsys, err := fs.Sub(postgres.Migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 4); err != nil {
-		t.Fatal(err)
-	}
 	const (
 		withIdentity = "0190b8a2-7c1e-7d3a-9f00-0000000000c1"
 		assertedOnly = "0190b8a2-7c1e-7d3a-9f00-0000000000c2"
@@ -262,23 +214,7 @@ func TestMigrateIdentityIssuers(t *testing.T) {
 // second Migrate changes nothing, and going down and up again works.
 func TestMigrateCanonicalEmails(t *testing.T) {
 	ctx := t.Context()
-	url := testenv.PostgresURL(t)
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	fsys, err := fs.Sub(postgres.Migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 4); err != nil {
-		t.Fatal(err)
-	}
+	url, db, p := schemaAt(t, 4)
 	for i, l := range storetest.LegacyEmails {
 		if _, err := db.ExecContext(ctx, `INSERT INTO users (id, tenant_id, email, email_normalized, first_name, last_name,
 			profile_picture, verified, active, admin, created_at, updated_at)
@@ -312,4 +248,29 @@ func TestMigrateCanonicalEmails(t *testing.T) {
 		t.Fatal(err)
 	}
 	storetest.CheckRekeyedEmails(t, st, true)
+}
+
+// schemaAt returns a fresh schema's URL with the migrations applied up to
+// version, a database/sql handle on it, and the goose provider that moves
+// it further up or down.
+func schemaAt(t *testing.T, version int64) (string, *sql.DB, *goose.Provider) {
+	t.Helper()
+	url := testenv.PostgresURL(t)
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	fsys, err := fs.Sub(postgres.Migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(t.Context(), version); err != nil {
+		t.Fatal(err)
+	}
+	return url, db, p
 }

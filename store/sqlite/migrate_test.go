@@ -19,22 +19,7 @@ import (
 // works.
 func TestMigrateAdminKeepsData(t *testing.T) {
 	ctx := t.Context()
-	st, err := Open(ctx, filepath.Join(t.TempDir(), "m.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	fsys, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, st.writer, fsys, goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 2); err != nil {
-		t.Fatal(err)
-	}
+	st, p := storeAt(t, 2)
 	// A tenant that sorts, and was created, before the default one.
 	const early = "00000000-0000-0000-0000-000000000000"
 	for _, q := range []string{
@@ -122,22 +107,7 @@ func TestMigrateAdminKeepsData(t *testing.T) {
 // two tables and nothing else.
 func TestMigrateMail(t *testing.T) {
 	ctx := t.Context()
-	st, err := Open(ctx, filepath.Join(t.TempDir(), "m.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	fsys, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, st.writer, fsys, goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 3); err != nil {
-		t.Fatal(err)
-	}
+	st, p := storeAt(t, 3)
 	// Written in version 3's columns: today's CreateUser writes later ones.
 	u := latch.User{ID: "0190b8a2-7c1e-7d3a-9f00-0000000000b0", Email: "before@example.com"}
 	for _, q := range []string{
@@ -184,22 +154,7 @@ func TestMigrateMail(t *testing.T) {
 // identity is on the account.
 func TestMigrateIdentityIssuers(t *testing.T) {
 	ctx := t.Context()
-	st, err := Open(ctx, filepath.Join(t.TempDir(), "i.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	fsys, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, st.writer, fsys, goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 4); err != nil {
-		t.Fatal(err)
-	}
+	st, p := storeAt(t, 4)
 	const (
 		withIdentity = "0190b8a2-7c1e-7d3a-9f00-0000000000c1"
 		assertedOnly = "0190b8a2-7c1e-7d3a-9f00-0000000000c2"
@@ -268,22 +223,7 @@ func TestMigrateIdentityIssuers(t *testing.T) {
 // second Migrate changes nothing, and going down and up again works.
 func TestMigrateCanonicalEmails(t *testing.T) {
 	ctx := t.Context()
-	st, err := Open(ctx, filepath.Join(t.TempDir(), "m.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	fsys, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, st.writer, fsys, goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 4); err != nil {
-		t.Fatal(err)
-	}
+	st, p := storeAt(t, 4)
 	for i, l := range storetest.LegacyEmails {
 		if _, err := st.writer.ExecContext(ctx, `INSERT INTO users (id, tenant_id, email, email_normalized, first_name, last_name,
 			profile_picture, verified, active, admin, created_at, updated_at) VALUES (?, ?, ?, ?, '', '', '', 1, 1, 0, ?, ?)`,
@@ -311,4 +251,27 @@ func TestMigrateCanonicalEmails(t *testing.T) {
 		t.Fatal(err)
 	}
 	storetest.CheckRekeyedEmails(t, st, true)
+}
+
+// storeAt opens a store on a fresh file with its migrations applied up to
+// version, and the goose provider that moves it further up or down.
+func storeAt(t *testing.T, version int64) (*Store, *goose.Provider) {
+	t.Helper()
+	st, err := Open(t.Context(), filepath.Join(t.TempDir(), "m.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, st.writer, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(t.Context(), version); err != nil {
+		t.Fatal(err)
+	}
+	return st, p
 }
