@@ -66,6 +66,9 @@ type EmailMatch struct {
 const (
 	CodeProviderEmailMissing = "provider_email_missing"
 	CodeEmailNotLinkable     = "email_not_linkable"
+	// CodeProviderEmailUnverified: a first sign-in whose email the
+	// provider has not verified makes no account.
+	CodeProviderEmailUnverified = "provider_email_unverified"
 	// CodeProviderWrongTenant: the identity belongs to an account of a
 	// tenant that this provider does not serve.
 	CodeProviderWrongTenant = "provider_wrong_tenant"
@@ -88,6 +91,9 @@ const (
 //     account of another.
 //   - An unfinished sign-up is claimed by a provider-verified owner rather
 //     than blocking them forever.
+//   - No new account holds an address its provider did not verify, and no
+//     administrator's account is ever linked or claimed by email: an
+//     administrator links a provider from their own account.
 func DecideLink(ext latch.ExternalIdentity, byIdentity *latch.User, byEmail *EmailMatch) LinkDecision {
 	tenant := cmp.Or(ext.TenantID, latch.DefaultTenantID)
 	notLinkable := func() LinkDecision {
@@ -103,15 +109,19 @@ func DecideLink(ext latch.ExternalIdentity, byIdentity *latch.User, byEmail *Ema
 		return LinkDecision{Outcome: OutcomeSignIn, User: *byIdentity}
 	case ext.Email == "":
 		return refuse(CodeProviderEmailMissing, "the provider did not share a usable email address")
+	case byEmail == nil && !ext.EmailVerified:
+		// A new account would hold an address nobody proved: whoever
+		// the provider let type it would own it before its owner came.
+		return refuse(CodeProviderEmailUnverified, "the provider has not verified this email address; verify it there first, or sign up with your email")
 	case byEmail == nil:
 		return LinkDecision{Outcome: OutcomeCreate}
-	case byEmail.User.TenantID != tenant || !ext.EmailVerified:
+	case byEmail.User.TenantID != tenant || !ext.EmailVerified || byEmail.User.Admin:
 		// Another tenant's account answers as any unlinkable one does:
 		// the refusal tells nothing about where the account lives.
 		return notLinkable()
 	case !byEmail.User.Active:
 		return refuse(latch.CodeAccountInactive, "this account is deactivated")
-	case byEmail.Unfinished && !byEmail.User.Verified && !byEmail.User.Admin:
+	case byEmail.Unfinished && !byEmail.User.Verified:
 		return LinkDecision{Outcome: OutcomeClaim, User: byEmail.User}
 	case !byEmail.User.VerifiedBy.Proven():
 		return notLinkable()

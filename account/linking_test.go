@@ -32,6 +32,8 @@ func TestDecideLink(t *testing.T) {
 	elsewhere.ID, elsewhere.TenantID = "u-elsewhere", otherTenant
 	admin := unverified
 	admin.ID, admin.Admin = "u-admin", true
+	provenAdmin := byLink
+	provenAdmin.ID, provenAdmin.Admin = "u-proven-admin", true
 	match := func(u latch.User, unfinished bool) *account.EmailMatch {
 		return &account.EmailMatch{User: u, Unfinished: unfinished}
 	}
@@ -49,7 +51,7 @@ func TestDecideLink(t *testing.T) {
 		code       string
 	}{
 		{"new person", ext("ada@example.com", true), nil, nil, account.OutcomeCreate, "", ""},
-		{"new person, unverified email at the provider", ext("ada@example.com", false), nil, nil, account.OutcomeCreate, "", ""},
+		{"new person, unverified email at the provider", ext("ada@example.com", false), nil, nil, account.OutcomeRefuse, "", account.CodeProviderEmailUnverified},
 		{"returning person", ext("ada@example.com", true), &linked, nil, account.OutcomeSignIn, "u-linked", ""},
 		{"returning person whose provider email changed", ext("new@example.com", false), &linked, match(byLink, false), account.OutcomeSignIn, "u-linked", ""},
 		{"returning person, account deactivated", ext("ada@example.com", true), &inactive, nil, account.OutcomeRefuse, "", latch.CodeAccountInactive},
@@ -64,6 +66,7 @@ func TestDecideLink(t *testing.T) {
 		{"unfinished sign-up, provider verified: claimed", ext("ada@example.com", true), nil, match(unverified, true), account.OutcomeClaim, "u-unverified", ""},
 		{"unfinished sign-up, provider unverified", ext("ada@example.com", false), nil, match(unverified, true), account.OutcomeRefuse, "", account.CodeEmailNotLinkable},
 		{"unfinished administrator is never claimed", ext("ada@example.com", true), nil, match(admin, true), account.OutcomeRefuse, "", account.CodeEmailNotLinkable},
+		{"administrator, proven email: never linked by email", ext("ada@example.com", true), nil, match(provenAdmin, false), account.OutcomeRefuse, "", account.CodeEmailNotLinkable},
 		{"match in another tenant, proven", ext("ada@example.com", true), nil, match(elsewhere, false), account.OutcomeRefuse, "", account.CodeEmailNotLinkable},
 		{"provider serving that tenant links there", forTenant(ext("ada@example.com", true), otherTenant), nil, match(elsewhere, false), account.OutcomeLink, "u-elsewhere", ""},
 		{"provider serving another tenant refuses the default's", forTenant(ext("ada@example.com", true), otherTenant), nil, match(byLink, false), account.OutcomeRefuse, "", account.CodeEmailNotLinkable},
@@ -348,8 +351,11 @@ func TestPlanLegacyAttribution(t *testing.T) {
 		wantErr    string
 	}{
 		{"nothing to do", nil, []latch.ProviderInstance{corp}, map[latch.Provider]string{}, ""},
-		{"one oidc provider", map[latch.Provider]int{latch.ProviderOIDC: 3}, []latch.ProviderInstance{corp, google}, map[latch.Provider]string{latch.ProviderOIDC: issuerCorp}, ""},
-		{"two names, one issuer", map[latch.Provider]int{latch.ProviderOIDC: 3}, []latch.ProviderInstance{corp, corpAgain}, map[latch.Provider]string{latch.ProviderOIDC: issuerCorp}, ""},
+		// Never a guess for oidc and github: the command to run is given.
+		{"one oidc provider", map[latch.Provider]int{latch.ProviderOIDC: 3}, []latch.ProviderInstance{corp, google}, nil, "latch identities attribute --type oidc --issuer https://sso.corp.example"},
+		{"two names, one issuer", map[latch.Provider]int{latch.ProviderOIDC: 3}, []latch.ProviderInstance{corp, corpAgain}, nil, "latch identities attribute --type oidc --issuer https://sso.corp.example"},
+		{"one github provider", map[latch.Provider]int{latch.ProviderGitHub: 1}, []latch.ProviderInstance{{Name: "ghe", Type: latch.ProviderGitHub, Issuer: "https://ghe.example/api/v3"}}, nil, "--type github --issuer https://ghe.example/api/v3"},
+		{"google, none configured", map[latch.Provider]int{latch.ProviderGoogle: 2}, nil, map[latch.Provider]string{latch.ProviderGoogle: latch.WellKnownIssuer(latch.ProviderGoogle)}, ""},
 		{"two oidc issuers: ambiguous", map[latch.Provider]int{latch.ProviderOIDC: 3}, []latch.ProviderInstance{corp, partner}, nil, "several oidc providers are configured: corp (https://sso.corp.example), partner (https://id.partner.example)"},
 		{"no oidc provider", map[latch.Provider]int{latch.ProviderOIDC: 1}, []latch.ProviderInstance{google}, nil, "no oidc provider is configured"},
 		{"no github provider", map[latch.Provider]int{latch.ProviderGitHub: 1}, nil, nil, "latch identities attribute --type github --issuer"},

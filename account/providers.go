@@ -19,13 +19,18 @@ type LegacyAttribution struct {
 }
 
 // PlanLegacyAttribution decides, for each provider type that has identities
-// without an issuer (counts), the issuer they belong to: the one configured
-// provider of that type. LinkedIn and Facebook identities, which no
-// provider can be configured for (they come from imports), belong to the
-// vendor's one public issuer. Anything else (no provider of the type, or
-// several with different issuers) is ambiguous: guessing could hand one
-// issuer's users to another's subjects, so the answer is an error that
-// says what the operator can do. It is a pure function, tested as a table.
+// without an issuer (counts), the issuer they belong to, where that is no
+// guess: Google's identities belong to the one configured google provider
+// (or Google's public issuer when none is); LinkedIn and Facebook
+// identities, which no provider can be configured for (they come from
+// imports), to the vendor's one public issuer. OIDC and GitHub identities
+// are never attributed by Latch: the provider configured today says
+// nothing about where a row stored before came from (a move from
+// github.com to GitHub Enterprise, whose small user ids collide with
+// github.com's, or a dropped second OIDC provider, would hand one issuer's
+// users to another's subjects). For them, and for several google
+// providers, the answer is an error that says what the operator can do.
+// It is a pure function, tested as a table.
 func PlanLegacyAttribution(counts map[latch.Provider]int, configured []latch.ProviderInstance) ([]LegacyAttribution, error) {
 	types := make([]latch.Provider, 0, len(counts))
 	for t, n := range counts {
@@ -46,10 +51,16 @@ func PlanLegacyAttribution(counts map[latch.Provider]int, configured []latch.Pro
 				}
 			}
 		}
+		explicit := t == latch.ProviderOIDC || t == latch.ProviderGitHub
 		switch {
+		case explicit && len(issuers) == 1:
+			problems = append(problems, fmt.Sprintf(
+				"%d identities of type %q were stored before Latch bound identities to their provider's issuer. "+
+					"Latch will not guess where they came from; if they are all %s's, run: latch identities attribute --type %s --issuer %s",
+				counts[t], t, names[0], t, issuers[0]))
 		case len(issuers) == 1:
 			plan = append(plan, LegacyAttribution{Type: t, Count: counts[t], Issuer: issuers[0]})
-		case len(issuers) == 0 && (t == latch.ProviderLinkedIn || t == latch.ProviderFacebook):
+		case len(issuers) == 0 && !explicit:
 			plan = append(plan, LegacyAttribution{Type: t, Count: counts[t], Issuer: latch.WellKnownIssuer(t)})
 		case len(issuers) == 0:
 			problems = append(problems, fmt.Sprintf(

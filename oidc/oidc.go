@@ -203,9 +203,11 @@ func (p *OIDC) Exchange(ctx context.Context, code, verifier, nonce string) (latc
 		first, last, _ = strings.Cut(c.Name, " ")
 	}
 	return latch.ExternalIdentity{
-		// go-oidc checked that the token's issuer is the configured one:
-		// the subject is this issuer's, and nobody else's.
-		Provider: p.cfg.Kind, Issuer: idTok.Issuer, TenantID: p.cfg.TenantID, Subject: idTok.Subject, Email: c.Email, EmailVerified: truthy(c.EmailVerified),
+		// go-oidc checked that the token's issuer is the configured one
+		// (for Google it also accepts "accounts.google.com" without the
+		// scheme): the subject is this issuer's, recorded under the one
+		// spelling configured, as Instance names it.
+		Provider: p.cfg.Kind, Issuer: p.cfg.Issuer, TenantID: p.cfg.TenantID, Subject: idTok.Subject, Email: c.Email, EmailVerified: truthy(c.EmailVerified),
 		FirstName: first, LastName: last, Picture: c.Picture,
 	}, nil
 }

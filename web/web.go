@@ -118,9 +118,11 @@ func (p *Pages) page(h func(w http.ResponseWriter, r *http.Request) (string, *vi
 		hd.Set("X-Frame-Options", "DENY")
 		// Not the service's no-referrer: with it, browsers send "Origin:
 		// null" on the page's own form POSTs (Fetch, "append a request
-		// Origin header"), which stateChanging refuses. same-origin still
-		// sends no Referer (say, a link's token) to any other origin.
-		hd.Set("Referrer-Policy", "same-origin")
+		// Origin header"), which stateChanging refuses. strict-origin
+		// keeps the real Origin, and a Referer is never more than the
+		// origin: a link's token in /set-password?token=... never reaches
+		// a log through the stylesheet's or the form's request.
+		hd.Set("Referrer-Policy", "strict-origin")
 		hd.Set("Content-Type", "text/html; charset=utf-8")
 		status := v.status
 		if status == 0 {
@@ -365,6 +367,8 @@ func completeError(oauthError, code string) string {
 		return "This account is deactivated. Ask your administrator."
 	case account.CodeEmailNotLinkable:
 		return "An account with this email already exists, and this sign-in cannot be added to it automatically. Sign in the way you did before, then link it from your account page."
+	case account.CodeProviderEmailUnverified:
+		return "The provider has not verified your email address. Verify it there first, or sign up with your email."
 	case account.CodeProviderWrongTenant:
 		return "This sign-in provider cannot sign in to this account. Sign in the way you did before."
 	case account.CodeProviderEmailMissing:

@@ -299,10 +299,17 @@ func insertIdentity(ctx context.Context, tx pgx.Tx, ident latch.Identity) error 
 	return oneRow(tag, err, contract.IdentityTaken())
 }
 
-// ClaimUnfinishedUser implements latch.Store. The UPDATE locks the user's
-// row, and every writer of a credential or an identity of the user takes
-// that lock first (a foreign-key check locks the referenced row), so the
-// conditions hold until the commit.
+// detachUnproven unlinks every identity of userID and ends every session,
+// in tx (see ChangePassword's Verify).
+func detachUnproven(ctx context.Context, tx pgx.Tx, userID string, at time.Time) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM identities WHERE user_id = $1`, userID); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL`, at, userID)
+	return err
+}
+
+// ClaimUnfinishedUser implements latch.Store.
 func (s *Store) ClaimUnfinishedUser(ctx context.Context, ident latch.Identity, claim latch.User, audit *latch.AuditEvent) (latch.User, error) {
 	ident, err := contract.Identity(ident, s.now)
 	if err != nil {
@@ -315,6 +322,17 @@ func (s *Store) ClaimUnfinishedUser(ctx context.Context, ident latch.Identity, c
 	at := contract.Time(ident.CreatedAt)
 	var u latch.User
 	err = s.write(ctx, func(tx pgx.Tx) error {
+		// Locked first, in a statement of its own: every writer of a
+		// credential or an identity of the user locks the row too, so
+		// the conditions below (read by a later statement, which sees
+		// what committed before the lock was granted) hold to the commit.
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, ident.UserID).Scan(&one); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return contract.ClaimRefused()
+			}
+			return err
+		}
 		dest, finish := userDest(&u)
 		err := tx.QueryRow(ctx, `
 			UPDATE users u SET verified = true, email_verified_by = 'provider',
@@ -398,6 +416,14 @@ func (s *Store) AddIdentity(ctx context.Context, ident latch.Identity, audit *la
 		return err
 	}
 	return s.write(ctx, func(tx pgx.Tx) error {
+		// Locked as by ChangePassword, for ClaimUnfinishedUser.
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, ident.UserID).Scan(&one); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return contract.NotFound("user")
+			}
+			return err
+		}
 		if err := insertIdentity(ctx, tx, ident); err != nil {
 			return err
 		}
@@ -545,16 +571,14 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 		return err
 	}
 	return s.write(ctx, func(tx pgx.Tx) error {
-		lock := ""
-		if pc.LinkHash != nil || pc.Verify {
-			// The user row is locked before the link, as CreatePasswordLink
-			// locks it before superseding links: taken in the other order,
-			// a new link requested while the old one is used could
-			// deadlock with the change.
-			lock = ` FOR NO KEY UPDATE`
-		}
-		var one int
-		err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1`+lock, userID).Scan(&one)
+		// The user row is locked first: before the link, as
+		// CreatePasswordLink locks it before superseding links (taken in
+		// the other order, a new link requested while the old one is used
+		// could deadlock with the change); and so that a concurrent
+		// ClaimUnfinishedUser, which locks it too, sees this password or
+		// comes before it (a foreign key's FOR KEY SHARE would not wait).
+		var verifiedBy string
+		err := tx.QueryRow(ctx, `SELECT email_verified_by FROM users WHERE id = $1 FOR NO KEY UPDATE`, userID).Scan(&verifiedBy)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return contract.NotFound("user")
 		}
@@ -612,6 +636,15 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 			return err
 		}
 		if pc.Verify {
+			if verifiedBy == string(latch.EmailUnverified) {
+				// The mailbox's owner proves the address of an account
+				// nobody had proven it for: whatever signed in to it
+				// before (a provider that did not verify the address)
+				// was not them, and leaves with its sessions.
+				if err := detachUnproven(ctx, tx, userID, at); err != nil {
+					return err
+				}
+			}
 			if _, err := tx.Exec(ctx, `
 				UPDATE users SET verified = true, email_verified_by = 'link', updated_at = $1
 				WHERE id = $2 AND email_verified_by <> 'link'`, at, userID); err != nil {
@@ -793,10 +826,13 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 
 	if used != nil {
 		if contract.WithinReuse(*used, at, reuseInterval) && bytes.Equal(successor, newHash) {
-			// FOR SHARE waits for a rotation of the successor under way,
-			// so "still unused" is what its commit left.
+			// A plain read: every rotation locks the session row first,
+			// which this transaction holds, so no rotation of the
+			// successor can commit before this one ends. (Locking the
+			// successor too would deadlock with a rotation of it that
+			// holds its row and waits for the session.)
 			var successorUsed *time.Time
-			err := tx.QueryRow(ctx, `SELECT used_at FROM refresh_tokens WHERE hash = $1 FOR SHARE`, successor).Scan(&successorUsed)
+			err := tx.QueryRow(ctx, `SELECT used_at FROM refresh_tokens WHERE hash = $1`, successor).Scan(&successorUsed)
 			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 				return latch.Session{}, latch.Internal(err)
 			}

@@ -158,6 +158,7 @@ func TestMigrateIdentityIssuers(t *testing.T) {
 	const (
 		withIdentity = "0190b8a2-7c1e-7d3a-9f00-0000000000c1"
 		assertedOnly = "0190b8a2-7c1e-7d3a-9f00-0000000000c2"
+		linkedLater  = "0190b8a2-7c1e-7d3a-9f00-0000000000c4"
 		unverified   = "0190b8a2-7c1e-7d3a-9f00-0000000000c3"
 	)
 	for _, q := range []string{
@@ -165,11 +166,13 @@ func TestMigrateIdentityIssuers(t *testing.T) {
 			verified, active, admin, created_at, updated_at) VALUES
 		 ('` + withIdentity + `', '` + latch.DefaultTenantID + `', 'c1@example.com', 'c1@example.com', '', '', '', 1, 1, 0, 0, 0),
 		 ('` + assertedOnly + `', '` + latch.DefaultTenantID + `', 'c2@example.com', 'c2@example.com', '', '', '', 1, 1, 0, 0, 0),
-		 ('` + unverified + `', '` + latch.DefaultTenantID + `', 'c3@example.com', 'c3@example.com', '', '', '', 0, 1, 0, 0, 0)`,
+		 ('` + unverified + `', '` + latch.DefaultTenantID + `', 'c3@example.com', 'c3@example.com', '', '', '', 0, 1, 0, 0, 0),
+		 ('` + linkedLater + `', '` + latch.DefaultTenantID + `', 'c4@example.com', 'c4@example.com', '', '', '', 1, 1, 0, 0, 0)`,
 		`INSERT INTO identities (id, user_id, provider, subject, email, created_at) VALUES
 		 ('0190b8a2-7c1e-7d3a-9f00-0000000000d1', '` + withIdentity + `', 'oidc', 'sub-1', 'c1@example.com', 0),
 		 ('0190b8a2-7c1e-7d3a-9f00-0000000000d2', '` + withIdentity + `', 'google', 'sub-1', 'c1@example.com', 0),
-		 ('0190b8a2-7c1e-7d3a-9f00-0000000000d3', '` + unverified + `', 'oidc', 'sub-3', 'c3@example.com', 0)`,
+		 ('0190b8a2-7c1e-7d3a-9f00-0000000000d3', '` + unverified + `', 'oidc', 'sub-3', 'c3@example.com', 0),
+		 ('0190b8a2-7c1e-7d3a-9f00-0000000000d4', '` + linkedLater + `', 'google', 'sub-4', 'c4@example.com', 5)`,
 	} {
 		if _, err := st.writer.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
@@ -179,14 +182,17 @@ func TestMigrateIdentityIssuers(t *testing.T) {
 		if err := st.Migrate(ctx); err != nil {
 			t.Fatal(err)
 		}
-		for id, want := range map[string]latch.EmailVerification{withIdentity: latch.EmailVerifiedByProvider, assertedOnly: latch.EmailVerifiedLegacy, unverified: latch.EmailUnverified} {
+		for id, want := range map[string]latch.EmailVerification{withIdentity: latch.EmailVerifiedByProvider, assertedOnly: latch.EmailVerifiedLegacy, unverified: latch.EmailUnverified,
+			// An identity linked after the account was made may have been
+			// linked on an asserted email: no proof.
+			linkedLater: latch.EmailVerifiedLegacy} {
 			u, err := st.UserByID(ctx, id)
 			if err != nil || u.VerifiedBy != want {
 				t.Errorf("user %s VerifiedBy = %q, %v; want %q", id, u.VerifiedBy, err, want)
 			}
 		}
 		counts, err := st.LegacyIdentityCount(ctx)
-		if err != nil || len(counts) != 2 || counts[latch.ProviderOIDC] != 2 || counts[latch.ProviderGoogle] != 1 {
+		if err != nil || len(counts) != 2 || counts[latch.ProviderOIDC] != 2 || counts[latch.ProviderGoogle] != 2 {
 			t.Fatalf("LegacyIdentityCount = %v, %v", counts, err)
 		}
 		// Not attributed yet: nobody signs in with them.
@@ -205,14 +211,14 @@ func TestMigrateIdentityIssuers(t *testing.T) {
 		if _, err := st.AttributeLegacyIdentities(ctx, latch.ProviderGoogle, "https://sso.example"); !latch.IsCode(err, latch.CodeIdentityTaken) {
 			t.Errorf("a colliding attribution: %v", err)
 		}
-		if counts, _ := st.LegacyIdentityCount(ctx); counts[latch.ProviderGoogle] != 1 {
+		if counts, _ := st.LegacyIdentityCount(ctx); counts[latch.ProviderGoogle] != 2 {
 			t.Errorf("a refused attribution wrote: %v", counts)
 		}
 		if _, err := p.DownTo(ctx, 4); err != nil {
 			t.Fatal(err)
 		}
 		var n4 int
-		if err := st.writer.QueryRowContext(ctx, `SELECT count(*) FROM identities`).Scan(&n4); err != nil || n4 != 3 {
+		if err := st.writer.QueryRowContext(ctx, `SELECT count(*) FROM identities`).Scan(&n4); err != nil || n4 != 4 {
 			t.Fatalf("%d identities after going down, %v", n4, err)
 		}
 	}

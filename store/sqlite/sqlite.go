@@ -657,6 +657,20 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 			return err
 		}
 		if pc.Verify {
+			// The mailbox's owner proves the address of an account nobody
+			// had proven it for: whatever signed in to it before (a
+			// provider that did not verify the address) was not them, and
+			// leaves with its sessions.
+			if _, err := tx.ExecContext(ctx, `
+				DELETE FROM identities WHERE user_id = ?1
+				AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND email_verified_by = '')`, userID); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `
+				UPDATE sessions SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL
+				AND EXISTS (SELECT 1 FROM users WHERE id = ?2 AND email_verified_by = '')`, at, userID); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `
 				UPDATE users SET verified = 1, email_verified_by = 'link', updated_at = ?
 				WHERE id = ? AND email_verified_by <> 'link'`, at, userID); err != nil {

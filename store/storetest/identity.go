@@ -233,3 +233,51 @@ func testVerifiedBy(t *testing.T, st latch.Store) {
 		t.Errorf("after a link: %q, %v, %v", got.VerifiedBy, got.Verified, err)
 	}
 }
+
+// A link that proves the address of an account nobody had proven it for
+// (made by a provider that did not verify the email) detaches whatever
+// signed in to it before: its identities and sessions. An account whose
+// address was proven keeps both.
+func testVerifyDetachesUnproven(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	unproven, err := st.CreateUser(ctx, latch.NewUser{
+		User:     latch.User{Email: "unproven@example.com", Active: true, CreatedAt: at(0)},
+		Identity: &latch.Identity{Provider: latch.ProviderOIDC, Issuer: "https://loose.example", Subject: "squatter"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proven, err := st.CreateUser(ctx, latch.NewUser{
+		User:     latch.User{Email: "proven@example.com", VerifiedBy: latch.EmailVerifiedByProvider, Active: true, CreatedAt: at(0)},
+		Identity: &latch.Identity{Provider: latch.ProviderOIDC, Issuer: "https://strict.example", Subject: "owner"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	squatterSession := createSession(t, st, unproven.ID, nil)
+	ownerSession := createSession(t, st, proven.ID, nil)
+	for _, u := range []latch.User{unproven, proven} {
+		if err := st.ChangePassword(ctx, latch.PasswordChange{UserID: u.ID, NewHash: "h-" + u.ID, KeepSessions: true, Verify: true, At: at(3)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ids, err := st.IdentitiesByUser(ctx, unproven.ID); err != nil || len(ids) != 0 {
+		t.Errorf("the unproven account's identities after the link: %+v, %v", ids, err)
+	}
+	if _, err := st.UserByIdentity(ctx, "https://loose.example", "squatter"); !latch.IsKind(err, latch.KindNotFound) {
+		t.Errorf("the squatter's identity still signs in: %v", err)
+	}
+	equal(t, "the squatter's session RevokedAt", session(t, st, squatterSession.ID).RevokedAt, storedPtr(at(3)))
+	if ids, err := st.IdentitiesByUser(ctx, proven.ID); err != nil || len(ids) != 1 {
+		t.Errorf("the proven account's identities after the link: %+v, %v", ids, err)
+	}
+	if s := session(t, st, ownerSession.ID); s.RevokedAt != nil {
+		t.Error("a first password on a proven account ended its session")
+	}
+	for _, u := range []latch.User{unproven, proven} {
+		got, err := st.UserByID(ctx, u.ID)
+		if err != nil || got.VerifiedBy != latch.EmailVerifiedByLink && got.VerifiedBy != latch.EmailVerifiedByProvider {
+			t.Errorf("%s after the link: %q, %v", u.Email, got.VerifiedBy, err)
+		}
+	}
+}

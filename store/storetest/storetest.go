@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) latch.Store) {
 		{"Identity/ClaimUnfinished", testClaimUnfinishedUser},
 		{"Identity/ClaimRefused", testClaimRefused},
 		{"Users/VerifiedBy", testVerifiedBy},
+		{"Users/VerifyDetachesUnproven", testVerifyDetachesUnproven},
 		{"Credential/HashExists", testCredentialHashExists},
 		{"AuthorizationCode/SingleUse", testAuthorizationCode},
 		{"Lookups/NotFound", testNotFound},

@@ -12,7 +12,9 @@ ALTER TABLE users ADD COLUMN email_verified_by text NOT NULL DEFAULT ''
     CHECK (email_verified_by IN ('', 'link', 'provider', 'asserted', 'legacy'));
 
 UPDATE users SET email_verified_by = CASE
-    WHEN EXISTS (SELECT 1 FROM identities i WHERE i.user_id = users.id) THEN 'provider'
+    WHEN EXISTS (SELECT 1 FROM identities i WHERE i.user_id = users.id
+                 AND i.created_at = users.created_at AND lower(i.email) = users.email_normalized)
+    THEN 'provider'
     ELSE 'legacy' END
 WHERE verified;
 

@@ -12,9 +12,12 @@
 -- 'link' (a Latch link the person opened), 'provider' (a provider that
 -- verified it signed the person in), 'asserted' (an operator or API client
 -- said so), '' (unverified). Emails verified before this was recorded are
--- 'legacy' unless the account has a linked identity, which only a
--- provider sign-in could have given it with a verified email; neither
--- 'asserted' nor 'legacy' is ever enough to link a provider by email.
+-- 'legacy', except where the account was made by a provider sign-in
+-- (an identity created with the account, with the account's email), whose
+-- verified email made it verified; an identity linked later may have been
+-- linked on an email that was merely asserted, so it proves nothing.
+-- Neither 'asserted' nor 'legacy' is ever enough to link a provider by
+-- email.
 --
 -- identities is rebuilt, since SQLite cannot drop a table constraint;
 -- nothing references it, so the drop breaks no foreign key.
@@ -44,7 +47,9 @@ ALTER TABLE users ADD COLUMN email_verified_by TEXT NOT NULL DEFAULT ''
     CHECK (email_verified_by IN ('', 'link', 'provider', 'asserted', 'legacy'));
 
 UPDATE users SET email_verified_by = CASE
-    WHEN EXISTS (SELECT 1 FROM identities i WHERE i.user_id = users.id) THEN 'provider'
+    WHEN EXISTS (SELECT 1 FROM identities i WHERE i.user_id = users.id
+                 AND i.created_at = users.created_at AND lower(i.email) = users.email_normalized)
+    THEN 'provider'
     ELSE 'legacy' END
 WHERE verified;
 
