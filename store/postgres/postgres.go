@@ -299,13 +299,16 @@ func insertIdentity(ctx context.Context, tx pgx.Tx, ident latch.Identity) error 
 	return oneRow(tag, err, contract.IdentityTaken())
 }
 
-// detachUnproven unlinks every identity of userID and ends every session,
-// in tx (see ChangePassword's Verify).
+// detachUnproven unlinks every identity of userID and, if it had any,
+// ends every session, in tx (see ChangePassword's Verify). Without an
+// identity there is nobody to detach: a sign-up's first password keeps
+// its sessions.
 func detachUnproven(ctx context.Context, tx pgx.Tx, userID string, at time.Time) error {
-	if _, err := tx.Exec(ctx, `DELETE FROM identities WHERE user_id = $1`, userID); err != nil {
+	tag, err := tx.Exec(ctx, `DELETE FROM identities WHERE user_id = $1`, userID)
+	if err != nil || tag.RowsAffected() == 0 {
 		return err
 	}
-	_, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL`, at, userID)
+	_, err = tx.Exec(ctx, `UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL`, at, userID)
 	return err
 }
 

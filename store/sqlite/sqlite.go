@@ -658,17 +658,20 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 		}
 		if pc.Verify {
 			// The mailbox's owner proves the address of an account nobody
-			// had proven it for: whatever signed in to it before (a
-			// provider that did not verify the address) was not them, and
-			// leaves with its sessions.
+			// had proven it for, that a provider signed in to: whoever the
+			// provider (which did not verify the address) signed in was
+			// not them, and leaves with its sessions. Without an identity
+			// there is nobody to detach (a sign-up's first password keeps
+			// its sessions).
 			if _, err := tx.ExecContext(ctx, `
-				DELETE FROM identities WHERE user_id = ?1
-				AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND email_verified_by = '')`, userID); err != nil {
+				UPDATE sessions SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL
+				AND EXISTS (SELECT 1 FROM users WHERE id = ?2 AND email_verified_by = '')
+				AND EXISTS (SELECT 1 FROM identities WHERE user_id = ?2)`, at, userID); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `
-				UPDATE sessions SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL
-				AND EXISTS (SELECT 1 FROM users WHERE id = ?2 AND email_verified_by = '')`, at, userID); err != nil {
+				DELETE FROM identities WHERE user_id = ?1
+				AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND email_verified_by = '')`, userID); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `
