@@ -2,6 +2,8 @@ package account
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"time"
@@ -112,9 +114,7 @@ func (s *Service) authenticatePassword(ctx context.Context, in LoginInput) (latc
 	if err := s.limit(ctx, "login-ip:"+client, s.cfg.LoginPerIP, 1); err != nil {
 		return latch.User{}, "", false, err
 	}
-	// Keyed by the address the lookup uses, so every spelling of one
-	// account's address shares its limits.
-	email := latch.EmailLookupKey(in.Email)
+	email := emailLimitKey(in.Email)
 	failures := "login-failures:" + email + "|" + client
 	if err := s.limit(ctx, failures, s.cfg.LoginFailures, 0); err != nil {
 		return latch.User{}, "", false, err
@@ -328,10 +328,24 @@ func (s *Service) addressKey(ip string) string {
 	return ratelimit.AddressKey(ip, s.cfg.IPv6Prefix)
 }
 
-// accountFailuresKey is the limit key of the per-account cap for a
-// normalised email: an email, not an account id, so that it holds alike
-// for emails that have no account.
-func accountFailuresKey(email string) string { return "login-account-failures:" + email }
+// emailLimitKey is what every limit key built from an email holds in its
+// place: a digest of the address the lookup uses (latch.EmailLookupKey), so
+// every spelling of one account's address shares its limits. A digest has
+// a fixed size: an email can be as long as the request body, and the
+// limiter would keep it for as long as the key lives (an hour or more, in
+// memory or in Redis); and the limiter holds no address in clear. The
+// label keeps these digests apart from any other SHA-256 of an address.
+func emailLimitKey(email string) string {
+	h := sha256.New()
+	h.Write([]byte("latch limit email\x00"))
+	h.Write([]byte(latch.EmailLookupKey(email)))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// accountFailuresKey is the limit key of the per-account cap for an email
+// digest (emailLimitKey): an email, not an account id, so that it holds
+// alike for emails that have no account.
+func accountFailuresKey(emailKey string) string { return "login-account-failures:" + emailKey }
 
 // resetAccountFailures starts the per-account count of consecutive
 // failures again, after the account proved itself: a sign-in, or a new
@@ -340,7 +354,7 @@ func (s *Service) resetAccountFailures(ctx context.Context, email string) {
 	if !s.cfg.LoginPerAccount.Enabled() {
 		return
 	}
-	if err := s.limiter.Reset(ctx, accountFailuresKey(latch.EmailLookupKey(email))); err != nil {
+	if err := s.limiter.Reset(ctx, accountFailuresKey(emailLimitKey(email))); err != nil {
 		s.log.ErrorContext(ctx, "rate limiter unavailable; failure count not reset", "err", err)
 	}
 }
