@@ -15,9 +15,13 @@ type Memory struct {
 	// tat holds each key's theoretical arrival time. An Allow reads and
 	// then writes, so mu guards the whole table.
 	tat *timedKeys
+	// marks holds each mark's end. Marks have a table of their own, as
+	// large as the limits': filling one never evicts from the other.
+	marks *timedKeys
 }
 
-// NewMemory keeps at most maxKeys keys (default 100,000 when <= 0).
+// NewMemory keeps at most maxKeys keys (default 100,000 when <= 0), and
+// as many marks; when full, a new mark drops the one that ends first.
 //
 // When full, it drops the key whose theoretical arrival time is earliest:
 // the key closest to limiting nothing, whose loss forgets the least. Keys
@@ -42,7 +46,7 @@ func NewMemory(maxKeys int, now func() time.Time) *Memory {
 	if now == nil {
 		now = time.Now
 	}
-	return &Memory{now: now, tat: newTimedKeys(maxKeys)}
+	return &Memory{now: now, tat: newTimedKeys(maxKeys), marks: newTimedKeys(maxKeys)}
 }
 
 // Allow implements Limiter.
@@ -72,6 +76,25 @@ func (m *Memory) Reset(_ context.Context, key string) error {
 	return nil
 }
 
+// Mark implements Limiter.
+func (m *Memory) Mark(_ context.Context, key string, ttl time.Duration) error {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.marks.dropExpired(now)
+	m.marks.set(key, now.Add(ttl))
+	return nil
+}
+
+// Marked implements Limiter.
+func (m *Memory) Marked(_ context.Context, key string) (bool, error) {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	end, ok := m.marks.get(key)
+	return ok && end.After(now), nil
+}
+
 // timedKeys is a bounded set of keys, each with a time, that can give up
 // the key with the earliest time at once: a map for lookups and a
 // min-heap on the times. It does no locking of its own.
@@ -79,12 +102,14 @@ type timedKeys struct {
 	max   int
 	byKey map[string]*timedKey
 	heap  timedHeap
+	seq   uint64 // counts sets, to order equal times
 }
 
 type timedKey struct {
 	key   string
 	at    time.Time
-	index int // in the heap
+	seq   uint64 // when it was last set: of two equal times, the older goes first
+	index int    // in the heap
 }
 
 func newTimedKeys(max int) *timedKeys {
@@ -101,8 +126,9 @@ func (t *timedKeys) get(key string) (time.Time, bool) {
 // set stores key with time at; a new key, when full, first evicts the key
 // with the earliest time.
 func (t *timedKeys) set(key string, at time.Time) {
+	t.seq++
 	if e, ok := t.byKey[key]; ok {
-		e.at = at
+		e.at, e.seq = at, t.seq
 		heap.Fix(&t.heap, e.index)
 		return
 	}
@@ -110,7 +136,7 @@ func (t *timedKeys) set(key string, at time.Time) {
 		oldest := heap.Pop(&t.heap).(*timedKey)
 		delete(t.byKey, oldest.key)
 	}
-	e := &timedKey{key: key, at: at}
+	e := &timedKey{key: key, at: at, seq: t.seq}
 	heap.Push(&t.heap, e)
 	t.byKey[key] = e
 }
@@ -143,8 +169,13 @@ func (t *timedKeys) dropExpired(now time.Time) {
 // timedHeap is a container/heap of keys, earliest time first.
 type timedHeap []*timedKey
 
-func (h timedHeap) Len() int           { return len(h) }
-func (h timedHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h timedHeap) Len() int { return len(h) }
+func (h timedHeap) Less(i, j int) bool {
+	if h[i].at.Equal(h[j].at) {
+		return h[i].seq < h[j].seq
+	}
+	return h[i].at.Before(h[j].at)
+}
 func (h timedHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
 	h[i].index, h[j].index = i, j

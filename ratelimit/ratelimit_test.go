@@ -213,6 +213,84 @@ func TestReset(t *testing.T) {
 	}
 }
 
+// A mark is remembered for its time to live, per key, and a later mark
+// starts that time again.
+func TestMarks(t *testing.T) {
+	for name, l := range limiters(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			if known, err := l.Marked(ctx, "known:a"); err != nil || known {
+				t.Fatalf("a key never marked: %v %v", known, err)
+			}
+			if err := l.Mark(ctx, "known:a", time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			if known, err := l.Marked(ctx, "known:a"); err != nil || !known {
+				t.Fatalf("after Mark: %v %v", known, err)
+			}
+			if known, _ := l.Marked(ctx, "known:b"); known {
+				t.Fatal("marking one key marked another")
+			}
+			// Marks and limits do not meet: a limit on the same name
+			// neither sees nor clears the mark.
+			if d, _ := l.Allow(ctx, "known:a", ratelimit.Rule{Limit: 1, Per: time.Hour}, 1); !d.Allowed {
+				t.Fatal("a mark counted as a limit event")
+			}
+			if err := l.Mark(ctx, "known:a", 30*24*time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			if known, _ := l.Marked(ctx, "known:a"); !known {
+				t.Fatal("marked again: forgotten")
+			}
+		})
+	}
+}
+
+func TestMemoryMarksLapse(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	l := ratelimit.NewMemory(10, func() time.Time { return now })
+	ctx := context.Background()
+	l.Mark(ctx, "old", time.Hour)
+	l.Mark(ctx, "renewed", time.Hour)
+	now = now.Add(50 * time.Minute)
+	l.Mark(ctx, "renewed", time.Hour)
+	now = now.Add(20 * time.Minute)
+	if known, _ := l.Marked(ctx, "old"); known {
+		t.Fatal("a mark outlived its time to live")
+	}
+	if known, _ := l.Marked(ctx, "renewed"); !known {
+		t.Fatal("a renewed mark lapsed from its first time")
+	}
+	// Bounded: a flood of marks drops the oldest, and never a limit.
+	l.Allow(ctx, "limit", ratelimit.Rule{Limit: 1, Per: time.Hour}, 1)
+	for i := range 1000 {
+		l.Mark(ctx, fmt.Sprintf("flood-%d", i), time.Hour)
+	}
+	if known, _ := l.Marked(ctx, "flood-0"); known {
+		t.Fatal("1,000 marks kept by a limiter of 10")
+	}
+	if known, _ := l.Marked(ctx, "flood-999"); !known {
+		t.Fatal("the newest mark was dropped")
+	}
+	if d, _ := l.Allow(ctx, "limit", ratelimit.Rule{Limit: 1, Per: time.Hour}, 0); d.Allowed {
+		t.Fatal("marks evicted a limit")
+	}
+}
+
+func TestRedisMarksExpire(t *testing.T) {
+	rdb := testenv.Redis(t)
+	prefix := testenv.RedisPrefix(t)
+	l := redislimit.New(rdb, prefix)
+	ctx := context.Background()
+	if err := l.Mark(ctx, "k", 30*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	ttl, err := rdb.PTTL(ctx, prefix+"known:k").Result()
+	if err != nil || ttl < 29*24*time.Hour || ttl > 30*24*time.Hour {
+		t.Fatalf("a mark's time to live in Redis: %v %v", ttl, err)
+	}
+}
+
 func TestParseRule(t *testing.T) {
 	for in, want := range map[string]ratelimit.Rule{"10/10m": {10, 10 * time.Minute}, "off": {}, "0": {}, " 5/1s ": {5, time.Second}} {
 		got, err := ratelimit.ParseRule(in)
