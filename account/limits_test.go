@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -88,5 +89,58 @@ func TestLimitKeysShareSpellings(t *testing.T) {
 	_, err := accounts.Login(ctx, account.LoginInput{Email: "SPELL@example.com", Password: "wrong password", ClientIP: "192.0.2.1"})
 	if !latch.IsCode(err, latch.CodeRateLimited) {
 		t.Fatalf("11th failure under five spellings of one address: %v", err)
+	}
+}
+
+// Changing one's own password from a session proves as much as a sign-in:
+// that address is spared the per-account cap. An administrator setting
+// the password proves nothing about the administrator's address.
+func TestPasswordChangeMakesTheAddressKnown(t *testing.T) {
+	cfg := account.DefaultConfig()
+	cfg.LoginPerAccount = ratelimit.Rule{Limit: 5, Per: 5 * time.Hour}
+	h := testenv.NewHarnessWithConfig(t, testenv.Backends()[0].Open(t), cfg)
+	ctx := context.Background()
+	_, pair := h.OAuthUser(t, "changer@example.com")
+	p, err := h.Accounts.Authenticate(ctx, pair.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	login := func(ip, pw string) error {
+		_, err := h.Accounts.Login(ctx, account.LoginInput{Email: "changer@example.com", Password: pw, ClientIP: ip})
+		return err
+	}
+	lock := func() {
+		t.Helper()
+		for i := range 5 {
+			n++
+			if err := login(fmt.Sprintf("198.51.100.%d", n), "guess"); !latch.IsCode(err, latch.CodeInvalidCredentials) {
+				t.Fatalf("failure %d: %v", i+1, err)
+			}
+		}
+	}
+
+	const device, admin = "192.0.2.77", "192.0.2.88"
+	atDevice := latch.WithClientIP(ctx, device)
+	if err := h.Accounts.SetOwnPassword(atDevice, p, account.SetOwnPasswordInput{Password: goodPassword, Confirmation: ptr(goodPassword)}); err != nil {
+		t.Fatal(err)
+	}
+	lock()
+	if err := login("198.51.100.200", goodPassword); !latch.IsCode(err, latch.CodeRateLimited) {
+		t.Fatalf("a fresh address while capped: %v", err)
+	}
+	if err := login(device, goodPassword); err != nil {
+		t.Fatalf("the address that set the password, capped: %v", err)
+	}
+
+	next := "another long passphrase"
+	err = h.Accounts.AdminSetPassword(latch.WithClientIP(ctx, admin), account.Operator(""), account.AdminSetPasswordInput{
+		User: account.UserRef{ID: p.User.ID}, Password: ptr(next), Confirmation: ptr(next)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock()
+	if err := login(admin, next); !latch.IsCode(err, latch.CodeRateLimited) {
+		t.Fatalf("the administrator's address, capped: %v", err)
 	}
 }

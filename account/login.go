@@ -123,13 +123,23 @@ func (s *Service) authenticatePassword(ctx context.Context, in LoginInput) (latc
 	// failure: concurrent guesses from many addresses cannot slip through
 	// between a probe and its record. A success gives the charge back by
 	// starting the count again, so only failures add up.
+	//
+	// An address that proved itself for this account lately (see
+	// rememberAddress) is spared the cap: otherwise anyone could keep the
+	// owner out for good with 100 failures and then one an hour, and
+	// lock again within seconds of a recovery. Its attempts still count
+	// for everyone else, and it keeps its own per-(email, address) limit
+	// above.
 	if err := s.limit(ctx, accountFailuresKey(email), s.cfg.LoginPerAccount, 1); err != nil {
-		return latch.User{}, "", false, err
+		if !latch.IsKind(err, latch.KindTooMany) || !s.knownAddress(ctx, email, client) {
+			return latch.User{}, "", false, err
+		}
 	}
 	started := time.Now()
 	user, cred, verified, err := s.checkPassword(ctx, in.Email, in.Password)
 	if err == nil {
 		s.resetAccountFailures(ctx, user.Email)
+		s.rememberAddress(ctx, in.Email, client)
 	}
 	if latch.IsCode(err, latch.CodeInvalidCredentials) || latch.IsCode(err, latch.CodeAccountInactive) {
 		s.auditLoginFailure(ctx, in, user, err)
@@ -346,6 +356,45 @@ func emailLimitKey(email string) string {
 // digest (emailLimitKey): an email, not an account id, so that it holds
 // alike for emails that have no account.
 func accountFailuresKey(emailKey string) string { return "login-account-failures:" + emailKey }
+
+// knownAddressTTL is how long a client address stays known for an account
+// after it last proved itself there: about a month, so that a person's
+// home or office stays known between sign-ins.
+const knownAddressTTL = 30 * 24 * time.Hour
+
+// knownAddressKey is the mark of a client address (addressKey) known for
+// an email digest (emailLimitKey).
+func knownAddressKey(emailKey, client string) string {
+	return "login-known:" + emailKey + "|" + client
+}
+
+// rememberAddress marks the client address (addressKey) as known for the
+// account with email, for knownAddressTTL: the account signed in from it,
+// or someone there completed a link sent to the account's email, or
+// changed its password knowing the current one. An unknown address ("")
+// is never marked: it would name every client whose address is unknown.
+func (s *Service) rememberAddress(ctx context.Context, email, client string) {
+	if !s.cfg.LoginPerAccount.Enabled() || client == "" {
+		return
+	}
+	if err := s.limiter.Mark(ctx, knownAddressKey(emailLimitKey(email), client), knownAddressTTL); err != nil {
+		s.log.ErrorContext(ctx, "rate limiter unavailable; address not remembered", "err", err)
+	}
+}
+
+// knownAddress reports whether client is known for the account with the
+// email digest emailKey (see rememberAddress).
+func (s *Service) knownAddress(ctx context.Context, emailKey, client string) bool {
+	if client == "" {
+		return false
+	}
+	known, err := s.limiter.Marked(ctx, knownAddressKey(emailKey, client))
+	if err != nil {
+		s.log.ErrorContext(ctx, "rate limiter unavailable; address taken as unknown", "err", err)
+		return false
+	}
+	return known
+}
 
 // resetAccountFailures starts the per-account count of consecutive
 // failures again, after the account proved itself: a sign-in, or a new
