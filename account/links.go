@@ -265,6 +265,9 @@ func (s *Service) SetPasswordWithLink(ctx context.Context, in SetPasswordWithLin
 		return errPasswordAlreadySet()
 	case err == nil:
 		s.cfg.MailQueued()
+		// Whoever completed the link reads the account's email: their
+		// address is spared the per-account sign-in cap from now on.
+		s.rememberAddress(ctx, user.Email, s.addressKey(latch.ClientIP(ctx)))
 	}
 	return err
 }

@@ -2,6 +2,8 @@ package account
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"time"
@@ -112,9 +114,7 @@ func (s *Service) authenticatePassword(ctx context.Context, in LoginInput) (latc
 	if err := s.limit(ctx, "login-ip:"+client, s.cfg.LoginPerIP, 1); err != nil {
 		return latch.User{}, "", false, err
 	}
-	// Keyed by the address the lookup uses, so every spelling of one
-	// account's address shares its limits.
-	email := latch.EmailLookupKey(in.Email)
+	email := emailLimitKey(in.Email)
 	failures := "login-failures:" + email + "|" + client
 	if err := s.limit(ctx, failures, s.cfg.LoginFailures, 0); err != nil {
 		return latch.User{}, "", false, err
@@ -123,13 +123,23 @@ func (s *Service) authenticatePassword(ctx context.Context, in LoginInput) (latc
 	// failure: concurrent guesses from many addresses cannot slip through
 	// between a probe and its record. A success gives the charge back by
 	// starting the count again, so only failures add up.
+	//
+	// An address that proved itself for this account lately (see
+	// rememberAddress) is spared the cap: otherwise anyone could keep the
+	// owner out for good with 100 failures and then one an hour, and
+	// lock again within seconds of a recovery. Its attempts still count
+	// for everyone else, and it keeps its own per-(email, address) limit
+	// above.
 	if err := s.limit(ctx, accountFailuresKey(email), s.cfg.LoginPerAccount, 1); err != nil {
-		return latch.User{}, "", false, err
+		if !latch.IsKind(err, latch.KindTooMany) || !s.knownAddress(ctx, email, client) {
+			return latch.User{}, "", false, err
+		}
 	}
 	started := time.Now()
 	user, cred, verified, err := s.checkPassword(ctx, in.Email, in.Password)
 	if err == nil {
 		s.resetAccountFailures(ctx, user.Email)
+		s.rememberAddress(ctx, in.Email, client)
 	}
 	if latch.IsCode(err, latch.CodeInvalidCredentials) || latch.IsCode(err, latch.CodeAccountInactive) {
 		s.auditLoginFailure(ctx, in, user, err)
@@ -328,10 +338,63 @@ func (s *Service) addressKey(ip string) string {
 	return ratelimit.AddressKey(ip, s.cfg.IPv6Prefix)
 }
 
-// accountFailuresKey is the limit key of the per-account cap for a
-// normalised email: an email, not an account id, so that it holds alike
-// for emails that have no account.
-func accountFailuresKey(email string) string { return "login-account-failures:" + email }
+// emailLimitKey is what every limit key built from an email holds in its
+// place: a digest of the address the lookup uses (latch.EmailLookupKey), so
+// every spelling of one account's address shares its limits. A digest has
+// a fixed size: an email can be as long as the request body, and the
+// limiter would keep it for as long as the key lives (an hour or more, in
+// memory or in Redis); and the limiter holds no address in clear. The
+// label keeps these digests apart from any other SHA-256 of an address.
+func emailLimitKey(email string) string {
+	h := sha256.New()
+	h.Write([]byte("latch limit email\x00"))
+	h.Write([]byte(latch.EmailLookupKey(email)))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// accountFailuresKey is the limit key of the per-account cap for an email
+// digest (emailLimitKey): an email, not an account id, so that it holds
+// alike for emails that have no account.
+func accountFailuresKey(emailKey string) string { return "login-account-failures:" + emailKey }
+
+// knownAddressTTL is how long a client address stays known for an account
+// after it last proved itself there: about a month, so that a person's
+// home or office stays known between sign-ins.
+const knownAddressTTL = 30 * 24 * time.Hour
+
+// knownAddressKey is the mark of a client address (addressKey) known for
+// an email digest (emailLimitKey).
+func knownAddressKey(emailKey, client string) string {
+	return "login-known:" + emailKey + "|" + client
+}
+
+// rememberAddress marks the client address (addressKey) as known for the
+// account with email, for knownAddressTTL: the account signed in from it,
+// or someone there completed a link sent to the account's email, or
+// changed its password knowing the current one. An unknown address ("")
+// is never marked: it would name every client whose address is unknown.
+func (s *Service) rememberAddress(ctx context.Context, email, client string) {
+	if !s.cfg.LoginPerAccount.Enabled() || client == "" {
+		return
+	}
+	if err := s.limiter.Mark(ctx, knownAddressKey(emailLimitKey(email), client), knownAddressTTL); err != nil {
+		s.log.ErrorContext(ctx, "rate limiter unavailable; address not remembered", "err", err)
+	}
+}
+
+// knownAddress reports whether client is known for the account with the
+// email digest emailKey (see rememberAddress).
+func (s *Service) knownAddress(ctx context.Context, emailKey, client string) bool {
+	if client == "" {
+		return false
+	}
+	known, err := s.limiter.Marked(ctx, knownAddressKey(emailKey, client))
+	if err != nil {
+		s.log.ErrorContext(ctx, "rate limiter unavailable; address taken as unknown", "err", err)
+		return false
+	}
+	return known
+}
 
 // resetAccountFailures starts the per-account count of consecutive
 // failures again, after the account proved itself: a sign-in, or a new
@@ -340,7 +403,7 @@ func (s *Service) resetAccountFailures(ctx context.Context, email string) {
 	if !s.cfg.LoginPerAccount.Enabled() {
 		return
 	}
-	if err := s.limiter.Reset(ctx, accountFailuresKey(latch.EmailLookupKey(email))); err != nil {
+	if err := s.limiter.Reset(ctx, accountFailuresKey(emailLimitKey(email))); err != nil {
 		s.log.ErrorContext(ctx, "rate limiter unavailable; failure count not reset", "err", err)
 	}
 }

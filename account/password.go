@@ -154,6 +154,11 @@ func (s *Service) SetOwnPassword(ctx context.Context, p Principal, in SetOwnPass
 		UserID: p.User.ID, PreviousHash: previous, NewHash: newHash, KeepSessionID: keep, KeepSessions: !hasPassword,
 		At: s.now(), Audit: &ev,
 	})
+	if err == nil {
+		// The caller holds a session and set the password (knowing the
+		// current one, if any): as much as a sign-in proves.
+		s.rememberAddress(ctx, p.User.Email, s.addressKey(latch.ClientIP(ctx)))
+	}
 	if latch.IsKind(err, latch.KindConflict) {
 		// Someone else set or changed the password between our read and our
 		// write: what the caller knew as current is no longer current.

@@ -38,9 +38,11 @@ type Config struct {
 	// LoginPerAccount caps the consecutive failed sign-ins of one email,
 	// from every address together (NIST SP 800-63B: at most 100). Beyond
 	// it, password sign-in for that email is refused (429) until the rule
-	// lets one more through; a successful sign-in or a password set
-	// starts the count again, and links (recovery, set-password) still
-	// work, so the owner is never locked out.
+	// lets one more through, except from an address known for the
+	// account (one it signed in from, completed a link from or changed its
+	// password from, in the last 30 days); a successful sign-in or a
+	// password set starts the count again, and links (recovery,
+	// set-password) still work, so the owner is never locked out.
 	LoginPerAccount ratelimit.Rule
 	// LoginFailureFloor is the least time a failed password sign-in
 	// takes (twice that when the password typed is not in NFKC form: two

@@ -68,9 +68,17 @@ type Decision struct {
 // Reset forgets key, as if it had never been used: a limit that counts
 // consecutive failures ends when the account proves itself (a successful
 // sign-in, a password set).
+//
+// Mark remembers key for ttl from now (marking it again starts ttl again),
+// and Marked reports whether key is remembered: sign-in marks the client
+// addresses that proved themselves for an account, which its per-account
+// cap then spares. Marks are apart from limits: a mark and a limit of the
+// same name neither see nor clear each other.
 type Limiter interface {
 	Allow(ctx context.Context, key string, rule Rule, cost int) (Decision, error)
 	Reset(ctx context.Context, key string) error
+	Mark(ctx context.Context, key string, ttl time.Duration) error
+	Marked(ctx context.Context, key string) (bool, error)
 }
 
 // gcra is the algorithm both backends run: given the stored theoretical

@@ -151,6 +151,91 @@ func TestPerAccountFailureCap(t *testing.T) {
 	})
 }
 
+// The per-account cap cannot lock the owner out (review finding 8): before,
+// 100 failures from 10 addresses, then one an hour, kept password sign-in
+// at 429 for any email, and a recovery only gave the attacker a fresh
+// count to spend. A client address that proved itself for the account
+// (a sign-in, a completed recovery or set-password link) is spared the
+// cap; every other address is capped as before, and the per-(email,
+// address) failure limit still holds for known addresses.
+func TestPerAccountCapSparesKnownAddresses(t *testing.T) {
+	cfg := account.DefaultConfig()
+	cfg.LoginPerAccount = ratelimit.Rule{Limit: 5, Per: 5 * time.Hour}
+	testenv.ForEachMailBackend(t, cfg, func(t *testing.T, h *testenv.MailHarness) {
+		srv := behindProxy(t, h.Harness)
+		h.PasswordUser(t, "owner@example.com", adminTestPassword, "", false)
+		h.PasswordUser(t, "neighbour@example.com", adminTestPassword, "", false)
+		const home = "192.0.2.10"
+		signIn := func(from, email, pw string) (int, http.Header, map[string]any) {
+			v := url.Values{"grant_type": {"password"}, "username": {email}, "password": {pw}}
+			return postFrom(t, srv, from, "/v1/token", form, v.Encode(), nil)
+		}
+		n := 0
+		lock := func(email string) {
+			t.Helper()
+			for i := range 5 {
+				n++ // a fresh address each time
+				if status, _, body := signIn(fmt.Sprintf("198.51.100.%d", n), email, fmt.Sprintf("guess %d", i)); status != 400 {
+					t.Fatalf("%s: attacker's failure %d: %d %v", email, i+1, status, body)
+				}
+			}
+			n++
+			if status, hdr, body := signIn(fmt.Sprintf("198.51.100.%d", n), email, adminTestPassword); status != 429 || body["error"] != "slow_down" || hdr.Get("Retry-After") == "" {
+				t.Fatalf("%s: a fresh address after 5 failures: %d %v", email, status, body)
+			}
+		}
+
+		// The owner signs in at home: home becomes a known address.
+		if status, _, body := signIn(home, "Owner@Example.com", adminTestPassword); status != 200 {
+			t.Fatalf("first sign-in at home: %d %v", status, body)
+		}
+		lock("owner@example.com")
+		if status, _, body := signIn(home, "owner@example.com", adminTestPassword); status != 200 {
+			t.Fatalf("the owner at home, while the cap holds: %d %v", status, body)
+		}
+		// The attacker locks again; a fresh address is still refused, the
+		// owner still is not.
+		lock("owner@example.com")
+		if status, _, body := signIn(home, "OWNER@example.com", adminTestPassword); status != 200 {
+			t.Fatalf("the owner at home, capped again: %d %v", status, body)
+		}
+		// Known for that account only.
+		lock("neighbour@example.com")
+		if status, _, body := signIn(home, "neighbour@example.com", adminTestPassword); status != 429 {
+			t.Fatalf("another account from the owner's address: %d %v", status, body)
+		}
+
+		// Away from home, capped: recovery from a new address makes that
+		// address known too.
+		const away = "203.0.113.7"
+		lock("owner@example.com")
+		if status, _, body := postFrom(t, srv, away, "/v1/recover", "application/json", `{"email":"owner@example.com"}`, nil); status != 202 {
+			t.Fatalf("recover: %d %v", status, body)
+		}
+		link := testenv.Link(t, h.SMTP.WaitFor(t, "owner@example.com", 10*time.Second))
+		set := fmt.Sprintf(`{"token":%q,"password":"Recovered-passw0rd!","password_confirmation":"Recovered-passw0rd!"}`, testenv.Token(link))
+		if status, _, body := postFrom(t, srv, away, "/v1/password/set", "application/json", set, nil); status != 204 {
+			t.Fatalf("set with the link: %d %v", status, body)
+		}
+		lock("owner@example.com")
+		if status, _, body := signIn(away, "owner@example.com", "Recovered-passw0rd!"); status != 200 {
+			t.Fatalf("from the address that completed the recovery, capped: %d %v", status, body)
+		}
+
+		// A known address still has its own failure limit (10 per 10
+		// minutes per email and address).
+		for i := range 10 {
+			if status, _, body := signIn(home, "owner@example.com", fmt.Sprintf("typo %d", i)); status != 400 {
+				t.Fatalf("failure %d at home: %d %v", i+1, status, body)
+			}
+		}
+		if status, _, body := signIn(home, "owner@example.com", "Recovered-passw0rd!"); status != 429 {
+			t.Fatalf("11th attempt at home after 10 failures: %d %v", status, body)
+		}
+		h.Accounts.Wait()
+	})
+}
+
 // A page on another site can make a visitor's browser POST a form to
 // /v1/token; before this was refused, ten such posts used up the visitor's
 // own sign-in failures from their address. Cross-site browser requests are

@@ -66,3 +66,18 @@ func (r *Limiter) Allow(ctx context.Context, key string, rule ratelimit.Rule, co
 func (r *Limiter) Reset(ctx context.Context, key string) error {
 	return r.client.Del(ctx, r.prefix+key).Err()
 }
+
+// markPrefix keeps marks apart from limits of the same name: a limit's
+// value is an arrival time, which a mark must not be read as.
+const markPrefix = "known:"
+
+// Mark implements ratelimit.Limiter.
+func (r *Limiter) Mark(ctx context.Context, key string, ttl time.Duration) error {
+	return r.client.Set(ctx, r.prefix+markPrefix+key, "1", ttl).Err()
+}
+
+// Marked implements ratelimit.Limiter.
+func (r *Limiter) Marked(ctx context.Context, key string) (bool, error) {
+	n, err := r.client.Exists(ctx, r.prefix+markPrefix+key).Result()
+	return n > 0, err
+}
