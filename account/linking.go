@@ -242,6 +242,12 @@ func (s *Service) ResolveIdentity(ctx context.Context, ext latch.ExternalIdentit
 		if latch.IsKind(err, latch.KindConflict) && attempt == 0 {
 			continue
 		}
+		if err == nil {
+			// The provider vouched for the person at this address (the
+			// callback is the browser's request): the password cap spares
+			// it (see rememberAddress).
+			s.rememberAddress(ctx, user.Email, s.addressKey(latch.ClientIP(ctx)))
+		}
 		return user, err
 	}
 }

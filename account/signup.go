@@ -267,6 +267,9 @@ func (s *Service) setFirstPassword(ctx context.Context, verifyToken, pw string) 
 	if err != nil {
 		return latch.User{}, "", err
 	}
+	// The emailed token proved the person here: the password cap spares
+	// this address (see rememberAddress).
+	s.rememberAddress(ctx, user.Email, s.addressKey(latch.ClientIP(ctx)))
 	s.cfg.MailQueued()
 	if user, err = s.store.UserByID(ctx, user.ID); err != nil {
 		return latch.User{}, "", err

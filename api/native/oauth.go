@@ -126,7 +126,7 @@ func (s *Surface) oauthCallback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	user, err := s.accounts.ResolveIdentity(r.Context(), ext)
+	user, err := s.accounts.ResolveIdentity(httpx.Context(r), ext)
 	if latch.IsKind(err, latch.KindForbidden) {
 		// error_code is the refusing rule's stable code: Latch's own
 		// /login/complete shows its text for it, never error_description.
