@@ -1,12 +1,16 @@
 package sqlite
 
 import (
+	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/pressly/goose/v3"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/store/storetest"
@@ -280,4 +284,97 @@ func storeAt(t *testing.T, version int64) (*Store, *goose.Provider) {
 		t.Fatal(err)
 	}
 	return st, p
+}
+
+// TestMigratePortableChecks checks 00010, which rebuilds audit_events for
+// a CHECK that every SQLite reads alike: events keep their rows and ids,
+// an id handed out before (even of an event since deleted) is not handed
+// out again, details must still be JSON or NULL, and going down and up
+// again works.
+func TestMigratePortableChecks(t *testing.T) {
+	ctx := t.Context()
+	st, p := storeAt(t, 7)
+	const cols = `(id, tenant_id, at, action, actor_type, actor_id, target_id, ip, details)`
+	for _, q := range []string{
+		`INSERT INTO audit_events ` + cols + ` VALUES
+			(1, NULL, 1, 'tenant.create', 'operator', 'cli', '', '', '{"name":"acme"}'),
+			(2, '` + latch.DefaultTenantID + `', 2, 'password.change', 'user', 'u', 'u', '192.0.2.1', NULL),
+			(3, '` + latch.DefaultTenantID + `', 3, 'login.success', 'user', 'u', 'u', '192.0.2.1', '{"method":"password"}')`,
+		// An event ids went up to, since deleted: its id stays used.
+		`INSERT INTO audit_events ` + cols + ` VALUES (9, NULL, 9, 'x', 'operator', 'cli', '', '', NULL)`,
+		`DELETE FROM audit_events WHERE id = 9`,
+	} {
+		if _, err := st.writer.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := auditRows(t, st)
+
+	for round := range 2 { // up, then down and up again
+		if err := st.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var sql string
+		if err := st.writer.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE name = 'audit_events'`).Scan(&sql); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(sql, "details IS NULL OR json_valid(details)") {
+			t.Fatalf("audit_events after migrating:\n%s", sql)
+		}
+		if got := auditRows(t, st); !slices.Equal(got, before) {
+			t.Fatalf("round %d: audit rows = %v, want %v", round, got, before)
+		}
+		var n int
+		if err := st.writer.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE name IN
+			('audit_events_new', 'audit_events_old', 'audit_events_tenant_id', 'audit_events_target_id')`).Scan(&n); err != nil || n != 2 {
+			t.Fatalf("round %d: %d of the indexes and leftovers, %v; want the 2 indexes", round, n, err)
+		}
+		if _, err := st.writer.ExecContext(ctx, `INSERT INTO audit_events (at, action, actor_type, actor_id, target_id, ip, details)
+			VALUES (0, 'x', 'operator', 'cli', '', '', 'not json')`); sqliteCode(err) != sqlite3.SQLITE_CONSTRAINT_CHECK {
+			t.Fatalf("round %d: details that are not JSON: %v, want a CHECK failure", round, err)
+		}
+		if err := st.AppendAudit(ctx, latch.AuditEvent{At: time.Unix(10, 0), Action: "after", ActorType: "operator", ActorID: "cli"}); err != nil {
+			t.Fatal(err)
+		}
+		var id int64
+		if err := st.writer.QueryRowContext(ctx, `SELECT max(id) FROM audit_events`).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if id <= 9 {
+			t.Fatalf("round %d: a new event got id %d, at or below one handed out before (9)", round, id)
+		}
+		if _, err := st.writer.ExecContext(ctx, `DELETE FROM audit_events WHERE action = 'after'`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.DownTo(ctx, 7); err != nil {
+			t.Fatal(err)
+		}
+		if got := auditRows(t, st); !slices.Equal(got, before) {
+			t.Fatalf("round %d: audit rows after going down = %v, want %v", round, got, before)
+		}
+	}
+}
+
+// auditRows renders every audit event, by id.
+func auditRows(t *testing.T, st *Store) []string {
+	t.Helper()
+	rows, err := st.writer.QueryContext(t.Context(),
+		`SELECT id, ifnull(tenant_id, '-'), at, action, actor_type, actor_id, target_id, ip, ifnull(details, '-') FROM audit_events ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id, at int64
+		var tenant, action, actorType, actorID, target, ip, details string
+		if err := rows.Scan(&id, &tenant, &at, &action, &actorType, &actorID, &target, &ip, &details); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprint(id, tenant, at, action, actorType, actorID, target, ip, details))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
