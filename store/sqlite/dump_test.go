@@ -204,18 +204,12 @@ func checkStore(t *testing.T, path string) {
 	if after != before {
 		t.Errorf("migrating applied %d migrations: the copy was not at the latest version", after-before)
 	}
-	events, err := st.AuditEvents(ctx, latch.AuditQuery{Limit: 100})
+	events, err := st.AuditEvents(ctx, latch.AuditQuery{Action: latch.AuditPasswordChange, Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var changes int
-	for _, e := range events {
-		if e.Action == latch.AuditPasswordChange {
-			changes++
-		}
-	}
-	if changes == 0 {
-		t.Errorf("no %s event in %d audit events", latch.AuditPasswordChange, len(events))
+	if len(events) == 0 {
+		t.Errorf("no %s event in the audit log", latch.AuditPasswordChange)
 	}
 }
 
