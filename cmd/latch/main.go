@@ -2,6 +2,7 @@
 //
 //	latch serve                 run the HTTP service (migrations applied first)
 //	latch migrate               apply migrations and exit
+//	latch backup PATH           copy the SQLite database, online, to a new file
 //	latch users create|show     manage accounts
 //	latch tenants create|list   manage tenants
 //	latch clients create|list|revoke  manage API clients
@@ -40,6 +41,8 @@ const usage = `usage: latch <command> [flags]
 commands:
   serve                      run the HTTP service on LATCH_ADDR
   migrate                    apply database migrations and exit
+  backup PATH                copy the SQLite database, while it serves, to a new file
+                             (PostgreSQL: use pg_dump)
   users create --email E [--tenant ID] [--provider P --subject S [--issuer URL]] [--admin] [--password-stdin]
   users show --email E
   identities attribute --type T --issuer URL   bind identities stored before issuers were recorded
@@ -106,6 +109,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		a.Close()
 		fmt.Fprintln(stderr, "migrations applied")
 		return nil
+	case args[0] == "backup":
+		return backup(ctx, cfg, args[1:], stderr)
 	case cmd == "users create":
 		return usersCreate(ctx, cfg, args[2:], stdin, stdout)
 	case cmd == "users show":
