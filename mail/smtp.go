@@ -143,6 +143,9 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	msg.FromMailAddress(s.from)
 	msg.ToMailAddress(to)
 	msg.Subject(oneLine(m.Subject))
+	if m.ID != "" {
+		msg.SetMessageIDWithValue(m.ID)
+	}
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	if m.HTML != "" {
 		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)

@@ -16,12 +16,18 @@ import (
 	"github.com/latchid/latch"
 )
 
-// Message is one rendered email. To is filled by the caller.
+// Message is one rendered email. To and ID are filled by the caller.
 type Message struct {
 	To      string
 	Subject string
 	Text    string
 	HTML    string
+	// ID is the Message-ID without its angle brackets (left@right). The
+	// worker makes it from the outbox row, so that every attempt to send
+	// one message carries the same one: delivery is at least once, and a
+	// receiver drops a second copy by its Message-ID. Empty: the sender
+	// makes up a random one.
+	ID string
 }
 
 // DefaultProduct names the product in emails when Templates.Product is

@@ -6,7 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
+	"net/url"
+	"strings"
 	"time"
+
+	"golang.org/x/net/idna"
 
 	"github.com/latchid/latch"
 )
@@ -48,6 +53,10 @@ type WorkerConfig struct {
 	// Backoff is the wait after the attempt-th failed attempt
 	// (DefaultBackoff).
 	Backoff func(attempt int) time.Duration
+	// MessageIDDomain is the right-hand side of every Message-ID
+	// (<outbox-id@MessageIDDomain>). Default: the host of
+	// Templates.PublicURL, else "localhost".
+	MessageIDDomain string
 }
 
 // Worker delivers the outbox: it claims due messages, opens and renders
@@ -80,6 +89,9 @@ func NewWorker(cfg WorkerConfig) *Worker {
 	}
 	if cfg.Backoff == nil {
 		cfg.Backoff = DefaultBackoff
+	}
+	if cfg.MessageIDDomain == "" {
+		cfg.MessageIDDomain = messageIDDomain(cfg.Templates.PublicURL)
 	}
 	return &Worker{cfg: cfg, wake: make(chan struct{}, 1)}
 }
@@ -246,7 +258,36 @@ func (w *Worker) prepare(m latch.MailMessage) (Message, error) {
 		return Message{}, fmt.Errorf("%w: the recipient is not a canonical email address", ErrUndeliverable)
 	}
 	msg.To = to
+	// The same on every attempt: see Message.ID.
+	msg.ID = m.ID + "@" + w.cfg.MessageIDDomain
 	return msg, nil
+}
+
+// messageIDDomain returns publicURL's host in a form a Message-ID's right
+// side takes (RFC 5322 dot-atom, or an IPv6 address in brackets), or
+// "localhost" when there is none. A Message-ID needs to be unique, not
+// resolvable: the outbox id on the left makes it so; the host only says
+// whose it is.
+func messageIDDomain(publicURL string) string {
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return "localhost"
+	}
+	host := u.Hostname()
+	if a, err := idna.Lookup.ToASCII(host); err == nil {
+		host = a
+	}
+	host = strings.ToLower(host)
+	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
+		return "[" + ip.String() + "]"
+	}
+	if host == "" || strings.HasPrefix(host, ".") || strings.HasSuffix(host, ".") || strings.Contains(host, "..") ||
+		strings.ContainsFunc(host, func(r rune) bool {
+			return !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-' || r == '.')
+		}) {
+		return "localhost"
+	}
+	return host
 }
 
 func (w *Worker) markFailed(ctx context.Context, log *slog.Logger, m latch.MailMessage, cause error, giveUp bool) error {
