@@ -321,8 +321,9 @@ type PasswordChange struct {
 	UserID string
 	// PreviousHash is the hash the caller verified, or "" when the caller
 	// sets a first password. The write only happens if the stored state
-	// still matches (no credential, or exactly this hash), so two
-	// concurrent writers cannot both succeed.
+	// still matches (no credential, or this hash: the stored one, or the
+	// one the last ReplacePasswordHash replaced, which is the same
+	// password), so two concurrent writers cannot both succeed.
 	PreviousHash string
 	NewHash      string
 	// KeepSessionID is the caller's own session, left valid; "" revokes all.

@@ -150,3 +150,53 @@ func setPasswordKnowing(t *testing.T, h *testenv.Harness, u latch.User, current,
 		t.Fatal(err)
 	}
 }
+
+// A password change that proved the current password races a sign-in that
+// upgrades its hash: the change checked the same password, and goes
+// through (it answered "current password wrong" before).
+func TestChangePasswordRacingRehash(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			hooked := &storeWithHook{Store: b.Open(t)}
+			h := testenv.NewHarness(t, hooked)
+			now := h.Clock.Now()
+			weak := testenv.WeakHashes(t, goodPassword)["argon2id"]
+			u, err := hooked.CreateUser(ctx, latch.NewUser{User: latch.User{Email: "change-rehash@example.com", Active: true, CreatedAt: now, UpdatedAt: now}, PasswordHash: weak})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pair, err := h.Accounts.IssueToken(ctx, account.IssueTokenInput{Email: u.Email})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := h.Accounts.Authenticate(ctx, pair.AccessToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Right after the change read the weak hash, a sign-in of the
+			// same password upgrades it.
+			hooked.afterCredential = func() {
+				strong, err := h.Hasher.Hash(ctx, goodPassword)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if err := hooked.Store.ReplacePasswordHash(ctx, u.ID, weak, strong, h.Clock.Now()); err != nil {
+					t.Error(err)
+				}
+			}
+			const next = "a wholly different passphrase"
+			if err := h.Accounts.SetOwnPassword(ctx, p, account.SetOwnPasswordInput{Password: next, Confirmation: ptr(next), CurrentPassword: ptr(goodPassword)}); err != nil {
+				t.Fatalf("change with the right current password, racing its rehash: %v", err)
+			}
+			if _, err := h.Accounts.Login(ctx, account.LoginInput{Email: u.Email, Password: next}); err != nil {
+				t.Errorf("the new password: %v", err)
+			}
+			if _, err := h.Accounts.Login(ctx, account.LoginInput{Email: u.Email, Password: goodPassword}); !latch.IsCode(err, latch.CodeInvalidCredentials) {
+				t.Errorf("the old password after the change: %v", err)
+			}
+		})
+	}
+}

@@ -613,10 +613,13 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 				ON CONFLICT (user_id) DO NOTHING`, userID, pc.NewHash, pc.MustChange, at)
 		default:
 			// A concurrent change makes this wait, then re-check the hash
-			// against the committed row.
+			// against the committed row. The hash the last rehash replaced
+			// is the same password: a caller that verified it just before
+			// the rehash knew the current password.
 			tag, err = tx.Exec(ctx, `
-				UPDATE credentials SET hash = $1, must_change = $2, updated_at = $3, rehashed_from = NULL WHERE user_id = $4 AND hash = $5`,
-				pc.NewHash, pc.MustChange, at, userID, pc.PreviousHash)
+				UPDATE credentials SET hash = $1, must_change = $2, updated_at = $3, rehashed_from = NULL
+				WHERE user_id = $4 AND (hash = $5 OR rehashed_from = $6)`,
+				pc.NewHash, pc.MustChange, at, userID, pc.PreviousHash, contract.RehashDigest(pc.PreviousHash))
 		}
 		if err := oneRow(tag, err, contract.ConcurrentUpdate()); err != nil {
 			return err

@@ -632,9 +632,13 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 				INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
 				ON CONFLICT (user_id) DO NOTHING`, userID, pc.NewHash, pc.MustChange, at)
 		default:
+			// The hash the last rehash replaced is the same password: a
+			// caller that verified it just before the rehash knew the
+			// current password (see ReplacePasswordHash).
 			res, err = tx.ExecContext(ctx, `
-				UPDATE credentials SET hash = ?, must_change = ?, updated_at = ?, rehashed_from = NULL WHERE user_id = ? AND hash = ?`,
-				pc.NewHash, pc.MustChange, at, userID, pc.PreviousHash)
+				UPDATE credentials SET hash = ?, must_change = ?, updated_at = ?, rehashed_from = NULL
+				WHERE user_id = ? AND (hash = ? OR rehashed_from = ?)`,
+				pc.NewHash, pc.MustChange, at, userID, pc.PreviousHash, contract.RehashDigest(pc.PreviousHash))
 		}
 		if err := oneRow(res, err, contract.ConcurrentUpdate()); err != nil {
 			return err

@@ -173,3 +173,58 @@ func testSessionRacingRehash(t *testing.T, st latch.Store) {
 	}
 	equal(t, "history", history(t, st, u.ID), []string{"weak"})
 }
+
+// A password change whose caller verified the hash a rehash replaced
+// (PreviousHash) verified the same password, and goes through; still only
+// one of two concurrent changes does, and a change leaves the replaced
+// hash no longer current.
+func testChangePasswordAfterRehash(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	u := createUserWithPassword(t, st, "change-rehashed@example.com", "weak")
+	if err := st.ReplacePasswordHash(ctx, u.ID, "weak", "strong", at(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ChangePassword(ctx, latch.PasswordChange{UserID: u.ID, PreviousHash: "weak", NewHash: "next", At: at(2)}); err != nil {
+		t.Fatalf("change from the replaced hash: %v", err)
+	}
+	for _, previous := range []string{"weak", "strong"} {
+		err := st.ChangePassword(ctx, latch.PasswordChange{UserID: u.ID, PreviousHash: previous, NewHash: "again-" + previous, At: at(3)})
+		wantError(t, err, latch.KindConflict, latch.CodeConcurrentUpdate)
+	}
+	if c, _ := st.Credential(ctx, u.ID); c.Hash != "next" {
+		t.Errorf("stored hash = %q, want next", c.Hash)
+	}
+	equal(t, "history", history(t, st, u.ID), []string{"next", "weak"})
+
+	// Concurrent changes, each from one of the password's two hashes:
+	// exactly one wins.
+	v := createUserWithPassword(t, st, "change-rehashed-race@example.com", "weak")
+	if err := st.ReplacePasswordHash(ctx, v.ID, "weak", "strong", at(1)); err != nil {
+		t.Fatal(err)
+	}
+	warmUp(t, st, v.ID)
+	const writers = 10
+	errs := make([]error, writers)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range writers {
+		previous := []string{"weak", "strong"}[i%2]
+		wg.Go(func() {
+			<-start
+			errs[i] = st.ChangePassword(ctx, latch.PasswordChange{UserID: v.ID, PreviousHash: previous, NewHash: "new-" + string(rune('a'+i)), At: at(2)})
+		})
+	}
+	close(start)
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		if err == nil {
+			won++
+			continue
+		}
+		wantError(t, err, latch.KindConflict, latch.CodeConcurrentUpdate)
+	}
+	if won != 1 {
+		t.Errorf("%d concurrent changes from the same password succeeded, want 1", won)
+	}
+}

@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) latch.Store) {
 		{"Session/WhileRehashedHash", testSessionWhileRehashedHash},
 		{"Session/WhileRehashedHashRace", testSessionWhileRehashedHashRace},
 		{"Session/RacingRehash", testSessionRacingRehash},
+		{"ChangePassword/AfterRehash", testChangePasswordAfterRehash},
 		{"RefreshToken/Rotate", testRotate},
 		{"RefreshToken/Reuse", testRotateReuse},
 		{"RefreshToken/SessionEnded", testRotateSessionEnded},
