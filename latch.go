@@ -294,11 +294,21 @@ type NewSession struct {
 	// RefreshHash, if not nil, is the first refresh token of the chain.
 	RefreshHash []byte
 	// WhilePasswordHash, if not empty, makes the write conditional: the
-	// session is stored only while the user's password is still exactly
-	// this hash, and the answer is Conflict (CodeConcurrentUpdate)
-	// otherwise. A login passes the hash it verified, so a password change
-	// that commits between the check and the session start cannot be
-	// outlived by a session begun with the old password.
+	// session is stored only while the user's password is still the one
+	// this hash was made from, and the answer is Conflict
+	// (CodeConcurrentUpdate) otherwise. A login passes the hash it
+	// verified, so a password change that commits between the check and
+	// the session start cannot be outlived by a session begun with the old
+	// password.
+	//
+	// "Still the password" is: the stored hash is exactly this one, or it
+	// is the hash the last ReplacePasswordHash replaced and no password
+	// change has happened since. A rehash by one login must not turn away
+	// the logins of the same password that verified the hash it replaced.
+	// One generation is remembered: a rehash happens only when the stored
+	// hash is weaker than the configured parameters, so a second one
+	// within a login's (or a one-time code's) life needs the parameters
+	// raised again meanwhile.
 	WhilePasswordHash string
 	// Audit, if not nil, is appended in the same transaction.
 	Audit *AuditEvent
@@ -311,8 +321,9 @@ type PasswordChange struct {
 	UserID string
 	// PreviousHash is the hash the caller verified, or "" when the caller
 	// sets a first password. The write only happens if the stored state
-	// still matches (no credential, or exactly this hash), so two
-	// concurrent writers cannot both succeed.
+	// still matches (no credential, or this hash: the stored one, or the
+	// one the last ReplacePasswordHash replaced, which is the same
+	// password), so two concurrent writers cannot both succeed.
 	PreviousHash string
 	NewHash      string
 	// KeepSessionID is the caller's own session, left valid; "" revokes all.
@@ -400,9 +411,11 @@ type Store interface {
 	// ChangePassword applies pc atomically; Conflict if the stored
 	// credential is no longer pc.PreviousHash.
 	ChangePassword(ctx context.Context, pc PasswordChange) error
-	// ReplacePasswordHash swaps oldHash for newHash (a rehash with stronger
-	// parameters) without touching sessions; Conflict if the stored hash
-	// changed meanwhile.
+	// ReplacePasswordHash swaps oldHash for newHash (a rehash of the same
+	// password with stronger parameters) without touching sessions or the
+	// password history; Conflict if the stored hash changed meanwhile.
+	// oldHash is remembered until the password is next changed, as the
+	// same password for NewSession.WhilePasswordHash.
 	ReplacePasswordHash(ctx context.Context, userID, oldHash, newHash string, at time.Time) error
 
 	// CreateSession stores a session and, if ns.RefreshHash is not nil,

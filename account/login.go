@@ -461,6 +461,10 @@ func (s *Service) rehash(ctx context.Context, userID, pw, oldHash string) string
 		return oldHash
 	}
 	if err := s.store.ReplacePasswordHash(ctx, userID, oldHash, newHash, s.now()); err != nil {
+		// A Conflict is mostly a concurrent login of the same password
+		// that upgraded the hash first: oldHash still starts a session
+		// then (see latch.NewSession.WhilePasswordHash), and a real
+		// change refuses it there.
 		if !latch.IsKind(err, latch.KindConflict) {
 			s.log.WarnContext(ctx, "password rehash not stored", "user", userID, "err", err)
 		}

@@ -603,7 +603,7 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 			tag, err = tx.Exec(ctx, `
 				INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
 				ON CONFLICT (user_id) DO UPDATE
-				SET hash = excluded.hash, must_change = excluded.must_change, updated_at = excluded.updated_at`,
+				SET hash = excluded.hash, must_change = excluded.must_change, updated_at = excluded.updated_at, rehashed_from = NULL`,
 				userID, pc.NewHash, pc.MustChange, at)
 		case pc.PreviousHash == "":
 			// A concurrent first password makes this wait for its commit,
@@ -613,10 +613,13 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 				ON CONFLICT (user_id) DO NOTHING`, userID, pc.NewHash, pc.MustChange, at)
 		default:
 			// A concurrent change makes this wait, then re-check the hash
-			// against the committed row.
+			// against the committed row. The hash the last rehash replaced
+			// is the same password: a caller that verified it just before
+			// the rehash knew the current password.
 			tag, err = tx.Exec(ctx, `
-				UPDATE credentials SET hash = $1, must_change = $2, updated_at = $3 WHERE user_id = $4 AND hash = $5`,
-				pc.NewHash, pc.MustChange, at, userID, pc.PreviousHash)
+				UPDATE credentials SET hash = $1, must_change = $2, updated_at = $3, rehashed_from = NULL
+				WHERE user_id = $4 AND (hash = $5 OR rehashed_from = $6)`,
+				pc.NewHash, pc.MustChange, at, userID, pc.PreviousHash, contract.RehashDigest(pc.PreviousHash))
 		}
 		if err := oneRow(tag, err, contract.ConcurrentUpdate()); err != nil {
 			return err
@@ -681,9 +684,11 @@ func (s *Store) ReplacePasswordHash(ctx context.Context, userID, oldHash, newHas
 	if newHash == "" {
 		return contract.Invalid("new_hash", "new password hash is empty")
 	}
+	// rehashed_from remembers the hash replaced: a login that verified it
+	// just before checked the same password (see CreateSession).
 	tag, err := s.pool.Exec(ctx, `
-		UPDATE credentials SET hash = $1, updated_at = $2 WHERE user_id = $3 AND hash = $4`,
-		newHash, contract.Or(at, s.now), userID, oldHash)
+		UPDATE credentials SET hash = $1, rehashed_from = $2, updated_at = $3 WHERE user_id = $4 AND hash = $5`,
+		newHash, contract.RehashDigest(oldHash), contract.Or(at, s.now), userID, oldHash)
 	err = oneRow(tag, err, contract.ConcurrentUpdate())
 	if latch.IsCode(err, latch.CodeConcurrentUpdate) {
 		// Nothing matched: tell an unknown user from a changed hash.
@@ -718,9 +723,13 @@ func (s *Store) CreateSession(ctx context.Context, ns latch.NewSession) error {
 		// FOR SHARE holds off a concurrent password change until this
 		// transaction commits; the change then revokes this session with
 		// the others. A change that committed first leaves no such row.
+		// The hash the last rehash replaced is the same password (a
+		// change clears it); a rehash committing meanwhile is waited for,
+		// and the row it leaves still matches.
 		if ns.WhilePasswordHash != "" {
 			var one int
-			err := tx.QueryRow(ctx, `SELECT 1 FROM credentials WHERE user_id = $1 AND hash = $2 FOR SHARE`, userID, ns.WhilePasswordHash).Scan(&one)
+			err := tx.QueryRow(ctx, `SELECT 1 FROM credentials WHERE user_id = $1 AND (hash = $2 OR rehashed_from = $3) FOR SHARE`,
+				userID, ns.WhilePasswordHash, contract.RehashDigest(ns.WhilePasswordHash)).Scan(&one)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return contract.ConcurrentUpdate()
 			}

@@ -625,16 +625,20 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 			res, err = tx.ExecContext(ctx, `
 				INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
 				ON CONFLICT (user_id) DO UPDATE
-				SET hash = excluded.hash, must_change = excluded.must_change, updated_at = excluded.updated_at`,
+				SET hash = excluded.hash, must_change = excluded.must_change, updated_at = excluded.updated_at, rehashed_from = NULL`,
 				userID, pc.NewHash, pc.MustChange, at)
 		case pc.PreviousHash == "":
 			res, err = tx.ExecContext(ctx, `
 				INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
 				ON CONFLICT (user_id) DO NOTHING`, userID, pc.NewHash, pc.MustChange, at)
 		default:
+			// The hash the last rehash replaced is the same password: a
+			// caller that verified it just before the rehash knew the
+			// current password (see ReplacePasswordHash).
 			res, err = tx.ExecContext(ctx, `
-				UPDATE credentials SET hash = ?, must_change = ?, updated_at = ? WHERE user_id = ? AND hash = ?`,
-				pc.NewHash, pc.MustChange, at, userID, pc.PreviousHash)
+				UPDATE credentials SET hash = ?, must_change = ?, updated_at = ?, rehashed_from = NULL
+				WHERE user_id = ? AND (hash = ? OR rehashed_from = ?)`,
+				pc.NewHash, pc.MustChange, at, userID, pc.PreviousHash, contract.RehashDigest(pc.PreviousHash))
 		}
 		if err := oneRow(res, err, contract.ConcurrentUpdate()); err != nil {
 			return err
@@ -707,9 +711,11 @@ func (s *Store) ReplacePasswordHash(ctx context.Context, userID, oldHash, newHas
 	if newHash == "" {
 		return contract.Invalid("new_hash", "new password hash is empty")
 	}
+	// rehashed_from remembers the hash replaced: a login that verified it
+	// just before checked the same password (see CreateSession).
 	res, err := s.writer.ExecContext(ctx, `
-		UPDATE credentials SET hash = ?, updated_at = ? WHERE user_id = ? AND hash = ?`,
-		newHash, micros(contract.Or(at, s.now)), userID, oldHash)
+		UPDATE credentials SET hash = ?, rehashed_from = ?, updated_at = ? WHERE user_id = ? AND hash = ?`,
+		newHash, contract.RehashDigest(oldHash), micros(contract.Or(at, s.now)), userID, oldHash)
 	err = oneRow(res, err, contract.ConcurrentUpdate())
 	if latch.IsCode(err, latch.CodeConcurrentUpdate) {
 		// Nothing matched: tell an unknown user from a changed hash.
@@ -742,10 +748,12 @@ func (s *Store) CreateSession(ctx context.Context, ns latch.NewSession) error {
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		// The writer's transaction is BEGIN IMMEDIATE: no password change
-		// can commit between this check and the insert.
+		// can commit between this check and the insert. The hash the last
+		// rehash replaced is the same password (a change clears it).
 		if ns.WhilePasswordHash != "" {
 			var one int
-			err := tx.QueryRowContext(ctx, `SELECT 1 FROM credentials WHERE user_id = ? AND hash = ?`, userID, ns.WhilePasswordHash).Scan(&one)
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM credentials WHERE user_id = ? AND (hash = ? OR rehashed_from = ?)`,
+				userID, ns.WhilePasswordHash, contract.RehashDigest(ns.WhilePasswordHash)).Scan(&one)
 			if errors.Is(err, sql.ErrNoRows) {
 				return contract.ConcurrentUpdate()
 			}
