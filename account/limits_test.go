@@ -2,11 +2,14 @@ package account_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/account"
@@ -142,5 +145,30 @@ func TestPasswordChangeMakesTheAddressKnown(t *testing.T) {
 	lock()
 	if err := login(admin, next); !latch.IsCode(err, latch.CodeRateLimited) {
 		t.Fatalf("the administrator's address, capped: %v", err)
+	}
+}
+
+// A limiter that fails refuses the request (503, try again shortly)
+// rather than let it through: before, every sign-in went unlimited while
+// Redis was down. The limiter Latch runs never fails (it falls back to
+// the process, see ratelimit.Fallback); this is a limiter without that
+// fallback, a real Redis client whose Redis is cut.
+func TestFailingLimiterRefuses(t *testing.T) {
+	proxy := testenv.StartRedisProxy(t)
+	proxy.Cut()
+	opts, err := redis.ParseURL(proxy.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := redis.NewClient(opts)
+	t.Cleanup(func() { client.Close() })
+	accounts, _ := newServiceWithLimiter(t, redislimit.New(client, testenv.RedisPrefix(t)), account.DefaultConfig())
+	ctx := context.Background()
+	for i := range 3 {
+		_, err := accounts.Login(ctx, account.LoginInput{Email: "anyone@example.com", Password: "wrong password", ClientIP: "192.0.2.1"})
+		var le *latch.Error
+		if !errors.As(err, &le) || le.Kind != latch.KindUnavailable || le.RetryAfter <= 0 {
+			t.Fatalf("sign-in %d with the limiter down: %v, want Unavailable with a Retry-After", i+1, err)
+		}
 	}
 }

@@ -418,17 +418,24 @@ func (s *Service) changePassword(ctx context.Context, user latch.User, pc latch.
 	return nil
 }
 
+// CodeLimiterUnavailable: the rate limiter could not decide, so the request
+// was refused rather than let through.
+const CodeLimiterUnavailable = "limiter_unavailable"
+
 // limit applies rule to key with cost (0: only ask). A limiter that fails
-// (Redis unreachable) lets the request through and is logged: sign-in
-// stays available, and the password hasher's own bound still holds.
+// refuses the request (Unavailable, try again shortly): letting it through
+// would turn brute-force protection off whenever the limiter is down,
+// which an attacker may be able to arrange. Latch's limiter falls back to
+// the process when Redis fails (ratelimit.Fallback), so this refusal is
+// only for a limiter without such a fallback.
 func (s *Service) limit(ctx context.Context, key string, rule ratelimit.Rule, cost int) error {
 	if !rule.Enabled() {
 		return nil
 	}
 	d, err := s.limiter.Allow(ctx, key, rule, cost)
 	if err != nil {
-		s.log.ErrorContext(ctx, "rate limiter unavailable; request let through", "err", err)
-		return nil
+		return &latch.Error{Kind: latch.KindUnavailable, Code: CodeLimiterUnavailable,
+			Message: "rate limits cannot be checked right now; try again shortly", RetryAfter: time.Second, Err: err}
 	}
 	if !d.Allowed {
 		return &latch.Error{Kind: latch.KindTooMany, Code: latch.CodeRateLimited, Message: "too many attempts; try again later", RetryAfter: d.RetryAfter}

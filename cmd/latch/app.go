@@ -6,8 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-
-	"github.com/redis/go-redis/v9"
+	"time"
 
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/account"
@@ -83,7 +82,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		store.Close()
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
-	limiter, closeLimiter, err := newLimiter(ctx, cfg.RedisURL, cfg.RedisPrefix)
+	limiter, closeLimiter, err := newLimiter(ctx, cfg.RedisURL, cfg.RedisPrefix, cfg.RedisTimeout, log)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -116,21 +115,24 @@ func (w wakeup) notify() {
 }
 
 // newLimiter keeps rate limits in Redis when a URL is given (every replica
-// then shares them), else in this process.
-func newLimiter(ctx context.Context, url, prefix string) (ratelimit.Limiter, func() error, error) {
+// then shares them), else in this process. With Redis, limits fall back to
+// this process while Redis fails or takes longer than timeout, and return
+// to Redis once it answers: never open, and a replica starts whether or
+// not Redis is up.
+func newLimiter(ctx context.Context, url, prefix string, timeout time.Duration, log *slog.Logger) (ratelimit.Limiter, func() error, error) {
 	if url == "" {
 		return ratelimit.NewMemory(0, nil), func() error { return nil }, nil
 	}
-	opts, err := redis.ParseURL(url)
+	redisLimiter, err := redislimit.Open(url, prefix+"ratelimit:", timeout)
 	if err != nil {
 		return nil, nil, fmt.Errorf("LATCH_REDIS_URL: %w", err)
 	}
-	client := redis.NewClient(opts)
-	if err := client.Ping(ctx).Err(); err != nil {
-		client.Close()
-		return nil, nil, fmt.Errorf("LATCH_REDIS_URL %s: %w", redactURL(url), err)
-	}
-	return redislimit.New(client, prefix+"ratelimit:"), client.Close, nil
+	limiter := ratelimit.NewFallback(redisLimiter, ratelimit.NewMemory(0, nil), ratelimit.FallbackConfig{
+		Timeout: timeout, Log: log.With("redis", redactURL(url))})
+	// Checked now so that the log says at once whether limits are shared;
+	// an unreachable Redis is logged by the check and is not fatal.
+	_ = limiter.Check(ctx)
+	return limiter, redisLimiter.Close, nil
 }
 
 // handler is every HTTP surface on one mux.

@@ -75,6 +75,10 @@ type config struct {
 	// VerifyCosts, measured by serve with LoginFailureFloorAuto, makes
 	// the floor follow the stored hashes (account.Config.VerifyCosts).
 	VerifyCosts *password.VerifyCosts
+
+	// RedisTimeout bounds every rate-limit call to Redis; past it the
+	// limits fall back to this process (LATCH_REDIS_TIMEOUT).
+	RedisTimeout time.Duration
 }
 
 // maxRefreshReuse bounds LATCH_REFRESH_REUSE_INTERVAL: the interval is for
@@ -210,6 +214,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 	str("LATCH_REDIS_URL", &c.RedisURL)
 	c.RedisPrefix = "latch:"
 	str("LATCH_REDIS_PREFIX", &c.RedisPrefix)
+	c.RedisTimeout = ratelimit.DefaultFallbackTimeout
+	duration("LATCH_REDIS_TIMEOUT", &c.RedisTimeout)
 	defaults := account.DefaultConfig()
 	c.LoginPerIP, c.LoginFailures = defaults.LoginPerIP, defaults.LoginFailures
 	rule := func(name string, dst *ratelimit.Rule) {

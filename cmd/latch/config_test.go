@@ -47,3 +47,20 @@ func TestLoadConfigLimits(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadConfigRedisTimeout(t *testing.T) {
+	load := func(env map[string]string) (config, error) {
+		return loadConfig(func(k string) string { return env[k] })
+	}
+	if c, err := load(nil); err != nil || c.RedisTimeout != 200*time.Millisecond {
+		t.Fatalf("default LATCH_REDIS_TIMEOUT: %v, %v", c.RedisTimeout, err)
+	}
+	if c, err := load(map[string]string{"LATCH_REDIS_TIMEOUT": "50ms"}); err != nil || c.RedisTimeout != 50*time.Millisecond {
+		t.Fatalf("LATCH_REDIS_TIMEOUT=50ms: %v, %v", c.RedisTimeout, err)
+	}
+	for _, bad := range []string{"0", "-1s", "soon"} {
+		if _, err := load(map[string]string{"LATCH_REDIS_TIMEOUT": bad}); err == nil || !strings.Contains(err.Error(), "LATCH_REDIS_TIMEOUT") {
+			t.Errorf("LATCH_REDIS_TIMEOUT=%s: %v", bad, err)
+		}
+	}
+}

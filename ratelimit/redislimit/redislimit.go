@@ -24,6 +24,28 @@ func New(client *redis.Client, prefix string) *Limiter {
 	return &Limiter{client: client, prefix: prefix}
 }
 
+// Open limits through the Redis at url (redis://[user:pass@]host:port/db),
+// every key under prefix, and connects only when first used: Redis need
+// not be up yet. Every call ends within timeout, and sooner if its
+// context ends: by default the client would wait its own 3 s read timeout
+// and ignore the context's deadline, and a hung Redis would hold every
+// sign-in that long.
+func Open(url, prefix string, timeout time.Duration) (*Limiter, error) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	opts.ContextTimeoutEnabled = true
+	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = timeout, timeout, timeout, timeout
+	return New(redis.NewClient(opts), prefix), nil
+}
+
+// Ping reports whether Redis answers (ratelimit.Pinger).
+func (r *Limiter) Ping(ctx context.Context) error { return r.client.Ping(ctx).Err() }
+
+// Close closes the connections to Redis.
+func (r *Limiter) Close() error { return r.client.Close() }
+
 // gcraScript is ratelimit's GCRA in Lua, run atomically by Redis. Times
 // are microseconds; Lua's doubles hold them exactly until the year 2255.
 var gcraScript = redis.NewScript(`
