@@ -3,6 +3,9 @@ package account_test
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -82,4 +85,172 @@ func TestAnsweredWorkSurvivesDatabaseFailure(t *testing.T) {
 			}
 		})
 	}
+}
+
+// callLog is a real store that logs the calls through which a request
+// could find out about an account, or do work for one.
+type callLog struct {
+	latch.Store
+	mu    sync.Mutex
+	calls []string
+}
+
+func (s *callLog) log(name string) {
+	s.mu.Lock()
+	s.calls = append(s.calls, name)
+	s.mu.Unlock()
+}
+
+// take returns the calls logged since the last take.
+func (s *callLog) take() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.calls
+	s.calls = nil
+	return out
+}
+
+func (s *callLog) UserByEmail(ctx context.Context, email string) (latch.User, error) {
+	s.log("UserByEmail")
+	return s.Store.UserByEmail(ctx, email)
+}
+
+func (s *callLog) Credential(ctx context.Context, userID string) (latch.Credential, error) {
+	s.log("Credential")
+	return s.Store.Credential(ctx, userID)
+}
+
+func (s *callLog) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Identity, error) {
+	s.log("IdentitiesByUser")
+	return s.Store.IdentitiesByUser(ctx, userID)
+}
+
+func (s *callLog) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, error) {
+	s.log("CreateUser")
+	return s.Store.CreateUser(ctx, nu)
+}
+
+func (s *callLog) CreatePasswordLink(ctx context.Context, l latch.PasswordLink, m latch.MailMessage) error {
+	s.log("CreatePasswordLink")
+	return s.Store.CreatePasswordLink(ctx, l, m)
+}
+
+func (s *callLog) EnqueueMail(ctx context.Context, m latch.MailMessage) error {
+	s.log("EnqueueMail")
+	return s.Store.EnqueueMail(ctx, m)
+}
+
+func (s *callLog) EnqueueJob(ctx context.Context, j latch.Job) error {
+	s.log("EnqueueJob")
+	return s.Store.EnqueueJob(ctx, j)
+}
+
+// Issue 11, item 2: a recovery or sign-up is answered only once its
+// request is in the database, with the same single insert whatever the
+// email (so its time tells nothing about accounts), sealed; a replica
+// that dies before doing the work leaves it to the next one.
+func TestRequestRecordedBeforeAnswer(t *testing.T) {
+	for _, b := range testenv.ReopenableBackends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			addr := b.New(t)
+			first := &callLog{Store: b.Open(t, addr)}
+			h := testenv.NewHarness(t, first)
+			h.PasswordUser(t, "known@example.com", goodPassword, "", false)
+			first.take()
+
+			for _, req := range []struct {
+				name string
+				do   func() error
+			}{
+				{"recovery, known", func() error { return h.Accounts.RequestRecovery(ctx, "known@example.com") }},
+				{"recovery, unknown", func() error { return h.Accounts.RequestRecovery(ctx, "unknown@example.com") }},
+				{"sign-up, taken", func() error {
+					return h.Accounts.SignUp(ctx, account.SignUpInput{Email: "known@example.com", FirstName: "Mallory"})
+				}},
+				{"sign-up, new", func() error {
+					return h.Accounts.SignUp(ctx, account.SignUpInput{Email: "new@example.com", FirstName: "Nina"})
+				}},
+			} {
+				if err := req.do(); err != nil {
+					t.Fatalf("%s: %v", req.name, err)
+				}
+				if got := first.take(); !slices.Equal(got, []string{"EnqueueJob"}) {
+					t.Errorf("%s: the request did %v, want only [EnqueueJob]", req.name, got)
+				}
+			}
+
+			// Another connection (another replica) sees the four requests,
+			// none of their emails or names in clear.
+			second := b.Open(t, addr)
+			jobs, err := second.Jobs(ctx, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(jobs) != 4 {
+				t.Fatalf("%d jobs stored, want 4: %+v", len(jobs), jobs)
+			}
+			for _, j := range jobs {
+				for _, clear := range []string{"example.com", "Mallory", "Nina"} {
+					if strings.Contains(string(j.Data), clear) {
+						t.Errorf("job %s holds %q in clear", j.Kind, clear)
+					}
+				}
+			}
+			if got := mailTo(t, second, "known@example.com"); len(got) != 0 {
+				t.Fatalf("mail before any work was done: %v", got)
+			}
+
+			// This replica dies before doing the work; the other does it.
+			if err := first.Close(); err != nil {
+				t.Fatal(err)
+			}
+			other := testenv.NewHarness(t, second)
+			other.Accounts.Wait()
+			got := mailTo(t, second, "known@example.com")
+			slices.Sort(got)
+			if want := []string{latch.MailRecovery, latch.MailSignupExists}; !slices.Equal(got, want) {
+				t.Errorf("mail to the known address: %v, want %v", got, want)
+			}
+			if got := mailTo(t, second, "new@example.com"); !slices.Equal(got, []string{latch.MailVerifyEmail}) {
+				t.Errorf("mail to the new address: %v", got)
+			}
+			if got := mailTo(t, second, "unknown@example.com"); len(got) != 0 {
+				t.Errorf("mail to an unknown address: %v", got)
+			}
+			if u, err := other.Accounts.UserByEmail(ctx, "new@example.com"); err != nil || u.FirstName != "Nina" {
+				t.Errorf("the sign-up's account: %+v, %v", u, err)
+			}
+			if left, err := second.Jobs(ctx, 100); err != nil || len(left) != 0 {
+				t.Errorf("jobs left once done: %+v, %v", left, err)
+			}
+		})
+	}
+}
+
+// jobsDown is a real store that cannot record a job: the database
+// unreachable when the request comes.
+type jobsDown struct{ latch.Store }
+
+func (jobsDown) EnqueueJob(context.Context, latch.Job) error {
+	return latch.Internal(errDatabaseDown)
+}
+
+// Issue 11, item 2: a request that cannot be recorded is not answered as
+// accepted: it is Unavailable, with a time to try again.
+func TestRequestNotRecordedIsUnavailable(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		down := testenv.NewHarness(t, jobsDown{h.Store})
+		for name, err := range map[string]error{
+			"recovery": down.Accounts.RequestRecovery(ctx, "someone@example.com"),
+			"sign-up":  down.Accounts.SignUp(ctx, account.SignUpInput{Email: "someone@example.com"}),
+		} {
+			var le *latch.Error
+			if !errors.As(err, &le) || le.Kind != latch.KindUnavailable || le.RetryAfter <= 0 || strings.Contains(le.Message, "test:") {
+				t.Errorf("%s with the database down: %#v, want Unavailable with RetryAfter and no internals", name, err)
+			}
+		}
+	})
 }
