@@ -3,6 +3,7 @@ package account_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -251,6 +252,105 @@ func TestRequestNotRecordedIsUnavailable(t *testing.T) {
 			if !errors.As(err, &le) || le.Kind != latch.KindUnavailable || le.RetryAfter <= 0 || strings.Contains(le.Message, "test:") {
 				t.Errorf("%s with the database down: %#v, want Unavailable with RetryAfter and no internals", name, err)
 			}
+		}
+	})
+}
+
+// A job whose work fails is retried after a wait, not before, and keeps
+// why it failed (never the email); one that keeps failing is given up in
+// the end rather than retried for ever.
+func TestJobRetryAndGiveUp(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		st := &lookupsDown{Store: h.Store}
+		h = testenv.NewHarness(t, st)
+		h.PasswordUser(t, "known@example.com", goodPassword, "", false)
+		st.down.Store(true)
+		if err := h.Accounts.RequestRecovery(ctx, "known@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		job := func() latch.Job {
+			t.Helper()
+			jobs, err := st.Jobs(ctx, 10)
+			if err != nil || len(jobs) != 1 {
+				t.Fatalf("jobs: %+v, %v", jobs, err)
+			}
+			return jobs[0]
+		}
+		h.Accounts.Wait()
+		failed := job()
+		if failed.Attempts != 1 || failed.LastError == "" || strings.Contains(failed.LastError, "known@") ||
+			!failed.NextAttemptAt.After(h.Clock.Now()) {
+			t.Fatalf("after a failed attempt: %+v", failed)
+		}
+		h.Accounts.Wait()
+		if got := job(); got.Attempts != 1 {
+			t.Fatalf("retried before its time: %+v", got)
+		}
+		h.Clock.Advance(failed.NextAttemptAt.Sub(h.Clock.Now()))
+		h.Accounts.Wait()
+		if got := job(); got.Attempts != 2 {
+			t.Fatalf("not retried at its time: %+v", got)
+		}
+
+		// Data that cannot be opened (sealed with a key this replica does
+		// not have) is retried, then given up.
+		if err := st.FinishJob(ctx, failed.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.EnqueueJob(ctx, latch.Job{Kind: latch.JobRecovery, Data: []byte("sealed elsewhere"), CreatedAt: h.Clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		for attempt := 1; ; attempt++ {
+			h.Accounts.Wait()
+			jobs, err := st.Jobs(ctx, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(jobs) == 0 {
+				if attempt < 10 {
+					t.Fatalf("given up after %d attempts", attempt)
+				}
+				break
+			}
+			if attempt > 100 {
+				t.Fatalf("still retried after %d attempts", attempt)
+			}
+			h.Clock.Advance(time.Hour)
+		}
+	})
+}
+
+// Two replicas working on one store do each recorded request once.
+func TestJobsTwoReplicas(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, a *testenv.Harness) {
+		ctx := context.Background()
+		b := testenv.NewHarness(t, a.Store)
+		const n = 24
+		for i := range n {
+			a.PasswordUser(t, fmt.Sprintf("user%d@example.com", i), goodPassword, "", false)
+		}
+		for i := range n {
+			answering := a
+			if i%2 == 1 {
+				answering = b
+			}
+			if err := answering.Accounts.RequestRecovery(ctx, fmt.Sprintf("user%d@example.com", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var wg sync.WaitGroup
+		for _, h := range []*testenv.Harness{a, b} {
+			wg.Go(h.Accounts.Wait)
+		}
+		wg.Wait()
+		for i := range n {
+			if got := mailTo(t, a.Store, fmt.Sprintf("user%d@example.com", i)); len(got) != 1 {
+				t.Errorf("user%d: mail %v, want one recovery", i, got)
+			}
+		}
+		if left, err := a.Store.Jobs(ctx, 100); err != nil || len(left) != 0 {
+			t.Errorf("jobs left: %d, %v", len(left), err)
 		}
 	})
 }
