@@ -116,7 +116,7 @@ func (s *Service) RunJobs(ctx context.Context, interval time.Duration) {
 		case <-timer.C:
 		case <-s.jobQueued:
 		}
-		claimed, err := s.ProcessJobs(ctx)
+		claimed, err := s.processJobs(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.log.ErrorContext(ctx, "jobs: claim failed; retrying", "err", err)
 		}
@@ -128,10 +128,10 @@ func (s *Service) RunJobs(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// ProcessJobs claims the jobs due (at most a batch) and does their work.
+// processJobs claims the jobs due (at most a batch) and does their work.
 // It returns how many it claimed, and an error only when the claim failed:
 // a job whose work failed is retried later (or given up, and logged).
-func (s *Service) ProcessJobs(ctx context.Context) (int, error) {
+func (s *Service) processJobs(ctx context.Context) (int, error) {
 	// Wait takes the lock: it waits for passes in progress.
 	s.jobsRunning.RLock()
 	defer s.jobsRunning.RUnlock()
@@ -154,7 +154,7 @@ func (s *Service) ProcessJobs(ctx context.Context) (int, error) {
 func (s *Service) Wait() {
 	ctx := context.Background()
 	for {
-		n, err := s.ProcessJobs(ctx)
+		n, err := s.processJobs(ctx)
 		if err != nil || n < jobBatch {
 			break
 		}
