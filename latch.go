@@ -362,6 +362,7 @@ type PasswordChange struct {
 type Store interface {
 	AdminStore
 	MailStore
+	JobStore
 
 	// CreateUser stores a user (assigning Number), and its identity and
 	// password if given. A duplicate email (case-insensitive) or a

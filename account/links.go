@@ -285,9 +285,11 @@ func (s *Service) passwordSetNotice(user latch.User) (*latch.MailMessage, error)
 }
 
 // RequestRecovery emails a recovery link to the account with email, if
-// there is one with a password. It answers at once, the same way whether
-// or not the account exists: the lookup and the email happen afterwards.
-// Only a malformed email or the per-address limit is refused.
+// there is one with a password. It answers as soon as the request is
+// recorded (a job), the same way whether or not the account exists: the
+// lookup and the email come afterwards (recover). Only a malformed email,
+// the per-address limit, or a request that could not be recorded
+// (Unavailable: try again) is refused.
 func (s *Service) RequestRecovery(ctx context.Context, email string) error {
 	email, err := parseEmail(email)
 	if err != nil {
@@ -299,51 +301,25 @@ func (s *Service) RequestRecovery(ctx context.Context, email string) error {
 	if err := s.limit(ctx, "mail-ip:"+s.addressKey(latch.ClientIP(ctx)), s.cfg.MailPerIP, 1); err != nil {
 		return err
 	}
-	s.later(ctx, "recovery", func(ctx context.Context) error {
-		user, err := s.store.UserByEmail(ctx, email)
-		if latch.IsKind(err, latch.KindNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if has, err := s.HasPassword(ctx, user.ID); err != nil || !has || !user.Active {
-			return err
-		}
-		if err := s.limit(ctx, "mail-account:"+user.ID, s.cfg.MailPerAccount, 1); err != nil {
-			return nil // over the per-account limit: nothing is sent, nothing told
-		}
-		return s.sendLink(ctx, user, latch.LinkRecovery, latch.MailRecovery)
-	})
-	return nil
+	return s.record(ctx, latch.JobRecovery, jobData{Email: email})
 }
 
-// later runs fn after the request has been answered, bounded by
-// backgroundSlots; when every slot is busy the work is dropped and logged
-// (a flood of recovery requests must not pile up goroutines).
-func (s *Service) later(ctx context.Context, what string, fn func(ctx context.Context) error) {
-	select {
-	case s.backgroundSlots <- struct{}{}:
-	default:
-		s.log.WarnContext(ctx, "background work dropped: too much at once", "what", what)
-		return
+// recover is the work of a recovery request: a link to the account with
+// email if it is active and has a password, and nothing otherwise, nor
+// beyond the per-account mail limit (nobody is told either way).
+func (s *Service) recover(ctx context.Context, email string) error {
+	user, err := s.store.UserByEmail(ctx, email)
+	if latch.IsKind(err, latch.KindNotFound) {
+		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), backgroundTimeout)
-	s.background.Add(1)
-	go func() {
-		defer s.background.Done()
-		defer func() { <-s.backgroundSlots }()
-		defer cancel()
-		if err := fn(ctx); err != nil {
-			s.log.ErrorContext(ctx, "background work failed", "what", what, "err", err)
-		}
-	}()
+	if err != nil {
+		return err
+	}
+	if has, err := s.HasPassword(ctx, user.ID); err != nil || !has || !user.Active {
+		return err
+	}
+	if err := s.limit(ctx, "mail-account:"+user.ID, s.cfg.MailPerAccount, 1); err != nil {
+		return nil // over the per-account limit: nothing is sent, nothing told
+	}
+	return s.sendLink(ctx, user, latch.LinkRecovery, latch.MailRecovery)
 }
-
-// backgroundTimeout bounds one piece of background work, so a stuck
-// database cannot hold a slot for ever.
-const backgroundTimeout = 30 * time.Second
-
-// Wait waits for work answered before it was done (recovery, sign-up):
-// serve calls it on shutdown, before it closes the store.
-func (s *Service) Wait() { s.background.Wait() }

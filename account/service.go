@@ -116,12 +116,11 @@ type Service struct {
 	cfg     Config
 	now     latch.Clock
 	log     *slog.Logger
-	// background holds work answered before it is done (recovery and
-	// sign-up, which must take the same time whether or not an account
-	// exists); Wait waits for it.
-	background sync.WaitGroup
-	// backgroundSlots bounds that work.
-	backgroundSlots chan struct{}
+	// jobQueued wakes RunJobs when a request is recorded (see jobs.go).
+	jobQueued chan struct{}
+	// jobsRunning is held (shared) by each pass over the jobs; Wait takes
+	// it to wait for passes in progress.
+	jobsRunning sync.RWMutex
 	// failureFloor is the current floor of a failed sign-in, in
 	// nanoseconds (see Config.LoginFailureFloor); it only ever rises.
 	failureFloor atomic.Int64
@@ -155,7 +154,7 @@ func New(store latch.Store, hasher *password.Hasher, keys *token.Keys, limiter r
 		cfg.MailQueued = func() {}
 	}
 	s := &Service{store: store, hasher: hasher, keys: keys, limiter: limiter, cfg: cfg, now: func() time.Time { return now().UTC() }, log: log,
-		backgroundSlots: make(chan struct{}, 64)}
+		jobQueued: make(chan struct{}, 1)}
 	switch {
 	case cfg.LoginFailureFloor > 0:
 		s.failureFloor.Store(int64(cfg.LoginFailureFloor))

@@ -20,12 +20,14 @@ type SignUpInput struct {
 	LastName  string
 }
 
-// SignUp starts an account by email: it answers at once, then creates an
-// unverified account without a password and emails it a verification
-// link (a signed token, LinkTTL) with which the person sets their first
-// password. For an email that already has an account, that address gets a
-// notice instead, and the caller sees exactly the same answer: nobody
-// learns from sign-up which emails have accounts.
+// SignUp starts an account by email: it answers as soon as the request is
+// recorded (a job), then signUp creates an unverified account without a
+// password and emails it a verification link (a signed token, LinkTTL)
+// with which the person sets their first password. For an email that
+// already has an account, that address gets a notice instead, and the
+// caller sees exactly the same answer, as fast: nobody learns from sign-up
+// which emails have accounts. A request that could not be recorded is
+// Unavailable (try again).
 func (s *Service) SignUp(ctx context.Context, in SignUpInput) error {
 	email, err := parseEmail(in.Email)
 	if err != nil {
@@ -41,26 +43,28 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) error {
 	if err := s.limit(ctx, "mail-ip:"+s.addressKey(latch.ClientIP(ctx)), s.cfg.MailPerIP, 1); err != nil {
 		return err
 	}
-	s.later(ctx, "sign-up", func(ctx context.Context) error {
+	return s.record(ctx, latch.JobSignUp, jobData{Email: email, FirstName: first, LastName: last})
+}
+
+// signUp is the work of a sign-up request (see SignUp).
+func (s *Service) signUp(ctx context.Context, email, first, last string) error {
+	existing, err := s.store.UserByEmail(ctx, email)
+	switch {
+	case err == nil:
+		return s.signUpAgain(ctx, existing)
+	case !latch.IsKind(err, latch.KindNotFound):
+		return err
+	}
+	err = s.createSignUp(ctx, email, first, last)
+	if latch.IsCode(err, latch.CodeEmailTaken) {
+		// Signed up concurrently: the other request made the account.
 		existing, err := s.store.UserByEmail(ctx, email)
-		switch {
-		case err == nil:
-			return s.signUpAgain(ctx, existing)
-		case !latch.IsKind(err, latch.KindNotFound):
+		if err != nil {
 			return err
 		}
-		err = s.createSignUp(ctx, email, first, last)
-		if latch.IsCode(err, latch.CodeEmailTaken) {
-			// Signed up concurrently: the other request made the account.
-			existing, err := s.store.UserByEmail(ctx, email)
-			if err != nil {
-				return err
-			}
-			return s.signUpAgain(ctx, existing)
-		}
-		return err
-	})
-	return nil
+		return s.signUpAgain(ctx, existing)
+	}
+	return err
 }
 
 func (s *Service) createSignUp(ctx context.Context, email, first, last string) error {

@@ -211,6 +211,10 @@ func serve(ctx context.Context, cfg config, args []string, getenv func(string) s
 		return err
 	}
 	defer func() { <-mailDone }()
+	// Registered after mailDone's wait, so it runs before it: the job
+	// worker may still queue mail.
+	jobsDone := a.startJobs(ctx)
+	defer func() { <-jobsDone }()
 	select {
 	case err := <-errc:
 		return err
@@ -219,11 +223,10 @@ func serve(ctx context.Context, cfg config, args []string, getenv func(string) s
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer cancel()
-	err = srv.Shutdown(shutdownCtx)
-	// Recovery and sign-up work answered but not done yet finishes
-	// before the store closes.
-	a.accounts.Wait()
-	return err
+	// Recovery and sign-up requests answered but not done yet are in the
+	// store: the job worker stops with ctx, and another replica, or this
+	// one when it is back, does them.
+	return srv.Shutdown(shutdownCtx)
 }
 
 func usersCreate(ctx context.Context, cfg config, args []string, stdin io.Reader, stdout io.Writer) error {

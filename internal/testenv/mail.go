@@ -28,8 +28,9 @@ type MailHarness struct {
 }
 
 // NewMailHarness wires cfg (PublicURL and MailQueued are set here) over
-// store, starts the SMTP server, the worker (on the harness's clock) and
-// the HTTP server; all stop when t ends.
+// store, starts the SMTP server, the delivery worker (on the harness's
+// clock), the job worker (recovery, sign-up) and the HTTP server; all stop
+// when t ends.
 func NewMailHarness(t testing.TB, store latch.Store, cfg account.Config) *MailHarness {
 	t.Helper()
 	smtp := StartSMTP(t)
@@ -48,9 +49,12 @@ func NewMailHarness(t testing.TB, store latch.Store, cfg account.Config) *MailHa
 		Interval:  50 * time.Millisecond,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
+	done, jobsDone := make(chan struct{}), make(chan struct{})
 	go func() { defer close(done); worker.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done; h.Accounts.Wait() })
+	// Recovery and sign-up requests are done by the job worker, as in
+	// serve.
+	go func() { defer close(jobsDone); h.Accounts.RunJobs(ctx, 50*time.Millisecond) }()
+	t.Cleanup(func() { cancel(); <-done; <-jobsDone })
 	return &MailHarness{Harness: h, SMTP: smtp, Worker: worker, Server: h.Server(t)}
 }
 

@@ -121,6 +121,7 @@ func Run(t *testing.T, open func(t *testing.T) latch.Store) {
 		{"PasswordLink/LastRequestWins", testNewerLinkWinsWhateverItsTime},
 		{"Close", testClose},
 	}
+	tests = append(tests, jobTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
