@@ -43,6 +43,9 @@ type Store struct {
 	timeout time.Duration
 }
 
+// DefaultTimeout is the bound of every store call without WithTimeout.
+const DefaultTimeout = contract.DefaultTimeout
+
 // Option configures a Store at Open.
 type Option func(*Store)
 
