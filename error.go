@@ -87,6 +87,12 @@ const (
 	CodePasswordAlreadySet     = "password_already_set"
 	CodeMailDisabled           = "mail_disabled"
 	CodeInvalidLink            = "invalid_link"
+	// CodeDatabaseUnavailable (KindUnavailable): the database could not be
+	// reached or did not answer in time; try again after RetryAfter.
+	CodeDatabaseUnavailable = "database_unavailable"
+	// CodeCanceled (KindUnavailable): the caller gave up (a client that
+	// went away) before the work was done. Nobody is waiting for an answer.
+	CodeCanceled = "canceled"
 )
 
 // Error is the error every use case returns.

@@ -358,11 +358,18 @@ type PasswordChange struct {
 
 // Store is everything Latch keeps. Each method that changes more than one
 // row is one transaction. Methods return *Error with Kind NotFound,
-// Conflict (unique or compare-and-swap failure) or Internal.
+// Conflict (unique or compare-and-swap failure), Unavailable (the
+// database cannot be reached or did not answer within the store's bound:
+// CodeDatabaseUnavailable with a RetryAfter; or the caller went away:
+// CodeCanceled) or Internal.
 type Store interface {
 	AdminStore
 	MailStore
 	JobStore
+
+	// Ping checks that the database answers, within the store's bound:
+	// nil, or Unavailable. It is the readiness check of a replica.
+	Ping(ctx context.Context) error
 
 	// CreateUser stores a user (assigning Number), and its identity and
 	// password if given. A duplicate email (case-insensitive) or a

@@ -213,6 +213,13 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Princip
 	return Principal{User: user, Session: sess, Claims: claims}, nil
 }
 
+// Ready reports whether this replica can serve: nil while its database
+// answers, Unavailable (with a RetryAfter) while it cannot be reached or
+// does not answer within the store's bound.
+func (s *Service) Ready(ctx context.Context) error {
+	return s.store.Ping(ctx)
+}
+
 // Logout revokes the caller's session: its access and refresh tokens stop
 // working at once.
 func (s *Service) Logout(ctx context.Context, p Principal) error {

@@ -127,12 +127,25 @@ func (p *Pages) linkFailed(w http.ResponseWriter, r *http.Request, err error) (s
 	case latch.KindInvalid, latch.KindUnauthenticated, latch.KindNotFound:
 		return p.badLink()
 	}
+	if httpx.ClientGone(r) {
+		return "", nil
+	}
+	if down(w, err) {
+		return p.unavailable("Try again in a minute")
+	}
 	p.cfg.Log.ErrorContext(r.Context(), "link page", "request_id", httpx.RequestID(w), "err", err)
 	return p.message(http.StatusInternalServerError, "Something went wrong", "Something went wrong on our side. Try again in a moment.")
 }
 
 // formFailed re-renders form with the error next to its field.
 func (p *Pages) formFailed(w http.ResponseWriter, r *http.Request, err error, name string, form *view) (string, *view) {
+	if httpx.ClientGone(r) {
+		return "", nil
+	}
+	if down(w, err) {
+		form.status, form.Error = http.StatusServiceUnavailable, unavailableText
+		return name, form
+	}
 	le := latch.AsError(err)
 	switch le.Kind {
 	case latch.KindInvalid:

@@ -139,6 +139,28 @@ func (p *Pages) message(status int, title, msg string) (string, *view) {
 	return "message.html", &view{Title: title, Error: msg, status: status}
 }
 
+// unavailableText is what a page says while a dependency (the database)
+// cannot serve: nothing is wrong with what the person did.
+const unavailableText = "Latch cannot do this right now. Nothing was changed: try again in a minute."
+
+// down reports whether err means a dependency cannot serve right now (the
+// database unreachable or too slow; not overload, not mail switched off,
+// which have texts of their own). It sets Retry-After on w when so.
+func down(w http.ResponseWriter, err error) bool {
+	le := latch.AsError(err)
+	if le == nil || le.Kind != latch.KindUnavailable || le.Code != latch.CodeDatabaseUnavailable {
+		return false
+	}
+	httpx.SetRetryAfter(w, le)
+	return true
+}
+
+// unavailable is the page of a request that could not be served because
+// the database is down: 503, Retry-After (set by down), the page's shape.
+func (p *Pages) unavailable(title string) (string, *view) {
+	return p.message(http.StatusServiceUnavailable, title, unavailableText)
+}
+
 // Cookies of the pages, __Host- prefixed when they can be Secure (see
 // cookie).
 const (
@@ -304,6 +326,10 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request) (string, *vi
 func (p *Pages) loginFailed(w http.ResponseWriter, r *http.Request, f loginFlow, email string, err error) (string, *view) {
 	le := latch.AsError(err)
 	switch {
+	case httpx.ClientGone(r):
+		return "", nil // nobody to answer
+	case down(w, err):
+		return p.renderLogin(w, r, f, email, unavailableText, http.StatusServiceUnavailable)
 	case le.Code == latch.CodePasswordChangeRequired:
 		return p.renderLogin(w, r, f, email, "Your administrator requires a new password before you sign in: use \"Forgot your password?\" to choose one.", http.StatusForbidden)
 	}
@@ -402,25 +428,38 @@ func (p *Pages) startWebSession(w http.ResponseWriter, pair account.TokenPair) e
 // principal returns the signed-in person, refreshing an expired access
 // token with the session's refresh token; ok is false when nobody is
 // signed in (or the session was revoked).
-func (p *Pages) principal(w http.ResponseWriter, r *http.Request) (account.Principal, bool) {
+// principal is the signed-in person of the page's session cookie. With
+// the database down it reports unavailable (and sets Retry-After): the
+// person is still signed in, and must not be sent to the sign-in page.
+func (p *Pages) principal(w http.ResponseWriter, r *http.Request) (pr account.Principal, ok, unavailable bool) {
 	c, err := r.Cookie(httpx.CookieName(sessionCookie, p.secure))
 	if err != nil {
-		return account.Principal{}, false
+		return account.Principal{}, false, false
 	}
 	plain, err := p.cfg.Sealer.Open("web-session", c.Value)
 	var s webSession
 	if err != nil || json.Unmarshal(plain, &s) != nil {
-		return account.Principal{}, false
+		return account.Principal{}, false, false
 	}
-	if pr, err := p.cfg.Accounts.Authenticate(r.Context(), s.Access); err == nil {
-		return pr, true
+	pr, err = p.cfg.Accounts.Authenticate(r.Context(), s.Access)
+	if err == nil {
+		return pr, true, false
+	}
+	if down(w, err) {
+		return account.Principal{}, false, true
 	}
 	pair, err := p.cfg.Accounts.Refresh(r.Context(), s.Refresh)
-	if err != nil || p.startWebSession(w, pair) != nil {
-		return account.Principal{}, false
+	if down(w, err) {
+		return account.Principal{}, false, true
 	}
-	pr, err := p.cfg.Accounts.Authenticate(r.Context(), pair.AccessToken)
-	return pr, err == nil
+	if err != nil || p.startWebSession(w, pair) != nil {
+		return account.Principal{}, false, false
+	}
+	pr, err = p.cfg.Accounts.Authenticate(r.Context(), pair.AccessToken)
+	if down(w, err) {
+		return account.Principal{}, false, true
+	}
+	return pr, err == nil, false
 }
 
 func (p *Pages) accountView(r *http.Request, pr account.Principal) *view {
@@ -431,7 +470,10 @@ func (p *Pages) accountView(r *http.Request, pr account.Principal) *view {
 }
 
 func (p *Pages) accountPage(w http.ResponseWriter, r *http.Request) (string, *view) {
-	pr, ok := p.principal(w, r)
+	pr, ok, unavailable := p.principal(w, r)
+	if unavailable {
+		return p.unavailable("Your account")
+	}
 	if !ok {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return "", nil
@@ -448,7 +490,10 @@ func (p *Pages) setPassword(w http.ResponseWriter, r *http.Request) (string, *vi
 	if !parseForm(w, r) {
 		return p.message(http.StatusBadRequest, "Account", "This form could not be read. Open your account page again.")
 	}
-	pr, ok := p.principal(w, r)
+	pr, ok, unavailable := p.principal(w, r)
+	if unavailable {
+		return p.unavailable("Account")
+	}
 	if !ok {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return "", nil
@@ -466,6 +511,12 @@ func (p *Pages) setPassword(w http.ResponseWriter, r *http.Request) (string, *vi
 	if err == nil {
 		http.Redirect(w, r, "/account?saved=1", http.StatusSeeOther)
 		return "", nil
+	}
+	if httpx.ClientGone(r) {
+		return "", nil
+	}
+	if down(w, err) {
+		return p.unavailable("Account")
 	}
 	v := p.accountView(r, pr)
 	le := latch.AsError(err)
@@ -491,7 +542,7 @@ func (p *Pages) logout(w http.ResponseWriter, r *http.Request) (string, *view) {
 	if !parseForm(w, r) {
 		return p.message(http.StatusBadRequest, "Account", "This form could not be read. Open your account page again.")
 	}
-	if pr, ok := p.principal(w, r); ok {
+	if pr, ok, _ := p.principal(w, r); ok {
 		_ = p.cfg.Accounts.Logout(httpx.Context(r), pr)
 	}
 	http.SetCookie(w, p.cookie(sessionCookie, "", -1, http.SameSiteLaxMode))

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -48,14 +49,41 @@ func (a Adapter) Handle(h HandlerFunc) http.Handler {
 			return
 		}
 		le := latch.AsError(err)
-		if le.Kind == latch.KindInternal {
+		if ClientGone(r) {
+			// Whatever failed, it failed because the client went away and
+			// its context ended the work: nobody reads an answer, and a
+			// crowd of clients giving up is not a storm of server errors.
+			a.Log.DebugContext(r.Context(), "client went away", "request_id", RequestID(w), "method", r.Method, "path", r.URL.Path, "err", err)
+			return
+		}
+		switch le.Kind {
+		case latch.KindInternal:
 			a.Log.ErrorContext(r.Context(), "internal error", "request_id", RequestID(w), "method", r.Method, "path", r.URL.Path, "err", err)
+		case latch.KindUnavailable:
+			if le.Code != latch.CodeDatabaseUnavailable {
+				break // overload and mail not configured are expected answers
+			}
+			// The answer says nothing of the database; the log says why.
+			a.Log.WarnContext(r.Context(), "unavailable", "request_id", RequestID(w), "method", r.Method, "path", r.URL.Path, "code", le.Code, "err", err)
 		}
-		if le.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int((le.RetryAfter+time.Second-1)/time.Second)))
-		}
+		SetRetryAfter(w, le)
 		a.Write(w, r, le)
 	})
+}
+
+// ClientGone reports whether the client of r went away (its connection
+// closed, so the server cancelled r's context) before the answer.
+func ClientGone(r *http.Request) bool {
+	return errors.Is(r.Context().Err(), context.Canceled)
+}
+
+// SetRetryAfter sets the Retry-After header (RFC 9110, whole seconds,
+// rounded up) of an error that says when to try again: TooMany and
+// Unavailable (a database that cannot be reached, a hasher queue full).
+func SetRetryAfter(w http.ResponseWriter, le *latch.Error) {
+	if le.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((le.RetryAfter+time.Second-1)/time.Second)))
+	}
 }
 
 // WriteJSON writes v as JSON with status.

@@ -75,7 +75,23 @@ func (s *Surface) Register(mux *http.ServeMux) {
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		_, _ = w.Write(s.jwks())
 	})
+	// Liveness: the process serves HTTP. It stays 200 while the database
+	// is down, so an orchestrator does not restart a replica that an
+	// outage elsewhere made useless for a while.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, "application/json", map[string]string{"status": "ok"})
+	})
+	// Readiness: the replica can serve requests, its database answering
+	// within the store's bound. A load balancer takes it out while not.
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.accounts.Ready(r.Context()); err != nil {
+			if httpx.ClientGone(r) {
+				return
+			}
+			httpx.SetRetryAfter(w, latch.AsError(err))
+			httpx.WriteJSON(w, http.StatusServiceUnavailable, "application/json", map[string]string{"status": "unavailable"})
+			return
+		}
 		httpx.WriteJSON(w, http.StatusOK, "application/json", map[string]string{"status": "ok"})
 	})
 }

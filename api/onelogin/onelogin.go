@@ -119,7 +119,13 @@ func writeError(w http.ResponseWriter, r *http.Request, e *latch.Error) {
 	case latch.KindTooMany:
 		write(w, http.StatusTooManyRequests, "too many requests", "Too many requests; try again later")
 	case latch.KindUnavailable:
-		write(w, http.StatusServiceUnavailable, "service unavailable", "The service is busy; try again later")
+		// The seed lists no 503; its envelope, with the status's own
+		// words as type, like its other errors.
+		msg := "The service is busy; try again later"
+		if e.Code == latch.CodeDatabaseUnavailable {
+			msg = "The service is temporarily unavailable; try again later"
+		}
+		write(w, http.StatusServiceUnavailable, "service unavailable", msg)
 	default:
 		write(w, http.StatusInternalServerError, "internal server error", "Internal Server Error")
 	}

@@ -85,8 +85,15 @@ func writeError(w http.ResponseWriter, _ *http.Request, e *latch.Error) {
 		status, code, title, detail = http.StatusTooManyRequests, "too-many-requests", "Too many requests", "Too many password emails were requested; try again later"
 	case latch.KindUnavailable:
 		if e.Code == latch.CodeMailDisabled {
+			// The seed's 501.
 			code, detail = "email-not-configured", "Email delivery is not configured on this server"
+			break
 		}
+		// A database that cannot be reached, or the hasher's queue
+		// full: not the seed's "internal error" (501), which says that
+		// retrying will not help, but the standard 503 with Retry-After
+		// in the seed's JSON:API shape.
+		status, code, title, detail = http.StatusServiceUnavailable, "service-unavailable", "Service unavailable", "The service is temporarily unavailable; try again later"
 	case latch.KindInvalid:
 		status, code, title, detail = http.StatusBadRequest, "bad-request", "Bad request", e.Message
 	}

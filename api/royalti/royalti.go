@@ -200,6 +200,9 @@ func writeError(w http.ResponseWriter, _ *http.Request, e *latch.Error) {
 		status, d = http.StatusTooManyRequests, errorDetail{Code: "TOO_MANY_REQUESTS", Message: "Too many requests; try again later"}
 	case latch.KindUnavailable:
 		status, d = http.StatusServiceUnavailable, errorDetail{Code: "SERVICE_UNAVAILABLE", Message: "The service is busy or email is not configured; try again later"}
+		if e.Code == latch.CodeDatabaseUnavailable {
+			d.Message = "The service is temporarily unavailable; try again later"
+		}
 	}
 	httpx.WriteJSON(w, status, "application/json", errorBody{Error: d})
 }

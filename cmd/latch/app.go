@@ -29,12 +29,13 @@ type migratingStore interface {
 }
 
 // openStore opens the backend named by url: sqlite://PATH or postgres://...
-func openStore(ctx context.Context, url string) (migratingStore, error) {
+// Every store call is bounded by timeout (LATCH_DATABASE_TIMEOUT).
+func openStore(ctx context.Context, url string, timeout time.Duration) (migratingStore, error) {
 	switch {
 	case strings.HasPrefix(url, "sqlite://"):
-		return sqlite.Open(ctx, strings.TrimPrefix(url, "sqlite://"))
+		return sqlite.Open(ctx, strings.TrimPrefix(url, "sqlite://"), sqlite.WithTimeout(timeout))
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		return postgres.Open(ctx, url)
+		return postgres.Open(ctx, url, postgres.WithTimeout(timeout))
 	}
 	return nil, fmt.Errorf("LATCH_DATABASE_URL: want sqlite://PATH or postgres://..., got %q", redactURL(url))
 }
@@ -64,7 +65,7 @@ type app struct {
 // newApp opens and migrates the store, loads the signing keys and wires the
 // use cases.
 func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
-	store, err := openStore(ctx, cfg.DatabaseURL)
+	store, err := openStore(ctx, cfg.DatabaseURL, cfg.DatabaseTimeout)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/latchid/latch/oidc"
 	"github.com/latchid/latch/password"
 	"github.com/latchid/latch/ratelimit"
+	"github.com/latchid/latch/store/postgres"
 	"github.com/latchid/latch/token"
 )
 
@@ -27,12 +28,15 @@ type config struct {
 	Addr        string
 	DebugAddr   string
 	DatabaseURL string
-	PublicURL   string
-	Argon2      password.Params
-	HashSlots   int
-	HashQueue   time.Duration
-	AccessTTL   time.Duration
-	SessionTTL  time.Duration
+	// DatabaseTimeout bounds every store call (LATCH_DATABASE_TIMEOUT):
+	// a database that does not answer within it gives 503 + Retry-After.
+	DatabaseTimeout time.Duration
+	PublicURL       string
+	Argon2          password.Params
+	HashSlots       int
+	HashQueue       time.Duration
+	AccessTTL       time.Duration
+	SessionTTL      time.Duration
 	// RefreshReuse is the refresh-token reuse interval (0: off).
 	RefreshReuse time.Duration
 	Retention    time.Duration
@@ -142,6 +146,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		c.DatabaseURL = "sqlite://" + filepath.Join(dir, "latch.db")
 	}
+	c.DatabaseTimeout = postgres.DefaultTimeout // the same for both stores
+	duration("LATCH_DATABASE_TIMEOUT", &c.DatabaseTimeout)
 	str("LATCH_PUBLIC_URL", &c.PublicURL)
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr

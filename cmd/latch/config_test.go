@@ -64,3 +64,20 @@ func TestLoadConfigRedisTimeout(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadConfigDatabaseTimeout(t *testing.T) {
+	load := func(env map[string]string) (config, error) {
+		return loadConfig(func(k string) string { return env[k] })
+	}
+	if c, err := load(nil); err != nil || c.DatabaseTimeout != 5*time.Second {
+		t.Fatalf("default LATCH_DATABASE_TIMEOUT: %v, %v", c.DatabaseTimeout, err)
+	}
+	if c, err := load(map[string]string{"LATCH_DATABASE_TIMEOUT": "1500ms"}); err != nil || c.DatabaseTimeout != 1500*time.Millisecond {
+		t.Fatalf("LATCH_DATABASE_TIMEOUT=1500ms: %v, %v", c.DatabaseTimeout, err)
+	}
+	for _, bad := range []string{"0", "-1s", "soon"} {
+		if _, err := load(map[string]string{"LATCH_DATABASE_TIMEOUT": bad}); err == nil || !strings.Contains(err.Error(), "LATCH_DATABASE_TIMEOUT") {
+			t.Errorf("LATCH_DATABASE_TIMEOUT=%s: %v", bad, err)
+		}
+	}
+}

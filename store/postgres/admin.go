@@ -66,25 +66,27 @@ func scanTenant(row pgx.Row) (latch.Tenant, error) {
 // collect scans every row with scan, closing rows.
 func collect[T any](rows pgx.Rows, err error, scan func(pgx.Row) (T, error)) ([]T, error) {
 	if err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	defer rows.Close()
 	var out []T
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {
-			return nil, latch.Internal(err)
+			return nil, fail(err)
 		}
 		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	return out, nil
 }
 
 // CreateTenant implements latch.Store.
 func (s *Store) CreateTenant(ctx context.Context, t latch.Tenant, audit *latch.AuditEvent) (latch.Tenant, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	t, err := contract.Tenant(t, s.now)
 	if err != nil {
 		return latch.Tenant{}, err
@@ -120,6 +122,8 @@ func (s *Store) CreateTenant(ctx context.Context, t latch.Tenant, audit *latch.A
 
 // TenantByID implements latch.Store.
 func (s *Store) TenantByID(ctx context.Context, id string) (latch.Tenant, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	id, ok := contract.ID(id)
 	if !ok {
 		return latch.Tenant{}, contract.NotFound("tenant")
@@ -129,13 +133,15 @@ func (s *Store) TenantByID(ctx context.Context, id string) (latch.Tenant, error)
 		return latch.Tenant{}, contract.NotFound("tenant")
 	}
 	if err != nil {
-		return latch.Tenant{}, latch.Internal(err)
+		return latch.Tenant{}, fail(err)
 	}
 	return t, nil
 }
 
 // Tenants implements latch.Store, in number order.
 func (s *Store) Tenants(ctx context.Context) ([]latch.Tenant, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	rows, err := s.pool.Query(ctx, `SELECT `+tenantColumns+` FROM tenants ORDER BY number`)
 	return collect(rows, err, scanTenant)
 }
@@ -165,6 +171,8 @@ func scanClient(row pgx.Row) (latch.Client, error) {
 
 // CreateClient implements latch.Store.
 func (s *Store) CreateClient(ctx context.Context, c latch.Client, audit *latch.AuditEvent) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	c, err := contract.Client(c, s.now)
 	if err != nil {
 		return err
@@ -191,6 +199,8 @@ func (s *Store) CreateClient(ctx context.Context, c latch.Client, audit *latch.A
 
 // ClientByID implements latch.Store.
 func (s *Store) ClientByID(ctx context.Context, id string) (latch.Client, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if !contract.ClientID(id) {
 		return latch.Client{}, contract.NotFound("client")
 	}
@@ -199,13 +209,15 @@ func (s *Store) ClientByID(ctx context.Context, id string) (latch.Client, error)
 		return latch.Client{}, contract.NotFound("client")
 	}
 	if err != nil {
-		return latch.Client{}, latch.Internal(err)
+		return latch.Client{}, fail(err)
 	}
 	return c, nil
 }
 
 // Clients implements latch.Store.
 func (s *Store) Clients(ctx context.Context, tenantID string) ([]latch.Client, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	tenantID, err := contract.TenantFilter(tenantID)
 	if err != nil {
 		return nil, err
@@ -222,6 +234,8 @@ func (s *Store) Clients(ctx context.Context, tenantID string) ([]latch.Client, e
 // first time and succeeds; the audit event, if any, is appended either
 // way, as a record of the request.
 func (s *Store) RevokeClient(ctx context.Context, id string, at time.Time, audit *latch.AuditEvent) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if !contract.ClientID(id) {
 		return contract.NotFound("client")
 	}
@@ -242,6 +256,8 @@ func (s *Store) RevokeClient(ctx context.Context, id string, at time.Time, audit
 
 // CreateClientToken implements latch.Store.
 func (s *Store) CreateClientToken(ctx context.Context, t latch.ClientToken) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	t, err := contract.ClientToken(t, s.now)
 	if err != nil {
 		return err
@@ -277,6 +293,8 @@ const clientTokenColumns = `t.id, t.client_id, t.refresh_hash, t.created_at, t.e
 // primary-key probes. A revoked token or client is returned as it is: the
 // caller decides.
 func (s *Store) ClientTokenWithClient(ctx context.Context, tokenID string) (latch.ClientToken, latch.Client, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	id, ok := contract.ID(tokenID)
 	if !ok {
 		return latch.ClientToken{}, latch.Client{}, contract.NotFound("client token")
@@ -292,7 +310,7 @@ func (s *Store) ClientTokenWithClient(ctx context.Context, tokenID string) (latc
 		return latch.ClientToken{}, latch.Client{}, contract.NotFound("client token")
 	}
 	if err != nil {
-		return latch.ClientToken{}, latch.Client{}, latch.Internal(err)
+		return latch.ClientToken{}, latch.Client{}, fail(err)
 	}
 	t.CreatedAt, t.ExpiresAt, t.RevokedAt = utc(t.CreatedAt), utc(t.ExpiresAt), utcPtr(t.RevokedAt)
 	cfinish()
@@ -304,6 +322,8 @@ func (s *Store) ClientTokenWithClient(ctx context.Context, tokenID string) (latc
 // reads it as the earlier left it (replaced): exactly one replaces it. The
 // client is locked against a concurrent revocation until the commit.
 func (s *Store) RotateClientToken(ctx context.Context, oldRefreshHash []byte, next latch.ClientToken, reuseInterval time.Duration) (latch.ClientToken, latch.Client, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if len(oldRefreshHash) == 0 {
 		return latch.ClientToken{}, latch.Client{}, contract.NotFound("client token")
 	}
@@ -399,6 +419,8 @@ func clientTokenSuccessor(ctx context.Context, tx pgx.Tx, id string, at time.Tim
 
 // UserByNumber implements latch.Store.
 func (s *Store) UserByNumber(ctx context.Context, number int64) (latch.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	return s.user(ctx, `SELECT `+userColumns+` FROM users u WHERE u.number = $1`, number)
 }
 
@@ -414,6 +436,8 @@ func scanUser(row pgx.Row) (latch.User, error) {
 
 // ListUsers implements latch.Store; users_tenant_id_number serves it.
 func (s *Store) ListUsers(ctx context.Context, q latch.UserQuery) ([]latch.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	q, err := contract.UserQuery(q)
 	if err != nil {
 		return nil, err
@@ -432,6 +456,8 @@ func (s *Store) ListUsers(ctx context.Context, q latch.UserQuery) ([]latch.User,
 
 // UpdateUser implements latch.Store.
 func (s *Store) UpdateUser(ctx context.Context, up latch.UserUpdate) (latch.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	id, ok := contract.ID(up.ID)
 	if !ok {
 		return latch.User{}, contract.NotFound("user")
@@ -489,6 +515,8 @@ func (s *Store) UpdateUser(ctx context.Context, up latch.UserUpdate) (latch.User
 // codes and password links go with the user (ON DELETE CASCADE); audit
 // events and the outbox's messages stay.
 func (s *Store) DeleteUser(ctx context.Context, id string, audit *latch.AuditEvent) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	id, ok := contract.ID(id)
 	if !ok {
 		return contract.NotFound("user")
@@ -508,6 +536,8 @@ func (s *Store) DeleteUser(ctx context.Context, id string, audit *latch.AuditEve
 
 // SessionsByUser implements latch.Store: none for an unknown user.
 func (s *Store) SessionsByUser(ctx context.Context, userID string, now time.Time) ([]latch.Session, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	userID, ok := contract.ID(userID)
 	if !ok {
 		return nil, nil
@@ -531,6 +561,8 @@ func (s *Store) SessionsByUser(ctx context.Context, userID string, now time.Time
 // is a session of someone else. The audit event, if any, is appended
 // whenever the call succeeds, even if it revoked nothing.
 func (s *Store) RevokeSessions(ctx context.Context, r latch.SessionRevocation) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	userID, ok := contract.ID(r.UserID)
 	if !ok {
 		return 0, contract.NotFound("user")
@@ -589,6 +621,8 @@ func (s *Store) RevokeSessions(ctx context.Context, r latch.SessionRevocation) (
 
 // TenantPolicy implements latch.Store.
 func (s *Store) TenantPolicy(ctx context.Context, tenantID string) (latch.PasswordPolicy, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	tenantID, ok := contract.ID(tenantID)
 	if !ok {
 		return latch.PasswordPolicy{}, contract.NotFound("password policy")
@@ -599,13 +633,15 @@ func (s *Store) TenantPolicy(ctx context.Context, tenantID string) (latch.Passwo
 		return latch.PasswordPolicy{}, contract.NotFound("password policy")
 	}
 	if err != nil {
-		return latch.PasswordPolicy{}, latch.Internal(err)
+		return latch.PasswordPolicy{}, fail(err)
 	}
 	return contract.DecodePolicy(policy)
 }
 
 // SetTenantPolicy implements latch.Store.
 func (s *Store) SetTenantPolicy(ctx context.Context, tenantID string, p latch.PasswordPolicy, at time.Time, audit *latch.AuditEvent) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	tenantID, ok := contract.ID(tenantID)
 	if !ok {
 		return contract.NotFound("tenant")
@@ -635,6 +671,8 @@ func (s *Store) SetTenantPolicy(ctx context.Context, tenantID string, p latch.Pa
 
 // AppendAudit implements latch.Store.
 func (s *Store) AppendAudit(ctx context.Context, e latch.AuditEvent) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	e, err := contract.Audit(e, s.now)
 	if err != nil {
 		return err
@@ -647,6 +685,8 @@ func (s *Store) AppendAudit(ctx context.Context, e latch.AuditEvent) error {
 // already read: a reader paging by BeforeID can miss it, which an audit
 // listing tolerates.
 func (s *Store) AuditEvents(ctx context.Context, q latch.AuditQuery) ([]latch.AuditEvent, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	q, err := contract.AuditQuery(q)
 	if err != nil {
 		return nil, err

@@ -35,6 +35,8 @@ func scanJob(row pgx.Row) (latch.Job, error) {
 
 // EnqueueJob implements latch.Store.
 func (s *Store) EnqueueJob(ctx context.Context, j latch.Job) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	j, err := contract.Job(j, s.now)
 	if err != nil {
 		return err
@@ -44,7 +46,7 @@ func (s *Store) EnqueueJob(ctx context.Context, j latch.Job) error {
 		VALUES ($1, $2, $3, $4, 0, $5)
 		ON CONFLICT (id) DO NOTHING`,
 		j.ID, j.Kind, j.Data, j.CreatedAt, j.NextAttemptAt)
-	return contract.Wrap(oneRow(tag, err, contract.AlreadyExists("job")))
+	return fail(oneRow(tag, err, contract.AlreadyExists("job")))
 }
 
 // ClaimJobs implements latch.Store in one statement, as ClaimMail: FOR
@@ -52,6 +54,8 @@ func (s *Store) EnqueueJob(ctx context.Context, j latch.Job) error {
 // another claim has locked rather than waiting for it; once that claim
 // commits, the job is no longer due.
 func (s *Store) ClaimJobs(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]latch.Job, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	now = contract.Or(now, s.now)
 	until, err := contract.Lease(now, lease)
 	if err != nil {
@@ -101,16 +105,20 @@ func (s *Store) ClaimJobs(ctx context.Context, now time.Time, lease time.Duratio
 
 // FinishJob implements latch.Store.
 func (s *Store) FinishJob(ctx context.Context, id string) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	id, ok := contract.ID(id)
 	if !ok {
 		return nil // no such job: nothing to finish
 	}
 	_, err := s.pool.Exec(ctx, `DELETE FROM jobs WHERE id = $1`, id)
-	return contract.Wrap(err)
+	return fail(err)
 }
 
 // RetryJob implements latch.Store.
 func (s *Store) RetryJob(ctx context.Context, id, lastError string, retryAt time.Time) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	id, ok := contract.ID(id)
 	if !ok {
 		return contract.NotFound("job")
@@ -118,11 +126,13 @@ func (s *Store) RetryJob(ctx context.Context, id, lastError string, retryAt time
 	tag, err := s.pool.Exec(ctx, `
 		UPDATE jobs SET next_attempt_at = $1, last_error = $2 WHERE id = $3`,
 		contract.Or(retryAt, s.now), contract.LastError(lastError), id)
-	return contract.Wrap(oneRow(tag, err, contract.NotFound("job")))
+	return fail(oneRow(tag, err, contract.NotFound("job")))
 }
 
 // Jobs implements latch.Store.
 func (s *Store) Jobs(ctx context.Context, limit int) ([]latch.Job, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	rows, err := s.pool.Query(ctx, `
 		SELECT `+jobColumns+` FROM jobs j ORDER BY j.created_at, j.id LIMIT $1`, contract.Limit(limit))
 	return collect(rows, err, scanJob)

@@ -59,6 +59,8 @@ func insertMail(ctx context.Context, tx pgx.Tx, m *latch.MailMessage) error {
 
 // EnqueueMail implements latch.Store.
 func (s *Store) EnqueueMail(ctx context.Context, m latch.MailMessage) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	m, err := contract.MailMessage(m, s.now)
 	if err != nil {
 		return err
@@ -71,6 +73,8 @@ func (s *Store) EnqueueMail(ctx context.Context, m latch.MailMessage) error {
 // locked is passed over rather than waited for, and once that claim
 // commits the message is no longer due. mail_outbox_due serves the scan.
 func (s *Store) ClaimMail(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]latch.MailMessage, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	now = contract.Or(now, s.now)
 	until, err := contract.Lease(now, lease)
 	if err != nil {
@@ -121,6 +125,8 @@ func (s *Store) ClaimMail(ctx context.Context, now time.Time, lease time.Duratio
 // MarkMailSent implements latch.Store. Marking a sent message again keeps
 // the first time.
 func (s *Store) MarkMailSent(ctx context.Context, id string, at time.Time) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	id, ok := contract.ID(id)
 	if !ok {
 		return contract.NotFound("mail message")
@@ -128,13 +134,15 @@ func (s *Store) MarkMailSent(ctx context.Context, id string, at time.Time) error
 	tag, err := s.pool.Exec(ctx, `
 		UPDATE mail_outbox SET sent_at = COALESCE(sent_at, $1), data = NULL WHERE id = $2`,
 		contract.Or(at, s.now), id)
-	return contract.Wrap(oneRow(tag, err, contract.NotFound("mail message")))
+	return fail(oneRow(tag, err, contract.NotFound("mail message")))
 }
 
 // MarkMailFailed implements latch.Store. A message that is sent or failed
 // already stays as it is (a worker whose lease ran out may report after
 // another delivered it): the call succeeds and changes nothing.
 func (s *Store) MarkMailFailed(ctx context.Context, id, lastError string, retryAt time.Time, giveUp bool, at time.Time) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	id, ok := contract.ID(id)
 	if !ok {
 		return contract.NotFound("mail message")
@@ -169,6 +177,8 @@ func (s *Store) MarkMailFailed(ctx context.Context, id, lastError string, retryA
 
 // MailMessages implements latch.Store.
 func (s *Store) MailMessages(ctx context.Context, limit int) ([]latch.MailMessage, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	rows, err := s.pool.Query(ctx, `
 		SELECT `+mailColumns+` FROM mail_outbox m ORDER BY m.created_at DESC, m.id DESC LIMIT $1`, contract.Limit(limit))
 	return collect(rows, err, scanMail)
@@ -178,6 +188,8 @@ func (s *Store) MailMessages(ctx context.Context, limit int) ([]latch.MailMessag
 // serializes the links of one user, so of two concurrent links of the
 // same purpose the later supersedes the earlier: both cannot stay live.
 func (s *Store) CreatePasswordLink(ctx context.Context, l latch.PasswordLink, m latch.MailMessage) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	l, err := contract.PasswordLink(l, s.now)
 	if err != nil {
 		return err
@@ -217,6 +229,8 @@ func (s *Store) CreatePasswordLink(ctx context.Context, l latch.PasswordLink, m 
 
 // PasswordLink implements latch.Store.
 func (s *Store) PasswordLink(ctx context.Context, hash []byte) (latch.PasswordLink, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if len(hash) == 0 {
 		return latch.PasswordLink{}, contract.PasswordLinkNotFound()
 	}
@@ -228,7 +242,7 @@ func (s *Store) PasswordLink(ctx context.Context, hash []byte) (latch.PasswordLi
 		return latch.PasswordLink{}, contract.PasswordLinkNotFound()
 	}
 	if err != nil {
-		return latch.PasswordLink{}, latch.Internal(err)
+		return latch.PasswordLink{}, fail(err)
 	}
 	l.CreatedAt, l.ExpiresAt, l.UsedAt = utc(l.CreatedAt), utc(l.ExpiresAt), utcPtr(l.UsedAt)
 	return l, nil
@@ -247,6 +261,8 @@ func usePasswordLink(ctx context.Context, tx pgx.Tx, hash []byte, userID string,
 
 // PurgeMail implements latch.Store: one bounded batch, as PurgeSessions.
 func (s *Store) PurgeMail(ctx context.Context, before time.Time, limit int) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	return s.purge(ctx, `
 		DELETE FROM mail_outbox WHERE id IN (
 			SELECT id FROM mail_outbox WHERE sent_at < $1 OR failed_at < $1 LIMIT $2)`, before, limit)
@@ -254,6 +270,8 @@ func (s *Store) PurgeMail(ctx context.Context, before time.Time, limit int) (int
 
 // PurgePasswordLinks implements latch.Store.
 func (s *Store) PurgePasswordLinks(ctx context.Context, before time.Time, limit int) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	return s.purge(ctx, `
 		DELETE FROM password_links WHERE hash IN (
 			SELECT hash FROM password_links WHERE expires_at < $1 LIMIT $2)`, before, limit)
@@ -267,7 +285,7 @@ func (s *Store) purge(ctx context.Context, query string, before time.Time, limit
 	}
 	n, err := rowsAffected(s.pool.Exec(ctx, query, contract.Time(before), limit))
 	if err != nil {
-		return 0, latch.Internal(err)
+		return 0, fail(err)
 	}
 	return int(n), nil
 }

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -37,6 +38,26 @@ var migrations embed.FS
 type Store struct {
 	pool *pgxpool.Pool
 	now  func() time.Time
+	// timeout bounds every call (bound): a database that does not answer
+	// within it is down, as far as the caller is concerned.
+	timeout time.Duration
+}
+
+// DefaultTimeout is the bound of every store call without WithTimeout.
+const DefaultTimeout = contract.DefaultTimeout
+
+// Option configures a Store at Open.
+type Option func(*Store)
+
+// WithTimeout bounds every store call, Open's own check included, by d
+// (contract.DefaultTimeout when d is not positive). A call the database
+// does not finish within d ends as KindUnavailable (database_unavailable).
+func WithTimeout(d time.Duration) Option {
+	return func(s *Store) {
+		if d > 0 {
+			s.timeout = d
+		}
+	}
 }
 
 var _ latch.Store = (*Store)(nil)
@@ -45,21 +66,67 @@ var _ latch.Store = (*Store)(nil)
 // DSN, as pgx parses them). Parameters pgx does not know are sent as
 // runtime parameters: search_path=<schema> makes the store, and Migrate,
 // use that schema. Open checks the server answers; it does not migrate.
-func Open(ctx context.Context, url string) (*Store, error) {
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	s := &Store{now: time.Now, timeout: contract.DefaultTimeout}
+	for _, o := range opts {
+		o(s)
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's parse errors can echo the URL, password included.
 		return nil, errors.New("postgres: cannot parse the database URL")
 	}
+	// The pool goes on connecting after the request that wanted the
+	// connection gave up, and without a timeout a silent server holds such
+	// a connection attempt (and its slot in the pool) forever. The URL's
+	// connect_timeout, when shorter, wins.
+	if c := cfg.ConnConfig.ConnectTimeout; c <= 0 || c > s.timeout {
+		cfg.ConnConfig.ConnectTimeout = s.timeout
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	if err := pool.Ping(ctx); err != nil {
+	s.pool = pool
+	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	return &Store{pool: pool, now: time.Now}, nil
+	return s, nil
+}
+
+// Ping checks that the database answers within the store's bound, for a
+// readiness check: nil, or KindUnavailable.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return fail(s.pool.Ping(ctx))
+}
+
+// bound limits a store call to the store's timeout; every exported method
+// that reaches the database starts with it (TestEveryCallIsBounded).
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
+}
+
+// fail is contract.Fail with what Postgres adds to the shared causes of an
+// unreachable database.
+func fail(err error) error { return contract.Fail(err, unreachable) }
+
+// unreachable reports the Postgres failures that mean the database cannot
+// serve us now, beyond contract.Unreachable's network ones: any failure to
+// connect (refused, timed out, or refused by the server: a pool that
+// cannot connect cannot serve, whatever the reason, and the log says
+// which), a timeout inside pgx, and the SQLSTATEs of a server that is
+// going away or full: class 08 (connection exception), 57P01..57P03
+// (shutdown, crash, starting up) and 53300 (too many connections).
+func unreachable(err error) bool {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || pgconn.Timeout(err) {
+		return true
+	}
+	code := pgCode(err)
+	return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "57P03" || code == "53300"
 }
 
 // Migrate applies the pending migrations to the first schema of the
@@ -118,14 +185,14 @@ func (s *Store) Close() error {
 func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return latch.Internal(err)
+		return fail(err)
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback(ctx) // the error from fn is the one worth reporting
-		return contract.Wrap(err)
+		return fail(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return latch.Internal(err)
+		return fail(err)
 	}
 	return nil
 }
@@ -182,6 +249,8 @@ func userDest(u *latch.User) ([]any, func()) {
 
 // CreateUser implements latch.Store.
 func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	nu, err := contract.NewUser(nu, s.now)
 	if err != nil {
 		return latch.User{}, err
@@ -244,6 +313,8 @@ func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, e
 
 // UserByID implements latch.Store.
 func (s *Store) UserByID(ctx context.Context, id string) (latch.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	// Checked here: the uuid column would reject a malformed id with an
 	// error, and a malformed id is simply no user.
 	id, ok := contract.ID(id)
@@ -255,6 +326,8 @@ func (s *Store) UserByID(ctx context.Context, id string) (latch.User, error) {
 
 // UserByEmail implements latch.Store.
 func (s *Store) UserByEmail(ctx context.Context, email string) (latch.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	return s.user(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email_normalized = $1`, latch.EmailLookupKey(email))
 }
 
@@ -266,7 +339,7 @@ func (s *Store) user(ctx context.Context, query string, args ...any) (latch.User
 		return latch.User{}, contract.NotFound("user")
 	}
 	if err != nil {
-		return latch.User{}, latch.Internal(err)
+		return latch.User{}, fail(err)
 	}
 	finish()
 	return u, nil
@@ -274,6 +347,8 @@ func (s *Store) user(ctx context.Context, query string, args ...any) (latch.User
 
 // UserByIdentity implements latch.Store.
 func (s *Store) UserByIdentity(ctx context.Context, issuer, subject string) (latch.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if issuer == "" {
 		// Rows not yet attributed to an issuer belong to nobody's sign-in.
 		return latch.User{}, contract.NotFound("user")
@@ -314,6 +389,8 @@ func detachUnproven(ctx context.Context, tx pgx.Tx, userID string, at time.Time)
 
 // ClaimUnfinishedUser implements latch.Store.
 func (s *Store) ClaimUnfinishedUser(ctx context.Context, ident latch.Identity, claim latch.User, audit *latch.AuditEvent) (latch.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	ident, err := contract.Identity(ident, s.now)
 	if err != nil {
 		return latch.User{}, err
@@ -369,9 +446,11 @@ func (s *Store) ClaimUnfinishedUser(ctx context.Context, ident latch.Identity, c
 
 // LegacyIdentityCount implements latch.Store.
 func (s *Store) LegacyIdentityCount(ctx context.Context) (map[latch.Provider]int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	rows, err := s.pool.Query(ctx, `SELECT provider, count(*) FROM identities WHERE issuer = '' GROUP BY provider`)
 	if err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	defer rows.Close()
 	out := map[latch.Provider]int{}
@@ -379,18 +458,20 @@ func (s *Store) LegacyIdentityCount(ctx context.Context) (map[latch.Provider]int
 		var p string
 		var n int
 		if err := rows.Scan(&p, &n); err != nil {
-			return nil, latch.Internal(err)
+			return nil, fail(err)
 		}
 		out[latch.Provider(p)] = n
 	}
 	if err := rows.Err(); err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	return out, nil
 }
 
 // AttributeLegacyIdentities implements latch.Store.
 func (s *Store) AttributeLegacyIdentities(ctx context.Context, provider latch.Provider, issuer string) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if issuer == "" || provider == "" {
 		return 0, contract.Invalid("issuer", "an issuer is required")
 	}
@@ -411,6 +492,8 @@ func (s *Store) AttributeLegacyIdentities(ctx context.Context, provider latch.Pr
 
 // AddIdentity implements latch.Store.
 func (s *Store) AddIdentity(ctx context.Context, ident latch.Identity, audit *latch.AuditEvent) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	ident, err := contract.Identity(ident, s.now)
 	if err != nil {
 		return err
@@ -438,6 +521,8 @@ func (s *Store) AddIdentity(ctx context.Context, ident latch.Identity, audit *la
 // serializes removals for one user, so two concurrent unlinks cannot both
 // pass the "not the last one" check.
 func (s *Store) RemoveIdentity(ctx context.Context, userID, identityID string) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	uid, ok1 := contract.ID(userID)
 	iid, ok2 := contract.ID(identityID)
 	if !ok1 || !ok2 {
@@ -473,6 +558,8 @@ func (s *Store) RemoveIdentity(ctx context.Context, userID, identityID string) e
 
 // IdentitiesByUser implements latch.Store.
 func (s *Store) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Identity, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	userID, ok := contract.ID(userID)
 	if !ok {
 		return nil, contract.NotFound("user")
@@ -485,7 +572,7 @@ func (s *Store) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Id
 		WHERE u.id = $1
 		ORDER BY i.created_at, i.id`, userID)
 	if err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	defer rows.Close()
 	var out []latch.Identity
@@ -495,7 +582,7 @@ func (s *Store) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Id
 		var id, provider, issuer, subject, email *string
 		var created *time.Time
 		if err := rows.Scan(&id, &provider, &issuer, &subject, &email, &created); err != nil {
-			return nil, latch.Internal(err)
+			return nil, fail(err)
 		}
 		if id == nil {
 			continue
@@ -506,7 +593,7 @@ func (s *Store) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Id
 		})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	if !found {
 		return nil, contract.NotFound("user")
@@ -516,18 +603,22 @@ func (s *Store) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Id
 
 // CredentialHashExists implements latch.Store.
 func (s *Store) CredentialHashExists(ctx context.Context, like, notLike string) (bool, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	var found bool
 	err := s.pool.QueryRow(ctx, `
 		SELECT EXISTS (SELECT 1 FROM credentials WHERE hash LIKE $1 AND ($2 = '' OR hash NOT LIKE $2))`,
 		like, notLike).Scan(&found)
 	if err != nil {
-		return false, latch.Internal(err)
+		return false, fail(err)
 	}
 	return found, nil
 }
 
 // Credential implements latch.Store.
 func (s *Store) Credential(ctx context.Context, userID string) (latch.Credential, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	userID, ok := contract.ID(userID)
 	if !ok {
 		return latch.Credential{}, contract.NotFound("credential")
@@ -540,7 +631,7 @@ func (s *Store) Credential(ctx context.Context, userID string) (latch.Credential
 		return latch.Credential{}, contract.NotFound("credential")
 	}
 	if err != nil {
-		return latch.Credential{}, latch.Internal(err)
+		return latch.Credential{}, fail(err)
 	}
 	c.CreatedAt, c.UpdatedAt = utc(c.CreatedAt), utc(c.UpdatedAt)
 	return c, nil
@@ -548,6 +639,8 @@ func (s *Store) Credential(ctx context.Context, userID string) (latch.Credential
 
 // ChangePassword implements latch.Store.
 func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	userID, ok := contract.ID(pc.UserID)
 	if !ok {
 		return contract.NotFound("user")
@@ -677,6 +770,8 @@ func userExists(ctx context.Context, q interface {
 
 // ReplacePasswordHash implements latch.Store.
 func (s *Store) ReplacePasswordHash(ctx context.Context, userID, oldHash, newHash string, at time.Time) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	userID, ok := contract.ID(userID)
 	if !ok {
 		return contract.NotFound("user")
@@ -693,14 +788,16 @@ func (s *Store) ReplacePasswordHash(ctx context.Context, userID, oldHash, newHas
 	if latch.IsCode(err, latch.CodeConcurrentUpdate) {
 		// Nothing matched: tell an unknown user from a changed hash.
 		if err := userExists(ctx, s.pool, userID); err != nil {
-			return contract.Wrap(err)
+			return fail(err)
 		}
 	}
-	return contract.Wrap(err)
+	return fail(err)
 }
 
 // CreateSession implements latch.Store.
 func (s *Store) CreateSession(ctx context.Context, ns latch.NewSession) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	sess, refreshHash := ns.Session, ns.RefreshHash
 	id, ok := contract.ID(sess.ID)
 	if !ok {
@@ -778,6 +875,8 @@ func sessionDest(sess *latch.Session) ([]any, func()) {
 // statement per connection on first use, so the per-request cost is one
 // round trip with two primary-key probes.
 func (s *Store) SessionWithUser(ctx context.Context, sessionID string) (latch.Session, latch.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	id, ok := contract.ID(sessionID)
 	if !ok {
 		return latch.Session{}, latch.User{}, contract.NotFound("session")
@@ -793,7 +892,7 @@ func (s *Store) SessionWithUser(ctx context.Context, sessionID string) (latch.Se
 		return latch.Session{}, latch.User{}, contract.NotFound("session")
 	}
 	if err != nil {
-		return latch.Session{}, latch.User{}, latch.Internal(err)
+		return latch.Session{}, latch.User{}, fail(err)
 	}
 	sfinish()
 	ufinish()
@@ -802,6 +901,8 @@ func (s *Store) SessionWithUser(ctx context.Context, sessionID string) (latch.Se
 
 // RotateRefreshToken implements latch.Store.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, at time.Time, reuseInterval time.Duration) (latch.Session, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if len(oldHash) == 0 {
 		return latch.Session{}, contract.NotFound("refresh token")
 	}
@@ -811,7 +912,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	at = contract.Or(at, s.now)
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return latch.Session{}, latch.Internal(err)
+		return latch.Session{}, fail(err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
 
@@ -832,7 +933,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 		return latch.Session{}, contract.NotFound("refresh token")
 	}
 	if err != nil {
-		return latch.Session{}, latch.Internal(err)
+		return latch.Session{}, fail(err)
 	}
 	finish()
 
@@ -846,14 +947,14 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 			var successorUsed *time.Time
 			err := tx.QueryRow(ctx, `SELECT used_at FROM refresh_tokens WHERE hash = $1`, successor).Scan(&successorUsed)
 			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-				return latch.Session{}, latch.Internal(err)
+				return latch.Session{}, fail(err)
 			}
 			if err == nil && successorUsed == nil {
 				if !sess.Live(at) {
 					return latch.Session{}, contract.SessionEnded()
 				}
 				if err := tx.Commit(ctx); err != nil {
-					return latch.Session{}, latch.Internal(err)
+					return latch.Session{}, fail(err)
 				}
 				return sess, nil
 			}
@@ -868,7 +969,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	tag, err := tx.Exec(ctx, `
 		UPDATE refresh_tokens SET used_at = $1, next_hash = $2 WHERE hash = $3 AND used_at IS NULL`, at, newHash, oldHash)
 	if err != nil {
-		return latch.Session{}, latch.Internal(err)
+		return latch.Session{}, fail(err)
 	}
 	if tag.RowsAffected() == 0 {
 		return latch.Session{}, revokeForReuse(ctx, tx, sess.ID, at)
@@ -877,10 +978,10 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 		INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES ($1, $2, $3)
 		ON CONFLICT (hash) DO NOTHING`, newHash, sess.ID, at)
 	if err := oneRow(tag, err, contract.AlreadyExists("refresh token")); err != nil {
-		return latch.Session{}, contract.Wrap(err)
+		return latch.Session{}, fail(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return latch.Session{}, latch.Internal(err)
+		return latch.Session{}, fail(err)
 	}
 	return sess, nil
 }
@@ -891,16 +992,18 @@ func revokeForReuse(ctx context.Context, tx pgx.Tx, sessionID string, at time.Ti
 	if _, err := tx.Exec(ctx, `
 		UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`,
 		at, sessionID); err != nil {
-		return latch.Internal(err)
+		return fail(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return latch.Internal(err)
+		return fail(err)
 	}
 	return contract.RefreshTokenReused()
 }
 
 // RevokeSession implements latch.Store.
 func (s *Store) RevokeSession(ctx context.Context, sessionID string, at time.Time) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	id, ok := contract.ID(sessionID)
 	if !ok {
 		return contract.NotFound("session")
@@ -910,12 +1013,14 @@ func (s *Store) RevokeSession(ctx context.Context, sessionID string, at time.Tim
 	tag, err := s.pool.Exec(ctx, `
 		UPDATE sessions SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2`,
 		contract.Or(at, s.now), id)
-	return contract.Wrap(oneRow(tag, err, contract.NotFound("session")))
+	return fail(oneRow(tag, err, contract.NotFound("session")))
 }
 
 // PurgeSessions implements latch.Store. Refresh tokens go with their
 // session (ON DELETE CASCADE). One bounded batch per call keeps locks short.
 func (s *Store) PurgeSessions(ctx context.Context, before time.Time, limit int) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if limit <= 0 {
 		return 0, nil
 	}
@@ -924,13 +1029,15 @@ func (s *Store) PurgeSessions(ctx context.Context, before time.Time, limit int) 
 			SELECT id FROM sessions WHERE expires_at < $1 OR revoked_at < $1 LIMIT $2)`,
 		contract.Time(before), limit)
 	if err != nil {
-		return 0, latch.Internal(err)
+		return 0, fail(err)
 	}
 	return int(tag.RowsAffected()), nil
 }
 
 // CreateAuthorizationCode implements latch.Store.
 func (s *Store) CreateAuthorizationCode(ctx context.Context, c latch.AuthorizationCode) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	userID, ok := contract.ID(c.UserID)
 	if !ok || len(c.Hash) == 0 {
 		return contract.Invalid("code", "a code needs a hash and a user")
@@ -945,13 +1052,15 @@ func (s *Store) CreateAuthorizationCode(ctx context.Context, c latch.Authorizati
 	case uniqueViolation:
 		return contract.AlreadyExists("authorization code")
 	}
-	return contract.Wrap(err)
+	return fail(err)
 }
 
 // ConsumeAuthorizationCode implements latch.Store: one UPDATE marks the
 // code used only if it is unused and unexpired, so two redemptions cannot
 // both succeed.
 func (s *Store) ConsumeAuthorizationCode(ctx context.Context, hash []byte, at time.Time) (latch.AuthorizationCode, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	at = contract.Or(at, s.now)
 	var c latch.AuthorizationCode
 	err := s.pool.QueryRow(ctx, `
@@ -963,7 +1072,7 @@ func (s *Store) ConsumeAuthorizationCode(ctx context.Context, hash []byte, at ti
 		return latch.AuthorizationCode{}, contract.NotFound("authorization code")
 	}
 	if err != nil {
-		return latch.AuthorizationCode{}, latch.Internal(err)
+		return latch.AuthorizationCode{}, fail(err)
 	}
 	c.CreatedAt, c.ExpiresAt = c.CreatedAt.UTC(), c.ExpiresAt.UTC()
 	return c, nil
@@ -971,6 +1080,8 @@ func (s *Store) ConsumeAuthorizationCode(ctx context.Context, hash []byte, at ti
 
 // PurgeAuthorizationCodes implements latch.Store.
 func (s *Store) PurgeAuthorizationCodes(ctx context.Context, before time.Time, limit int) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if limit <= 0 {
 		return 0, nil
 	}
@@ -978,36 +1089,40 @@ func (s *Store) PurgeAuthorizationCodes(ctx context.Context, before time.Time, l
 		DELETE FROM authorization_codes WHERE hash IN (
 			SELECT hash FROM authorization_codes WHERE expires_at < $1 LIMIT $2)`, contract.Time(before), limit)
 	if err != nil {
-		return 0, latch.Internal(err)
+		return 0, fail(err)
 	}
 	return int(tag.RowsAffected()), nil
 }
 
 // SigningKeys implements latch.Store.
 func (s *Store) SigningKeys(ctx context.Context) ([]latch.SigningKey, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	rows, err := s.pool.Query(ctx, `
 		SELECT id, algorithm, private, created_at FROM signing_keys ORDER BY created_at, id`)
 	if err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	defer rows.Close()
 	var keys []latch.SigningKey
 	for rows.Next() {
 		var k latch.SigningKey
 		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Private, &k.CreatedAt); err != nil {
-			return nil, latch.Internal(err)
+			return nil, fail(err)
 		}
 		k.CreatedAt = utc(k.CreatedAt)
 		keys = append(keys, k)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	return keys, nil
 }
 
 // AddSigningKey implements latch.Store.
 func (s *Store) AddSigningKey(ctx context.Context, k latch.SigningKey) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if k.ID == "" {
 		return contract.Invalid("id", "signing key id is empty")
 	}
@@ -1015,11 +1130,13 @@ func (s *Store) AddSigningKey(ctx context.Context, k latch.SigningKey) error {
 		INSERT INTO signing_keys (id, algorithm, private, created_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (id) DO NOTHING`,
 		k.ID, k.Algorithm, k.Private, contract.Or(k.CreatedAt, s.now))
-	return contract.Wrap(oneRow(tag, err, contract.AlreadyExists("signing key")))
+	return fail(oneRow(tag, err, contract.AlreadyExists("signing key")))
 }
 
 // PasswordHistory implements latch.Store: none for an unknown user.
 func (s *Store) PasswordHistory(ctx context.Context, userID string, limit int) ([]string, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	userID, ok := contract.ID(userID)
 	if !ok || limit <= 0 {
 		return nil, nil
@@ -1027,11 +1144,11 @@ func (s *Store) PasswordHistory(ctx context.Context, userID string, limit int) (
 	rows, err := s.pool.Query(ctx, `
 		SELECT hash FROM password_history WHERE user_id = $1 ORDER BY id DESC LIMIT $2`, userID, limit)
 	if err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	hashes, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	return hashes, nil
 }

@@ -53,6 +53,8 @@ func scanTenant(row scanner) (latch.Tenant, error) {
 
 // CreateTenant implements latch.Store.
 func (s *Store) CreateTenant(ctx context.Context, t latch.Tenant, audit *latch.AuditEvent) (latch.Tenant, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	t, err := contract.Tenant(t, s.now)
 	if err != nil {
 		return latch.Tenant{}, err
@@ -86,6 +88,8 @@ func (s *Store) CreateTenant(ctx context.Context, t latch.Tenant, audit *latch.A
 
 // TenantByID implements latch.Store.
 func (s *Store) TenantByID(ctx context.Context, id string) (latch.Tenant, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	id, ok := contract.ID(id)
 	if !ok {
 		return latch.Tenant{}, contract.NotFound("tenant")
@@ -95,16 +99,18 @@ func (s *Store) TenantByID(ctx context.Context, id string) (latch.Tenant, error)
 		return latch.Tenant{}, contract.NotFound("tenant")
 	}
 	if err != nil {
-		return latch.Tenant{}, latch.Internal(err)
+		return latch.Tenant{}, fail(err)
 	}
 	return t, nil
 }
 
 // Tenants implements latch.Store, in number order.
 func (s *Store) Tenants(ctx context.Context) ([]latch.Tenant, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	rows, err := s.reader.QueryContext(ctx, `SELECT `+tenantColumns+` FROM tenants ORDER BY number`)
 	if err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	return collect(rows, scanTenant)
 }
@@ -116,12 +122,12 @@ func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) 
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {
-			return nil, latch.Internal(err)
+			return nil, fail(err)
 		}
 		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	return out, nil
 }
@@ -153,6 +159,8 @@ func scanClient(row scanner) (latch.Client, error) {
 
 // CreateClient implements latch.Store.
 func (s *Store) CreateClient(ctx context.Context, c latch.Client, audit *latch.AuditEvent) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	c, err := contract.Client(c, s.now)
 	if err != nil {
 		return err
@@ -179,6 +187,8 @@ func (s *Store) CreateClient(ctx context.Context, c latch.Client, audit *latch.A
 
 // ClientByID implements latch.Store.
 func (s *Store) ClientByID(ctx context.Context, id string) (latch.Client, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if !contract.ClientID(id) {
 		return latch.Client{}, contract.NotFound("client")
 	}
@@ -187,13 +197,15 @@ func (s *Store) ClientByID(ctx context.Context, id string) (latch.Client, error)
 		return latch.Client{}, contract.NotFound("client")
 	}
 	if err != nil {
-		return latch.Client{}, latch.Internal(err)
+		return latch.Client{}, fail(err)
 	}
 	return c, nil
 }
 
 // Clients implements latch.Store.
 func (s *Store) Clients(ctx context.Context, tenantID string) ([]latch.Client, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	tenantID, err := contract.TenantFilter(tenantID)
 	if err != nil {
 		return nil, err
@@ -204,7 +216,7 @@ func (s *Store) Clients(ctx context.Context, tenantID string) ([]latch.Client, e
 	}
 	rows, err := s.reader.QueryContext(ctx, query+` ORDER BY c.created_at, c.id`, args...)
 	if err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	return collect(rows, scanClient)
 }
@@ -213,6 +225,8 @@ func (s *Store) Clients(ctx context.Context, tenantID string) ([]latch.Client, e
 // first time and succeeds; the audit event, if any, is appended either
 // way, as a record of the request.
 func (s *Store) RevokeClient(ctx context.Context, id string, at time.Time, audit *latch.AuditEvent) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if !contract.ClientID(id) {
 		return contract.NotFound("client")
 	}
@@ -233,6 +247,8 @@ func (s *Store) RevokeClient(ctx context.Context, id string, at time.Time, audit
 
 // CreateClientToken implements latch.Store.
 func (s *Store) CreateClientToken(ctx context.Context, t latch.ClientToken) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	t, err := contract.ClientToken(t, s.now)
 	if err != nil {
 		return err
@@ -272,13 +288,15 @@ const clientTokenWithClientQuery = `SELECT ` + clientTokenColumns + `, ` + clien
 // ClientTokenWithClient implements latch.Store. A revoked token or client
 // is returned as it is: the caller decides.
 func (s *Store) ClientTokenWithClient(ctx context.Context, tokenID string) (latch.ClientToken, latch.Client, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	id, ok := contract.ID(tokenID)
 	if !ok {
 		return latch.ClientToken{}, latch.Client{}, contract.NotFound("client token")
 	}
 	stmt, err := s.prepared(ctx, &s.clientTokenWithClient, clientTokenWithClientQuery)
 	if err != nil {
-		return latch.ClientToken{}, latch.Client{}, latch.Internal(err)
+		return latch.ClientToken{}, latch.Client{}, fail(err)
 	}
 	var t latch.ClientToken
 	var c latch.Client
@@ -292,7 +310,7 @@ func (s *Store) ClientTokenWithClient(ctx context.Context, tokenID string) (latc
 		return latch.ClientToken{}, latch.Client{}, contract.NotFound("client token")
 	}
 	if err != nil {
-		return latch.ClientToken{}, latch.Client{}, latch.Internal(err)
+		return latch.ClientToken{}, latch.Client{}, fail(err)
 	}
 	t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromMicros(created), fromMicros(expires), fromNullMicros(revoked)
 	cfinish()
@@ -303,6 +321,8 @@ func (s *Store) ClientTokenWithClient(ctx context.Context, tokenID string) (latc
 // the check and the replacement see the same row: of two rotations of one
 // refresh token, the second finds it replaced.
 func (s *Store) RotateClientToken(ctx context.Context, oldRefreshHash []byte, next latch.ClientToken, reuseInterval time.Duration) (latch.ClientToken, latch.Client, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if len(oldRefreshHash) == 0 {
 		return latch.ClientToken{}, latch.Client{}, contract.NotFound("client token")
 	}
@@ -395,12 +415,16 @@ func clientTokenSuccessor(ctx context.Context, tx *sql.Tx, id string, at time.Ti
 
 // UserByNumber implements latch.Store.
 func (s *Store) UserByNumber(ctx context.Context, number int64) (latch.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	return s.user(ctx, `SELECT `+userColumns+` FROM users u WHERE u.number = ?`, number)
 }
 
 // ListUsers implements latch.Store. users_tenant_id serves it: its entries
 // end with the rowid, which is the number.
 func (s *Store) ListUsers(ctx context.Context, q latch.UserQuery) ([]latch.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	q, err := contract.UserQuery(q)
 	if err != nil {
 		return nil, err
@@ -415,7 +439,7 @@ func (s *Store) ListUsers(ctx context.Context, q latch.UserQuery) ([]latch.User,
 	rows, err := s.reader.QueryContext(ctx, `SELECT `+userColumns+` FROM users u
 		WHERE `+where.String()+` ORDER BY u.number LIMIT ?`, append(args, q.Limit)...)
 	if err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	return collect(rows, scanUser)
 }
@@ -426,6 +450,8 @@ var userReturning = strings.ReplaceAll(userColumns, "u.", "")
 
 // UpdateUser implements latch.Store.
 func (s *Store) UpdateUser(ctx context.Context, up latch.UserUpdate) (latch.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	id, ok := contract.ID(up.ID)
 	if !ok {
 		return latch.User{}, contract.NotFound("user")
@@ -483,6 +509,8 @@ func (s *Store) UpdateUser(ctx context.Context, up latch.UserUpdate) (latch.User
 // codes and password links go with the user (ON DELETE CASCADE); audit
 // events and the outbox's messages stay.
 func (s *Store) DeleteUser(ctx context.Context, id string, audit *latch.AuditEvent) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	id, ok := contract.ID(id)
 	if !ok {
 		return contract.NotFound("user")
@@ -502,6 +530,8 @@ func (s *Store) DeleteUser(ctx context.Context, id string, audit *latch.AuditEve
 
 // SessionsByUser implements latch.Store: none for an unknown user.
 func (s *Store) SessionsByUser(ctx context.Context, userID string, now time.Time) ([]latch.Session, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	userID, ok := contract.ID(userID)
 	if !ok {
 		return nil, nil
@@ -511,7 +541,7 @@ func (s *Store) SessionsByUser(ctx context.Context, userID string, now time.Time
 		WHERE s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ?
 		ORDER BY s.created_at DESC, s.id DESC`, userID, micros(contract.Or(now, s.now)))
 	if err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	return collect(rows, func(row scanner) (latch.Session, error) {
 		var sess latch.Session
@@ -528,6 +558,8 @@ func (s *Store) SessionsByUser(ctx context.Context, userID string, now time.Time
 // is a session of someone else. The audit event, if any, is appended
 // whenever the call succeeds, even if it revoked nothing.
 func (s *Store) RevokeSessions(ctx context.Context, r latch.SessionRevocation) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	userID, ok := contract.ID(r.UserID)
 	if !ok {
 		return 0, contract.NotFound("user")
@@ -583,6 +615,8 @@ func (s *Store) RevokeSessions(ctx context.Context, r latch.SessionRevocation) (
 
 // TenantPolicy implements latch.Store.
 func (s *Store) TenantPolicy(ctx context.Context, tenantID string) (latch.PasswordPolicy, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	tenantID, ok := contract.ID(tenantID)
 	if !ok {
 		return latch.PasswordPolicy{}, contract.NotFound("password policy")
@@ -593,13 +627,15 @@ func (s *Store) TenantPolicy(ctx context.Context, tenantID string) (latch.Passwo
 		return latch.PasswordPolicy{}, contract.NotFound("password policy")
 	}
 	if err != nil {
-		return latch.PasswordPolicy{}, latch.Internal(err)
+		return latch.PasswordPolicy{}, fail(err)
 	}
 	return contract.DecodePolicy(policy)
 }
 
 // SetTenantPolicy implements latch.Store.
 func (s *Store) SetTenantPolicy(ctx context.Context, tenantID string, p latch.PasswordPolicy, at time.Time, audit *latch.AuditEvent) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	tenantID, ok := contract.ID(tenantID)
 	if !ok {
 		return contract.NotFound("tenant")
@@ -629,6 +665,8 @@ func (s *Store) SetTenantPolicy(ctx context.Context, tenantID string, p latch.Pa
 
 // AppendAudit implements latch.Store.
 func (s *Store) AppendAudit(ctx context.Context, e latch.AuditEvent) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	e, err := contract.Audit(e, s.now)
 	if err != nil {
 		return err
@@ -638,6 +676,8 @@ func (s *Store) AppendAudit(ctx context.Context, e latch.AuditEvent) error {
 
 // AuditEvents implements latch.Store.
 func (s *Store) AuditEvents(ctx context.Context, q latch.AuditQuery) ([]latch.AuditEvent, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	q, err := contract.AuditQuery(q)
 	if err != nil {
 		return nil, err
@@ -672,7 +712,7 @@ func (s *Store) AuditEvents(ctx context.Context, q latch.AuditQuery) ([]latch.Au
 	}
 	rows, err := s.reader.QueryContext(ctx, query+` ORDER BY id DESC LIMIT ?`, append(args, q.Limit)...)
 	if err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	return collect(rows, func(row scanner) (latch.AuditEvent, error) {
 		var e latch.AuditEvent

@@ -87,6 +87,10 @@ func populate(t *testing.T, st latch.Store) {
 		t.Fatal(err)
 	}
 	h.Accounts.Wait()
+	// A request recorded and not yet done (the worker runs it later).
+	if err := st.EnqueueJob(ctx, latch.Job{Kind: latch.JobRecovery, Data: []byte("sealed request"), CreatedAt: now, NextAttemptAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // tables lists the database's own tables (not SQLite's).

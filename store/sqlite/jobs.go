@@ -28,6 +28,8 @@ func scanJob(row scanner) (latch.Job, error) {
 
 // EnqueueJob implements latch.Store.
 func (s *Store) EnqueueJob(ctx context.Context, j latch.Job) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	j, err := contract.Job(j, s.now)
 	if err != nil {
 		return err
@@ -37,12 +39,14 @@ func (s *Store) EnqueueJob(ctx context.Context, j latch.Job) error {
 		VALUES (?, ?, ?, ?, 0, ?)
 		ON CONFLICT (id) DO NOTHING`,
 		j.ID, j.Kind, j.Data, micros(j.CreatedAt), micros(j.NextAttemptAt))
-	return contract.Wrap(oneRow(res, err, contract.AlreadyExists("job")))
+	return fail(oneRow(res, err, contract.AlreadyExists("job")))
 }
 
 // ClaimJobs implements latch.Store. The writer is serialized, so the jobs
 // read are the ones leased: no other claim runs in between.
 func (s *Store) ClaimJobs(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]latch.Job, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	now = contract.Or(now, s.now)
 	until, err := contract.Lease(now, lease)
 	if err != nil {
@@ -93,16 +97,20 @@ func (s *Store) ClaimJobs(ctx context.Context, now time.Time, lease time.Duratio
 
 // FinishJob implements latch.Store.
 func (s *Store) FinishJob(ctx context.Context, id string) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	id, ok := contract.ID(id)
 	if !ok {
 		return nil // no such job: nothing to finish
 	}
 	_, err := s.writer.ExecContext(ctx, `DELETE FROM jobs WHERE id = ?`, id)
-	return contract.Wrap(err)
+	return fail(err)
 }
 
 // RetryJob implements latch.Store.
 func (s *Store) RetryJob(ctx context.Context, id, lastError string, retryAt time.Time) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	id, ok := contract.ID(id)
 	if !ok {
 		return contract.NotFound("job")
@@ -110,15 +118,17 @@ func (s *Store) RetryJob(ctx context.Context, id, lastError string, retryAt time
 	res, err := s.writer.ExecContext(ctx, `
 		UPDATE jobs SET next_attempt_at = ?, last_error = ? WHERE id = ?`,
 		micros(contract.Or(retryAt, s.now)), contract.LastError(lastError), id)
-	return contract.Wrap(oneRow(res, err, contract.NotFound("job")))
+	return fail(oneRow(res, err, contract.NotFound("job")))
 }
 
 // Jobs implements latch.Store.
 func (s *Store) Jobs(ctx context.Context, limit int) ([]latch.Job, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	rows, err := s.reader.QueryContext(ctx, `
 		SELECT `+jobColumns+` FROM jobs ORDER BY created_at, id LIMIT ?`, contract.Limit(limit))
 	if err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	return collect(rows, scanJob)
 }

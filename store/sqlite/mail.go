@@ -51,6 +51,8 @@ func insertMail(ctx context.Context, tx *sql.Tx, m *latch.MailMessage) error {
 
 // EnqueueMail implements latch.Store.
 func (s *Store) EnqueueMail(ctx context.Context, m latch.MailMessage) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	m, err := contract.MailMessage(m, s.now)
 	if err != nil {
 		return err
@@ -67,6 +69,8 @@ const dueMail = `FROM mail_outbox
 // ClaimMail implements latch.Store. The writer is serialized, so the
 // messages read are the ones leased: no other claim runs in between.
 func (s *Store) ClaimMail(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]latch.MailMessage, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	now = contract.Or(now, s.now)
 	until, err := contract.Lease(now, lease)
 	if err != nil {
@@ -116,6 +120,8 @@ func (s *Store) ClaimMail(ctx context.Context, now time.Time, lease time.Duratio
 // MarkMailSent implements latch.Store. Marking a sent message again keeps
 // the first time.
 func (s *Store) MarkMailSent(ctx context.Context, id string, at time.Time) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	id, ok := contract.ID(id)
 	if !ok {
 		return contract.NotFound("mail message")
@@ -123,13 +129,15 @@ func (s *Store) MarkMailSent(ctx context.Context, id string, at time.Time) error
 	res, err := s.writer.ExecContext(ctx, `
 		UPDATE mail_outbox SET sent_at = COALESCE(sent_at, ?), data = NULL WHERE id = ?`,
 		micros(contract.Or(at, s.now)), id)
-	return contract.Wrap(oneRow(res, err, contract.NotFound("mail message")))
+	return fail(oneRow(res, err, contract.NotFound("mail message")))
 }
 
 // MarkMailFailed implements latch.Store. A message that is sent or failed
 // already stays as it is (a worker whose lease ran out may report after
 // another delivered it): the call succeeds and changes nothing.
 func (s *Store) MarkMailFailed(ctx context.Context, id, lastError string, retryAt time.Time, giveUp bool, at time.Time) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	id, ok := contract.ID(id)
 	if !ok {
 		return contract.NotFound("mail message")
@@ -167,16 +175,20 @@ func (s *Store) MarkMailFailed(ctx context.Context, id, lastError string, retryA
 
 // MailMessages implements latch.Store.
 func (s *Store) MailMessages(ctx context.Context, limit int) ([]latch.MailMessage, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	rows, err := s.reader.QueryContext(ctx, `
 		SELECT `+mailColumns+` FROM mail_outbox ORDER BY created_at DESC, id DESC LIMIT ?`, contract.Limit(limit))
 	if err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	return collect(rows, scanMail)
 }
 
 // CreatePasswordLink implements latch.Store.
 func (s *Store) CreatePasswordLink(ctx context.Context, l latch.PasswordLink, m latch.MailMessage) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	l, err := contract.PasswordLink(l, s.now)
 	if err != nil {
 		return err
@@ -212,6 +224,8 @@ func (s *Store) CreatePasswordLink(ctx context.Context, l latch.PasswordLink, m 
 
 // PasswordLink implements latch.Store.
 func (s *Store) PasswordLink(ctx context.Context, hash []byte) (latch.PasswordLink, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if len(hash) == 0 {
 		return latch.PasswordLink{}, contract.PasswordLinkNotFound()
 	}
@@ -225,7 +239,7 @@ func (s *Store) PasswordLink(ctx context.Context, hash []byte) (latch.PasswordLi
 		return latch.PasswordLink{}, contract.PasswordLinkNotFound()
 	}
 	if err != nil {
-		return latch.PasswordLink{}, latch.Internal(err)
+		return latch.PasswordLink{}, fail(err)
 	}
 	l.CreatedAt, l.ExpiresAt, l.UsedAt = fromMicros(created), fromMicros(expires), fromNullMicros(used)
 	return l, nil
@@ -242,6 +256,8 @@ func usePasswordLink(ctx context.Context, tx *sql.Tx, hash []byte, userID string
 
 // PurgeMail implements latch.Store: one bounded batch, as PurgeSessions.
 func (s *Store) PurgeMail(ctx context.Context, before time.Time, limit int) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	return s.purge(ctx, `
 		DELETE FROM mail_outbox WHERE id IN (
 			SELECT id FROM mail_outbox WHERE sent_at < ?1 OR failed_at < ?1 LIMIT ?2)`, before, limit)
@@ -249,6 +265,8 @@ func (s *Store) PurgeMail(ctx context.Context, before time.Time, limit int) (int
 
 // PurgePasswordLinks implements latch.Store.
 func (s *Store) PurgePasswordLinks(ctx context.Context, before time.Time, limit int) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	return s.purge(ctx, `
 		DELETE FROM password_links WHERE hash IN (
 			SELECT hash FROM password_links WHERE expires_at < ?1 LIMIT ?2)`, before, limit)
@@ -262,11 +280,11 @@ func (s *Store) purge(ctx context.Context, query string, before time.Time, limit
 	}
 	res, err := s.writer.ExecContext(ctx, query, micros(before), limit)
 	if err != nil {
-		return 0, latch.Internal(err)
+		return 0, fail(err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, latch.Internal(err)
+		return 0, fail(err)
 	}
 	return int(n), nil
 }

@@ -48,13 +48,38 @@ type Store struct {
 	// clientTokenWithClient is the same for API clients' requests.
 	clientTokenWithClient atomic.Pointer[sql.Stmt]
 	now                   func() time.Time
+	// timeout bounds every call (bound): a database locked by another
+	// process for longer is unavailable, as far as the caller is concerned.
+	timeout time.Duration
+}
+
+// DefaultTimeout is the bound of every store call without WithTimeout.
+const DefaultTimeout = contract.DefaultTimeout
+
+// Option configures a Store at Open.
+type Option func(*Store)
+
+// WithTimeout bounds every store call by d (contract.DefaultTimeout when
+// d is not positive). A call not finished within d, such as a write
+// waiting for another process's lock, ends as KindUnavailable
+// (database_unavailable).
+func WithTimeout(d time.Duration) Option {
+	return func(s *Store) {
+		if d > 0 {
+			s.timeout = d
+		}
+	}
 }
 
 var _ latch.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database file at path. It does not
 // migrate: call Migrate.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	s := &Store{now: time.Now, timeout: contract.DefaultTimeout}
+	for _, o := range opts {
+		o(s)
+	}
 	// The reader and writer pools must reach the same database, which an
 	// in-memory name would not; a '?' would be taken for DSN parameters.
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.ContainsRune(path, '?') {
@@ -114,7 +139,42 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	return &Store{writer: writer, reader: reader, now: time.Now}, nil
+	s.writer, s.reader = writer, reader
+	return s, nil
+}
+
+// Ping checks that the database answers within the store's bound, for a
+// readiness check: nil, or KindUnavailable. It reads, so a long write
+// lock held by another process does not fail it (readers in WAL mode do
+// not wait for the writer); a file gone or unreadable does.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	var one int
+	return fail(s.reader.QueryRowContext(ctx, `SELECT 1`).Scan(&one))
+}
+
+// bound limits a store call to the store's timeout; every exported method
+// that reaches the database starts with it (TestEveryCallIsBounded).
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
+}
+
+// fail is contract.Fail with what SQLite adds to the shared causes of an
+// unreachable database.
+func fail(err error) error { return contract.Fail(err, unreachable) }
+
+// unreachable reports the SQLite failures that mean the database cannot
+// serve us now: the file locked by another process beyond busy_timeout
+// (SQLITE_BUSY, SQLITE_LOCKED and their extended codes), and a statement
+// interrupted because the call's context ended (the driver interrupts
+// SQLite when the bound passes).
+func unreachable(err error) bool {
+	switch sqliteCode(err) & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_INTERRUPT:
+		return true
+	}
+	return false
 }
 
 // Migrate applies the pending migrations, then gives the users that
@@ -165,7 +225,7 @@ func (s *Store) Close() error {
 	}
 	errs = append(errs, s.reader.Close(), s.writer.Close())
 	if err := errors.Join(errs...); err != nil {
-		return latch.Internal(err)
+		return fail(err)
 	}
 	return nil
 }
@@ -174,14 +234,14 @@ func (s *Store) Close() error {
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
-		return latch.Internal(err)
+		return fail(err)
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback() // the error from fn is the one worth reporting
-		return contract.Wrap(err)
+		return fail(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return latch.Internal(err)
+		return fail(err)
 	}
 	return nil
 }
@@ -244,6 +304,8 @@ func scanUser(row scanner) (latch.User, error) {
 
 // CreateUser implements latch.Store.
 func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	nu, err := contract.NewUser(nu, s.now)
 	if err != nil {
 		return latch.User{}, err
@@ -322,6 +384,8 @@ func oneRow(res sql.Result, err error, ifNone error) error {
 
 // UserByID implements latch.Store.
 func (s *Store) UserByID(ctx context.Context, id string) (latch.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	id, ok := contract.ID(id)
 	if !ok {
 		return latch.User{}, contract.NotFound("user")
@@ -331,6 +395,8 @@ func (s *Store) UserByID(ctx context.Context, id string) (latch.User, error) {
 
 // UserByEmail implements latch.Store.
 func (s *Store) UserByEmail(ctx context.Context, email string) (latch.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	return s.user(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email_normalized = ?`, latch.EmailLookupKey(email))
 }
 
@@ -340,13 +406,15 @@ func (s *Store) user(ctx context.Context, query string, args ...any) (latch.User
 		return latch.User{}, contract.NotFound("user")
 	}
 	if err != nil {
-		return latch.User{}, latch.Internal(err)
+		return latch.User{}, fail(err)
 	}
 	return u, nil
 }
 
 // UserByIdentity implements latch.Store.
 func (s *Store) UserByIdentity(ctx context.Context, issuer, subject string) (latch.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if issuer == "" {
 		// Rows not yet attributed to an issuer belong to nobody's sign-in.
 		return latch.User{}, contract.NotFound("user")
@@ -374,6 +442,8 @@ func insertIdentity(ctx context.Context, tx *sql.Tx, ident latch.Identity) error
 
 // AddIdentity implements latch.Store.
 func (s *Store) AddIdentity(ctx context.Context, ident latch.Identity, audit *latch.AuditEvent) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	ident, err := contract.Identity(ident, s.now)
 	if err != nil {
 		return err
@@ -392,6 +462,8 @@ func (s *Store) AddIdentity(ctx context.Context, ident latch.Identity, audit *la
 // ClaimUnfinishedUser implements latch.Store. The writer's transaction is
 // serialized, so the check and the writes see the same account.
 func (s *Store) ClaimUnfinishedUser(ctx context.Context, ident latch.Identity, claim latch.User, audit *latch.AuditEvent) (latch.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	ident, err := contract.Identity(ident, s.now)
 	if err != nil {
 		return latch.User{}, err
@@ -436,9 +508,11 @@ func (s *Store) ClaimUnfinishedUser(ctx context.Context, ident latch.Identity, c
 
 // LegacyIdentityCount implements latch.Store.
 func (s *Store) LegacyIdentityCount(ctx context.Context) (map[latch.Provider]int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	rows, err := s.reader.QueryContext(ctx, `SELECT provider, count(*) FROM identities WHERE issuer = '' GROUP BY provider`)
 	if err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	defer rows.Close()
 	out := map[latch.Provider]int{}
@@ -446,18 +520,20 @@ func (s *Store) LegacyIdentityCount(ctx context.Context) (map[latch.Provider]int
 		var p string
 		var n int
 		if err := rows.Scan(&p, &n); err != nil {
-			return nil, latch.Internal(err)
+			return nil, fail(err)
 		}
 		out[latch.Provider(p)] = n
 	}
 	if err := rows.Err(); err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	return out, nil
 }
 
 // AttributeLegacyIdentities implements latch.Store.
 func (s *Store) AttributeLegacyIdentities(ctx context.Context, provider latch.Provider, issuer string) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if issuer == "" || provider == "" {
 		return 0, contract.Invalid("issuer", "an issuer is required")
 	}
@@ -479,6 +555,8 @@ func (s *Store) AttributeLegacyIdentities(ctx context.Context, provider latch.Pr
 // RemoveIdentity implements latch.Store. The writer's transaction is
 // serialized, so the check and the delete see the same identities.
 func (s *Store) RemoveIdentity(ctx context.Context, userID, identityID string) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	uid, ok1 := contract.ID(userID)
 	iid, ok2 := contract.ID(identityID)
 	if !ok1 || !ok2 {
@@ -506,6 +584,8 @@ func (s *Store) RemoveIdentity(ctx context.Context, userID, identityID string) e
 
 // IdentitiesByUser implements latch.Store.
 func (s *Store) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Identity, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	userID, ok := contract.ID(userID)
 	if !ok {
 		return nil, contract.NotFound("user")
@@ -518,7 +598,7 @@ func (s *Store) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Id
 		WHERE u.id = ?
 		ORDER BY i.created_at, i.id`, userID)
 	if err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	defer rows.Close()
 	var out []latch.Identity
@@ -528,7 +608,7 @@ func (s *Store) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Id
 		var id, provider, issuer, subject, email sql.NullString
 		var created sql.NullInt64
 		if err := rows.Scan(&id, &provider, &issuer, &subject, &email, &created); err != nil {
-			return nil, latch.Internal(err)
+			return nil, fail(err)
 		}
 		if !id.Valid {
 			continue
@@ -539,7 +619,7 @@ func (s *Store) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Id
 		})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	if !found {
 		return nil, contract.NotFound("user")
@@ -550,18 +630,22 @@ func (s *Store) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Id
 // CredentialHashExists implements latch.Store. LIKE is case-insensitive
 // for ASCII in SQLite; the patterns it is given do not depend on case.
 func (s *Store) CredentialHashExists(ctx context.Context, like, notLike string) (bool, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	var found bool
 	err := s.reader.QueryRowContext(ctx, `
 		SELECT EXISTS (SELECT 1 FROM credentials WHERE hash LIKE ? AND (? = '' OR hash NOT LIKE ?))`,
 		like, notLike, notLike).Scan(&found)
 	if err != nil {
-		return false, latch.Internal(err)
+		return false, fail(err)
 	}
 	return found, nil
 }
 
 // Credential implements latch.Store.
 func (s *Store) Credential(ctx context.Context, userID string) (latch.Credential, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	userID, ok := contract.ID(userID)
 	if !ok {
 		return latch.Credential{}, contract.NotFound("credential")
@@ -575,7 +659,7 @@ func (s *Store) Credential(ctx context.Context, userID string) (latch.Credential
 		return latch.Credential{}, contract.NotFound("credential")
 	}
 	if err != nil {
-		return latch.Credential{}, latch.Internal(err)
+		return latch.Credential{}, fail(err)
 	}
 	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return c, nil
@@ -583,6 +667,8 @@ func (s *Store) Credential(ctx context.Context, userID string) (latch.Credential
 
 // ChangePassword implements latch.Store.
 func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	userID, ok := contract.ID(pc.UserID)
 	if !ok {
 		return contract.NotFound("user")
@@ -704,6 +790,8 @@ func userExists(ctx context.Context, q interface {
 
 // ReplacePasswordHash implements latch.Store.
 func (s *Store) ReplacePasswordHash(ctx context.Context, userID, oldHash, newHash string, at time.Time) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	userID, ok := contract.ID(userID)
 	if !ok {
 		return contract.NotFound("user")
@@ -720,14 +808,16 @@ func (s *Store) ReplacePasswordHash(ctx context.Context, userID, oldHash, newHas
 	if latch.IsCode(err, latch.CodeConcurrentUpdate) {
 		// Nothing matched: tell an unknown user from a changed hash.
 		if err := userExists(ctx, s.reader, userID); err != nil {
-			return contract.Wrap(err)
+			return fail(err)
 		}
 	}
-	return contract.Wrap(err)
+	return fail(err)
 }
 
 // CreateSession implements latch.Store.
 func (s *Store) CreateSession(ctx context.Context, ns latch.NewSession) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	sess, refreshHash := ns.Session, ns.RefreshHash
 	id, ok := contract.ID(sess.ID)
 	if !ok {
@@ -809,13 +899,15 @@ const sessionWithUserQuery = `SELECT ` + sessionColumns + `, ` + userColumns + `
 
 // SessionWithUser implements latch.Store.
 func (s *Store) SessionWithUser(ctx context.Context, sessionID string) (latch.Session, latch.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	id, ok := contract.ID(sessionID)
 	if !ok {
 		return latch.Session{}, latch.User{}, contract.NotFound("session")
 	}
 	stmt, err := s.prepared(ctx, &s.sessionWithUser, sessionWithUserQuery)
 	if err != nil {
-		return latch.Session{}, latch.User{}, latch.Internal(err)
+		return latch.Session{}, latch.User{}, fail(err)
 	}
 	var sess latch.Session
 	var u latch.User
@@ -830,7 +922,7 @@ func (s *Store) SessionWithUser(ctx context.Context, sessionID string) (latch.Se
 		return latch.Session{}, latch.User{}, contract.NotFound("session")
 	}
 	if err != nil {
-		return latch.Session{}, latch.User{}, latch.Internal(err)
+		return latch.Session{}, latch.User{}, fail(err)
 	}
 	sfinish()
 	ufinish()
@@ -841,6 +933,8 @@ func (s *Store) SessionWithUser(ctx context.Context, sessionID string) (latch.Se
 // of concurrent presentations of one token the first rotates it and the
 // later ones find it used (within the reuse interval, with its successor).
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, at time.Time, reuseInterval time.Duration) (latch.Session, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if len(oldHash) == 0 {
 		return latch.Session{}, contract.NotFound("refresh token")
 	}
@@ -850,7 +944,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	at = contract.Or(at, s.now)
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
-		return latch.Session{}, latch.Internal(err)
+		return latch.Session{}, fail(err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 
@@ -866,7 +960,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 		return latch.Session{}, contract.NotFound("refresh token")
 	}
 	if err != nil {
-		return latch.Session{}, latch.Internal(err)
+		return latch.Session{}, fail(err)
 	}
 	finish()
 
@@ -875,7 +969,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 			var successorUsed sql.NullInt64
 			err := tx.QueryRowContext(ctx, `SELECT used_at FROM refresh_tokens WHERE hash = ?`, successor).Scan(&successorUsed)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return latch.Session{}, latch.Internal(err)
+				return latch.Session{}, fail(err)
 			}
 			if err == nil && !successorUsed.Valid {
 				if !sess.Live(at) {
@@ -894,10 +988,10 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	res, err := tx.ExecContext(ctx, `
 		UPDATE refresh_tokens SET used_at = ?, next_hash = ? WHERE hash = ? AND used_at IS NULL`, micros(at), newHash, oldHash)
 	if err != nil {
-		return latch.Session{}, latch.Internal(err)
+		return latch.Session{}, fail(err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return latch.Session{}, latch.Internal(err)
+		return latch.Session{}, fail(err)
 	} else if n == 0 {
 		return latch.Session{}, revokeForReuse(ctx, tx, sess.ID, at)
 	}
@@ -905,10 +999,10 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 		INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)
 		ON CONFLICT (hash) DO NOTHING`, newHash, sess.ID, micros(at))
 	if err := oneRow(res, err, contract.AlreadyExists("refresh token")); err != nil {
-		return latch.Session{}, contract.Wrap(err)
+		return latch.Session{}, fail(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return latch.Session{}, latch.Internal(err)
+		return latch.Session{}, fail(err)
 	}
 	return sess, nil
 }
@@ -919,16 +1013,18 @@ func revokeForReuse(ctx context.Context, tx *sql.Tx, sessionID string, at time.T
 	if _, err := tx.ExecContext(ctx, `
 		UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`,
 		micros(at), sessionID); err != nil {
-		return latch.Internal(err)
+		return fail(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return latch.Internal(err)
+		return fail(err)
 	}
 	return contract.RefreshTokenReused()
 }
 
 // RevokeSession implements latch.Store.
 func (s *Store) RevokeSession(ctx context.Context, sessionID string, at time.Time) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	id, ok := contract.ID(sessionID)
 	if !ok {
 		return contract.NotFound("session")
@@ -938,13 +1034,15 @@ func (s *Store) RevokeSession(ctx context.Context, sessionID string, at time.Tim
 	res, err := s.writer.ExecContext(ctx, `
 		UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`,
 		micros(contract.Or(at, s.now)), id)
-	return contract.Wrap(oneRow(res, err, contract.NotFound("session")))
+	return fail(oneRow(res, err, contract.NotFound("session")))
 }
 
 // PurgeSessions implements latch.Store. Refresh tokens go with their
 // session (ON DELETE CASCADE). One bounded batch per call keeps the
 // writer's lock short.
 func (s *Store) PurgeSessions(ctx context.Context, before time.Time, limit int) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if limit <= 0 {
 		return 0, nil
 	}
@@ -953,17 +1051,19 @@ func (s *Store) PurgeSessions(ctx context.Context, before time.Time, limit int) 
 			SELECT id FROM sessions WHERE expires_at < ?1 OR revoked_at < ?1 LIMIT ?2)`,
 		micros(before), limit)
 	if err != nil {
-		return 0, latch.Internal(err)
+		return 0, fail(err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, latch.Internal(err)
+		return 0, fail(err)
 	}
 	return int(n), nil
 }
 
 // CreateAuthorizationCode implements latch.Store.
 func (s *Store) CreateAuthorizationCode(ctx context.Context, c latch.AuthorizationCode) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	userID, ok := contract.ID(c.UserID)
 	if !ok || len(c.Hash) == 0 {
 		return contract.Invalid("code", "a code needs a hash and a user")
@@ -978,13 +1078,15 @@ func (s *Store) CreateAuthorizationCode(ctx context.Context, c latch.Authorizati
 	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 		return contract.AlreadyExists("authorization code")
 	}
-	return contract.Wrap(err)
+	return fail(err)
 }
 
 // ConsumeAuthorizationCode implements latch.Store: one UPDATE marks the
 // code used only if it is unused and unexpired, so two redemptions cannot
 // both succeed.
 func (s *Store) ConsumeAuthorizationCode(ctx context.Context, hash []byte, at time.Time) (latch.AuthorizationCode, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	at = contract.Or(at, s.now)
 	var c latch.AuthorizationCode
 	var created, expires int64
@@ -997,7 +1099,7 @@ func (s *Store) ConsumeAuthorizationCode(ctx context.Context, hash []byte, at ti
 		return latch.AuthorizationCode{}, contract.NotFound("authorization code")
 	}
 	if err != nil {
-		return latch.AuthorizationCode{}, latch.Internal(err)
+		return latch.AuthorizationCode{}, fail(err)
 	}
 	c.CreatedAt, c.ExpiresAt = fromMicros(created), fromMicros(expires)
 	return c, nil
@@ -1005,6 +1107,8 @@ func (s *Store) ConsumeAuthorizationCode(ctx context.Context, hash []byte, at ti
 
 // PurgeAuthorizationCodes implements latch.Store.
 func (s *Store) PurgeAuthorizationCodes(ctx context.Context, before time.Time, limit int) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if limit <= 0 {
 		return 0, nil
 	}
@@ -1012,21 +1116,23 @@ func (s *Store) PurgeAuthorizationCodes(ctx context.Context, before time.Time, l
 		DELETE FROM authorization_codes WHERE hash IN (
 			SELECT hash FROM authorization_codes WHERE expires_at < ? LIMIT ?)`, micros(before), limit)
 	if err != nil {
-		return 0, latch.Internal(err)
+		return 0, fail(err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, latch.Internal(err)
+		return 0, fail(err)
 	}
 	return int(n), nil
 }
 
 // SigningKeys implements latch.Store.
 func (s *Store) SigningKeys(ctx context.Context) ([]latch.SigningKey, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	rows, err := s.reader.QueryContext(ctx, `
 		SELECT id, algorithm, private, created_at FROM signing_keys ORDER BY created_at, id`)
 	if err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	defer rows.Close()
 	var keys []latch.SigningKey
@@ -1034,19 +1140,21 @@ func (s *Store) SigningKeys(ctx context.Context) ([]latch.SigningKey, error) {
 		var k latch.SigningKey
 		var created int64
 		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Private, &created); err != nil {
-			return nil, latch.Internal(err)
+			return nil, fail(err)
 		}
 		k.CreatedAt = fromMicros(created)
 		keys = append(keys, k)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	return keys, nil
 }
 
 // AddSigningKey implements latch.Store.
 func (s *Store) AddSigningKey(ctx context.Context, k latch.SigningKey) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if k.ID == "" {
 		return contract.Invalid("id", "signing key id is empty")
 	}
@@ -1054,11 +1162,13 @@ func (s *Store) AddSigningKey(ctx context.Context, k latch.SigningKey) error {
 		INSERT INTO signing_keys (id, algorithm, private, created_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
 		k.ID, k.Algorithm, k.Private, micros(contract.Or(k.CreatedAt, s.now)))
-	return contract.Wrap(oneRow(res, err, contract.AlreadyExists("signing key")))
+	return fail(oneRow(res, err, contract.AlreadyExists("signing key")))
 }
 
 // PasswordHistory implements latch.Store: none for an unknown user.
 func (s *Store) PasswordHistory(ctx context.Context, userID string, limit int) ([]string, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	userID, ok := contract.ID(userID)
 	if !ok || limit <= 0 {
 		return nil, nil
@@ -1066,19 +1176,19 @@ func (s *Store) PasswordHistory(ctx context.Context, userID string, limit int) (
 	rows, err := s.reader.QueryContext(ctx, `
 		SELECT hash FROM password_history WHERE user_id = ? ORDER BY id DESC LIMIT ?`, userID, limit)
 	if err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	defer rows.Close()
 	var hashes []string
 	for rows.Next() {
 		var h string
 		if err := rows.Scan(&h); err != nil {
-			return nil, latch.Internal(err)
+			return nil, fail(err)
 		}
 		hashes = append(hashes, h)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, latch.Internal(err)
+		return nil, fail(err)
 	}
 	return hashes, nil
 }

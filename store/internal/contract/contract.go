@@ -160,15 +160,9 @@ func SessionEnded() *latch.Error {
 	return &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeInvalidToken, Message: "session has ended"}
 }
 
-// Wrap turns any error into a *latch.Error: one that already is one passes
-// through, anything else (a driver error, a cancelled context) becomes
-// Internal, so no raw driver error leaves a store.
-func Wrap(err error) error {
-	if err == nil {
-		return nil // not a typed nil *latch.Error, which would be non-nil
-	}
-	return latch.Internal(err)
-}
+// Wrap is Fail with only the causes every backend shares: for the few
+// paths that do not know their backend's own (see Fail).
+func Wrap(err error) error { return Fail(err, nil) }
 
 // NewUser returns nu in the form the backends store: ids canonical (the
 // user's generated if empty), the default tenant filled in, times truncated
