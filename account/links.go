@@ -318,8 +318,31 @@ func (s *Service) recover(ctx context.Context, email string) error {
 	if has, err := s.HasPassword(ctx, user.ID); err != nil || !has || !user.Active {
 		return err
 	}
-	if err := s.limit(ctx, "mail-account:"+user.ID, s.cfg.MailPerAccount, 1); err != nil {
-		return nil // over the per-account limit: nothing is sent, nothing told
+	return s.withinAccountMailLimit(ctx, user.ID, func() error {
+		return s.sendLink(ctx, user, latch.LinkRecovery, latch.MailRecovery)
+	})
+}
+
+// withinAccountMailLimit runs send, a job's mail to the account with
+// userID, unless the account is over its mail limit (then nothing is sent,
+// nothing told), and charges the limit only once send succeeded: a job
+// retried through a database outage must not use up the budget with
+// attempts that sent nothing and then be dropped as over the limit.
+// (Two jobs for one account checking at once may both send: the limit is
+// a bound on abuse, not an exact count.)
+func (s *Service) withinAccountMailLimit(ctx context.Context, userID string, send func() error) error {
+	key := "mail-account:" + userID
+	if err := s.limit(ctx, key, s.cfg.MailPerAccount, 0); err != nil {
+		if latch.IsKind(err, latch.KindTooMany) {
+			return nil
+		}
+		return err
 	}
-	return s.sendLink(ctx, user, latch.LinkRecovery, latch.MailRecovery)
+	if err := send(); err != nil {
+		return err
+	}
+	if err := s.limit(ctx, key, s.cfg.MailPerAccount, 1); err != nil && !latch.IsKind(err, latch.KindTooMany) {
+		s.log.WarnContext(ctx, "mail limit not charged", "err", err)
+	}
+	return nil
 }

@@ -119,18 +119,17 @@ func (s *Service) signUpAgain(ctx context.Context, u latch.User) error {
 			return err
 		}
 		if !has && len(ids) == 0 {
-			if err := s.limit(ctx, "mail-account:"+u.ID, s.cfg.MailPerAccount, 1); err != nil {
+			return s.withinAccountMailLimit(ctx, u.ID, func() error {
+				m, err := s.verificationMail(u)
+				if err != nil {
+					return err
+				}
+				if err := s.store.EnqueueMail(ctx, m); err != nil {
+					return err
+				}
+				s.cfg.MailQueued()
 				return nil
-			}
-			m, err := s.verificationMail(u)
-			if err != nil {
-				return err
-			}
-			if err := s.store.EnqueueMail(ctx, m); err != nil {
-				return err
-			}
-			s.cfg.MailQueued()
-			return nil
+			})
 		}
 	}
 	return s.signUpNotice(ctx, u)
@@ -139,20 +138,19 @@ func (s *Service) signUpAgain(ctx context.Context, u latch.User) error {
 // signUpNotice tells the owner of an existing account that someone tried
 // to sign up with their address (limited per account, silently).
 func (s *Service) signUpNotice(ctx context.Context, u latch.User) error {
-	if err := s.limit(ctx, "mail-account:"+u.ID, s.cfg.MailPerAccount, 1); err != nil {
+	return s.withinAccountMailLimit(ctx, u.ID, func() error {
+		m, err := s.newMail(u.Email, latch.MailSignupExists, map[string]string{
+			"email": u.Email, "first_name": u.FirstName, "login_url": s.url("/login", nil), "recover_url": s.url("/recover", nil),
+		})
+		if err != nil {
+			return err
+		}
+		if err := s.store.EnqueueMail(ctx, m); err != nil {
+			return err
+		}
+		s.cfg.MailQueued()
 		return nil
-	}
-	m, err := s.newMail(u.Email, latch.MailSignupExists, map[string]string{
-		"email": u.Email, "first_name": u.FirstName, "login_url": s.url("/login", nil), "recover_url": s.url("/recover", nil),
 	})
-	if err != nil {
-		return err
-	}
-	if err := s.store.EnqueueMail(ctx, m); err != nil {
-		return err
-	}
-	s.cfg.MailQueued()
-	return nil
 }
 
 // VerificationUser checks a sign-up's verification token and returns its
