@@ -235,7 +235,8 @@ func TestRequestRecordedBeforeAnswer(t *testing.T) {
 type jobsDown struct{ latch.Store }
 
 func (jobsDown) EnqueueJob(context.Context, latch.Job) error {
-	return latch.Internal(errDatabaseDown)
+	return &latch.Error{Kind: latch.KindUnavailable, Code: latch.CodeDatabaseUnavailable, RetryAfter: 3 * time.Second,
+		Message: "the database is unavailable; try again later", Err: errDatabaseDown}
 }
 
 // Issue 11, item 2: a request that cannot be recorded is not answered as
@@ -251,6 +252,31 @@ func TestRequestNotRecordedIsUnavailable(t *testing.T) {
 			var le *latch.Error
 			if !errors.As(err, &le) || le.Kind != latch.KindUnavailable || le.RetryAfter <= 0 || strings.Contains(le.Message, "test:") {
 				t.Errorf("%s with the database down: %#v, want Unavailable with RetryAfter and no internals", name, err)
+			}
+		}
+	})
+}
+
+// jobsBroken cannot record a job for a reason waiting will not fix (a full
+// disk, a bug).
+type jobsBroken struct{ latch.Store }
+
+func (jobsBroken) EnqueueJob(context.Context, latch.Job) error {
+	return latch.Internal(errors.New("test: database or disk is full"))
+}
+
+// Only an unreachable database is "try again": any other failure to
+// record is Internal (500, logged), not a 503 that would never succeed.
+func TestRequestNotRecordedForABugIsInternal(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		broken := testenv.NewHarness(t, jobsBroken{h.Store})
+		for name, err := range map[string]error{
+			"recovery": broken.Accounts.RequestRecovery(ctx, "someone@example.com"),
+			"sign-up":  broken.Accounts.SignUp(ctx, account.SignUpInput{Email: "someone@example.com"}),
+		} {
+			if !latch.IsKind(err, latch.KindInternal) {
+				t.Errorf("%s when the insert fails for a bug: %#v, want Internal", name, err)
 			}
 		}
 	})

@@ -55,20 +55,25 @@ type jobData struct {
 	IP string `json:"ip,omitempty"`
 }
 
-// codeUnavailable is the code of a request that could not be recorded:
-// the same word the stores use for a database they cannot reach.
-const codeUnavailable = "unavailable"
-
-// errNotRecorded is the answer when a request could not be stored: the
-// caller must try again (503 + Retry-After), since nothing will be done.
+// errNotRecorded is the answer when a request could not be stored: if the
+// database could not be reached, the caller must try again (503 +
+// Retry-After, the store's own error), since nothing will be done; any
+// other failure (a full disk, a bug) is Internal, answered 500 and logged,
+// not hidden behind a "try again" that would never succeed.
 func errNotRecorded(cause error) error {
-	retry := recordRetryAfter
 	var le *latch.Error
-	if errors.As(cause, &le) && le.Kind == latch.KindUnavailable && le.RetryAfter > 0 {
-		retry = le.RetryAfter
+	if errors.As(cause, &le) && le.Kind == latch.KindUnavailable {
+		if le.RetryAfter <= 0 {
+			c := *le
+			c.RetryAfter = recordRetryAfter
+			return &c
+		}
+		return le
 	}
-	return &latch.Error{Kind: latch.KindUnavailable, Code: codeUnavailable, RetryAfter: retry, Err: cause,
-		Message: "the request could not be recorded; try again in a few seconds"}
+	if errors.As(cause, &le) && le.Kind == latch.KindInternal {
+		return le
+	}
+	return latch.Internal(cause)
 }
 
 // record stores the job of the request in ctx. It does the same work

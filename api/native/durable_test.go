@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/internal/testenv"
@@ -17,7 +18,9 @@ import (
 type jobsDown struct{ latch.Store }
 
 func (jobsDown) EnqueueJob(context.Context, latch.Job) error {
-	return latch.Internal(errors.New("test: the database is unreachable"))
+	// What the stores answer for a database they cannot reach.
+	return &latch.Error{Kind: latch.KindUnavailable, Code: latch.CodeDatabaseUnavailable, RetryAfter: 3 * time.Second,
+		Message: "the database is unavailable; try again later", Err: errors.New("test: the database is unreachable")}
 }
 
 // Issue 11, item 2: POST /v1/recover answers 202 only once the request is
