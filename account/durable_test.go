@@ -380,3 +380,27 @@ func TestJobsTwoReplicas(t *testing.T) {
 		}
 	})
 }
+
+// panicky is a real store whose email lookup panics (a bug in a job's
+// work).
+type panicky struct{ latch.Store }
+
+func (panicky) UserByEmail(context.Context, string) (latch.User, error) { panic("test: a bug") }
+
+// A job whose work panics fails like any other (it is retried later),
+// rather than taking down the replica, and every replica after it that
+// claims the job.
+func TestJobThatPanicsDoesNotCrash(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		p := testenv.NewHarness(t, panicky{h.Store})
+		if err := p.Accounts.RequestRecovery(ctx, "someone@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		p.Accounts.Wait() // would panic the test binary before the fix
+		jobs, err := h.Store.Jobs(ctx, 10)
+		if err != nil || len(jobs) != 1 || jobs[0].Attempts != 1 || !strings.Contains(jobs[0].LastError, "panic") {
+			t.Fatalf("the job after a panic: %+v, %v; want it kept for a retry, with the panic as its error", jobs, err)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -22,13 +23,16 @@ const jobSealPurpose = "job"
 
 // Job processing.
 const (
-	// jobBatch is how many jobs one pass claims.
-	jobBatch = 20
+	// jobBatch is how many jobs one pass claims: few, so that the whole
+	// batch, one job after another, fits in its lease (see jobLease).
+	jobBatch = 5
 	// jobLease keeps a claimed job from other workers (replicas) while
 	// this one works on it; after a crash, the job is taken again once it
-	// ends. It is well beyond jobTimeout, so a live worker is never
-	// overtaken.
-	jobLease = 2 * time.Minute
+	// ends. It covers a whole batch at the longest (jobBatch x (jobTimeout
+	// + jobMarkTimeout) is under three minutes), and processJobs stops
+	// starting jobs whose lease may end before they do, so a live worker
+	// is never overtaken.
+	jobLease = 5 * time.Minute
 	// jobTimeout bounds the work of one job, so a stuck database cannot
 	// hold a pass for ever.
 	jobTimeout = 30 * time.Second
@@ -140,12 +144,13 @@ func (s *Service) processJobs(ctx context.Context) (int, error) {
 	// Wait takes the lock: it waits for passes in progress.
 	s.jobsRunning.RLock()
 	defer s.jobsRunning.RUnlock()
+	claimedAt := time.Now() // monotonic: how long the batch took, whatever the clocks say
 	jobs, err := s.store.ClaimJobs(ctx, s.now(), jobLease, jobBatch)
 	if err != nil {
 		return 0, err
 	}
 	for _, j := range jobs {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || time.Since(claimedAt) > jobLease-jobTimeout-jobMarkTimeout-time.Minute {
 			break // the rest are taken again when their lease ends
 		}
 		s.runJob(ctx, j)
@@ -169,13 +174,32 @@ func (s *Service) Wait() {
 	s.jobsRunning.Unlock()
 }
 
+// doJobSafely does the job's work within jobTimeout; a panic is the job's
+// failure, not the replica's (a job that panics would otherwise take down
+// every replica that claims it in turn).
+func (s *Service) doJobSafely(ctx context.Context, j latch.Job) (err error) {
+	wctx, cancel := context.WithTimeout(ctx, jobTimeout)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("jobs: panic: %v", r)
+		}
+	}()
+	return s.doJob(wctx, j)
+}
+
 // runJob does one job's work and records the outcome: done (the row is
 // deleted), or failed (retried after a backoff, or given up).
 func (s *Service) runJob(ctx context.Context, j latch.Job) {
 	log := s.log.With("job_id", j.ID, "job", j.Kind, "attempt", j.Attempts)
-	wctx, cancel := context.WithTimeout(ctx, jobTimeout)
-	err := s.doJob(wctx, j)
-	cancel()
+	var err error
+	if j.Attempts > jobMaxAttempts {
+		// Claimed once too often without an outcome recorded (a worker
+		// that died on it): not run again.
+		err = errors.New("jobs: no outcome recorded after the last attempt")
+	} else {
+		err = s.doJobSafely(ctx, j)
+	}
 	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), jobMarkTimeout)
 	defer cancel()
 	giveUp := permanent(err) || j.Attempts >= jobMaxAttempts
