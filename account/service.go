@@ -121,6 +121,10 @@ type Service struct {
 	// jobsRunning is held (shared) by each pass over the jobs; Wait takes
 	// it to wait for passes in progress.
 	jobsRunning sync.RWMutex
+	// ready guards Ready's last success (readyAt) and its ping in flight.
+	ready     sync.Mutex
+	readyAt   time.Time
+	readyCall *pingCall
 	// failureFloor is the current floor of a failed sign-in, in
 	// nanoseconds (see Config.LoginFailureFloor); it only ever rises.
 	failureFloor atomic.Int64
@@ -217,7 +221,49 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Princip
 // answers, Unavailable (with a RetryAfter) while it cannot be reached or
 // does not answer within the store's bound.
 func (s *Service) Ready(ctx context.Context) error {
-	return s.store.Ping(ctx)
+	// /readyz is public and unauthenticated: a flood of it must not take
+	// the database connections that sign-ins need. A success stands for
+	// readyEvery; callers meanwhile share one ping in flight (and its
+	// answer, a failure included) rather than queueing one each behind a
+	// hung database. A failure is not kept: the next caller asks again.
+	s.ready.Lock()
+	if !s.readyAt.IsZero() && time.Since(s.readyAt) < readyEvery {
+		s.ready.Unlock()
+		return nil
+	}
+	if c := s.readyCall; c != nil {
+		s.ready.Unlock()
+		select {
+		case <-c.done:
+			return c.err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	c := &pingCall{done: make(chan struct{})}
+	s.readyCall = c
+	s.ready.Unlock()
+	c.err = s.store.Ping(context.WithoutCancel(ctx))
+	s.ready.Lock()
+	s.readyCall = nil
+	if c.err == nil {
+		s.readyAt = time.Now()
+	} else {
+		s.readyAt = time.Time{}
+	}
+	s.ready.Unlock()
+	close(c.done)
+	return c.err
+}
+
+// readyEvery is how long a successful readiness check stands.
+const readyEvery = time.Second
+
+// pingCall is one readiness ping in flight, shared by the callers that
+// came while it ran.
+type pingCall struct {
+	done chan struct{}
+	err  error
 }
 
 // Logout revokes the caller's session: its access and refresh tokens stop

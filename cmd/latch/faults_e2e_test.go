@@ -85,6 +85,17 @@ func TestDatabaseFaults(t *testing.T) {
 			"native token":   `{"error":"temporarily_unavailable","error_description":"the service is temporarily unavailable"}` + "\n",
 			"/readyz":        `{"status":"unavailable"}` + "\n",
 		}
+		// A healthy /readyz stands for up to a second (one ping a second
+		// at most, against floods): the load balancer sees the outage
+		// within about that, plus the bound for a hung database.
+		cut := time.Now()
+		for ready().status != 503 {
+			if time.Since(cut) > 2*time.Second+within {
+				t.Fatalf("%s: /readyz still 200 after %v", fault, time.Since(cut))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Logf("%s: /readyz failed after %v", fault, time.Since(cut))
 		calls := map[string]func() answer{"seed 000 login": login, "native token": grant, "/readyz": ready}
 		var mu sync.Mutex
 		var slowest time.Duration
