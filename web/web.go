@@ -371,6 +371,10 @@ func (p *Pages) loginComplete(w http.ResponseWriter, r *http.Request) (string, *
 		// token, so it points to the same way out as the password form.
 		return p.message(http.StatusForbidden, "Sign-in problem", "Your administrator requires a new password before you sign in: use \"Forgot your password?\" on the sign-in page to choose one.")
 	}
+	if down(w, err) {
+		// Not "expired": the code may still be good once the database is.
+		return p.unavailable("Sign-in problem")
+	}
 	if err != nil {
 		return p.message(http.StatusBadRequest, "Sign-in problem", "This sign-in expired. Start again.")
 	}

@@ -150,8 +150,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 func (s *Store) Ping(ctx context.Context) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	var one int
-	return fail(s.reader.QueryRowContext(ctx, `SELECT 1`).Scan(&one))
+	// schema_version reads the file's header (SELECT 1 would read
+	// nothing).
+	var version int
+	return fail(s.reader.QueryRowContext(ctx, `PRAGMA schema_version`).Scan(&version))
 }
 
 // bound limits a store call to the store's timeout; every exported method
