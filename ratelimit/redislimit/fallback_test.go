@@ -14,10 +14,11 @@ import (
 )
 
 // The Redis timeout these tests run with, and the most a call may take
-// beyond it on a busy test machine.
+// beyond it on a busy test machine (loose: what matters is a bound well
+// under the seconds an unbounded call waits, not its exact size).
 const (
 	redisTimeout = 200 * time.Millisecond
-	slack        = 150 * time.Millisecond
+	slack        = 500 * time.Millisecond
 )
 
 // fallbackThroughProxy is the limiter Latch runs with LATCH_REDIS_URL
