@@ -3,6 +3,7 @@ package native_test
 import (
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/latchid/latch/internal/testenv"
 )
@@ -35,6 +36,12 @@ func TestDatabaseUnavailable(t *testing.T) {
 			t.Errorf("/healthz while the database is down: %d (it is a liveness check)", res.Status)
 		}
 		ready := o.Do(t, "GET", "/readyz", nil, "")
+		// A healthy answer stands for up to a second (one ping a second
+		// at most, against floods of this public endpoint).
+		for deadline := time.Now().Add(2 * time.Second); o.Backend == "postgres" && ready.Status == 200 && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+			ready = o.Do(t, "GET", "/readyz", nil, "")
+		}
 		switch o.Backend {
 		case "postgres":
 			testenv.WantUnavailable(t, "/readyz", ready, "application/json", `{"status":"unavailable"}`+"\n")
