@@ -11,17 +11,20 @@ import (
 	"github.com/latchid/latch/ratelimit/redislimit"
 )
 
-// Both limiters must behave the same; the suite runs on each.
-func limiters(t *testing.T) map[string]ratelimit.Limiter {
-	return map[string]ratelimit.Limiter{
-		"memory": ratelimit.NewMemory(0, nil),
-		"redis":  redislimit.New(testenv.Redis(t), testenv.RedisPrefix(t)),
-	}
+// Both limiters must behave the same; the suite runs on each. Each is
+// made inside its own subtest, so that without Redis (outside CI) only
+// the Redis cases skip, never the memory limiter's.
+var limiters = map[string]func(t *testing.T) ratelimit.Limiter{
+	"memory": func(*testing.T) ratelimit.Limiter { return ratelimit.NewMemory(0, nil) },
+	"redis": func(t *testing.T) ratelimit.Limiter {
+		return redislimit.New(testenv.Redis(t), testenv.RedisPrefix(t))
+	},
 }
 
 func TestLimiters(t *testing.T) {
-	for name, l := range limiters(t) {
+	for name, open := range limiters {
 		t.Run(name, func(t *testing.T) {
+			l := open(t)
 			ctx := context.Background()
 			rule := ratelimit.Rule{Limit: 3, Per: time.Hour}
 			for i := range 3 {
@@ -188,8 +191,9 @@ func BenchmarkMemoryFullFlood(b *testing.B) {
 }
 
 func TestReset(t *testing.T) {
-	for name, l := range limiters(t) {
+	for name, open := range limiters {
 		t.Run(name, func(t *testing.T) {
+			l := open(t)
 			ctx := context.Background()
 			rule := ratelimit.Rule{Limit: 2, Per: time.Hour}
 			l.Allow(ctx, "k", rule, 2)
@@ -216,8 +220,9 @@ func TestReset(t *testing.T) {
 // A mark is remembered for its time to live, per key, and a later mark
 // starts that time again.
 func TestMarks(t *testing.T) {
-	for name, l := range limiters(t) {
+	for name, open := range limiters {
 		t.Run(name, func(t *testing.T) {
+			l := open(t)
 			ctx := context.Background()
 			if known, err := l.Marked(ctx, "known:a"); err != nil || known {
 				t.Fatalf("a key never marked: %v %v", known, err)
