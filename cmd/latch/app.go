@@ -98,7 +98,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		// Latch's own login page is a client of its own provider flow.
 		RedirectAllowlist: append(cfg.Redirects, cfg.PublicURL+web.CompletePath),
 		PublicURL:         cfg.PublicURL, MailOff: cfg.MailOff, LinkTTL: cfg.LinkTTL,
-		MailPerAccount: account.DefaultConfig().MailPerAccount, MailPerIP: account.DefaultConfig().MailPerIP,
+		MailPerAccount: cfg.MailPerAccount, MailPerIP: cfg.MailPerIP,
 		MailQueued: mailQueued.notify,
 	}, nil, log)
 	return &app{store: store, hasher: hasher, accounts: accounts, keys: keys, log: log, closeLimiter: closeLimiter, cfg: cfg, mailQueued: mailQueued}, nil

@@ -64,6 +64,11 @@ type config struct {
 	MailOff     bool
 	ProductName string
 	LinkTTL     time.Duration
+	// MailPerAccount and MailPerIP limit the mail one account is sent by
+	// request, and the requests for mail from one address
+	// (LATCH_MAIL_LIMIT_ACCOUNT, LATCH_MAIL_LIMIT_IP).
+	MailPerAccount ratelimit.Rule
+	MailPerIP      ratelimit.Rule
 
 	// LimitIPv6Prefix is how many bits of an IPv6 address the
 	// per-address limits count as one client (LATCH_LIMIT_IPV6_PREFIX).
@@ -91,19 +96,30 @@ const maxRefreshReuse = 5 * time.Minute
 
 // loadConfig reads the environment through getenv (os.Getenv in main).
 func loadConfig(getenv func(string) string) (config, error) {
+	// The use cases' defaults are account.DefaultConfig's, kept there
+	// once; the ones below belong to the process (listening, storage,
+	// keys, logs).
+	defaults := account.DefaultConfig()
 	c := config{
-		Addr:           "127.0.0.1:8080",
-		Argon2:         password.DefaultParams(),
-		HashQueue:      2 * time.Second,
-		AccessTTL:      time.Hour,
-		SessionTTL:     30 * 24 * time.Hour,
-		RefreshReuse:   account.DefaultRefreshReuseInterval,
-		Retention:      7 * 24 * time.Hour,
-		SigningAlg:     token.ES256,
-		PasswordMin:    password.DefaultPolicy().MinLength,
-		PasswordMax:    password.DefaultPolicy().MaxLength,
-		ShutdownGrace:  10 * time.Second,
-		MaxHeaderBytes: 64 << 10,
+		Addr:            "127.0.0.1:8080",
+		Argon2:          password.DefaultParams(),
+		HashQueue:       2 * time.Second,
+		AccessTTL:       defaults.AccessTokenTTL,
+		SessionTTL:      defaults.SessionTTL,
+		RefreshReuse:    defaults.RefreshReuseInterval,
+		LinkTTL:         defaults.LinkTTL,
+		LoginPerIP:      defaults.LoginPerIP,
+		LoginFailures:   defaults.LoginFailures,
+		LoginPerAccount: defaults.LoginPerAccount,
+		LimitIPv6Prefix: defaults.IPv6Prefix,
+		MailPerAccount:  defaults.MailPerAccount,
+		MailPerIP:       defaults.MailPerIP,
+		Retention:       7 * 24 * time.Hour,
+		SigningAlg:      token.ES256,
+		PasswordMin:     defaults.Policy.MinLength,
+		PasswordMax:     defaults.Policy.MaxLength,
+		ShutdownGrace:   10 * time.Second,
+		MaxHeaderBytes:  64 << 10,
 	}
 	var errs []string
 	str := func(name string, dst *string) {
@@ -185,7 +201,6 @@ func loadConfig(getenv func(string) string) (config, error) {
 	str("LATCH_SMTP_URL", &c.SMTPURL)
 	str("LATCH_MAIL_FROM", &c.MailFrom)
 	str("LATCH_PRODUCT_NAME", &c.ProductName)
-	c.LinkTTL = 24 * time.Hour
 	duration("LATCH_LINK_TTL", &c.LinkTTL)
 	switch v := getenv("LATCH_MAIL"); v {
 	case "", "on":
@@ -222,8 +237,6 @@ func loadConfig(getenv func(string) string) (config, error) {
 	str("LATCH_REDIS_PREFIX", &c.RedisPrefix)
 	c.RedisTimeout = ratelimit.DefaultFallbackTimeout
 	duration("LATCH_REDIS_TIMEOUT", &c.RedisTimeout)
-	defaults := account.DefaultConfig()
-	c.LoginPerIP, c.LoginFailures = defaults.LoginPerIP, defaults.LoginFailures
 	rule := func(name string, dst *ratelimit.Rule) {
 		if v := getenv(name); v != "" {
 			r, err := ratelimit.ParseRule(v)
@@ -236,8 +249,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	rule("LATCH_LOGIN_LIMIT_IP", &c.LoginPerIP)
 	rule("LATCH_LOGIN_LIMIT_FAILURES", &c.LoginFailures)
-	c.LoginPerAccount = defaults.LoginPerAccount
 	rule("LATCH_LOGIN_LIMIT_ACCOUNT", &c.LoginPerAccount)
+	rule("LATCH_MAIL_LIMIT_ACCOUNT", &c.MailPerAccount)
+	rule("LATCH_MAIL_LIMIT_IP", &c.MailPerIP)
 	switch v := getenv("LATCH_LOGIN_FAILURE_FLOOR"); v {
 	case "", "auto":
 		c.LoginFailureFloorAuto = true
@@ -250,7 +264,6 @@ func loadConfig(getenv func(string) string) (config, error) {
 		c.LoginFailureFloor = d
 	}
 	// Shorter than /32 would count whole providers as one client.
-	c.LimitIPv6Prefix = defaults.IPv6Prefix
 	integer("LATCH_LIMIT_IPV6_PREFIX", 32, 128, &c.LimitIPv6Prefix)
 	str("LATCH_SIGNING_ALG", &c.SigningAlg)
 	if v := getenv("LATCH_KEY_ENCRYPTION_KEY"); v != "" {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/ratelimit"
 )
 
@@ -79,5 +80,35 @@ func TestLoadConfigDatabaseTimeout(t *testing.T) {
 		if _, err := load(map[string]string{"LATCH_DATABASE_TIMEOUT": bad}); err == nil || !strings.Contains(err.Error(), "LATCH_DATABASE_TIMEOUT") {
 			t.Errorf("LATCH_DATABASE_TIMEOUT=%s: %v", bad, err)
 		}
+	}
+}
+
+// The use cases' defaults are kept once, in account.DefaultConfig: the
+// command line starts from them.
+func TestLoadConfigDefaultsAreTheUseCases(t *testing.T) {
+	c, err := loadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := account.DefaultConfig()
+	got := []any{c.AccessTTL, c.SessionTTL, c.RefreshReuse, c.LinkTTL, c.LoginPerIP, c.LoginFailures, c.LoginPerAccount, c.LimitIPv6Prefix, c.MailPerAccount, c.MailPerIP, c.PasswordMin, c.PasswordMax}
+	want := []any{d.AccessTokenTTL, d.SessionTTL, d.RefreshReuseInterval, d.LinkTTL, d.LoginPerIP, d.LoginFailures, d.LoginPerAccount, d.IPv6Prefix, d.MailPerAccount, d.MailPerIP, d.Policy.MinLength, d.Policy.MaxLength}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Errorf("default %d: %v, account's is %v", i, got[i], want[i])
+		}
+	}
+}
+
+// Mail limits are configurable like the others.
+func TestLoadConfigMailLimits(t *testing.T) {
+	c, err := loadConfig(func(k string) string {
+		return map[string]string{"LATCH_MAIL_LIMIT_ACCOUNT": "2/1h", "LATCH_MAIL_LIMIT_IP": "off"}[k]
+	})
+	if err != nil || c.MailPerAccount != (ratelimit.Rule{Limit: 2, Per: time.Hour}) || c.MailPerIP.Enabled() {
+		t.Fatalf("mail limits: %v %v, %v", c.MailPerAccount, c.MailPerIP, err)
+	}
+	if _, err := loadConfig(func(k string) string { return map[string]string{"LATCH_MAIL_LIMIT_IP": "lots"}[k] }); err == nil || !strings.Contains(err.Error(), "LATCH_MAIL_LIMIT_IP") {
+		t.Errorf("a bad LATCH_MAIL_LIMIT_IP: %v", err)
 	}
 }
