@@ -2,28 +2,14 @@ package account
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/password"
-	"github.com/latchid/latch/ratelimit"
-	"github.com/latchid/latch/token"
 )
-
-func newID() (string, error) {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return "", err
-	}
-	return id.String(), nil
-}
 
 // errInvalidCredentials is the one answer for an unknown email, an account
 // without a password and a wrong password, so none can be told apart.
@@ -158,100 +144,6 @@ func (s *Service) authenticatePassword(ctx context.Context, in LoginInput) (latc
 	return user, verified, cred.MustChange, nil
 }
 
-// FailureFloor is the least time a failed password sign-in takes now (see
-// Config.LoginFailureFloor and Config.VerifyCosts); zero is none.
-func (s *Service) FailureFloor() time.Duration { return time.Duration(s.failureFloor.Load()) }
-
-// raiseFailureFloor makes the floor at least a quarter more than verify,
-// the time of one verification the service may have to run. A fixed
-// floor (Config.LoginFailureFloor) stays as configured.
-func (s *Service) raiseFailureFloor(verify time.Duration) {
-	if s.cfg.LoginFailureFloor > 0 || s.cfg.VerifyCosts == nil {
-		return
-	}
-	want := int64(verify * 5 / 4)
-	for {
-		cur := s.failureFloor.Load()
-		if cur >= want || s.failureFloor.CompareAndSwap(cur, want) {
-			return
-		}
-	}
-}
-
-// observeHash raises the floor to cover a stored hash about to be
-// verified or imported: one written by another replica, or imported since
-// start, is covered from then on.
-func (s *Service) observeHash(encoded string) {
-	if s.cfg.VerifyCosts != nil {
-		s.raiseFailureFloor(s.cfg.VerifyCosts.Estimate(encoded, s.hasher.Params()))
-	}
-}
-
-// LoadFailureFloor raises the floor to cover the slowest kind of hash the
-// store holds (password.VerifyCosts.StoredHashClasses): serve runs it at
-// start, before the first request, so a slow imported hash is covered
-// before anyone can time it. A deployment that holds only its own
-// argon2id hashes keeps a floor just above one of those.
-func (s *Service) LoadFailureFloor(ctx context.Context) error {
-	if s.cfg.LoginFailureFloor > 0 || s.cfg.VerifyCosts == nil {
-		return nil
-	}
-	// One look for any bcrypt first: without it, every cost would be a
-	// scan of its own.
-	bcryptFound, err := s.store.CredentialHashExists(ctx, "$2_$%", "")
-	if err != nil {
-		return err
-	}
-	skipBcrypt := !bcryptFound
-	for _, c := range s.cfg.VerifyCosts.StoredHashClasses(s.hasher.Params()) {
-		isBcrypt := strings.HasPrefix(c.Like, "$2_$")
-		if isBcrypt && skipBcrypt {
-			continue // none, or a costlier one was found (costliest first)
-		}
-		found, err := s.store.CredentialHashExists(ctx, c.Like, c.NotLike)
-		if err != nil {
-			return err
-		}
-		if found {
-			s.raiseFailureFloor(c.Slowest)
-			skipBcrypt = skipBcrypt || isBcrypt
-		}
-	}
-	return nil
-}
-
-// waitFailureFloor holds a failed sign-in until LoginFailureFloor has
-// passed since started, once per verification checkPassword ran (two when
-// the password typed differs from its NFKC form). The hash slot is
-// already released: waiting costs a goroutine and a timer, no CPU and no
-// memory for hashing. What an attacker times is then the floor, for an
-// unknown email as for an account whose imported hash is ten times slower
-// than ours.
-func (s *Service) waitFailureFloor(ctx context.Context, started time.Time, raw string) {
-	floor := s.FailureFloor()
-	if floor <= 0 {
-		return
-	}
-	// (A password over the maximum length was refused unverified, and
-	// is not worth normalising.)
-	if !s.cfg.Policy.TooLong(raw) && password.Normalize(raw) != raw {
-		floor *= 2
-	}
-	wait := floor - time.Since(started)
-	if wait <= 0 {
-		// The floor is too low for this machine, its load or a stored
-		// hash: timing may tell accounts apart (see the README).
-		s.log.DebugContext(ctx, "failed sign-in slower than the floor", "floor", floor, "took", floor-wait)
-		return
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done(): // nobody is left to time the answer
-	}
-}
-
 // auditLoginFailure records a refused sign-in. user is the account the
 // email named, or zero for an unknown email; the email is recorded either
 // way (it is what was tried), the password never.
@@ -331,132 +223,6 @@ func (s *Service) checkPassword(ctx context.Context, email, raw string) (latch.U
 	return user, cred, verified, nil
 }
 
-// addressKey is what the per-address limits count for a client address:
-// the address for IPv4, its network (IPv6Prefix bits) for IPv6. Every
-// limit keyed by a client address goes through it.
-func (s *Service) addressKey(ip string) string {
-	return ratelimit.AddressKey(ip, s.cfg.IPv6Prefix)
-}
-
-// emailLimitKey is what every limit key built from an email holds in its
-// place: a digest of the address the lookup uses (latch.EmailLookupKey), so
-// every spelling of one account's address shares its limits. A digest has
-// a fixed size: an email can be as long as the request body, and the
-// limiter would keep it for as long as the key lives (an hour or more, in
-// memory or in Redis); and the limiter holds no address in clear. The
-// label keeps these digests apart from any other SHA-256 of an address.
-func emailLimitKey(email string) string {
-	h := sha256.New()
-	h.Write([]byte("latch limit email\x00"))
-	h.Write([]byte(latch.EmailLookupKey(email)))
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-// accountFailuresKey is the limit key of the per-account cap for an email
-// digest (emailLimitKey): an email, not an account id, so that it holds
-// alike for emails that have no account.
-func accountFailuresKey(emailKey string) string { return "login-account-failures:" + emailKey }
-
-// knownAddressTTL is how long a client address stays known for an account
-// after it last proved itself there: about a month, so that a person's
-// home or office stays known between sign-ins.
-const knownAddressTTL = 30 * 24 * time.Hour
-
-// knownAddressKey is the mark of a client address (addressKey) known for
-// an email digest (emailLimitKey).
-func knownAddressKey(emailKey, client string) string {
-	return "login-known:" + emailKey + "|" + client
-}
-
-// rememberAddress marks the client address (addressKey) as known for the
-// account with email, for knownAddressTTL: the account signed in from it,
-// or someone there completed a link sent to the account's email, or
-// changed its password knowing the current one. An unknown address ("")
-// is never marked: it would name every client whose address is unknown.
-func (s *Service) rememberAddress(ctx context.Context, email, client string) {
-	if !s.cfg.LoginPerAccount.Enabled() || client == "" {
-		return
-	}
-	if err := s.limiter.Mark(ctx, knownAddressKey(emailLimitKey(email), client), knownAddressTTL); err != nil {
-		s.log.ErrorContext(ctx, "rate limiter unavailable; address not remembered", "err", err)
-	}
-}
-
-// knownAddress reports whether client is known for the account with the
-// email digest emailKey (see rememberAddress).
-func (s *Service) knownAddress(ctx context.Context, emailKey, client string) bool {
-	if client == "" {
-		return false
-	}
-	known, err := s.limiter.Marked(ctx, knownAddressKey(emailKey, client))
-	if err != nil {
-		s.log.ErrorContext(ctx, "rate limiter unavailable; address taken as unknown", "err", err)
-		return false
-	}
-	return known
-}
-
-// resetAccountFailures starts the per-account count of consecutive
-// failures again, after the account proved itself: a sign-in, or a new
-// password (which ends any guessing of the old one).
-func (s *Service) resetAccountFailures(ctx context.Context, email string) {
-	if !s.cfg.LoginPerAccount.Enabled() {
-		return
-	}
-	if err := s.limiter.Reset(ctx, accountFailuresKey(emailLimitKey(email))); err != nil {
-		s.log.ErrorContext(ctx, "rate limiter unavailable; failure count not reset", "err", err)
-	}
-}
-
-// changePassword runs the store's password change and, once it is done,
-// starts the account's failure count again.
-func (s *Service) changePassword(ctx context.Context, user latch.User, pc latch.PasswordChange) error {
-	if err := s.store.ChangePassword(ctx, pc); err != nil {
-		return err
-	}
-	s.resetAccountFailures(ctx, user.Email)
-	return nil
-}
-
-// CodeLimiterUnavailable: the rate limiter could not decide, so the request
-// was refused rather than let through.
-const CodeLimiterUnavailable = "limiter_unavailable"
-
-// limit applies rule to key with cost (0: only ask). A limiter that fails
-// refuses the request (Unavailable, try again shortly): letting it through
-// would turn brute-force protection off whenever the limiter is down,
-// which an attacker may be able to arrange. Latch's limiter falls back to
-// the process when Redis fails (ratelimit.Fallback), so this refusal is
-// only for a limiter without such a fallback.
-func (s *Service) limit(ctx context.Context, key string, rule ratelimit.Rule, cost int) error {
-	if !rule.Enabled() {
-		return nil
-	}
-	d, err := s.limiter.Allow(ctx, key, rule, cost)
-	if err != nil {
-		return &latch.Error{Kind: latch.KindUnavailable, Code: CodeLimiterUnavailable,
-			Message: "rate limits cannot be checked right now; try again shortly", RetryAfter: time.Second, Err: err}
-	}
-	if !d.Allowed {
-		return &latch.Error{Kind: latch.KindTooMany, Code: latch.CodeRateLimited, Message: "too many attempts; try again later", RetryAfter: d.RetryAfter}
-	}
-	return nil
-}
-
-// failLogin spends the cost of one verification so that an unknown account
-// takes as long as a wrong password.
-func (s *Service) failLogin(ctx context.Context, raw, pw string) error {
-	if err := s.hasher.VerifyDummy(ctx, pw); err != nil {
-		return err
-	}
-	if raw != pw {
-		if err := s.hasher.VerifyDummy(ctx, raw); err != nil {
-			return err
-		}
-	}
-	return errInvalidCredentials()
-}
-
 // rehash replaces a hash made with weaker parameters (or an imported
 // algorithm) by one at the configured parameters, and returns the hash
 // stored afterwards. It is best effort: the login has already succeeded,
@@ -478,44 +244,4 @@ func (s *Service) rehash(ctx context.Context, userID, pw, oldHash string) string
 		return oldHash
 	}
 	return newHash
-}
-
-// Refresh exchanges a refresh token for a new pair. The presented token is
-// used up; presenting it again revokes the whole session, except within
-// RefreshReuseInterval of its use, which answers the same refresh token
-// as the first time (and a fresh access token): two browser tabs that
-// refresh one session at once both stay signed in.
-func (s *Service) Refresh(ctx context.Context, refreshToken string) (TokenPair, error) {
-	invalid := &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeInvalidToken, Message: "invalid or expired refresh token"}
-	if !token.LooksOpaque(refreshToken, refreshPrefix) {
-		return TokenPair{}, invalid
-	}
-	// The successor is derived from the token, not drawn at random: a
-	// second presentation recomputes it, and the store recognises it.
-	next, nextHash := s.keys.Successor(refreshPrefix, refreshToken)
-	now := s.now()
-	sess, err := s.store.RotateRefreshToken(ctx, token.HashOpaque(refreshToken), nextHash, now, s.cfg.RefreshReuseInterval)
-	if err != nil {
-		switch {
-		case latch.IsCode(err, latch.CodeRefreshTokenReused):
-			s.log.WarnContext(ctx, "refresh token reused: its session is revoked")
-			return TokenPair{}, err
-		case latch.IsKind(err, latch.KindNotFound), latch.IsKind(err, latch.KindUnauthenticated):
-			return TokenPair{}, invalid
-		}
-		return TokenPair{}, err
-	}
-	_, user, err := s.store.SessionWithUser(ctx, sess.ID)
-	if err != nil {
-		return TokenPair{}, err
-	}
-	if !user.Active {
-		return TokenPair{}, invalid
-	}
-	pair, err := s.signAccess(sess, now, true)
-	if err != nil {
-		return TokenPair{}, err
-	}
-	pair.RefreshToken = next
-	return pair, nil
 }

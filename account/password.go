@@ -197,3 +197,13 @@ func details(err error) []latch.Error {
 	}
 	return []latch.Error{*le}
 }
+
+// changePassword runs the store's password change and, once it is done,
+// starts the account's failure count again.
+func (s *Service) changePassword(ctx context.Context, user latch.User, pc latch.PasswordChange) error {
+	if err := s.store.ChangePassword(ctx, pc); err != nil {
+		return err
+	}
+	s.resetAccountFailures(ctx, user.Email)
+	return nil
+}

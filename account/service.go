@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/password"
 	"github.com/latchid/latch/ratelimit"
@@ -359,4 +361,12 @@ func (s *Service) signAccess(sess latch.Session, now time.Time, refreshable bool
 		return TokenPair{}, latch.Internal(err)
 	}
 	return TokenPair{AccessToken: access, ExpiresIn: exp.Sub(now), Scopes: sess.Scopes, SessionID: sess.ID}, nil
+}
+
+func newID() (string, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", err
+	}
+	return id.String(), nil
 }

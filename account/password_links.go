@@ -2,11 +2,7 @@ package account
 
 import (
 	"context"
-	"encoding/json"
 	"net/url"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/password"
@@ -21,73 +17,6 @@ const SetPasswordPath = "/set-password"
 
 // VerifyPath is the page a sign-up's verification link opens.
 const VerifyPath = "/verify"
-
-// mailSealPurpose seals the values of outbox messages.
-const mailSealPurpose = "mail"
-
-// OpenMailData opens the sealed values of an outbox message (for the
-// delivery worker).
-func OpenMailData(keys *token.Keys, sealed []byte) (map[string]string, error) {
-	plain, err := keys.Open(mailSealPurpose, string(sealed))
-	if err != nil {
-		return nil, err
-	}
-	var data map[string]string
-	if err := json.Unmarshal(plain, &data); err != nil {
-		return nil, err
-	}
-	return data, nil
-}
-
-// newMail builds an outbox message; data is sealed, since a link in it is
-// a credential.
-//
-// Mail goes only to the canonical form of to. An account stored before
-// that form existed whose address has none (latch.LegacyEmailKey) gets no
-// mail: its address is not one Latch can tell apart from a look-alike.
-func (s *Service) newMail(to, template string, data map[string]string) (latch.MailMessage, error) {
-	to, err := latch.CanonicalEmail(to)
-	if err != nil {
-		return latch.MailMessage{}, latch.FieldError("email", latch.CodeInvalidEmail, "This account's email address cannot receive mail.")
-	}
-	id, err := newID()
-	if err != nil {
-		return latch.MailMessage{}, latch.Internal(err)
-	}
-	plain, err := json.Marshal(data)
-	if err != nil {
-		return latch.MailMessage{}, latch.Internal(err)
-	}
-	sealed, err := s.keys.Seal(mailSealPurpose, plain)
-	if err != nil {
-		return latch.MailMessage{}, latch.Internal(err)
-	}
-	now := s.now()
-	return latch.MailMessage{ID: id, To: to, Template: template, Data: []byte(sealed), CreatedAt: now, NextAttemptAt: now}, nil
-}
-
-func (s *Service) url(path string, query url.Values) string {
-	u := strings.TrimRight(s.cfg.PublicURL, "/") + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
-	}
-	return u
-}
-
-func errMailDisabled() error {
-	return &latch.Error{Kind: latch.KindUnavailable, Code: latch.CodeMailDisabled, Message: "email delivery is not configured"}
-}
-
-// limitMail applies the per-account and per-address mail limits.
-func (s *Service) limitMail(ctx context.Context, userID string) error {
-	if err := s.limit(ctx, "mail-ip:"+s.addressKey(latch.ClientIP(ctx)), s.cfg.MailPerIP, 1); err != nil {
-		return err
-	}
-	if userID == "" {
-		return nil
-	}
-	return s.limit(ctx, "mail-account:"+userID, s.cfg.MailPerAccount, 1)
-}
 
 // RequestPasswordLink emails a signed-in user without a password a link to
 // set one (seed 002). Each request sends a fresh link and invalidates the
@@ -135,17 +64,6 @@ func (s *Service) sendLink(ctx context.Context, user latch.User, purpose, templa
 	}
 	s.cfg.MailQueued()
 	return nil
-}
-
-// humanDuration says d for an email: "24 hours", "1 hour", "90 minutes".
-func humanDuration(d time.Duration) string {
-	switch {
-	case d == time.Hour:
-		return "1 hour"
-	case d%time.Hour == 0:
-		return strconv.Itoa(int(d/time.Hour)) + " hours"
-	}
-	return strconv.Itoa(int(d/time.Minute)) + " minutes"
 }
 
 func errPasswordAlreadySet() error {
@@ -282,67 +200,4 @@ func (s *Service) passwordSetNotice(user latch.User) (*latch.MailMessage, error)
 		"email": user.Email, "first_name": user.FirstName, "login_url": s.url("/login", nil), "recover_url": s.url("/recover", nil),
 	})
 	return &m, err
-}
-
-// RequestRecovery emails a recovery link to the account with email, if
-// there is one with a password. It answers as soon as the request is
-// recorded (a job), the same way whether or not the account exists: the
-// lookup and the email come afterwards (recover). Only a malformed email,
-// the per-address limit, or a request that could not be recorded
-// (Unavailable: try again) is refused.
-func (s *Service) RequestRecovery(ctx context.Context, email string) error {
-	email, err := parseEmail(email)
-	if err != nil {
-		return err
-	}
-	if s.cfg.MailOff {
-		return errMailDisabled()
-	}
-	if err := s.limit(ctx, "mail-ip:"+s.addressKey(latch.ClientIP(ctx)), s.cfg.MailPerIP, 1); err != nil {
-		return err
-	}
-	return s.record(ctx, latch.JobRecovery, jobData{Email: email})
-}
-
-// recover is the work of a recovery request: a link to the account with
-// email if it is active and has a password, and nothing otherwise, nor
-// beyond the per-account mail limit (nobody is told either way).
-func (s *Service) recover(ctx context.Context, email string) error {
-	user, err := s.store.UserByEmail(ctx, email)
-	if latch.IsKind(err, latch.KindNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if has, err := s.HasPassword(ctx, user.ID); err != nil || !has || !user.Active {
-		return err
-	}
-	return s.withinAccountMailLimit(ctx, user.ID, func() error {
-		return s.sendLink(ctx, user, latch.LinkRecovery, latch.MailRecovery)
-	})
-}
-
-// withinAccountMailLimit runs send, a job's mail to the account with
-// userID, unless the account is over its mail limit (then nothing is sent,
-// nothing told), and charges the limit only once send succeeded: a job
-// retried through a database outage must not use up the budget with
-// attempts that sent nothing and then be dropped as over the limit.
-// (Two jobs for one account checking at once may both send: the limit is
-// a bound on abuse, not an exact count.)
-func (s *Service) withinAccountMailLimit(ctx context.Context, userID string, send func() error) error {
-	key := "mail-account:" + userID
-	if err := s.limit(ctx, key, s.cfg.MailPerAccount, 0); err != nil {
-		if latch.IsKind(err, latch.KindTooMany) {
-			return nil
-		}
-		return err
-	}
-	if err := send(); err != nil {
-		return err
-	}
-	if err := s.limit(ctx, key, s.cfg.MailPerAccount, 1); err != nil && !latch.IsKind(err, latch.KindTooMany) {
-		s.log.WarnContext(ctx, "mail limit not charged", "err", err)
-	}
-	return nil
 }
