@@ -14,8 +14,10 @@ import (
 	"github.com/latchid/latch/store/internal/contract"
 )
 
-// This file holds latch.AdminStore: tenants, API clients and their grants,
-// user administration, tenant password policies and the audit log.
+// This file holds latch.TenantStore, latch.ClientStore, latch.AuditStore and
+// the administrative methods of the other parts: tenants and their password
+// policies, API clients and their grants, user administration (listing,
+// updating, deleting, the password history, sessions) and the audit log.
 
 // appendAudit stores e, if not nil, in tx: an event is written with the
 // change it records or not at all. e must have been through
