@@ -667,17 +667,7 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 		return err
 	}
 	return s.write(ctx, func(tx pgx.Tx) error {
-		// The user row is locked first: before the link, as
-		// CreatePasswordLink locks it before superseding links (taken in
-		// the other order, a new link requested while the old one is used
-		// could deadlock with the change); and so that a concurrent
-		// ClaimUnfinishedUser, which locks it too, sees this password or
-		// comes before it (a foreign key's FOR KEY SHARE would not wait).
-		var verifiedBy string
-		err := tx.QueryRow(ctx, `SELECT email_verified_by FROM users WHERE id = $1 FOR NO KEY UPDATE`, userID).Scan(&verifiedBy)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return contract.NotFound("user")
-		}
+		verifiedBy, err := lockUser(ctx, tx, userID)
 		if err != nil {
 			return err
 		}
@@ -688,65 +678,23 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 				return err
 			}
 		}
-		var tag pgconn.CommandTag
-		switch {
-		case pc.Overwrite:
-			// An administrator's reset: whatever is stored, or nothing.
-			// The first creation time is kept, as by a change.
-			tag, err = tx.Exec(ctx, `
-				INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
-				ON CONFLICT (user_id) DO UPDATE
-				SET hash = excluded.hash, must_change = excluded.must_change, updated_at = excluded.updated_at, rehashed_from = NULL`,
-				userID, pc.NewHash, pc.MustChange, at)
-		case pc.PreviousHash == "":
-			// A concurrent first password makes this wait for its commit,
-			// then do nothing.
-			tag, err = tx.Exec(ctx, `
-				INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
-				ON CONFLICT (user_id) DO NOTHING`, userID, pc.NewHash, pc.MustChange, at)
-		default:
-			// A concurrent change makes this wait, then re-check the hash
-			// against the committed row. The hash the last rehash replaced
-			// is the same password: a caller that verified it just before
-			// the rehash knew the current password.
-			tag, err = tx.Exec(ctx, `
-				UPDATE credentials SET hash = $1, must_change = $2, updated_at = $3, rehashed_from = NULL
-				WHERE user_id = $4 AND (hash = $5 OR rehashed_from = $6)`,
-				pc.NewHash, pc.MustChange, at, userID, pc.PreviousHash, contract.RehashDigest(pc.PreviousHash))
-		}
-		if err := oneRow(tag, err, contract.ConcurrentUpdate()); err != nil {
+		if err := writeCredential(ctx, tx, userID, pc, at); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO password_history (user_id, hash, created_at) VALUES ($1, $2, $3)`,
-			userID, pc.NewHash, at); err != nil {
+		if err := addPasswordHistory(ctx, tx, userID, pc.NewHash, at); err != nil {
 			return err
 		}
 		if !pc.KeepSessions {
-			if _, err := tx.Exec(ctx, `
-				UPDATE sessions SET revoked_at = $1
-				WHERE user_id = $2 AND revoked_at IS NULL AND id IS DISTINCT FROM $3::uuid`, at, userID, keep); err != nil {
+			if err := revokeSessionsBut(ctx, tx, userID, keep, at); err != nil {
 				return err
 			}
 		}
 		// Whatever set the password, no link sent before may set it again.
-		if _, err := tx.Exec(ctx, `
-			UPDATE password_links SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL AND expires_at > $1`, at, userID); err != nil {
+		if err := endPasswordLinks(ctx, tx, userID, at); err != nil {
 			return err
 		}
 		if pc.Verify {
-			if verifiedBy == string(latch.EmailUnverified) {
-				// The mailbox's owner proves the address of an account
-				// nobody had proven it for: whatever signed in to it
-				// before (a provider that did not verify the address)
-				// was not them, and leaves with its sessions.
-				if err := detachUnproven(ctx, tx, userID, at); err != nil {
-					return err
-				}
-			}
-			if _, err := tx.Exec(ctx, `
-				UPDATE users SET verified = true, email_verified_by = 'link', updated_at = $1
-				WHERE id = $2 AND email_verified_by <> 'link'`, at, userID); err != nil {
+			if err := verifyEmailByLink(ctx, tx, userID, verifiedBy, at); err != nil {
 				return err
 			}
 		}
@@ -755,6 +703,99 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 		}
 		return appendAudit(ctx, tx, audit)
 	})
+}
+
+// lockUser locks the user's row for the rest of tx and returns whose word
+// verified its email; an unknown user is NotFound. A password change
+// locks it first: before the link, as CreatePasswordLink locks it before
+// superseding links (taken in the other order, a new link requested while
+// the old one is used could deadlock with the change); and so that a
+// concurrent ClaimUnfinishedUser, which locks it too, sees this password
+// or comes before it (a foreign key's FOR KEY SHARE would not wait).
+func lockUser(ctx context.Context, tx pgx.Tx, userID string) (verifiedBy string, err error) {
+	err = tx.QueryRow(ctx, `SELECT email_verified_by FROM users WHERE id = $1 FOR NO KEY UPDATE`, userID).Scan(&verifiedBy)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", contract.NotFound("user")
+	}
+	return verifiedBy, err
+}
+
+// writeCredential stores pc.NewHash as the user's password if what is
+// stored still allows it (see latch.PasswordChange): Conflict
+// (CodeConcurrentUpdate) otherwise.
+func writeCredential(ctx context.Context, tx pgx.Tx, userID string, pc latch.PasswordChange, at time.Time) error {
+	var tag pgconn.CommandTag
+	var err error
+	switch {
+	case pc.Overwrite:
+		// An administrator's reset: whatever is stored, or nothing.
+		// The first creation time is kept, as by a change.
+		tag, err = tx.Exec(ctx, `
+			INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+			ON CONFLICT (user_id) DO UPDATE
+			SET hash = excluded.hash, must_change = excluded.must_change, updated_at = excluded.updated_at, rehashed_from = NULL`,
+			userID, pc.NewHash, pc.MustChange, at)
+	case pc.PreviousHash == "":
+		// A concurrent first password makes this wait for its commit,
+		// then do nothing.
+		tag, err = tx.Exec(ctx, `
+			INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+			ON CONFLICT (user_id) DO NOTHING`, userID, pc.NewHash, pc.MustChange, at)
+	default:
+		// A concurrent change makes this wait, then re-check the hash
+		// against the committed row. The hash the last rehash replaced
+		// is the same password: a caller that verified it just before
+		// the rehash knew the current password.
+		tag, err = tx.Exec(ctx, `
+			UPDATE credentials SET hash = $1, must_change = $2, updated_at = $3, rehashed_from = NULL
+			WHERE user_id = $4 AND (hash = $5 OR rehashed_from = $6)`,
+			pc.NewHash, pc.MustChange, at, userID, pc.PreviousHash, contract.RehashDigest(pc.PreviousHash))
+	}
+	return oneRow(tag, err, contract.ConcurrentUpdate())
+}
+
+// addPasswordHistory records hash as the user's password from at on, for
+// the policy that refuses the last N passwords.
+func addPasswordHistory(ctx context.Context, tx pgx.Tx, userID, hash string, at time.Time) error {
+	_, err := tx.Exec(ctx, `
+		INSERT INTO password_history (user_id, hash, created_at) VALUES ($1, $2, $3)`,
+		userID, hash, at)
+	return err
+}
+
+// revokeSessionsBut revokes every live session of the user except keep (a
+// session id, or nil: NULL is distinct from every id, so none is kept).
+func revokeSessionsBut(ctx context.Context, tx pgx.Tx, userID string, keep any, at time.Time) error {
+	_, err := tx.Exec(ctx, `
+		UPDATE sessions SET revoked_at = $1
+		WHERE user_id = $2 AND revoked_at IS NULL AND id IS DISTINCT FROM $3::uuid`, at, userID, keep)
+	return err
+}
+
+// endPasswordLinks uses up every live password link of the user, whatever
+// its purpose.
+func endPasswordLinks(ctx context.Context, tx pgx.Tx, userID string, at time.Time) error {
+	_, err := tx.Exec(ctx, `
+		UPDATE password_links SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL AND expires_at > $1`, at, userID)
+	return err
+}
+
+// verifyEmailByLink marks the user's email verified by a link; verifiedBy
+// is what lockUser read.
+func verifyEmailByLink(ctx context.Context, tx pgx.Tx, userID, verifiedBy string, at time.Time) error {
+	if verifiedBy == string(latch.EmailUnverified) {
+		// The mailbox's owner proves the address of an account
+		// nobody had proven it for: whatever signed in to it
+		// before (a provider that did not verify the address)
+		// was not them, and leaves with its sessions.
+		if err := detachUnproven(ctx, tx, userID, at); err != nil {
+			return err
+		}
+	}
+	_, err := tx.Exec(ctx, `
+		UPDATE users SET verified = true, email_verified_by = 'link', updated_at = $1
+		WHERE id = $2 AND email_verified_by <> 'link'`, at, userID)
+	return err
 }
 
 func userExists(ctx context.Context, q interface {

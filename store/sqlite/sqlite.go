@@ -704,71 +704,23 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 				return err
 			}
 		}
-		var res sql.Result
-		var err error
-		switch {
-		case pc.Overwrite:
-			// An administrator's reset: whatever is stored, or nothing.
-			// The first creation time is kept, as by a change.
-			res, err = tx.ExecContext(ctx, `
-				INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
-				ON CONFLICT (user_id) DO UPDATE
-				SET hash = excluded.hash, must_change = excluded.must_change, updated_at = excluded.updated_at, rehashed_from = NULL`,
-				userID, pc.NewHash, pc.MustChange, at)
-		case pc.PreviousHash == "":
-			res, err = tx.ExecContext(ctx, `
-				INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
-				ON CONFLICT (user_id) DO NOTHING`, userID, pc.NewHash, pc.MustChange, at)
-		default:
-			// The hash the last rehash replaced is the same password: a
-			// caller that verified it just before the rehash knew the
-			// current password (see ReplacePasswordHash).
-			res, err = tx.ExecContext(ctx, `
-				UPDATE credentials SET hash = ?, must_change = ?, updated_at = ?, rehashed_from = NULL
-				WHERE user_id = ? AND (hash = ? OR rehashed_from = ?)`,
-				pc.NewHash, pc.MustChange, at, userID, pc.PreviousHash, contract.RehashDigest(pc.PreviousHash))
-		}
-		if err := oneRow(res, err, contract.ConcurrentUpdate()); err != nil {
+		if err := writeCredential(ctx, tx, userID, pc, at); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO password_history (user_id, hash, created_at) VALUES (?, ?, ?)`,
-			userID, pc.NewHash, at); err != nil {
+		if err := addPasswordHistory(ctx, tx, userID, pc.NewHash, at); err != nil {
 			return err
 		}
 		if !pc.KeepSessions {
-			if _, err := tx.ExecContext(ctx, `
-				UPDATE sessions SET revoked_at = ?
-				WHERE user_id = ? AND revoked_at IS NULL AND id <> ?`, at, userID, keep); err != nil {
+			if err := revokeSessionsBut(ctx, tx, userID, keep, at); err != nil {
 				return err
 			}
 		}
 		// Whatever set the password, no link sent before may set it again.
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE password_links SET used_at = ?1 WHERE user_id = ?2 AND used_at IS NULL AND expires_at > ?1`, at, userID); err != nil {
+		if err := endPasswordLinks(ctx, tx, userID, at); err != nil {
 			return err
 		}
 		if pc.Verify {
-			// The mailbox's owner proves the address of an account nobody
-			// had proven it for, that a provider signed in to: whoever the
-			// provider (which did not verify the address) signed in was
-			// not them, and leaves with its sessions. Without an identity
-			// there is nobody to detach (a sign-up's first password keeps
-			// its sessions).
-			if _, err := tx.ExecContext(ctx, `
-				UPDATE sessions SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL
-				AND EXISTS (SELECT 1 FROM users WHERE id = ?2 AND email_verified_by = '')
-				AND EXISTS (SELECT 1 FROM identities WHERE user_id = ?2)`, at, userID); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `
-				DELETE FROM identities WHERE user_id = ?1
-				AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND email_verified_by = '')`, userID); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `
-				UPDATE users SET verified = 1, email_verified_by = 'link', updated_at = ?
-				WHERE id = ? AND email_verified_by <> 'link'`, at, userID); err != nil {
+			if err := verifyEmailByLink(ctx, tx, userID, at); err != nil {
 				return err
 			}
 		}
@@ -777,6 +729,88 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 		}
 		return appendAudit(ctx, tx, audit)
 	})
+}
+
+// writeCredential stores pc.NewHash as the user's password if what is
+// stored still allows it (see latch.PasswordChange): Conflict
+// (CodeConcurrentUpdate) otherwise.
+func writeCredential(ctx context.Context, tx *sql.Tx, userID string, pc latch.PasswordChange, at int64) error {
+	var res sql.Result
+	var err error
+	switch {
+	case pc.Overwrite:
+		// An administrator's reset: whatever is stored, or nothing.
+		// The first creation time is kept, as by a change.
+		res, err = tx.ExecContext(ctx, `
+			INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
+			ON CONFLICT (user_id) DO UPDATE
+			SET hash = excluded.hash, must_change = excluded.must_change, updated_at = excluded.updated_at, rehashed_from = NULL`,
+			userID, pc.NewHash, pc.MustChange, at)
+	case pc.PreviousHash == "":
+		res, err = tx.ExecContext(ctx, `
+			INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
+			ON CONFLICT (user_id) DO NOTHING`, userID, pc.NewHash, pc.MustChange, at)
+	default:
+		// The hash the last rehash replaced is the same password: a
+		// caller that verified it just before the rehash knew the
+		// current password (see ReplacePasswordHash).
+		res, err = tx.ExecContext(ctx, `
+			UPDATE credentials SET hash = ?, must_change = ?, updated_at = ?, rehashed_from = NULL
+			WHERE user_id = ? AND (hash = ? OR rehashed_from = ?)`,
+			pc.NewHash, pc.MustChange, at, userID, pc.PreviousHash, contract.RehashDigest(pc.PreviousHash))
+	}
+	return oneRow(res, err, contract.ConcurrentUpdate())
+}
+
+// addPasswordHistory records hash as the user's password from at on, for
+// the policy that refuses the last N passwords.
+func addPasswordHistory(ctx context.Context, tx *sql.Tx, userID, hash string, at int64) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO password_history (user_id, hash, created_at) VALUES (?, ?, ?)`,
+		userID, hash, at)
+	return err
+}
+
+// revokeSessionsBut revokes every live session of the user except keep (a
+// session id, or "": no session has it, so none is kept).
+func revokeSessionsBut(ctx context.Context, tx *sql.Tx, userID, keep string, at int64) error {
+	_, err := tx.ExecContext(ctx, `
+		UPDATE sessions SET revoked_at = ?
+		WHERE user_id = ? AND revoked_at IS NULL AND id <> ?`, at, userID, keep)
+	return err
+}
+
+// endPasswordLinks uses up every live password link of the user, whatever
+// its purpose.
+func endPasswordLinks(ctx context.Context, tx *sql.Tx, userID string, at int64) error {
+	_, err := tx.ExecContext(ctx, `
+		UPDATE password_links SET used_at = ?1 WHERE user_id = ?2 AND used_at IS NULL AND expires_at > ?1`, at, userID)
+	return err
+}
+
+// verifyEmailByLink marks the user's email verified by a link.
+func verifyEmailByLink(ctx context.Context, tx *sql.Tx, userID string, at int64) error {
+	// The mailbox's owner proves the address of an account nobody
+	// had proven it for, that a provider signed in to: whoever the
+	// provider (which did not verify the address) signed in was
+	// not them, and leaves with its sessions. Without an identity
+	// there is nobody to detach (a sign-up's first password keeps
+	// its sessions).
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE sessions SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL
+		AND EXISTS (SELECT 1 FROM users WHERE id = ?2 AND email_verified_by = '')
+		AND EXISTS (SELECT 1 FROM identities WHERE user_id = ?2)`, at, userID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `
+		DELETE FROM identities WHERE user_id = ?1
+		AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND email_verified_by = '')`, userID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `
+		UPDATE users SET verified = 1, email_verified_by = 'link', updated_at = ?
+		WHERE id = ? AND email_verified_by <> 'link'`, at, userID)
+	return err
 }
 
 func userExists(ctx context.Context, q interface {
