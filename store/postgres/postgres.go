@@ -957,40 +957,18 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
 
-	// FOR NO KEY UPDATE locks the token and its session: concurrent
-	// rotations of one token queue here, and each later one reads the
-	// token as the earlier left it (used), so exactly one succeeds; a
-	// concurrent RevokeSession cannot slip between this check and commit.
-	var sess latch.Session
-	var used *time.Time
-	var successor []byte
-	dest, finish := sessionDest(&sess)
-	err = tx.QueryRow(ctx, `
-		SELECT rt.used_at, rt.next_hash, `+sessionColumns+`
-		FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
-		WHERE rt.hash = $1
-		FOR NO KEY UPDATE`, oldHash).Scan(append([]any{&used, &successor}, dest...)...)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return latch.Session{}, contract.NotFound("refresh token")
-	}
+	sess, used, successor, err := lockRefreshToken(ctx, tx, oldHash)
 	if err != nil {
 		return latch.Session{}, fail(err)
 	}
-	finish()
 
 	if used != nil {
 		if contract.WithinReuse(*used, at, reuseInterval) && bytes.Equal(successor, newHash) {
-			// A plain read: every rotation locks the session row first,
-			// which this transaction holds, so no rotation of the
-			// successor can commit before this one ends. (Locking the
-			// successor too would deadlock with a rotation of it that
-			// holds its row and waits for the session.)
-			var successorUsed *time.Time
-			err := tx.QueryRow(ctx, `SELECT used_at FROM refresh_tokens WHERE hash = $1`, successor).Scan(&successorUsed)
-			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			unused, err := successorUnused(ctx, tx, successor)
+			if err != nil {
 				return latch.Session{}, fail(err)
 			}
-			if err == nil && successorUsed == nil {
+			if unused {
 				if !sess.Live(at) {
 					return latch.Session{}, contract.SessionEnded()
 				}
@@ -1005,26 +983,83 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	if !sess.Live(at) {
 		return latch.Session{}, contract.SessionEnded()
 	}
-	// The lock above means this finds the token unused; the guard keeps
-	// the statement correct on its own.
-	tag, err := tx.Exec(ctx, `
-		UPDATE refresh_tokens SET used_at = $1, next_hash = $2 WHERE hash = $3 AND used_at IS NULL`, at, newHash, oldHash)
+	marked, err := markRefreshTokenUsed(ctx, tx, oldHash, newHash, at)
 	if err != nil {
 		return latch.Session{}, fail(err)
 	}
-	if tag.RowsAffected() == 0 {
+	if !marked {
 		return latch.Session{}, revokeForReuse(ctx, tx, sess.ID, at)
 	}
-	tag, err = tx.Exec(ctx, `
-		INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES ($1, $2, $3)
-		ON CONFLICT (hash) DO NOTHING`, newHash, sess.ID, at)
-	if err := oneRow(tag, err, contract.AlreadyExists("refresh token")); err != nil {
+	if err := insertSuccessor(ctx, tx, newHash, sess.ID, at); err != nil {
 		return latch.Session{}, fail(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return latch.Session{}, fail(err)
 	}
 	return sess, nil
+}
+
+// lockRefreshToken reads the token with hash, whether and into what it was
+// used, and its session; an unknown hash is NotFound. FOR NO KEY UPDATE
+// locks the token and its session: concurrent rotations of one token queue
+// here, and each later one reads the token as the earlier left it (used),
+// so exactly one succeeds; a concurrent RevokeSession cannot slip between
+// this check and commit.
+func lockRefreshToken(ctx context.Context, tx pgx.Tx, hash []byte) (sess latch.Session, used *time.Time, successor []byte, err error) {
+	dest, finish := sessionDest(&sess)
+	err = tx.QueryRow(ctx, `
+		SELECT rt.used_at, rt.next_hash, `+sessionColumns+`
+		FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
+		WHERE rt.hash = $1
+		FOR NO KEY UPDATE`, hash).Scan(append([]any{&used, &successor}, dest...)...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return latch.Session{}, nil, nil, contract.NotFound("refresh token")
+	}
+	if err != nil {
+		return latch.Session{}, nil, nil, err
+	}
+	finish()
+	return sess, used, successor, nil
+}
+
+// successorUnused reports whether the successor a rotation stored exists
+// and is still unused. A plain read: every rotation locks the session row
+// first, which the caller's transaction holds, so no rotation of the
+// successor can commit before it ends. (Locking the successor too would
+// deadlock with a rotation of it that holds its row and waits for the
+// session.)
+func successorUnused(ctx context.Context, tx pgx.Tx, successor []byte) (bool, error) {
+	var successorUsed *time.Time
+	err := tx.QueryRow(ctx, `SELECT used_at FROM refresh_tokens WHERE hash = $1`, successor).Scan(&successorUsed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return successorUsed == nil, nil
+}
+
+// markRefreshTokenUsed marks the token with oldHash used at at, with newHash
+// as its successor, and reports whether it did. The lock of
+// lockRefreshToken means this finds the token unused; the guard keeps the
+// statement correct on its own.
+func markRefreshTokenUsed(ctx context.Context, tx pgx.Tx, oldHash, newHash []byte, at time.Time) (bool, error) {
+	tag, err := tx.Exec(ctx, `
+		UPDATE refresh_tokens SET used_at = $1, next_hash = $2 WHERE hash = $3 AND used_at IS NULL`, at, newHash, oldHash)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// insertSuccessor stores the next refresh token of the session's chain; a
+// hash that exists already is a Conflict.
+func insertSuccessor(ctx context.Context, tx pgx.Tx, hash []byte, sessionID string, at time.Time) error {
+	tag, err := tx.Exec(ctx, `
+		INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES ($1, $2, $3)
+		ON CONFLICT (hash) DO NOTHING`, hash, sessionID, at)
+	return oneRow(tag, err, contract.AlreadyExists("refresh token"))
 }
 
 // revokeForReuse revokes the session of a reused refresh token and commits

@@ -984,30 +984,18 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 
-	var sess latch.Session
-	var used sql.NullInt64
-	var successor []byte
-	dest, finish := sessionDest(&sess)
-	err = tx.QueryRowContext(ctx, `
-		SELECT rt.used_at, rt.next_hash, `+sessionColumns+`
-		FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
-		WHERE rt.hash = ?`, oldHash).Scan(append([]any{&used, &successor}, dest...)...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return latch.Session{}, contract.NotFound("refresh token")
-	}
+	sess, used, successor, err := refreshToken(ctx, tx, oldHash)
 	if err != nil {
 		return latch.Session{}, fail(err)
 	}
-	finish()
 
 	if used.Valid {
 		if contract.WithinReuse(fromMicros(used.Int64), at, reuseInterval) && bytes.Equal(successor, newHash) {
-			var successorUsed sql.NullInt64
-			err := tx.QueryRowContext(ctx, `SELECT used_at FROM refresh_tokens WHERE hash = ?`, successor).Scan(&successorUsed)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			unused, err := successorUnused(ctx, tx, successor)
+			if err != nil {
 				return latch.Session{}, fail(err)
 			}
-			if err == nil && !successorUsed.Valid {
+			if unused {
 				if !sess.Live(at) {
 					return latch.Session{}, contract.SessionEnded()
 				}
@@ -1019,28 +1007,78 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	if !sess.Live(at) {
 		return latch.Session{}, contract.SessionEnded()
 	}
-	// The writer is serialized, so this cannot find the token used; the
-	// guard keeps the statement correct on its own, as in store/postgres.
-	res, err := tx.ExecContext(ctx, `
-		UPDATE refresh_tokens SET used_at = ?, next_hash = ? WHERE hash = ? AND used_at IS NULL`, micros(at), newHash, oldHash)
+	marked, err := markRefreshTokenUsed(ctx, tx, oldHash, newHash, at)
 	if err != nil {
 		return latch.Session{}, fail(err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return latch.Session{}, fail(err)
-	} else if n == 0 {
+	if !marked {
 		return latch.Session{}, revokeForReuse(ctx, tx, sess.ID, at)
 	}
-	res, err = tx.ExecContext(ctx, `
-		INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)
-		ON CONFLICT (hash) DO NOTHING`, newHash, sess.ID, micros(at))
-	if err := oneRow(res, err, contract.AlreadyExists("refresh token")); err != nil {
+	if err := insertSuccessor(ctx, tx, newHash, sess.ID, at); err != nil {
 		return latch.Session{}, fail(err)
 	}
 	if err := tx.Commit(); err != nil {
 		return latch.Session{}, fail(err)
 	}
 	return sess, nil
+}
+
+// refreshToken reads the token with hash, whether and into what it was
+// used, and its session; an unknown hash is NotFound.
+func refreshToken(ctx context.Context, tx *sql.Tx, hash []byte) (sess latch.Session, used sql.NullInt64, successor []byte, err error) {
+	dest, finish := sessionDest(&sess)
+	err = tx.QueryRowContext(ctx, `
+		SELECT rt.used_at, rt.next_hash, `+sessionColumns+`
+		FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
+		WHERE rt.hash = ?`, hash).Scan(append([]any{&used, &successor}, dest...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return latch.Session{}, sql.NullInt64{}, nil, contract.NotFound("refresh token")
+	}
+	if err != nil {
+		return latch.Session{}, sql.NullInt64{}, nil, err
+	}
+	finish()
+	return sess, used, successor, nil
+}
+
+// successorUnused reports whether the successor a rotation stored exists
+// and is still unused.
+func successorUnused(ctx context.Context, tx *sql.Tx, successor []byte) (bool, error) {
+	var successorUsed sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT used_at FROM refresh_tokens WHERE hash = ?`, successor).Scan(&successorUsed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return !successorUsed.Valid, nil
+}
+
+// markRefreshTokenUsed marks the token with oldHash used at at, with newHash
+// as its successor, and reports whether it did. The writer is serialized,
+// so this cannot find the token used; the guard keeps the statement
+// correct on its own, as in store/postgres.
+func markRefreshTokenUsed(ctx context.Context, tx *sql.Tx, oldHash, newHash []byte, at time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, `
+		UPDATE refresh_tokens SET used_at = ?, next_hash = ? WHERE hash = ? AND used_at IS NULL`, micros(at), newHash, oldHash)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	return n > 0, nil
+}
+
+// insertSuccessor stores the next refresh token of the session's chain; a
+// hash that exists already is a Conflict.
+func insertSuccessor(ctx context.Context, tx *sql.Tx, hash []byte, sessionID string, at time.Time) error {
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (hash) DO NOTHING`, hash, sessionID, micros(at))
+	return oneRow(res, err, contract.AlreadyExists("refresh token"))
 }
 
 // revokeForReuse revokes the session of a reused refresh token and commits
