@@ -261,42 +261,21 @@ func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, e
 		return latch.User{}, err
 	}
 	err = s.write(ctx, func(tx pgx.Tx) error {
-		// ON CONFLICT DO NOTHING turns the duplicate email into "no row
-		// returned" and, unlike a unique violation, leaves the transaction
-		// usable; a concurrent insert of the same email is waited for.
-		err := tx.QueryRow(ctx, `
-			INSERT INTO users (id, tenant_id, email, email_normalized, first_name, last_name,
-				profile_picture, verified, email_verified_by, active, admin, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-			ON CONFLICT (email_normalized) DO NOTHING
-			RETURNING number`,
-			u.ID, u.TenantID, u.Email, key, u.FirstName, u.LastName,
-			u.ProfilePicture, u.Verified, string(u.VerifiedBy), u.Active, u.Admin, u.CreatedAt, u.UpdatedAt,
-		).Scan(&u.Number)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return contract.EmailTaken()
-		case pgCode(err) == uniqueViolation:
-			return contract.AlreadyExists("user")
-		case pgCode(err) == foreignKeyViolation:
-			return contract.Invalid("tenant_id", "unknown tenant")
-		case err != nil:
+		number, err := insertUser(ctx, tx, u, key)
+		if err != nil {
 			return err
 		}
+		u.Number = number
 		if id := nu.Identity; id != nil {
 			if err := insertIdentity(ctx, tx, *id); err != nil {
 				return err
 			}
 		}
 		if nu.PasswordHash != "" {
-			if _, err := tx.Exec(ctx, `
-				INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)`,
-				u.ID, nu.PasswordHash, nu.MustChangePassword, u.CreatedAt); err != nil {
+			if err := insertCredential(ctx, tx, u.ID, nu.PasswordHash, nu.MustChangePassword, u.CreatedAt); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `
-				INSERT INTO password_history (user_id, hash, created_at) VALUES ($1, $2, $3)`,
-				u.ID, nu.PasswordHash, u.CreatedAt); err != nil {
+			if err := addPasswordHistory(ctx, tx, u.ID, nu.PasswordHash, u.CreatedAt); err != nil {
 				return err
 			}
 		}
@@ -309,6 +288,44 @@ func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, e
 		return latch.User{}, err
 	}
 	return u, nil
+}
+
+// insertUser stores u, whose email's key is key, and returns the Number
+// assigned. A taken email is Conflict (CodeEmailTaken), a taken id
+// Conflict, an unknown tenant Invalid.
+func insertUser(ctx context.Context, tx pgx.Tx, u latch.User, key string) (int64, error) {
+	// ON CONFLICT DO NOTHING turns the duplicate email into "no row
+	// returned" and, unlike a unique violation, leaves the transaction
+	// usable; a concurrent insert of the same email is waited for.
+	var number int64
+	err := tx.QueryRow(ctx, `
+		INSERT INTO users (id, tenant_id, email, email_normalized, first_name, last_name,
+			profile_picture, verified, email_verified_by, active, admin, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		ON CONFLICT (email_normalized) DO NOTHING
+		RETURNING number`,
+		u.ID, u.TenantID, u.Email, key, u.FirstName, u.LastName,
+		u.ProfilePicture, u.Verified, string(u.VerifiedBy), u.Active, u.Admin, u.CreatedAt, u.UpdatedAt,
+	).Scan(&number)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return 0, contract.EmailTaken()
+	case pgCode(err) == uniqueViolation:
+		return 0, contract.AlreadyExists("user")
+	case pgCode(err) == foreignKeyViolation:
+		return 0, contract.Invalid("tenant_id", "unknown tenant")
+	case err != nil:
+		return 0, err
+	}
+	return number, nil
+}
+
+// insertCredential stores a new user's first password.
+func insertCredential(ctx context.Context, tx pgx.Tx, userID, hash string, mustChange bool, at time.Time) error {
+	_, err := tx.Exec(ctx, `
+		INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)`,
+		userID, hash, mustChange, at)
+	return err
 }
 
 // UserByID implements latch.Store.
@@ -858,44 +875,53 @@ func (s *Store) CreateSession(ctx context.Context, ns latch.NewSession) error {
 		return err
 	}
 	return s.write(ctx, func(tx pgx.Tx) error {
-		// FOR SHARE holds off a concurrent password change until this
-		// transaction commits; the change then revokes this session with
-		// the others. A change that committed first leaves no such row.
-		// The hash the last rehash replaced is the same password (a
-		// change clears it); a rehash committing meanwhile is waited for,
-		// and the row it leaves still matches.
 		if ns.WhilePasswordHash != "" {
-			var one int
-			err := tx.QueryRow(ctx, `SELECT 1 FROM credentials WHERE user_id = $1 AND (hash = $2 OR rehashed_from = $3) FOR SHARE`,
-				userID, ns.WhilePasswordHash, contract.RehashDigest(ns.WhilePasswordHash)).Scan(&one)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return contract.ConcurrentUpdate()
-			}
-			if err != nil {
+			if err := passwordStill(ctx, tx, userID, ns.WhilePasswordHash); err != nil {
 				return err
 			}
 		}
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO sessions (id, user_id, kind, scopes, created_at, expires_at, revoked_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
-			ON CONFLICT (id) DO NOTHING`,
-			id, userID, string(sess.Kind), scopes, created, contract.Time(sess.ExpiresAt), contract.TimePtr(sess.RevokedAt))
-		if pgCode(err) == foreignKeyViolation {
-			return contract.NotFound("user")
-		}
-		if err := oneRow(tag, err, contract.AlreadyExists("session")); err != nil {
+		if err := insertSession(ctx, tx, id, userID, sess, scopes, created); err != nil {
 			return err
 		}
 		if len(refreshHash) != 0 {
-			tag, err = tx.Exec(ctx, `
-				INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES ($1, $2, $3)
-				ON CONFLICT (hash) DO NOTHING`, refreshHash, id, created)
-			if err := oneRow(tag, err, contract.AlreadyExists("refresh token")); err != nil {
+			if err := insertRefreshToken(ctx, tx, refreshHash, id, created); err != nil {
 				return err
 			}
 		}
 		return appendAudit(ctx, tx, audit)
 	})
+}
+
+// passwordStill checks that the user's password is still the one hash
+// was made from (see latch.NewSession.WhilePasswordHash): Conflict
+// (CodeConcurrentUpdate) otherwise. FOR SHARE holds off a concurrent
+// password change until the transaction commits; the change then revokes
+// the session with the others. A change that committed first leaves no
+// such row. The hash the last rehash replaced is the same password (a
+// change clears it); a rehash committing meanwhile is waited for, and the
+// row it leaves still matches.
+func passwordStill(ctx context.Context, tx pgx.Tx, userID, hash string) error {
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM credentials WHERE user_id = $1 AND (hash = $2 OR rehashed_from = $3) FOR SHARE`,
+		userID, hash, contract.RehashDigest(hash)).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return contract.ConcurrentUpdate()
+	}
+	return err
+}
+
+// insertSession stores sess as id of userID, created at created; an
+// unknown user is NotFound, a taken id Conflict.
+func insertSession(ctx context.Context, tx pgx.Tx, id, userID string, sess latch.Session, scopes string, created time.Time) error {
+	tag, err := tx.Exec(ctx, `
+		INSERT INTO sessions (id, user_id, kind, scopes, created_at, expires_at, revoked_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (id) DO NOTHING`,
+		id, userID, string(sess.Kind), scopes, created, contract.Time(sess.ExpiresAt), contract.TimePtr(sess.RevokedAt))
+	if pgCode(err) == foreignKeyViolation {
+		return contract.NotFound("user")
+	}
+	return oneRow(tag, err, contract.AlreadyExists("session"))
 }
 
 const sessionColumns = `s.id, s.user_id, s.kind, s.scopes, s.created_at, s.expires_at, s.revoked_at`
@@ -990,7 +1016,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	if !marked {
 		return latch.Session{}, revokeForReuse(ctx, tx, sess.ID, at)
 	}
-	if err := insertSuccessor(ctx, tx, newHash, sess.ID, at); err != nil {
+	if err := insertRefreshToken(ctx, tx, newHash, sess.ID, at); err != nil {
 		return latch.Session{}, fail(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -1053,9 +1079,10 @@ func markRefreshTokenUsed(ctx context.Context, tx pgx.Tx, oldHash, newHash []byt
 	return tag.RowsAffected() > 0, nil
 }
 
-// insertSuccessor stores the next refresh token of the session's chain; a
-// hash that exists already is a Conflict.
-func insertSuccessor(ctx context.Context, tx pgx.Tx, hash []byte, sessionID string, at time.Time) error {
+// insertRefreshToken stores a refresh token of the session's chain (its
+// first, or the successor of one used); a hash that exists already is a
+// Conflict.
+func insertRefreshToken(ctx context.Context, tx pgx.Tx, hash []byte, sessionID string, at time.Time) error {
 	tag, err := tx.Exec(ctx, `
 		INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES ($1, $2, $3)
 		ON CONFLICT (hash) DO NOTHING`, hash, sessionID, at)

@@ -318,42 +318,21 @@ func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, e
 		return latch.User{}, err
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		// ON CONFLICT DO NOTHING turns the duplicate email into "no row
-		// returned" rather than an error whose message would need parsing
-		// to tell it from a duplicate id.
-		err := tx.QueryRowContext(ctx, `
-			INSERT INTO users (id, tenant_id, email, email_normalized, first_name, last_name,
-				profile_picture, verified, email_verified_by, active, admin, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (email_normalized) DO NOTHING
-			RETURNING number`,
-			u.ID, u.TenantID, u.Email, key, u.FirstName, u.LastName,
-			u.ProfilePicture, u.Verified, string(u.VerifiedBy), u.Active, u.Admin, micros(u.CreatedAt), micros(u.UpdatedAt),
-		).Scan(&u.Number)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return contract.EmailTaken()
-		case sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
-			return contract.AlreadyExists("user")
-		case sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-			return contract.Invalid("tenant_id", "unknown tenant")
-		case err != nil:
+		number, err := insertUser(ctx, tx, u, key)
+		if err != nil {
 			return err
 		}
+		u.Number = number
 		if id := nu.Identity; id != nil {
 			if err := insertIdentity(ctx, tx, *id); err != nil {
 				return err
 			}
 		}
 		if nu.PasswordHash != "" {
-			if _, err := tx.ExecContext(ctx, `
-				INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
-				u.ID, nu.PasswordHash, nu.MustChangePassword, micros(u.CreatedAt), micros(u.CreatedAt)); err != nil {
+			if err := insertCredential(ctx, tx, u.ID, nu.PasswordHash, nu.MustChangePassword, micros(u.CreatedAt)); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `
-				INSERT INTO password_history (user_id, hash, created_at) VALUES (?, ?, ?)`,
-				u.ID, nu.PasswordHash, micros(u.CreatedAt)); err != nil {
+			if err := addPasswordHistory(ctx, tx, u.ID, nu.PasswordHash, micros(u.CreatedAt)); err != nil {
 				return err
 			}
 		}
@@ -382,6 +361,44 @@ func oneRow(res sql.Result, err error, ifNone error) error {
 		return ifNone
 	}
 	return nil
+}
+
+// insertUser stores u, whose email's key is key, and returns the Number
+// assigned. A taken email is Conflict (CodeEmailTaken), a taken id
+// Conflict, an unknown tenant Invalid.
+func insertUser(ctx context.Context, tx *sql.Tx, u latch.User, key string) (int64, error) {
+	// ON CONFLICT DO NOTHING turns the duplicate email into "no row
+	// returned" rather than an error whose message would need parsing
+	// to tell it from a duplicate id.
+	var number int64
+	err := tx.QueryRowContext(ctx, `
+		INSERT INTO users (id, tenant_id, email, email_normalized, first_name, last_name,
+			profile_picture, verified, email_verified_by, active, admin, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (email_normalized) DO NOTHING
+		RETURNING number`,
+		u.ID, u.TenantID, u.Email, key, u.FirstName, u.LastName,
+		u.ProfilePicture, u.Verified, string(u.VerifiedBy), u.Active, u.Admin, micros(u.CreatedAt), micros(u.UpdatedAt),
+	).Scan(&number)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, contract.EmailTaken()
+	case sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return 0, contract.AlreadyExists("user")
+	case sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return 0, contract.Invalid("tenant_id", "unknown tenant")
+	case err != nil:
+		return 0, err
+	}
+	return number, nil
+}
+
+// insertCredential stores a new user's first password.
+func insertCredential(ctx context.Context, tx *sql.Tx, userID, hash string, mustChange bool, at int64) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+		userID, hash, mustChange, at, at)
+	return err
 }
 
 // UserByID implements latch.Store.
@@ -873,41 +890,51 @@ func (s *Store) CreateSession(ctx context.Context, ns latch.NewSession) error {
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		// The writer's transaction is BEGIN IMMEDIATE: no password change
-		// can commit between this check and the insert. The hash the last
-		// rehash replaced is the same password (a change clears it).
 		if ns.WhilePasswordHash != "" {
-			var one int
-			err := tx.QueryRowContext(ctx, `SELECT 1 FROM credentials WHERE user_id = ? AND (hash = ? OR rehashed_from = ?)`,
-				userID, ns.WhilePasswordHash, contract.RehashDigest(ns.WhilePasswordHash)).Scan(&one)
-			if errors.Is(err, sql.ErrNoRows) {
-				return contract.ConcurrentUpdate()
-			}
-			if err != nil {
+			if err := passwordStill(ctx, tx, userID, ns.WhilePasswordHash); err != nil {
 				return err
 			}
 		}
-		res, err := tx.ExecContext(ctx, `
-			INSERT INTO sessions (id, user_id, kind, scopes, created_at, expires_at, revoked_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO NOTHING`,
-			id, userID, string(sess.Kind), scopes, micros(created), micros(sess.ExpiresAt), microsPtr(sess.RevokedAt))
-		if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
-			return contract.NotFound("user")
-		}
-		if err := oneRow(res, err, contract.AlreadyExists("session")); err != nil {
+		if err := insertSession(ctx, tx, id, userID, sess, scopes, micros(created)); err != nil {
 			return err
 		}
 		if len(refreshHash) != 0 {
-			res, err = tx.ExecContext(ctx, `
-				INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)
-				ON CONFLICT (hash) DO NOTHING`, refreshHash, id, micros(created))
-			if err := oneRow(res, err, contract.AlreadyExists("refresh token")); err != nil {
+			if err := insertRefreshToken(ctx, tx, refreshHash, id, micros(created)); err != nil {
 				return err
 			}
 		}
 		return appendAudit(ctx, tx, audit)
 	})
+}
+
+// passwordStill checks that the user's password is still the one hash was
+// made from (see latch.NewSession.WhilePasswordHash): Conflict
+// (CodeConcurrentUpdate) otherwise. The writer's transaction is BEGIN
+// IMMEDIATE: no password change can commit between this check and the
+// caller's insert. The hash the last rehash replaced is the same password
+// (a change clears it).
+func passwordStill(ctx context.Context, tx *sql.Tx, userID, hash string) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM credentials WHERE user_id = ? AND (hash = ? OR rehashed_from = ?)`,
+		userID, hash, contract.RehashDigest(hash)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return contract.ConcurrentUpdate()
+	}
+	return err
+}
+
+// insertSession stores sess as id of userID, created at created; an
+// unknown user is NotFound, a taken id Conflict.
+func insertSession(ctx context.Context, tx *sql.Tx, id, userID string, sess latch.Session, scopes string, created int64) error {
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO sessions (id, user_id, kind, scopes, created_at, expires_at, revoked_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`,
+		id, userID, string(sess.Kind), scopes, created, micros(sess.ExpiresAt), microsPtr(sess.RevokedAt))
+	if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
+		return contract.NotFound("user")
+	}
+	return oneRow(res, err, contract.AlreadyExists("session"))
 }
 
 const sessionColumns = `s.id, s.user_id, s.kind, s.scopes, s.created_at, s.expires_at, s.revoked_at`
@@ -1014,7 +1041,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	if !marked {
 		return latch.Session{}, revokeForReuse(ctx, tx, sess.ID, at)
 	}
-	if err := insertSuccessor(ctx, tx, newHash, sess.ID, at); err != nil {
+	if err := insertRefreshToken(ctx, tx, newHash, sess.ID, micros(at)); err != nil {
 		return latch.Session{}, fail(err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -1072,12 +1099,13 @@ func markRefreshTokenUsed(ctx context.Context, tx *sql.Tx, oldHash, newHash []by
 	return n > 0, nil
 }
 
-// insertSuccessor stores the next refresh token of the session's chain; a
-// hash that exists already is a Conflict.
-func insertSuccessor(ctx context.Context, tx *sql.Tx, hash []byte, sessionID string, at time.Time) error {
+// insertRefreshToken stores a refresh token of the session's chain (its
+// first, or the successor of one used); a hash that exists already is a
+// Conflict.
+func insertRefreshToken(ctx context.Context, tx *sql.Tx, hash []byte, sessionID string, at int64) error {
 	res, err := tx.ExecContext(ctx, `
 		INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)
-		ON CONFLICT (hash) DO NOTHING`, hash, sessionID, micros(at))
+		ON CONFLICT (hash) DO NOTHING`, hash, sessionID, at)
 	return oneRow(res, err, contract.AlreadyExists("refresh token"))
 }
 
