@@ -227,61 +227,6 @@ type SessionRevocation struct {
 	Audit     *AuditEvent
 }
 
-// AdminStore is what administration needs beyond the core Store. Methods
-// that take an *AuditEvent append it in the same transaction as the
-// change, or not at all.
-type AdminStore interface {
-	CreateTenant(ctx context.Context, t Tenant, audit *AuditEvent) (Tenant, error)
-	TenantByID(ctx context.Context, id string) (Tenant, error)
-	Tenants(ctx context.Context) ([]Tenant, error)
-
-	// CreateClient stores a client; an unknown tenant is NotFound.
-	CreateClient(ctx context.Context, c Client, audit *AuditEvent) error
-	ClientByID(ctx context.Context, id string) (Client, error)
-	// Clients lists a tenant's clients ("" for all), oldest first.
-	Clients(ctx context.Context, tenantID string) ([]Client, error)
-	// RevokeClient marks the client revoked; its tokens stop working.
-	RevokeClient(ctx context.Context, id string, at time.Time, audit *AuditEvent) error
-	CreateClientToken(ctx context.Context, t ClientToken) error
-	// ClientTokenWithClient is the per-request check of a client token.
-	ClientTokenWithClient(ctx context.Context, tokenID string) (ClientToken, Client, error)
-	// RotateClientToken replaces the live grant whose refresh token hashes
-	// to oldRefreshHash with next (at next.CreatedAt), for the same client,
-	// and returns the grant now in force with its client. An unknown,
-	// revoked or expired grant, or a revoked client, is NotFound.
-	//
-	// A grant already replaced is a reuse: every grant of its chain is
-	// revoked (their access tokens stop at once) and the error is
-	// Unauthenticated with code refresh_token_reused. Except within
-	// reuseInterval (0: never) of its replacement, when next.RefreshHash is
-	// exactly the refresh hash of the grant that replaced it and that grant
-	// is live and not replaced itself: then that grant is returned and
-	// nothing is written (see Store.RotateRefreshToken).
-	RotateClientToken(ctx context.Context, oldRefreshHash []byte, next ClientToken, reuseInterval time.Duration) (ClientToken, Client, error)
-
-	UserByNumber(ctx context.Context, number int64) (User, error)
-	ListUsers(ctx context.Context, q UserQuery) ([]User, error)
-	UpdateUser(ctx context.Context, u UserUpdate) (User, error)
-	// DeleteUser deletes the user with everything that is theirs.
-	DeleteUser(ctx context.Context, id string, audit *AuditEvent) error
-	// PasswordHistory returns the user's last limit password hashes,
-	// newest first (the current one included).
-	PasswordHistory(ctx context.Context, userID string, limit int) ([]string, error)
-	// SessionsByUser lists a user's sessions that are live at now, newest
-	// first.
-	SessionsByUser(ctx context.Context, userID string, now time.Time) ([]Session, error)
-	// RevokeSessions revokes and returns the number revoked; a SessionID
-	// that is not the user's is NotFound.
-	RevokeSessions(ctx context.Context, r SessionRevocation) (int, error)
-
-	// TenantPolicy returns the tenant's policy, or NotFound if it has none.
-	TenantPolicy(ctx context.Context, tenantID string) (PasswordPolicy, error)
-	SetTenantPolicy(ctx context.Context, tenantID string, p PasswordPolicy, at time.Time, audit *AuditEvent) error
-
-	AppendAudit(ctx context.Context, e AuditEvent) error
-	AuditEvents(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
-}
-
 type clientIPKey struct{}
 
 // WithClientIP returns ctx carrying the address a request came from, so

@@ -8,7 +8,6 @@
 package latch
 
 import (
-	"context"
 	"strings"
 	"time"
 )
@@ -354,119 +353,6 @@ type PasswordChange struct {
 	// Mail, if not nil, is enqueued in the same transaction (the "your
 	// password was set" notice).
 	Mail *MailMessage
-}
-
-// Store is everything Latch keeps. Each method that changes more than one
-// row is one transaction. Methods return *Error with Kind NotFound,
-// Conflict (unique or compare-and-swap failure), Unavailable (the
-// database cannot be reached or did not answer within the store's bound:
-// CodeDatabaseUnavailable with a RetryAfter; or the caller went away:
-// CodeCanceled) or Internal.
-type Store interface {
-	AdminStore
-	MailStore
-	JobStore
-
-	// Ping checks that the database answers, within the store's bound:
-	// nil, or Unavailable. It is the readiness check of a replica.
-	Ping(ctx context.Context) error
-
-	// CreateUser stores a user (assigning Number), and its identity and
-	// password if given. A duplicate email (case-insensitive) or a
-	// duplicate (provider, subject) is a Conflict.
-	CreateUser(ctx context.Context, nu NewUser) (User, error)
-	UserByID(ctx context.Context, id string) (User, error)
-	// UserByEmail looks the email up case-insensitively.
-	UserByEmail(ctx context.Context, email string) (User, error)
-	IdentitiesByUser(ctx context.Context, userID string) ([]Identity, error)
-	// UserByIdentity finds the user an outside identity (issuer, subject)
-	// is linked to.
-	UserByIdentity(ctx context.Context, issuer, subject string) (User, error)
-	// AddIdentity links an identity to an existing user; an (issuer,
-	// subject) linked already is a Conflict (CodeIdentityTaken), an
-	// unknown user NotFound. audit, if not nil, is appended in the same
-	// transaction.
-	AddIdentity(ctx context.Context, ident Identity, audit *AuditEvent) error
-	// ClaimUnfinishedUser gives an account that was never finished (not
-	// verified, no password, no identity, not an administrator) to the
-	// person a provider verified the email of: it links ident, marks the
-	// email verified by the provider, replaces the profile with claim's
-	// names and picture and revokes every session, in one transaction.
-	// If the account is no longer unfinished the answer is Conflict and
-	// nothing is written.
-	ClaimUnfinishedUser(ctx context.Context, ident Identity, claim User, audit *AuditEvent) (User, error)
-	// LegacyIdentityCount counts, per provider type, the identities stored
-	// before Latch recorded issuers (Issuer "").
-	LegacyIdentityCount(ctx context.Context) (map[Provider]int, error)
-	// AttributeLegacyIdentities gives every identity of type provider
-	// without an issuer the issuer given, and returns how many. An
-	// (issuer, subject) that exists already is a Conflict and nothing is
-	// written.
-	AttributeLegacyIdentities(ctx context.Context, provider Provider, issuer string) (int, error)
-	// RemoveIdentity unlinks the user's identity with identityID, unless
-	// it is the user's last way to sign in (no password, no other
-	// identity): that is a Conflict with CodeLastSignInMethod. An identity
-	// of another user is NotFound.
-	RemoveIdentity(ctx context.Context, userID, identityID string) error
-
-	// Credential returns the user's password, or NotFound.
-	Credential(ctx context.Context, userID string) (Credential, error)
-	// CredentialHashExists reports whether any stored password hash is
-	// LIKE like (SQL's pattern: % any run, _ one character) and, when
-	// notLike is not empty, NOT LIKE notLike. It may read the whole table:
-	// for start-up, not for requests.
-	CredentialHashExists(ctx context.Context, like, notLike string) (bool, error)
-	// ChangePassword applies pc atomically; Conflict if the stored
-	// credential is no longer pc.PreviousHash.
-	ChangePassword(ctx context.Context, pc PasswordChange) error
-	// ReplacePasswordHash swaps oldHash for newHash (a rehash of the same
-	// password with stronger parameters) without touching sessions or the
-	// password history; Conflict if the stored hash changed meanwhile.
-	// oldHash is remembered until the password is next changed, as the
-	// same password for NewSession.WhilePasswordHash.
-	ReplacePasswordHash(ctx context.Context, userID, oldHash, newHash string, at time.Time) error
-
-	// CreateSession stores a session and, if ns.RefreshHash is not nil,
-	// the first refresh token of its chain; see NewSession for the
-	// condition on the password.
-	CreateSession(ctx context.Context, ns NewSession) error
-	// SessionWithUser returns a session and its user in one read: this is
-	// the per-request revocation check.
-	SessionWithUser(ctx context.Context, sessionID string) (Session, User, error)
-	// RotateRefreshToken marks the token with hash oldHash used and stores
-	// newHash as its successor, returning the session. An unknown hash is
-	// NotFound; a token of a session that ended is Unauthenticated
-	// (invalid_token).
-	//
-	// If oldHash was already used, it is a reuse: the session is revoked
-	// and the error is Unauthenticated with code refresh_token_reused.
-	// Except within reuseInterval (0: never) of its use, when newHash is
-	// exactly the successor its use stored and that successor is still
-	// unused, the session live: the caller derives the successor from the
-	// token, so this is the same client asking twice at once (two browser
-	// tabs), and the answer is the session again, with nothing written.
-	// A successor that was itself used, or another newHash, is a reuse.
-	RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, at time.Time, reuseInterval time.Duration) (Session, error)
-	RevokeSession(ctx context.Context, sessionID string, at time.Time) error
-	// PurgeSessions deletes at most limit sessions, with their refresh
-	// tokens, that expired or were revoked before before, and returns how
-	// many it deleted.
-	PurgeSessions(ctx context.Context, before time.Time, limit int) (int, error)
-
-	// CreateAuthorizationCode stores a one-time code.
-	CreateAuthorizationCode(ctx context.Context, c AuthorizationCode) error
-	// ConsumeAuthorizationCode marks the code with hash used and returns
-	// it, at most once: an unknown, used or expired code is NotFound.
-	ConsumeAuthorizationCode(ctx context.Context, hash []byte, at time.Time) (AuthorizationCode, error)
-	// PurgeAuthorizationCodes deletes at most limit codes that expired
-	// before before, and returns how many.
-	PurgeAuthorizationCodes(ctx context.Context, before time.Time, limit int) (int, error)
-
-	// SigningKeys returns every signing key, oldest first.
-	SigningKeys(ctx context.Context) ([]SigningKey, error)
-	AddSigningKey(ctx context.Context, k SigningKey) error
-
-	Close() error
 }
 
 // Clock tells the time. Use cases take one so expiry is tested without sleeps.

@@ -16,7 +16,7 @@ import (
 // Latch dies (or the database goes away) after the SMTP server accepted a
 // message and before the outbox recorded it.
 type lostRecord struct {
-	latch.MailStore
+	latch.OutboxStore
 	lost atomic.Bool
 }
 
@@ -24,7 +24,7 @@ func (s *lostRecord) MarkMailSent(ctx context.Context, id string, at time.Time) 
 	if s.lost.CompareAndSwap(false, true) {
 		return errors.New("the database went away")
 	}
-	return s.MailStore.MarkMailSent(ctx, id, at)
+	return s.OutboxStore.MarkMailSent(ctx, id, at)
 }
 
 // TestWorkerStableMessageID: delivery is at least once, so a message the
@@ -38,7 +38,7 @@ func TestWorkerStableMessageID(t *testing.T) {
 			t.Parallel()
 			var store *lostRecord
 			e := newWorkerEnv(t, b, func(c *mail.WorkerConfig, _ *workerEnv) {
-				store = &lostRecord{MailStore: c.Store}
+				store = &lostRecord{OutboxStore: c.Store}
 				c.Store = store
 			})
 			id := e.enqueue(t, "ada@example.com", recoveryData(t))

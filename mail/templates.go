@@ -1,6 +1,6 @@
 // Package mail renders Latch's emails and delivers them: an SMTP sender, a
 // development sender that writes messages to the log, and the worker that
-// drains the durable outbox (latch.MailStore).
+// drains the durable outbox (latch.OutboxStore).
 package mail
 
 import (

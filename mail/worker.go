@@ -31,7 +31,7 @@ const markTimeout = 5 * time.Second
 
 // WorkerConfig configures a Worker. Store, Open, Sender are required.
 type WorkerConfig struct {
-	Store latch.MailStore
+	Store latch.OutboxStore
 	// Open turns a message's sealed Data back into the template's values
 	// (token.Keys.Open("mail", ...) and JSON, wired by the caller).
 	Open      func(sealed []byte) (map[string]string, error)

@@ -348,7 +348,7 @@ func testSlowBatch(t *testing.T, b testenv.Backend) {
 
 // claimSignal reports each ClaimMail call.
 type claimSignal struct {
-	latch.MailStore
+	latch.OutboxStore
 	claims chan struct{}
 }
 
@@ -359,7 +359,7 @@ func (c claimSignal) ClaimMail(ctx context.Context, now time.Time, lease time.Du
 		default:
 		}
 	}()
-	return c.MailStore.ClaimMail(ctx, now, lease, limit)
+	return c.OutboxStore.ClaimMail(ctx, now, lease, limit)
 }
 
 func testRunAndNotify(t *testing.T, b testenv.Backend) {

@@ -77,7 +77,7 @@ type Keys struct {
 	alg    string
 	kek    []byte
 	now    latch.Clock
-	store  latch.Store
+	store  latch.KeyStore
 	set    atomic.Pointer[keySet]
 	cache  *verifiedCache
 
@@ -116,7 +116,7 @@ type KeysConfig struct {
 
 // LoadKeys reads the signing keys from the store, creating one with the
 // configured algorithm if there is none yet.
-func LoadKeys(ctx context.Context, store latch.Store, cfg KeysConfig) (*Keys, error) {
+func LoadKeys(ctx context.Context, store latch.KeyStore, cfg KeysConfig) (*Keys, error) {
 	alg, now := cfg.Algorithm, cfg.Now
 	if alg != ES256 && alg != EdDSA {
 		return nil, fmt.Errorf("token: unsupported signing algorithm %q (want %s or %s)", alg, ES256, EdDSA)

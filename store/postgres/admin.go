@@ -15,8 +15,10 @@ import (
 	"github.com/latchid/latch/store/internal/contract"
 )
 
-// This file holds latch.AdminStore: tenants, API clients and their grants,
-// user administration, tenant password policies and the audit log.
+// This file holds latch.TenantStore, latch.ClientStore, latch.AuditStore and
+// the administrative methods of the other parts: tenants and their password
+// policies, API clients and their grants, user administration (listing,
+// updating, deleting, the password history, sessions) and the audit log.
 
 // appendAudit stores e, if not nil, in tx: an event is written with the
 // change it records or not at all. e must have been through
@@ -336,30 +338,17 @@ func (s *Store) RotateClientToken(ctx context.Context, oldRefreshHash []byte, ne
 	inForce := next
 	reused := false
 	err = s.write(ctx, func(tx pgx.Tx) error {
-		var oldID, familyID string
-		var nextID *string
-		var expires time.Time
-		var revoked, replaced *time.Time
-		dest, finish := clientDest(&c)
-		err := tx.QueryRow(ctx, `
-			SELECT t.id::text, COALESCE(t.family_id, t.id)::text, t.expires_at, t.revoked_at, t.replaced_at, t.next_id::text, `+clientColumns+`
-			FROM client_tokens t JOIN clients c ON c.id = t.client_id
-			WHERE t.refresh_hash = $1
-			FOR NO KEY UPDATE OF t FOR SHARE OF c`,
-			oldRefreshHash).Scan(append([]any{&oldID, &familyID, &expires, &revoked, &replaced, &nextID}, dest...)...)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return contract.NotFound("client token")
-		}
+		g, client, err := lockClientGrant(ctx, tx, oldRefreshHash)
 		if err != nil {
 			return err
 		}
-		finish()
+		c = client
 		if !c.Live() {
 			return contract.NotFound("client token")
 		}
-		if replaced != nil {
-			if contract.WithinReuse(*replaced, at, reuseInterval) && nextID != nil {
-				successor, live, err := clientTokenSuccessor(ctx, tx, *nextID, at)
+		if g.replaced != nil {
+			if contract.WithinReuse(*g.replaced, at, reuseInterval) && g.nextID != nil {
+				successor, live, err := clientTokenSuccessor(ctx, tx, *g.nextID, at)
 				if err != nil {
 					return err
 				}
@@ -371,21 +360,17 @@ func (s *Store) RotateClientToken(ctx context.Context, oldRefreshHash []byte, ne
 			// A reuse: the whole chain ends, and that must stand although
 			// the caller gets an error, so it commits.
 			reused = true
-			_, err := tx.Exec(ctx, `
-				UPDATE client_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL`, at, familyID)
-			return err
+			return revokeClientChain(ctx, tx, g.familyID, at)
 		}
-		old := latch.ClientToken{ExpiresAt: expires, RevokedAt: revoked}
-		if !old.Live(at) {
+		if !g.token.Live(at) {
 			return contract.NotFound("client token")
 		}
-		if _, err := tx.Exec(ctx, `
-			UPDATE client_tokens SET revoked_at = $1, replaced_at = $1, next_id = $2 WHERE id = $3`, at, next.ID, oldID); err != nil {
+		if err := replaceClientGrant(ctx, tx, g.id, next.ID, at); err != nil {
 			return err
 		}
 		next.ClientID = c.ID
 		inForce = next
-		return insertClientToken(ctx, tx, next, familyID)
+		return insertClientToken(ctx, tx, next, g.familyID)
 	})
 	if err != nil {
 		return latch.ClientToken{}, latch.Client{}, err
@@ -394,6 +379,52 @@ func (s *Store) RotateClientToken(ctx context.Context, oldRefreshHash []byte, ne
 		return latch.ClientToken{}, latch.Client{}, contract.RefreshTokenReused()
 	}
 	return inForce, c, nil
+}
+
+// clientGrant is a client token as a rotation reads it.
+type clientGrant struct {
+	id       string
+	familyID string            // the chain's: the first grant's id
+	nextID   *string           // the grant that replaced it, if any
+	token    latch.ClientToken // ExpiresAt and RevokedAt only
+	replaced *time.Time
+}
+
+// lockClientGrant reads the grant whose refresh token hashes to hash, and
+// its client; an unknown hash is NotFound. The grant is locked against
+// concurrent rotations, the client against its revocation.
+func lockClientGrant(ctx context.Context, tx pgx.Tx, hash []byte) (clientGrant, latch.Client, error) {
+	var g clientGrant
+	var c latch.Client
+	dest, finish := clientDest(&c)
+	err := tx.QueryRow(ctx, `
+		SELECT t.id::text, COALESCE(t.family_id, t.id)::text, t.expires_at, t.revoked_at, t.replaced_at, t.next_id::text, `+clientColumns+`
+		FROM client_tokens t JOIN clients c ON c.id = t.client_id
+		WHERE t.refresh_hash = $1
+		FOR NO KEY UPDATE OF t FOR SHARE OF c`,
+		hash).Scan(append([]any{&g.id, &g.familyID, &g.token.ExpiresAt, &g.token.RevokedAt, &g.replaced, &g.nextID}, dest...)...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return clientGrant{}, latch.Client{}, contract.NotFound("client token")
+	}
+	if err != nil {
+		return clientGrant{}, latch.Client{}, err
+	}
+	finish()
+	return g, c, nil
+}
+
+// revokeClientChain revokes every grant of the chain familyID.
+func revokeClientChain(ctx context.Context, tx pgx.Tx, familyID string, at time.Time) error {
+	_, err := tx.Exec(ctx, `
+		UPDATE client_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL`, at, familyID)
+	return err
+}
+
+// replaceClientGrant ends the grant id, replaced by nextID.
+func replaceClientGrant(ctx context.Context, tx pgx.Tx, id, nextID string, at time.Time) error {
+	_, err := tx.Exec(ctx, `
+		UPDATE client_tokens SET revoked_at = $1, replaced_at = $1, next_id = $2 WHERE id = $3`, at, nextID, id)
+	return err
 }
 
 // clientTokenSuccessor reads the grant id that replaced another, and

@@ -14,7 +14,8 @@ import (
 	"github.com/latchid/latch/store/internal/contract"
 )
 
-// This file holds latch.MailStore: the mail outbox and password links.
+// This file holds latch.OutboxStore and latch.LinkStore: the mail outbox and
+// password links.
 
 const mailColumns = `m.id, m.to_address, m.template, m.data, m.created_at, m.attempts, m.next_attempt_at,
 	m.sent_at, m.failed_at, m.last_error`

@@ -261,42 +261,21 @@ func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, e
 		return latch.User{}, err
 	}
 	err = s.write(ctx, func(tx pgx.Tx) error {
-		// ON CONFLICT DO NOTHING turns the duplicate email into "no row
-		// returned" and, unlike a unique violation, leaves the transaction
-		// usable; a concurrent insert of the same email is waited for.
-		err := tx.QueryRow(ctx, `
-			INSERT INTO users (id, tenant_id, email, email_normalized, first_name, last_name,
-				profile_picture, verified, email_verified_by, active, admin, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-			ON CONFLICT (email_normalized) DO NOTHING
-			RETURNING number`,
-			u.ID, u.TenantID, u.Email, key, u.FirstName, u.LastName,
-			u.ProfilePicture, u.Verified, string(u.VerifiedBy), u.Active, u.Admin, u.CreatedAt, u.UpdatedAt,
-		).Scan(&u.Number)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return contract.EmailTaken()
-		case pgCode(err) == uniqueViolation:
-			return contract.AlreadyExists("user")
-		case pgCode(err) == foreignKeyViolation:
-			return contract.Invalid("tenant_id", "unknown tenant")
-		case err != nil:
+		number, err := insertUser(ctx, tx, u, key)
+		if err != nil {
 			return err
 		}
+		u.Number = number
 		if id := nu.Identity; id != nil {
 			if err := insertIdentity(ctx, tx, *id); err != nil {
 				return err
 			}
 		}
 		if nu.PasswordHash != "" {
-			if _, err := tx.Exec(ctx, `
-				INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)`,
-				u.ID, nu.PasswordHash, nu.MustChangePassword, u.CreatedAt); err != nil {
+			if err := insertCredential(ctx, tx, u.ID, nu.PasswordHash, nu.MustChangePassword, u.CreatedAt); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `
-				INSERT INTO password_history (user_id, hash, created_at) VALUES ($1, $2, $3)`,
-				u.ID, nu.PasswordHash, u.CreatedAt); err != nil {
+			if err := addPasswordHistory(ctx, tx, u.ID, nu.PasswordHash, u.CreatedAt); err != nil {
 				return err
 			}
 		}
@@ -309,6 +288,44 @@ func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, e
 		return latch.User{}, err
 	}
 	return u, nil
+}
+
+// insertUser stores u, whose email's key is key, and returns the Number
+// assigned. A taken email is Conflict (CodeEmailTaken), a taken id
+// Conflict, an unknown tenant Invalid.
+func insertUser(ctx context.Context, tx pgx.Tx, u latch.User, key string) (int64, error) {
+	// ON CONFLICT DO NOTHING turns the duplicate email into "no row
+	// returned" and, unlike a unique violation, leaves the transaction
+	// usable; a concurrent insert of the same email is waited for.
+	var number int64
+	err := tx.QueryRow(ctx, `
+		INSERT INTO users (id, tenant_id, email, email_normalized, first_name, last_name,
+			profile_picture, verified, email_verified_by, active, admin, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		ON CONFLICT (email_normalized) DO NOTHING
+		RETURNING number`,
+		u.ID, u.TenantID, u.Email, key, u.FirstName, u.LastName,
+		u.ProfilePicture, u.Verified, string(u.VerifiedBy), u.Active, u.Admin, u.CreatedAt, u.UpdatedAt,
+	).Scan(&number)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return 0, contract.EmailTaken()
+	case pgCode(err) == uniqueViolation:
+		return 0, contract.AlreadyExists("user")
+	case pgCode(err) == foreignKeyViolation:
+		return 0, contract.Invalid("tenant_id", "unknown tenant")
+	case err != nil:
+		return 0, err
+	}
+	return number, nil
+}
+
+// insertCredential stores a new user's first password.
+func insertCredential(ctx context.Context, tx pgx.Tx, userID, hash string, mustChange bool, at time.Time) error {
+	_, err := tx.Exec(ctx, `
+		INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)`,
+		userID, hash, mustChange, at)
+	return err
 }
 
 // UserByID implements latch.Store.
@@ -667,17 +684,7 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 		return err
 	}
 	return s.write(ctx, func(tx pgx.Tx) error {
-		// The user row is locked first: before the link, as
-		// CreatePasswordLink locks it before superseding links (taken in
-		// the other order, a new link requested while the old one is used
-		// could deadlock with the change); and so that a concurrent
-		// ClaimUnfinishedUser, which locks it too, sees this password or
-		// comes before it (a foreign key's FOR KEY SHARE would not wait).
-		var verifiedBy string
-		err := tx.QueryRow(ctx, `SELECT email_verified_by FROM users WHERE id = $1 FOR NO KEY UPDATE`, userID).Scan(&verifiedBy)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return contract.NotFound("user")
-		}
+		verifiedBy, err := lockUser(ctx, tx, userID)
 		if err != nil {
 			return err
 		}
@@ -688,65 +695,23 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 				return err
 			}
 		}
-		var tag pgconn.CommandTag
-		switch {
-		case pc.Overwrite:
-			// An administrator's reset: whatever is stored, or nothing.
-			// The first creation time is kept, as by a change.
-			tag, err = tx.Exec(ctx, `
-				INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
-				ON CONFLICT (user_id) DO UPDATE
-				SET hash = excluded.hash, must_change = excluded.must_change, updated_at = excluded.updated_at, rehashed_from = NULL`,
-				userID, pc.NewHash, pc.MustChange, at)
-		case pc.PreviousHash == "":
-			// A concurrent first password makes this wait for its commit,
-			// then do nothing.
-			tag, err = tx.Exec(ctx, `
-				INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
-				ON CONFLICT (user_id) DO NOTHING`, userID, pc.NewHash, pc.MustChange, at)
-		default:
-			// A concurrent change makes this wait, then re-check the hash
-			// against the committed row. The hash the last rehash replaced
-			// is the same password: a caller that verified it just before
-			// the rehash knew the current password.
-			tag, err = tx.Exec(ctx, `
-				UPDATE credentials SET hash = $1, must_change = $2, updated_at = $3, rehashed_from = NULL
-				WHERE user_id = $4 AND (hash = $5 OR rehashed_from = $6)`,
-				pc.NewHash, pc.MustChange, at, userID, pc.PreviousHash, contract.RehashDigest(pc.PreviousHash))
-		}
-		if err := oneRow(tag, err, contract.ConcurrentUpdate()); err != nil {
+		if err := writeCredential(ctx, tx, userID, pc, at); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO password_history (user_id, hash, created_at) VALUES ($1, $2, $3)`,
-			userID, pc.NewHash, at); err != nil {
+		if err := addPasswordHistory(ctx, tx, userID, pc.NewHash, at); err != nil {
 			return err
 		}
 		if !pc.KeepSessions {
-			if _, err := tx.Exec(ctx, `
-				UPDATE sessions SET revoked_at = $1
-				WHERE user_id = $2 AND revoked_at IS NULL AND id IS DISTINCT FROM $3::uuid`, at, userID, keep); err != nil {
+			if err := revokeSessionsBut(ctx, tx, userID, keep, at); err != nil {
 				return err
 			}
 		}
 		// Whatever set the password, no link sent before may set it again.
-		if _, err := tx.Exec(ctx, `
-			UPDATE password_links SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL AND expires_at > $1`, at, userID); err != nil {
+		if err := endPasswordLinks(ctx, tx, userID, at); err != nil {
 			return err
 		}
 		if pc.Verify {
-			if verifiedBy == string(latch.EmailUnverified) {
-				// The mailbox's owner proves the address of an account
-				// nobody had proven it for: whatever signed in to it
-				// before (a provider that did not verify the address)
-				// was not them, and leaves with its sessions.
-				if err := detachUnproven(ctx, tx, userID, at); err != nil {
-					return err
-				}
-			}
-			if _, err := tx.Exec(ctx, `
-				UPDATE users SET verified = true, email_verified_by = 'link', updated_at = $1
-				WHERE id = $2 AND email_verified_by <> 'link'`, at, userID); err != nil {
+			if err := verifyEmailByLink(ctx, tx, userID, verifiedBy, at); err != nil {
 				return err
 			}
 		}
@@ -755,6 +720,99 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 		}
 		return appendAudit(ctx, tx, audit)
 	})
+}
+
+// lockUser locks the user's row for the rest of tx and returns whose word
+// verified its email; an unknown user is NotFound. A password change
+// locks it first: before the link, as CreatePasswordLink locks it before
+// superseding links (taken in the other order, a new link requested while
+// the old one is used could deadlock with the change); and so that a
+// concurrent ClaimUnfinishedUser, which locks it too, sees this password
+// or comes before it (a foreign key's FOR KEY SHARE would not wait).
+func lockUser(ctx context.Context, tx pgx.Tx, userID string) (verifiedBy string, err error) {
+	err = tx.QueryRow(ctx, `SELECT email_verified_by FROM users WHERE id = $1 FOR NO KEY UPDATE`, userID).Scan(&verifiedBy)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", contract.NotFound("user")
+	}
+	return verifiedBy, err
+}
+
+// writeCredential stores pc.NewHash as the user's password if what is
+// stored still allows it (see latch.PasswordChange): Conflict
+// (CodeConcurrentUpdate) otherwise.
+func writeCredential(ctx context.Context, tx pgx.Tx, userID string, pc latch.PasswordChange, at time.Time) error {
+	var tag pgconn.CommandTag
+	var err error
+	switch {
+	case pc.Overwrite:
+		// An administrator's reset: whatever is stored, or nothing.
+		// The first creation time is kept, as by a change.
+		tag, err = tx.Exec(ctx, `
+			INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+			ON CONFLICT (user_id) DO UPDATE
+			SET hash = excluded.hash, must_change = excluded.must_change, updated_at = excluded.updated_at, rehashed_from = NULL`,
+			userID, pc.NewHash, pc.MustChange, at)
+	case pc.PreviousHash == "":
+		// A concurrent first password makes this wait for its commit,
+		// then do nothing.
+		tag, err = tx.Exec(ctx, `
+			INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+			ON CONFLICT (user_id) DO NOTHING`, userID, pc.NewHash, pc.MustChange, at)
+	default:
+		// A concurrent change makes this wait, then re-check the hash
+		// against the committed row. The hash the last rehash replaced
+		// is the same password: a caller that verified it just before
+		// the rehash knew the current password.
+		tag, err = tx.Exec(ctx, `
+			UPDATE credentials SET hash = $1, must_change = $2, updated_at = $3, rehashed_from = NULL
+			WHERE user_id = $4 AND (hash = $5 OR rehashed_from = $6)`,
+			pc.NewHash, pc.MustChange, at, userID, pc.PreviousHash, contract.RehashDigest(pc.PreviousHash))
+	}
+	return oneRow(tag, err, contract.ConcurrentUpdate())
+}
+
+// addPasswordHistory records hash as the user's password from at on, for
+// the policy that refuses the last N passwords.
+func addPasswordHistory(ctx context.Context, tx pgx.Tx, userID, hash string, at time.Time) error {
+	_, err := tx.Exec(ctx, `
+		INSERT INTO password_history (user_id, hash, created_at) VALUES ($1, $2, $3)`,
+		userID, hash, at)
+	return err
+}
+
+// revokeSessionsBut revokes every live session of the user except keep (a
+// session id, or nil: NULL is distinct from every id, so none is kept).
+func revokeSessionsBut(ctx context.Context, tx pgx.Tx, userID string, keep any, at time.Time) error {
+	_, err := tx.Exec(ctx, `
+		UPDATE sessions SET revoked_at = $1
+		WHERE user_id = $2 AND revoked_at IS NULL AND id IS DISTINCT FROM $3::uuid`, at, userID, keep)
+	return err
+}
+
+// endPasswordLinks uses up every live password link of the user, whatever
+// its purpose.
+func endPasswordLinks(ctx context.Context, tx pgx.Tx, userID string, at time.Time) error {
+	_, err := tx.Exec(ctx, `
+		UPDATE password_links SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL AND expires_at > $1`, at, userID)
+	return err
+}
+
+// verifyEmailByLink marks the user's email verified by a link; verifiedBy
+// is what lockUser read.
+func verifyEmailByLink(ctx context.Context, tx pgx.Tx, userID, verifiedBy string, at time.Time) error {
+	if verifiedBy == string(latch.EmailUnverified) {
+		// The mailbox's owner proves the address of an account
+		// nobody had proven it for: whatever signed in to it
+		// before (a provider that did not verify the address)
+		// was not them, and leaves with its sessions.
+		if err := detachUnproven(ctx, tx, userID, at); err != nil {
+			return err
+		}
+	}
+	_, err := tx.Exec(ctx, `
+		UPDATE users SET verified = true, email_verified_by = 'link', updated_at = $1
+		WHERE id = $2 AND email_verified_by <> 'link'`, at, userID)
+	return err
 }
 
 func userExists(ctx context.Context, q interface {
@@ -817,44 +875,53 @@ func (s *Store) CreateSession(ctx context.Context, ns latch.NewSession) error {
 		return err
 	}
 	return s.write(ctx, func(tx pgx.Tx) error {
-		// FOR SHARE holds off a concurrent password change until this
-		// transaction commits; the change then revokes this session with
-		// the others. A change that committed first leaves no such row.
-		// The hash the last rehash replaced is the same password (a
-		// change clears it); a rehash committing meanwhile is waited for,
-		// and the row it leaves still matches.
 		if ns.WhilePasswordHash != "" {
-			var one int
-			err := tx.QueryRow(ctx, `SELECT 1 FROM credentials WHERE user_id = $1 AND (hash = $2 OR rehashed_from = $3) FOR SHARE`,
-				userID, ns.WhilePasswordHash, contract.RehashDigest(ns.WhilePasswordHash)).Scan(&one)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return contract.ConcurrentUpdate()
-			}
-			if err != nil {
+			if err := passwordStill(ctx, tx, userID, ns.WhilePasswordHash); err != nil {
 				return err
 			}
 		}
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO sessions (id, user_id, kind, scopes, created_at, expires_at, revoked_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
-			ON CONFLICT (id) DO NOTHING`,
-			id, userID, string(sess.Kind), scopes, created, contract.Time(sess.ExpiresAt), contract.TimePtr(sess.RevokedAt))
-		if pgCode(err) == foreignKeyViolation {
-			return contract.NotFound("user")
-		}
-		if err := oneRow(tag, err, contract.AlreadyExists("session")); err != nil {
+		if err := insertSession(ctx, tx, id, userID, sess, scopes, created); err != nil {
 			return err
 		}
 		if len(refreshHash) != 0 {
-			tag, err = tx.Exec(ctx, `
-				INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES ($1, $2, $3)
-				ON CONFLICT (hash) DO NOTHING`, refreshHash, id, created)
-			if err := oneRow(tag, err, contract.AlreadyExists("refresh token")); err != nil {
+			if err := insertRefreshToken(ctx, tx, refreshHash, id, created); err != nil {
 				return err
 			}
 		}
 		return appendAudit(ctx, tx, audit)
 	})
+}
+
+// passwordStill checks that the user's password is still the one hash
+// was made from (see latch.NewSession.WhilePasswordHash): Conflict
+// (CodeConcurrentUpdate) otherwise. FOR SHARE holds off a concurrent
+// password change until the transaction commits; the change then revokes
+// the session with the others. A change that committed first leaves no
+// such row. The hash the last rehash replaced is the same password (a
+// change clears it); a rehash committing meanwhile is waited for, and the
+// row it leaves still matches.
+func passwordStill(ctx context.Context, tx pgx.Tx, userID, hash string) error {
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM credentials WHERE user_id = $1 AND (hash = $2 OR rehashed_from = $3) FOR SHARE`,
+		userID, hash, contract.RehashDigest(hash)).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return contract.ConcurrentUpdate()
+	}
+	return err
+}
+
+// insertSession stores sess as id of userID, created at created; an
+// unknown user is NotFound, a taken id Conflict.
+func insertSession(ctx context.Context, tx pgx.Tx, id, userID string, sess latch.Session, scopes string, created time.Time) error {
+	tag, err := tx.Exec(ctx, `
+		INSERT INTO sessions (id, user_id, kind, scopes, created_at, expires_at, revoked_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (id) DO NOTHING`,
+		id, userID, string(sess.Kind), scopes, created, contract.Time(sess.ExpiresAt), contract.TimePtr(sess.RevokedAt))
+	if pgCode(err) == foreignKeyViolation {
+		return contract.NotFound("user")
+	}
+	return oneRow(tag, err, contract.AlreadyExists("session"))
 }
 
 const sessionColumns = `s.id, s.user_id, s.kind, s.scopes, s.created_at, s.expires_at, s.revoked_at`
@@ -916,40 +983,18 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
 
-	// FOR NO KEY UPDATE locks the token and its session: concurrent
-	// rotations of one token queue here, and each later one reads the
-	// token as the earlier left it (used), so exactly one succeeds; a
-	// concurrent RevokeSession cannot slip between this check and commit.
-	var sess latch.Session
-	var used *time.Time
-	var successor []byte
-	dest, finish := sessionDest(&sess)
-	err = tx.QueryRow(ctx, `
-		SELECT rt.used_at, rt.next_hash, `+sessionColumns+`
-		FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
-		WHERE rt.hash = $1
-		FOR NO KEY UPDATE`, oldHash).Scan(append([]any{&used, &successor}, dest...)...)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return latch.Session{}, contract.NotFound("refresh token")
-	}
+	sess, used, successor, err := lockRefreshToken(ctx, tx, oldHash)
 	if err != nil {
 		return latch.Session{}, fail(err)
 	}
-	finish()
 
 	if used != nil {
 		if contract.WithinReuse(*used, at, reuseInterval) && bytes.Equal(successor, newHash) {
-			// A plain read: every rotation locks the session row first,
-			// which this transaction holds, so no rotation of the
-			// successor can commit before this one ends. (Locking the
-			// successor too would deadlock with a rotation of it that
-			// holds its row and waits for the session.)
-			var successorUsed *time.Time
-			err := tx.QueryRow(ctx, `SELECT used_at FROM refresh_tokens WHERE hash = $1`, successor).Scan(&successorUsed)
-			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			unused, err := successorUnused(ctx, tx, successor)
+			if err != nil {
 				return latch.Session{}, fail(err)
 			}
-			if err == nil && successorUsed == nil {
+			if unused {
 				if !sess.Live(at) {
 					return latch.Session{}, contract.SessionEnded()
 				}
@@ -964,26 +1009,84 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	if !sess.Live(at) {
 		return latch.Session{}, contract.SessionEnded()
 	}
-	// The lock above means this finds the token unused; the guard keeps
-	// the statement correct on its own.
-	tag, err := tx.Exec(ctx, `
-		UPDATE refresh_tokens SET used_at = $1, next_hash = $2 WHERE hash = $3 AND used_at IS NULL`, at, newHash, oldHash)
+	marked, err := markRefreshTokenUsed(ctx, tx, oldHash, newHash, at)
 	if err != nil {
 		return latch.Session{}, fail(err)
 	}
-	if tag.RowsAffected() == 0 {
+	if !marked {
 		return latch.Session{}, revokeForReuse(ctx, tx, sess.ID, at)
 	}
-	tag, err = tx.Exec(ctx, `
-		INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES ($1, $2, $3)
-		ON CONFLICT (hash) DO NOTHING`, newHash, sess.ID, at)
-	if err := oneRow(tag, err, contract.AlreadyExists("refresh token")); err != nil {
+	if err := insertRefreshToken(ctx, tx, newHash, sess.ID, at); err != nil {
 		return latch.Session{}, fail(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return latch.Session{}, fail(err)
 	}
 	return sess, nil
+}
+
+// lockRefreshToken reads the token with hash, whether and into what it was
+// used, and its session; an unknown hash is NotFound. FOR NO KEY UPDATE
+// locks the token and its session: concurrent rotations of one token queue
+// here, and each later one reads the token as the earlier left it (used),
+// so exactly one succeeds; a concurrent RevokeSession cannot slip between
+// this check and commit.
+func lockRefreshToken(ctx context.Context, tx pgx.Tx, hash []byte) (sess latch.Session, used *time.Time, successor []byte, err error) {
+	dest, finish := sessionDest(&sess)
+	err = tx.QueryRow(ctx, `
+		SELECT rt.used_at, rt.next_hash, `+sessionColumns+`
+		FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
+		WHERE rt.hash = $1
+		FOR NO KEY UPDATE`, hash).Scan(append([]any{&used, &successor}, dest...)...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return latch.Session{}, nil, nil, contract.NotFound("refresh token")
+	}
+	if err != nil {
+		return latch.Session{}, nil, nil, err
+	}
+	finish()
+	return sess, used, successor, nil
+}
+
+// successorUnused reports whether the successor a rotation stored exists
+// and is still unused. A plain read: every rotation locks the session row
+// first, which the caller's transaction holds, so no rotation of the
+// successor can commit before it ends. (Locking the successor too would
+// deadlock with a rotation of it that holds its row and waits for the
+// session.)
+func successorUnused(ctx context.Context, tx pgx.Tx, successor []byte) (bool, error) {
+	var successorUsed *time.Time
+	err := tx.QueryRow(ctx, `SELECT used_at FROM refresh_tokens WHERE hash = $1`, successor).Scan(&successorUsed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return successorUsed == nil, nil
+}
+
+// markRefreshTokenUsed marks the token with oldHash used at at, with newHash
+// as its successor, and reports whether it did. The lock of
+// lockRefreshToken means this finds the token unused; the guard keeps the
+// statement correct on its own.
+func markRefreshTokenUsed(ctx context.Context, tx pgx.Tx, oldHash, newHash []byte, at time.Time) (bool, error) {
+	tag, err := tx.Exec(ctx, `
+		UPDATE refresh_tokens SET used_at = $1, next_hash = $2 WHERE hash = $3 AND used_at IS NULL`, at, newHash, oldHash)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// insertRefreshToken stores a refresh token of the session's chain (its
+// first, or the successor of one used); a hash that exists already is a
+// Conflict.
+func insertRefreshToken(ctx context.Context, tx pgx.Tx, hash []byte, sessionID string, at time.Time) error {
+	tag, err := tx.Exec(ctx, `
+		INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES ($1, $2, $3)
+		ON CONFLICT (hash) DO NOTHING`, hash, sessionID, at)
+	return oneRow(tag, err, contract.AlreadyExists("refresh token"))
 }
 
 // revokeForReuse revokes the session of a reused refresh token and commits

@@ -14,8 +14,10 @@ import (
 	"github.com/latchid/latch/store/internal/contract"
 )
 
-// This file holds latch.AdminStore: tenants, API clients and their grants,
-// user administration, tenant password policies and the audit log.
+// This file holds latch.TenantStore, latch.ClientStore, latch.AuditStore and
+// the administrative methods of the other parts: tenants and their password
+// policies, API clients and their grants, user administration (listing,
+// updating, deleting, the password history, sessions) and the audit log.
 
 // appendAudit stores e, if not nil, in tx: an event is written with the
 // change it records or not at all. e must have been through
@@ -335,29 +337,17 @@ func (s *Store) RotateClientToken(ctx context.Context, oldRefreshHash []byte, ne
 	inForce := next
 	reused := false
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		var oldID, familyID string
-		var nextID sql.NullString
-		var expires int64
-		var revoked, replaced sql.NullInt64
-		dest, finish := clientDest(&c)
-		err := tx.QueryRowContext(ctx, `
-			SELECT t.id, COALESCE(t.family_id, t.id), t.expires_at, t.revoked_at, t.replaced_at, t.next_id, `+clientColumns+`
-			FROM client_tokens t JOIN clients c ON c.id = t.client_id
-			WHERE t.refresh_hash = ?`,
-			oldRefreshHash).Scan(append([]any{&oldID, &familyID, &expires, &revoked, &replaced, &nextID}, dest...)...)
-		if errors.Is(err, sql.ErrNoRows) {
-			return contract.NotFound("client token")
-		}
+		g, client, err := clientGrantByRefresh(ctx, tx, oldRefreshHash)
 		if err != nil {
 			return err
 		}
-		finish()
+		c = client
 		if !c.Live() {
 			return contract.NotFound("client token")
 		}
-		if replaced.Valid {
-			if contract.WithinReuse(fromMicros(replaced.Int64), at, reuseInterval) && nextID.Valid {
-				successor, live, err := clientTokenSuccessor(ctx, tx, nextID.String, at)
+		if g.replaced != nil {
+			if contract.WithinReuse(*g.replaced, at, reuseInterval) && g.nextID != nil {
+				successor, live, err := clientTokenSuccessor(ctx, tx, *g.nextID, at)
 				if err != nil {
 					return err
 				}
@@ -369,21 +359,17 @@ func (s *Store) RotateClientToken(ctx context.Context, oldRefreshHash []byte, ne
 			// A reuse: the whole chain ends, and that must stand although
 			// the caller gets an error, so it commits.
 			reused = true
-			_, err := tx.ExecContext(ctx, `
-				UPDATE client_tokens SET revoked_at = ?1 WHERE family_id = ?2 AND revoked_at IS NULL`, micros(at), familyID)
-			return err
+			return revokeClientChain(ctx, tx, g.familyID, at)
 		}
-		old := latch.ClientToken{ExpiresAt: fromMicros(expires), RevokedAt: fromNullMicros(revoked)}
-		if !old.Live(at) {
+		if !g.token.Live(at) {
 			return contract.NotFound("client token")
 		}
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE client_tokens SET revoked_at = ?1, replaced_at = ?1, next_id = ?2 WHERE id = ?3`, micros(at), next.ID, oldID); err != nil {
+		if err := replaceClientGrant(ctx, tx, g.id, next.ID, at); err != nil {
 			return err
 		}
 		next.ClientID = c.ID
 		inForce = next
-		return insertClientToken(ctx, tx, next, familyID)
+		return insertClientToken(ctx, tx, next, g.familyID)
 	})
 	if err != nil {
 		return latch.ClientToken{}, latch.Client{}, err
@@ -392,6 +378,58 @@ func (s *Store) RotateClientToken(ctx context.Context, oldRefreshHash []byte, ne
 		return latch.ClientToken{}, latch.Client{}, contract.RefreshTokenReused()
 	}
 	return inForce, c, nil
+}
+
+// clientGrant is a client token as a rotation reads it.
+type clientGrant struct {
+	id       string
+	familyID string            // the chain's: the first grant's id
+	nextID   *string           // the grant that replaced it, if any
+	token    latch.ClientToken // ExpiresAt and RevokedAt only
+	replaced *time.Time
+}
+
+// clientGrantByRefresh reads the grant whose refresh token hashes to
+// hash, and its client; an unknown hash is NotFound.
+func clientGrantByRefresh(ctx context.Context, tx *sql.Tx, hash []byte) (clientGrant, latch.Client, error) {
+	var g clientGrant
+	var c latch.Client
+	var nextID sql.NullString
+	var expires int64
+	var revoked, replaced sql.NullInt64
+	dest, finish := clientDest(&c)
+	err := tx.QueryRowContext(ctx, `
+		SELECT t.id, COALESCE(t.family_id, t.id), t.expires_at, t.revoked_at, t.replaced_at, t.next_id, `+clientColumns+`
+		FROM client_tokens t JOIN clients c ON c.id = t.client_id
+		WHERE t.refresh_hash = ?`,
+		hash).Scan(append([]any{&g.id, &g.familyID, &expires, &revoked, &replaced, &nextID}, dest...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return clientGrant{}, latch.Client{}, contract.NotFound("client token")
+	}
+	if err != nil {
+		return clientGrant{}, latch.Client{}, err
+	}
+	finish()
+	g.token = latch.ClientToken{ExpiresAt: fromMicros(expires), RevokedAt: fromNullMicros(revoked)}
+	g.replaced = fromNullMicros(replaced)
+	if nextID.Valid {
+		g.nextID = &nextID.String
+	}
+	return g, c, nil
+}
+
+// revokeClientChain revokes every grant of the chain familyID.
+func revokeClientChain(ctx context.Context, tx *sql.Tx, familyID string, at time.Time) error {
+	_, err := tx.ExecContext(ctx, `
+		UPDATE client_tokens SET revoked_at = ?1 WHERE family_id = ?2 AND revoked_at IS NULL`, micros(at), familyID)
+	return err
+}
+
+// replaceClientGrant ends the grant id, replaced by nextID.
+func replaceClientGrant(ctx context.Context, tx *sql.Tx, id, nextID string, at time.Time) error {
+	_, err := tx.ExecContext(ctx, `
+		UPDATE client_tokens SET revoked_at = ?1, replaced_at = ?1, next_id = ?2 WHERE id = ?3`, micros(at), nextID, id)
+	return err
 }
 
 // clientTokenSuccessor reads the grant id that replaced another, and

@@ -13,7 +13,8 @@ import (
 	"github.com/latchid/latch/store/internal/contract"
 )
 
-// This file holds latch.MailStore: the mail outbox and password links.
+// This file holds latch.OutboxStore and latch.LinkStore: the mail outbox and
+// password links.
 
 const mailColumns = `id, to_address, template, data, created_at, attempts, next_attempt_at,
 	sent_at, failed_at, last_error`

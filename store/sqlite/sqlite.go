@@ -318,42 +318,21 @@ func (s *Store) CreateUser(ctx context.Context, nu latch.NewUser) (latch.User, e
 		return latch.User{}, err
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		// ON CONFLICT DO NOTHING turns the duplicate email into "no row
-		// returned" rather than an error whose message would need parsing
-		// to tell it from a duplicate id.
-		err := tx.QueryRowContext(ctx, `
-			INSERT INTO users (id, tenant_id, email, email_normalized, first_name, last_name,
-				profile_picture, verified, email_verified_by, active, admin, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (email_normalized) DO NOTHING
-			RETURNING number`,
-			u.ID, u.TenantID, u.Email, key, u.FirstName, u.LastName,
-			u.ProfilePicture, u.Verified, string(u.VerifiedBy), u.Active, u.Admin, micros(u.CreatedAt), micros(u.UpdatedAt),
-		).Scan(&u.Number)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return contract.EmailTaken()
-		case sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
-			return contract.AlreadyExists("user")
-		case sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-			return contract.Invalid("tenant_id", "unknown tenant")
-		case err != nil:
+		number, err := insertUser(ctx, tx, u, key)
+		if err != nil {
 			return err
 		}
+		u.Number = number
 		if id := nu.Identity; id != nil {
 			if err := insertIdentity(ctx, tx, *id); err != nil {
 				return err
 			}
 		}
 		if nu.PasswordHash != "" {
-			if _, err := tx.ExecContext(ctx, `
-				INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
-				u.ID, nu.PasswordHash, nu.MustChangePassword, micros(u.CreatedAt), micros(u.CreatedAt)); err != nil {
+			if err := insertCredential(ctx, tx, u.ID, nu.PasswordHash, nu.MustChangePassword, micros(u.CreatedAt)); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `
-				INSERT INTO password_history (user_id, hash, created_at) VALUES (?, ?, ?)`,
-				u.ID, nu.PasswordHash, micros(u.CreatedAt)); err != nil {
+			if err := addPasswordHistory(ctx, tx, u.ID, nu.PasswordHash, micros(u.CreatedAt)); err != nil {
 				return err
 			}
 		}
@@ -382,6 +361,44 @@ func oneRow(res sql.Result, err error, ifNone error) error {
 		return ifNone
 	}
 	return nil
+}
+
+// insertUser stores u, whose email's key is key, and returns the Number
+// assigned. A taken email is Conflict (CodeEmailTaken), a taken id
+// Conflict, an unknown tenant Invalid.
+func insertUser(ctx context.Context, tx *sql.Tx, u latch.User, key string) (int64, error) {
+	// ON CONFLICT DO NOTHING turns the duplicate email into "no row
+	// returned" rather than an error whose message would need parsing
+	// to tell it from a duplicate id.
+	var number int64
+	err := tx.QueryRowContext(ctx, `
+		INSERT INTO users (id, tenant_id, email, email_normalized, first_name, last_name,
+			profile_picture, verified, email_verified_by, active, admin, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (email_normalized) DO NOTHING
+		RETURNING number`,
+		u.ID, u.TenantID, u.Email, key, u.FirstName, u.LastName,
+		u.ProfilePicture, u.Verified, string(u.VerifiedBy), u.Active, u.Admin, micros(u.CreatedAt), micros(u.UpdatedAt),
+	).Scan(&number)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, contract.EmailTaken()
+	case sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return 0, contract.AlreadyExists("user")
+	case sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return 0, contract.Invalid("tenant_id", "unknown tenant")
+	case err != nil:
+		return 0, err
+	}
+	return number, nil
+}
+
+// insertCredential stores a new user's first password.
+func insertCredential(ctx context.Context, tx *sql.Tx, userID, hash string, mustChange bool, at int64) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+		userID, hash, mustChange, at, at)
+	return err
 }
 
 // UserByID implements latch.Store.
@@ -704,71 +721,23 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 				return err
 			}
 		}
-		var res sql.Result
-		var err error
-		switch {
-		case pc.Overwrite:
-			// An administrator's reset: whatever is stored, or nothing.
-			// The first creation time is kept, as by a change.
-			res, err = tx.ExecContext(ctx, `
-				INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
-				ON CONFLICT (user_id) DO UPDATE
-				SET hash = excluded.hash, must_change = excluded.must_change, updated_at = excluded.updated_at, rehashed_from = NULL`,
-				userID, pc.NewHash, pc.MustChange, at)
-		case pc.PreviousHash == "":
-			res, err = tx.ExecContext(ctx, `
-				INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
-				ON CONFLICT (user_id) DO NOTHING`, userID, pc.NewHash, pc.MustChange, at)
-		default:
-			// The hash the last rehash replaced is the same password: a
-			// caller that verified it just before the rehash knew the
-			// current password (see ReplacePasswordHash).
-			res, err = tx.ExecContext(ctx, `
-				UPDATE credentials SET hash = ?, must_change = ?, updated_at = ?, rehashed_from = NULL
-				WHERE user_id = ? AND (hash = ? OR rehashed_from = ?)`,
-				pc.NewHash, pc.MustChange, at, userID, pc.PreviousHash, contract.RehashDigest(pc.PreviousHash))
-		}
-		if err := oneRow(res, err, contract.ConcurrentUpdate()); err != nil {
+		if err := writeCredential(ctx, tx, userID, pc, at); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO password_history (user_id, hash, created_at) VALUES (?, ?, ?)`,
-			userID, pc.NewHash, at); err != nil {
+		if err := addPasswordHistory(ctx, tx, userID, pc.NewHash, at); err != nil {
 			return err
 		}
 		if !pc.KeepSessions {
-			if _, err := tx.ExecContext(ctx, `
-				UPDATE sessions SET revoked_at = ?
-				WHERE user_id = ? AND revoked_at IS NULL AND id <> ?`, at, userID, keep); err != nil {
+			if err := revokeSessionsBut(ctx, tx, userID, keep, at); err != nil {
 				return err
 			}
 		}
 		// Whatever set the password, no link sent before may set it again.
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE password_links SET used_at = ?1 WHERE user_id = ?2 AND used_at IS NULL AND expires_at > ?1`, at, userID); err != nil {
+		if err := endPasswordLinks(ctx, tx, userID, at); err != nil {
 			return err
 		}
 		if pc.Verify {
-			// The mailbox's owner proves the address of an account nobody
-			// had proven it for, that a provider signed in to: whoever the
-			// provider (which did not verify the address) signed in was
-			// not them, and leaves with its sessions. Without an identity
-			// there is nobody to detach (a sign-up's first password keeps
-			// its sessions).
-			if _, err := tx.ExecContext(ctx, `
-				UPDATE sessions SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL
-				AND EXISTS (SELECT 1 FROM users WHERE id = ?2 AND email_verified_by = '')
-				AND EXISTS (SELECT 1 FROM identities WHERE user_id = ?2)`, at, userID); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `
-				DELETE FROM identities WHERE user_id = ?1
-				AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND email_verified_by = '')`, userID); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `
-				UPDATE users SET verified = 1, email_verified_by = 'link', updated_at = ?
-				WHERE id = ? AND email_verified_by <> 'link'`, at, userID); err != nil {
+			if err := verifyEmailByLink(ctx, tx, userID, at); err != nil {
 				return err
 			}
 		}
@@ -777,6 +746,88 @@ func (s *Store) ChangePassword(ctx context.Context, pc latch.PasswordChange) err
 		}
 		return appendAudit(ctx, tx, audit)
 	})
+}
+
+// writeCredential stores pc.NewHash as the user's password if what is
+// stored still allows it (see latch.PasswordChange): Conflict
+// (CodeConcurrentUpdate) otherwise.
+func writeCredential(ctx context.Context, tx *sql.Tx, userID string, pc latch.PasswordChange, at int64) error {
+	var res sql.Result
+	var err error
+	switch {
+	case pc.Overwrite:
+		// An administrator's reset: whatever is stored, or nothing.
+		// The first creation time is kept, as by a change.
+		res, err = tx.ExecContext(ctx, `
+			INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
+			ON CONFLICT (user_id) DO UPDATE
+			SET hash = excluded.hash, must_change = excluded.must_change, updated_at = excluded.updated_at, rehashed_from = NULL`,
+			userID, pc.NewHash, pc.MustChange, at)
+	case pc.PreviousHash == "":
+		res, err = tx.ExecContext(ctx, `
+			INSERT INTO credentials (user_id, hash, must_change, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
+			ON CONFLICT (user_id) DO NOTHING`, userID, pc.NewHash, pc.MustChange, at)
+	default:
+		// The hash the last rehash replaced is the same password: a
+		// caller that verified it just before the rehash knew the
+		// current password (see ReplacePasswordHash).
+		res, err = tx.ExecContext(ctx, `
+			UPDATE credentials SET hash = ?, must_change = ?, updated_at = ?, rehashed_from = NULL
+			WHERE user_id = ? AND (hash = ? OR rehashed_from = ?)`,
+			pc.NewHash, pc.MustChange, at, userID, pc.PreviousHash, contract.RehashDigest(pc.PreviousHash))
+	}
+	return oneRow(res, err, contract.ConcurrentUpdate())
+}
+
+// addPasswordHistory records hash as the user's password from at on, for
+// the policy that refuses the last N passwords.
+func addPasswordHistory(ctx context.Context, tx *sql.Tx, userID, hash string, at int64) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO password_history (user_id, hash, created_at) VALUES (?, ?, ?)`,
+		userID, hash, at)
+	return err
+}
+
+// revokeSessionsBut revokes every live session of the user except keep (a
+// session id, or "": no session has it, so none is kept).
+func revokeSessionsBut(ctx context.Context, tx *sql.Tx, userID, keep string, at int64) error {
+	_, err := tx.ExecContext(ctx, `
+		UPDATE sessions SET revoked_at = ?
+		WHERE user_id = ? AND revoked_at IS NULL AND id <> ?`, at, userID, keep)
+	return err
+}
+
+// endPasswordLinks uses up every live password link of the user, whatever
+// its purpose.
+func endPasswordLinks(ctx context.Context, tx *sql.Tx, userID string, at int64) error {
+	_, err := tx.ExecContext(ctx, `
+		UPDATE password_links SET used_at = ?1 WHERE user_id = ?2 AND used_at IS NULL AND expires_at > ?1`, at, userID)
+	return err
+}
+
+// verifyEmailByLink marks the user's email verified by a link.
+func verifyEmailByLink(ctx context.Context, tx *sql.Tx, userID string, at int64) error {
+	// The mailbox's owner proves the address of an account nobody
+	// had proven it for, that a provider signed in to: whoever the
+	// provider (which did not verify the address) signed in was
+	// not them, and leaves with its sessions. Without an identity
+	// there is nobody to detach (a sign-up's first password keeps
+	// its sessions).
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE sessions SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL
+		AND EXISTS (SELECT 1 FROM users WHERE id = ?2 AND email_verified_by = '')
+		AND EXISTS (SELECT 1 FROM identities WHERE user_id = ?2)`, at, userID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `
+		DELETE FROM identities WHERE user_id = ?1
+		AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND email_verified_by = '')`, userID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `
+		UPDATE users SET verified = 1, email_verified_by = 'link', updated_at = ?
+		WHERE id = ? AND email_verified_by <> 'link'`, at, userID)
+	return err
 }
 
 func userExists(ctx context.Context, q interface {
@@ -839,41 +890,51 @@ func (s *Store) CreateSession(ctx context.Context, ns latch.NewSession) error {
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		// The writer's transaction is BEGIN IMMEDIATE: no password change
-		// can commit between this check and the insert. The hash the last
-		// rehash replaced is the same password (a change clears it).
 		if ns.WhilePasswordHash != "" {
-			var one int
-			err := tx.QueryRowContext(ctx, `SELECT 1 FROM credentials WHERE user_id = ? AND (hash = ? OR rehashed_from = ?)`,
-				userID, ns.WhilePasswordHash, contract.RehashDigest(ns.WhilePasswordHash)).Scan(&one)
-			if errors.Is(err, sql.ErrNoRows) {
-				return contract.ConcurrentUpdate()
-			}
-			if err != nil {
+			if err := passwordStill(ctx, tx, userID, ns.WhilePasswordHash); err != nil {
 				return err
 			}
 		}
-		res, err := tx.ExecContext(ctx, `
-			INSERT INTO sessions (id, user_id, kind, scopes, created_at, expires_at, revoked_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO NOTHING`,
-			id, userID, string(sess.Kind), scopes, micros(created), micros(sess.ExpiresAt), microsPtr(sess.RevokedAt))
-		if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
-			return contract.NotFound("user")
-		}
-		if err := oneRow(res, err, contract.AlreadyExists("session")); err != nil {
+		if err := insertSession(ctx, tx, id, userID, sess, scopes, micros(created)); err != nil {
 			return err
 		}
 		if len(refreshHash) != 0 {
-			res, err = tx.ExecContext(ctx, `
-				INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)
-				ON CONFLICT (hash) DO NOTHING`, refreshHash, id, micros(created))
-			if err := oneRow(res, err, contract.AlreadyExists("refresh token")); err != nil {
+			if err := insertRefreshToken(ctx, tx, refreshHash, id, micros(created)); err != nil {
 				return err
 			}
 		}
 		return appendAudit(ctx, tx, audit)
 	})
+}
+
+// passwordStill checks that the user's password is still the one hash was
+// made from (see latch.NewSession.WhilePasswordHash): Conflict
+// (CodeConcurrentUpdate) otherwise. The writer's transaction is BEGIN
+// IMMEDIATE: no password change can commit between this check and the
+// caller's insert. The hash the last rehash replaced is the same password
+// (a change clears it).
+func passwordStill(ctx context.Context, tx *sql.Tx, userID, hash string) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM credentials WHERE user_id = ? AND (hash = ? OR rehashed_from = ?)`,
+		userID, hash, contract.RehashDigest(hash)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return contract.ConcurrentUpdate()
+	}
+	return err
+}
+
+// insertSession stores sess as id of userID, created at created; an
+// unknown user is NotFound, a taken id Conflict.
+func insertSession(ctx context.Context, tx *sql.Tx, id, userID string, sess latch.Session, scopes string, created int64) error {
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO sessions (id, user_id, kind, scopes, created_at, expires_at, revoked_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`,
+		id, userID, string(sess.Kind), scopes, created, micros(sess.ExpiresAt), microsPtr(sess.RevokedAt))
+	if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
+		return contract.NotFound("user")
+	}
+	return oneRow(res, err, contract.AlreadyExists("session"))
 }
 
 const sessionColumns = `s.id, s.user_id, s.kind, s.scopes, s.created_at, s.expires_at, s.revoked_at`
@@ -950,30 +1011,18 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 
-	var sess latch.Session
-	var used sql.NullInt64
-	var successor []byte
-	dest, finish := sessionDest(&sess)
-	err = tx.QueryRowContext(ctx, `
-		SELECT rt.used_at, rt.next_hash, `+sessionColumns+`
-		FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
-		WHERE rt.hash = ?`, oldHash).Scan(append([]any{&used, &successor}, dest...)...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return latch.Session{}, contract.NotFound("refresh token")
-	}
+	sess, used, successor, err := refreshToken(ctx, tx, oldHash)
 	if err != nil {
 		return latch.Session{}, fail(err)
 	}
-	finish()
 
 	if used.Valid {
 		if contract.WithinReuse(fromMicros(used.Int64), at, reuseInterval) && bytes.Equal(successor, newHash) {
-			var successorUsed sql.NullInt64
-			err := tx.QueryRowContext(ctx, `SELECT used_at FROM refresh_tokens WHERE hash = ?`, successor).Scan(&successorUsed)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			unused, err := successorUnused(ctx, tx, successor)
+			if err != nil {
 				return latch.Session{}, fail(err)
 			}
-			if err == nil && !successorUsed.Valid {
+			if unused {
 				if !sess.Live(at) {
 					return latch.Session{}, contract.SessionEnded()
 				}
@@ -985,28 +1034,79 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	if !sess.Live(at) {
 		return latch.Session{}, contract.SessionEnded()
 	}
-	// The writer is serialized, so this cannot find the token used; the
-	// guard keeps the statement correct on its own, as in store/postgres.
-	res, err := tx.ExecContext(ctx, `
-		UPDATE refresh_tokens SET used_at = ?, next_hash = ? WHERE hash = ? AND used_at IS NULL`, micros(at), newHash, oldHash)
+	marked, err := markRefreshTokenUsed(ctx, tx, oldHash, newHash, at)
 	if err != nil {
 		return latch.Session{}, fail(err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return latch.Session{}, fail(err)
-	} else if n == 0 {
+	if !marked {
 		return latch.Session{}, revokeForReuse(ctx, tx, sess.ID, at)
 	}
-	res, err = tx.ExecContext(ctx, `
-		INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)
-		ON CONFLICT (hash) DO NOTHING`, newHash, sess.ID, micros(at))
-	if err := oneRow(res, err, contract.AlreadyExists("refresh token")); err != nil {
+	if err := insertRefreshToken(ctx, tx, newHash, sess.ID, micros(at)); err != nil {
 		return latch.Session{}, fail(err)
 	}
 	if err := tx.Commit(); err != nil {
 		return latch.Session{}, fail(err)
 	}
 	return sess, nil
+}
+
+// refreshToken reads the token with hash, whether and into what it was
+// used, and its session; an unknown hash is NotFound.
+func refreshToken(ctx context.Context, tx *sql.Tx, hash []byte) (sess latch.Session, used sql.NullInt64, successor []byte, err error) {
+	dest, finish := sessionDest(&sess)
+	err = tx.QueryRowContext(ctx, `
+		SELECT rt.used_at, rt.next_hash, `+sessionColumns+`
+		FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
+		WHERE rt.hash = ?`, hash).Scan(append([]any{&used, &successor}, dest...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return latch.Session{}, sql.NullInt64{}, nil, contract.NotFound("refresh token")
+	}
+	if err != nil {
+		return latch.Session{}, sql.NullInt64{}, nil, err
+	}
+	finish()
+	return sess, used, successor, nil
+}
+
+// successorUnused reports whether the successor a rotation stored exists
+// and is still unused.
+func successorUnused(ctx context.Context, tx *sql.Tx, successor []byte) (bool, error) {
+	var successorUsed sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT used_at FROM refresh_tokens WHERE hash = ?`, successor).Scan(&successorUsed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return !successorUsed.Valid, nil
+}
+
+// markRefreshTokenUsed marks the token with oldHash used at at, with newHash
+// as its successor, and reports whether it did. The writer is serialized,
+// so this cannot find the token used; the guard keeps the statement
+// correct on its own, as in store/postgres.
+func markRefreshTokenUsed(ctx context.Context, tx *sql.Tx, oldHash, newHash []byte, at time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, `
+		UPDATE refresh_tokens SET used_at = ?, next_hash = ? WHERE hash = ? AND used_at IS NULL`, micros(at), newHash, oldHash)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	return n > 0, nil
+}
+
+// insertRefreshToken stores a refresh token of the session's chain (its
+// first, or the successor of one used); a hash that exists already is a
+// Conflict.
+func insertRefreshToken(ctx context.Context, tx *sql.Tx, hash []byte, sessionID string, at int64) error {
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (hash) DO NOTHING`, hash, sessionID, at)
+	return oneRow(res, err, contract.AlreadyExists("refresh token"))
 }
 
 // revokeForReuse revokes the session of a reused refresh token and commits

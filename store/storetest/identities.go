@@ -1,10 +1,88 @@
 package storetest
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/latchid/latch"
 )
+
+// The conformance tests of latch.UserStore's outside identities: linking,
+// unlinking, the issuer that scopes a subject, and claiming an unfinished
+// sign-up.
+
+// Identities are linked to existing users and found again by (provider,
+// subject); a pair can belong to one user only.
+func testAddIdentity(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	u := createUser(t, st, "linked@example.com")
+	other := createUser(t, st, "other-linked@example.com")
+	if _, err := st.UserByIdentity(ctx, issuerGitHub, "gh-7"); !latch.IsKind(err, latch.KindNotFound) {
+		t.Fatalf("unlinked identity: %v", err)
+	}
+	ident := latch.Identity{UserID: strings.ToUpper(u.ID), Provider: latch.ProviderGitHub, Issuer: issuerGitHub, Subject: "gh-7", Email: "linked@example.com", CreatedAt: t0}
+	if err := st.AddIdentity(ctx, ident, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.UserByIdentity(ctx, issuerGitHub, "gh-7")
+	if err != nil || got.ID != u.ID {
+		t.Fatalf("UserByIdentity = %v, %v; want %s", got.ID, err, u.ID)
+	}
+	if _, err := st.UserByIdentity(ctx, issuerGoogle, "gh-7"); !latch.IsKind(err, latch.KindNotFound) {
+		t.Errorf("same subject, other provider: %v", err)
+	}
+	ids, err := st.IdentitiesByUser(ctx, u.ID)
+	if err != nil || len(ids) != 1 || ids[0].Subject != "gh-7" || !ids[0].CreatedAt.Equal(stored(t0)) {
+		t.Fatalf("IdentitiesByUser = %+v, %v", ids, err)
+	}
+	taken := ident
+	taken.UserID = other.ID
+	wantError(t, st.AddIdentity(ctx, taken, nil), latch.KindConflict, latch.CodeIdentityTaken)
+	missing := latch.Identity{UserID: newID(t), Provider: latch.ProviderGoogle, Issuer: issuerGoogle, Subject: "g-1"}
+	wantNotFound(t, st.AddIdentity(ctx, missing, nil))
+	wantNotFound(t, st.AddIdentity(ctx, latch.Identity{UserID: "not-a-uuid", Provider: latch.ProviderGoogle, Issuer: issuerGoogle, Subject: "g-2"}, nil))
+	wantError(t, st.AddIdentity(ctx, latch.Identity{UserID: u.ID, Provider: latch.ProviderGoogle}, nil), latch.KindInvalid, latch.CodeInvalidRequest)
+	if ids, _ := st.IdentitiesByUser(ctx, other.ID); len(ids) != 0 {
+		t.Errorf("refused links were stored: %+v", ids)
+	}
+}
+
+// An identity can be unlinked unless it is the last way to sign in.
+func testRemoveIdentity(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	u, err := st.CreateUser(ctx, latch.NewUser{User: latch.User{Email: "unlink@example.com", Active: true, CreatedAt: t0},
+		Identity: &latch.Identity{Provider: latch.ProviderGoogle, Issuer: issuerGoogle, Subject: "g-unlink"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := createUser(t, st, "not-mine@example.com")
+	first, _ := st.IdentitiesByUser(ctx, u.ID)
+	wantError(t, st.RemoveIdentity(ctx, u.ID, first[0].ID), latch.KindConflict, latch.CodeLastSignInMethod)
+	wantNotFound(t, st.RemoveIdentity(ctx, other.ID, first[0].ID))
+	wantNotFound(t, st.RemoveIdentity(ctx, u.ID, newID(t)))
+	wantNotFound(t, st.RemoveIdentity(ctx, u.ID, "nope"))
+
+	if err := st.AddIdentity(ctx, latch.Identity{UserID: u.ID, Provider: latch.ProviderGitHub, Issuer: issuerGitHub, Subject: "gh-unlink"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RemoveIdentity(ctx, u.ID, first[0].ID); err != nil {
+		t.Fatalf("with a second identity: %v", err)
+	}
+	left, _ := st.IdentitiesByUser(ctx, u.ID)
+	if len(left) != 1 || left[0].Provider != latch.ProviderGitHub {
+		t.Fatalf("left %+v", left)
+	}
+	wantError(t, st.RemoveIdentity(ctx, u.ID, left[0].ID), latch.KindConflict, latch.CodeLastSignInMethod)
+	if err := st.ChangePassword(ctx, latch.PasswordChange{UserID: u.ID, NewHash: "h", At: at(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RemoveIdentity(ctx, u.ID, left[0].ID); err != nil {
+		t.Fatalf("with a password: %v", err)
+	}
+	if ids, _ := st.IdentitiesByUser(ctx, u.ID); len(ids) != 0 {
+		t.Fatalf("left %+v", ids)
+	}
+}
 
 // The issuers of the tests' identities.
 var (
@@ -173,111 +251,5 @@ func testClaimRefused(t *testing.T, st latch.Store) {
 	events, err := st.AuditEvents(ctx, latch.AuditQuery{TenantID: latch.DefaultTenantID, Action: latch.AuditIdentityLink, Limit: 10})
 	if err != nil || len(events) != 0 {
 		t.Errorf("refused claims were audited: %+v, %v", events, err)
-	}
-}
-
-// Whose word verified an email is kept: an operator or client's is
-// "asserted", a link the person opened is "link", and unmarking clears it.
-func testVerifiedBy(t *testing.T, st latch.Store) {
-	ctx := t.Context()
-	asserted, err := st.CreateUser(ctx, latch.NewUser{User: latch.User{Email: "vb-asserted@example.com", Verified: true, Active: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if asserted.VerifiedBy != latch.EmailAsserted || !asserted.Verified {
-		t.Errorf("created verified without saying how: %q, %v; want asserted", asserted.VerifiedBy, asserted.Verified)
-	}
-	byProvider, err := st.CreateUser(ctx, latch.NewUser{User: latch.User{Email: "vb-provider@example.com", VerifiedBy: latch.EmailVerifiedByProvider, Active: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !byProvider.Verified {
-		t.Error("VerifiedBy provider did not make the user verified")
-	}
-	if _, err := st.CreateUser(ctx, latch.NewUser{User: latch.User{Email: "vb-bad@example.com", VerifiedBy: "trust-me", Active: true}}); !latch.IsKind(err, latch.KindInvalid) {
-		t.Errorf("an unknown verification: %v", err)
-	}
-	yes, no := true, false
-	update := func(id string, v *bool) latch.User {
-		t.Helper()
-		u, err := st.UpdateUser(ctx, latch.UserUpdate{ID: id, Verified: v, At: at(2)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return u
-	}
-	// An administrator marking a proven email verified again changes
-	// nothing; marking an unverified one makes it asserted, not proven.
-	if got := update(byProvider.ID, &yes); got.VerifiedBy != latch.EmailVerifiedByProvider {
-		t.Errorf("re-marking a provider-verified email: %q", got.VerifiedBy)
-	}
-	plain := createUser(t, st, "vb-plain@example.com")
-	if got := update(plain.ID, &yes); got.VerifiedBy != latch.EmailAsserted || !got.Verified {
-		t.Errorf("marked verified by an administrator: %q, %v; want asserted", got.VerifiedBy, got.Verified)
-	}
-	if got := update(plain.ID, nil); got.VerifiedBy != latch.EmailAsserted {
-		t.Errorf("an update without verified changed it: %q", got.VerifiedBy)
-	}
-	if got := update(byProvider.ID, &no); got.VerifiedBy != latch.EmailUnverified || got.Verified {
-		t.Errorf("unmarked: %q, %v", got.VerifiedBy, got.Verified)
-	}
-	// A password set through a link proves the address, even one an
-	// administrator had asserted.
-	withPassword := createUserWithPassword(t, st, "vb-link@example.com", "h1")
-	update(withPassword.ID, &yes)
-	if err := st.ChangePassword(ctx, latch.PasswordChange{UserID: withPassword.ID, PreviousHash: "h1", NewHash: "h2", Verify: true, At: at(3)}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := st.UserByID(ctx, withPassword.ID)
-	if err != nil || got.VerifiedBy != latch.EmailVerifiedByLink || !got.Verified {
-		t.Errorf("after a link: %q, %v, %v", got.VerifiedBy, got.Verified, err)
-	}
-}
-
-// A link that proves the address of an account nobody had proven it for
-// (made by a provider that did not verify the email) detaches whatever
-// signed in to it before: its identities and sessions. An account whose
-// address was proven keeps both.
-func testVerifyDetachesUnproven(t *testing.T, st latch.Store) {
-	ctx := t.Context()
-	unproven, err := st.CreateUser(ctx, latch.NewUser{
-		User:     latch.User{Email: "unproven@example.com", Active: true, CreatedAt: at(0)},
-		Identity: &latch.Identity{Provider: latch.ProviderOIDC, Issuer: "https://loose.example", Subject: "squatter"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	proven, err := st.CreateUser(ctx, latch.NewUser{
-		User:     latch.User{Email: "proven@example.com", VerifiedBy: latch.EmailVerifiedByProvider, Active: true, CreatedAt: at(0)},
-		Identity: &latch.Identity{Provider: latch.ProviderOIDC, Issuer: "https://strict.example", Subject: "owner"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	squatterSession := createSession(t, st, unproven.ID, nil)
-	ownerSession := createSession(t, st, proven.ID, nil)
-	for _, u := range []latch.User{unproven, proven} {
-		if err := st.ChangePassword(ctx, latch.PasswordChange{UserID: u.ID, NewHash: "h-" + u.ID, KeepSessions: true, Verify: true, At: at(3)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if ids, err := st.IdentitiesByUser(ctx, unproven.ID); err != nil || len(ids) != 0 {
-		t.Errorf("the unproven account's identities after the link: %+v, %v", ids, err)
-	}
-	if _, err := st.UserByIdentity(ctx, "https://loose.example", "squatter"); !latch.IsKind(err, latch.KindNotFound) {
-		t.Errorf("the squatter's identity still signs in: %v", err)
-	}
-	equal(t, "the squatter's session RevokedAt", session(t, st, squatterSession.ID).RevokedAt, storedPtr(at(3)))
-	if ids, err := st.IdentitiesByUser(ctx, proven.ID); err != nil || len(ids) != 1 {
-		t.Errorf("the proven account's identities after the link: %+v, %v", ids, err)
-	}
-	if s := session(t, st, ownerSession.ID); s.RevokedAt != nil {
-		t.Error("a first password on a proven account ended its session")
-	}
-	for _, u := range []latch.User{unproven, proven} {
-		got, err := st.UserByID(ctx, u.ID)
-		if err != nil || got.VerifiedBy != latch.EmailVerifiedByLink && got.VerifiedBy != latch.EmailVerifiedByProvider {
-			t.Errorf("%s after the link: %q, %v", u.Email, got.VerifiedBy, err)
-		}
 	}
 }
