@@ -14,6 +14,7 @@ import (
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/internal/testenv"
+	"github.com/latchid/latch/ratelimit"
 )
 
 // lookupsDown is a real store whose email lookups fail while down is set:
@@ -401,6 +402,46 @@ func TestJobThatPanicsDoesNotCrash(t *testing.T) {
 		jobs, err := h.Store.Jobs(ctx, 10)
 		if err != nil || len(jobs) != 1 || jobs[0].Attempts != 1 || !strings.Contains(jobs[0].LastError, "panic") {
 			t.Fatalf("the job after a panic: %+v, %v; want it kept for a retry, with the panic as its error", jobs, err)
+		}
+	})
+}
+
+// jobsToggle is a real store that cannot record a job while down is set.
+type jobsToggle struct {
+	latch.Store
+	down atomic.Bool
+}
+
+func (j *jobsToggle) EnqueueJob(ctx context.Context, job latch.Job) error {
+	if j.down.Load() {
+		return jobsDown{}.EnqueueJob(ctx, job)
+	}
+	return j.Store.EnqueueJob(ctx, job)
+}
+
+// A client told 503 (nothing recorded: try again) has not spent its
+// address's mail budget: once the database is back, it is served.
+func TestRequestNotRecordedSpendsNoBudget(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := latch.WithClientIP(context.Background(), "192.0.2.7")
+		cfg := account.DefaultConfig()
+		cfg.MailPerIP = ratelimit.Rule{Limit: 2, Per: time.Hour}
+		st := &jobsToggle{Store: h.Store}
+		hh := testenv.NewHarnessWithConfig(t, st, cfg)
+		st.down.Store(true)
+		for range 5 {
+			if err := hh.Accounts.RequestRecovery(ctx, "someone@example.com"); !latch.IsKind(err, latch.KindUnavailable) {
+				t.Fatalf("while the database is down: %v", err)
+			}
+		}
+		st.down.Store(false)
+		for i := range 2 {
+			if err := hh.Accounts.RequestRecovery(ctx, "someone@example.com"); err != nil {
+				t.Fatalf("request %d once the database is back: %v", i+1, err)
+			}
+		}
+		if err := hh.Accounts.RequestRecovery(ctx, "someone@example.com"); !latch.IsKind(err, latch.KindTooMany) {
+			t.Fatalf("the third recorded request: %v, want the address's limit", err)
 		}
 	})
 }

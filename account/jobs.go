@@ -80,6 +80,24 @@ func errNotRecorded(cause error) error {
 	return latch.Internal(cause)
 }
 
+// recordForAddress records the job of a request for mail within the
+// client address's mail limit (MailPerIP): the limit is checked first and
+// charged once the request is recorded, so a client told 503 (nothing
+// recorded, try again) has not spent its budget on it.
+func (s *Service) recordForAddress(ctx context.Context, kind string, d jobData) error {
+	key := "mail-ip:" + s.addressKey(latch.ClientIP(ctx))
+	if err := s.limit(ctx, key, s.cfg.MailPerIP, 0); err != nil {
+		return err
+	}
+	if err := s.record(ctx, kind, d); err != nil {
+		return err
+	}
+	if err := s.limit(ctx, key, s.cfg.MailPerIP, 1); err != nil && !latch.IsKind(err, latch.KindTooMany) {
+		s.log.WarnContext(ctx, "mail limit not charged", "err", err)
+	}
+	return nil
+}
+
 // record stores the job of the request in ctx. It does the same work
 // whatever the data says (a seal and one insert) and touches no account,
 // so its time tells nothing about whether one exists.

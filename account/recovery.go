@@ -23,10 +23,7 @@ func (s *Service) RequestRecovery(ctx context.Context, email string) error {
 	if s.cfg.MailOff {
 		return errMailDisabled()
 	}
-	if err := s.limit(ctx, "mail-ip:"+s.addressKey(latch.ClientIP(ctx)), s.cfg.MailPerIP, 1); err != nil {
-		return err
-	}
-	return s.record(ctx, latch.JobRecovery, jobData{Email: email})
+	return s.recordForAddress(ctx, latch.JobRecovery, jobData{Email: email})
 }
 
 // recover is the work of a recovery request: a link to the account with

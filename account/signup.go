@@ -40,10 +40,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) error {
 	if s.cfg.MailOff {
 		return errMailDisabled()
 	}
-	if err := s.limit(ctx, "mail-ip:"+s.addressKey(latch.ClientIP(ctx)), s.cfg.MailPerIP, 1); err != nil {
-		return err
-	}
-	return s.record(ctx, latch.JobSignUp, jobData{Email: email, FirstName: first, LastName: last})
+	return s.recordForAddress(ctx, latch.JobSignUp, jobData{Email: email, FirstName: first, LastName: last})
 }
 
 // signUp is the work of a sign-up request (see SignUp).
