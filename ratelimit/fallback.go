@@ -115,11 +115,17 @@ func (f *Fallback) Allow(ctx context.Context, key string, rule Rule, cost int) (
 			return f.primary.Allow(ctx, key, rule, cost)
 		})
 		if err == nil {
-			if cost > 0 && d.Allowed {
+			if d.Allowed {
 				// Counted in the fallback too, so that an outage does not
 				// start every count again from zero: causing one must
-				// not buy an attacker a fresh burst.
-				_, _ = f.fallback.Allow(ctx, key, rule, cost)
+				// not buy an attacker a fresh burst. And the fallback's
+				// refusal stands: it counts this replica's events only,
+				// which the primary's count (of every replica) can only
+				// be below if the primary lost its counts (a restart, a
+				// flap). Either refusing is refusal.
+				if local, _ := f.fallback.Allow(ctx, key, rule, cost); !local.Allowed {
+					return local, nil
+				}
 			}
 			return d, nil
 		}
