@@ -44,18 +44,15 @@ type Config struct {
 type Pages struct {
 	cfg         Config
 	secure      bool // cookies are Secure and __Host- prefixed
-	crossOrigin *http.CrossOriginProtection
+	crossOrigin *httpx.CrossSiteGuard
 }
 
 // New returns the pages.
 func New(cfg Config) *Pages {
-	p := &Pages{cfg: cfg, secure: httpx.SecureCookies(cfg.PublicURL), crossOrigin: http.NewCrossOriginProtection()}
-	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Scheme != "" && u.Host != "" {
-		// Behind a proxy that rewrites Host, the browser's Origin is the
-		// public one, which then no longer equals the request's Host.
-		_ = p.crossOrigin.AddTrustedOrigin(u.Scheme + "://" + u.Host)
-	}
-	p.crossOrigin.SetDenyHandler(p.page(p.refuseCrossOrigin))
+	// Behind a proxy that rewrites Host, the browser's Origin is the
+	// public one, which then no longer equals the request's Host: it is
+	// trusted.
+	p := &Pages{cfg: cfg, secure: httpx.SecureCookies(cfg.PublicURL), crossOrigin: httpx.NewCrossSiteGuard([]string{cfg.PublicURL})}
 	if cfg.PublicURL != "" && !p.secure && cfg.Log != nil {
 		cfg.Log.Warn("LATCH_PUBLIC_URL is plain http on a host that is not loopback: the pages' cookies cannot be Secure or __Host-; serve Latch over https", "public_url", cfg.PublicURL)
 	}
@@ -179,11 +176,10 @@ func (p *Pages) cookie(name, value string, maxAge int, sameSite http.SameSite) *
 
 // stateChanging serves a POST that changes something (signs in or out,
 // sets a password, sends mail) only when the browser says it comes from
-// Latch's own pages. http.CrossOriginProtection refuses what fetch
-// metadata (Sec-Fetch-Site) or, for older browsers, an Origin that is not
-// this host marks as cross-origin. An opaque origin ("null": a sandboxed
-// frame, a cross-site redirect, a data: or file: page) is refused here
-// too, whatever Sec-Fetch-Site says: nothing of Latch's posts from one.
+// Latch's own pages: httpx.CrossSiteGuard refuses what fetch metadata
+// (Sec-Fetch-Site) or, for older browsers, an Origin that is not this host
+// marks as cross-origin, and an opaque ("null") origin, as the
+// credential endpoints of the API do.
 //
 // The forms carry no CSRF token: every browser Latch supports sends
 // Sec-Fetch-Site or Origin on a cross-origin POST, so a token (even one
@@ -191,14 +187,13 @@ func (p *Pages) cookie(name, value string, maxAge int, sameSite http.SameSite) *
 // neither header are not from a browser's cross-site form. SameSite
 // cookies (Lax session, __Host- prefix) stay as a second layer.
 func (p *Pages) stateChanging(h func(w http.ResponseWriter, r *http.Request) (string, *view)) http.Handler {
-	checked := p.crossOrigin.Handler(p.page(h))
-	refuse := p.page(p.refuseCrossOrigin)
+	serve, refuse := p.page(h), p.page(p.refuseCrossOrigin)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if origins := r.Header.Values("Origin"); len(origins) > 1 || (len(origins) == 1 && strings.EqualFold(strings.TrimSpace(origins[0]), "null")) {
+		if p.crossOrigin.Check(r) != nil {
 			refuse(w, r)
 			return
 		}
-		checked.ServeHTTP(w, r)
+		serve.ServeHTTP(w, r)
 	})
 }
 

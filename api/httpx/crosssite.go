@@ -3,6 +3,7 @@ package httpx
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/latchid/latch"
 )
@@ -37,8 +38,16 @@ func NewCrossSiteGuard(origins []string) *CrossSiteGuard {
 
 // Check returns a Forbidden error (CodeCrossSite) for a browser's
 // cross-site request, nil otherwise. Call it before anything is counted.
+//
+// An opaque origin ("null": a sandboxed frame, a cross-site redirect, a
+// data: or file: page) and repeated Origin headers are refused too,
+// whatever Sec-Fetch-Site says: CrossOriginProtection lets
+// "Sec-Fetch-Site: same-origin" with "Origin: null" through, and nothing of
+// Latch's, nor of an allow-listed app's, posts from an opaque origin.
 func (g *CrossSiteGuard) Check(r *http.Request) error {
-	if err := g.cop.Check(r); err != nil {
+	origins := r.Header.Values("Origin")
+	opaque := len(origins) > 1 || (len(origins) == 1 && strings.EqualFold(strings.TrimSpace(origins[0]), "null"))
+	if err := g.cop.Check(r); err != nil || opaque {
 		return &latch.Error{Kind: latch.KindForbidden, Code: CodeCrossSite,
 			Message: "cross-site browser requests are refused: call this endpoint from a server, from Latch's own pages or from an allow-listed origin"}
 	}

@@ -255,8 +255,9 @@ func TestTokenRefusesCrossSiteRequests(t *testing.T) {
 		{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.example"}},
 		{"Sec-Fetch-Site": {"cross-site"}},
 		{"Sec-Fetch-Site": {"same-site"}, "Origin": {"https://other.example.test"}},
-		{"Origin": {"https://evil.example"}}, // an older browser: no Sec-Fetch-Site
-		{"Origin": {"null"}},                 // a sandboxed frame, a data: URL
+		{"Origin": {"https://evil.example"}},                    // an older browser: no Sec-Fetch-Site
+		{"Origin": {"null"}},                                    // a sandboxed frame, a data: URL
+		{"Sec-Fetch-Site": {"same-origin"}, "Origin": {"null"}}, // what CrossOriginProtection alone lets through
 	} {
 		for range 15 {
 			status, _, body := postFrom(t, srv, victim, "/v1/token", form, wrong, hdr)
