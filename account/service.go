@@ -127,6 +127,9 @@ type Service struct {
 	ready     sync.Mutex
 	readyAt   time.Time
 	readyCall *pingCall
+	// ownHashPrefix begins every hash this service makes (see
+	// password.OwnPrefix), for observeHash.
+	ownHashPrefix string
 	// failureFloor is the current floor of a failed sign-in, in
 	// nanoseconds (see Config.LoginFailureFloor); it only ever rises.
 	failureFloor atomic.Int64
@@ -161,6 +164,9 @@ func New(store latch.Store, hasher *password.Hasher, keys *token.Keys, limiter r
 	}
 	s := &Service{store: store, hasher: hasher, keys: keys, limiter: limiter, cfg: cfg, now: func() time.Time { return now().UTC() }, log: log,
 		jobQueued: make(chan struct{}, 1)}
+	if hasher != nil {
+		s.ownHashPrefix = password.OwnPrefix(hasher.Params())
+	}
 	switch {
 	case cfg.LoginFailureFloor > 0:
 		s.failureFloor.Store(int64(cfg.LoginFailureFloor))

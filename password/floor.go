@@ -133,7 +133,7 @@ type StoredHashClass struct {
 // it is the usual import.
 func (c VerifyCosts) StoredHashClasses(own Params) []StoredHashClass {
 	out := []StoredHashClass{
-		{Like: "$argon2%", NotLike: fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%%", argon2.Version, own.MemoryKiB, own.Time, own.Threads), Slowest: c.Argon2},
+		{Like: "$argon2%", NotLike: OwnPrefix(own) + "%", Slowest: c.Argon2},
 		{Like: "$scrypt$%", Slowest: c.Scrypt},
 		{Like: "%pbkdf2%", Slowest: c.PBKDF2},
 	}
@@ -142,4 +142,10 @@ func (c VerifyCosts) StoredHashClasses(own Params) []StoredHashClass {
 		out = append(out, StoredHashClass{Like: fmt.Sprintf("$2_$%02d$%%", cost), Slowest: c.Bcrypt >> (maxBcryptCost - cost)})
 	}
 	return out
+}
+
+// OwnPrefix is how every hash this service makes at params begins (the
+// argon2id PHC parameters, before the salt).
+func OwnPrefix(params Params) string {
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$", argon2.Version, params.MemoryKiB, params.Time, params.Threads)
 }
