@@ -93,6 +93,9 @@ const (
 	// CodeCanceled (KindUnavailable): the caller gave up (a client that
 	// went away) before the work was done. Nobody is waiting for an answer.
 	CodeCanceled = "canceled"
+	// CodeInternal (KindInternal): an unexpected failure; its cause is
+	// logged, never shown.
+	CodeInternal = "internal"
 )
 
 // Error is the error every use case returns.
@@ -139,7 +142,7 @@ func Internal(err error) *Error {
 	if errors.As(err, &le) {
 		return le
 	}
-	return &Error{Kind: KindInternal, Code: "internal", Message: "internal error", Err: err}
+	return &Error{Kind: KindInternal, Code: CodeInternal, Message: "internal error", Err: err}
 }
 
 // AsError returns err as *Error, wrapping anything else as Internal.

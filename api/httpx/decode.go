@@ -28,6 +28,10 @@ const (
 	CodeEmptyBody    = "empty_body"
 )
 
+// CodeMissingToken (kind Unauthenticated): the request has no
+// Authorization header at all.
+const CodeMissingToken = "missing_token"
+
 // ReadBody reads the whole body, refusing more than MaxBodyBytes and bytes
 // that are not UTF-8.
 func ReadBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {

@@ -111,7 +111,7 @@ func WriteJSON(w http.ResponseWriter, status int, contentType string, v any) {
 func BearerToken(r *http.Request) (string, error) {
 	values := r.Header.Values("Authorization")
 	if len(values) == 0 {
-		return "", &latch.Error{Kind: latch.KindUnauthenticated, Code: "missing_token", Message: "missing Authorization header"}
+		return "", &latch.Error{Kind: latch.KindUnauthenticated, Code: CodeMissingToken, Message: "missing Authorization header"}
 	}
 	if len(values) > 1 {
 		return "", &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeInvalidToken, Message: "more than one Authorization header"}

@@ -115,7 +115,7 @@ func userOf(u latch.User, ids []latch.Identity, hasPassword bool) User {
 func (s *Surface) setPassword(w http.ResponseWriter, r *http.Request) error {
 	raw, err := httpx.BearerToken(r)
 	if err != nil {
-		return &latch.Error{Kind: latch.KindUnauthenticated, Code: "missing_token", Message: "No token provided"}
+		return &latch.Error{Kind: latch.KindUnauthenticated, Code: httpx.CodeMissingToken, Message: "No token provided"}
 	}
 	var req setPasswordRequest
 	if err := decode(w, r, &req); err != nil {
@@ -189,7 +189,7 @@ func writeError(w http.ResponseWriter, _ *http.Request, e *latch.Error) {
 		// An invalid or expired verification token is the seed's 400; no
 		// token at all is its 401.
 		status, d = http.StatusBadRequest, errorDetail{Code: "INVALID_TOKEN", Message: "Invalid or expired token"}
-		if e.Code == "missing_token" {
+		if e.Code == httpx.CodeMissingToken {
 			status, d = http.StatusUnauthorized, errorDetail{Code: "UNAUTHORIZED", Message: "No token provided"}
 		}
 	case latch.KindConflict:
