@@ -103,7 +103,14 @@ type Error struct {
 	Kind    Kind
 	Code    string
 	Field   string // the input field at fault, if any
-	Message string // safe to show to a client
+	// Message is the service's own text, safe to show to a client. A
+	// surface that speaks a seed's words picks its own text by Code (and
+	// Params), never by Message.
+	Message string
+	// Params are the values a rule's text needs ("min", "max" for a
+	// length, "count" for a history, "specials" for a character list),
+	// so that every surface can word the rule its own way.
+	Params map[string]string
 	// Details holds one Error per failed rule when several fail at once
 	// (password policy).
 	Details []Error

@@ -2,6 +2,7 @@ package password
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode"
@@ -106,8 +107,10 @@ func DefaultPolicy() Policy {
 // and Message are those of the first failed rule and whose Details hold one
 // error per failed rule, so a form can show them all at once.
 func (p Policy) Check(password, email string) error {
-	fail := func(code, message string) latch.Error {
-		return *latch.FieldError("password", code, message)
+	fail := func(code, message string, params ...string) latch.Error {
+		e := *latch.FieldError("password", code, message)
+		e.Params = paramsOf(params)
+		return e
 	}
 	var failed []latch.Error
 	if password == "" {
@@ -116,10 +119,10 @@ func (p Policy) Check(password, email string) error {
 	}
 	n := utf8.RuneCountInString(password)
 	if p.MinLength > 0 && n < p.MinLength {
-		failed = append(failed, fail(latch.CodePolicyLength, fmt.Sprintf("The password must be at least %d characters.", p.MinLength)))
+		failed = append(failed, fail(latch.CodePolicyLength, fmt.Sprintf("The password must be at least %d characters.", p.MinLength), "min", strconv.Itoa(p.MinLength)))
 	}
 	if p.MaxLength > 0 && n > p.MaxLength {
-		failed = append(failed, fail(latch.CodePolicyLength, fmt.Sprintf("The password may not be greater than %d characters.", p.MaxLength)))
+		failed = append(failed, fail(latch.CodePolicyLength, fmt.Sprintf("The password may not be greater than %d characters.", p.MaxLength), "max", strconv.Itoa(p.MaxLength)))
 	}
 	if e := CheckVisible(password); e != nil {
 		failed = append(failed, *e)
@@ -142,7 +145,7 @@ func (p Policy) Check(password, email string) error {
 }
 
 // composition checks the required character classes, one failure each.
-func (p Policy) composition(password string, fail func(code, message string) latch.Error) []latch.Error {
+func (p Policy) composition(password string, fail func(code, message string, params ...string) latch.Error) []latch.Error {
 	if p.Require == 0 {
 		return nil
 	}
@@ -160,7 +163,7 @@ func (p Policy) composition(password string, fail func(code, message string) lat
 			have |= Upper
 		case unicode.IsDigit(r):
 			have |= Digit
-		case strings.ContainsRune(specials, r):
+		case IsSpecial(r, specials):
 			have |= Special
 		case unicode.IsLetter(r):
 			// Letters without case (most scripts) count as letters only.
@@ -180,13 +183,41 @@ func (p Policy) composition(password string, fail func(code, message string) lat
 		{Special, latch.CodePolicySpecial, "The password must contain at least one special character (" + specials + ")."},
 	} {
 		if p.Require&rule.class != 0 && have&rule.class == 0 {
-			failed = append(failed, fail(rule.code, rule.message))
+			if rule.class == Special {
+				failed = append(failed, fail(rule.code, rule.message, "specials", specials))
+			} else {
+				failed = append(failed, fail(rule.code, rule.message))
+			}
 		}
 	}
 	if p.Require&Special != 0 && invalid {
-		failed = append(failed, fail(latch.CodePolicySpecialInvalid, "The password may only contain these special characters: "+specials))
+		failed = append(failed, fail(latch.CodePolicySpecialInvalid, "The password may only contain these special characters: "+specials, "specials", specials))
 	}
 	return failed
+}
+
+// IsSpecial is the one definition of a special character. With a list (a
+// policy's Specials, seed 001's by default) a character is special when
+// the list holds it; with none (seed 003's "at least one special
+// character") any visible character that is neither a letter, a digit
+// nor a space is.
+func IsSpecial(r rune, list string) bool {
+	if list != "" {
+		return strings.ContainsRune(list, r)
+	}
+	return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsSpace(r) && !Invisible(r)
+}
+
+// paramsOf pairs up name, value, name, value...
+func paramsOf(kv []string) map[string]string {
+	if len(kv) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
 }
 
 func policyError(failed []latch.Error) error {
