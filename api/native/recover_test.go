@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -146,6 +147,22 @@ func TestMailSurvivesSMTPOutage(t *testing.T) {
 		h.Worker.Notify()
 		msg := h.SMTP.WaitFor(t, "patient@example.com", 10*time.Second)
 		link := testenv.Link(t, msg)
+		// The server has the message before the worker records it sent:
+		// wait for that record, or the clock moved past the lease below
+		// would hand the same message out again (delivery is at least
+		// once, and this test is about the outage, not a crash).
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			msgs, err := h.Store.MailMessages(ctx, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if slices.ContainsFunc(msgs, func(m latch.MailMessage) bool { return m.ID == pending.ID && m.Status() == "sent" }) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the delivered message is not recorded as sent: %+v", msgs)
+			}
+		}
 		if status, out := setWithLink(t, h, link, "After-the-outage-1!"); status != 204 {
 			t.Fatalf("set: %d %s", status, out)
 		}
