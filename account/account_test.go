@@ -58,7 +58,7 @@ func TestSetOwnPasswordValidation(t *testing.T) {
 			fields map[string]string // field -> code
 		}{
 			{"empty", account.SetOwnPasswordInput{}, map[string]string{"password": latch.CodeRequired, "password_confirmation": latch.CodeRequired}},
-			{"mismatch", account.SetOwnPasswordInput{Password: goodPassword, Confirmation: ptr(goodPassword + "x")}, map[string]string{"password": latch.CodePasswordMismatch}},
+			{"mismatch", account.SetOwnPasswordInput{Password: goodPassword, Confirmation: ptr(goodPassword + "x")}, map[string]string{"password_confirmation": latch.CodePasswordMismatch}},
 			{"short", account.SetOwnPasswordInput{Password: "Ab1!x", Confirmation: ptr("Ab1!x")}, map[string]string{"password": latch.CodePolicyLength}},
 			{"common", account.SetOwnPasswordInput{Password: "password1", Confirmation: ptr("password1")}, map[string]string{"password": latch.CodePolicyCommon}},
 			{"email", account.SetOwnPasswordInput{Password: "val-is-my-name", Confirmation: ptr("val-is-my-name")}, map[string]string{"password": latch.CodePolicyEmail}},

@@ -55,38 +55,38 @@ func (s *Service) AdminSetPassword(ctx context.Context, a Admin, in AdminSetPass
 	if err := a.require(latch.PermManageAll); err != nil {
 		return err
 	}
-	var missing []latch.Error
-	if in.Password == nil || *in.Password == "" {
-		missing = append(missing, *latch.FieldError("password", latch.CodeRequired, "The password field is required."))
+	var user latch.User
+	var pol latch.PasswordPolicy
+	steps := map[passwordCheck]passwordStep{
+		stepUser: func(np *newPassword, _ string) ([]latch.Error, error) {
+			var err error
+			if user, err = s.adminUser(ctx, a, in.User); err != nil {
+				return nil, err
+			}
+			if err := a.mayActOn(user); err != nil {
+				return nil, err
+			}
+			np.Email = user.Email
+			if in.ValidatePolicy {
+				if pol, err = s.tenantPolicy(ctx, user.TenantID); err != nil {
+					return nil, err
+				}
+				checker := passwordPolicy(pol)
+				np.Policy = &checker
+			}
+			return nil, nil
+		},
 	}
-	if in.Confirmation == nil || *in.Confirmation == "" {
-		missing = append(missing, *latch.FieldError("password_confirmation", latch.CodeRequired, "The password confirmation field is required."))
-	}
-	if len(missing) > 0 {
-		return invalid(missing)
-	}
-	if s.cfg.Policy.TooLong(*in.Password) {
-		return invalid(s.checkHardLimits(*in.Password))
-	}
-	pw := password.Normalize(*in.Password)
-	if password.Normalize(*in.Confirmation) != pw {
-		return invalid([]latch.Error{*latch.FieldError("password", latch.CodePasswordMismatch, "The password field confirmation does not match.")})
-	}
-	user, err := s.adminUser(ctx, a, in.User)
-	if err != nil {
-		return err
-	}
-	if err := a.mayActOn(user); err != nil {
-		return err
-	}
-	failed := s.checkHardLimits(pw)
-	if len(failed) == 0 && in.ValidatePolicy {
-		if failed, err = s.checkNewPassword(ctx, user, pw); err != nil {
-			return err
+	if in.ValidatePolicy {
+		steps[stepHistory] = func(_ *newPassword, pw string) ([]latch.Error, error) {
+			return s.checkHistory(ctx, user, pw, pol)
 		}
 	}
-	if len(failed) > 0 {
-		return invalid(failed)
+	pw, err := checkNewPassword(newPassword{
+		Password: deref(in.Password), Confirmation: in.Confirmation, MaxLength: s.cfg.Policy.MaxLength,
+	}, orderAdmin, steps)
+	if err != nil {
+		return err
 	}
 	hash, err := s.hasher.Hash(ctx, pw)
 	if err != nil {
@@ -214,15 +214,9 @@ func (s *Service) AdminCreateUser(ctx context.Context, a Admin, in AdminCreateUs
 		// it before the floor covers it.
 		s.observeHash(in.PasswordHash)
 	case in.Password != "":
-		pw := password.Normalize(in.Password)
-		failed := s.checkHardLimits(pw)
-		if len(failed) == 0 {
-			if failed, err = s.checkNewPassword(ctx, nu.User, pw); err != nil {
-				return latch.User{}, err
-			}
-		}
-		if len(failed) > 0 {
-			return latch.User{}, invalid(failed)
+		pw, err := s.checkUserPassword(ctx, nu.User, in.Password, orderAdminCreate)
+		if err != nil {
+			return latch.User{}, err
 		}
 		if nu.PasswordHash, err = s.hasher.Hash(ctx, pw); err != nil {
 			return latch.User{}, latch.AsError(err)

@@ -62,81 +62,94 @@ func (s *Service) SetOwnPassword(ctx context.Context, p Principal, in SetOwnPass
 		return err
 	}
 	forcedChange := forcedChange(p)
-	if s.cfg.Policy.TooLong(in.Password) {
-		return invalid(s.checkHardLimits(in.Password))
-	}
-	pw := password.Normalize(in.Password)
-	cred, err := s.store.Credential(ctx, p.User.ID)
-	hasPassword := err == nil
-	if err != nil && !latch.IsKind(err, latch.KindNotFound) {
-		return err
-	}
-
-	// The cheap checks first. Whether the new password is the current one
-	// or in the history is told only once the caller has proven who it is
-	// (current_password, or the change token), and within the per-account
-	// limit: otherwise a stolen token could test guesses against the
-	// stored hashes without end.
-	pol, failed, err := s.checkPolicyRules(ctx, p.User, pw)
-	if err != nil {
-		return err
-	}
-	if in.Confirmation == nil || *in.Confirmation == "" {
-		failed = append(failed, *latch.FieldError("password_confirmation", latch.CodeRequired, "The password confirmation field is required."))
-	} else if password.Normalize(*in.Confirmation) != pw {
-		failed = append(failed, *latch.FieldError("password", latch.CodePasswordMismatch, "The password field confirmation does not match."))
-	}
-	if hasPassword && !forcedChange && (in.CurrentPassword == nil || *in.CurrentPassword == "") {
-		failed = append(failed, *errCurrentPasswordRequired())
-	}
-	if len(failed) > 0 {
-		return invalid(failed)
-	}
-
-	// A stolen access token must not become a way to guess the password:
-	// wrong current passwords, and new passwords refused by the history,
-	// are limited per account.
+	var cred latch.Credential
+	hasPassword := false
 	failures := "current-password-failures:" + p.User.ID
-	if err := s.limit(ctx, failures, s.cfg.LoginFailures, 0); err != nil {
-		return err
-	}
-	previous := ""
-	if forcedChange {
-		previous = cred.Hash
-	} else if hasPassword {
-		current := password.Normalize(*in.CurrentPassword)
-		ok := false
-		if !s.cfg.Policy.TooLong(current) {
-			if ok, _, err = s.hasher.Verify(ctx, current, cred.Hash); err != nil {
-				return latch.AsError(err)
-			}
-		}
-		if !ok {
-			if err := s.limit(ctx, failures, s.cfg.LoginFailures, 1); err != nil && !latch.IsKind(err, latch.KindTooMany) {
-				return err
-			}
-			return errCurrentPasswordWrong()
-		}
-		previous = cred.Hash
-	}
-	history, err := s.checkHistory(ctx, p.User, pw, pol)
-	if err != nil {
-		return err
-	}
-	if len(history) == 0 && forcedChange && hasPassword {
-		same, err := s.hasher.MatchesAny(ctx, pw, []string{cred.Hash})
-		if err != nil {
-			return latch.AsError(err)
-		}
-		if same {
-			history = []latch.Error{*latch.FieldError("password", latch.CodePolicyHistory, "The new password must differ from the current one.")}
-		}
-	}
-	if len(history) > 0 {
+	// chargeFailure counts a wrong current password, or a new password
+	// refused by the history, against the account: a stolen access token
+	// must not become a way to guess the password.
+	chargeFailure := func() error {
 		if err := s.limit(ctx, failures, s.cfg.LoginFailures, 1); err != nil && !latch.IsKind(err, latch.KindTooMany) {
 			return err
 		}
-		return invalid(history)
+		return nil
+	}
+	var pol latch.PasswordPolicy
+	previous := ""
+	pw, err := checkNewPassword(newPassword{
+		Password: in.Password, Confirmation: in.Confirmation, CurrentPassword: in.CurrentPassword,
+		MaxLength: s.cfg.Policy.MaxLength, Email: p.User.Email,
+	}, orderOwn, map[passwordCheck]passwordStep{
+		stepLoad: func(np *newPassword, _ string) ([]latch.Error, error) {
+			c, err := s.store.Credential(ctx, p.User.ID)
+			if err != nil && !latch.IsKind(err, latch.KindNotFound) {
+				return nil, err
+			}
+			cred, hasPassword = c, err == nil
+			np.MustProveCurrent = hasPassword && !forcedChange
+			if pol, err = s.tenantPolicy(ctx, p.User.TenantID); err != nil {
+				return nil, err
+			}
+			checker := passwordPolicy(pol)
+			np.Policy = &checker
+			return nil, nil
+		},
+		// Whether the new password is the current one or in the history
+		// is told only once the caller has proven who it is
+		// (current_password, or the change token), and within the
+		// per-account limit.
+		stepCurrent: func(_ *newPassword, _ string) ([]latch.Error, error) {
+			if err := s.limit(ctx, failures, s.cfg.LoginFailures, 0); err != nil {
+				return nil, err
+			}
+			if forcedChange {
+				previous = cred.Hash
+				return nil, nil
+			}
+			if !hasPassword {
+				return nil, nil
+			}
+			current := password.Normalize(*in.CurrentPassword)
+			ok := false
+			if !s.cfg.Policy.TooLong(current) {
+				var err error
+				if ok, _, err = s.hasher.Verify(ctx, current, cred.Hash); err != nil {
+					return nil, latch.AsError(err)
+				}
+			}
+			if !ok {
+				if err := chargeFailure(); err != nil {
+					return nil, err
+				}
+				return nil, errCurrentPasswordWrong()
+			}
+			previous = cred.Hash
+			return nil, nil
+		},
+		stepHistory: func(_ *newPassword, pw string) ([]latch.Error, error) {
+			history, err := s.checkHistory(ctx, p.User, pw, pol)
+			if err != nil {
+				return nil, err
+			}
+			if len(history) == 0 && forcedChange && hasPassword {
+				same, err := s.hasher.MatchesAny(ctx, pw, []string{cred.Hash})
+				if err != nil {
+					return nil, latch.AsError(err)
+				}
+				if same {
+					history = []latch.Error{failure("password", latch.CodePolicyHistory, "The new password must differ from the current one.")}
+				}
+			}
+			if len(history) > 0 {
+				if err := chargeFailure(); err != nil {
+					return nil, err
+				}
+			}
+			return history, nil
+		},
+	})
+	if err != nil {
+		return err
 	}
 	newHash, err := s.hasher.Hash(ctx, pw)
 	if err != nil {

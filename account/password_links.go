@@ -5,7 +5,6 @@ import (
 	"net/url"
 
 	"github.com/latchid/latch"
-	"github.com/latchid/latch/password"
 	"github.com/latchid/latch/token"
 )
 
@@ -38,7 +37,7 @@ func (s *Service) RequestPasswordLink(ctx context.Context, p Principal) error {
 		return err
 	}
 	if len(ids) == 0 {
-		return &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeMissingLinkedIdentity, Message: "Linked identity is needed to access this resource, please check why the user does not have a linked identity"}
+		return &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeMissingLinkedIdentity, Message: "The account has no linked sign-in provider identity: only such an account may ask for a set-password email."}
 	}
 	if err := s.limitMail(ctx, p.User.ID); err != nil {
 		return err
@@ -133,27 +132,18 @@ func (s *Service) SetPasswordWithLink(ctx context.Context, in SetPasswordWithLin
 	if err != nil {
 		return err
 	}
-	if s.cfg.Policy.TooLong(in.Password) {
-		return invalid(s.checkHardLimits(in.Password))
-	}
-	pw := password.Normalize(in.Password)
-	pol, failed, err := s.checkPolicyRules(ctx, user, pw)
+	var pol latch.PasswordPolicy
+	pw, err := checkNewPassword(newPassword{
+		Password: in.Password, Confirmation: in.Confirmation, MaxLength: s.cfg.Policy.MaxLength, Email: user.Email,
+	}, orderLink, map[passwordCheck]passwordStep{
+		stepLoad: s.loadPolicy(ctx, user.TenantID, &pol),
+		// The link proves the email: the history may be told.
+		stepHistory: func(_ *newPassword, pw string) ([]latch.Error, error) {
+			return s.checkHistory(ctx, user, pw, pol)
+		},
+	})
 	if err != nil {
 		return err
-	}
-	if in.Confirmation == nil || *in.Confirmation == "" {
-		failed = append(failed, *latch.FieldError("password_confirmation", latch.CodeRequired, "The password confirmation field is required."))
-	} else if password.Normalize(*in.Confirmation) != pw {
-		failed = append(failed, *latch.FieldError("password_confirmation", latch.CodePasswordMismatch, "The two passwords do not match."))
-	}
-	if len(failed) == 0 {
-		// The link proves the email: the history may be told.
-		if failed, err = s.checkHistory(ctx, user, pw, pol); err != nil {
-			return err
-		}
-	}
-	if len(failed) > 0 {
-		return invalid(failed)
 	}
 	newHash, err := s.hasher.Hash(ctx, pw)
 	if err != nil {

@@ -193,29 +193,31 @@ func (s *Service) SetPolicy(ctx context.Context, a Admin, ch PolicyChange) (latc
 	return p, nil
 }
 
-// checkNewPassword checks pw (normalized) against the policy of user's
-// tenant, history included, and returns every failed rule at once. The
-// history is checked only when every other rule passed: it costs a hash
-// per remembered password, and the caller must have proven who it is
-// before it may learn whether a password was one of the account's.
-func (s *Service) checkNewPassword(ctx context.Context, user latch.User, pw string) ([]latch.Error, error) {
-	pol, failed, err := s.checkPolicyRules(ctx, user, pw)
-	if err != nil || len(failed) > 0 {
-		return failed, err
-	}
-	return s.checkHistory(ctx, user, pw, pol)
+// checkUserPassword takes the password of a user being created (no
+// confirmation, nothing to prove): o's checks, with user's tenant policy
+// and history.
+func (s *Service) checkUserPassword(ctx context.Context, user latch.User, pw string, o passwordOrder) (string, error) {
+	var pol latch.PasswordPolicy
+	return checkNewPassword(newPassword{Password: pw, MaxLength: s.cfg.Policy.MaxLength, Email: user.Email}, o, map[passwordCheck]passwordStep{
+		stepLoad: s.loadPolicy(ctx, user.TenantID, &pol),
+		stepHistory: func(_ *newPassword, pw string) ([]latch.Error, error) {
+			return s.checkHistory(ctx, user, pw, pol)
+		},
+	})
 }
 
-// checkPolicyRules checks every rule of the tenant's policy but history.
-func (s *Service) checkPolicyRules(ctx context.Context, user latch.User, pw string) (latch.PasswordPolicy, []latch.Error, error) {
-	pol, err := s.tenantPolicy(ctx, user.TenantID)
-	if err != nil {
-		return pol, nil, err
+// loadPolicy is the step that reads the tenant's policy into the checks
+// (and into *pol, for the history).
+func (s *Service) loadPolicy(ctx context.Context, tenantID string, pol *latch.PasswordPolicy) passwordStep {
+	return func(np *newPassword, _ string) ([]latch.Error, error) {
+		var err error
+		if *pol, err = s.tenantPolicy(ctx, tenantID); err != nil {
+			return nil, err
+		}
+		checker := passwordPolicy(*pol)
+		np.Policy = &checker
+		return nil, nil
 	}
-	if err := passwordPolicy(pol).Check(pw, user.Email); err != nil {
-		return pol, details(err), nil
-	}
-	return pol, nil, nil
 }
 
 // checkHistory refuses pw if it is one of the user's last pol.History
@@ -233,26 +235,9 @@ func (s *Service) checkHistory(ctx context.Context, user latch.User, pw string, 
 		return nil, latch.AsError(err)
 	}
 	if reused {
-		return []latch.Error{*latch.FieldError("password", latch.CodePolicyHistory,
-			fmt.Sprintf("The password must not be one of your last %d passwords.", pol.History))}, nil
+		return []latch.Error{historyFailure(pol.History)}, nil
 	}
 	return nil, nil
-}
-
-// checkHardLimits is all an administrator's password must pass when the
-// policy is bypassed: not empty, not longer than the service accepts, no
-// invisible character (password.CheckVisible).
-func (s *Service) checkHardLimits(pw string) []latch.Error {
-	switch {
-	case pw == "":
-		return []latch.Error{*latch.FieldError("password", latch.CodeRequired, "The password field is required.")}
-	case s.cfg.Policy.TooLong(pw):
-		return []latch.Error{*latch.FieldError("password", latch.CodePolicyLength, fmt.Sprintf("The password may not be greater than %d characters.", s.hardMax()))}
-	}
-	if e := password.CheckVisible(pw); e != nil {
-		return []latch.Error{*e}
-	}
-	return nil
 }
 
 // PasswordRules describes the password policy of a tenant for people,

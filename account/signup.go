@@ -3,11 +3,8 @@ package account
 import (
 	"context"
 	"net/url"
-	"strings"
-	"unicode"
 
 	"github.com/latchid/latch"
-	"github.com/latchid/latch/password"
 )
 
 // verifyPurpose is the purpose of a sign-up's verification token.
@@ -167,25 +164,6 @@ func (s *Service) VerificationUser(ctx context.Context, verifyToken string) (lat
 	return user, nil
 }
 
-// seed003Rules are seed 003's own rules for a first password, on top of
-// the tenant's policy, in the seed's words.
-func seed003Rules(pw string) []latch.Error {
-	var failed []latch.Error
-	fail := func(code, msg string) {
-		failed = append(failed, *latch.FieldError("password", code, msg))
-	}
-	if len([]rune(pw)) < 8 {
-		fail(latch.CodePolicyLength, "Password must be at least 8 characters long")
-	}
-	if strings.IndexFunc(pw, unicode.IsDigit) < 0 {
-		fail(latch.CodePolicyDigit, "Password must contain at least one number")
-	}
-	if strings.IndexFunc(pw, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsSpace(r) }) < 0 {
-		fail(latch.CodePolicySpecial, "Password must contain at least one special character")
-	}
-	return failed
-}
-
 // SetFirstPasswordResult is what setting a first password with a
 // verification token gives.
 type SetFirstPasswordResult struct {
@@ -231,22 +209,12 @@ func (s *Service) setFirstPassword(ctx context.Context, verifyToken, pw string) 
 	} else if has {
 		return latch.User{}, "", errAlreadySet
 	}
-	if s.cfg.Policy.TooLong(pw) {
-		return latch.User{}, "", invalid(s.checkHardLimits(pw))
-	}
-	pw = password.Normalize(pw)
-	failed := seed003Rules(pw)
-	_, policy, err := s.checkPolicyRules(ctx, user, pw)
+	var pol latch.PasswordPolicy
+	pw, err = checkNewPassword(newPassword{
+		Password: pw, MaxLength: s.cfg.Policy.MaxLength, Email: user.Email, FlowRules: seed003Rules,
+	}, orderFirst, map[passwordCheck]passwordStep{stepLoad: s.loadPolicy(ctx, user.TenantID, &pol)})
 	if err != nil {
 		return latch.User{}, "", err
-	}
-	for _, f := range policy {
-		if !hasCode(failed, f.Code) {
-			failed = append(failed, f)
-		}
-	}
-	if len(failed) > 0 {
-		return latch.User{}, "", invalid(failed)
 	}
 	hash, err := s.hasher.Hash(ctx, pw)
 	if err != nil {
@@ -274,14 +242,4 @@ func (s *Service) setFirstPassword(ctx context.Context, verifyToken, pw string) 
 		return latch.User{}, "", err
 	}
 	return user, hash, nil
-}
-
-// hasCode reports whether one of failed has code.
-func hasCode(failed []latch.Error, code string) bool {
-	for _, f := range failed {
-		if f.Code == code {
-			return true
-		}
-	}
-	return false
 }

@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/latchid/latch"
-	"github.com/latchid/latch/password"
 )
 
 // CreateUserInput describes an account made by an operator (or, later, by a
@@ -63,13 +62,9 @@ func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (latch.Use
 		nu.User.Verified = true
 	}
 	if in.Password != "" {
-		pw := password.Normalize(in.Password)
-		failed, err := s.checkNewPassword(ctx, nu.User, pw)
+		pw, err := s.checkUserPassword(ctx, nu.User, in.Password, orderOperator)
 		if err != nil {
 			return latch.User{}, err
-		}
-		if len(failed) > 0 {
-			return latch.User{}, invalid(failed)
 		}
 		if nu.PasswordHash, err = s.hasher.Hash(ctx, pw); err != nil {
 			return latch.User{}, latch.AsError(err)

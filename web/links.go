@@ -6,6 +6,7 @@ import (
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/api/httpx"
+	"github.com/latchid/latch/api/royalti"
 )
 
 // The pages a link from an email opens: /set-password (seed 002's link and
@@ -100,7 +101,7 @@ func (p *Pages) verifySubmit(w http.ResponseWriter, r *http.Request) (string, *v
 		if latch.IsCode(err, latch.CodePasswordAlreadySet) {
 			return "done.html", &view{Title: "Email verified", Notice: "Your email is verified and your password is set. Sign in."}
 		}
-		return p.formFailed(w, r, err, "setpassword.html", form)
+		return p.formFailed(w, r, seed003Words(err), "setpassword.html", form)
 	}
 	return "done.html", &view{Title: "Email verified", Notice: "Your email is verified and your password is set. Sign in with your email and your new password."}
 }
@@ -119,6 +120,24 @@ func (p *Pages) recoverSubmit(w http.ResponseWriter, r *http.Request) (string, *
 		return "done.html", &view{Title: "Check your email", Notice: "If " + email + " has an account with a password, it will get a link to choose a new one within a few minutes. The link works once, for 24 hours."}
 	}
 	return p.formFailed(w, r, err, "recover.html", &view{Title: "Forgot your password?", Email: email, FieldErrors: map[string]string{}})
+}
+
+// seed003Words words err's failed rules as seed 003 does: this page is the
+// seed's sign-up flow in a browser, and says what its API says
+// (royalti.RuleText, the one wording).
+func seed003Words(err error) error {
+	le := latch.AsError(err)
+	if le.Kind != latch.KindInvalid {
+		return err
+	}
+	out := *le
+	out.Message = royalti.RuleText(out)
+	out.Details = make([]latch.Error, len(le.Details))
+	for i, d := range le.Details {
+		d.Message = royalti.RuleText(d)
+		out.Details[i] = d
+	}
+	return &out
 }
 
 // linkFailed answers a page whose link did not check out.

@@ -2,6 +2,7 @@ package devopness
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/api/httpx"
@@ -67,11 +68,37 @@ func fieldErrors(err *latch.Error) map[string][]string {
 	}
 	out := map[string][]string{}
 	for _, e := range all {
-		field := e.Field
-		if field == "" {
-			field = "body"
-		}
-		out[field] = append(out[field], e.Message)
+		field, text := laravelText(e)
+		out[field] = append(out[field], text)
 	}
 	return out
+}
+
+// laravelText is seed 000's wording of a failed rule, Laravel's
+// validation messages (shared/seeds/README.md, 000), and the field Laravel
+// files it under; a rule Laravel has no message for reads as the
+// service's own text.
+func laravelText(e latch.Error) (field, text string) {
+	field = e.Field
+	if field == "" {
+		field = "body"
+	}
+	switch e.Code {
+	case latch.CodeRequired:
+		return field, "The " + strings.ReplaceAll(field, "_", " ") + " field is required."
+	case latch.CodePasswordMismatch:
+		// Laravel's "confirmed" rule belongs to the confirmed field.
+		return "password", "The password field confirmation does not match."
+	case latch.CodeCurrentPasswordWrong:
+		// Laravel's current_password rule.
+		return field, "The password is incorrect."
+	case latch.CodePolicyLength:
+		if n := e.Params["min"]; n != "" {
+			return field, "The password must be at least " + n + " characters."
+		}
+		if n := e.Params["max"]; n != "" {
+			return field, "The password may not be greater than " + n + " characters."
+		}
+	}
+	return field, e.Message
 }

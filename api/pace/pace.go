@@ -74,7 +74,8 @@ func writeError(w http.ResponseWriter, _ *http.Request, e *latch.Error) {
 		// invalid OAuth token for this endpoint.
 		status, code, title, detail = http.StatusUnauthorized, "unauthorized", "Unauthorized", "OAuth token missing or invalid"
 		if e.Code == latch.CodeMissingLinkedIdentity {
-			code, title, detail = "missing-linked-identity", "Missing linked identity for authorized access", e.Message
+			code, title, detail = "missing-linked-identity", "Missing linked identity for authorized access",
+				"Linked identity is needed to access this resource, please check why the user does not have a linked identity"
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	case latch.KindNotFound:
