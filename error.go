@@ -100,9 +100,9 @@ const (
 
 // Error is the error every use case returns.
 type Error struct {
-	Kind    Kind
-	Code    string
-	Field   string // the input field at fault, if any
+	Kind  Kind
+	Code  string
+	Field string // the input field at fault, if any
 	// Message is the service's own text, safe to show to a client. A
 	// surface that speaks a seed's words picks its own text by Code (and
 	// Params), never by Message.

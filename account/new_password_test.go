@@ -16,9 +16,9 @@ import (
 // orders).
 func TestNewPasswordOrders(t *testing.T) {
 	const (
-		good     = "Correct-horse-7-battery"
-		email    = "alice@example.com"
-		maxLen   = 64
+		good   = "Correct-horse-7-battery"
+		email  = "alice@example.com"
+		maxLen = 64
 	)
 	long := strings.Repeat("Ab1!", 20) // 80 > maxLen
 	// The tenant's policy in these cases: 12 characters, a digit, no
