@@ -3,6 +3,7 @@
 package devopness
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 
@@ -13,13 +14,21 @@ import (
 
 // Surface is the seed-000 HTTP surface.
 type Surface struct {
-	accounts  *account.Service
+	accounts  Accounts
 	adapt     httpx.Adapter
 	crossSite *httpx.CrossSiteGuard
 }
 
+// Accounts is what seed 000 asks of the use cases (account.Service).
+type Accounts interface {
+	Authenticate(ctx context.Context, accessToken string) (account.Principal, error)
+	SetOwnPassword(ctx context.Context, p account.Principal, in account.SetOwnPasswordInput) error
+	Login(ctx context.Context, in account.LoginInput) (account.TokenPair, error)
+	TrustedOrigins() []string
+}
+
 // New returns the surface.
-func New(accounts *account.Service, log *slog.Logger) *Surface {
+func New(accounts Accounts, log *slog.Logger) *Surface {
 	return &Surface{accounts: accounts, adapt: httpx.Adapter{Log: log, Write: writeError}, crossSite: httpx.NewCrossSiteGuard(accounts.TrustedOrigins())}
 }
 

@@ -4,6 +4,7 @@
 package onelogin
 
 import (
+	"context"
 	"encoding/base64"
 	"log/slog"
 	"net/http"
@@ -18,12 +19,20 @@ import (
 
 // Surface is the seed-001 HTTP surface.
 type Surface struct {
-	accounts *account.Service
+	accounts Accounts
 	adapt    httpx.Adapter
 }
 
+// Accounts is what seed 001 asks of the use cases (account.Service).
+type Accounts interface {
+	AuthenticateClient(ctx context.Context, accessToken string) (account.Admin, error)
+	AdminSetPassword(ctx context.Context, a account.Admin, in account.AdminSetPasswordInput) error
+	IssueClientToken(ctx context.Context, clientID, secret string) (account.ClientTokenPair, error)
+	RefreshClientToken(ctx context.Context, refreshToken string) (account.ClientTokenPair, error)
+}
+
 // New returns the surface.
-func New(accounts *account.Service, log *slog.Logger) *Surface {
+func New(accounts Accounts, log *slog.Logger) *Surface {
 	return &Surface{accounts: accounts, adapt: httpx.Adapter{Log: log, Write: writeError}}
 }
 

@@ -4,6 +4,7 @@
 package pace
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -15,12 +16,18 @@ import (
 
 // Surface is the seed-002 HTTP surface.
 type Surface struct {
-	accounts *account.Service
+	accounts Accounts
 	adapt    httpx.Adapter
 }
 
+// Accounts is what seed 002 asks of the use cases (account.Service).
+type Accounts interface {
+	Authenticate(ctx context.Context, accessToken string) (account.Principal, error)
+	RequestPasswordLink(ctx context.Context, p account.Principal) error
+}
+
 // New returns the surface.
-func New(accounts *account.Service, log *slog.Logger) *Surface {
+func New(accounts Accounts, log *slog.Logger) *Surface {
 	return &Surface{accounts: accounts, adapt: httpx.Adapter{Log: log, Write: writeError}}
 }
 

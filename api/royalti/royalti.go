@@ -3,6 +3,7 @@
 package royalti
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -14,12 +15,19 @@ import (
 
 // Surface is the seed-003 HTTP surface.
 type Surface struct {
-	accounts *account.Service
+	accounts Accounts
 	adapt    httpx.Adapter
 }
 
+// Accounts is what seed 003 asks of the use cases (account.Service).
+type Accounts interface {
+	SignUp(ctx context.Context, in account.SignUpInput) error
+	SetFirstPassword(ctx context.Context, verifyToken, password string) (account.SetFirstPasswordResult, error)
+	Identities(ctx context.Context, userID string) ([]latch.Identity, error)
+}
+
 // New returns the surface.
-func New(accounts *account.Service, log *slog.Logger) *Surface {
+func New(accounts Accounts, log *slog.Logger) *Surface {
 	return &Surface{accounts: accounts, adapt: httpx.Adapter{Log: log, Write: writeError}}
 }
 
