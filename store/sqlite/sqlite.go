@@ -515,7 +515,7 @@ func (s *Store) ClaimUnfinishedUser(ctx context.Context, ident latch.Identity, c
 // claimUnfinished marks the user verified by a provider and gives it
 // claim's profile, if it is an account nobody finished: unverified,
 // active, not an administrator, without a password or an identity.
-// Otherwise the error is Conflict (CodeClaimRefused).
+// Otherwise the error is contract.ClaimRefused (Conflict).
 func claimUnfinished(ctx context.Context, tx *sql.Tx, userID string, claim latch.User, at int64) (latch.User, error) {
 	var u latch.User
 	dest, finish := userDest(&u)
