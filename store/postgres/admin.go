@@ -98,20 +98,8 @@ func (s *Store) CreateTenant(ctx context.Context, t latch.Tenant, audit *latch.A
 		return latch.Tenant{}, err
 	}
 	err = s.write(ctx, func(tx pgx.Tx) error {
-		// A duplicate name (a concurrent one waited for) returns no row; a
-		// duplicate id still fails.
-		err := tx.QueryRow(ctx, `
-			INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)
-			ON CONFLICT (name) DO NOTHING
-			RETURNING number`, t.ID, t.Name, t.CreatedAt).Scan(&t.Number)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return contract.NameTaken()
-		case pgCode(err) == uniqueViolation && pgConstraint(err) == tenantsNameKey:
-			return contract.NameTaken()
-		case pgCode(err) == uniqueViolation:
-			return contract.AlreadyExists("tenant")
-		case err != nil:
+		var err error
+		if t.Number, err = insertTenant(ctx, tx, t); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, ev)
@@ -120,6 +108,29 @@ func (s *Store) CreateTenant(ctx context.Context, t latch.Tenant, audit *latch.A
 		return latch.Tenant{}, err
 	}
 	return t, nil
+}
+
+// insertTenant stores t and returns the Number assigned. A taken name is
+// Conflict (CodeNameTaken), a taken id Conflict.
+func insertTenant(ctx context.Context, tx pgx.Tx, t latch.Tenant) (int64, error) {
+	// A duplicate name (a concurrent one waited for) returns no row; a
+	// duplicate id still fails.
+	var number int64
+	err := tx.QueryRow(ctx, `
+		INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO NOTHING
+		RETURNING number`, t.ID, t.Name, t.CreatedAt).Scan(&number)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return 0, contract.NameTaken()
+	case pgCode(err) == uniqueViolation && pgConstraint(err) == tenantsNameKey:
+		return 0, contract.NameTaken()
+	case pgCode(err) == uniqueViolation:
+		return 0, contract.AlreadyExists("tenant")
+	case err != nil:
+		return 0, err
+	}
+	return number, nil
 }
 
 // TenantByID implements latch.Store.
@@ -500,36 +511,14 @@ func (s *Store) UpdateUser(ctx context.Context, up latch.UserUpdate) (latch.User
 	at := contract.Or(up.At, s.now)
 	var u latch.User
 	err = s.write(ctx, func(tx pgx.Tx) error {
-		// A nil pointer is NULL, and COALESCE keeps the stored value.
-		dest, finish := userDest(&u)
-		err := tx.QueryRow(ctx, `
-			UPDATE users u SET
-				first_name = COALESCE($1::text, first_name),
-				last_name = COALESCE($2::text, last_name),
-				active = COALESCE($3::boolean, active),
-				admin = COALESCE($4::boolean, admin),
-				verified = COALESCE($5::boolean, verified),
-				-- Marked verified by an administrator: asserted, unless the
-				-- person proved it already. Unmarked: unverified.
-				email_verified_by = CASE WHEN $5::boolean IS NULL THEN email_verified_by
-					WHEN $5::boolean THEN CASE WHEN verified THEN email_verified_by ELSE 'asserted' END
-					ELSE '' END,
-				updated_at = $6
-			WHERE id = $7
-			RETURNING `+userColumns,
-			up.FirstName, up.LastName, up.Active, up.Admin, up.Verified, at, id).Scan(dest...)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return contract.NotFound("user")
-		}
-		if err != nil {
+		var err error
+		if u, err = updateUser(ctx, tx, id, up, at); err != nil {
 			return err
 		}
-		finish()
 		if up.Active != nil && !*up.Active {
 			// A deactivated user's sessions end with the deactivation, so
 			// reactivating cannot revive them.
-			if _, err := tx.Exec(ctx, `
-				UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL`, at, id); err != nil {
+			if err := revokeAllSessions(ctx, tx, id, at); err != nil {
 				return err
 			}
 		}
@@ -538,6 +527,38 @@ func (s *Store) UpdateUser(ctx context.Context, up latch.UserUpdate) (latch.User
 	if err != nil {
 		return latch.User{}, err
 	}
+	return u, nil
+}
+
+// updateUser writes the fields up sets to the user id and returns the user
+// as updated; an unknown user is NotFound.
+func updateUser(ctx context.Context, tx pgx.Tx, id string, up latch.UserUpdate, at time.Time) (latch.User, error) {
+	var u latch.User
+	dest, finish := userDest(&u)
+	// A nil pointer is NULL, and COALESCE keeps the stored value.
+	err := tx.QueryRow(ctx, `
+		UPDATE users u SET
+			first_name = COALESCE($1::text, first_name),
+			last_name = COALESCE($2::text, last_name),
+			active = COALESCE($3::boolean, active),
+			admin = COALESCE($4::boolean, admin),
+			verified = COALESCE($5::boolean, verified),
+			-- Marked verified by an administrator: asserted, unless the
+			-- person proved it already. Unmarked: unverified.
+			email_verified_by = CASE WHEN $5::boolean IS NULL THEN email_verified_by
+				WHEN $5::boolean THEN CASE WHEN verified THEN email_verified_by ELSE 'asserted' END
+				ELSE '' END,
+			updated_at = $6
+		WHERE id = $7
+		RETURNING `+userColumns,
+		up.FirstName, up.LastName, up.Active, up.Admin, up.Verified, at, id).Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return latch.User{}, contract.NotFound("user")
+	}
+	if err != nil {
+		return latch.User{}, err
+	}
+	finish()
 	return u, nil
 }
 
@@ -614,33 +635,14 @@ func (s *Store) RevokeSessions(ctx context.Context, r latch.SessionRevocation) (
 		if err := userExists(ctx, tx, userID); err != nil {
 			return err
 		}
+		var err error
 		if sessionID == "" {
-			tag, err := tx.Exec(ctx, `
-				UPDATE sessions SET revoked_at = $1
-				WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1`, at, userID)
-			if err != nil {
-				return err
-			}
-			n = tag.RowsAffected()
+			n, err = revokeLiveSessions(ctx, tx, userID, at)
 		} else {
-			// The lock makes a concurrent revocation wait, so that only
-			// one of two counts the session.
-			var live bool
-			err := tx.QueryRow(ctx, `
-				SELECT revoked_at IS NULL FROM sessions WHERE id = $1 AND user_id = $2
-				FOR NO KEY UPDATE`, sessionID, userID).Scan(&live)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return contract.NotFound("session")
-			}
-			if err != nil {
-				return err
-			}
-			if live {
-				if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $1 WHERE id = $2`, at, sessionID); err != nil {
-					return err
-				}
-				n = 1
-			}
+			n, err = revokeSessionOf(ctx, tx, userID, sessionID, at)
+		}
+		if err != nil {
+			return err
 		}
 		return appendAudit(ctx, tx, ev)
 	})
@@ -648,6 +650,36 @@ func (s *Store) RevokeSessions(ctx context.Context, r latch.SessionRevocation) (
 		return 0, err
 	}
 	return int(n), nil
+}
+
+// revokeLiveSessions revokes every live session of the user (neither
+// revoked nor expired) and returns how many it revoked.
+func revokeLiveSessions(ctx context.Context, tx pgx.Tx, userID string, at time.Time) (int64, error) {
+	return rowsAffected(tx.Exec(ctx, `
+		UPDATE sessions SET revoked_at = $1
+		WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1`, at, userID))
+}
+
+// revokeSessionOf revokes the session sessionID if it is the user's
+// (NotFound otherwise, as an unknown session) and returns how many it
+// revoked: none if it was revoked already.
+func revokeSessionOf(ctx context.Context, tx pgx.Tx, userID, sessionID string, at time.Time) (int64, error) {
+	// The lock makes a concurrent revocation wait, so that only one of
+	// two counts the session.
+	var live bool
+	err := tx.QueryRow(ctx, `
+		SELECT revoked_at IS NULL FROM sessions WHERE id = $1 AND user_id = $2
+		FOR NO KEY UPDATE`, sessionID, userID).Scan(&live)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, contract.NotFound("session")
+	}
+	if err != nil || !live {
+		return 0, err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $1 WHERE id = $2`, at, sessionID); err != nil {
+		return 0, err
+	}
+	return 1, nil
 }
 
 // TenantPolicy implements latch.Store.
@@ -722,11 +754,23 @@ func (s *Store) AuditEvents(ctx context.Context, q latch.AuditQuery) ([]latch.Au
 	if err != nil {
 		return nil, err
 	}
-	var where []string
-	var args []any
+	where, args := auditFilter(q)
+	query := `SELECT id, tenant_id, at, action, actor_type, actor_id, target_id, ip, details FROM audit_events`
+	if where != "" {
+		query += ` WHERE ` + where
+	}
+	args = append(args, q.Limit)
+	rows, err := s.pool.Query(ctx, query+fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args)), args...)
+	return collect(rows, err, scanAuditEvent)
+}
+
+// auditFilter returns the conditions of q (joined by AND; "" for none)
+// and their arguments, numbered $1, $2, ... in order.
+func auditFilter(q latch.AuditQuery) (where string, args []any) {
+	var conds []string
 	add := func(cond string, arg any) {
 		args = append(args, arg)
-		where = append(where, fmt.Sprintf(cond, len(args)))
+		conds = append(conds, fmt.Sprintf(cond, len(args)))
 	}
 	if q.TenantID != "" {
 		add(`tenant_id = $%d`, q.TenantID)
@@ -746,24 +790,21 @@ func (s *Store) AuditEvents(ctx context.Context, q latch.AuditQuery) ([]latch.Au
 	if q.BeforeID > 0 {
 		add(`id < $%d`, q.BeforeID)
 	}
-	query := `SELECT id, tenant_id, at, action, actor_type, actor_id, target_id, ip, details FROM audit_events`
-	if len(where) > 0 {
-		query += ` WHERE ` + strings.Join(where, ` AND `)
+	return strings.Join(conds, ` AND `), args
+}
+
+// scanAuditEvent scans a row of AuditEvents.
+func scanAuditEvent(row pgx.Row) (latch.AuditEvent, error) {
+	var e latch.AuditEvent
+	var tenantID, details *string
+	if err := row.Scan(&e.ID, &tenantID, &e.At, &e.Action, &e.ActorType, &e.ActorID, &e.TargetID, &e.IP, &details); err != nil {
+		return latch.AuditEvent{}, err
 	}
-	args = append(args, q.Limit)
-	rows, err := s.pool.Query(ctx, query+fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args)), args...)
-	return collect(rows, err, func(row pgx.Row) (latch.AuditEvent, error) {
-		var e latch.AuditEvent
-		var tenantID, details *string
-		if err := row.Scan(&e.ID, &tenantID, &e.At, &e.Action, &e.ActorType, &e.ActorID, &e.TargetID, &e.IP, &details); err != nil {
-			return latch.AuditEvent{}, err
-		}
-		if tenantID != nil {
-			e.TenantID = *tenantID
-		}
-		e.At = utc(e.At)
-		var err error
-		e.Details, err = contract.DecodeDetails(details)
-		return e, err
-	})
+	if tenantID != nil {
+		e.TenantID = *tenantID
+	}
+	e.At = utc(e.At)
+	var err error
+	e.Details, err = contract.DecodeDetails(details)
+	return e, err
 }

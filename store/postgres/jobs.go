@@ -1,9 +1,7 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -64,12 +62,8 @@ func (s *Store) ClaimJobs(ctx context.Context, now time.Time, lease time.Duratio
 	if limit <= 0 {
 		return nil, nil
 	}
-	type claimed struct {
-		latch.Job
-		due time.Time
-	}
-	// RETURNING cannot order its rows; each carries the time it was due,
-	// to be put back in the order it was claimed.
+	// Each row carries the time it was due, for collectClaimed to put
+	// them back in the order they were claimed.
 	rows, err := s.pool.Query(ctx, `
 		WITH due AS (
 			SELECT id, next_attempt_at FROM jobs
@@ -81,26 +75,7 @@ func (s *Store) ClaimJobs(ctx context.Context, now time.Time, lease time.Duratio
 		UPDATE jobs j SET attempts = j.attempts + 1, next_attempt_at = $3
 		FROM due WHERE j.id = due.id
 		RETURNING `+jobColumns+`, due.next_attempt_at`, now, contract.ClaimLimit(limit), until)
-	batch, err := collect(rows, err, func(row pgx.Row) (claimed, error) {
-		var c claimed
-		dest, finish := jobDest(&c.Job)
-		if err := row.Scan(append(dest, &c.due)...); err != nil {
-			return claimed{}, err
-		}
-		finish()
-		return c, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(batch, func(a, b claimed) int {
-		return cmp.Or(a.due.Compare(b.due), cmp.Compare(a.ID, b.ID))
-	})
-	var out []latch.Job
-	for _, c := range batch {
-		out = append(out, c.Job)
-	}
-	return out, nil
+	return collectClaimed(rows, err, jobDest, func(j *latch.Job) string { return j.ID })
 }
 
 // FinishJob implements latch.Store.

@@ -1,10 +1,8 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -84,12 +82,8 @@ func (s *Store) ClaimMail(ctx context.Context, now time.Time, lease time.Duratio
 	if limit <= 0 {
 		return nil, nil
 	}
-	type claimed struct {
-		latch.MailMessage
-		due time.Time
-	}
-	// RETURNING cannot order its rows; each carries the time it was due,
-	// to be put back in the order it was claimed.
+	// Each row carries the time it was due, for collectClaimed to put
+	// them back in the order they were claimed.
 	rows, err := s.pool.Query(ctx, `
 		WITH due AS (
 			SELECT id, next_attempt_at FROM mail_outbox
@@ -101,26 +95,7 @@ func (s *Store) ClaimMail(ctx context.Context, now time.Time, lease time.Duratio
 		UPDATE mail_outbox m SET attempts = m.attempts + 1, next_attempt_at = $3
 		FROM due WHERE m.id = due.id
 		RETURNING `+mailColumns+`, due.next_attempt_at`, now, contract.ClaimLimit(limit), until)
-	batch, err := collect(rows, err, func(row pgx.Row) (claimed, error) {
-		var c claimed
-		dest, finish := mailDest(&c.MailMessage)
-		if err := row.Scan(append(dest, &c.due)...); err != nil {
-			return claimed{}, err
-		}
-		finish()
-		return c, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(batch, func(a, b claimed) int {
-		return cmp.Or(a.due.Compare(b.due), cmp.Compare(a.ID, b.ID))
-	})
-	var out []latch.MailMessage
-	for _, c := range batch {
-		out = append(out, c.MailMessage)
-	}
-	return out, nil
+	return collectClaimed(rows, err, mailDest, func(m *latch.MailMessage) string { return m.ID })
 }
 
 // MarkMailSent implements latch.Store. Marking a sent message again keeps
@@ -167,13 +142,19 @@ func (s *Store) MarkMailFailed(ctx context.Context, id, lastError string, retryA
 			return err
 		}
 		// Nothing changed: tell a finished message from an unknown one.
-		var one int
-		err = tx.QueryRow(ctx, `SELECT 1 FROM mail_outbox WHERE id = $1`, id).Scan(&one)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return contract.NotFound("mail message")
-		}
-		return err
+		return mailExists(ctx, tx, id)
 	})
+}
+
+// mailExists checks that the outbox holds the message id, whatever its
+// state: NotFound otherwise.
+func mailExists(ctx context.Context, tx pgx.Tx, id string) error {
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM mail_outbox WHERE id = $1`, id).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return contract.NotFound("mail message")
+	}
+	return err
 }
 
 // MailMessages implements latch.Store.
@@ -200,32 +181,38 @@ func (s *Store) CreatePasswordLink(ctx context.Context, l latch.PasswordLink, m 
 		return err
 	}
 	return s.write(ctx, func(tx pgx.Tx) error {
-		// NO KEY UPDATE: the lock does not hold off inserts that only
-		// reference the user (sessions, identities).
-		var one int
-		err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, l.UserID).Scan(&one)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return contract.NotFound("user")
-		}
-		if err != nil {
+		if err := lockUserRow(ctx, tx, l.UserID, contract.NotFound("user")); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `
-			UPDATE password_links SET used_at = $1
-			WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1`,
-			l.CreatedAt, l.UserID, l.Purpose); err != nil {
+		if err := supersedePasswordLinks(ctx, tx, l); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO password_links (hash, user_id, purpose, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (hash) DO NOTHING`,
-			l.Hash, l.UserID, l.Purpose, l.CreatedAt, l.ExpiresAt)
-		if err := oneRow(tag, err, contract.AlreadyExists("password link")); err != nil {
+		if err := insertPasswordLink(ctx, tx, l); err != nil {
 			return err
 		}
 		return insertMail(ctx, tx, mail)
 	})
+}
+
+// supersedePasswordLinks uses up, at l's creation, every live link of l's
+// user for l's purpose: of a user's links for one purpose, only the last
+// sent works.
+func supersedePasswordLinks(ctx context.Context, tx pgx.Tx, l latch.PasswordLink) error {
+	_, err := tx.Exec(ctx, `
+		UPDATE password_links SET used_at = $1
+		WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1`,
+		l.CreatedAt, l.UserID, l.Purpose)
+	return err
+}
+
+// insertPasswordLink stores l; a taken hash is Conflict.
+func insertPasswordLink(ctx context.Context, tx pgx.Tx, l latch.PasswordLink) error {
+	tag, err := tx.Exec(ctx, `
+		INSERT INTO password_links (hash, user_id, purpose, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (hash) DO NOTHING`,
+		l.Hash, l.UserID, l.Purpose, l.CreatedAt, l.ExpiresAt)
+	return oneRow(tag, err, contract.AlreadyExists("password link"))
 }
 
 // PasswordLink implements latch.Store.

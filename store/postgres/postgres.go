@@ -400,8 +400,7 @@ func detachUnproven(ctx context.Context, tx pgx.Tx, userID string, at time.Time)
 	if err != nil || tag.RowsAffected() == 0 {
 		return err
 	}
-	_, err = tx.Exec(ctx, `UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL`, at, userID)
-	return err
+	return revokeAllSessions(ctx, tx, userID, at)
 }
 
 // ClaimUnfinishedUser implements latch.Store.
@@ -421,36 +420,20 @@ func (s *Store) ClaimUnfinishedUser(ctx context.Context, ident latch.Identity, c
 	err = s.write(ctx, func(tx pgx.Tx) error {
 		// Locked first, in a statement of its own: every writer of a
 		// credential or an identity of the user locks the row too, so
-		// the conditions below (read by a later statement, which sees
-		// what committed before the lock was granted) hold to the commit.
-		var one int
-		if err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, ident.UserID).Scan(&one); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				return contract.ClaimRefused()
-			}
+		// the conditions claimUnfinished checks (in a later statement,
+		// which sees what committed before the lock was granted) hold to
+		// the commit.
+		if err := lockUserRow(ctx, tx, ident.UserID, contract.ClaimRefused()); err != nil {
 			return err
 		}
-		dest, finish := userDest(&u)
-		err := tx.QueryRow(ctx, `
-			UPDATE users u SET verified = true, email_verified_by = 'provider',
-				first_name = $1, last_name = $2, profile_picture = $3, updated_at = $4
-			WHERE id = $5 AND NOT verified AND active AND NOT admin
-			  AND NOT EXISTS (SELECT 1 FROM credentials c WHERE c.user_id = u.id)
-			  AND NOT EXISTS (SELECT 1 FROM identities i WHERE i.user_id = u.id)
-			RETURNING `+userColumns,
-			claim.FirstName, claim.LastName, claim.ProfilePicture, at, ident.UserID).Scan(dest...)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return contract.ClaimRefused()
-		}
-		if err != nil {
+		var err error
+		if u, err = claimUnfinished(ctx, tx, ident.UserID, claim, at); err != nil {
 			return err
 		}
-		finish()
 		if err := insertIdentity(ctx, tx, ident); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `
-			UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL`, at, ident.UserID); err != nil {
+		if err := revokeAllSessions(ctx, tx, ident.UserID, at); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, audit)
@@ -458,6 +441,44 @@ func (s *Store) ClaimUnfinishedUser(ctx context.Context, ident latch.Identity, c
 	if err != nil {
 		return latch.User{}, err
 	}
+	return u, nil
+}
+
+// lockUserRow locks the user's row for the rest of tx, as lockUser does
+// without reading anything; an unknown user is ifNone. NO KEY UPDATE: the
+// lock does not hold off inserts that only reference the user (sessions,
+// identities).
+func lockUserRow(ctx context.Context, tx pgx.Tx, userID string, ifNone error) error {
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, userID).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ifNone
+	}
+	return err
+}
+
+// claimUnfinished marks the user verified by a provider and gives it
+// claim's profile, if it is an account nobody finished: unverified,
+// active, not an administrator, without a password or an identity.
+// Otherwise the error is contract.ClaimRefused (Conflict).
+func claimUnfinished(ctx context.Context, tx pgx.Tx, userID string, claim latch.User, at time.Time) (latch.User, error) {
+	var u latch.User
+	dest, finish := userDest(&u)
+	err := tx.QueryRow(ctx, `
+		UPDATE users u SET verified = true, email_verified_by = 'provider',
+			first_name = $1, last_name = $2, profile_picture = $3, updated_at = $4
+		WHERE id = $5 AND NOT verified AND active AND NOT admin
+		  AND NOT EXISTS (SELECT 1 FROM credentials c WHERE c.user_id = u.id)
+		  AND NOT EXISTS (SELECT 1 FROM identities i WHERE i.user_id = u.id)
+		RETURNING `+userColumns,
+		claim.FirstName, claim.LastName, claim.ProfilePicture, at, userID).Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return latch.User{}, contract.ClaimRefused()
+	}
+	if err != nil {
+		return latch.User{}, err
+	}
+	finish()
 	return u, nil
 }
 
@@ -520,11 +541,7 @@ func (s *Store) AddIdentity(ctx context.Context, ident latch.Identity, audit *la
 	}
 	return s.write(ctx, func(tx pgx.Tx) error {
 		// Locked as by ChangePassword, for ClaimUnfinishedUser.
-		var one int
-		if err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, ident.UserID).Scan(&one); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				return contract.NotFound("user")
-			}
+		if err := lockUserRow(ctx, tx, ident.UserID, contract.NotFound("user")); err != nil {
 			return err
 		}
 		if err := insertIdentity(ctx, tx, ident); err != nil {
@@ -554,23 +571,34 @@ func (s *Store) RemoveIdentity(ctx context.Context, userID, identityID string) e
 		if err != nil {
 			return err
 		}
-		var others, passwords int
-		err = tx.QueryRow(ctx, `
-			SELECT (SELECT count(*) FROM identities WHERE user_id = $1 AND id <> $2),
-			       (SELECT count(*) FROM credentials WHERE user_id = $1)
-			FROM identities WHERE id = $2 AND user_id = $1`, uid, iid).Scan(&others, &passwords)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return contract.NotFound("identity")
-		}
-		if err != nil {
+		if err := checkRemovable(ctx, tx, uid, iid); err != nil {
 			return err
-		}
-		if others == 0 && passwords == 0 {
-			return contract.LastSignInMethod()
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM identities WHERE id = $1 AND user_id = $2`, iid, uid)
 		return err
 	})
+}
+
+// checkRemovable checks that the identity iid of the user uid exists
+// (NotFound otherwise) and that the user keeps a way to sign in without it,
+// another identity or a password (Conflict, CodeLastSignInMethod,
+// otherwise).
+func checkRemovable(ctx context.Context, tx pgx.Tx, uid, iid string) error {
+	var others, passwords int
+	err := tx.QueryRow(ctx, `
+		SELECT (SELECT count(*) FROM identities WHERE user_id = $1 AND id <> $2),
+		       (SELECT count(*) FROM credentials WHERE user_id = $1)
+		FROM identities WHERE id = $2 AND user_id = $1`, uid, iid).Scan(&others, &passwords)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return contract.NotFound("identity")
+	}
+	if err != nil {
+		return err
+	}
+	if others == 0 && passwords == 0 {
+		return contract.LastSignInMethod()
+	}
+	return nil
 }
 
 // IdentitiesByUser implements latch.Store.
@@ -591,15 +619,27 @@ func (s *Store) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Id
 	if err != nil {
 		return nil, fail(err)
 	}
+	out, found, err := identitiesOf(rows, userID)
+	if err != nil {
+		return nil, fail(err)
+	}
+	if !found {
+		return nil, contract.NotFound("user")
+	}
+	return out, nil
+}
+
+// identitiesOf reads IdentitiesByUser's rows for the user userID, closing
+// rows. found is false when there was no row at all (no such user); the
+// row of NULLs of a user without identities adds none to out.
+func identitiesOf(rows pgx.Rows, userID string) (out []latch.Identity, found bool, err error) {
 	defer rows.Close()
-	var out []latch.Identity
-	found := false
 	for rows.Next() {
 		found = true
 		var id, provider, issuer, subject, email *string
 		var created *time.Time
 		if err := rows.Scan(&id, &provider, &issuer, &subject, &email, &created); err != nil {
-			return nil, fail(err)
+			return nil, false, err
 		}
 		if id == nil {
 			continue
@@ -610,12 +650,9 @@ func (s *Store) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Id
 		})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fail(err)
+		return nil, false, err
 	}
-	if !found {
-		return nil, contract.NotFound("user")
-	}
-	return out, nil
+	return out, found, nil
 }
 
 // CredentialHashExists implements latch.Store.
@@ -786,6 +823,14 @@ func revokeSessionsBut(ctx context.Context, tx pgx.Tx, userID string, keep any, 
 	_, err := tx.Exec(ctx, `
 		UPDATE sessions SET revoked_at = $1
 		WHERE user_id = $2 AND revoked_at IS NULL AND id IS DISTINCT FROM $3::uuid`, at, userID, keep)
+	return err
+}
+
+// revokeAllSessions revokes every session of the user not revoked yet,
+// expired ones included.
+func revokeAllSessions(ctx context.Context, tx pgx.Tx, userID string, at time.Time) error {
+	_, err := tx.Exec(ctx, `
+		UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL`, at, userID)
 	return err
 }
 

@@ -66,18 +66,8 @@ func (s *Store) CreateTenant(ctx context.Context, t latch.Tenant, audit *latch.A
 		return latch.Tenant{}, err
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		// A duplicate name returns no row; a duplicate id still fails,
-		// and the two are told apart without parsing messages.
-		err := tx.QueryRowContext(ctx, `
-			INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)
-			ON CONFLICT (name) DO NOTHING
-			RETURNING number`, t.ID, t.Name, micros(t.CreatedAt)).Scan(&t.Number)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return contract.NameTaken()
-		case sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
-			return contract.AlreadyExists("tenant")
-		case err != nil:
+		var err error
+		if t.Number, err = insertTenant(ctx, tx, t); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, ev)
@@ -86,6 +76,27 @@ func (s *Store) CreateTenant(ctx context.Context, t latch.Tenant, audit *latch.A
 		return latch.Tenant{}, err
 	}
 	return t, nil
+}
+
+// insertTenant stores t and returns the Number assigned. A taken name is
+// Conflict (CodeNameTaken), a taken id Conflict.
+func insertTenant(ctx context.Context, tx *sql.Tx, t latch.Tenant) (int64, error) {
+	// A duplicate name returns no row; a duplicate id still fails, and
+	// the two are told apart without parsing messages.
+	var number int64
+	err := tx.QueryRowContext(ctx, `
+		INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO NOTHING
+		RETURNING number`, t.ID, t.Name, micros(t.CreatedAt)).Scan(&number)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, contract.NameTaken()
+	case sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return 0, contract.AlreadyExists("tenant")
+	case err != nil:
+		return 0, err
+	}
+	return number, nil
 }
 
 // TenantByID implements latch.Store.
@@ -501,36 +512,14 @@ func (s *Store) UpdateUser(ctx context.Context, up latch.UserUpdate) (latch.User
 	at := contract.Or(up.At, s.now)
 	var u latch.User
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		// A nil pointer is NULL, and COALESCE keeps the stored value.
-		dest, finish := userDest(&u)
-		err := tx.QueryRowContext(ctx, `
-			UPDATE users SET
-				first_name = COALESCE(?, first_name),
-				last_name = COALESCE(?, last_name),
-				active = COALESCE(?, active),
-				admin = COALESCE(?, admin),
-				verified = COALESCE(?, verified),
-				-- Marked verified by an administrator: asserted, unless the
-				-- person proved it already. Unmarked: unverified.
-				email_verified_by = CASE WHEN ? IS NULL THEN email_verified_by
-					WHEN ? THEN CASE WHEN verified THEN email_verified_by ELSE 'asserted' END
-					ELSE '' END,
-				updated_at = ?
-			WHERE id = ?
-			RETURNING `+userReturning,
-			up.FirstName, up.LastName, up.Active, up.Admin, up.Verified, up.Verified, up.Verified, micros(at), id).Scan(dest...)
-		if errors.Is(err, sql.ErrNoRows) {
-			return contract.NotFound("user")
-		}
-		if err != nil {
+		var err error
+		if u, err = updateUser(ctx, tx, id, up, micros(at)); err != nil {
 			return err
 		}
-		finish()
 		if up.Active != nil && !*up.Active {
 			// A deactivated user's sessions end with the deactivation, so
 			// reactivating cannot revive them.
-			if _, err := tx.ExecContext(ctx, `
-				UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, micros(at), id); err != nil {
+			if err := revokeAllSessions(ctx, tx, id, micros(at)); err != nil {
 				return err
 			}
 		}
@@ -539,6 +528,38 @@ func (s *Store) UpdateUser(ctx context.Context, up latch.UserUpdate) (latch.User
 	if err != nil {
 		return latch.User{}, err
 	}
+	return u, nil
+}
+
+// updateUser writes the fields up sets to the user id and returns the user
+// as updated; an unknown user is NotFound.
+func updateUser(ctx context.Context, tx *sql.Tx, id string, up latch.UserUpdate, at int64) (latch.User, error) {
+	var u latch.User
+	dest, finish := userDest(&u)
+	// A nil pointer is NULL, and COALESCE keeps the stored value.
+	err := tx.QueryRowContext(ctx, `
+		UPDATE users SET
+			first_name = COALESCE(?, first_name),
+			last_name = COALESCE(?, last_name),
+			active = COALESCE(?, active),
+			admin = COALESCE(?, admin),
+			verified = COALESCE(?, verified),
+			-- Marked verified by an administrator: asserted, unless the
+			-- person proved it already. Unmarked: unverified.
+			email_verified_by = CASE WHEN ? IS NULL THEN email_verified_by
+				WHEN ? THEN CASE WHEN verified THEN email_verified_by ELSE 'asserted' END
+				ELSE '' END,
+			updated_at = ?
+		WHERE id = ?
+		RETURNING `+userReturning,
+		up.FirstName, up.LastName, up.Active, up.Admin, up.Verified, up.Verified, up.Verified, at, id).Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return latch.User{}, contract.NotFound("user")
+	}
+	if err != nil {
+		return latch.User{}, err
+	}
+	finish()
 	return u, nil
 }
 
@@ -618,29 +639,13 @@ func (s *Store) RevokeSessions(ctx context.Context, r latch.SessionRevocation) (
 		if err := userExists(ctx, tx, userID); err != nil {
 			return err
 		}
-		var res sql.Result
 		var err error
 		if sessionID == "" {
-			res, err = tx.ExecContext(ctx, `
-				UPDATE sessions SET revoked_at = ?1
-				WHERE user_id = ?2 AND revoked_at IS NULL AND expires_at > ?1`, at, userID)
+			n, err = revokeLiveSessions(ctx, tx, userID, at)
 		} else {
-			var one int
-			err = tx.QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE id = ? AND user_id = ?`,
-				sessionID, userID).Scan(&one)
-			if errors.Is(err, sql.ErrNoRows) {
-				return contract.NotFound("session")
-			}
-			if err != nil {
-				return err
-			}
-			res, err = tx.ExecContext(ctx, `
-				UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, at, sessionID)
+			n, err = revokeSessionOf(ctx, tx, userID, sessionID, at)
 		}
 		if err != nil {
-			return err
-		}
-		if n, err = res.RowsAffected(); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, ev)
@@ -649,6 +654,40 @@ func (s *Store) RevokeSessions(ctx context.Context, r latch.SessionRevocation) (
 		return 0, err
 	}
 	return int(n), nil
+}
+
+// revokeLiveSessions revokes every live session of the user (neither
+// revoked nor expired) and returns how many it revoked.
+func revokeLiveSessions(ctx context.Context, tx *sql.Tx, userID string, at int64) (int64, error) {
+	res, err := tx.ExecContext(ctx, `
+		UPDATE sessions SET revoked_at = ?1
+		WHERE user_id = ?2 AND revoked_at IS NULL AND expires_at > ?1`, at, userID)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// revokeSessionOf revokes the session sessionID if it is the user's
+// (NotFound otherwise, as an unknown session) and returns how many it
+// revoked: none if it was revoked already. The writer is serialized, so
+// of two concurrent revocations only one counts it.
+func revokeSessionOf(ctx context.Context, tx *sql.Tx, userID, sessionID string, at int64) (int64, error) {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE id = ? AND user_id = ?`,
+		sessionID, userID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, contract.NotFound("session")
+	}
+	if err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, `
+		UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, at, sessionID)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // TenantPolicy implements latch.Store.
@@ -720,10 +759,24 @@ func (s *Store) AuditEvents(ctx context.Context, q latch.AuditQuery) ([]latch.Au
 	if err != nil {
 		return nil, err
 	}
-	var where []string
-	var args []any
+	where, args := auditFilter(q)
+	query := `SELECT id, tenant_id, at, action, actor_type, actor_id, target_id, ip, details FROM audit_events`
+	if where != "" {
+		query += ` WHERE ` + where
+	}
+	rows, err := s.reader.QueryContext(ctx, query+` ORDER BY id DESC LIMIT ?`, append(args, q.Limit)...)
+	if err != nil {
+		return nil, fail(err)
+	}
+	return collect(rows, scanAuditEvent)
+}
+
+// auditFilter returns the conditions of q (joined by AND; "" for none)
+// and their arguments, in order.
+func auditFilter(q latch.AuditQuery) (where string, args []any) {
+	var conds []string
 	add := func(cond string, arg any) {
-		where = append(where, cond)
+		conds = append(conds, cond)
 		args = append(args, arg)
 	}
 	if q.TenantID != "" {
@@ -744,26 +797,21 @@ func (s *Store) AuditEvents(ctx context.Context, q latch.AuditQuery) ([]latch.Au
 	if q.BeforeID > 0 {
 		add(`id < ?`, q.BeforeID)
 	}
-	query := `SELECT id, tenant_id, at, action, actor_type, actor_id, target_id, ip, details FROM audit_events`
-	if len(where) > 0 {
-		query += ` WHERE ` + strings.Join(where, ` AND `)
+	return strings.Join(conds, ` AND `), args
+}
+
+// scanAuditEvent scans a row of AuditEvents.
+func scanAuditEvent(row scanner) (latch.AuditEvent, error) {
+	var e latch.AuditEvent
+	var tenantID, details sql.NullString
+	var at int64
+	if err := row.Scan(&e.ID, &tenantID, &at, &e.Action, &e.ActorType, &e.ActorID, &e.TargetID, &e.IP, &details); err != nil {
+		return latch.AuditEvent{}, err
 	}
-	rows, err := s.reader.QueryContext(ctx, query+` ORDER BY id DESC LIMIT ?`, append(args, q.Limit)...)
-	if err != nil {
-		return nil, fail(err)
+	e.TenantID, e.At = tenantID.String, fromMicros(at)
+	var err error
+	if details.Valid {
+		e.Details, err = contract.DecodeDetails(&details.String)
 	}
-	return collect(rows, func(row scanner) (latch.AuditEvent, error) {
-		var e latch.AuditEvent
-		var tenantID, details sql.NullString
-		var at int64
-		if err := row.Scan(&e.ID, &tenantID, &at, &e.Action, &e.ActorType, &e.ActorID, &e.TargetID, &e.IP, &details); err != nil {
-			return latch.AuditEvent{}, err
-		}
-		e.TenantID, e.At = tenantID.String, fromMicros(at)
-		var err error
-		if details.Valid {
-			e.Details, err = contract.DecodeDetails(&details.String)
-		}
-		return e, err
-	})
+	return e, err
 }

@@ -3,8 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/latchid/latch"
@@ -72,22 +70,7 @@ func (s *Store) ClaimJobs(ctx context.Context, now time.Time, lease time.Duratio
 			out[i].Attempts++
 			out[i].NextAttemptAt = until
 		}
-		list, err := json.Marshal(ids)
-		if err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `
-			UPDATE jobs SET attempts = attempts + 1, next_attempt_at = ?
-			WHERE id IN (SELECT value FROM json_each(?))`, micros(until), string(list))
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n != int64(len(out)) {
-			return errors.New("sqlite: claimed jobs changed under the writer")
-		}
-		return nil
+		return leaseRows(ctx, tx, "jobs", "jobs", ids, until)
 	})
 	if err != nil {
 		return nil, err

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -95,22 +94,7 @@ func (s *Store) ClaimMail(ctx context.Context, now time.Time, lease time.Duratio
 			out[i].Attempts++
 			out[i].NextAttemptAt = until
 		}
-		list, err := json.Marshal(ids)
-		if err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `
-			UPDATE mail_outbox SET attempts = attempts + 1, next_attempt_at = ?
-			WHERE id IN (SELECT value FROM json_each(?))`, micros(until), string(list))
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n != int64(len(out)) {
-			return errors.New("sqlite: claimed messages changed under the writer")
-		}
-		return nil
+		return leaseRows(ctx, tx, "mail_outbox", "messages", ids, until)
 	})
 	if err != nil {
 		return nil, err
@@ -165,13 +149,19 @@ func (s *Store) MarkMailFailed(ctx context.Context, id, lastError string, retryA
 			return err
 		}
 		// Nothing changed: tell a finished message from an unknown one.
-		var one int
-		err = tx.QueryRowContext(ctx, `SELECT 1 FROM mail_outbox WHERE id = ?`, id).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return contract.NotFound("mail message")
-		}
-		return err
+		return mailExists(ctx, tx, id)
 	})
+}
+
+// mailExists checks that the outbox holds the message id, whatever its
+// state: NotFound otherwise.
+func mailExists(ctx context.Context, tx *sql.Tx, id string) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM mail_outbox WHERE id = ?`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return contract.NotFound("mail message")
+	}
+	return err
 }
 
 // MailMessages implements latch.Store.
@@ -198,29 +188,41 @@ func (s *Store) CreatePasswordLink(ctx context.Context, l latch.PasswordLink, m 
 	if err != nil {
 		return err
 	}
-	created := micros(l.CreatedAt)
 	return s.write(ctx, func(tx *sql.Tx) error {
 		if err := userExists(ctx, tx, l.UserID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE password_links SET used_at = ?1
-			WHERE user_id = ?2 AND purpose = ?3 AND used_at IS NULL AND expires_at > ?1`,
-			created, l.UserID, l.Purpose); err != nil {
+		if err := supersedePasswordLinks(ctx, tx, l); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `
-			INSERT INTO password_links (hash, user_id, purpose, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?)`,
-			l.Hash, l.UserID, l.Purpose, created, micros(l.ExpiresAt))
-		if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
-			return contract.AlreadyExists("password link")
-		}
-		if err != nil {
+		if err := insertPasswordLink(ctx, tx, l); err != nil {
 			return err
 		}
 		return insertMail(ctx, tx, mail)
 	})
+}
+
+// supersedePasswordLinks uses up, at l's creation, every live link of l's
+// user for l's purpose: of a user's links for one purpose, only the last
+// sent works.
+func supersedePasswordLinks(ctx context.Context, tx *sql.Tx, l latch.PasswordLink) error {
+	_, err := tx.ExecContext(ctx, `
+		UPDATE password_links SET used_at = ?1
+		WHERE user_id = ?2 AND purpose = ?3 AND used_at IS NULL AND expires_at > ?1`,
+		micros(l.CreatedAt), l.UserID, l.Purpose)
+	return err
+}
+
+// insertPasswordLink stores l; a taken hash is Conflict.
+func insertPasswordLink(ctx context.Context, tx *sql.Tx, l latch.PasswordLink) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO password_links (hash, user_id, purpose, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?)`,
+		l.Hash, l.UserID, l.Purpose, micros(l.CreatedAt), micros(l.ExpiresAt))
+	if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
+		return contract.AlreadyExists("password link")
+	}
+	return err
 }
 
 // PasswordLink implements latch.Store.

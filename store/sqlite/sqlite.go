@@ -494,27 +494,14 @@ func (s *Store) ClaimUnfinishedUser(ctx context.Context, ident latch.Identity, c
 	at := micros(ident.CreatedAt)
 	var u latch.User
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		dest, finish := userDest(&u)
-		err := tx.QueryRowContext(ctx, `
-			UPDATE users SET verified = 1, email_verified_by = 'provider',
-				first_name = ?, last_name = ?, profile_picture = ?, updated_at = ?
-			WHERE id = ? AND NOT verified AND active AND NOT admin
-			  AND NOT EXISTS (SELECT 1 FROM credentials c WHERE c.user_id = users.id)
-			  AND NOT EXISTS (SELECT 1 FROM identities i WHERE i.user_id = users.id)
-			RETURNING `+userReturning,
-			claim.FirstName, claim.LastName, claim.ProfilePicture, at, ident.UserID).Scan(dest...)
-		if errors.Is(err, sql.ErrNoRows) {
-			return contract.ClaimRefused()
-		}
-		if err != nil {
+		var err error
+		if u, err = claimUnfinished(ctx, tx, ident.UserID, claim, at); err != nil {
 			return err
 		}
-		finish()
 		if err := insertIdentity(ctx, tx, ident); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, at, ident.UserID); err != nil {
+		if err := revokeAllSessions(ctx, tx, ident.UserID, at); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, audit)
@@ -522,6 +509,31 @@ func (s *Store) ClaimUnfinishedUser(ctx context.Context, ident latch.Identity, c
 	if err != nil {
 		return latch.User{}, err
 	}
+	return u, nil
+}
+
+// claimUnfinished marks the user verified by a provider and gives it
+// claim's profile, if it is an account nobody finished: unverified,
+// active, not an administrator, without a password or an identity.
+// Otherwise the error is contract.ClaimRefused (Conflict).
+func claimUnfinished(ctx context.Context, tx *sql.Tx, userID string, claim latch.User, at int64) (latch.User, error) {
+	var u latch.User
+	dest, finish := userDest(&u)
+	err := tx.QueryRowContext(ctx, `
+		UPDATE users SET verified = 1, email_verified_by = 'provider',
+			first_name = ?, last_name = ?, profile_picture = ?, updated_at = ?
+		WHERE id = ? AND NOT verified AND active AND NOT admin
+		  AND NOT EXISTS (SELECT 1 FROM credentials c WHERE c.user_id = users.id)
+		  AND NOT EXISTS (SELECT 1 FROM identities i WHERE i.user_id = users.id)
+		RETURNING `+userReturning,
+		claim.FirstName, claim.LastName, claim.ProfilePicture, at, userID).Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return latch.User{}, contract.ClaimRefused()
+	}
+	if err != nil {
+		return latch.User{}, err
+	}
+	finish()
 	return u, nil
 }
 
@@ -582,23 +594,34 @@ func (s *Store) RemoveIdentity(ctx context.Context, userID, identityID string) e
 		return contract.NotFound("identity")
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		var others, passwords int
-		err := tx.QueryRowContext(ctx, `
-			SELECT (SELECT count(*) FROM identities WHERE user_id = ?1 AND id <> ?2),
-			       (SELECT count(*) FROM credentials WHERE user_id = ?1)
-			FROM identities WHERE id = ?2 AND user_id = ?1`, uid, iid).Scan(&others, &passwords)
-		if errors.Is(err, sql.ErrNoRows) {
-			return contract.NotFound("identity")
-		}
-		if err != nil {
+		if err := checkRemovable(ctx, tx, uid, iid); err != nil {
 			return err
 		}
-		if others == 0 && passwords == 0 {
-			return contract.LastSignInMethod()
-		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM identities WHERE id = ? AND user_id = ?`, iid, uid)
+		_, err := tx.ExecContext(ctx, `DELETE FROM identities WHERE id = ? AND user_id = ?`, iid, uid)
 		return err
 	})
+}
+
+// checkRemovable checks that the identity iid of the user uid exists
+// (NotFound otherwise) and that the user keeps a way to sign in without it,
+// another identity or a password (Conflict, CodeLastSignInMethod,
+// otherwise).
+func checkRemovable(ctx context.Context, tx *sql.Tx, uid, iid string) error {
+	var others, passwords int
+	err := tx.QueryRowContext(ctx, `
+		SELECT (SELECT count(*) FROM identities WHERE user_id = ?1 AND id <> ?2),
+		       (SELECT count(*) FROM credentials WHERE user_id = ?1)
+		FROM identities WHERE id = ?2 AND user_id = ?1`, uid, iid).Scan(&others, &passwords)
+	if errors.Is(err, sql.ErrNoRows) {
+		return contract.NotFound("identity")
+	}
+	if err != nil {
+		return err
+	}
+	if others == 0 && passwords == 0 {
+		return contract.LastSignInMethod()
+	}
+	return nil
 }
 
 // IdentitiesByUser implements latch.Store.
@@ -619,15 +642,27 @@ func (s *Store) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Id
 	if err != nil {
 		return nil, fail(err)
 	}
+	out, found, err := identitiesOf(rows, userID)
+	if err != nil {
+		return nil, fail(err)
+	}
+	if !found {
+		return nil, contract.NotFound("user")
+	}
+	return out, nil
+}
+
+// identitiesOf reads IdentitiesByUser's rows for the user userID, closing
+// rows. found is false when there was no row at all (no such user); the
+// row of NULLs of a user without identities adds none to out.
+func identitiesOf(rows *sql.Rows, userID string) (out []latch.Identity, found bool, err error) {
 	defer rows.Close()
-	var out []latch.Identity
-	found := false
 	for rows.Next() {
 		found = true
 		var id, provider, issuer, subject, email sql.NullString
 		var created sql.NullInt64
 		if err := rows.Scan(&id, &provider, &issuer, &subject, &email, &created); err != nil {
-			return nil, fail(err)
+			return nil, false, err
 		}
 		if !id.Valid {
 			continue
@@ -638,12 +673,9 @@ func (s *Store) IdentitiesByUser(ctx context.Context, userID string) ([]latch.Id
 		})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fail(err)
+		return nil, false, err
 	}
-	if !found {
-		return nil, contract.NotFound("user")
-	}
-	return out, nil
+	return out, found, nil
 }
 
 // CredentialHashExists implements latch.Store. LIKE is case-insensitive
@@ -794,6 +826,14 @@ func revokeSessionsBut(ctx context.Context, tx *sql.Tx, userID, keep string, at 
 	_, err := tx.ExecContext(ctx, `
 		UPDATE sessions SET revoked_at = ?
 		WHERE user_id = ? AND revoked_at IS NULL AND id <> ?`, at, userID, keep)
+	return err
+}
+
+// revokeAllSessions revokes every session of the user not revoked yet,
+// expired ones included.
+func revokeAllSessions(ctx context.Context, tx *sql.Tx, userID string, at int64) error {
+	_, err := tx.ExecContext(ctx, `
+		UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, at, userID)
 	return err
 }
 
