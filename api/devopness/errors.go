@@ -89,6 +89,8 @@ func laravelText(e latch.Error) (field, text string) {
 	case latch.CodePasswordMismatch:
 		// Laravel's "confirmed" rule belongs to the confirmed field.
 		return "password", "The password field confirmation does not match."
+	case latch.CodeCurrentPasswordNeeded:
+		return "current_password", "The current password field is required."
 	case latch.CodeCurrentPasswordWrong:
 		// Laravel's current_password rule.
 		return field, "The password is incorrect."

@@ -125,6 +125,11 @@ func writeError(w http.ResponseWriter, r *http.Request, e *latch.Error) {
 		}
 	case latch.KindNotFound:
 		write(w, http.StatusNotFound, typeNotFound, "User for id "+r.PathValue("id")+" was not found")
+	case latch.KindConflict:
+		// Not in the seed: another request changed the user at the same
+		// moment. The seed's envelope, with the status's own words as
+		// type, like its other errors; trying again is safe.
+		write(w, http.StatusConflict, "conflict", "The user was changed by another request at the same time; try again")
 	case latch.KindTooMany:
 		write(w, http.StatusTooManyRequests, "too many requests", "Too many requests; try again later")
 	case latch.KindUnavailable:

@@ -199,6 +199,10 @@ func writeError(w http.ResponseWriter, _ *http.Request, e *latch.Error) {
 		if e.Code == httpx.CodeMissingToken {
 			status, d = http.StatusUnauthorized, errorDetail{Code: "UNAUTHORIZED", Message: "No token provided"}
 		}
+	case latch.KindForbidden:
+		// Not in the seed (no use case of its returns it today): the
+		// standard status in the seed's shape, not a 500.
+		status, d = http.StatusForbidden, errorDetail{Code: "FORBIDDEN", Message: "This account may not do this"}
 	case latch.KindConflict:
 		status, d = http.StatusBadRequest, errorDetail{Code: "PASSWORD_ALREADY_SET", Message: "User already has a password set"}
 	case latch.KindNotFound:
