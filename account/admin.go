@@ -67,14 +67,10 @@ func (s *Service) AdminSetPassword(ctx context.Context, a Admin, in AdminSetPass
 				return nil, err
 			}
 			np.Email = user.Email
-			if in.ValidatePolicy {
-				if pol, err = s.tenantPolicy(ctx, user.TenantID); err != nil {
-					return nil, err
-				}
-				checker := passwordPolicy(pol)
-				np.Policy = &checker
+			if !in.ValidatePolicy {
+				return nil, nil // only the hard limits apply
 			}
-			return nil, nil
+			return s.loadPolicy(ctx, user.TenantID, &pol)(np, "")
 		},
 	}
 	if in.ValidatePolicy {

@@ -87,12 +87,7 @@ func (s *Service) SetOwnPassword(ctx context.Context, p Principal, in SetOwnPass
 			}
 			cred, hasPassword = c, err == nil
 			np.MustProveCurrent = hasPassword && !forcedChange
-			if pol, err = s.tenantPolicy(ctx, p.User.TenantID); err != nil {
-				return nil, err
-			}
-			checker := passwordPolicy(pol)
-			np.Policy = &checker
-			return nil, nil
+			return s.loadPolicy(ctx, p.User.TenantID, &pol)(np, "")
 		},
 		// Whether the new password is the current one or in the history
 		// is told only once the caller has proven who it is
