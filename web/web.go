@@ -33,7 +33,7 @@ var templates = template.Must(template.ParseFS(templateFiles, "templates/*.html"
 
 // Config is what the pages need.
 type Config struct {
-	Accounts  *account.Service
+	Accounts  Accounts
 	Sealer    httpx.Sealer
 	Providers []string // configured provider names, for the buttons
 	PublicURL string   // where people reach Latch; decides Secure, __Host- cookies (httpx.SecureCookies)
@@ -248,14 +248,14 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, f loginFlow,
 	} else {
 		// Latch's own page is a client of its own flow: a PKCE verifier
 		// and state of its own, kept sealed until /login/complete.
-		ps := pkceState{Verifier: token.Random(), State: token.Random(), Expires: time.Now().Add(10 * time.Minute)}
+		ps := pkceState{Verifier: token.Random(), State: token.Random(), Expires: p.cfg.Accounts.FlowDeadline()}
 		plain, _ := json.Marshal(ps)
 		sealed, err := p.cfg.Sealer.Seal("web-login", plain)
 		if err != nil {
 			return p.message(http.StatusInternalServerError, "Sign-in problem", "Something went wrong on our side. Try again in a moment.")
 		}
 		// Lax: /login/complete is reached by a redirect from the provider.
-		http.SetCookie(w, p.cookie(pkceCookie, sealed, 600, http.SameSiteLaxMode))
+		http.SetCookie(w, p.cookie(pkceCookie, sealed, int(account.SignInFlowTTL.Seconds()), http.SameSiteLaxMode))
 		start.Set("redirect_to", p.cfg.PublicURL+CompletePath)
 		start.Set("code_challenge", token.S256(ps.Verifier))
 		start.Set("state", ps.State)
@@ -356,7 +356,7 @@ func (p *Pages) loginComplete(w http.ResponseWriter, r *http.Request) (string, *
 			_ = json.Unmarshal(plain, &ps)
 		}
 	}
-	if ps.Verifier == "" || time.Now().After(ps.Expires) || subtle.ConstantTimeCompare([]byte(ps.State), []byte(q.Get("state"))) != 1 {
+	if ps.Verifier == "" || !p.cfg.Accounts.FlowLive(ps.Expires) || subtle.ConstantTimeCompare([]byte(ps.State), []byte(q.Get("state"))) != 1 {
 		return p.message(http.StatusBadRequest, "Sign-in problem", "This sign-in expired or was started in another browser. Start again.")
 	}
 	pair, err := p.cfg.Accounts.RedeemAuthorizationCode(httpx.Context(r), q.Get("code"), ps.Verifier, p.cfg.PublicURL+CompletePath)
