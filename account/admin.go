@@ -52,7 +52,7 @@ type AdminSetPasswordInput struct {
 // administrator's client holds no session of the user to keep, and the
 // user did not choose this password. The new password works at once.
 func (s *Service) AdminSetPassword(ctx context.Context, a Admin, in AdminSetPasswordInput) error {
-	if err := a.require(latch.PermManageAll); err != nil {
+	if err := a.Authorize(OpSetPassword); err != nil {
 		return err
 	}
 	var user latch.User
@@ -111,7 +111,7 @@ const maxPage = 200
 // ListUsers lists the users of the admin's tenant in creation order,
 // optionally only the one with email. cursor is a page's Next.
 func (s *Service) ListUsers(ctx context.Context, a Admin, email, cursor string, limit int) (UserPage, error) {
-	if err := a.require(latch.PermReadUsers); err != nil {
+	if err := a.Authorize(OpListUsers); err != nil {
 		return UserPage{}, err
 	}
 	if limit <= 0 || limit > maxPage {
@@ -139,7 +139,7 @@ func (s *Service) ListUsers(ctx context.Context, a Admin, email, cursor string, 
 
 // User returns one user of the admin's tenant.
 func (s *Service) User(ctx context.Context, a Admin, r UserRef) (latch.User, error) {
-	if err := a.require(latch.PermReadUsers); err != nil {
+	if err := a.Authorize(OpGetUser); err != nil {
 		return latch.User{}, err
 	}
 	return s.adminUser(ctx, a, r)
@@ -162,7 +162,7 @@ type AdminCreateUserInput struct {
 
 // AdminCreateUser creates a user in the admin's tenant.
 func (s *Service) AdminCreateUser(ctx context.Context, a Admin, in AdminCreateUserInput) (latch.User, error) {
-	if err := a.require(latch.PermManageUsers); err != nil {
+	if err := a.Authorize(OpCreateUser); err != nil {
 		return latch.User{}, err
 	}
 	if in.Admin && a.Client != nil && !a.Client.Super {
@@ -243,7 +243,7 @@ type AdminUserChange struct {
 // its tokens stop working at once, and reactivating does not revive them.
 // A change of nothing changes nothing and records nothing.
 func (s *Service) AdminUpdateUser(ctx context.Context, a Admin, r UserRef, ch AdminUserChange) (latch.User, error) {
-	if err := a.require(latch.PermManageUsers); err != nil {
+	if err := a.Authorize(OpUpdateUser); err != nil {
 		return latch.User{}, err
 	}
 	user, err := s.adminUser(ctx, a, r)
@@ -297,7 +297,7 @@ func (s *Service) AdminUpdateUser(ctx context.Context, a Admin, r UserRef, ch Ad
 // AdminDeleteUser deletes a user and everything that is theirs; the audit
 // log keeps what happened to them.
 func (s *Service) AdminDeleteUser(ctx context.Context, a Admin, r UserRef) error {
-	if err := a.require(latch.PermManageUsers); err != nil {
+	if err := a.Authorize(OpDeleteUser); err != nil {
 		return err
 	}
 	user, err := s.adminUser(ctx, a, r)
@@ -314,7 +314,7 @@ func (s *Service) AdminDeleteUser(ctx context.Context, a Admin, r UserRef) error
 
 // UserSessions lists a user's live sessions.
 func (s *Service) UserSessions(ctx context.Context, a Admin, r UserRef) ([]latch.Session, error) {
-	if err := a.require(latch.PermReadUsers); err != nil {
+	if err := a.Authorize(OpUserSessions); err != nil {
 		return nil, err
 	}
 	user, err := s.adminUser(ctx, a, r)
@@ -327,7 +327,7 @@ func (s *Service) UserSessions(ctx context.Context, a Admin, r UserRef) ([]latch
 // RevokeUserSessions revokes one of a user's sessions, or all of them
 // when sessionID is "", and returns how many it revoked.
 func (s *Service) RevokeUserSessions(ctx context.Context, a Admin, r UserRef, sessionID string) (int, error) {
-	if err := a.require(latch.PermManageUsers); err != nil {
+	if err := a.Authorize(OpRevokeSessions); err != nil {
 		return 0, err
 	}
 	user, err := s.adminUser(ctx, a, r)

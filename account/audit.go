@@ -35,7 +35,7 @@ func (s *Service) appendAudit(ctx context.Context, e latch.AuditEvent) {
 
 // AuditEvents lists the audit log of the admin's tenant, newest first.
 func (s *Service) AuditEvents(ctx context.Context, a Admin, q latch.AuditQuery) ([]latch.AuditEvent, error) {
-	if err := a.require(latch.PermReadAll); err != nil {
+	if err := a.Authorize(OpAudit); err != nil {
 		return nil, err
 	}
 	if a.TenantID != "" {

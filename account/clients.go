@@ -31,17 +31,6 @@ type Admin struct {
 // tenantID ("" for every tenant), allowed to act on administrators.
 func Operator(tenantID string) Admin { return Admin{TenantID: tenantID} }
 
-// Require refuses an admin whose scope lacks p. Surfaces call it before
-// reading a request body; every use case checks it again.
-func (a Admin) Require(p latch.Permission) error { return a.require(p) }
-
-func (a Admin) require(p latch.Permission) error {
-	if a.Client == nil || a.Client.Scope.Grants(p) {
-		return nil
-	}
-	return &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeInsufficientScope, Message: "the client's scope (" + string(a.Client.Scope) + ") does not allow this"}
-}
-
 // mayActOn refuses a target user outside the admin's tenant, and an
 // administrator as the target of a client that is not super.
 func (a Admin) mayActOn(u latch.User) error {
@@ -137,7 +126,7 @@ func scopeNames() string {
 
 // Clients lists the clients the admin's tenant has.
 func (s *Service) Clients(ctx context.Context, a Admin) ([]latch.Client, error) {
-	if err := a.require(latch.PermReadAll); err != nil {
+	if err := a.Authorize(OpListClients); err != nil {
 		return nil, err
 	}
 	return s.store.Clients(ctx, a.TenantID)

@@ -118,7 +118,7 @@ func passwordPolicy(p latch.PasswordPolicy) password.Policy {
 
 // Policy returns the password policy of the admin's tenant.
 func (s *Service) Policy(ctx context.Context, a Admin) (latch.PasswordPolicy, error) {
-	if err := a.require(latch.PermReadAll); err != nil {
+	if err := a.Authorize(OpGetPolicy); err != nil {
 		return latch.PasswordPolicy{}, err
 	}
 	return s.tenantPolicy(ctx, a.tenant())
@@ -140,7 +140,7 @@ type PolicyChange struct {
 // the policy now in force. Passwords already set are not re-checked; the
 // policy applies from the next password set.
 func (s *Service) SetPolicy(ctx context.Context, a Admin, ch PolicyChange) (latch.PasswordPolicy, error) {
-	if err := a.require(latch.PermManageAll); err != nil {
+	if err := a.Authorize(OpSetPolicy); err != nil {
 		return latch.PasswordPolicy{}, err
 	}
 	tenantID := a.tenant()

@@ -51,10 +51,10 @@ func (p *Pages) setPasswordSubmit(w http.ResponseWriter, r *http.Request) (strin
 	if err == nil {
 		return "done.html", &view{Title: "Password set", Notice: "Your password is set. Sign in with your email and your new password."}
 	}
-	if latch.IsCode(err, latch.CodeInvalidLink) {
+	if latch.IsKind(err, latch.KindInvalid) && latch.IsCode(err, latch.CodeInvalidLink) {
 		return p.badLink()
 	}
-	if latch.IsCode(err, latch.CodePasswordAlreadySet) {
+	if latch.IsKind(err, latch.KindConflict) && latch.IsCode(err, latch.CodePasswordAlreadySet) {
 		return p.message(http.StatusConflict, "Password already set", "This account has a password already. Sign in, or use \"Forgot your password?\" on the sign-in page.")
 	}
 	info, ierr := p.cfg.Accounts.PasswordLinkInfo(r.Context(), tok)
@@ -98,7 +98,7 @@ func (p *Pages) verifySubmit(w http.ResponseWriter, r *http.Request) (string, *v
 		return "setpassword.html", form
 	}
 	if err := p.cfg.Accounts.VerifyAndSetPassword(httpx.Context(r), tok, r.PostFormValue("password")); err != nil {
-		if latch.IsCode(err, latch.CodePasswordAlreadySet) {
+		if latch.IsKind(err, latch.KindConflict) && latch.IsCode(err, latch.CodePasswordAlreadySet) {
 			return "done.html", &view{Title: "Email verified", Notice: "Your email is verified and your password is set. Sign in."}
 		}
 		return p.formFailed(w, r, seed003Words(err), "setpassword.html", form)
@@ -151,6 +151,12 @@ func (p *Pages) linkFailed(w http.ResponseWriter, r *http.Request, err error) (s
 	}
 	if down(w, err) {
 		return p.unavailable("Try again in a minute")
+	}
+	switch le := latch.AsError(err); le.Kind {
+	case latch.KindTooMany:
+		return p.message(http.StatusTooManyRequests, "Try again later", "Too many attempts. Wait a while and try again.")
+	case latch.KindUnavailable:
+		return p.message(http.StatusServiceUnavailable, "Try again in a minute", "This cannot be done right now: "+le.Message+".")
 	}
 	p.cfg.Log.ErrorContext(r.Context(), "link page", "request_id", httpx.RequestID(w), "err", err)
 	return p.message(http.StatusInternalServerError, "Something went wrong", "Something went wrong on our side. Try again in a moment.")

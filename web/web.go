@@ -33,7 +33,7 @@ var templates = template.Must(template.ParseFS(templateFiles, "templates/*.html"
 
 // Config is what the pages need.
 type Config struct {
-	Accounts  *account.Service
+	Accounts  Accounts
 	Sealer    httpx.Sealer
 	Providers []string // configured provider names, for the buttons
 	PublicURL string   // where people reach Latch; decides Secure, __Host- cookies (httpx.SecureCookies)
@@ -248,14 +248,14 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, f loginFlow,
 	} else {
 		// Latch's own page is a client of its own flow: a PKCE verifier
 		// and state of its own, kept sealed until /login/complete.
-		ps := pkceState{Verifier: token.Random(), State: token.Random(), Expires: time.Now().Add(10 * time.Minute)}
+		ps := pkceState{Verifier: token.Random(), State: token.Random(), Expires: p.cfg.Accounts.FlowDeadline()}
 		plain, _ := json.Marshal(ps)
 		sealed, err := p.cfg.Sealer.Seal("web-login", plain)
 		if err != nil {
 			return p.message(http.StatusInternalServerError, "Sign-in problem", "Something went wrong on our side. Try again in a moment.")
 		}
 		// Lax: /login/complete is reached by a redirect from the provider.
-		http.SetCookie(w, p.cookie(pkceCookie, sealed, 600, http.SameSiteLaxMode))
+		http.SetCookie(w, p.cookie(pkceCookie, sealed, int(account.SignInFlowTTL.Seconds()), http.SameSiteLaxMode))
 		start.Set("redirect_to", p.cfg.PublicURL+CompletePath)
 		start.Set("code_challenge", token.S256(ps.Verifier))
 		start.Set("state", ps.State)
@@ -325,7 +325,7 @@ func (p *Pages) loginFailed(w http.ResponseWriter, r *http.Request, f loginFlow,
 		return "", nil // nobody to answer
 	case down(w, err):
 		return p.renderLogin(w, r, f, email, unavailableText, http.StatusServiceUnavailable)
-	case le.Code == latch.CodePasswordChangeRequired:
+	case le.Kind == latch.KindForbidden && le.Code == latch.CodePasswordChangeRequired:
 		return p.renderLogin(w, r, f, email, "Your administrator requires a new password before you sign in: use \"Forgot your password?\" to choose one.", http.StatusForbidden)
 	}
 	switch le.Kind {
@@ -356,21 +356,28 @@ func (p *Pages) loginComplete(w http.ResponseWriter, r *http.Request) (string, *
 			_ = json.Unmarshal(plain, &ps)
 		}
 	}
-	if ps.Verifier == "" || time.Now().After(ps.Expires) || subtle.ConstantTimeCompare([]byte(ps.State), []byte(q.Get("state"))) != 1 {
+	if ps.Verifier == "" || !p.cfg.Accounts.FlowLive(ps.Expires) || subtle.ConstantTimeCompare([]byte(ps.State), []byte(q.Get("state"))) != 1 {
 		return p.message(http.StatusBadRequest, "Sign-in problem", "This sign-in expired or was started in another browser. Start again.")
 	}
 	pair, err := p.cfg.Accounts.RedeemAuthorizationCode(httpx.Context(r), q.Get("code"), ps.Verifier, p.cfg.PublicURL+CompletePath)
-	if latch.IsCode(err, latch.CodePasswordChangeRequired) {
+	if latch.IsKind(err, latch.KindForbidden) && latch.IsCode(err, latch.CodePasswordChangeRequired) {
 		// A provider sign-in is no way around the administrator's
 		// change_at_next_login; the page has no form for the change-only
 		// token, so it points to the same way out as the password form.
 		return p.message(http.StatusForbidden, "Sign-in problem", "Your administrator requires a new password before you sign in: use \"Forgot your password?\" on the sign-in page to choose one.")
 	}
-	if down(w, err) {
-		// Not "expired": the code may still be good once the database is.
-		return p.unavailable("Sign-in problem")
-	}
 	if err != nil {
+		switch le := latch.AsError(err); {
+		case down(w, err), le.Kind == latch.KindUnavailable:
+			// Not "expired": the code may still be good once the
+			// database (or whatever else was down) is back.
+			return p.unavailable("Sign-in problem")
+		case le.Kind == latch.KindTooMany:
+			return p.message(http.StatusTooManyRequests, "Sign-in problem", "Too many attempts. Wait a minute and try again.")
+		case le.Kind == latch.KindInternal:
+			p.cfg.Log.ErrorContext(r.Context(), "page sign-in complete", "request_id", httpx.RequestID(w), "err", err)
+			return p.message(http.StatusInternalServerError, "Sign-in problem", "Something went wrong on our side. Try again in a moment.")
+		}
 		return p.message(http.StatusBadRequest, "Sign-in problem", "This sign-in expired. Start again.")
 	}
 	if err := p.startWebSession(w, pair); err != nil {
@@ -530,6 +537,10 @@ func (p *Pages) setPassword(w http.ResponseWriter, r *http.Request) (string, *vi
 		}
 	case latch.KindTooMany:
 		v.status, v.Error = http.StatusTooManyRequests, "Too many attempts. Wait a minute and try again."
+	case latch.KindUnavailable:
+		// Hashing overloaded, limits that cannot be checked: nothing is
+		// wrong with the form, and nothing was saved.
+		v.status, v.Error = http.StatusServiceUnavailable, "This cannot be done right now: "+le.Message+"."
 	default:
 		p.cfg.Log.ErrorContext(r.Context(), "page set password", "request_id", httpx.RequestID(w), "err", err)
 		v.status, v.Error = http.StatusInternalServerError, "Something went wrong on our side. Try again in a moment."

@@ -12,9 +12,11 @@ import (
 )
 
 // registerAdmin adds the administration API: API clients' tokens only,
-// each route checked against the client's scope before its body is read.
+// each route checked against the client's scope for its operation before
+// its body is read (which permission an operation needs is the use
+// cases' rule: account.Admin.Authorize).
 func (s *Surface) registerAdmin(mux *http.ServeMux) {
-	route := func(pattern string, perm latch.Permission, h func(w http.ResponseWriter, r *http.Request, a account.Admin) error) {
+	route := func(pattern string, op account.AdminOperation, h func(w http.ResponseWriter, r *http.Request, a account.Admin) error) {
 		mux.Handle(pattern, s.problems.Handle(func(w http.ResponseWriter, r *http.Request) error {
 			raw, err := httpx.BearerToken(r)
 			if err != nil {
@@ -24,24 +26,24 @@ func (s *Surface) registerAdmin(mux *http.ServeMux) {
 			if err != nil {
 				return err
 			}
-			if err := a.Require(perm); err != nil {
+			if err := a.Authorize(op); err != nil {
 				return err
 			}
 			return h(w, r, a)
 		}))
 	}
-	route("GET /v1/admin/users", latch.PermReadUsers, s.adminListUsers)
-	route("POST /v1/admin/users", latch.PermManageUsers, s.adminCreateUser)
-	route("GET /v1/admin/users/{id}", latch.PermReadUsers, s.adminGetUser)
-	route("PATCH /v1/admin/users/{id}", latch.PermManageUsers, s.adminUpdateUser)
-	route("DELETE /v1/admin/users/{id}", latch.PermManageUsers, s.adminDeleteUser)
-	route("PUT /v1/admin/users/{id}/password", latch.PermManageAll, s.adminSetPassword)
-	route("GET /v1/admin/users/{id}/sessions", latch.PermReadUsers, s.adminSessions)
-	route("DELETE /v1/admin/users/{id}/sessions", latch.PermManageUsers, s.adminRevokeSessions)
-	route("DELETE /v1/admin/users/{id}/sessions/{sid}", latch.PermManageUsers, s.adminRevokeSessions)
-	route("GET /v1/admin/policy", latch.PermReadAll, s.adminGetPolicy)
-	route("PUT /v1/admin/policy", latch.PermManageAll, s.adminSetPolicy)
-	route("GET /v1/admin/audit", latch.PermReadAll, s.adminAudit)
+	route("GET /v1/admin/users", account.OpListUsers, s.adminListUsers)
+	route("POST /v1/admin/users", account.OpCreateUser, s.adminCreateUser)
+	route("GET /v1/admin/users/{id}", account.OpGetUser, s.adminGetUser)
+	route("PATCH /v1/admin/users/{id}", account.OpUpdateUser, s.adminUpdateUser)
+	route("DELETE /v1/admin/users/{id}", account.OpDeleteUser, s.adminDeleteUser)
+	route("PUT /v1/admin/users/{id}/password", account.OpSetPassword, s.adminSetPassword)
+	route("GET /v1/admin/users/{id}/sessions", account.OpUserSessions, s.adminSessions)
+	route("DELETE /v1/admin/users/{id}/sessions", account.OpRevokeSessions, s.adminRevokeSessions)
+	route("DELETE /v1/admin/users/{id}/sessions/{sid}", account.OpRevokeSessions, s.adminRevokeSessions)
+	route("GET /v1/admin/policy", account.OpGetPolicy, s.adminGetPolicy)
+	route("PUT /v1/admin/policy", account.OpSetPolicy, s.adminSetPolicy)
+	route("GET /v1/admin/audit", account.OpAudit, s.adminAudit)
 }
 
 // userRef reads {id}: a UUID, or a user's number.

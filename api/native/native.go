@@ -21,7 +21,7 @@ var openAPI []byte
 
 // Surface is the native API.
 type Surface struct {
-	accounts  *account.Service
+	accounts  Accounts
 	jwks      func() []byte
 	problems  httpx.Adapter
 	tokenErrs httpx.Adapter
@@ -35,7 +35,7 @@ type Surface struct {
 
 // New returns the surface. jwks returns the public key set to publish
 // (it changes when keys are added); oauth configures provider sign-in.
-func New(accounts *account.Service, jwks func() []byte, oauth OAuthConfig, log *slog.Logger) *Surface {
+func New(accounts Accounts, jwks func() []byte, oauth OAuthConfig, log *slog.Logger) *Surface {
 	s := &Surface{
 		accounts:  accounts,
 		jwks:      jwks,

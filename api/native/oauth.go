@@ -28,7 +28,6 @@ type OAuthConfig struct {
 const (
 	flowCookie  = "latch_oauth"
 	flowPurpose = "oauth-flow"
-	flowTTL     = 10 * time.Minute
 )
 
 // flowState is what the browser carries, sealed, from the start of a
@@ -64,7 +63,7 @@ func (s *Surface) oauthStart(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := flowState{Provider: p.Name(), State: token.Random(), Nonce: token.Random(), Verifier: token.Random(),
-		RedirectTo: redirect.String(), AppState: q.Get("state"), CodeChallenge: challenge, Expires: time.Now().Add(flowTTL)}
+		RedirectTo: redirect.String(), AppState: q.Get("state"), CodeChallenge: challenge, Expires: s.accounts.FlowDeadline()}
 	authURL, err := p.AuthCodeURL(r.Context(), f.State, f.Nonce, f.Verifier)
 	if err != nil {
 		return err
@@ -76,7 +75,7 @@ func (s *Surface) oauthStart(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Lax: the provider's redirect to the callback is a cross-site
 	// navigation.
-	http.SetCookie(w, s.flowCookie(sealed, int(flowTTL.Seconds())))
+	http.SetCookie(w, s.flowCookie(sealed, int(account.SignInFlowTTL.Seconds())))
 	http.Redirect(w, r, authURL, http.StatusFound)
 	return nil
 }
@@ -98,7 +97,7 @@ func (s *Surface) oauthCallback(w http.ResponseWriter, r *http.Request) error {
 		return expired
 	}
 	var f flowState
-	if json.Unmarshal(plain, &f) != nil || time.Now().After(f.Expires) || f.Provider != r.PathValue("provider") {
+	if json.Unmarshal(plain, &f) != nil || !s.accounts.FlowLive(f.Expires) || f.Provider != r.PathValue("provider") {
 		return expired
 	}
 	q := r.URL.Query()

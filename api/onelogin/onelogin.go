@@ -184,7 +184,7 @@ func (s *Surface) setPassword(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := admin.Require(latch.PermManageAll); err != nil {
+	if err := admin.Authorize(account.OpSetPassword); err != nil {
 		return err
 	}
 	id, err := parseID(r.PathValue("id"))

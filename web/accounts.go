@@ -1,0 +1,43 @@
+package web
+
+import (
+	"context"
+	"net/url"
+	"time"
+
+	"github.com/latchid/latch"
+	"github.com/latchid/latch/account"
+)
+
+// Accounts is what the pages ask of the use cases: exactly the methods
+// they call, so the pages' translation (forms, statuses, texts) can be
+// tested against a fake in memory. *account.Service implements it.
+type Accounts interface {
+	// Sign-in with a password, for Latch's own pages or an app.
+	Login(ctx context.Context, in account.LoginInput) (account.TokenPair, error)
+	AuthenticatePassword(ctx context.Context, in account.LoginInput) (latch.User, string, error)
+	AllowedRedirect(raw string) (*url.URL, error)
+	IssueAuthorizationCode(ctx context.Context, user latch.User, codeChallenge, redirectURI, verifiedHash string) (string, error)
+
+	// Latch's own page as a client of the provider sign-in: how long its
+	// PKCE state lives, and the code it redeems at /login/complete.
+	FlowDeadline() time.Time
+	FlowLive(deadline time.Time) bool
+	RedeemAuthorizationCode(ctx context.Context, code, verifier, redirectURI string) (account.TokenPair, error)
+
+	// The web session and the account page.
+	Authenticate(ctx context.Context, accessToken string) (account.Principal, error)
+	Refresh(ctx context.Context, refreshToken string) (account.TokenPair, error)
+	Logout(ctx context.Context, p account.Principal) error
+	MyIdentities(ctx context.Context, p account.Principal) ([]latch.Identity, error)
+	HasPassword(ctx context.Context, userID string) (bool, error)
+	PasswordRules(ctx context.Context, tenantID string) string
+	SetOwnPassword(ctx context.Context, p account.Principal, in account.SetOwnPasswordInput) error
+
+	// The pages a link from an email opens.
+	PasswordLinkInfo(ctx context.Context, raw string) (account.LinkInfo, error)
+	SetPasswordWithLink(ctx context.Context, in account.SetPasswordWithLinkInput) error
+	VerificationUser(ctx context.Context, verifyToken string) (latch.User, error)
+	VerifyAndSetPassword(ctx context.Context, verifyToken, pw string) error
+	RequestRecovery(ctx context.Context, email string) error
+}

@@ -1,0 +1,269 @@
+package web_test
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchid/latch"
+	"github.com/latchid/latch/account"
+	"github.com/latchid/latch/web"
+)
+
+// The use cases implement what the pages ask of them, and so does the
+// fake the contract tests use.
+var (
+	_ web.Accounts = (*account.Service)(nil)
+	_ web.Accounts = (*fakeAccounts)(nil)
+)
+
+// fakeAccounts is web.Accounts in memory, for tests of the pages'
+// translation alone: each method answers what the test's function for it
+// returns (an error included). A method the test set no function for
+// fails the test when a page calls it.
+type fakeAccounts struct {
+	t                         *testing.T
+	LoginFn                   func(ctx context.Context, in account.LoginInput) (account.TokenPair, error)
+	AuthenticatePasswordFn    func(ctx context.Context, in account.LoginInput) (latch.User, string, error)
+	AllowedRedirectFn         func(raw string) (*url.URL, error)
+	IssueAuthorizationCodeFn  func(ctx context.Context, user latch.User, codeChallenge, redirectURI, verifiedHash string) (string, error)
+	FlowDeadlineFn            func() time.Time
+	FlowLiveFn                func(deadline time.Time) bool
+	RedeemAuthorizationCodeFn func(ctx context.Context, code, verifier, redirectURI string) (account.TokenPair, error)
+	AuthenticateFn            func(ctx context.Context, accessToken string) (account.Principal, error)
+	RefreshFn                 func(ctx context.Context, refreshToken string) (account.TokenPair, error)
+	LogoutFn                  func(ctx context.Context, p account.Principal) error
+	MyIdentitiesFn            func(ctx context.Context, p account.Principal) ([]latch.Identity, error)
+	HasPasswordFn             func(ctx context.Context, userID string) (bool, error)
+	PasswordRulesFn           func(ctx context.Context, tenantID string) string
+	SetOwnPasswordFn          func(ctx context.Context, p account.Principal, in account.SetOwnPasswordInput) error
+	PasswordLinkInfoFn        func(ctx context.Context, raw string) (account.LinkInfo, error)
+	SetPasswordWithLinkFn     func(ctx context.Context, in account.SetPasswordWithLinkInput) error
+	VerificationUserFn        func(ctx context.Context, verifyToken string) (latch.User, error)
+	VerifyAndSetPasswordFn    func(ctx context.Context, verifyToken, pw string) error
+	RequestRecoveryFn         func(ctx context.Context, email string) error
+}
+
+// missing reports a call the test did not expect, and answers it with an
+// internal error.
+func (f *fakeAccounts) missing(method string) error {
+	f.t.Helper()
+	f.t.Errorf("the pages called %s, which this test did not set", method)
+	return latch.Internal(errors.New("unexpected call of " + method))
+}
+
+func (f *fakeAccounts) Login(ctx context.Context, in account.LoginInput) (account.TokenPair, error) {
+	if f.LoginFn == nil {
+		return account.TokenPair{}, f.missing("Login")
+	}
+	return f.LoginFn(ctx, in)
+}
+
+func (f *fakeAccounts) AuthenticatePassword(ctx context.Context, in account.LoginInput) (latch.User, string, error) {
+	if f.AuthenticatePasswordFn == nil {
+		return latch.User{}, "", f.missing("AuthenticatePassword")
+	}
+	return f.AuthenticatePasswordFn(ctx, in)
+}
+
+func (f *fakeAccounts) AllowedRedirect(raw string) (*url.URL, error) {
+	if f.AllowedRedirectFn == nil {
+		return nil, f.missing("AllowedRedirect")
+	}
+	return f.AllowedRedirectFn(raw)
+}
+
+func (f *fakeAccounts) IssueAuthorizationCode(ctx context.Context, user latch.User, codeChallenge, redirectURI, verifiedHash string) (string, error) {
+	if f.IssueAuthorizationCodeFn == nil {
+		return "", f.missing("IssueAuthorizationCode")
+	}
+	return f.IssueAuthorizationCodeFn(ctx, user, codeChallenge, redirectURI, verifiedHash)
+}
+
+func (f *fakeAccounts) FlowDeadline() time.Time {
+	if f.FlowDeadlineFn == nil {
+		f.missing("FlowDeadline")
+		return time.Time{}
+	}
+	return f.FlowDeadlineFn()
+}
+
+func (f *fakeAccounts) FlowLive(deadline time.Time) bool {
+	if f.FlowLiveFn == nil {
+		f.missing("FlowLive")
+		return false
+	}
+	return f.FlowLiveFn(deadline)
+}
+
+func (f *fakeAccounts) RedeemAuthorizationCode(ctx context.Context, code, verifier, redirectURI string) (account.TokenPair, error) {
+	if f.RedeemAuthorizationCodeFn == nil {
+		return account.TokenPair{}, f.missing("RedeemAuthorizationCode")
+	}
+	return f.RedeemAuthorizationCodeFn(ctx, code, verifier, redirectURI)
+}
+
+func (f *fakeAccounts) Authenticate(ctx context.Context, accessToken string) (account.Principal, error) {
+	if f.AuthenticateFn == nil {
+		return account.Principal{}, f.missing("Authenticate")
+	}
+	return f.AuthenticateFn(ctx, accessToken)
+}
+
+func (f *fakeAccounts) Refresh(ctx context.Context, refreshToken string) (account.TokenPair, error) {
+	if f.RefreshFn == nil {
+		return account.TokenPair{}, f.missing("Refresh")
+	}
+	return f.RefreshFn(ctx, refreshToken)
+}
+
+func (f *fakeAccounts) Logout(ctx context.Context, p account.Principal) error {
+	if f.LogoutFn == nil {
+		return f.missing("Logout")
+	}
+	return f.LogoutFn(ctx, p)
+}
+
+func (f *fakeAccounts) MyIdentities(ctx context.Context, p account.Principal) ([]latch.Identity, error) {
+	if f.MyIdentitiesFn == nil {
+		return nil, f.missing("MyIdentities")
+	}
+	return f.MyIdentitiesFn(ctx, p)
+}
+
+func (f *fakeAccounts) HasPassword(ctx context.Context, userID string) (bool, error) {
+	if f.HasPasswordFn == nil {
+		return false, f.missing("HasPassword")
+	}
+	return f.HasPasswordFn(ctx, userID)
+}
+
+func (f *fakeAccounts) PasswordRules(ctx context.Context, tenantID string) string {
+	if f.PasswordRulesFn == nil {
+		f.missing("PasswordRules")
+		return ""
+	}
+	return f.PasswordRulesFn(ctx, tenantID)
+}
+
+func (f *fakeAccounts) SetOwnPassword(ctx context.Context, p account.Principal, in account.SetOwnPasswordInput) error {
+	if f.SetOwnPasswordFn == nil {
+		return f.missing("SetOwnPassword")
+	}
+	return f.SetOwnPasswordFn(ctx, p, in)
+}
+
+func (f *fakeAccounts) PasswordLinkInfo(ctx context.Context, raw string) (account.LinkInfo, error) {
+	if f.PasswordLinkInfoFn == nil {
+		return account.LinkInfo{}, f.missing("PasswordLinkInfo")
+	}
+	return f.PasswordLinkInfoFn(ctx, raw)
+}
+
+func (f *fakeAccounts) SetPasswordWithLink(ctx context.Context, in account.SetPasswordWithLinkInput) error {
+	if f.SetPasswordWithLinkFn == nil {
+		return f.missing("SetPasswordWithLink")
+	}
+	return f.SetPasswordWithLinkFn(ctx, in)
+}
+
+func (f *fakeAccounts) VerificationUser(ctx context.Context, verifyToken string) (latch.User, error) {
+	if f.VerificationUserFn == nil {
+		return latch.User{}, f.missing("VerificationUser")
+	}
+	return f.VerificationUserFn(ctx, verifyToken)
+}
+
+func (f *fakeAccounts) VerifyAndSetPassword(ctx context.Context, verifyToken, pw string) error {
+	if f.VerifyAndSetPasswordFn == nil {
+		return f.missing("VerifyAndSetPassword")
+	}
+	return f.VerifyAndSetPasswordFn(ctx, verifyToken, pw)
+}
+
+func (f *fakeAccounts) RequestRecovery(ctx context.Context, email string) error {
+	if f.RequestRecoveryFn == nil {
+		return f.missing("RequestRecovery")
+	}
+	return f.RequestRecoveryFn(ctx, email)
+}
+
+// plainSealer is an httpx.Sealer that seals nothing: the purpose and the
+// plaintext, readable. What the pages seal and get back is what these
+// tests see; the real cipher has tests of its own.
+type plainSealer struct{}
+
+func (plainSealer) Seal(purpose string, plaintext []byte) (string, error) {
+	return purpose + "." + base64.RawURLEncoding.EncodeToString(plaintext), nil
+}
+
+func (plainSealer) Open(purpose, sealed string) ([]byte, error) {
+	p, b64, ok := strings.Cut(sealed, ".")
+	if !ok || p != purpose {
+		return nil, errors.New("sealed for another purpose")
+	}
+	return base64.RawURLEncoding.DecodeString(b64)
+}
+
+// fakePublicURL is where the fake pages say people reach them: http on
+// loopback, which browsers count as secure, so the pages' cookies are
+// __Host- prefixed.
+const fakePublicURL = "http://127.0.0.1:8080"
+
+// fakePages serves the pages over f, with one sign-in provider button.
+func fakePages(f *fakeAccounts) http.Handler {
+	mux := http.NewServeMux()
+	web.New(web.Config{Accounts: f, Sealer: plainSealer{}, Providers: []string{"acme"}, PublicURL: fakePublicURL,
+		Log: slog.New(slog.DiscardHandler)}).Register(mux)
+	return mux
+}
+
+// serveFake answers req in memory; a panic is returned, not raised, so a
+// test can say which input caused it.
+func serveFake(h http.Handler, req *http.Request) (rec *httptest.ResponseRecorder, panicked any) {
+	rec = httptest.NewRecorder()
+	defer func() { panicked = recover() }()
+	h.ServeHTTP(rec, req)
+	return rec, nil
+}
+
+// formPost is a same-origin form POST, as the pages' own forms send.
+func formPost(path string, form url.Values, cookies ...*http.Cookie) *http.Request {
+	req := httptest.NewRequest("POST", path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", fakePublicURL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	return req
+}
+
+func pageGet(path string, cookies ...*http.Cookie) *http.Request {
+	req := httptest.NewRequest("GET", path, nil)
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	return req
+}
+
+// cookieNamed is the cookie called name that rec set.
+func cookieNamed(rec *httptest.ResponseRecorder, name string) *http.Cookie {
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// flowDeadline is the fake use cases' FlowDeadline: a fixed time no test
+// reaches.
+var flowDeadline = time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
