@@ -137,7 +137,7 @@ func TestEveryErrorHasASeed003Answer(t *testing.T) {
 // service's text.
 func TestSeed003Words(t *testing.T) {
 	rule := func(code string, params map[string]string) latch.Error {
-		return latch.Error{Kind: latch.KindInvalid, Code: code, Field: "password", Message: "The service's words for " + code + ".", Params: params}
+		return latch.Error{Kind: latch.KindInvalid, Code: code, Field: "password", Message: "Words of the service for " + code + ".", Params: params}
 	}
 	f := &fakeAccounts{setErr: &latch.Error{Kind: latch.KindInvalid, Code: latch.CodePolicyLength, Field: "password", Details: []latch.Error{
 		rule(latch.CodePolicyLength, map[string]string{"min": "8"}),
@@ -155,7 +155,7 @@ func TestSeed003Words(t *testing.T) {
 	}
 	_ = json.Unmarshal(body, &out)
 	want := []string{"Password must be at least 8 characters long", "Password must contain at least one number",
-		"Password must contain at least one special character", "The service's words for policy_email.", "The service's words for policy_special_invalid."}
+		"Password must contain at least one special character", "Words of the service for policy_email.", "Words of the service for policy_special_invalid."}
 	if out.Error.Code != "VALIDATION_ERROR" || out.Error.Message != "Password validation failed" || !slices.Equal(out.Error.Details, want) {
 		t.Fatalf("%s", body)
 	}

@@ -50,7 +50,7 @@ func EveryError() []*latch.Error {
 	var out []*latch.Error
 	for _, code := range EveryCode() {
 		for _, kind := range EveryKind() {
-			d := latch.Error{Kind: kind, Code: code, Field: "password", Message: "The service's words for " + code + "."}
+			d := latch.Error{Kind: kind, Code: code, Field: "password", Message: "Words of the service for " + code + "."}
 			e := d
 			e.Details = []latch.Error{d}
 			out = append(out, &e)
