@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,6 +50,30 @@ func TestMain(m *testing.M) {
 type instance struct {
 	env  []string
 	base string
+	// log is what `latch serve` printed, once serve ran.
+	log *lockedBuffer
+}
+
+// lockedBuffer is a bytes.Buffer the serving process writes to while a
+// test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	if b == nil {
+		return "(not serving)"
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func newInstance(t *testing.T, databaseURL string) *instance {
@@ -112,8 +137,9 @@ func (in *instance) serve(t *testing.T) {
 	t.Helper()
 	cmd := exec.Command(binary, "serve")
 	cmd.Env = in.env
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logs := &lockedBuffer{}
+	in.log = logs
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -308,8 +334,8 @@ func TestTwoReplicas(t *testing.T) {
 	// and 5 failures each would not reach the limit. TestRedisOutage and
 	// the ratelimit tests cover the fallback.
 	slack := "LATCH_REDIS_TIMEOUT=10s"
-	a.env = append(a.env, "LATCH_REDIS_URL="+redisURL, prefix, public, slack)
-	b.env = append(b.env, "LATCH_REDIS_URL="+redisURL, prefix, public, slack)
+	a.env = append(a.env, "LATCH_REDIS_URL="+redisURL, prefix, public, slack, "LATCH_LOG_LEVEL=debug")
+	b.env = append(b.env, "LATCH_REDIS_URL="+redisURL, prefix, public, slack, "LATCH_LOG_LEVEL=debug")
 	a.cli(t, "", "migrate")
 	a.cli(t, "", "users", "create", "--email", "replica@example.com", "--provider", "github", "--subject", "gh-1")
 	lines := strings.Split(strings.TrimSpace(a.cli(t, "", "tokens", "issue", "--email", "replica@example.com")), "\n")
@@ -343,7 +369,7 @@ func TestTwoReplicas(t *testing.T) {
 	}
 	for name, in := range map[string]*instance{"A": a, "B": b} {
 		if s, _ := in.login(t, "replica@example.com", pw); s != 429 {
-			t.Errorf("replica %s after 10 shared failures: %d, want 429", name, s)
+			t.Errorf("replica %s after 10 shared failures: %d, want 429; its log:\n%s", name, s, in.log.String())
 		}
 	}
 }
