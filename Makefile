@@ -1,7 +1,7 @@
 # Latch: the commands the README names.
 GO ?= go
 
-.PHONY: run test bench measure build fmt
+.PHONY: run test bench measure build fmt release
 
 ## run: the service on its embedded default (SQLite file ./latch.db)
 run:
@@ -28,3 +28,8 @@ fmt:
 ## measure: the load targets against the built binary (about two minutes)
 measure:
 	scripts/measure.sh
+
+## release: static binaries for linux amd64/arm64 and darwin arm64 with
+## version information, tarred, with SHA256SUMS, in dist/ (VERSION=v1.2.3 to name it)
+release:
+	scripts/release.sh
