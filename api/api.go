@@ -27,21 +27,26 @@ type Config struct {
 	OAuth native.OAuthConfig
 	// PublicURL is where people reach Latch (the pages' own links).
 	PublicURL string
+	// Product is the name the pages show (LATCH_PRODUCT_NAME).
+	Product string
 }
 
 // NewHandler returns the whole HTTP service: the native API, the seed
 // surfaces and the shared middleware.
 func NewHandler(accounts *account.Service, cfg Config, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
+	names := make([]string, 0, len(cfg.OAuth.Providers))
+	for _, p := range cfg.OAuth.Providers {
+		names = append(names, p.Name())
+	}
+	pages := web.New(web.Config{Accounts: accounts, Sealer: cfg.OAuth.Sealer, Providers: names, PublicURL: cfg.PublicURL, Product: cfg.Product, Log: log})
+	// The provider flow's error pages are the pages' own, in their layout.
+	cfg.OAuth.ErrorPage = pages.ProviderError
 	native.New(accounts, cfg.JWKS, cfg.OAuth, log).Register(mux)
 	devopness.New(accounts, log).Register(mux)
 	onelogin.New(accounts, log).Register(mux)
 	pace.New(accounts, log).Register(mux)
 	royalti.New(accounts, log).Register(mux)
-	names := make([]string, 0, len(cfg.OAuth.Providers))
-	for _, p := range cfg.OAuth.Providers {
-		names = append(names, p.Name())
-	}
-	web.New(web.Config{Accounts: accounts, Sealer: cfg.OAuth.Sealer, Providers: names, PublicURL: cfg.PublicURL, Log: log}).Register(mux)
+	pages.Register(mux)
 	return httpx.Middleware(log, cfg.TrustedProxies, mux)
 }

@@ -139,7 +139,10 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return fmt.Errorf("%w: invalid recipient address", ErrUndeliverable)
 	}
-	msg := gomail.NewMsg()
+	// No User-Agent or X-Mailer: go-mail would name itself and its
+	// version in every message, telling anyone who reads one which
+	// library (and so which known bugs) stands behind Latch's mail.
+	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
 	msg.FromMailAddress(s.from)
 	msg.ToMailAddress(to)
 	msg.Subject(oneLine(m.Subject))

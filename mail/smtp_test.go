@@ -237,3 +237,33 @@ func TestSMTPRequiresTLS(t *testing.T) {
 		t.Fatalf("sent without TLS: %v, %d messages", err, len(srv.Messages()))
 	}
 }
+
+// TestSMTPSendsNoMailer: the messages Latch sends name no mail library or
+// version (no X-Mailer, no User-Agent), over a real SMTP conversation.
+func TestSMTPSendsNoMailer(t *testing.T) {
+	srv := testenv.StartSMTP(t)
+	s, err := mail.NewSMTP(srv.URL(), testFrom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := mail.Templates{PublicURL: "https://id.example.com"}.Render(latch.MailRecovery, fullData())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.To = "ada@example.com"
+	if err := s.Send(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.WaitFor(t, "ada@example.com", 5*time.Second)
+	for _, h := range []string{"X-Mailer", "User-Agent"} {
+		if v, ok := got.Header[h]; ok {
+			t.Errorf("%s: %q sent", h, v)
+		}
+	}
+	if bytes.Contains(bytes.ToLower(got.Raw), []byte("go-mail")) {
+		t.Errorf("the message names go-mail:\n%s", got.Raw)
+	}
+	if got.Header.Get("Message-Id") == "" || got.Header.Get("Date") == "" {
+		t.Errorf("the headers a message needs are missing: %v", got.Header)
+	}
+}

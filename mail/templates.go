@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
+	netmail "net/mail"
 	"net/url"
 	"strings"
 	texttemplate "text/template"
@@ -33,6 +34,30 @@ type Message struct {
 // DefaultProduct names the product in emails when Templates.Product is
 // empty.
 const DefaultProduct = "Latch"
+
+// ProductName is the one name pages and emails give the product: product
+// (LATCH_PRODUCT_NAME) when set; else the display name of the sender from
+// (LATCH_MAIL_FROM), so that an operator who sends as "Acme
+// <no-reply@acme.example>" gets emails and pages that say Acme; else
+// DefaultProduct. Whitespace is collapsed: the name goes into subjects.
+func ProductName(product, from string) string {
+	if name := oneLine(product); name != "" {
+		return name
+	}
+	if addr, err := netmail.ParseAddress(from); err == nil {
+		if name := oneLine(addr.Name); name != "" {
+			return name
+		}
+	}
+	return DefaultProduct
+}
+
+// DefaultFrom is the sender when LATCH_MAIL_FROM is unset: the product's
+// name at no-reply@host, quoted (and encoded, when not ASCII) as RFC 5322
+// asks.
+func DefaultFrom(product, host string) string {
+	return (&netmail.Address{Name: product, Address: "no-reply@" + host}).String()
+}
 
 // Templates renders the latch.Mail* templates.
 type Templates struct {

@@ -217,3 +217,40 @@ func TestRenderErrors(t *testing.T) {
 		t.Errorf("unknown template: err = %v, want ErrUnknownTemplate", err)
 	}
 }
+
+// TestProductName: one name for pages and mail: LATCH_PRODUCT_NAME when
+// set, else the display name of LATCH_MAIL_FROM, else Latch; and the
+// default sender carries that name.
+func TestProductName(t *testing.T) {
+	for _, c := range []struct{ product, from, want string }{
+		{"", "", "Latch"},
+		{"", "Acme <no-reply@acme.example>", "Acme"},
+		{"", `"Acme ID" <no-reply@acme.example>`, "Acme ID"},
+		{"", "=?utf-8?q?Caf=C3=A9_ID?= <no-reply@cafe.example>", "Café ID"},
+		{"", "no-reply@acme.example", "Latch"},
+		{"", "not an address", "Latch"},
+		{"", `"  " <no-reply@acme.example>`, "Latch"},
+		{"Acme ID", "Latch <no-reply@acme.example>", "Acme ID"},
+		{"  Acme\n ID ", "", "Acme ID"},
+	} {
+		if got := mail.ProductName(c.product, c.from); got != c.want {
+			t.Errorf("ProductName(%q, %q) = %q, want %q", c.product, c.from, got, c.want)
+		}
+	}
+	for _, c := range []struct{ product, want string }{
+		{"Latch", `"Latch" <no-reply@id.example>`},
+		{"Acme ID", `"Acme ID" <no-reply@id.example>`},
+		{"Café", "=?utf-8?q?Caf=C3=A9?= <no-reply@id.example>"},
+	} {
+		from := mail.DefaultFrom(c.product, "id.example")
+		if from != c.want {
+			t.Errorf("DefaultFrom(%q) = %q, want %q", c.product, from, c.want)
+		}
+		if got := mail.ProductName("", from); got != c.product {
+			t.Errorf("the name of DefaultFrom(%q) reads back as %q", c.product, got)
+		}
+		if _, err := mail.NewSMTP("smtp://127.0.0.1:2525", from); err != nil {
+			t.Errorf("DefaultFrom(%q) = %q is refused as a sender: %v", c.product, from, err)
+		}
+	}
+}

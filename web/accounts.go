@@ -40,4 +40,7 @@ type Accounts interface {
 	VerificationUser(ctx context.Context, verifyToken string) (latch.User, error)
 	VerifyAndSetPassword(ctx context.Context, verifyToken, pw string) error
 	RequestRecovery(ctx context.Context, email string) error
+
+	// /signup: the same use case as seed 003's sign-up API.
+	SignUp(ctx context.Context, in account.SignUpInput) error
 }

@@ -49,6 +49,7 @@ type fakeAccounts struct {
 	VerificationUserFn        func(ctx context.Context, verifyToken string) (latch.User, error)
 	VerifyAndSetPasswordFn    func(ctx context.Context, verifyToken, pw string) error
 	RequestRecoveryFn         func(ctx context.Context, email string) error
+	SignUpFn                  func(ctx context.Context, in account.SignUpInput) error
 }
 
 // missing reports a call the test did not expect, and answers it with an
@@ -195,6 +196,13 @@ func (f *fakeAccounts) RequestRecovery(ctx context.Context, email string) error 
 	return f.RequestRecoveryFn(ctx, email)
 }
 
+func (f *fakeAccounts) SignUp(ctx context.Context, in account.SignUpInput) error {
+	if f.SignUpFn == nil {
+		return f.missing("SignUp")
+	}
+	return f.SignUpFn(ctx, in)
+}
+
 // plainSealer is an httpx.Sealer that seals nothing: the purpose and the
 // plaintext, readable. What the pages seal and get back is what these
 // tests see; the real cipher has tests of its own.
@@ -219,9 +227,14 @@ const fakePublicURL = "http://127.0.0.1:8080"
 
 // fakePages serves the pages over f, with one sign-in provider button.
 func fakePages(f *fakeAccounts) http.Handler {
+	return fakePagesNamed(f, "")
+}
+
+// fakePagesNamed is fakePages for the product called product.
+func fakePagesNamed(f *fakeAccounts, product string) http.Handler {
 	mux := http.NewServeMux()
 	web.New(web.Config{Accounts: f, Sealer: plainSealer{}, Providers: []string{"acme"}, PublicURL: fakePublicURL,
-		Log: slog.New(slog.DiscardHandler)}).Register(mux)
+		Product: product, Log: slog.New(slog.DiscardHandler)}).Register(mux)
 	return mux
 }
 

@@ -162,6 +162,15 @@ func (p *Pages) linkFailed(w http.ResponseWriter, r *http.Request, err error) (s
 	return p.message(http.StatusInternalServerError, "Something went wrong", "Something went wrong on our side. Try again in a moment.")
 }
 
+// invalidSummary is what the form page name says above its inputs when
+// some of them are refused; each input's own error is next to it.
+func invalidSummary(name string) string {
+	if name == "signup.html" {
+		return "Not signed up: see below."
+	}
+	return "Not saved: see below."
+}
+
 // formFailed re-renders form with the error next to its field.
 func (p *Pages) formFailed(w http.ResponseWriter, r *http.Request, err error, name string, form *view) (string, *view) {
 	if httpx.ClientGone(r) {
@@ -174,14 +183,11 @@ func (p *Pages) formFailed(w http.ResponseWriter, r *http.Request, err error, na
 	le := latch.AsError(err)
 	switch le.Kind {
 	case latch.KindInvalid:
-		form.status, form.Error = http.StatusUnprocessableEntity, "Not saved: see below."
-		if name == "recover.html" {
+		form.status, form.Error = http.StatusUnprocessableEntity, invalidSummary(name)
+		if !showFieldErrors(form, name, le) || name == "recover.html" {
+			// An error about no input of the form (or the one input of
+			// /recover) is the form's own.
 			form.Error = le.Message
-		}
-		for _, d := range append([]latch.Error{*le}, le.Details...) {
-			if _, seen := form.FieldErrors[d.Field]; !seen && d.Field != "" {
-				form.FieldErrors[d.Field] = d.Message
-			}
 		}
 	case latch.KindTooMany:
 		form.status, form.Error = http.StatusTooManyRequests, "Too many attempts. Wait a while and try again."

@@ -183,6 +183,7 @@ func TestEveryErrorOnEveryPage(t *testing.T) {
 		},
 		VerificationUserFn:     func(context.Context, string) (latch.User, error) { return user, nil },
 		VerifyAndSetPasswordFn: func(context.Context, string, string) error { return fail() },
+		SignUpFn:               func(context.Context, account.SignUpInput) error { return fail() },
 	}
 	h := fakePages(f)
 
@@ -243,6 +244,9 @@ func TestEveryErrorOnEveryPage(t *testing.T) {
 			return formPost("/account/password", url.Values{"password": {"p"}, "password_confirmation": {"p"}}, session)
 		}, accountFormAnswer},
 		{"sign-in complete", func() *http.Request { return pageGet(completeURL, pkce) }, completeAnswer},
+		{"sign-up", func() *http.Request {
+			return formPost("/signup", url.Values{"email": {"ada@example.com"}, "first_name": {"Ada"}})
+		}, func(e *latch.Error) answer { return formAnswer(e, "") }},
 	}
 	for _, page := range pages {
 		t.Run(page.name, func(t *testing.T) {
@@ -275,6 +279,7 @@ func TestEveryErrorOnEveryPage(t *testing.T) {
 				if e.Kind == latch.KindInternal && strings.Contains(body, e.Message) {
 					t.Errorf("%s: the page shows the internal error's message", name)
 				}
+				checkAccessible(t, rec.Body.String())
 				wantRetry := ""
 				if dbDown(e) {
 					wantRetry = "2" // 1.5 s, rounded up

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,7 +30,11 @@ var templateFiles embed.FS
 //go:embed static/latch.css
 var stylesheet []byte
 
-var templates = template.Must(template.ParseFS(templateFiles, "templates/*.html"))
+var templates = template.Must(template.New("pages").Funcs(template.FuncMap{"field": newField}).ParseFS(templateFiles, "templates/*.html"))
+
+// DefaultProduct is the name the pages give the product when
+// Config.Product is empty.
+const DefaultProduct = "Latch"
 
 // Config is what the pages need.
 type Config struct {
@@ -37,7 +42,11 @@ type Config struct {
 	Sealer    httpx.Sealer
 	Providers []string // configured provider names, for the buttons
 	PublicURL string   // where people reach Latch; decides Secure, __Host- cookies (httpx.SecureCookies)
-	Log       *slog.Logger
+	// Product is the name in every page's title and header: the same
+	// setting as the emails' (LATCH_PRODUCT_NAME, else LATCH_MAIL_FROM's
+	// display name), so a person sees one name in both.
+	Product string
+	Log     *slog.Logger
 }
 
 // Pages serves the pages.
@@ -45,6 +54,7 @@ type Pages struct {
 	cfg         Config
 	secure      bool // cookies are Secure and __Host- prefixed
 	crossOrigin *httpx.CrossSiteGuard
+	product     string
 }
 
 // New returns the pages.
@@ -52,7 +62,11 @@ func New(cfg Config) *Pages {
 	// Behind a proxy that rewrites Host, the browser's Origin is the
 	// public one, which then no longer equals the request's Host: it is
 	// trusted.
-	p := &Pages{cfg: cfg, secure: httpx.SecureCookies(cfg.PublicURL), crossOrigin: httpx.NewCrossSiteGuard([]string{cfg.PublicURL})}
+	p := &Pages{cfg: cfg, secure: httpx.SecureCookies(cfg.PublicURL), crossOrigin: httpx.NewCrossSiteGuard([]string{cfg.PublicURL}),
+		product: strings.Join(strings.Fields(cfg.Product), " ")}
+	if p.product == "" {
+		p.product = DefaultProduct
+	}
 	if cfg.PublicURL != "" && !p.secure && cfg.Log != nil {
 		cfg.Log.Warn("LATCH_PUBLIC_URL is plain http on a host that is not loopback: the pages' cookies cannot be Secure or __Host-; serve Latch over https", "public_url", cfg.PublicURL)
 	}
@@ -69,6 +83,8 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /login", p.page(p.loginPage))
 	mux.Handle("POST /login", p.stateChanging(p.loginSubmit))
 	mux.HandleFunc("GET "+CompletePath, p.page(p.loginComplete))
+	mux.HandleFunc("GET /signup", p.page(p.signUpPage))
+	mux.Handle("POST /signup", p.stateChanging(p.signUpSubmit))
 	mux.HandleFunc("GET /account", p.page(p.accountPage))
 	mux.Handle("POST /account/password", p.stateChanging(p.setPassword))
 	mux.Handle("POST /logout", p.stateChanging(p.logout))
@@ -83,7 +99,9 @@ func (p *Pages) Register(mux *http.ServeMux) {
 // view is what every template gets.
 type view struct {
 	Title, Error, Notice string
+	Product              string // set by page for every view
 	Email                string
+	FirstName, LastName  string // the sign-up form's, kept when it is shown again
 	Providers            []providerButton
 	Hidden               map[string]string
 	User                 latch.User
@@ -92,8 +110,90 @@ type view struct {
 	Rules                string
 	FieldErrors          map[string]string
 	Action               string // where the form posts
-	status               int
-	formTarget           string // an extra origin forms may lead to (CSP form-action)
+	// SignInURL and SignUpURL link /login and /signup to each other,
+	// with an app's sign-in parameters when the page serves an app.
+	SignInURL, SignUpURL string
+	// Back is the message page's way back ("/login" when empty).
+	Back      string
+	BackLabel string
+	// Reference is the request id a message page shows, so that a
+	// person's report can be found in the log.
+	Reference  string
+	status     int
+	formTarget string // an extra origin forms may lead to (CSP form-action)
+}
+
+// field is one labelled input of a form, for the "field" template: its
+// error, when it has one, is tied to it (aria-invalid, and
+// aria-describedby naming the error's id), as is the password rules'
+// paragraph for a new password, so that a screen reader reads them with
+// the input.
+type field struct {
+	ID, Label, Type, Autocomplete string
+	Value, Error                  string
+	Required                      bool
+	DescribedBy                   string
+}
+
+// newField is the template function "field": the input called id of v's
+// form. Its value is the one v kept for it (emails and names, never a
+// password); optional inputs are those not required.
+func newField(v *view, id, label, typ, autocomplete string, required bool) field {
+	f := field{ID: id, Label: label, Type: typ, Autocomplete: autocomplete, Required: required, Error: v.FieldErrors[id]}
+	switch id {
+	case "email":
+		f.Value = v.Email
+	case "first_name":
+		f.Value = v.FirstName
+	case "last_name":
+		f.Value = v.LastName
+	}
+	var describedBy []string
+	if f.Error != "" {
+		describedBy = append(describedBy, id+"-error")
+	}
+	if autocomplete == "new-password" && v.Rules != "" {
+		describedBy = append(describedBy, "rules")
+	}
+	f.DescribedBy = strings.Join(describedBy, " ")
+	return f
+}
+
+// formFields are the inputs of the form that template name shows: a
+// field error for one of them is shown next to it; any other error is
+// the form's own.
+func formFields(name string) []string {
+	switch name {
+	case "login.html":
+		return []string{"email", "password"}
+	case "signup.html":
+		return []string{"email", "first_name", "last_name"}
+	case "recover.html":
+		return []string{"email"}
+	case "setpassword.html":
+		return []string{"password", "password_confirmation"}
+	case "account.html":
+		return []string{"current_password", "password", "password_confirmation"}
+	}
+	return nil
+}
+
+// showFieldErrors puts le's field errors (its own and its details') next
+// to the inputs of form name that they are about, the first for each
+// input, and reports whether any was shown there.
+func showFieldErrors(v *view, name string, le *latch.Error) bool {
+	if v.FieldErrors == nil {
+		v.FieldErrors = map[string]string{}
+	}
+	shown := false
+	for _, d := range append([]latch.Error{*le}, le.Details...) {
+		if _, seen := v.FieldErrors[d.Field]; seen || d.Field == "" || !slices.Contains(formFields(name), d.Field) {
+			continue
+		}
+		v.FieldErrors[d.Field] = d.Message
+		shown = true
+	}
+	return shown
 }
 
 type providerButton struct{ Name, Label, URL string }
@@ -121,6 +221,7 @@ func (p *Pages) page(h func(w http.ResponseWriter, r *http.Request) (string, *vi
 		// a log through the stylesheet's or the form's request.
 		hd.Set("Referrer-Policy", "strict-origin")
 		hd.Set("Content-Type", "text/html; charset=utf-8")
+		v.Product = p.product
 		status := v.status
 		if status == 0 {
 			status = http.StatusOK
@@ -228,15 +329,32 @@ func (p *Pages) loginPage(w http.ResponseWriter, r *http.Request) (string, *view
 }
 
 func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, f loginFlow, email, errMsg string, status int) (string, *view) {
-	v := &view{Title: "Sign in", Email: email, Error: errMsg, status: status, Hidden: map[string]string{}}
+	v := &view{Title: "Sign in", Email: email, Error: errMsg, status: status, FieldErrors: map[string]string{}}
+	if problem := p.offerSignIns(w, f, v); problem != nil {
+		return "message.html", problem
+	}
+	return "login.html", v
+}
+
+// offerSignIns fills in what /login and /signup both offer: the provider
+// buttons, the app's parameters as the form's hidden inputs, and the
+// links between the two pages, all for the app flow f (or, without one,
+// for Latch's own account page, whose PKCE state it seals in a cookie).
+// An app's link that does not check out gives the message page to show
+// instead.
+func (p *Pages) offerSignIns(w http.ResponseWriter, f loginFlow, v *view) *view {
+	v.Hidden = map[string]string{}
+	v.SignInURL, v.SignUpURL = "/login", "/signup"
 	start := url.Values{}
 	if f.forApp() {
 		target, err := p.cfg.Accounts.AllowedRedirect(f.RedirectTo)
 		if err != nil {
-			return p.message(http.StatusBadRequest, "Sign-in problem", "This sign-in link is not valid: "+latch.AsError(err).Message+".")
+			_, problem := p.message(http.StatusBadRequest, "Sign-in problem", "This sign-in link is not valid: "+latch.AsError(err).Message+".")
+			return problem
 		}
 		if err := account.CheckCodeChallenge(f.CodeChallenge, ""); err != nil {
-			return p.message(http.StatusBadRequest, "Sign-in problem", "This sign-in link is not valid: "+latch.AsError(err).Message+".")
+			_, problem := p.message(http.StatusBadRequest, "Sign-in problem", "This sign-in link is not valid: "+latch.AsError(err).Message+".")
+			return problem
 		}
 		v.formTarget = target.Scheme + "://" + target.Host
 		start.Set("redirect_to", f.RedirectTo)
@@ -245,6 +363,7 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, f loginFlow,
 			start.Set("state", f.State)
 		}
 		v.Hidden = map[string]string{"redirect_to": f.RedirectTo, "code_challenge": f.CodeChallenge, "state": f.State}
+		v.SignInURL, v.SignUpURL = "/login?"+start.Encode(), "/signup?"+start.Encode()
 	} else {
 		// Latch's own page is a client of its own flow: a PKCE verifier
 		// and state of its own, kept sealed until /login/complete.
@@ -252,7 +371,8 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, f loginFlow,
 		plain, _ := json.Marshal(ps)
 		sealed, err := p.cfg.Sealer.Seal("web-login", plain)
 		if err != nil {
-			return p.message(http.StatusInternalServerError, "Sign-in problem", "Something went wrong on our side. Try again in a moment.")
+			_, problem := p.message(http.StatusInternalServerError, "Sign-in problem", "Something went wrong on our side. Try again in a moment.")
+			return problem
 		}
 		// Lax: /login/complete is reached by a redirect from the provider.
 		http.SetCookie(w, p.cookie(pkceCookie, sealed, int(account.SignInFlowTTL.Seconds()), http.SameSiteLaxMode))
@@ -263,7 +383,7 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, f loginFlow,
 	for _, name := range p.cfg.Providers {
 		v.Providers = append(v.Providers, providerButton{Name: name, Label: label(name), URL: "/v1/oauth/" + url.PathEscape(name) + "/start?" + start.Encode()})
 	}
-	return "login.html", v
+	return nil
 }
 
 func label(name string) string {
@@ -332,7 +452,11 @@ func (p *Pages) loginFailed(w http.ResponseWriter, r *http.Request, f loginFlow,
 	case latch.KindUnauthenticated, latch.KindForbidden:
 		return p.renderLogin(w, r, f, email, "That email and password do not match an account.", http.StatusUnauthorized)
 	case latch.KindInvalid:
-		return p.renderLogin(w, r, f, email, le.Message, http.StatusBadRequest)
+		name, v := p.renderLogin(w, r, f, email, le.Message, http.StatusBadRequest)
+		if name == "login.html" && showFieldErrors(v, name, le) {
+			v.Error = "Not signed in: see below."
+		}
+		return name, v
 	case latch.KindTooMany, latch.KindUnavailable:
 		return p.renderLogin(w, r, f, email, "Too many attempts. Wait a minute and try again.", http.StatusTooManyRequests)
 	}
@@ -530,10 +654,9 @@ func (p *Pages) setPassword(w http.ResponseWriter, r *http.Request) (string, *vi
 	case latch.KindInvalid:
 		v.status = http.StatusUnprocessableEntity
 		v.Error = "The password was not saved."
-		for _, d := range append([]latch.Error{*le}, le.Details...) {
-			if _, seen := v.FieldErrors[d.Field]; !seen && d.Field != "" {
-				v.FieldErrors[d.Field] = d.Message
-			}
+		if !showFieldErrors(v, "account.html", le) {
+			// About no input of the form: the form's own error says it.
+			v.Error += " " + le.Message
 		}
 	case latch.KindTooMany:
 		v.status, v.Error = http.StatusTooManyRequests, "Too many attempts. Wait a minute and try again."

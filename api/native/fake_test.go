@@ -16,6 +16,7 @@ import (
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/api/native"
+	"github.com/latchid/latch/web"
 )
 
 // The use cases implement what the surface asks of them, and so does the
@@ -324,9 +325,15 @@ func (p fakeProvider) Exchange(_ context.Context, code, verifier, nonce string) 
 	return p.exchange(code, verifier, nonce)
 }
 
-// fakeSurface serves the native routes over f, with the given providers.
+// fakePublicURL is where the fake surface's pages say Latch is.
+const fakePublicURL = "https://latch.example"
+
+// fakeSurface serves the native routes over f, with the given providers;
+// the provider flow's error pages are the pages' own, as api.NewHandler
+// wires them (ProviderError asks the pages' use cases nothing).
 func fakeSurface(f *fakeAccounts, providers ...fakeProvider) http.Handler {
-	oauth := native.OAuthConfig{Sealer: plainSealer{}}
+	pages := web.New(web.Config{Sealer: plainSealer{}, PublicURL: fakePublicURL, Log: slog.New(slog.DiscardHandler)})
+	oauth := native.OAuthConfig{Sealer: plainSealer{}, ErrorPage: pages.ProviderError}
 	for _, p := range providers {
 		oauth.Providers = append(oauth.Providers, p)
 	}

@@ -25,12 +25,15 @@ type Surface struct {
 	jwks      func() []byte
 	problems  httpx.Adapter
 	tokenErrs httpx.Adapter
-	pages     httpx.Adapter
 	oauth     OAuthConfig
 	providers map[string]oidc.Provider
 	// crossSite refuses browsers' cross-site requests to the token
 	// endpoint.
 	crossSite *httpx.CrossSiteGuard
+
+	// startPages and callbackPages answer the provider flow's errors as
+	// pages, each finding the flow's app in its own way.
+	startPages, callbackPages httpx.Adapter
 }
 
 // New returns the surface. jwks returns the public key set to publish
@@ -41,11 +44,12 @@ func New(accounts Accounts, jwks func() []byte, oauth OAuthConfig, log *slog.Log
 		jwks:      jwks,
 		problems:  httpx.Adapter{Log: log, Write: writeProblem},
 		tokenErrs: httpx.Adapter{Log: log, Write: writeOAuthError},
-		pages:     httpx.Adapter{Log: log, Write: writeErrorPage},
 		oauth:     oauth,
 		providers: map[string]oidc.Provider{},
 		crossSite: httpx.NewCrossSiteGuard(accounts.TrustedOrigins()),
 	}
+	s.startPages = httpx.Adapter{Log: log, Write: s.errorPage(s.startApp)}
+	s.callbackPages = httpx.Adapter{Log: log, Write: s.errorPage(s.callbackApp)}
 	for _, p := range oauth.Providers {
 		s.providers[p.Name()] = p
 	}
@@ -55,8 +59,8 @@ func New(accounts Accounts, jwks func() []byte, oauth OAuthConfig, log *slog.Log
 // Register adds the routes to mux.
 func (s *Surface) Register(mux *http.ServeMux) {
 	mux.Handle("POST /v1/token", s.tokenErrs.Handle(s.token))
-	mux.Handle("GET /v1/oauth/{provider}/start", s.pages.Handle(s.oauthStart))
-	mux.Handle("GET /v1/oauth/{provider}/callback", s.pages.Handle(s.oauthCallback))
+	mux.Handle("GET /v1/oauth/{provider}/start", s.startPages.Handle(s.oauthStart))
+	mux.Handle("GET /v1/oauth/{provider}/callback", s.callbackPages.Handle(s.oauthCallback))
 	mux.Handle("POST /v1/logout", s.problems.Handle(s.logout))
 	mux.Handle("GET /v1/me", s.problems.Handle(s.me))
 	mux.Handle("GET /v1/me/identities", s.problems.Handle(s.identities))

@@ -3,7 +3,6 @@ package native
 import (
 	"crypto/subtle"
 	"encoding/json"
-	"html/template"
 	"net/http"
 	"net/url"
 	"time"
@@ -23,7 +22,19 @@ type OAuthConfig struct {
 	// (httpx.SecureCookies of LATCH_PUBLIC_URL: https, or http on a
 	// loopback host).
 	SecureCookies bool
+	// ErrorPage writes a flow error that cannot go back to the app as a
+	// page: web.Pages.ProviderError, in the pages' own layout with a way
+	// back (api.NewHandler wires it). Nil writes the message as plain
+	// text, for a surface served without the pages.
+	ErrorPage ErrorPageWriter
 }
+
+// ErrorPageWriter writes a provider sign-in's error page with status and
+// message (Latch's own words: never a provider's or a query's). app is the
+// sign-in of the app the flow belongs to (its checked redirect_to,
+// code_challenge and state), or nil when none is known, for the page's way
+// back.
+type ErrorPageWriter func(w http.ResponseWriter, r *http.Request, status int, message string, app url.Values)
 
 const (
 	flowCookie  = "latch_oauth"
@@ -88,16 +99,8 @@ func (s *Surface) oauthStart(w http.ResponseWriter, r *http.Request) error {
 func (s *Surface) oauthCallback(w http.ResponseWriter, r *http.Request) error {
 	http.SetCookie(w, s.flowCookie("", -1))
 	expired := latch.Errorf(latch.KindInvalid, "flow_invalid", "This sign-in expired or was started in another browser. Start again.")
-	c, err := r.Cookie(httpx.CookieName(flowCookie, s.oauth.SecureCookies))
-	if err != nil {
-		return expired
-	}
-	plain, err := s.oauth.Sealer.Open(flowPurpose, c.Value)
-	if err != nil {
-		return expired
-	}
-	var f flowState
-	if json.Unmarshal(plain, &f) != nil || !s.accounts.FlowLive(f.Expires) || f.Provider != r.PathValue("provider") {
+	f, ok := s.openFlow(r)
+	if !ok || !s.accounts.FlowLive(f.Expires) {
 		return expired
 	}
 	q := r.URL.Query()
@@ -150,29 +153,66 @@ func (s *Surface) flowCookie(value string, maxAge int) *http.Cookie {
 		HttpOnly: true, Secure: s.oauth.SecureCookies, SameSite: http.SameSiteLaxMode}
 }
 
-var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Sign-in problem</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family: system-ui, sans-serif; max-width: 32rem; margin: 4rem auto; padding: 0 1rem">
-<h1>Sign-in problem</h1><p>{{.Message}}</p><p><small>Reference: {{.RequestID}}</small></p>
-</body></html>
-`))
+// openFlow reads the sealed flow of the callback's request, when it
+// belongs to the callback's provider; whether it is still live is the
+// caller's question.
+func (s *Surface) openFlow(r *http.Request) (flowState, bool) {
+	var f flowState
+	c, err := r.Cookie(httpx.CookieName(flowCookie, s.oauth.SecureCookies))
+	if err != nil {
+		return f, false
+	}
+	plain, err := s.oauth.Sealer.Open(flowPurpose, c.Value)
+	if err != nil || json.Unmarshal(plain, &f) != nil || f.Provider != r.PathValue("provider") {
+		return flowState{}, false
+	}
+	return f, true
+}
 
-// writeErrorPage shows a browser a flow error as a page, never a 500
-// with details.
-func writeErrorPage(w http.ResponseWriter, _ *http.Request, err *latch.Error) {
-	status := statusOf(err)
-	if status == http.StatusUnauthorized {
-		// A refused code or token at the provider: a bad request from the
-		// browser's point of view, not an HTTP authentication challenge.
-		status = http.StatusBadRequest
+// startApp is the app whose sign-in a start request is, when its
+// parameters check out (as oauthStart checks them), for the error page's
+// way back.
+func (s *Surface) startApp(r *http.Request) url.Values {
+	q := r.URL.Query()
+	if _, err := s.accounts.AllowedRedirect(q.Get("redirect_to")); err != nil {
+		return nil
 	}
-	msg := err.Message
-	if err.Kind == latch.KindInternal {
-		msg = "Something went wrong on our side. Try again in a moment."
+	if account.CheckCodeChallenge(q.Get("code_challenge"), q.Get("code_challenge_method")) != nil {
+		return nil
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	w.WriteHeader(status)
-	_ = errorPage.Execute(w, struct{ Message, RequestID string }{msg, httpx.RequestID(w)})
+	return url.Values{"redirect_to": {q.Get("redirect_to")}, "code_challenge": {q.Get("code_challenge")}, "state": {q.Get("state")}}
+}
+
+// callbackApp is the app of the callback's flow, when its sealed cookie
+// opens: it was checked when the flow started. An expired flow still
+// names its app, so the person can start again there.
+func (s *Surface) callbackApp(r *http.Request) url.Values {
+	f, ok := s.openFlow(r)
+	if !ok {
+		return nil
+	}
+	return url.Values{"redirect_to": {f.RedirectTo}, "code_challenge": {f.CodeChallenge}, "state": {f.AppState}}
+}
+
+// errorPage returns the surface's writer of flow errors as pages for a
+// route whose app (for the way back) app finds.
+func (s *Surface) errorPage(app func(*http.Request) url.Values) httpx.ErrorWriter {
+	return func(w http.ResponseWriter, r *http.Request, err *latch.Error) {
+		status := statusOf(err)
+		if status == http.StatusUnauthorized {
+			// A refused code or token at the provider: a bad request from
+			// the browser's point of view, not an HTTP authentication
+			// challenge.
+			status = http.StatusBadRequest
+		}
+		msg := err.Message
+		if err.Kind == latch.KindInternal {
+			msg = "Something went wrong on our side. Try again in a moment."
+		}
+		if s.oauth.ErrorPage == nil {
+			http.Error(w, "Sign-in problem: "+msg, status)
+			return
+		}
+		s.oauth.ErrorPage(w, r, status, msg, app(r))
+	}
 }

@@ -141,6 +141,7 @@ func (a *app) handler() http.Handler {
 	return api.NewHandler(a.accounts, api.Config{
 		JWKS:           a.keys.JWKS,
 		PublicURL:      a.cfg.PublicURL,
+		Product:        a.cfg.ProductName,
 		TrustedProxies: a.cfg.TrustedProxies,
 		OAuth: native.OAuthConfig{
 			Providers: a.cfg.Providers, Sealer: a.keys, SecureCookies: httpx.SecureCookies(a.cfg.PublicURL),

@@ -209,15 +209,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 	default:
 		errs = append(errs, fmt.Sprintf("LATCH_MAIL=%q: want on or off", v))
 	}
+	// One name for pages and mail: LATCH_PRODUCT_NAME, else the sender's
+	// display name, else Latch; an unset sender then carries that name.
+	c.ProductName = mail.ProductName(c.ProductName, c.MailFrom)
 	if c.MailFrom == "" {
 		host := "localhost"
 		if u, err := url.Parse(c.PublicURL); err == nil && u.Hostname() != "" {
 			host = u.Hostname()
 		}
-		c.MailFrom = "Latch <no-reply@" + host + ">"
-	}
-	if c.ProductName == "" {
-		c.ProductName = "Latch"
+		c.MailFrom = mail.DefaultFrom(c.ProductName, host)
 	}
 	if c.SMTPURL != "" && !c.MailOff {
 		// Checked now, not when the first message is due.
