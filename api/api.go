@@ -4,8 +4,10 @@ package api
 
 import (
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/netip"
+	"slices"
 
 	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/api/devopness"
@@ -31,9 +33,40 @@ type Config struct {
 	Product string
 }
 
+// Handler is the whole HTTP service, and the list of its routes.
+type Handler struct {
+	http.Handler
+	routes []Route
+}
+
+// Route is one registered route: the surface that serves it and its
+// net/http pattern ("POST /users/login").
+type Route struct {
+	// Surface is "native", "devopness", "onelogin", "pace", "royalti" or
+	// "web": the package whose OpenAPI document describes the route, or
+	// the pages, which are no API.
+	Surface string
+	Pattern string
+}
+
+// Routes returns every route of the service, in the order registered.
+func (h *Handler) Routes() []Route { return slices.Clone(h.routes) }
+
+// SeedDocuments are the seed surfaces' OpenAPI documents, each served at
+// /v1/openapi/<name>.yaml beside the native API's /v1/openapi.yaml.
+func SeedDocuments() map[string][]byte {
+	return map[string][]byte{
+		"devopness": devopness.OpenAPI(),
+		"onelogin":  onelogin.OpenAPI(),
+		"pace":      pace.OpenAPI(),
+		"royalti":   royalti.OpenAPI(),
+	}
+}
+
 // NewHandler returns the whole HTTP service: the native API, the seed
-// surfaces and the shared middleware.
-func NewHandler(accounts *account.Service, cfg Config, log *slog.Logger) http.Handler {
+// surfaces, the pages and the shared middleware.
+func NewHandler(accounts *account.Service, cfg Config, log *slog.Logger) *Handler {
+	h := &Handler{}
 	mux := http.NewServeMux()
 	names := make([]string, 0, len(cfg.OAuth.Providers))
 	for _, p := range cfg.OAuth.Providers {
@@ -42,11 +75,40 @@ func NewHandler(accounts *account.Service, cfg Config, log *slog.Logger) http.Ha
 	pages := web.New(web.Config{Accounts: accounts, Sealer: cfg.OAuth.Sealer, Providers: names, PublicURL: cfg.PublicURL, Product: cfg.Product, Log: log})
 	// The provider flow's error pages are the pages' own, in their layout.
 	cfg.OAuth.ErrorPage = pages.ProviderError
-	native.New(accounts, cfg.JWKS, cfg.OAuth, log).Register(mux)
-	devopness.New(accounts, log).Register(mux)
-	onelogin.New(accounts, log).Register(mux)
-	pace.New(accounts, log).Register(mux)
-	royalti.New(accounts, log).Register(mux)
-	pages.Register(mux)
-	return httpx.Middleware(log, cfg.TrustedProxies, mux)
+	on := func(surface string) recordingMux { return recordingMux{mux: mux, surface: surface, routes: &h.routes} }
+	native.New(accounts, cfg.JWKS, cfg.OAuth, log).Register(on("native"))
+	devopness.New(accounts, log).Register(on("devopness"))
+	onelogin.New(accounts, log).Register(on("onelogin"))
+	pace.New(accounts, log).Register(on("pace"))
+	royalti.New(accounts, log).Register(on("royalti"))
+	// The seed documents are Latch's, under /v1: the native document
+	// lists where they are.
+	docs := SeedDocuments()
+	for _, name := range slices.Sorted(maps.Keys(docs)) {
+		doc := docs[name]
+		on("native").HandleFunc("GET /v1/openapi/"+name+".yaml", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/yaml")
+			_, _ = w.Write(doc)
+		})
+	}
+	pages.Register(on("web"))
+	h.Handler = httpx.Middleware(log, cfg.TrustedProxies, mux)
+	return h
+}
+
+// recordingMux registers a surface's routes on the service's mux and
+// records each under the surface's name.
+type recordingMux struct {
+	mux     *http.ServeMux
+	surface string
+	routes  *[]Route
+}
+
+func (m recordingMux) Handle(pattern string, handler http.Handler) {
+	*m.routes = append(*m.routes, Route{Surface: m.surface, Pattern: pattern})
+	m.mux.Handle(pattern, handler)
+}
+
+func (m recordingMux) HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(handler))
 }

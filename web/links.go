@@ -13,7 +13,7 @@ import (
 // recovery), /verify (a sign-up's verification) and /recover (ask for a
 // recovery link). Their forms call the same use cases as the APIs.
 
-func (p *Pages) registerLinks(mux *http.ServeMux) {
+func (p *Pages) registerLinks(mux httpx.Mux) {
 	mux.HandleFunc("GET "+account.SetPasswordPath, p.page(p.setPasswordPage))
 	mux.Handle("POST "+account.SetPasswordPath, p.stateChanging(p.setPasswordSubmit))
 	mux.HandleFunc("GET "+account.VerifyPath, p.page(p.verifyPage))

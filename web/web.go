@@ -79,7 +79,7 @@ func New(cfg Config) *Pages {
 const CompletePath = "/login/complete"
 
 // Register adds the routes to mux.
-func (p *Pages) Register(mux *http.ServeMux) {
+func (p *Pages) Register(mux httpx.Mux) {
 	mux.HandleFunc("GET /login", p.page(p.loginPage))
 	mux.Handle("POST /login", p.stateChanging(p.loginSubmit))
 	mux.HandleFunc("GET "+CompletePath, p.page(p.loginComplete))

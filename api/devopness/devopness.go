@@ -33,7 +33,7 @@ func New(accounts Accounts, log *slog.Logger) *Surface {
 }
 
 // Register adds the surface's routes to mux.
-func (s *Surface) Register(mux *http.ServeMux) {
+func (s *Surface) Register(mux httpx.Mux) {
 	mux.Handle("POST /users/me/password", s.adapt.Handle(s.setPassword))
 	mux.Handle("POST /users/login", s.adapt.Handle(s.login))
 }

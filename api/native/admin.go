@@ -15,7 +15,7 @@ import (
 // each route checked against the client's scope for its operation before
 // its body is read (which permission an operation needs is the use
 // cases' rule: account.Admin.Authorize).
-func (s *Surface) registerAdmin(mux *http.ServeMux) {
+func (s *Surface) registerAdmin(mux httpx.Mux) {
 	route := func(pattern string, op account.AdminOperation, h func(w http.ResponseWriter, r *http.Request, a account.Admin) error) {
 		mux.Handle(pattern, s.problems.Handle(func(w http.ResponseWriter, r *http.Request) error {
 			raw, err := httpx.BearerToken(r)

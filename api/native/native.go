@@ -57,7 +57,7 @@ func New(accounts Accounts, jwks func() []byte, oauth OAuthConfig, log *slog.Log
 }
 
 // Register adds the routes to mux.
-func (s *Surface) Register(mux *http.ServeMux) {
+func (s *Surface) Register(mux httpx.Mux) {
 	mux.Handle("POST /v1/token", s.tokenErrs.Handle(s.token))
 	mux.Handle("GET /v1/oauth/{provider}/start", s.startPages.Handle(s.oauthStart))
 	mux.Handle("GET /v1/oauth/{provider}/callback", s.callbackPages.Handle(s.oauthCallback))

@@ -37,7 +37,7 @@ func New(accounts Accounts, log *slog.Logger) *Surface {
 }
 
 // Register adds the surface's routes to mux.
-func (s *Surface) Register(mux *http.ServeMux) {
+func (s *Surface) Register(mux httpx.Mux) {
 	mux.Handle("POST /auth/oauth2/v2/token", s.adapt.Handle(s.token))
 	// {id...} also matches an empty or multi-segment id, which is then
 	// answered as the seed's "ID is incorrect" rather than a bare 404.

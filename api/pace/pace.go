@@ -33,7 +33,7 @@ func New(accounts Accounts, log *slog.Logger) *Surface {
 
 // Register adds the surface's routes to mux: the versioned path and the
 // unversioned one the seed also names.
-func (s *Surface) Register(mux *http.ServeMux) {
+func (s *Surface) Register(mux httpx.Mux) {
 	mux.Handle("PUT /user/2024-3/user/password", s.adapt.Handle(s.requestPassword))
 	mux.Handle("PUT /user/password", s.adapt.Handle(s.requestPassword))
 }

@@ -32,7 +32,7 @@ func New(accounts Accounts, log *slog.Logger) *Surface {
 }
 
 // Register adds the surface's routes to mux.
-func (s *Surface) Register(mux *http.ServeMux) {
+func (s *Surface) Register(mux httpx.Mux) {
 	mux.Handle("POST /auth/signup", s.adapt.Handle(s.signUp))
 	mux.Handle("POST /auth/setpassword", s.adapt.Handle(s.setPassword))
 }

@@ -1,0 +1,172 @@
+package native_test
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/latchid/latch"
+	"github.com/latchid/latch/account"
+	"github.com/latchid/latch/api/httpx"
+	"github.com/latchid/latch/internal/testenv/openapitest"
+)
+
+// TestEveryAnswerIsDocumented hands every route of the native API every
+// kind of error with each code that changes a status or a shape
+// (errorsByStatus), from the authentication step and from the route's own
+// use case, and checks
+// each answer against api/native/openapi.yaml: its status documented (or
+// the default), its body in that status's shape. The real requests of
+// api/openapi_test.go show the same for the answers a real store gives;
+// this shows it for every answer the surface can give.
+func TestEveryAnswerIsDocumented(t *testing.T) {
+	data, err := os.ReadFile("openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := openapitest.Load(t, "native", data)
+	var authErr, useErr *latch.Error
+	fail := func() error {
+		if useErr == nil {
+			return nil
+		}
+		return useErr
+	}
+	principal := account.Principal{User: latch.User{ID: "u1", Email: "a@example.com"},
+		Session: latch.Session{ID: "s1", Kind: latch.KindSession, Scopes: latch.SessionScopes()}}
+	admin := account.Admin{Client: &latch.Client{ID: "c1", Scope: latch.ScopeManageAll}, TenantID: latch.DefaultTenantID}
+	authenticated := func() error {
+		if authErr == nil {
+			return nil
+		}
+		return authErr
+	}
+	f := &fakeAccounts{t: t,
+		ReadyFn: func(context.Context) error { return fail() },
+		LoginFn: func(context.Context, account.LoginInput) (account.TokenPair, error) {
+			return account.TokenPair{}, fail()
+		},
+		RefreshFn: func(context.Context, string) (account.TokenPair, error) { return account.TokenPair{}, fail() },
+		RedeemAuthorizationCodeFn: func(context.Context, string, string, string) (account.TokenPair, error) {
+			return account.TokenPair{}, fail()
+		},
+		IssueClientTokenFn: func(context.Context, string, string) (account.ClientTokenPair, error) {
+			return account.ClientTokenPair{}, fail()
+		},
+		AuthenticateFn:       func(context.Context, string) (account.Principal, error) { return principal, authenticated() },
+		AuthenticateClientFn: func(context.Context, string) (account.Admin, error) { return admin, authenticated() },
+		LogoutFn:             func(context.Context, account.Principal) error { return fail() },
+		AllowedRedirectFn: func(string) (*url.URL, error) {
+			if err := fail(); err != nil {
+				return nil, err
+			}
+			return url.Parse("https://app.example/cb")
+		},
+		FlowDeadlineFn:        func() time.Time { return never },
+		MeFn:                  func(account.Principal) (latch.User, error) { return latch.User{}, fail() },
+		MyIdentitiesFn:        func(context.Context, account.Principal) ([]latch.Identity, error) { return nil, fail() },
+		UnlinkIdentityFn:      func(context.Context, account.Principal, string) error { return fail() },
+		SetOwnPasswordFn:      func(context.Context, account.Principal, account.SetOwnPasswordInput) error { return fail() },
+		SetPasswordWithLinkFn: func(context.Context, account.SetPasswordWithLinkInput) error { return fail() },
+		RequestRecoveryFn:     func(context.Context, string) error { return fail() },
+		ListUsersFn: func(context.Context, account.Admin, string, string, int) (account.UserPage, error) {
+			return account.UserPage{}, fail()
+		},
+		UserFn: func(context.Context, account.Admin, account.UserRef) (latch.User, error) { return latch.User{}, fail() },
+		AdminCreateUserFn: func(context.Context, account.Admin, account.AdminCreateUserInput) (latch.User, error) {
+			return latch.User{}, fail()
+		},
+		AdminUpdateUserFn: func(context.Context, account.Admin, account.UserRef, account.AdminUserChange) (latch.User, error) {
+			return latch.User{}, fail()
+		},
+		AdminDeleteUserFn:    func(context.Context, account.Admin, account.UserRef) error { return fail() },
+		AdminSetPasswordFn:   func(context.Context, account.Admin, account.AdminSetPasswordInput) error { return fail() },
+		UserSessionsFn:       func(context.Context, account.Admin, account.UserRef) ([]latch.Session, error) { return nil, fail() },
+		RevokeUserSessionsFn: func(context.Context, account.Admin, account.UserRef, string) (int, error) { return 0, fail() },
+		PolicyFn: func(context.Context, account.Admin) (latch.PasswordPolicy, error) {
+			return latch.PasswordPolicy{}, fail()
+		},
+		SetPolicyFn: func(context.Context, account.Admin, account.PolicyChange) (latch.PasswordPolicy, error) {
+			return latch.PasswordPolicy{}, fail()
+		},
+		AuditEventsFn: func(context.Context, account.Admin, latch.AuditQuery) ([]latch.AuditEvent, error) { return nil, fail() },
+	}
+	h := fakeSurface(f, fakeProvider{name: "acme"})
+	const uid = "01990000-0000-7000-8000-000000000001"
+	routes := []struct{ method, target, contentType, body string }{
+		{"POST", "/v1/token", "application/x-www-form-urlencoded", "grant_type=password&username=a%40example.com&password=p"},
+		{"POST", "/v1/token", "application/x-www-form-urlencoded", "grant_type=refresh_token&refresh_token=lrt_x"},
+		{"POST", "/v1/token", "application/json", `{"grant_type":"authorization_code","code":"c","code_verifier":"v","redirect_uri":"https://app.example/cb"}`},
+		{"POST", "/v1/token", "application/x-www-form-urlencoded", "grant_type=client_credentials&client_id=c1&client_secret=s"},
+		{"GET", "/v1/oauth/acme/start?redirect_to=https%3A%2F%2Fapp.example%2Fcb&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "", ""},
+		{"GET", "/v1/oauth/acme/callback?code=c&state=s", "", ""},
+		{"POST", "/v1/logout", "", ""},
+		{"GET", "/v1/me", "", ""},
+		{"GET", "/v1/me/identities", "", ""},
+		{"DELETE", "/v1/me/identities/" + uid, "", ""},
+		{"PUT", "/v1/me/password", "application/json", `{"password":"p","password_confirmation":"p"}`},
+		{"POST", "/v1/password/set", "application/json", `{"token":"t","password":"p","password_confirmation":"p"}`},
+		{"POST", "/v1/recover", "application/json", `{"email":"a@example.com"}`},
+		{"GET", "/v1/admin/users", "", ""},
+		{"POST", "/v1/admin/users", "application/json", `{"email":"a@example.com"}`},
+		{"GET", "/v1/admin/users/" + uid, "", ""},
+		{"PATCH", "/v1/admin/users/" + uid, "application/json", `{"last_name":"L"}`},
+		{"DELETE", "/v1/admin/users/" + uid, "", ""},
+		{"PUT", "/v1/admin/users/" + uid + "/password", "application/json", `{"password":"p","password_confirmation":"p"}`},
+		{"GET", "/v1/admin/users/" + uid + "/sessions", "", ""},
+		{"DELETE", "/v1/admin/users/" + uid + "/sessions", "", ""},
+		{"DELETE", "/v1/admin/users/" + uid + "/sessions/" + uid, "", ""},
+		{"GET", "/v1/admin/policy", "", ""},
+		{"PUT", "/v1/admin/policy", "application/json", `{"min_length":9}`},
+		{"GET", "/v1/admin/audit", "", ""},
+		{"GET", "/readyz", "", ""},
+	}
+	n := 0
+	for _, r := range routes {
+		for _, step := range []string{"authentication", "use case"} {
+			for _, e := range errorsByStatus() {
+				authErr, useErr = nil, nil
+				if step == "authentication" {
+					authErr = e
+				} else {
+					useErr = e
+				}
+				req := newRequest(r.method, r.target, r.contentType, r.body)
+				req.Header.Set("Authorization", "Bearer tok")
+				if r.contentType == "application/x-www-form-urlencoded" && r.body == "grant_type=client_credentials&client_id=c1&client_secret=s" {
+					req.Header.Del("Authorization")
+				}
+				doc.Do(t, h, req, false)
+				n++
+			}
+		}
+	}
+	// And the answers that are no error.
+	authErr, useErr = nil, nil
+	for _, target := range []string{"/healthz", "/readyz", "/.well-known/jwks.json", "/v1/openapi.yaml"} {
+		doc.Do(t, h, newRequest("GET", target, "", ""), true)
+		n++
+	}
+	t.Logf("%d answers checked against the document", n)
+}
+
+// errorsByStatus is every kind crossed with the codes that give a kind
+// another status or shape in one of the native writers (and one that
+// gives none). TestEveryErrorInNativeShapes hands the writers every code;
+// here each route's document is what is checked, and this keeps the
+// routes x errors product small enough to validate in a few seconds.
+func errorsByStatus() []*latch.Error {
+	codes := []string{latch.CodeInvalidRequest, httpx.CodeBodyTooLarge, latch.CodeUnsupportedContentType,
+		latch.CodeUnsupportedGrantType, httpx.CodeCrossSite, latch.CodeInvalidClient, latch.CodeAccountInactive,
+		latch.CodePasswordChangeRequired, httpx.CodeMissingToken, latch.CodeDatabaseUnavailable, latch.CodeInternal}
+	var out []*latch.Error
+	for _, e := range everyErrorWithRetry() {
+		if slices.Contains(codes, e.Code) {
+			out = append(out, e)
+		}
+	}
+	return out
+}

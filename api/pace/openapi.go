@@ -1,0 +1,13 @@
+package pace
+
+import (
+	_ "embed"
+	"slices"
+)
+
+//go:embed openapi.yaml
+var openAPI []byte
+
+// OpenAPI returns the surface's OpenAPI 3.1 document (served at
+// /v1/openapi/pace.yaml).
+func OpenAPI() []byte { return slices.Clone(openAPI) }
