@@ -175,6 +175,33 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return s.rekeyEmails(ctx)
 }
 
+// MigrationStatus reports the applied and the embedded migrations of the
+// first schema of the search_path. It only reads: a schema never migrated
+// has no version table yet, and gets none from this.
+func (s *Store) MigrationStatus(ctx context.Context) (latch.MigrationStatus, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return latch.MigrationStatus{}, fmt.Errorf("postgres: migrations: %w", err)
+	}
+	var table *string
+	if err := s.pool.QueryRow(ctx, `SELECT to_regclass('goose_db_version')::text`).Scan(&table); err != nil {
+		return latch.MigrationStatus{}, fail(err)
+	}
+	db := stdlib.OpenDBFromPool(s.pool)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return latch.MigrationStatus{}, fmt.Errorf("postgres: migrations: %w", err)
+	}
+	st, err := contract.MigrationStatus(ctx, "postgres", p, table != nil)
+	if err != nil {
+		return latch.MigrationStatus{}, fail(err)
+	}
+	return st, nil
+}
+
 // Close closes the pool.
 func (s *Store) Close() error {
 	s.pool.Close()

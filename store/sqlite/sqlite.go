@@ -198,6 +198,31 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return s.rekeyEmails(ctx)
 }
 
+// MigrationStatus reports the applied and the embedded migrations. It
+// only reads: a database never migrated has no version table yet, and
+// gets none from this.
+func (s *Store) MigrationStatus(ctx context.Context) (latch.MigrationStatus, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return latch.MigrationStatus{}, fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	var tables int
+	if err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'goose_db_version'`).Scan(&tables); err != nil {
+		return latch.MigrationStatus{}, fail(err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.writer, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return latch.MigrationStatus{}, fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	st, err := contract.MigrationStatus(ctx, "sqlite", p, tables > 0)
+	if err != nil {
+		return latch.MigrationStatus{}, fail(err)
+	}
+	return st, nil
+}
+
 // prepared returns the statement that *p holds, preparing query into it
 // first if it holds none.
 func (s *Store) prepared(ctx context.Context, p *atomic.Pointer[sql.Stmt], query string) (*sql.Stmt, error) {
