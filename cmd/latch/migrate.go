@@ -98,4 +98,3 @@ func migrationStatusJSON(st latch.MigrationStatus) any {
 		Pending         []migration `json:"pending"`
 	}{st.Backend, st.Applied, st.Latest, len(pending) == 0 && st.Applied >= st.Latest, st.Applied > st.Latest, lastAppliedAt, pending}
 }
-
