@@ -113,6 +113,7 @@ func serve(ctx context.Context, cfg config, getenv func(string) string) error {
 		go serveDebug(cfg.DebugAddr, log)
 	}
 	go purgeSessions(ctx, a, cfg.Retention, log)
+	go refreshKeys(ctx, a.keys, log)
 	mailDone, err := a.startMail(ctx)
 	if err != nil {
 		return err
