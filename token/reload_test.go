@@ -148,6 +148,7 @@ func TestRotate(t *testing.T) {
 				t.Fatalf("before: %+v", before)
 			}
 
+			clock.Advance(time.Minute) // keys created at one instant sort by id
 			retireAt := clock.Now().Add(2 * time.Hour)
 			added, err := keys.Rotate(ctx, retireAt)
 			if err != nil {
