@@ -76,8 +76,11 @@ it with exit status 2.`,
 		// cobra's usage dump after an error hides the message.
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		Args:          subcommandArgs,
-		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		// Alone, latch prints its help: like help, it answers whatever
+		// the environment holds.
+		Annotations: map[string]string{annotationNoConfig: "true"},
+		Args:        subcommandArgs,
+		RunE:        func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			if _, skip := cmd.Annotations[annotationNoConfig]; skip {
 				return nil
@@ -125,10 +128,11 @@ it with exit status 2.`,
 // help; with an unknown subcommand it fails and suggests the nearest.
 func group(name, short string, subcommands ...*cobra.Command) *cobra.Command {
 	g := &cobra.Command{
-		Use:   name + " <command>",
-		Short: short,
-		Args:  subcommandArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Use:         name + " <command>",
+		Short:       short,
+		Annotations: map[string]string{annotationNoConfig: "true"},
+		Args:        subcommandArgs,
+		RunE:        func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	g.AddCommand(subcommands...)
 	return g

@@ -169,7 +169,7 @@ func TestUnknownVariables(t *testing.T) {
 				}
 			}
 		}
-		for _, args := range [][]string{{"version"}, {"--version"}, {"help", "serve"}, {"serve", "--help"}} {
+		for _, args := range [][]string{{"version"}, {"--version"}, {"help", "serve"}, {"serve", "--help"}, {}, {"users"}} {
 			if _, errOut, code := runCLI(t, append([]string{db}, c.env...), "", args...); code != 0 {
 				t.Errorf("%v latch %s: exit %d: %s", c.env, strings.Join(args, " "), code, errOut)
 			}
