@@ -1,7 +1,7 @@
 # Latch: the commands the README names.
 GO ?= go
 
-.PHONY: run test bench measure build fmt release
+.PHONY: run test bench measure build install fmt release
 
 ## run: the service on its embedded default (SQLite file ./latch.db)
 run:
@@ -19,8 +19,15 @@ test:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+## build: bin/latch. -buildvcs=auto stamps the commit into it (latch version)
+## even where GOFLAGS says -buildvcs=false; outside a git checkout it builds
+## without one.
 build:
-	$(GO) build -o bin/latch ./cmd/latch
+	$(GO) build -buildvcs=auto -o bin/latch ./cmd/latch
+
+## install: latch on the PATH (in $(go env GOPATH)/bin), stamped the same way
+install:
+	$(GO) install -buildvcs=auto ./cmd/latch
 
 fmt:
 	gofmt -l -w .

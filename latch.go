@@ -249,11 +249,23 @@ type RefreshToken struct {
 
 // SigningKey is a key that signs access tokens. Private is the PKCS#8 DER
 // encoding of the private key.
+//
+// A key signs until a newer one replaces it (RotatedAt); it then still
+// verifies, and is published, until RetireAt, when every token it signed
+// has expired. From RetireAt on it is retired: it verifies nothing and may
+// be deleted.
 type SigningKey struct {
 	ID        string
 	Algorithm string // "ES256" or "EdDSA"
 	Private   []byte
 	CreatedAt time.Time
+	RotatedAt *time.Time // nil while it is the key that signs
+	RetireAt  *time.Time // set with RotatedAt
+}
+
+// Retired reports whether the key verifies nothing any more at now.
+func (k SigningKey) Retired(now time.Time) bool {
+	return k.RetireAt != nil && !now.Before(*k.RetireAt)
 }
 
 // NewUser is what CreateUser stores: the user, and optionally a linked

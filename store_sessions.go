@@ -40,6 +40,9 @@ type SessionStore interface {
 	// RevokeSessions revokes and returns the number revoked; a SessionID
 	// that is not the user's is NotFound.
 	RevokeSessions(ctx context.Context, r SessionRevocation) (int, error)
+	// LatestSessionExpiry is the latest ExpiresAt among the sessions of
+	// kinds that are live at now, or the zero time if there is none.
+	LatestSessionExpiry(ctx context.Context, kinds []TokenKind, now time.Time) (time.Time, error)
 
 	// CreateAuthorizationCode stores a one-time code.
 	CreateAuthorizationCode(ctx context.Context, c AuthorizationCode) error

@@ -5,6 +5,7 @@ package account
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -207,6 +208,10 @@ func errUnauthenticated(cause error) error {
 func (s *Service) Authenticate(ctx context.Context, accessToken string) (Principal, error) {
 	claims, err := s.keys.Verify(accessToken)
 	if err != nil {
+		// The client gets a bare 401; the operator, at debug level, the
+		// reason (wrong issuer, expired, unknown or retired key, bad
+		// signature), never the token.
+		s.log.DebugContext(ctx, "access token refused", "reason", refusalReason(err))
 		return Principal{}, err
 	}
 	if claims.Kind == latch.KindClient {
@@ -220,9 +225,20 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Princip
 		return Principal{}, err
 	}
 	if !sess.Live(s.now()) || sess.UserID != claims.Subject || !user.Active || claims.Kind != sess.Kind {
+		s.log.DebugContext(ctx, "access token refused", "reason", "its session ended or its user is deactivated", "session_id", claims.SessionID)
 		return Principal{}, errUnauthenticated(nil)
 	}
 	return Principal{User: user, Session: sess, Claims: claims}, nil
+}
+
+// refusalReason is why a token did not verify: the cause inside the
+// Unauthenticated error the client sees.
+func refusalReason(err error) string {
+	var le *latch.Error
+	if errors.As(err, &le) && le.Err != nil {
+		return le.Err.Error()
+	}
+	return err.Error()
 }
 
 // Ready reports whether this replica can serve: nil while its database
@@ -306,6 +322,10 @@ func (s *Service) PurgeEndedSessions(ctx context.Context, retention time.Duratio
 		return 0, err
 	}
 	if _, err := purgeAll(func() (int, error) { return s.store.PurgeMail(ctx, before, purgeBatch) }); err != nil {
+		return 0, err
+	}
+	// Retired signing keys verify nothing: their private parts go.
+	if _, err := s.store.DeleteRetiredSigningKeys(ctx, s.now()); err != nil {
 		return 0, err
 	}
 	return purgeAll(func() (int, error) { return s.store.PurgeSessions(ctx, before, purgeBatch) })

@@ -85,15 +85,27 @@ type Keys struct {
 	lastReload time.Time
 }
 
-// keySet is one immutable snapshot of the keys.
+// keySet is one immutable snapshot of the keys that are not retired.
 type keySet struct {
 	signer  jose.Signer
 	signKey crypto.Signer
 	signKID string
-	secret  []byte                     // the signing key's PKCS#8 bytes, for Seal's derived keys
-	public  map[string]jose.JSONWebKey // by kid
-	jwks    []byte
+	secret  []byte // the signing key's PKCS#8 bytes, for Seal's derived keys
+	// openSecrets are every key's PKCS#8 bytes, the signing key's first:
+	// Open tries each, so a value sealed before a rotation still opens.
+	openSecrets [][]byte
+	// successorSecret is the oldest key's of the signing algorithm, for
+	// Successor: it changes when a key retires, not when one rotates.
+	successorSecret []byte
+	public          map[string]jose.JSONWebKey // by kid
+	retireAt        map[string]time.Time       // kid of a rotated key: when it stops verifying
+	jwks            []byte
 }
+
+// RefreshInterval is how often a serving replica reads the keys again
+// (cmd/latch): a key rotated elsewhere signs here, and a retired one stops
+// verifying, within it.
+const RefreshInterval = time.Minute
 
 // reloadInterval bounds how often unknown key ids send Keys to the store:
 // garbage tokens must not turn into a query each.
@@ -128,7 +140,7 @@ func LoadKeys(ctx context.Context, store latch.KeyStore, cfg KeysConfig) (*Keys,
 	if err != nil {
 		return nil, err
 	}
-	if !hasAlgorithm(keys, alg) {
+	if !hasLiveKey(keys, alg, now()) {
 		k, err := NewSigningKey(alg, now())
 		if err != nil {
 			return nil, err
@@ -147,7 +159,7 @@ func LoadKeys(ctx context.Context, store latch.KeyStore, cfg KeysConfig) (*Keys,
 			return nil, err
 		}
 	}
-	set, err := newKeySet(keys, alg, cfg.EncryptionKey)
+	set, err := newKeySet(keys, alg, cfg.EncryptionKey, now())
 	if err != nil {
 		return nil, err
 	}
@@ -156,13 +168,31 @@ func LoadKeys(ctx context.Context, store latch.KeyStore, cfg KeysConfig) (*Keys,
 	return k, nil
 }
 
-func hasAlgorithm(keys []latch.SigningKey, alg string) bool {
+func hasLiveKey(keys []latch.SigningKey, alg string, now time.Time) bool {
 	for _, k := range keys {
-		if k.Algorithm == alg {
+		if k.Algorithm == alg && !k.Retired(now) {
 			return true
 		}
 	}
 	return false
+}
+
+// signingKeyID picks, among stored keys (oldest first), the one that signs
+// at now: the oldest key of alg that no rotation replaced (replicas that
+// raced to create a first key agree on it), or failing that the newest
+// live one of alg. "" if alg has no live key.
+func signingKeyID(stored []latch.SigningKey, alg string, now time.Time) string {
+	newest := ""
+	for _, k := range stored {
+		if k.Algorithm != alg || k.Retired(now) {
+			continue
+		}
+		if k.RotatedAt == nil {
+			return k.ID
+		}
+		newest = k.ID
+	}
+	return newest
 }
 
 // NewSigningKey makes a fresh private key for alg.
@@ -187,10 +217,15 @@ func NewSigningKey(alg string, now time.Time) (latch.SigningKey, error) {
 	return latch.SigningKey{ID: uuid.NewString(), Algorithm: alg, Private: der, CreatedAt: now.UTC()}, nil
 }
 
-func newKeySet(stored []latch.SigningKey, alg string, kek []byte) (*keySet, error) {
-	ks := &keySet{public: map[string]jose.JSONWebKey{}}
+func newKeySet(stored []latch.SigningKey, alg string, kek []byte, now time.Time) (*keySet, error) {
+	ks := &keySet{public: map[string]jose.JSONWebKey{}, retireAt: map[string]time.Time{}}
 	var set jose.JSONWebKeySet
+	signID := signingKeyID(stored, alg, now)
+	var others [][]byte
 	for _, sk := range stored {
+		if sk.Retired(now) {
+			continue // every token it signed has expired
+		}
 		der, err := unwrapKey(kek, sk.ID, sk.Private)
 		if err != nil {
 			return nil, err
@@ -207,7 +242,16 @@ func newKeySet(stored []latch.SigningKey, alg string, kek []byte) (*keySet, erro
 		pub := jose.JSONWebKey{Key: priv.Public(), KeyID: sk.ID, Algorithm: sk.Algorithm, Use: "sig"}
 		ks.public[sk.ID] = pub
 		set.Keys = append(set.Keys, pub)
-		if ks.signer == nil && sk.Algorithm == alg {
+		if sk.RetireAt != nil {
+			ks.retireAt[sk.ID] = *sk.RetireAt
+		}
+		if ks.successorSecret == nil && sk.Algorithm == alg {
+			ks.successorSecret = sk.Private
+		}
+		if sk.ID != signID {
+			others = append(others, sk.Private)
+		}
+		if sk.ID == signID {
 			opts := (&jose.SignerOptions{}).WithType(accessTokenType).WithHeader(jose.HeaderKey("kid"), sk.ID)
 			signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: priv}, opts)
 			if err != nil {
@@ -219,6 +263,7 @@ func newKeySet(stored []latch.SigningKey, alg string, kek []byte) (*keySet, erro
 	if ks.signer == nil {
 		return nil, fmt.Errorf("token: no %s signing key", alg)
 	}
+	ks.openSecrets = append([][]byte{ks.secret}, others...)
 	var err error
 	if ks.jwks, err = json.Marshal(set); err != nil {
 		return nil, err
@@ -234,23 +279,102 @@ func (k *Keys) reload() bool {
 	}
 	k.reloadMu.Lock()
 	defer k.reloadMu.Unlock()
-	now := k.now()
-	if now.Sub(k.lastReload) < reloadInterval {
+	if k.now().Sub(k.lastReload) < reloadInterval {
 		return false
 	}
-	k.lastReload = now
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	return k.refreshLocked(ctx) == nil
+}
+
+// Refresh reads the keys again: a key rotated by another process signs
+// from now on, and keys retired since the last read stop verifying and
+// leave the JWKS. A serving replica calls it every RefreshInterval.
+func (k *Keys) Refresh(ctx context.Context) error {
+	k.reloadMu.Lock()
+	defer k.reloadMu.Unlock()
+	return k.refreshLocked(ctx)
+}
+
+func (k *Keys) refreshLocked(ctx context.Context) error {
+	now := k.now()
+	k.lastReload = now
 	stored, err := k.store.SigningKeys(ctx)
 	if err != nil {
-		return false
+		return err
 	}
-	set, err := newKeySet(stored, k.alg, k.kek)
+	set, err := newKeySet(stored, k.alg, k.kek, now)
 	if err != nil {
-		return false
+		return err
 	}
 	k.set.Store(set)
-	return true
+	return nil
+}
+
+// Rotate makes a new key of the configured algorithm the one that signs;
+// the keys it replaces keep verifying (and stay in the JWKS) until
+// retireAt, which the caller sets after the last expiry of anything they
+// signed. Other replicas sign with the new key within RefreshInterval.
+func (k *Keys) Rotate(ctx context.Context, retireAt time.Time) (latch.SigningKey, error) {
+	sk, err := NewSigningKey(k.alg, k.now())
+	if err != nil {
+		return latch.SigningKey{}, err
+	}
+	stored := sk
+	if k.kek != nil {
+		if stored.Private, err = wrapKey(k.kek, sk.ID, sk.Private); err != nil {
+			return latch.SigningKey{}, err
+		}
+	}
+	if err := k.store.RotateSigningKey(ctx, stored, retireAt); err != nil {
+		return latch.SigningKey{}, err
+	}
+	if err := k.Refresh(ctx); err != nil {
+		return latch.SigningKey{}, err
+	}
+	sk.Private = nil
+	return sk, nil
+}
+
+// KeyState is where a key stands in its life.
+type KeyState string
+
+const (
+	KeySigning   KeyState = "signing"   // signs new tokens, and verifies
+	KeyVerifying KeyState = "verifying" // replaced; verifies until its retire time
+	KeyRetired   KeyState = "retired"   // verifies nothing; deleted by the janitor
+)
+
+// KeyInfo describes a stored key, without its private part.
+type KeyInfo struct {
+	ID        string
+	Algorithm string
+	State     KeyState
+	CreatedAt time.Time
+	RotatedAt *time.Time
+	RetireAt  *time.Time
+}
+
+// List describes every stored key, oldest first.
+func (k *Keys) List(ctx context.Context) ([]KeyInfo, error) {
+	stored, err := k.store.SigningKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := k.now()
+	signID := signingKeyID(stored, k.alg, now)
+	out := make([]KeyInfo, 0, len(stored))
+	for _, sk := range stored {
+		info := KeyInfo{ID: sk.ID, Algorithm: sk.Algorithm, State: KeyVerifying, CreatedAt: sk.CreatedAt, RotatedAt: sk.RotatedAt, RetireAt: sk.RetireAt}
+		switch {
+		case sk.Retired(now):
+			info.State = KeyRetired
+		case sk.ID == signID:
+			info.State = KeySigning
+		}
+		out = append(out, info)
+	}
+	return out, nil
 }
 
 // JWKS is the public key set as JSON, for /.well-known/jwks.json.
@@ -283,9 +407,12 @@ func errInvalidToken(cause error) error {
 // claims. Whether its session is still live is the caller's check.
 func (k *Keys) Verify(raw string) (Claims, error) {
 	now := k.now()
-	if c, ok := k.cache.get(raw); ok {
+	if c, kid, ok := k.cache.get(raw); ok {
 		if !now.Before(c.Expiry) {
-			return Claims{}, errInvalidToken(fmt.Errorf("expired"))
+			return Claims{}, errInvalidToken(fmt.Errorf("expired at %s", c.Expiry.Format(time.RFC3339)))
+		}
+		if retire, ok := k.set.Load().retireAt[kid]; ok && !now.Before(retire) {
+			return Claims{}, errInvalidToken(fmt.Errorf("key %q retired at %s", kid, retire.Format(time.RFC3339)))
 		}
 		return c, nil
 	}
@@ -309,12 +436,24 @@ func (k *Keys) Verify(raw string) (Claims, error) {
 	if !ok || pub.Algorithm != h.Algorithm {
 		return Claims{}, errInvalidToken(fmt.Errorf("unknown key %q for %s", h.KeyID, h.Algorithm))
 	}
+	if retire, ok := k.set.Load().retireAt[h.KeyID]; ok && !now.Before(retire) {
+		return Claims{}, errInvalidToken(fmt.Errorf("key %q retired at %s", h.KeyID, retire.Format(time.RFC3339)))
+	}
 	var w wireClaims
 	if err := tok.Claims(pub.Key, &w); err != nil {
 		return Claims{}, errInvalidToken(err)
 	}
-	if w.Expiry == nil || w.IssuedAt == nil || !now.Before(w.Expiry.Time()) {
-		return Claims{}, errInvalidToken(fmt.Errorf("expired or without exp/iat"))
+	if w.Expiry == nil || w.IssuedAt == nil {
+		return Claims{}, errInvalidToken(fmt.Errorf("without exp or iat"))
+	}
+	if !now.Before(w.Expiry.Time()) {
+		return Claims{}, errInvalidToken(fmt.Errorf("expired at %s", w.Expiry.Time().UTC().Format(time.RFC3339)))
+	}
+	if w.Issuer != k.issuer {
+		// The usual cause: the token was issued (latch tokens issue) with
+		// another LATCH_PUBLIC_URL than this service's. The issuer of a
+		// token whose signature verified is no secret.
+		return Claims{}, errInvalidToken(fmt.Errorf("issuer %q is not this service's %q (LATCH_PUBLIC_URL)", w.Issuer, k.issuer))
 	}
 	if err := w.Claims.ValidateWithLeeway(jwt.Expected{Issuer: k.issuer, Time: now}, issuedAtLeeway); err != nil {
 		return Claims{}, errInvalidToken(err)
@@ -333,7 +472,7 @@ func (k *Keys) Verify(raw string) (Claims, error) {
 		Expiry:    w.Expiry.Time().UTC(),
 		ID:        w.ID,
 	}
-	k.cache.put(raw, c, now)
+	k.cache.put(raw, c, h.KeyID, now)
 	return c, nil
 }
 
@@ -345,28 +484,35 @@ func (k *Keys) Verify(raw string) (Claims, error) {
 type verifiedCache struct {
 	mu      sync.RWMutex
 	max     int
-	entries map[string]Claims
+	entries map[string]verifiedToken
+}
+
+// verifiedToken is a cached token's claims and the key that signed it
+// (which may retire while the token is cached).
+type verifiedToken struct {
+	claims Claims
+	keyID  string
 }
 
 func newVerifiedCache(max int) *verifiedCache {
-	return &verifiedCache{max: max, entries: make(map[string]Claims)}
+	return &verifiedCache{max: max, entries: make(map[string]verifiedToken)}
 }
 
-func (c *verifiedCache) get(raw string) (Claims, bool) {
+func (c *verifiedCache) get(raw string) (Claims, string, bool) {
 	c.mu.RLock()
-	cl, ok := c.entries[raw]
+	v, ok := c.entries[raw]
 	c.mu.RUnlock()
-	return cl, ok
+	return v.claims, v.keyID, ok
 }
 
-func (c *verifiedCache) put(raw string, cl Claims, now time.Time) {
+func (c *verifiedCache) put(raw string, cl Claims, keyID string, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.entries) >= c.max {
 		// Drop the expired entries; if that frees nothing, start over. A
 		// full cache only costs re-verification, never correctness.
 		for k, v := range c.entries {
-			if !now.Before(v.Expiry) {
+			if !now.Before(v.claims.Expiry) {
 				delete(c.entries, k)
 			}
 		}
@@ -374,5 +520,5 @@ func (c *verifiedCache) put(raw string, cl Claims, now time.Time) {
 			clear(c.entries)
 		}
 	}
-	c.entries[raw] = cl
+	c.entries[raw] = verifiedToken{claims: cl, keyID: keyID}
 }

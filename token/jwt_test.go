@@ -23,7 +23,7 @@ func testKeys(t testing.TB, alg string, now *time.Time) *Keys {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := newKeySet([]latch.SigningKey{sk}, alg, nil)
+	set, err := newKeySet([]latch.SigningKey{sk}, alg, nil, *now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestVerifyCacheHonoursExpiry(t *testing.T) {
 	if _, err := k.Verify(raw); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := k.cache.get(raw); !ok {
+	if _, _, ok := k.cache.get(raw); !ok {
 		t.Fatal("verified token was not cached")
 	}
 	now = now.Add(time.Hour)
@@ -166,7 +166,7 @@ func TestVerifiedCacheBounded(t *testing.T) {
 	c := newVerifiedCache(4)
 	now := time.Now()
 	for i := 0; i < 10; i++ {
-		c.put(strings.Repeat("x", i+1), Claims{Expiry: now.Add(time.Hour)}, now)
+		c.put(strings.Repeat("x", i+1), Claims{Expiry: now.Add(time.Hour)}, "kid", now)
 		if len(c.entries) > 4 {
 			t.Fatalf("cache grew to %d entries", len(c.entries))
 		}

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -105,4 +108,140 @@ func TestSigningKeysEncryptedAtRest(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRotate: a rotation makes a new key sign at once here and, after a
+// Refresh, in another replica; the old key keeps verifying, stays in the
+// JWKS and still opens what it sealed until its retire time, then does
+// none of that. Successors do not change with the rotation.
+func TestRotate(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			store := b.Open(t)
+			clock := testenv.NewClock()
+			cfg := token.KeysConfig{Algorithm: token.ES256, Issuer: testenv.TestIssuer, Now: clock.Now, EncryptionKey: bytes.Repeat([]byte{7}, 32)}
+			keys, err := token.LoadKeys(ctx, store, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, err := token.LoadKeys(ctx, store, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sign := func(k *token.Keys, ttl time.Duration) string {
+				t.Helper()
+				tok, err := k.Sign(token.Claims{Subject: "u", SessionID: "s", Kind: latch.KindPersonal, IssuedAt: clock.Now(), Expiry: clock.Now().Add(ttl)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return tok
+			}
+			longLived := sign(keys, 3*time.Hour) // outlives the retire time: only a test would do that
+			sealed, err := keys.Seal("cookie", []byte("kept"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			successor, _ := keys.Successor("lrt_", "lrt_presented")
+			before, _ := keys.List(ctx)
+			if len(before) != 1 || before[0].State != token.KeySigning {
+				t.Fatalf("before: %+v", before)
+			}
+
+			clock.Advance(time.Minute) // keys created at one instant sort by id
+			retireAt := clock.Now().Add(2 * time.Hour)
+			added, err := keys.Rotate(ctx, retireAt)
+			if err != nil {
+				t.Fatalf("Rotate: %v", err)
+			}
+			if added.ID == before[0].ID || added.Private != nil {
+				t.Fatalf("Rotate returned %+v", added)
+			}
+			list, _ := keys.List(ctx)
+			if len(list) != 2 || list[0].State != token.KeyVerifying || list[0].RetireAt == nil || !list[0].RetireAt.Equal(retireAt.Truncate(time.Microsecond)) ||
+				list[1].ID != added.ID || list[1].State != token.KeySigning {
+				t.Fatalf("after the rotation: %+v", list)
+			}
+			fresh := sign(keys, time.Hour)
+			if kid := keyID(t, fresh); kid != added.ID {
+				t.Errorf("a new token names key %s, want the new %s", kid, added.ID)
+			}
+			for name, tok := range map[string]string{"old key's token": longLived, "new key's token": fresh} {
+				if _, err := keys.Verify(tok); err != nil {
+					t.Errorf("%s: %v", name, err)
+				}
+			}
+			if jwks := string(keys.JWKS()); !strings.Contains(jwks, before[0].ID) || !strings.Contains(jwks, added.ID) {
+				t.Errorf("the JWKS does not publish both keys: %s", jwks)
+			}
+			if got, err := keys.Open("cookie", sealed); err != nil || string(got) != "kept" {
+				t.Errorf("a value sealed before the rotation: %q, %v", got, err)
+			}
+			if again, _ := keys.Successor("lrt_", "lrt_presented"); again != successor {
+				t.Error("the rotation changed a refresh token's successor")
+			}
+			// The other replica signs with the old key until it reads
+			// the keys again.
+			if kid := keyID(t, sign(other, time.Hour)); kid != before[0].ID {
+				t.Fatalf("the other replica signs with %s before its refresh", kid)
+			}
+			if err := other.Refresh(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if kid := keyID(t, sign(other, time.Hour)); kid != added.ID {
+				t.Errorf("the other replica signs with %s after its refresh, want %s", kid, added.ID)
+			}
+
+			// At the retire time the old key verifies nothing, even before a
+			// refresh; after it, it leaves the JWKS and opens nothing.
+			clock.Advance(2 * time.Hour)
+			if _, err := keys.Verify(longLived); err == nil || !strings.Contains(errCause(err), "retired") {
+				t.Errorf("the old key's token after its retire time: %v", err)
+			}
+			if err := keys.Refresh(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(keys.JWKS()), before[0].ID) {
+				t.Error("a retired key is still published")
+			}
+			if _, err := keys.Open("cookie", sealed); err == nil {
+				t.Error("a retired key still opens what it sealed")
+			}
+			if list, _ := keys.List(ctx); list[0].State != token.KeyRetired {
+				t.Errorf("after the retire time: %+v", list)
+			}
+			if n, err := store.DeleteRetiredSigningKeys(ctx, clock.Now()); err != nil || n != 1 {
+				t.Errorf("DeleteRetiredSigningKeys: %d, %v", n, err)
+			}
+			if _, err := keys.Verify(sign(keys, time.Hour)); err != nil {
+				t.Errorf("the new key after the old one's deletion: %v", err)
+			}
+		})
+	}
+}
+
+func keyID(t *testing.T, tok string) string {
+	t.Helper()
+	header, _, _ := strings.Cut(tok, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		KID string `json:"kid"`
+	}
+	if err := json.Unmarshal(raw, &h); err != nil {
+		t.Fatal(err)
+	}
+	return h.KID
+}
+
+// errCause is the reason a verification failed, which the client is not
+// told but the service logs.
+func errCause(err error) string {
+	var le *latch.Error
+	if errors.As(err, &le) && le.Err != nil {
+		return le.Err.Error()
+	}
+	return ""
 }

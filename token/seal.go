@@ -16,7 +16,7 @@ import (
 // without another secret to configure, and a value sealed for one purpose
 // cannot be opened as another.
 func (k *Keys) Seal(purpose string, plaintext []byte) (string, error) {
-	aead, err := k.aead(purpose)
+	aead, err := sealAEAD(k.set.Load().secret, purpose)
 	if err != nil {
 		return "", err
 	}
@@ -29,25 +29,30 @@ func (k *Keys) Seal(purpose string, plaintext []byte) (string, error) {
 // another key or purpose, all alike.
 var errUnsealed = errors.New("token: sealed value is invalid")
 
-// Open reverses Seal.
+// Open reverses Seal. It tries the signing key's derived key first, then
+// every other key that is not retired: a value sealed before a rotation
+// (a cookie, a message waiting in the outbox) still opens.
 func (k *Keys) Open(purpose, sealed string) ([]byte, error) {
-	aead, err := k.aead(purpose)
-	if err != nil {
-		return nil, err
-	}
 	raw, err := base64.RawURLEncoding.DecodeString(sealed)
-	if err != nil || len(raw) < aead.NonceSize() {
-		return nil, errUnsealed
-	}
-	out, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte(purpose))
 	if err != nil {
 		return nil, errUnsealed
 	}
-	return out, nil
+	for _, secret := range k.set.Load().openSecrets {
+		aead, err := sealAEAD(secret, purpose)
+		if err != nil {
+			return nil, err
+		}
+		if len(raw) < aead.NonceSize() {
+			return nil, errUnsealed
+		}
+		if out, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte(purpose)); err == nil {
+			return out, nil
+		}
+	}
+	return nil, errUnsealed
 }
 
-func (k *Keys) aead(purpose string) (cipher.AEAD, error) {
-	secret := k.set.Load().secret
+func sealAEAD(secret []byte, purpose string) (cipher.AEAD, error) {
 	key, err := hkdf.Key(sha256.New, secret, nil, "latch seal "+purpose, 32)
 	if err != nil {
 		return nil, err

@@ -18,9 +18,12 @@ import (
 // presented token recomputes it. The key matters: without it, whoever
 // held an old token would know every later one, and reuse detection would
 // catch nothing. Every replica derives the same key from the signing key
-// they share.
+// they share: the oldest key of the signing algorithm that is not
+// retired, which a rotation does not change (a presentation before and
+// one after a rotation get the same successor), and which every replica
+// gives up at the same instant, when it retires.
 func (k *Keys) Successor(prefix, raw string) (next string, hash []byte) {
-	key, err := hkdf.Key(sha256.New, k.set.Load().secret, nil, "latch successor "+prefix, 32)
+	key, err := hkdf.Key(sha256.New, k.set.Load().successorSecret, nil, "latch successor "+prefix, 32)
 	if err != nil {
 		// Only for a key length HKDF-SHA256 cannot give; 32 it always can.
 		panic("token: HKDF: " + err.Error())

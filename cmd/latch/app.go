@@ -26,6 +26,7 @@ import (
 type migratingStore interface {
 	latch.Store
 	Migrate(ctx context.Context) error
+	MigrationStatus(ctx context.Context) (latch.MigrationStatus, error)
 }
 
 // openStore opens the backend named by url: sqlite://PATH or postgres://...

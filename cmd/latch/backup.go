@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -11,6 +10,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/spf13/cobra"
 
 	"github.com/latchid/latch/store/sqlite"
 )
@@ -21,21 +22,35 @@ const pgDumpHint = `backup: LATCH_DATABASE_URL is PostgreSQL: back it up with pg
   pg_dump --format=custom --file=latch.pgdump "$LATCH_DATABASE_URL"
 and restore with pg_restore (see README.md, Backups)`
 
+func backupCommand(inv *invocation) *cobra.Command {
+	return &cobra.Command{
+		Use:   "backup PATH",
+		Short: "copy the SQLite database, while it serves, to a new file (PostgreSQL: pg_dump)",
+		Long: `Copy the SQLite database of LATCH_DATABASE_URL to PATH while latch serve keeps
+running: one consistent snapshot (VACUUM INTO), mode 0600, synced before it
+appears under PATH. An existing PATH is refused, never overwritten. On
+PostgreSQL, use pg_dump (this command says how, and exits 1).`,
+		Example: `  latch backup /var/backups/latch-$(date +%F).db`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 || args[0] == "" {
+				return usageError(cmd, "want one argument, the path of the new file: latch backup PATH")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := inv.config()
+			if err != nil {
+				return err
+			}
+			return backup(inv.ctx, cfg, args[0], inv.stderr)
+		},
+	}
+}
+
 // backup writes a consistent copy of the SQLite database to a new file,
 // while `latch serve` goes on (see sqlite.Store.Backup). It does not
 // migrate: the copy is the database as it is.
-func backup(ctx context.Context, cfg config, args []string, stderr io.Writer) error {
-	flags := newFlags("backup")
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return cliError{fmt.Sprintf("backup: %v", err)}
-	}
-	if flags.NArg() != 1 || flags.Arg(0) == "" {
-		return cliError{"backup: want one argument, the path of the new file: latch backup PATH"}
-	}
-	path := flags.Arg(0)
+func backup(ctx context.Context, cfg config, path string, stderr io.Writer) error {
 	file, ok := strings.CutPrefix(cfg.DatabaseURL, "sqlite://")
 	if !ok {
 		if strings.HasPrefix(cfg.DatabaseURL, "postgres://") || strings.HasPrefix(cfg.DatabaseURL, "postgresql://") {

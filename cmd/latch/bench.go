@@ -15,38 +15,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/spf13/cobra"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/latchid/latch/password"
 )
-
-const benchUsage = `usage: latch bench <scenario> [flags]
-
-Drives a running Latch over loopback with a bounded number of clients for a
-bounded time (at most 5 minutes) and prints one JSON report.
-
-scenarios:
-  login           POST /users/login with a correct password
-  wrong-password  POST /users/login with a wrong password for an existing account
-  unknown-email   POST /users/login for an email that has no account
-  me              GET /v1/me with --token
-  healthz         GET /healthz (calibration: what the generator and HTTP alone reach)
-
-flags:
-  --url U          base URL of the running Latch (default http://127.0.0.1:8080)
-  --clients N      concurrent clients (default 8)
-  --duration D     how long to attack (default 10s, at most 5m)
-  --rate R         requests per second, 0 = as fast as the clients go (default 0)
-  --email E        account email (login, wrong-password)
-  --password P     its password (login); or LATCH_BENCH_PASSWORD, which keeps
-                   it out of the process list and shell history
-  --token T        access token (me); or LATCH_BENCH_TOKEN
-  --server-pid N   report the server's peak RSS (VmHWM) and CPU time from /proc
-  --argon2-memory-kib, --argon2-time, --argon2-threads, --hash-slots
-                   the server's hashing settings: the login scenario measures one
-                   hash with them here and reports the hash-bound ceiling
-                   (slots / one-hash time) beside the measured rate
-`
 
 type benchReport struct {
 	Scenario      string         `json:"scenario"`
@@ -76,103 +49,146 @@ type benchReport struct {
 	ServerCPUSecs     float64 `json:"server_cpu_seconds,omitempty"`
 }
 
-func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(stdout, benchUsage)
-		return nil
+func benchCommand(inv *invocation) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench SCENARIO",
+		Short: "load a running Latch over loopback and print one JSON report",
+		Long: `Drive a running Latch over loopback with a bounded number of clients for a
+bounded time (at most 5 minutes) and print one JSON report.
+
+Scenarios:
+  login           POST /users/login with a correct password
+  wrong-password  POST /users/login with a wrong password for an existing account
+  unknown-email   POST /users/login for an email that has no account
+  me              GET /v1/me with --token
+  healthz         GET /healthz (calibration: what the generator and HTTP alone reach)
+
+The password (login) may come from LATCH_BENCH_PASSWORD and the token (me)
+from LATCH_BENCH_TOKEN, which keeps them out of the process list and shell
+history. --argon2-* and --hash-slots are the server's hashing settings: the
+login scenario measures one hash with them here and reports the hash-bound
+ceiling (slots / one-hash time) beside the measured rate.`,
+		Example: `  LATCH_BENCH_PASSWORD='...' latch bench login --email ada@example.com --clients 8 --duration 15s`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError(cmd, "want one scenario: login, wrong-password, unknown-email, me or healthz (latch bench --help)")
+			}
+			return nil
+		},
 	}
-	scenario := args[0]
-	fs := newFlags("bench " + scenario)
-	base := fs.String("url", "http://127.0.0.1:8080", "")
-	clients := fs.Int("clients", 8, "")
-	duration := fs.Duration("duration", 10*time.Second, "")
-	rate := fs.Int("rate", 0, "")
-	email := fs.String("email", "", "")
-	pw := fs.String("password", "", "")
-	tok := fs.String("token", "", "")
-	pid := fs.Int("server-pid", 0, "")
+	f := cmd.Flags()
+	base := f.String("url", "http://127.0.0.1:8080", "base URL of the running Latch (loopback only)")
+	clients := f.Int("clients", 8, "concurrent clients (1-1024)")
+	duration := f.Duration("duration", 10*time.Second, "how long to attack (at most 5m)")
+	rate := f.Int("rate", 0, "requests per second, 0 = as fast as the clients go")
+	email := f.String("email", "", "account email (login, wrong-password)")
+	pw := f.String("password", "", "its password (login); or LATCH_BENCH_PASSWORD")
+	tok := f.String("token", "", "access token (me); or LATCH_BENCH_TOKEN")
+	pid := f.Int("server-pid", 0, "report the server's peak RSS (VmHWM) and CPU time from /proc")
 	def := password.DefaultParams()
-	mem := fs.Uint("argon2-memory-kib", uint(def.MemoryKiB), "")
-	tcost := fs.Uint("argon2-time", uint(def.Time), "")
-	threads := fs.Uint("argon2-threads", uint(def.Threads), "")
-	slots := fs.Int("hash-slots", runtime.GOMAXPROCS(0), "")
-	if err := parseFlags(fs, args[1:]); err != nil {
-		return err
+	mem := f.Uint("argon2-memory-kib", uint(def.MemoryKiB), "the server's argon2 memory (KiB)")
+	tcost := f.Uint("argon2-time", uint(def.Time), "the server's argon2 passes")
+	threads := f.Uint("argon2-threads", uint(def.Threads), "the server's argon2 lanes")
+	slots := f.Int("hash-slots", runtime.GOMAXPROCS(0), "the server's hash slots")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return runBench(inv.ctx, args[0], benchSettings{
+			base: *base, clients: *clients, duration: *duration, rate: *rate, email: *email,
+			password: *pw, token: *tok, serverPID: *pid, slots: *slots,
+			params: password.Params{MemoryKiB: uint32(*mem), Time: uint32(*tcost), Threads: uint8(*threads)},
+		}, inv.env.Getenv, inv.stdout)
 	}
-	if *pw == "" {
-		*pw = os.Getenv("LATCH_BENCH_PASSWORD")
+	return cmd
+}
+
+// benchSettings are latch bench's flags.
+type benchSettings struct {
+	base      string
+	clients   int
+	duration  time.Duration
+	rate      int
+	email     string
+	password  string
+	token     string
+	serverPID int
+	slots     int
+	params    password.Params
+}
+
+func runBench(ctx context.Context, scenario string, bs benchSettings, getenv func(string) string, stdout io.Writer) error {
+	if bs.password == "" {
+		bs.password = getenv(envBenchPassword)
 	}
-	if *tok == "" {
-		*tok = os.Getenv("LATCH_BENCH_TOKEN")
+	if bs.token == "" {
+		bs.token = getenv(envBenchToken)
 	}
-	if *clients < 1 || *clients > 1024 {
+	if bs.clients < 1 || bs.clients > 1024 {
 		return cliError{"bench: --clients must be from 1 to 1024"}
 	}
-	if *duration <= 0 || *duration > 5*time.Minute {
+	if bs.duration <= 0 || bs.duration > 5*time.Minute {
 		return cliError{"bench: --duration must be positive and at most 5m"}
 	}
-	if !strings.HasPrefix(*base, "http://127.") && !strings.HasPrefix(*base, "http://localhost") && !strings.HasPrefix(*base, "http://[::1]") {
+	if !strings.HasPrefix(bs.base, "http://127.") && !strings.HasPrefix(bs.base, "http://localhost") && !strings.HasPrefix(bs.base, "http://[::1]") {
 		return cliError{"bench: --url must be a loopback address (127.0.0.0/8, localhost or [::1])"}
 	}
 	var target vegeta.Target
 	jsonHeaders := http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}}
 	login := func(email, pw string) vegeta.Target {
 		body, _ := json.Marshal(map[string]string{"email": email, "password": pw})
-		return vegeta.Target{Method: "POST", URL: *base + "/users/login", Body: body, Header: jsonHeaders}
+		return vegeta.Target{Method: "POST", URL: bs.base + "/users/login", Body: body, Header: jsonHeaders}
 	}
 	switch scenario {
 	case "login":
-		if *email == "" || *pw == "" {
+		if bs.email == "" || bs.password == "" {
 			return cliError{"bench login: --email and --password are required"}
 		}
-		target = login(*email, *pw)
+		target = login(bs.email, bs.password)
 	case "wrong-password":
-		if *email == "" {
+		if bs.email == "" {
 			return cliError{"bench wrong-password: --email is required"}
 		}
-		target = login(*email, "definitely-not-the-password-"+strconv.FormatInt(time.Now().UnixNano(), 36))
+		target = login(bs.email, "definitely-not-the-password-"+strconv.FormatInt(time.Now().UnixNano(), 36))
 	case "unknown-email":
 		target = login("nobody-"+strconv.FormatInt(time.Now().UnixNano(), 36)+"@bench.invalid", "definitely-not-the-password")
 	case "healthz":
-		target = vegeta.Target{Method: "GET", URL: *base + "/healthz"}
+		target = vegeta.Target{Method: "GET", URL: bs.base + "/healthz"}
 	case "me":
-		if *tok == "" {
+		if bs.token == "" {
 			return cliError{"bench me: --token is required"}
 		}
-		target = vegeta.Target{Method: "GET", URL: *base + "/v1/me", Header: http.Header{"Authorization": {"Bearer " + *tok}}}
+		target = vegeta.Target{Method: "GET", URL: bs.base + "/v1/me", Header: http.Header{"Authorization": {"Bearer " + bs.token}}}
 	default:
-		return cliError{fmt.Sprintf("bench: unknown scenario %q\n\n%s", scenario, benchUsage)}
+		return cliError{fmt.Sprintf("bench: unknown scenario %q (want login, wrong-password, unknown-email, me or healthz; latch bench --help)", scenario)}
 	}
 
-	report := benchReport{Scenario: scenario, Clients: *clients, Duration: duration.String(), Cores: runtime.NumCPU()}
+	report := benchReport{Scenario: scenario, Clients: bs.clients, Duration: bs.duration.String(), Cores: runtime.NumCPU()}
 	if scenario == "login" {
-		params := password.Params{MemoryKiB: uint32(*mem), Time: uint32(*tcost), Threads: uint8(*threads)}
+		params := bs.params
 		if err := params.Validate(); err != nil {
 			return cliError{"bench: " + err.Error()}
 		}
 		report.OneHashMS = oneHashMS(params)
-		report.HashSlots = *slots
-		report.CeilingPerSec = float64(*slots) * 1000 / report.OneHashMS
-		report.ConcurrentCeiling = concurrentHashesPerSec(params, *slots)
+		report.HashSlots = bs.slots
+		report.CeilingPerSec = float64(bs.slots) * 1000 / report.OneHashMS
+		report.ConcurrentCeiling = concurrentHashesPerSec(params, bs.slots)
 	}
 	var cpuBefore float64
-	if *pid > 0 {
-		cpuBefore = procCPUSeconds(*pid)
+	if bs.serverPID > 0 {
+		cpuBefore = procCPUSeconds(bs.serverPID)
 	}
 
 	attacker := vegeta.NewAttacker(
-		vegeta.Workers(uint64(*clients)), vegeta.MaxWorkers(uint64(*clients)),
-		vegeta.Connections(*clients), vegeta.MaxConnections(*clients),
+		vegeta.Workers(uint64(bs.clients)), vegeta.MaxWorkers(uint64(bs.clients)),
+		vegeta.Connections(bs.clients), vegeta.MaxConnections(bs.clients),
 		vegeta.KeepAlive(true), vegeta.Timeout(30*time.Second),
 		// Bodies are drained but not kept: the report needs status codes
 		// and latencies, and keeping bodies costs the generator CPU that
 		// the server under test would otherwise get.
 		vegeta.MaxBody(0),
 	)
-	pacer := vegeta.Rate{Freq: *rate, Per: time.Second}
+	pacer := vegeta.Rate{Freq: bs.rate, Per: time.Second}
 	var metrics vegeta.Metrics
 	// An empty attack name keeps vegeta from adding a header to every request.
-	results := attacker.Attack(vegeta.NewStaticTargeter(target), pacer, *duration, "")
+	results := attacker.Attack(vegeta.NewStaticTargeter(target), pacer, bs.duration, "")
 	for {
 		select {
 		case <-ctx.Done():
@@ -208,9 +224,9 @@ done:
 		report.OfConcurrent = report.OKPerSec / report.ConcurrentCeiling
 		report.CPUBeyondMS = float64(report.Cores)*1000/report.OKPerSec - report.OneHashMS
 	}
-	if *pid > 0 {
-		report.ServerPeakRSS = procField(*pid, "VmHWM")
-		report.ServerCPUSecs = procCPUSeconds(*pid) - cpuBefore
+	if bs.serverPID > 0 {
+		report.ServerPeakRSS = procField(bs.serverPID, "VmHWM")
+		report.ServerCPUSecs = procCPUSeconds(bs.serverPID) - cpuBefore
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")

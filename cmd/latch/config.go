@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/base64"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/netip"
 	"net/url"
@@ -94,7 +95,9 @@ type config struct {
 // requests of one client that overlap, not for a copy kept for later.
 const maxRefreshReuse = 5 * time.Minute
 
-// loadConfig reads the environment through getenv (os.Getenv in main).
+// loadConfig reads the environment through getenv. Every LATCH_* variable
+// Latch knows is read here, whatever the others hold: a variable that
+// loadConfig does not read is refused as unknown (checkEnvironment).
 func loadConfig(getenv func(string) string) (config, error) {
 	// The use cases' defaults are account.DefaultConfig's, kept there
 	// once; the ones below belong to the process (listening, storage,
@@ -155,12 +158,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 	str("LATCH_ADDR", &c.Addr)
 	str("LATCH_DEBUG_ADDR", &c.DebugAddr)
 	str("LATCH_DATABASE_URL", &c.DatabaseURL)
+	// Read even when LATCH_DATABASE_URL is set: every variable Latch
+	// knows is read here, so that checkEnvironment knows it.
+	dataDir := getenv("LATCH_DATA_DIR")
 	if c.DatabaseURL == "" {
-		dir := getenv("LATCH_DATA_DIR")
-		if dir == "" {
-			dir = "."
+		if dataDir == "" {
+			dataDir = "."
 		}
-		c.DatabaseURL = "sqlite://" + filepath.Join(dir, "latch.db")
+		c.DatabaseURL = "sqlite://" + filepath.Join(dataDir, "latch.db")
 	}
 	c.DatabaseTimeout = postgres.DefaultTimeout // the same for both stores
 	duration("LATCH_DATABASE_TIMEOUT", &c.DatabaseTimeout)
@@ -314,10 +319,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 	return c, nil
 }
 
-func (c config) logger() *slog.Logger {
+func (c config) logger() *slog.Logger { return c.loggerTo(os.Stderr) }
+
+// loggerTo is the configured logger writing to w.
+func (c config) loggerTo(w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: c.LogLevel}
 	if c.LogJSON {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(slog.NewTextHandler(w, opts))
 }

@@ -393,7 +393,7 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"users", "create", "--email", "weak@example.com", "--password-stdin"}, "password\n", 1, "too common"},
 		{[]string{"users", "show", "--email", "ghost@example.com"}, "", 1, "not_found"},
 		{[]string{"tokens", "issue", "--email", "dup@example.com", "--kind", "root"}, "", 2, "unknown --kind"},
-		{[]string{"users", "show", "--bogus"}, "", 2, "flag provided but not defined"},
+		{[]string{"users", "show", "--bogus"}, "", 2, "unknown flag --bogus"},
 	}
 	for _, c := range cases {
 		_, stderr, code := in.run(c.stdin, c.args...)

@@ -4,8 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/url"
+
+	"github.com/spf13/cobra"
 
 	"github.com/latchid/latch"
 )
@@ -80,28 +81,36 @@ func identityInstance(cfg config, provider, issuer string) (latch.ProviderInstan
 	return inst, nil
 }
 
-func identitiesAttribute(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
-	fs := newFlags("identities attribute")
-	typ := fs.String("type", "", "the provider type of the identities: google|github|linkedin|facebook|oidc (required)")
-	issuer := fs.String("issuer", "", "the issuer they belong to: the OIDC issuer URL, or GitHub's API URL (required)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func identitiesAttributeCommand(inv *invocation) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "attribute --type T --issuer URL",
+		Short: "bind identities stored before issuers were recorded to their issuer",
+		Long: `Bind every identity of a provider type that was stored before Latch recorded
+issuers to the issuer given. latch serve refuses to start while OIDC or GitHub
+identities without an issuer exist, and names this command.`,
+		Example: `  latch identities attribute --type oidc --issuer https://sso.corp.example`,
+		Args:    noArgs,
 	}
-	t, ok := latch.ParseProvider(*typ)
-	if !ok {
-		return cliError{fmt.Sprintf("identities attribute: --type %q: want google, github, linkedin, facebook or oidc", *typ)}
+	typ := cmd.Flags().String("type", "", "the provider type of the identities: google|github|linkedin|facebook|oidc (required)")
+	issuer := cmd.Flags().String("issuer", "", "the issuer they belong to: the OIDC issuer URL, or GitHub's API URL (required)")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		t, ok := latch.ParseProvider(*typ)
+		if !ok {
+			return usageError(cmd, "--type %q: want google, github, linkedin, facebook or oidc", *typ)
+		}
+		if u, err := url.Parse(*issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return usageError(cmd, "--issuer %q: want the issuer's http(s) URL", *issuer)
+		}
+		a, err := inv.open()
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		n, err := a.accounts.AttributeIdentities(inv.ctx, t, *issuer)
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(inv.stdout).Encode(map[string]any{"type": t, "issuer": *issuer, "attributed": n})
 	}
-	if u, err := url.Parse(*issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return cliError{fmt.Sprintf("identities attribute: --issuer %q: want the issuer's http(s) URL", *issuer)}
-	}
-	a, err := newApp(ctx, cfg, cfg.logger())
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	n, err := a.accounts.AttributeIdentities(ctx, t, *issuer)
-	if err != nil {
-		return err
-	}
-	return json.NewEncoder(stdout).Encode(map[string]any{"type": t, "issuer": *issuer, "attributed": n})
+	return cmd
 }

@@ -4,7 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
+
+	"github.com/spf13/cobra"
 
 	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/mail"
@@ -53,43 +54,51 @@ func (a *app) startMail(ctx context.Context) (<-chan struct{}, error) {
 	return done, nil
 }
 
-func mailList(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
-	fs := newFlags("mail list")
-	n := fs.Int("n", 50, "how many messages, newest first")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func mailListCommand(inv *invocation) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "the outbox, newest first: what was sent, what waits, what failed (never a link)",
+		Long: `Print the outbox, newest first, one JSON line per message: its status (pending,
+sent or failed), attempts and last error. Never a message's values: they may
+hold a link. Without LATCH_SMTP_URL, messages are printed to the service's
+log and marked sent.`,
+		Args: noArgs,
 	}
-	if *n < 1 || *n > 1000 {
-		return cliError{"mail list: -n must be between 1 and 1000"}
-	}
-	a, err := newApp(ctx, cfg, cfg.logger())
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	msgs, err := a.store.MailMessages(ctx, *n)
-	if err != nil {
-		return describe(err)
-	}
-	enc := json.NewEncoder(stdout)
-	for _, m := range msgs {
-		// Never the message's values: they may hold a link.
-		out := map[string]any{"id": m.ID, "to": m.To, "template": m.Template, "status": m.Status(),
-			"created_at": m.CreatedAt, "attempts": m.Attempts}
-		switch {
-		case m.SentAt != nil:
-			out["sent_at"] = *m.SentAt
-		case m.FailedAt != nil:
-			out["failed_at"] = *m.FailedAt
-		default:
-			out["next_attempt_at"] = m.NextAttemptAt
+	n := cmd.Flags().IntP("limit", "n", 50, "how many messages, newest first (1-1000)")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if *n < 1 || *n > 1000 {
+			return usageError(cmd, "-n must be between 1 and 1000")
 		}
-		if m.LastError != "" {
-			out["last_error"] = m.LastError
-		}
-		if err := enc.Encode(out); err != nil {
+		a, err := inv.open()
+		if err != nil {
 			return err
 		}
+		defer a.Close()
+		msgs, err := a.store.MailMessages(inv.ctx, *n)
+		if err != nil {
+			return describe(err)
+		}
+		enc := json.NewEncoder(inv.stdout)
+		for _, m := range msgs {
+			// Never the message's values: they may hold a link.
+			out := map[string]any{"id": m.ID, "to": m.To, "template": m.Template, "status": m.Status(),
+				"created_at": m.CreatedAt, "attempts": m.Attempts}
+			switch {
+			case m.SentAt != nil:
+				out["sent_at"] = *m.SentAt
+			case m.FailedAt != nil:
+				out["failed_at"] = *m.FailedAt
+			default:
+				out["next_attempt_at"] = m.NextAttemptAt
+			}
+			if m.LastError != "" {
+				out["last_error"] = m.LastError
+			}
+			if err := enc.Encode(out); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	return nil
+	return cmd
 }

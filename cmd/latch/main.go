@@ -1,23 +1,12 @@
-// Command latch is the Latch identity service and its operator CLI.
-//
-//	latch serve                 run the HTTP service (migrations applied first)
-//	latch migrate               apply migrations and exit
-//	latch backup PATH           copy the SQLite database, online, to a new file
-//	latch users create|show     manage accounts
-//	latch tenants create|list   manage tenants
-//	latch clients create|list|revoke  manage API clients
-//	latch policy show|set       a tenant's password policy
-//	latch audit tail            the audit log
-//	latch tokens issue          issue an access token for a user
-//	latch bench login|me        drive a running Latch over loopback and report
+// Command latch is the Latch identity service and its operator CLI:
+// `latch serve` runs the service, and the other commands (`latch --help`
+// lists them, `latch help CMD` explains one) administer it from the same
+// binary and the same LATCH_* configuration.
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,54 +16,33 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/latchid/latch"
-	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/password"
 )
 
-const usage = `usage: latch <command> [flags]
-
-commands:
-  serve                      run the HTTP service on LATCH_ADDR
-  migrate                    apply database migrations and exit
-  backup PATH                copy the SQLite database, while it serves, to a new file
-                             (PostgreSQL: use pg_dump)
-  users create --email E [--tenant ID] [--provider P --subject S [--issuer URL]] [--admin] [--password-stdin]
-  users show --email E
-  identities attribute --type T --issuer URL   bind identities stored before issuers were recorded
-  tenants create --name N | tenants list
-  clients create --name N --scope SCOPE [--tenant ID] [--super]
-  clients list [--tenant ID] | clients revoke --id CLIENT_ID
-  policy show [--tenant ID]
-  policy set [--tenant ID] [--min-length N] [--max-length N] [--require lower,upper,digit,special]
-             [--specials CHARS] [--history N] [--refuse-common=BOOL] [--refuse-email=BOOL] [--min-score 0-4]
-  audit tail [--tenant ID] [--action A] [-n N] [--follow]
-  mail list [-n N]           the outbox: what was sent, what waits, what failed
-  tokens issue --email E [--kind session|personal|project] [--scope S ...] [--ttl D]
-  bench login|me ...         load a running Latch (see latch bench -h)
-
-Configuration comes from LATCH_* environment variables (see README.md).
-`
-
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ()))
 }
 
-// cliError is a mistake in the command line: exit status 2.
-type cliError struct{ msg string }
-
-func (e cliError) Error() string { return e.msg }
-
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	err := dispatch(ctx, args, stdin, stdout, stderr, getenv)
+// run runs one command line with the given streams and environment
+// (os.Environ's form) and returns the exit status: 0, 1 when the command
+// failed, 2 for a mistake in the command line or an unknown LATCH_*
+// variable.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
+	inv := &invocation{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, env: newEnvironment(environ)}
+	root := newCommandLine(inv)
+	// Never nil: cobra reads os.Args when given nil.
+	root.SetArgs(append([]string{}, args...))
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
 	if err == nil {
-		return 0
-	}
-	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
 	fmt.Fprintln(stderr, "latch:", err)
@@ -85,86 +53,25 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return 1
 }
 
-func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stdout, usage)
-		return nil
-	}
-	if args[0] == "bench" {
-		return runBench(ctx, args[1:], stdout, stderr)
-	}
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	log := cfg.logger()
-	switch cmd := strings.Join(args[:min(2, len(args))], " "); {
-	case args[0] == "serve":
-		return serve(ctx, cfg, args[1:], getenv)
-	case args[0] == "migrate":
-		a, err := newApp(ctx, cfg, log)
-		if err != nil {
-			return err
-		}
-		a.Close()
-		fmt.Fprintln(stderr, "migrations applied")
-		return nil
-	case args[0] == "backup":
-		return backup(ctx, cfg, args[1:], stderr)
-	case cmd == "users create":
-		return usersCreate(ctx, cfg, args[2:], stdin, stdout)
-	case cmd == "users show":
-		return usersShow(ctx, cfg, args[2:], stdout)
-	case cmd == "tokens issue":
-		return tokensIssue(ctx, cfg, args[2:], stdout)
-	case cmd == "tenants create":
-		return tenantsCreate(ctx, cfg, args[2:], stdout)
-	case cmd == "tenants list":
-		return tenantsList(ctx, cfg, args[2:], stdout)
-	case cmd == "clients create":
-		return clientsCreate(ctx, cfg, args[2:], stdout)
-	case cmd == "clients list":
-		return clientsList(ctx, cfg, args[2:], stdout)
-	case cmd == "clients revoke":
-		return clientsRevoke(ctx, cfg, args[2:], stdout)
-	case cmd == "policy show":
-		return policyShow(ctx, cfg, args[2:], stdout)
-	case cmd == "policy set":
-		return policySet(ctx, cfg, args[2:], stdout)
-	case cmd == "audit tail":
-		return auditTail(ctx, cfg, args[2:], stdout)
-	case cmd == "identities attribute":
-		return identitiesAttribute(ctx, cfg, args[2:], stdout)
-	case cmd == "mail list":
-		return mailList(ctx, cfg, args[2:], stdout)
-	default:
-		return cliError{fmt.Sprintf("unknown command %q\n\n%s", strings.Join(args, " "), usage)}
+func serveCommand(inv *invocation) *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "run the HTTP service on LATCH_ADDR (applies migrations first)",
+		Long: `Run the HTTP service on LATCH_ADDR until SIGINT or SIGTERM; requests in
+flight get LATCH_SHUTDOWN_GRACE to finish. Migrations are applied first.
+Configuration comes from LATCH_* variables (README.md, Configuration).`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := inv.config()
+			if err != nil {
+				return err
+			}
+			return serve(inv.ctx, cfg, inv.env.Getenv)
+		},
 	}
 }
 
-func newFlags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	return fs
-}
-
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return cliError{fmt.Sprintf("%s: %v", fs.Name(), err)}
-	}
-	if fs.NArg() > 0 {
-		return cliError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
-	}
-	return nil
-}
-
-func serve(ctx context.Context, cfg config, args []string, getenv func(string) string) error {
-	if err := parseFlags(newFlags("serve"), args); err != nil {
-		return err
-	}
+func serve(ctx context.Context, cfg config, getenv func(string) string) error {
 	log := cfg.logger()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -206,6 +113,7 @@ func serve(ctx context.Context, cfg config, args []string, getenv func(string) s
 		go serveDebug(cfg.DebugAddr, log)
 	}
 	go purgeSessions(ctx, a, cfg.Retention, log)
+	go refreshKeys(ctx, a.keys, log)
 	mailDone, err := a.startMail(ctx)
 	if err != nil {
 		return err
@@ -227,165 +135,6 @@ func serve(ctx context.Context, cfg config, args []string, getenv func(string) s
 	// store: the job worker stops with ctx, and another replica, or this
 	// one when it is back, does them.
 	return srv.Shutdown(shutdownCtx)
-}
-
-func usersCreate(ctx context.Context, cfg config, args []string, stdin io.Reader, stdout io.Writer) error {
-	fs := newFlags("users create")
-	email := fs.String("email", "", "the account's email (required)")
-	provider := fs.String("provider", "", "link an identity: a configured provider's name, or a type google|github|linkedin|facebook|oidc (no password)")
-	subject := fs.String("subject", "", "the provider's subject (user id) for --provider")
-	issuer := fs.String("issuer", "", "the identity's issuer for --provider (default: the configured provider's, or the type's public one)")
-	admin := fs.Bool("admin", false, "make the account an administrator")
-	first := fs.String("first-name", "", "first name")
-	last := fs.String("last-name", "", "last name")
-	pwStdin := fs.Bool("password-stdin", false, "read a password from the first line of standard input")
-	tenant := fs.String("tenant", "", "the tenant's id (default: the default tenant)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *email == "" {
-		return cliError{"users create: --email is required"}
-	}
-	in := account.CreateUserInput{Email: *email, FirstName: *first, LastName: *last, Admin: *admin, TenantID: *tenant}
-	if *provider != "" {
-		inst, err := identityInstance(cfg, *provider, *issuer)
-		if err != nil {
-			return err
-		}
-		if *subject == "" {
-			return cliError{"users create: --provider needs --subject"}
-		}
-		in.Provider, in.Issuer, in.Subject = inst.Type, inst.Issuer, *subject
-		if inst.TenantID != "" && *tenant == "" {
-			in.TenantID = inst.TenantID
-		}
-	} else if *subject != "" || *issuer != "" {
-		return cliError{"users create: --subject and --issuer need --provider"}
-	}
-	if *pwStdin {
-		if *provider != "" {
-			return cliError{"users create: --password-stdin and --provider exclude each other (an OAuth account starts without a password)"}
-		}
-		line, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return err
-		}
-		in.Password = strings.TrimRight(line, "\r\n")
-		if in.Password == "" {
-			return cliError{"users create: --password-stdin read an empty password"}
-		}
-	}
-	a, err := newApp(ctx, cfg, cfg.logger())
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	u, err := a.accounts.CreateUser(ctx, in)
-	if err != nil {
-		return describe(err)
-	}
-	return json.NewEncoder(stdout).Encode(map[string]any{"id": u.ID, "number": u.Number, "email": u.Email})
-}
-
-func usersShow(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
-	fs := newFlags("users show")
-	email := fs.String("email", "", "the account's email (required)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *email == "" {
-		return cliError{"users show: --email is required"}
-	}
-	a, err := newApp(ctx, cfg, cfg.logger())
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	u, err := a.accounts.UserByEmail(ctx, *email)
-	if err != nil {
-		return describe(err)
-	}
-	ids, err := a.accounts.Identities(ctx, u.ID)
-	if err != nil {
-		return describe(err)
-	}
-	hasPassword, err := a.accounts.HasPassword(ctx, u.ID)
-	if err != nil {
-		return describe(err)
-	}
-	type identity struct {
-		Provider string    `json:"provider"`
-		Issuer   string    `json:"issuer"`
-		Subject  string    `json:"subject"`
-		Email    string    `json:"email,omitempty"`
-		Created  time.Time `json:"created_at"`
-	}
-	out := struct {
-		ID          string     `json:"id"`
-		Number      int64      `json:"number"`
-		TenantID    string     `json:"tenant_id"`
-		Email       string     `json:"email"`
-		FirstName   string     `json:"first_name,omitempty"`
-		LastName    string     `json:"last_name,omitempty"`
-		Verified    bool       `json:"verified"`
-		VerifiedBy  string     `json:"verified_by,omitempty"`
-		Active      bool       `json:"active"`
-		Admin       bool       `json:"admin"`
-		HasPassword bool       `json:"has_password"`
-		Identities  []identity `json:"identities"`
-		CreatedAt   time.Time  `json:"created_at"`
-		UpdatedAt   time.Time  `json:"updated_at"`
-	}{u.ID, u.Number, u.TenantID, u.Email, u.FirstName, u.LastName, u.Verified, string(u.VerifiedBy), u.Active, u.Admin, hasPassword, []identity{}, u.CreatedAt, u.UpdatedAt}
-	for _, i := range ids {
-		out.Identities = append(out.Identities, identity{string(i.Provider), i.Issuer, i.Subject, i.Email, i.CreatedAt})
-	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
-}
-
-// scopeList collects a repeatable --scope flag.
-type scopeList []string
-
-func (s *scopeList) String() string { return strings.Join(*s, " ") }
-func (s *scopeList) Set(v string) error {
-	for _, f := range strings.Fields(v) {
-		*s = append(*s, f)
-	}
-	return nil
-}
-
-func tokensIssue(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
-	fs := newFlags("tokens issue")
-	email := fs.String("email", "", "the user's email (required)")
-	kind := fs.String("kind", "session", "session, personal or project")
-	ttl := fs.Duration("ttl", 0, "lifetime (default: the session TTL, or 30 days for personal and project tokens)")
-	var scopes scopeList
-	fs.Var(&scopes, "scope", "a scope to grant (repeatable)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *email == "" {
-		return cliError{"tokens issue: --email is required"}
-	}
-	k, ok := latch.ParseTokenKind(*kind)
-	if !ok {
-		return cliError{fmt.Sprintf("tokens issue: unknown --kind %q (want session, personal or project)", *kind)}
-	}
-	if *ttl < 0 {
-		return cliError{"tokens issue: --ttl must be positive"}
-	}
-	a, err := newApp(ctx, cfg, cfg.logger())
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	pair, err := a.accounts.IssueToken(ctx, account.IssueTokenInput{Email: *email, Kind: k, Scopes: scopes, TTL: *ttl})
-	if err != nil {
-		return describe(err)
-	}
-	_, err = fmt.Fprintln(stdout, pair.AccessToken)
-	return err
 }
 
 // describe turns a use-case error into a one-line message for an operator.

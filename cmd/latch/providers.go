@@ -34,8 +34,15 @@ func loadProviders(getenv func(string) string, publicURL string) ([]oidc.Provide
 			errs = append(errs, fmt.Sprintf("LATCH_PROVIDERS: %q is not a provider name (lower-case letters, digits, '-')", name))
 			continue
 		}
-		prefix := "LATCH_PROVIDER_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "_"
-		get := func(key string) string { return strings.TrimSpace(getenv(prefix + key)) }
+		prefix := providerPrefix(name)
+		// Every variable of the provider is read before any check, so
+		// that each counts as known (see checkEnvironment) even when an
+		// earlier one is wrong.
+		values := map[string]string{}
+		for _, key := range []string{"TYPE", "CLIENT_ID", "CLIENT_SECRET", "ISSUER", "SCOPES", "TENANT", "AUTH_URL", "TOKEN_URL", "API_URL"} {
+			values[key] = strings.TrimSpace(getenv(prefix + key))
+		}
+		get := func(key string) string { return values[key] }
 		kind := get("TYPE")
 		if kind == "" {
 			kind = "oidc"
@@ -47,6 +54,15 @@ func loadProviders(getenv func(string) string, publicURL string) ([]oidc.Provide
 		if clientID == "" || secret == "" {
 			errs = append(errs, prefix+"CLIENT_ID and "+prefix+"CLIENT_SECRET are required")
 			continue
+		}
+		if kind != "github" {
+			// GitHub Enterprise's endpoints: set on another type they
+			// would be ignored without a word.
+			for _, key := range []string{"AUTH_URL", "TOKEN_URL", "API_URL"} {
+				if get(key) != "" {
+					errs = append(errs, fmt.Sprintf("%s%s is for github providers (GitHub Enterprise); %s is %s", prefix, key, name, kind))
+				}
+			}
 		}
 		redirect := publicURL + "/v1/oauth/" + name + "/callback"
 		scopes := strings.FieldsFunc(get("SCOPES"), func(r rune) bool { return r == ',' || r == ' ' })
@@ -78,4 +94,10 @@ func loadProviders(getenv func(string) string, publicURL string) ([]oidc.Provide
 		}
 	}
 	return providers, errs
+}
+
+// providerPrefix begins the variables of the provider called name:
+// LATCH_PROVIDER_<NAME>_, upper-cased, '-' as '_'.
+func providerPrefix(name string) string {
+	return "LATCH_PROVIDER_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "_"
 }

@@ -609,6 +609,30 @@ func (s *Store) SessionsByUser(ctx context.Context, userID string, now time.Time
 	})
 }
 
+// LatestSessionExpiry implements latch.Store.
+func (s *Store) LatestSessionExpiry(ctx context.Context, kinds []latch.TokenKind, now time.Time) (time.Time, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if len(kinds) == 0 {
+		return time.Time{}, nil
+	}
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
+	}
+	var latest *time.Time
+	err := s.pool.QueryRow(ctx, `
+		SELECT max(expires_at) FROM sessions
+		WHERE revoked_at IS NULL AND expires_at > $1 AND kind = ANY($2)`, contract.Or(now, s.now), names).Scan(&latest)
+	if err != nil {
+		return time.Time{}, fail(err)
+	}
+	if latest == nil {
+		return time.Time{}, nil
+	}
+	return latest.UTC(), nil
+}
+
 // RevokeSessions implements latch.Store. An unknown user is NotFound, as
 // is a session of someone else. The audit event, if any, is appended
 // whenever the call succeeds, even if it revoked nothing.

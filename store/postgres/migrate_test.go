@@ -280,3 +280,41 @@ func schemaAt(t *testing.T, version int64) (string, *sql.DB, *goose.Provider) {
 	}
 	return url, db, p
 }
+
+// TestMigrationStatus: a schema never migrated reports nothing applied and
+// gets no version table from asking; one migrated part way reports the
+// rest pending; a migrated one nothing.
+func TestMigrationStatus(t *testing.T) {
+	ctx := t.Context()
+	st, err := postgres.Open(ctx, testenv.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	status, err := st.MigrationStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest := status.Latest
+	if status.Backend != "postgres" || status.Applied != 0 || latest < 11 || len(status.Pending()) != int(latest) {
+		t.Fatalf("fresh: %+v", status)
+	}
+	if again, err := st.MigrationStatus(ctx); err != nil || again.Applied != 0 {
+		t.Fatalf("asked twice: %+v %v", again, err)
+	}
+	url, _, _ := schemaAt(t, 5)
+	part, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer part.Close()
+	if status, err = part.MigrationStatus(ctx); err != nil || status.Applied != 5 || len(status.Pending()) != int(latest-5) || status.Migrations[4].AppliedAt == nil {
+		t.Fatalf("at 5: %+v %v", status, err)
+	}
+	if err := part.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if status, err = part.MigrationStatus(ctx); err != nil || status.Applied != latest || len(status.Pending()) != 0 {
+		t.Fatalf("migrated: %+v %v", status, err)
+	}
+}

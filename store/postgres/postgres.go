@@ -175,6 +175,33 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return s.rekeyEmails(ctx)
 }
 
+// MigrationStatus reports the applied and the embedded migrations of the
+// first schema of the search_path. It only reads: a schema never migrated
+// has no version table yet, and gets none from this.
+func (s *Store) MigrationStatus(ctx context.Context) (latch.MigrationStatus, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return latch.MigrationStatus{}, fmt.Errorf("postgres: migrations: %w", err)
+	}
+	var table *string
+	if err := s.pool.QueryRow(ctx, `SELECT to_regclass('goose_db_version')::text`).Scan(&table); err != nil {
+		return latch.MigrationStatus{}, fail(err)
+	}
+	db := stdlib.OpenDBFromPool(s.pool)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return latch.MigrationStatus{}, fmt.Errorf("postgres: migrations: %w", err)
+	}
+	st, err := contract.MigrationStatus(ctx, "postgres", p, table != nil)
+	if err != nil {
+		return latch.MigrationStatus{}, fail(err)
+	}
+	return st, nil
+}
+
 // Close closes the pool.
 func (s *Store) Close() error {
 	s.pool.Close()
@@ -1247,7 +1274,7 @@ func (s *Store) SigningKeys(ctx context.Context) ([]latch.SigningKey, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	rows, err := s.pool.Query(ctx, `
-		SELECT id, algorithm, private, created_at FROM signing_keys ORDER BY created_at, id`)
+		SELECT id, algorithm, private, created_at, rotated_at, retire_at FROM signing_keys ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fail(err)
 	}
@@ -1255,10 +1282,11 @@ func (s *Store) SigningKeys(ctx context.Context) ([]latch.SigningKey, error) {
 	var keys []latch.SigningKey
 	for rows.Next() {
 		var k latch.SigningKey
-		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Private, &k.CreatedAt); err != nil {
+		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Private, &k.CreatedAt, &k.RotatedAt, &k.RetireAt); err != nil {
 			return nil, fail(err)
 		}
 		k.CreatedAt = utc(k.CreatedAt)
+		k.RotatedAt, k.RetireAt = utcPtr(k.RotatedAt), utcPtr(k.RetireAt)
 		keys = append(keys, k)
 	}
 	if err := rows.Err(); err != nil {
@@ -1279,6 +1307,38 @@ func (s *Store) AddSigningKey(ctx context.Context, k latch.SigningKey) error {
 		ON CONFLICT (id) DO NOTHING`,
 		k.ID, k.Algorithm, k.Private, contract.Or(k.CreatedAt, s.now))
 	return fail(oneRow(tag, err, contract.AlreadyExists("signing key")))
+}
+
+// RotateSigningKey implements latch.Store.
+func (s *Store) RotateSigningKey(ctx context.Context, k latch.SigningKey, retireAt time.Time) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if k.ID == "" {
+		return contract.Invalid("id", "signing key id is empty")
+	}
+	created := contract.Or(k.CreatedAt, s.now)
+	return s.write(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `
+			UPDATE signing_keys SET rotated_at = $1, retire_at = $2
+			WHERE algorithm = $3 AND rotated_at IS NULL`, created, contract.Time(retireAt), k.Algorithm); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO signing_keys (id, algorithm, private, created_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (id) DO NOTHING`, k.ID, k.Algorithm, k.Private, created)
+		return oneRow(tag, err, contract.AlreadyExists("signing key"))
+	})
+}
+
+// DeleteRetiredSigningKeys implements latch.Store.
+func (s *Store) DeleteRetiredSigningKeys(ctx context.Context, now time.Time) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	tag, err := s.pool.Exec(ctx, `DELETE FROM signing_keys WHERE retire_at <= $1`, contract.Or(now, s.now))
+	if err != nil {
+		return 0, fail(err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 // PasswordHistory implements latch.Store: none for an unknown user.

@@ -613,6 +613,30 @@ func (s *Store) SessionsByUser(ctx context.Context, userID string, now time.Time
 	})
 }
 
+// LatestSessionExpiry implements latch.Store.
+func (s *Store) LatestSessionExpiry(ctx context.Context, kinds []latch.TokenKind, now time.Time) (time.Time, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if len(kinds) == 0 {
+		return time.Time{}, nil
+	}
+	args := []any{micros(contract.Or(now, s.now))}
+	for _, k := range kinds {
+		args = append(args, string(k))
+	}
+	var latest sql.NullInt64
+	err := s.reader.QueryRowContext(ctx, `
+		SELECT max(expires_at) FROM sessions
+		WHERE revoked_at IS NULL AND expires_at > ? AND kind IN (?`+strings.Repeat(", ?", len(kinds)-1)+`)`, args...).Scan(&latest)
+	if err != nil {
+		return time.Time{}, fail(err)
+	}
+	if !latest.Valid {
+		return time.Time{}, nil
+	}
+	return fromMicros(latest.Int64), nil
+}
+
 // RevokeSessions implements latch.Store. An unknown user is NotFound, as
 // is a session of someone else. The audit event, if any, is appended
 // whenever the call succeeds, even if it revoked nothing.

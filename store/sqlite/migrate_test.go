@@ -378,3 +378,37 @@ func auditRows(t *testing.T, st *Store) []string {
 	}
 	return out
 }
+
+// TestMigrationStatus: a database never migrated reports nothing applied
+// and gets no version table from asking; one migrated part way reports
+// the rest pending; a migrated one nothing.
+func TestMigrationStatus(t *testing.T) {
+	ctx := t.Context()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	status, err := st.MigrationStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest := status.Latest
+	if status.Backend != "sqlite" || status.Applied != 0 || latest < 11 || len(status.Pending()) != int(latest) || status.Migrations[0].Name != "00001_init.sql" {
+		t.Fatalf("fresh: %+v", status)
+	}
+	var tables int
+	if err := st.reader.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'goose_db_version'`).Scan(&tables); err != nil || tables != 0 {
+		t.Fatalf("the status created goose's table: %d %v", tables, err)
+	}
+	part, _ := storeAt(t, 5)
+	if status, err = part.MigrationStatus(ctx); err != nil || status.Applied != 5 || len(status.Pending()) != int(latest-5) || status.Migrations[4].AppliedAt == nil {
+		t.Fatalf("at 5: %+v %v", status, err)
+	}
+	if err := part.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if status, err = part.MigrationStatus(ctx); err != nil || status.Applied != latest || len(status.Pending()) != 0 {
+		t.Fatalf("migrated: %+v %v", status, err)
+	}
+}

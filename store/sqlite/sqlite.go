@@ -198,6 +198,31 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return s.rekeyEmails(ctx)
 }
 
+// MigrationStatus reports the applied and the embedded migrations. It
+// only reads: a database never migrated has no version table yet, and
+// gets none from this.
+func (s *Store) MigrationStatus(ctx context.Context) (latch.MigrationStatus, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return latch.MigrationStatus{}, fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	var tables int
+	if err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'goose_db_version'`).Scan(&tables); err != nil {
+		return latch.MigrationStatus{}, fail(err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.writer, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return latch.MigrationStatus{}, fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	st, err := contract.MigrationStatus(ctx, "sqlite", p, tables > 0)
+	if err != nil {
+		return latch.MigrationStatus{}, fail(err)
+	}
+	return st, nil
+}
+
 // prepared returns the statement that *p holds, preparing query into it
 // first if it holds none.
 func (s *Store) prepared(ctx context.Context, p *atomic.Pointer[sql.Stmt], query string) (*sql.Stmt, error) {
@@ -1272,7 +1297,7 @@ func (s *Store) SigningKeys(ctx context.Context) ([]latch.SigningKey, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	rows, err := s.reader.QueryContext(ctx, `
-		SELECT id, algorithm, private, created_at FROM signing_keys ORDER BY created_at, id`)
+		SELECT id, algorithm, private, created_at, rotated_at, retire_at FROM signing_keys ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fail(err)
 	}
@@ -1281,10 +1306,12 @@ func (s *Store) SigningKeys(ctx context.Context) ([]latch.SigningKey, error) {
 	for rows.Next() {
 		var k latch.SigningKey
 		var created int64
-		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Private, &created); err != nil {
+		var rotated, retire sql.NullInt64
+		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Private, &created, &rotated, &retire); err != nil {
 			return nil, fail(err)
 		}
 		k.CreatedAt = fromMicros(created)
+		k.RotatedAt, k.RetireAt = fromNullMicros(rotated), fromNullMicros(retire)
 		keys = append(keys, k)
 	}
 	if err := rows.Err(); err != nil {
@@ -1305,6 +1332,39 @@ func (s *Store) AddSigningKey(ctx context.Context, k latch.SigningKey) error {
 		ON CONFLICT (id) DO NOTHING`,
 		k.ID, k.Algorithm, k.Private, micros(contract.Or(k.CreatedAt, s.now)))
 	return fail(oneRow(res, err, contract.AlreadyExists("signing key")))
+}
+
+// RotateSigningKey implements latch.Store.
+func (s *Store) RotateSigningKey(ctx context.Context, k latch.SigningKey, retireAt time.Time) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if k.ID == "" {
+		return contract.Invalid("id", "signing key id is empty")
+	}
+	created := micros(contract.Or(k.CreatedAt, s.now))
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE signing_keys SET rotated_at = ?, retire_at = ?
+			WHERE algorithm = ? AND rotated_at IS NULL`, created, micros(retireAt), k.Algorithm); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO signing_keys (id, algorithm, private, created_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`, k.ID, k.Algorithm, k.Private, created)
+		return oneRow(res, err, contract.AlreadyExists("signing key"))
+	})
+}
+
+// DeleteRetiredSigningKeys implements latch.Store.
+func (s *Store) DeleteRetiredSigningKeys(ctx context.Context, now time.Time) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	res, err := s.writer.ExecContext(ctx, `DELETE FROM signing_keys WHERE retire_at <= ?`, micros(contract.Or(now, s.now)))
+	if err != nil {
+		return 0, fail(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), fail(err)
 }
 
 // PasswordHistory implements latch.Store: none for an unknown user.

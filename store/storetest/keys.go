@@ -52,3 +52,59 @@ func testSigningKeys(t *testing.T, st latch.Store) {
 		t.Errorf("%d keys after a duplicate, want %d", len(keys), len(add))
 	}
 }
+
+// testRotateSigningKey: a rotation marks every key of the new key's
+// algorithm that still signs as rotated, to retire at the time given, and
+// adds the new key, in one transaction; keys of another algorithm and keys
+// rotated before keep their times. Retired keys are deleted, the others
+// stay.
+func testRotateSigningKey(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	for _, k := range []latch.SigningKey{
+		{ID: "es-1", Algorithm: "ES256", Private: []byte("p1"), CreatedAt: at(0)},
+		{ID: "ed-1", Algorithm: "EdDSA", Private: []byte("p2"), CreatedAt: at(1)},
+	} {
+		if err := st.AddSigningKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.RotateSigningKey(ctx, latch.SigningKey{ID: "es-2", Algorithm: "ES256", Private: []byte("p3"), CreatedAt: at(10)}, at(70)); err != nil {
+		t.Fatalf("RotateSigningKey: %v", err)
+	}
+	if err := st.RotateSigningKey(ctx, latch.SigningKey{ID: "es-3", Algorithm: "ES256", Private: []byte("p4"), CreatedAt: at(20)}, at(80)); err != nil {
+		t.Fatalf("RotateSigningKey again: %v", err)
+	}
+	keys, err := st.SigningKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		checkTimes(t, "SigningKey", k)
+	}
+	want := []latch.SigningKey{
+		{ID: "es-1", Algorithm: "ES256", Private: []byte("p1"), CreatedAt: stored(at(0)), RotatedAt: storedPtr(at(10)), RetireAt: storedPtr(at(70))},
+		{ID: "ed-1", Algorithm: "EdDSA", Private: []byte("p2"), CreatedAt: stored(at(1))},
+		{ID: "es-2", Algorithm: "ES256", Private: []byte("p3"), CreatedAt: stored(at(10)), RotatedAt: storedPtr(at(20)), RetireAt: storedPtr(at(80))},
+		{ID: "es-3", Algorithm: "ES256", Private: []byte("p4"), CreatedAt: stored(at(20))},
+	}
+	equal(t, "SigningKeys after two rotations", keys, want)
+
+	// A duplicate id changes nothing, the older keys' times included.
+	err = st.RotateSigningKey(ctx, latch.SigningKey{ID: "es-2", Algorithm: "ES256", Private: []byte("x"), CreatedAt: at(30)}, at(90))
+	if !latch.IsKind(err, latch.KindConflict) {
+		t.Errorf("rotation to a duplicate id: %v, want Conflict", err)
+	}
+	if keys, _ := st.SigningKeys(ctx); len(keys) != 4 || keys[3].RotatedAt != nil {
+		t.Errorf("after a failed rotation: %+v", keys)
+	}
+
+	n, err := st.DeleteRetiredSigningKeys(ctx, at(70))
+	if err != nil || n != 1 {
+		t.Fatalf("DeleteRetiredSigningKeys at retire time: %d, %v; want 1", n, err)
+	}
+	if n, err := st.DeleteRetiredSigningKeys(ctx, at(79)); err != nil || n != 0 {
+		t.Errorf("DeleteRetiredSigningKeys before the next retire time: %d, %v", n, err)
+	}
+	keys, _ = st.SigningKeys(ctx)
+	equal(t, "SigningKeys after deleting the retired", keys, want[1:])
+}

@@ -899,3 +899,48 @@ func testSessionRacingRehash(t *testing.T, st latch.Store) {
 	}
 	equal(t, "history", history(t, st, u.ID), []string{"weak"})
 }
+
+// testLatestSessionExpiry: the latest end among live sessions of the kinds
+// asked for; revoked, expired and other kinds' sessions do not count.
+func testLatestSessionExpiry(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	u := createUser(t, st, "latest-expiry@example.com")
+	personal := []latch.TokenKind{latch.KindPersonal, latch.KindProject}
+	latest := func(kinds []latch.TokenKind, now time.Time) time.Time {
+		t.Helper()
+		got, err := st.LatestSessionExpiry(ctx, kinds, now)
+		if err != nil {
+			t.Fatalf("LatestSessionExpiry: %v", err)
+		}
+		return got
+	}
+	if got := latest(personal, at(0)); !got.IsZero() {
+		t.Fatalf("no sessions: %v", got)
+	}
+	create := func(kind latch.TokenKind, expires int) latch.Session {
+		s := latch.Session{ID: newID(t), UserID: u.ID, Kind: kind, Scopes: []string{"user:read"}, CreatedAt: at(0), ExpiresAt: at(expires)}
+		if err := st.CreateSession(ctx, latch.NewSession{Session: s}); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	create(latch.KindSession, 500)
+	create(latch.KindPersonal, 100)
+	create(latch.KindProject, 200)
+	revoked := create(latch.KindPersonal, 300)
+	if err := st.RevokeSession(ctx, revoked.ID, at(1)); err != nil {
+		t.Fatal(err)
+	}
+	if got := latest(personal, at(2)); !got.Equal(stored(at(200))) || got.Location() != time.UTC {
+		t.Errorf("personal and project at 2: %v, want %v", got, at(200))
+	}
+	if got := latest([]latch.TokenKind{latch.KindPersonal}, at(2)); !got.Equal(stored(at(100))) {
+		t.Errorf("personal at 2: %v, want %v", got, at(100))
+	}
+	if got := latest(personal, at(200)); !got.IsZero() {
+		t.Errorf("after every one ended: %v", got)
+	}
+	if got := latest(nil, at(2)); !got.IsZero() {
+		t.Errorf("no kinds: %v", got)
+	}
+}
