@@ -27,6 +27,9 @@ type Config struct {
 	OAuth native.OAuthConfig
 	// PublicURL is where people reach Latch (the pages' own links).
 	PublicURL string
+	// Requests, if set, is told of every request: its route pattern,
+	// method, status and duration (for metrics).
+	Requests httpx.RequestObserver
 }
 
 // NewHandler returns the whole HTTP service: the native API, the seed
@@ -43,5 +46,5 @@ func NewHandler(accounts *account.Service, cfg Config, log *slog.Logger) http.Ha
 		names = append(names, p.Name())
 	}
 	web.New(web.Config{Accounts: accounts, Sealer: cfg.OAuth.Sealer, Providers: names, PublicURL: cfg.PublicURL, Log: log}).Register(mux)
-	return httpx.Middleware(log, cfg.TrustedProxies, mux)
+	return httpx.ObservedMiddleware(log, cfg.TrustedProxies, cfg.Requests, mux)
 }
