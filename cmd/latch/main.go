@@ -186,6 +186,13 @@ func serve(ctx context.Context, cfg config, args []string, getenv func(string) s
 		return err
 	}
 	memoryLimit := tuneGC(a.hasher.Slots(), cfg.Argon2.MemoryKiB, getenv)
+	if cfg.MetricsAddr != "" {
+		stopMetrics, err := a.serveMetrics(cfg.MetricsAddr)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
