@@ -27,14 +27,18 @@ func newMetrics() *metrics.Metrics {
 // metricsPath is where the metrics are served, on either listener.
 const metricsPath = "/metrics"
 
-// withMetrics serves GET /metrics beside the surfaces. It sits outside
-// them: a scrape is neither a request of the API to count, nor a route of
-// its documents.
+// withMetrics serves GET (and HEAD) /metrics beside the surfaces. It sits
+// outside them: a scrape is neither a request of the API to count nor a
+// route of its documents. Every other request goes to the surfaces as it
+// came (no second ServeMux to clean or redirect its path first).
 func withMetrics(surfaces, metricsHandler http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET "+metricsPath, metricsHandler)
-	mux.Handle("/", surfaces)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == metricsPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			metricsHandler.ServeHTTP(w, r)
+			return
+		}
+		surfaces.ServeHTTP(w, r)
+	})
 }
 
 // serveMetrics serves /metrics alone on addr (LATCH_METRICS_ADDR, e.g. an
