@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,11 +17,20 @@ import (
 type storeMetrics struct {
 	duration *prometheus.HistogramVec
 	errors   *prometheus.CounterVec
-	// ops holds each method's duration series, found once at start: a
-	// call then pays a map read of a map nobody writes, not a lookup by
-	// label values.
-	ops map[string]prometheus.Observer
+	// ops holds an entry per method, made at start: a call then pays a
+	// read of a map nobody writes, not a lookup by label values. Each
+	// method's series is made at its first call, not at start: most
+	// methods of the Store are rare (administration, migrations), and a
+	// histogram of each would more than triple every scrape.
+	ops map[string]*storeOp
 }
+
+type storeOp struct {
+	name   string
+	series atomic.Pointer[observer]
+}
+
+type observer struct{ prometheus.Observer }
 
 func newStoreMetrics() *storeMetrics {
 	s := &storeMetrics{
@@ -33,15 +43,32 @@ func newStoreMetrics() *storeMetrics {
 			Name: "latch_store_errors_total",
 			Help: "Store calls that returned an error, by operation and kind (not_found and conflict are often expected answers; unavailable: the database did not answer in time; internal).",
 		}, []string{"operation", "kind"}),
-		ops: map[string]prometheus.Observer{},
+		ops: map[string]*storeOp{},
 	}
 	store := reflect.TypeFor[latch.Store]()
 	for i := range store.NumMethod() {
 		if name := store.Method(i).Name; name != "Close" {
-			s.ops[name] = s.duration.WithLabelValues(name)
+			s.ops[name] = &storeOp{name: name}
 		}
 	}
 	return s
+}
+
+// observe records a call to the method op that took elapsed seconds.
+func (s *storeMetrics) observe(op string, elapsed float64) {
+	o, ok := s.ops[op]
+	if !ok {
+		s.duration.WithLabelValues(op).Observe(elapsed)
+		return
+	}
+	series := o.series.Load()
+	if series == nil {
+		// Two first calls at once both ask; WithLabelValues gives both
+		// the same series.
+		series = &observer{s.duration.WithLabelValues(o.name)}
+		o.series.Store(series)
+	}
+	series.Observe(elapsed)
 }
 
 func (s *storeMetrics) register(reg prometheus.Registerer) {
@@ -64,12 +91,7 @@ type observedStore struct {
 
 // observe records a call to op that started at start and ended with *err.
 func (s *observedStore) observe(op string, start time.Time, err *error) {
-	elapsed := time.Since(start).Seconds()
-	if o, ok := s.metrics.ops[op]; ok {
-		o.Observe(elapsed)
-	} else {
-		s.metrics.duration.WithLabelValues(op).Observe(elapsed)
-	}
+	s.metrics.observe(op, time.Since(start).Seconds())
 	if *err != nil {
 		kind := latch.KindInternal
 		var le *latch.Error
