@@ -52,11 +52,7 @@ func redactURL(url string) string {
 
 // app is one wired Latch: the store, the use cases and the HTTP handler.
 type app struct {
-	store migratingStore
-	// observed is store as the use cases and the mail worker use it:
-	// every call timed for the metrics.
-	observed latch.Store
-	metrics  *metrics.Metrics
+	store    migratingStore
 	hasher   *password.Hasher
 	accounts *account.Service
 	keys     *token.Keys
@@ -65,6 +61,11 @@ type app struct {
 	closeLimiter func() error
 	cfg          config
 	mailQueued   wakeup
+
+	// observed is store as the use cases and the mail worker use it:
+	// every call timed for the metrics.
+	observed latch.Store
+	metrics  *metrics.Metrics
 }
 
 // newApp opens and migrates the store, loads the signing keys and wires the
