@@ -42,7 +42,8 @@ func TestDomainHasNoIO(t *testing.T) {
 // TestLayers keeps the house's layout (DESIGN.md): the use cases in
 // account/ talk to no outside thing directly; a surface never reaches a
 // store; only cmd/ (and the tests' wiring, internal/testenv) picks the
-// stores; and adapters stay below the use cases that use them.
+// stores; adapters stay below the use cases that use them; and only
+// package metrics and cmd/ import Prometheus.
 func TestLayers(t *testing.T) {
 	const mod = "github.com/latchid/latch"
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}|{{join .Imports ","}}|{{join .Deps ","}}`, "./...").Output()
@@ -71,7 +72,25 @@ func TestLayers(t *testing.T) {
 		t.Fatalf("go list found %d packages", len(pkgs))
 	}
 	under := func(p, dir string) bool { return p == mod+"/"+dir || strings.HasPrefix(p, mod+"/"+dir+"/") }
+	const prometheus = "github.com/prometheus/"
 	for name, p := range pkgs {
+		// Metrics: only package metrics and the wiring speak Prometheus;
+		// the others report through interfaces of their own, and only
+		// the wiring hands them package metrics' observers.
+		if !under(name, "metrics") && !under(name, "cmd") {
+			for imp := range p.imports {
+				if strings.HasPrefix(imp, prometheus) {
+					t.Errorf("%s imports %s: only package metrics and cmd/ import Prometheus", name, imp)
+				}
+			}
+		}
+		if !under(name, "cmd") && !under(name, "internal/testenv") {
+			for dep := range p.deps {
+				if under(dep, "metrics") {
+					t.Errorf("%s depends on %s: only the wiring uses package metrics", name, dep)
+				}
+			}
+		}
 		switch {
 		case under(name, "account"):
 			// The use cases: no HTTP, no SQL, no store, surface, mail

@@ -23,6 +23,11 @@ type OutboxStore interface {
 	MarkMailFailed(ctx context.Context, id, lastError string, retryAt time.Time, giveUp bool, at time.Time) error
 	// MailMessages lists the outbox, newest first.
 	MailMessages(ctx context.Context, limit int) ([]MailMessage, error)
+	// OldestPendingMail returns the CreatedAt of the oldest message
+	// neither sent nor failed (whether due now or waiting to retry), or
+	// the zero time when there is none. It reads one index entry, so a
+	// metric may ask it at every scrape.
+	OldestPendingMail(ctx context.Context) (time.Time, error)
 	// PurgeMail deletes at most limit messages sent or failed before
 	// before, and returns how many it deleted.
 	PurgeMail(ctx context.Context, before time.Time, limit int) (int, error)

@@ -343,5 +343,9 @@ func (s *Service) RevokeUserSessions(ctx context.Context, a Admin, r UserRef, se
 	} else {
 		ev.Details = map[string]string{"session_id": "all"}
 	}
-	return s.store.RevokeSessions(ctx, latch.SessionRevocation{UserID: user.ID, SessionID: sessionID, At: s.now(), Audit: &ev})
+	n, err := s.store.RevokeSessions(ctx, latch.SessionRevocation{UserID: user.ID, SessionID: sessionID, At: s.now(), Audit: &ev})
+	if n > 0 {
+		s.cfg.Observer.SessionsRevoked(RevokedAdmin, n)
+	}
+	return n, err
 }

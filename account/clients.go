@@ -171,7 +171,8 @@ func errInvalidClient() error {
 // Failures are limited per client address (LoginFailures): a secret has
 // 256 bits and cannot be guessed, but a scanner should not cost a store
 // read per attempt without end.
-func (s *Service) IssueClientToken(ctx context.Context, clientID, secret string) (ClientTokenPair, error) {
+func (s *Service) IssueClientToken(ctx context.Context, clientID, secret string) (_ ClientTokenPair, err error) {
+	defer func() { s.cfg.Observer.Login(LoginClient, result(err)) }()
 	failures := "client-auth-failures:" + s.addressKey(latch.ClientIP(ctx))
 	if err := s.limit(ctx, failures, s.cfg.LoginFailures, 0); err != nil {
 		return ClientTokenPair{}, err

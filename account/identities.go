@@ -182,7 +182,8 @@ func (s *Service) unfinished(ctx context.Context, u latch.User) (bool, error) {
 // ResolveIdentity) and starts a session. An account whose password an
 // administrator asked to be changed gets the password-change session
 // only, with password_change_required, as a password sign-in does.
-func (s *Service) SignInWithIdentity(ctx context.Context, ext latch.ExternalIdentity) (latch.User, TokenPair, error) {
+func (s *Service) SignInWithIdentity(ctx context.Context, ext latch.ExternalIdentity) (_ latch.User, _ TokenPair, err error) {
+	defer func() { s.cfg.Observer.Login(LoginProvider, result(err)) }()
 	user, err := s.ResolveIdentity(ctx, ext)
 	if err != nil {
 		return latch.User{}, TokenPair{}, err

@@ -37,7 +37,8 @@ type LoginInput struct {
 // password_change_required together with a pair whose only scope is
 // password:change: a short-lived token that can set a new password and do
 // nothing else.
-func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
+func (s *Service) Login(ctx context.Context, in LoginInput) (_ TokenPair, err error) {
+	defer func() { s.cfg.Observer.Login(LoginPassword, result(err)) }()
 	user, verified, mustChange, err := s.authenticatePassword(ctx, in)
 	if err != nil {
 		return TokenPair{}, err
@@ -77,7 +78,8 @@ func errPasswordChangeRequired() error {
 //
 // An account whose password must be changed first is refused with
 // password_change_required: only Login can hand out the token for that.
-func (s *Service) AuthenticatePassword(ctx context.Context, in LoginInput) (latch.User, string, error) {
+func (s *Service) AuthenticatePassword(ctx context.Context, in LoginInput) (_ latch.User, _ string, err error) {
+	defer func() { s.cfg.Observer.Login(LoginPassword, result(err)) }()
 	user, verified, mustChange, err := s.authenticatePassword(ctx, in)
 	if err == nil && mustChange {
 		return latch.User{}, "", errPasswordChangeRequired()

@@ -61,7 +61,7 @@ func (s *Service) sendLink(ctx context.Context, user latch.User, purpose, templa
 	if err := s.store.CreatePasswordLink(ctx, link, m); err != nil {
 		return err
 	}
-	s.cfg.MailQueued()
+	s.mailQueued(&m)
 	return nil
 }
 
@@ -172,7 +172,7 @@ func (s *Service) SetPasswordWithLink(ctx context.Context, in SetPasswordWithLin
 	case latch.IsKind(err, latch.KindConflict):
 		return errPasswordAlreadySet()
 	case err == nil:
-		s.cfg.MailQueued()
+		s.mailQueued(m)
 		// Whoever completed the link reads the account's email: their
 		// address is spared the per-account sign-in cap from now on.
 		s.rememberAddress(ctx, user.Email, s.addressKey(latch.ClientIP(ctx)))

@@ -15,7 +15,8 @@ import (
 // RefreshReuseInterval of its use, which answers the same refresh token
 // as the first time (and a fresh access token): two browser tabs that
 // refresh one session at once both stay signed in.
-func (s *Service) Refresh(ctx context.Context, refreshToken string) (TokenPair, error) {
+func (s *Service) Refresh(ctx context.Context, refreshToken string) (_ TokenPair, err error) {
+	defer func() { s.cfg.Observer.Refresh(result(err)) }()
 	invalid := &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeInvalidToken, Message: "invalid or expired refresh token"}
 	if !token.LooksOpaque(refreshToken, refreshPrefix) {
 		return TokenPair{}, invalid
@@ -29,6 +30,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (TokenPair, 
 		switch {
 		case latch.IsCode(err, latch.CodeRefreshTokenReused):
 			s.log.WarnContext(ctx, "refresh token reused: its session is revoked")
+			s.cfg.Observer.SessionsRevoked(RevokedRefreshReuse, 1)
 			return TokenPair{}, err
 		case latch.IsKind(err, latch.KindNotFound), latch.IsKind(err, latch.KindUnauthenticated):
 			return TokenPair{}, invalid

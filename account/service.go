@@ -85,6 +85,8 @@ type Config struct {
 	// MailQueued, if set, is called after a message is put in the outbox,
 	// so the delivery worker need not wait for its next poll.
 	MailQueued func()
+	// Observer, if set, is told what the use cases did (for metrics).
+	Observer Observer
 }
 
 // DefaultRefreshReuseInterval is the default of RefreshReuseInterval:
@@ -162,6 +164,9 @@ func New(store latch.Store, hasher *password.Hasher, keys *token.Keys, limiter r
 	}
 	if cfg.MailQueued == nil {
 		cfg.MailQueued = func() {}
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = unobserved{}
 	}
 	s := &Service{store: store, hasher: hasher, keys: keys, limiter: limiter, cfg: cfg, now: func() time.Time { return now().UTC() }, log: log,
 		jobQueued: make(chan struct{}, 1)}
@@ -296,6 +301,7 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 	if err := s.store.RevokeSession(ctx, p.Session.ID, s.now()); err != nil {
 		return err
 	}
+	s.cfg.Observer.SessionsRevoked(RevokedLogout, 1)
 	ev := s.userEvent(ctx, p.User, latch.AuditSessionRevoke)
 	ev.Details = map[string]string{"session_id": p.Session.ID, "reason": "logout"}
 	s.appendAudit(ctx, ev)
@@ -365,6 +371,7 @@ func (s *Service) startSession(ctx context.Context, user latch.User, kind latch.
 	if err := s.store.CreateSession(ctx, latch.NewSession{Session: sess, RefreshHash: refreshHash, WhilePasswordHash: verifiedHash, Audit: audit}); err != nil {
 		return TokenPair{}, err
 	}
+	s.cfg.Observer.SessionCreated(string(kind))
 	pair, err := s.signAccess(sess, now, withRefresh)
 	if err != nil {
 		return TokenPair{}, err

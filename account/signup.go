@@ -78,7 +78,7 @@ func (s *Service) createSignUp(ctx context.Context, email, first, last string) e
 	if _, err := s.store.CreateUser(ctx, latch.NewUser{User: u, Audit: &ev, Mail: &m}); err != nil {
 		return err
 	}
-	s.cfg.MailQueued()
+	s.mailQueued(&m)
 	return nil
 }
 
@@ -121,7 +121,7 @@ func (s *Service) signUpAgain(ctx context.Context, u latch.User) error {
 				if err := s.store.EnqueueMail(ctx, m); err != nil {
 					return err
 				}
-				s.cfg.MailQueued()
+				s.mailQueued(&m)
 				return nil
 			})
 		}
@@ -142,7 +142,7 @@ func (s *Service) signUpNotice(ctx context.Context, u latch.User) error {
 		if err := s.store.EnqueueMail(ctx, m); err != nil {
 			return err
 		}
-		s.cfg.MailQueued()
+		s.mailQueued(&m)
 		return nil
 	})
 }
@@ -237,7 +237,7 @@ func (s *Service) setFirstPassword(ctx context.Context, verifyToken, pw string) 
 	// The emailed token proved the person here: the password cap spares
 	// this address (see rememberAddress).
 	s.rememberAddress(ctx, user.Email, s.addressKey(latch.ClientIP(ctx)))
-	s.cfg.MailQueued()
+	s.mailQueued(m)
 	if user, err = s.store.UserByID(ctx, user.ID); err != nil {
 		return latch.User{}, "", err
 	}

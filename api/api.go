@@ -31,6 +31,9 @@ type Config struct {
 	PublicURL string
 	// Product is the name the pages show (LATCH_PRODUCT_NAME).
 	Product string
+	// Requests, if set, is told of every request: its route pattern,
+	// method, status and duration (for metrics).
+	Requests httpx.RequestObserver
 }
 
 // Handler is the whole HTTP service, and the list of its routes.
@@ -92,7 +95,7 @@ func NewHandler(accounts *account.Service, cfg Config, log *slog.Logger) *Handle
 		})
 	}
 	pages.Register(on("web"))
-	h.Handler = httpx.Middleware(log, cfg.TrustedProxies, mux)
+	h.Handler = httpx.ObservedMiddleware(log, cfg.TrustedProxies, cfg.Requests, mux)
 	return h
 }
 

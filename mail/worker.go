@@ -57,7 +57,26 @@ type WorkerConfig struct {
 	// (<outbox-id@MessageIDDomain>). Default: the host of
 	// Templates.PublicURL, else "localhost".
 	MessageIDDomain string
+	// Observer is told of every delivery attempt's outcome (default:
+	// nobody).
+	Observer Observer
 }
+
+// Observer is told what the Worker delivered, for an operator's metrics
+// (package metrics implements it). Its methods must be quick.
+type Observer interface {
+	// Sent: a message of template went out (and was recorded so, or
+	// will go out again once its lease ends if the record failed).
+	Sent(template string)
+	// Failed: an attempt to deliver a message of template failed; givenUp
+	// when it was the last (the message is failed for good).
+	Failed(template string, givenUp bool)
+}
+
+type unobserved struct{}
+
+func (unobserved) Sent(string)         {}
+func (unobserved) Failed(string, bool) {}
 
 // Worker delivers the outbox: it claims due messages, opens and renders
 // them, sends them, and records the outcome. Several workers (replicas)
@@ -92,6 +111,9 @@ func NewWorker(cfg WorkerConfig) *Worker {
 	}
 	if cfg.MessageIDDomain == "" {
 		cfg.MessageIDDomain = messageIDDomain(cfg.Templates.PublicURL)
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = unobserved{}
 	}
 	return &Worker{cfg: cfg, wake: make(chan struct{}, 1)}
 }
@@ -223,6 +245,7 @@ func (w *Worker) deliver(ctx context.Context, m latch.MailMessage) (ok bool, err
 		giveUp := m.Attempts >= w.cfg.MaxAttempts || errors.Is(serr, ErrUndeliverable)
 		return false, w.markFailed(ctx, log, m, serr, giveUp)
 	}
+	w.cfg.Observer.Sent(m.Template)
 	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
 	defer cancel()
 	if err := w.cfg.Store.MarkMailSent(mctx, m.ID, w.cfg.Now()); err != nil {
@@ -291,6 +314,7 @@ func messageIDDomain(publicURL string) string {
 }
 
 func (w *Worker) markFailed(ctx context.Context, log *slog.Logger, m latch.MailMessage, cause error, giveUp bool) error {
+	w.cfg.Observer.Failed(m.Template, giveUp)
 	now := w.cfg.Now()
 	retryAt := now.Add(w.cfg.Backoff(m.Attempts))
 	if giveUp {

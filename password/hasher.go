@@ -36,7 +36,53 @@ type Hasher struct {
 	hashing func(delta int)
 	// runs counts the hashes and verifications run, for Runs.
 	runs atomic.Uint64
+	// waiting counts the calls waiting for a slot, for Waiting.
+	waiting  atomic.Int64
+	observer Observer
 }
+
+// Observer is told how the Hasher's work goes, for an operator's metrics
+// (package metrics implements it). Its methods run on the caller's path,
+// around every hash: they must be quick and must not block.
+type Observer interface {
+	// SlotWaited: a call got a slot after waiting d (zero when one was
+	// free at once).
+	SlotWaited(d time.Duration)
+	// SlotRefused: a call got no slot, for reason RefusedQueueFull (the
+	// queue timeout passed: overload) or RefusedCanceled (its caller went
+	// away first).
+	SlotRefused(reason string)
+	// Ran: a hash (OpHash) or a verification (OpVerify, VerifyDummy's
+	// included) held a slot for d.
+	Ran(op string, d time.Duration)
+}
+
+// What an Observer is told.
+const (
+	OpHash           = "hash"
+	OpVerify         = "verify"
+	RefusedQueueFull = "queue_full"
+	RefusedCanceled  = "canceled"
+)
+
+// HasherOption tunes a Hasher.
+type HasherOption func(*Hasher)
+
+// WithObserver tells o how the Hasher's work goes (default: nobody).
+func WithObserver(o Observer) HasherOption {
+	return func(h *Hasher) {
+		if o != nil {
+			h.observer = o
+		}
+	}
+}
+
+// unobserved is the Observer of a Hasher given none.
+type unobserved struct{}
+
+func (unobserved) SlotWaited(time.Duration)  {}
+func (unobserved) SlotRefused(string)        {}
+func (unobserved) Ran(string, time.Duration) {}
 
 // NewHasher returns a Hasher hashing at p with at most slots hashes at once
 // (runtime.GOMAXPROCS(0) when slots <= 0: argon2 with p=1 keeps one core
@@ -44,7 +90,7 @@ type Hasher struct {
 // A request waits at most queueTimeout for a slot; zero means it does not
 // wait at all. NewHasher computes one hash (the dummy for VerifyDummy), so
 // it takes as long as one Hash.
-func NewHasher(p Params, slots int, queueTimeout time.Duration) (*Hasher, error) {
+func NewHasher(p Params, slots int, queueTimeout time.Duration, opts ...HasherOption) (*Hasher, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -62,12 +108,17 @@ func NewHasher(p Params, slots int, queueTimeout time.Duration) (*Hasher, error)
 	if err != nil {
 		return nil, err
 	}
-	return &Hasher{
+	h := &Hasher{
 		params:       p,
 		slots:        make(chan struct{}, slots),
 		queueTimeout: queueTimeout,
 		dummy:        dummy,
-	}, nil
+		observer:     unobserved{},
+	}
+	for _, opt := range opts {
+		opt(h)
+	}
+	return h, nil
 }
 
 // Params returns the parameters new hashes are made with.
@@ -76,11 +127,18 @@ func (h *Hasher) Params() Params { return h.params }
 // Slots returns how many hashes may run at once.
 func (h *Hasher) Slots() int { return cap(h.slots) }
 
+// InUse returns how many slots are held now.
+func (h *Hasher) InUse() int { return len(h.slots) }
+
+// Waiting returns how many calls are waiting for a slot now: the queue's
+// depth.
+func (h *Hasher) Waiting() int { return int(h.waiting.Load()) }
+
 // Hash hashes password at the Hasher's params (see the package function).
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	var encoded string
 	var err error
-	if werr := h.withSlot(ctx, func() { encoded, err = Hash(password, h.params) }); werr != nil {
+	if werr := h.withSlot(ctx, OpHash, func() { encoded, err = Hash(password, h.params) }); werr != nil {
 		return "", werr
 	}
 	return encoded, err
@@ -89,7 +147,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 // Verify checks password against encoded (see the package function); a hash
 // weaker than the Hasher's params needs a rehash.
 func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, needsRehash bool, err error) {
-	if werr := h.withSlot(ctx, func() { ok, needsRehash, err = Verify(password, encoded, h.params) }); werr != nil {
+	if werr := h.withSlot(ctx, OpVerify, func() { ok, needsRehash, err = Verify(password, encoded, h.params) }); werr != nil {
 		return false, false, werr
 	}
 	return ok, needsRehash, err
@@ -101,7 +159,7 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, need
 // It runs the very code path Verify runs, slot included, so that neither
 // time nor overload behaviour tells the two apart.
 func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
-	return h.withSlot(ctx, func() { _, _, _ = Verify(password, h.dummy, h.params) })
+	return h.withSlot(ctx, OpVerify, func() { _, _, _ = Verify(password, h.dummy, h.params) })
 }
 
 // Runs returns how many hashes and verifications, VerifyDummy's included,
@@ -111,8 +169,8 @@ func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
 // failed sign-ins hides their times, but not the slots they take.
 func (h *Hasher) Runs() uint64 { return h.runs.Load() }
 
-// withSlot runs fn while holding a slot.
-func (h *Hasher) withSlot(ctx context.Context, fn func()) error {
+// withSlot runs fn, the operation op, while holding a slot.
+func (h *Hasher) withSlot(ctx context.Context, op string, fn func()) error {
 	if err := h.acquire(ctx); err != nil {
 		return err
 	}
@@ -122,7 +180,9 @@ func (h *Hasher) withSlot(ctx context.Context, fn func()) error {
 		h.hashing(+1)
 		defer h.hashing(-1)
 	}
+	start := time.Now()
 	fn()
+	h.observer.Ran(op, time.Since(start))
 	return nil
 }
 
@@ -130,24 +190,33 @@ func (h *Hasher) withSlot(ctx context.Context, fn func()) error {
 // when ctx is done: nobody is left to read the answer.
 func (h *Hasher) acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
+		h.observer.SlotRefused(RefusedCanceled)
 		return canceled(err)
 	}
 	select {
 	case h.slots <- struct{}{}:
+		h.observer.SlotWaited(0)
 		return nil
 	default:
 	}
 	if h.queueTimeout <= 0 {
+		h.observer.SlotRefused(RefusedQueueFull)
 		return overloaded()
 	}
+	h.waiting.Add(1)
+	defer h.waiting.Add(-1)
+	start := time.Now()
 	timer := time.NewTimer(h.queueTimeout)
 	defer timer.Stop()
 	select {
 	case h.slots <- struct{}{}:
+		h.observer.SlotWaited(time.Since(start))
 		return nil
 	case <-timer.C:
+		h.observer.SlotRefused(RefusedQueueFull)
 		return overloaded()
 	case <-ctx.Done():
+		h.observer.SlotRefused(RefusedCanceled)
 		return canceled(ctx.Err())
 	}
 }

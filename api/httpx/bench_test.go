@@ -8,8 +8,11 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/api/httpx"
+	"github.com/latchid/latch/metrics"
 )
 
 // discardWriter is a ResponseWriter that keeps only the status, so that
@@ -27,7 +30,8 @@ func (w *discardWriter) WriteHeader(code int)        { w.status = code }
 // use case runs: Middleware (request id, security headers, the access-log
 // check, panic recovery), the Adapter, and DecodeJSON of a small sign-in
 // body. "behind_proxy" adds reading the client address from
-// X-Forwarded-For of a trusted proxy.
+// X-Forwarded-For of a trusted proxy. "direct_metrics" is "direct" with
+// the request metrics serve installs (package metrics' observer).
 func BenchmarkMiddlewareDecodeJSON(b *testing.B) {
 	body := []byte(`{"email":"someone@example.com","password":"correct horse battery staple"}`)
 	// As in production: the access log is at debug level, so it is off.
@@ -50,16 +54,19 @@ func BenchmarkMiddlewareDecodeJSON(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	requests := metrics.New(prometheus.NewRegistry()).Requests()
 	for _, bc := range []struct {
-		name    string
-		trusted []netip.Prefix
-		peer    string
+		name     string
+		trusted  []netip.Prefix
+		peer     string
+		requests httpx.RequestObserver
 	}{
-		{"direct", nil, "192.0.2.7:51234"},
-		{"behind_proxy", proxies, "10.0.0.2:51234"},
+		{"direct", nil, "192.0.2.7:51234", nil},
+		{"behind_proxy", proxies, "10.0.0.2:51234", nil},
+		{"direct_metrics", nil, "192.0.2.7:51234", requests},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			h := httpx.Middleware(log, bc.trusted, decode)
+			h := httpx.ObservedMiddleware(log, bc.trusted, bc.requests, decode)
 			r, err := http.NewRequest(http.MethodPost, "http://latch.test/v1/login", nil)
 			if err != nil {
 				b.Fatal(err)
@@ -81,7 +88,7 @@ func BenchmarkMiddlewareDecodeJSON(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			if want := map[string]string{"direct": "192.0.2.7", "behind_proxy": "198.51.100.9"}[bc.name]; httpx.ClientIP(r) != want {
+			if want := map[string]string{"direct": "192.0.2.7", "behind_proxy": "198.51.100.9", "direct_metrics": "192.0.2.7"}[bc.name]; httpx.ClientIP(r) != want {
 				b.Fatalf("client address %q, want %q", httpx.ClientIP(r), want)
 			}
 		})

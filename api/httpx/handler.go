@@ -157,8 +157,33 @@ func (ids *requestIDs) new() string {
 // address is taken from X-Forwarded-For and put in r.RemoteAddr, so that
 // rate limits see clients rather than the proxy.
 func Middleware(log *slog.Logger, trusted []netip.Prefix, next http.Handler) http.Handler {
+	return ObservedMiddleware(log, trusted, nil, next)
+}
+
+// RequestObserver is told of every request once it is answered, for an
+// operator's metrics (package metrics implements it). It runs on the
+// request's path: it must be quick and must not block.
+type RequestObserver interface {
+	// ObserveRequest: a request was answered with status after elapsed.
+	// route is the pattern of the ServeMux route that served it ("" when
+	// none did: a 404 or 405 of the mux, a redirect), never the path:
+	// paths are as many as clients care to send. method is the
+	// request's, as sent; the observer bounds it.
+	ObserveRequest(route, method string, status int, elapsed time.Duration)
+}
+
+// ObservedMiddleware is Middleware that also tells requests (nil: nobody)
+// of every request, the panicking ones included (as the 500 they get).
+// The route is read from r.Pattern after next has run: next is the
+// ServeMux, which sets it on the very request it is given.
+func ObservedMiddleware(log *slog.Logger, trusted []netip.Prefix, requests RequestObserver, next http.Handler) http.Handler {
 	ids := newRequestIDs()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var start time.Time
+		debug := log.Enabled(r.Context(), slog.LevelDebug)
+		if requests != nil || debug {
+			start = time.Now()
+		}
 		if len(trusted) > 0 {
 			if ip, ok := forwardedFor(r, trusted); ok {
 				r.RemoteAddr = net.JoinHostPort(ip.String(), "0")
@@ -172,24 +197,25 @@ func Middleware(log *slog.Logger, trusted []netip.Prefix, next http.Handler) htt
 		h.Set("Cache-Control", "no-store")
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
+			p := recover()
+			if p != nil && p != http.ErrAbortHandler {
 				log.ErrorContext(r.Context(), "panic", "request_id", id, "path", r.URL.Path, "panic", p)
 				if !rec.wrote {
 					http.Error(rec, `{"message":"Server Error"}`, http.StatusInternalServerError)
 				}
 			}
+			if requests != nil {
+				requests.ObserveRequest(r.Pattern, r.Method, rec.status, time.Since(start))
+			}
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
 		}()
-		if !log.Enabled(r.Context(), slog.LevelDebug) {
-			next.ServeHTTP(rec, r)
-			return
-		}
-		start := time.Now()
 		next.ServeHTTP(rec, r)
-		log.DebugContext(r.Context(), "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
-			"status", rec.status, "duration", time.Since(start))
+		if debug {
+			log.DebugContext(r.Context(), "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+				"status", rec.status, "duration", time.Since(start))
+		}
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/api/httpx"
 	"github.com/latchid/latch/api/native"
+	"github.com/latchid/latch/metrics"
 	"github.com/latchid/latch/password"
 	"github.com/latchid/latch/ratelimit"
 	"github.com/latchid/latch/ratelimit/redislimit"
@@ -61,6 +62,11 @@ type app struct {
 	closeLimiter func() error
 	cfg          config
 	mailQueued   wakeup
+
+	// observed is store as the use cases and the mail worker use it:
+	// every call timed for the metrics.
+	observed latch.Store
+	metrics  *metrics.Metrics
 }
 
 // newApp opens and migrates the store, loads the signing keys and wires the
@@ -74,25 +80,31 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		store.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	hasher, err := password.NewHasher(cfg.Argon2, cfg.HashSlots, cfg.HashQueue)
+	m := newMetrics()
+	observed := m.Store(store)
+	hasher, err := password.NewHasher(cfg.Argon2, cfg.HashSlots, cfg.HashQueue, password.WithObserver(m.Hashes()))
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	keys, err := token.LoadKeys(ctx, store, token.KeysConfig{Algorithm: cfg.SigningAlg, Issuer: cfg.PublicURL, Now: nowUTC, EncryptionKey: cfg.KeyEncryptionKey})
+	m.Hashes().Watch(hasher)
+	keys, err := token.LoadKeys(ctx, observed, token.KeysConfig{Algorithm: cfg.SigningAlg, Issuer: cfg.PublicURL, Now: nowUTC, EncryptionKey: cfg.KeyEncryptionKey})
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
-	limiter, closeLimiter, err := newLimiter(ctx, cfg.RedisURL, cfg.RedisPrefix, cfg.RedisTimeout, log)
+	limiter, fallback, closeLimiter, err := newLimiter(ctx, cfg.RedisURL, cfg.RedisPrefix, cfg.RedisTimeout, log)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
+	if fallback != nil {
+		m.WatchFallback(fallback)
+	}
 	mailQueued := make(wakeup, 1)
 	policy := password.DefaultPolicy()
 	policy.MinLength, policy.MaxLength = cfg.PasswordMin, cfg.PasswordMax
-	accounts := account.New(store, hasher, keys, limiter, account.Config{
+	accounts := account.New(observed, hasher, keys, m.Limiter(limiter), account.Config{
 		AccessTokenTTL: cfg.AccessTTL, SessionTTL: cfg.SessionTTL, RefreshReuseInterval: cfg.RefreshReuse, Policy: policy,
 		LoginPerIP: cfg.LoginPerIP, LoginFailures: cfg.LoginFailures, IPv6Prefix: cfg.LimitIPv6Prefix,
 		LoginPerAccount: cfg.LoginPerAccount, LoginFailureFloor: cfg.LoginFailureFloor, VerifyCosts: cfg.VerifyCosts,
@@ -100,9 +112,11 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		RedirectAllowlist: append(cfg.Redirects, cfg.PublicURL+web.CompletePath),
 		PublicURL:         cfg.PublicURL, MailOff: cfg.MailOff, LinkTTL: cfg.LinkTTL,
 		MailPerAccount: cfg.MailPerAccount, MailPerIP: cfg.MailPerIP,
-		MailQueued: mailQueued.notify,
+		MailQueued: mailQueued.notify, Observer: m.Accounts(),
 	}, nil, log)
-	return &app{store: store, hasher: hasher, accounts: accounts, keys: keys, log: log, closeLimiter: closeLimiter, cfg: cfg, mailQueued: mailQueued}, nil
+	m.Outbox().Watch(observed, nowUTC)
+	return &app{store: store, observed: observed, metrics: m, hasher: hasher, accounts: accounts, keys: keys, log: log,
+		closeLimiter: closeLimiter, cfg: cfg, mailQueued: mailQueued}, nil
 }
 
 // wakeup is a non-blocking signal: use cases ring it when they put mail in
@@ -120,26 +134,28 @@ func (w wakeup) notify() {
 // then shares them), else in this process. With Redis, limits fall back to
 // this process while Redis fails or takes longer than timeout, and return
 // to Redis once it answers: never open, and a replica starts whether or
-// not Redis is up.
-func newLimiter(ctx context.Context, url, prefix string, timeout time.Duration, log *slog.Logger) (ratelimit.Limiter, func() error, error) {
+// not Redis is up. The Fallback is returned too (nil without Redis), for
+// its metrics.
+func newLimiter(ctx context.Context, url, prefix string, timeout time.Duration, log *slog.Logger) (ratelimit.Limiter, *ratelimit.Fallback, func() error, error) {
 	if url == "" {
-		return ratelimit.NewMemory(0, nil), func() error { return nil }, nil
+		return ratelimit.NewMemory(0, nil), nil, func() error { return nil }, nil
 	}
 	redisLimiter, err := redislimit.Open(url, prefix+"ratelimit:", timeout)
 	if err != nil {
-		return nil, nil, fmt.Errorf("LATCH_REDIS_URL: %w", err)
+		return nil, nil, nil, fmt.Errorf("LATCH_REDIS_URL: %w", err)
 	}
 	limiter := ratelimit.NewFallback(redisLimiter, ratelimit.NewMemory(0, nil), ratelimit.FallbackConfig{
 		Timeout: timeout, Log: log.With("redis", redactURL(url))})
 	// Checked now so that the log says at once whether limits are shared;
 	// an unreachable Redis is logged by the check and is not fatal.
 	_ = limiter.Check(ctx)
-	return limiter, redisLimiter.Close, nil
+	return limiter, limiter, redisLimiter.Close, nil
 }
 
-// handler is every HTTP surface on one mux.
+// handler is every HTTP surface on one mux, and GET /metrics unless
+// LATCH_METRICS_ADDR gives the metrics a listener of their own.
 func (a *app) handler() http.Handler {
-	return api.NewHandler(a.accounts, api.Config{
+	surfaces := api.NewHandler(a.accounts, api.Config{
 		JWKS:           a.keys.JWKS,
 		PublicURL:      a.cfg.PublicURL,
 		Product:        a.cfg.ProductName,
@@ -147,7 +163,12 @@ func (a *app) handler() http.Handler {
 		OAuth: native.OAuthConfig{
 			Providers: a.cfg.Providers, Sealer: a.keys, SecureCookies: httpx.SecureCookies(a.cfg.PublicURL),
 		},
+		Requests: a.metrics.Requests(),
 	}, a.log)
+	if a.cfg.MetricsAddr != "" {
+		return surfaces
+	}
+	return withMetrics(surfaces, a.metrics.Handler(a.log))
 }
 
 func (a *app) Close() error {

@@ -28,6 +28,7 @@ import (
 type config struct {
 	Addr        string
 	DebugAddr   string
+	MetricsAddr string // LATCH_METRICS_ADDR: /metrics there, not on Addr
 	DatabaseURL string
 	// DatabaseTimeout bounds every store call (LATCH_DATABASE_TIMEOUT):
 	// a database that does not answer within it gives 503 + Retry-After.
@@ -157,6 +158,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 
 	str("LATCH_ADDR", &c.Addr)
 	str("LATCH_DEBUG_ADDR", &c.DebugAddr)
+	str("LATCH_METRICS_ADDR", &c.MetricsAddr)
 	str("LATCH_DATABASE_URL", &c.DatabaseURL)
 	// Read even when LATCH_DATABASE_URL is set: every variable Latch
 	// knows is read here, so that checkEnvironment knows it.

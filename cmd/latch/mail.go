@@ -33,7 +33,7 @@ func (a *app) startMail(ctx context.Context) (<-chan struct{}, error) {
 		a.log.Warn("LATCH_SMTP_URL is not set: emails are kept in the outbox and printed to this log (development only)")
 	}
 	worker := mail.NewWorker(mail.WorkerConfig{
-		Store: a.store, Sender: sender, Log: a.log, Now: nowUTC,
+		Store: a.observed, Sender: sender, Log: a.log, Now: nowUTC, Observer: a.metrics.Outbox(),
 		Open:      func(sealed []byte) (map[string]string, error) { return account.OpenMailData(a.keys, sealed) },
 		Templates: mail.Templates{Product: a.cfg.ProductName, PublicURL: a.cfg.PublicURL},
 	})

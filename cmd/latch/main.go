@@ -93,6 +93,13 @@ func serve(ctx context.Context, cfg config, getenv func(string) string) error {
 		return err
 	}
 	memoryLimit := tuneGC(a.hasher.Slots(), cfg.Argon2.MemoryKiB, getenv)
+	if cfg.MetricsAddr != "" {
+		stopMetrics, err := a.serveMetrics(cfg.MetricsAddr)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err

@@ -166,6 +166,23 @@ func (s *Store) MailMessages(ctx context.Context, limit int) ([]latch.MailMessag
 	return collect(rows, err, scanMail)
 }
 
+// OldestPendingMail implements latch.Store; mail_outbox_pending_created
+// serves it.
+func (s *Store) OldestPendingMail(ctx context.Context) (time.Time, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	var oldest *time.Time
+	err := s.pool.QueryRow(ctx, `
+		SELECT min(created_at) FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL`).Scan(&oldest)
+	if err != nil {
+		return time.Time{}, fail(err)
+	}
+	if oldest == nil {
+		return time.Time{}, nil
+	}
+	return oldest.UTC(), nil
+}
+
 // CreatePasswordLink implements latch.Store. Locking the user row
 // serializes the links of one user, so of two concurrent links of the
 // same purpose the later supersedes the earlier: both cannot stay live.

@@ -102,6 +102,23 @@ func (s *Store) ClaimMail(ctx context.Context, now time.Time, lease time.Duratio
 	return out, nil
 }
 
+// OldestPendingMail implements latch.Store; mail_outbox_pending_created
+// serves it.
+func (s *Store) OldestPendingMail(ctx context.Context) (time.Time, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	var oldest sql.NullInt64
+	err := s.reader.QueryRowContext(ctx, `
+		SELECT min(created_at) FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL`).Scan(&oldest)
+	if err != nil {
+		return time.Time{}, fail(err)
+	}
+	if !oldest.Valid {
+		return time.Time{}, nil
+	}
+	return fromMicros(oldest.Int64), nil
+}
+
 // MarkMailSent implements latch.Store. Marking a sent message again keeps
 // the first time.
 func (s *Store) MarkMailSent(ctx context.Context, id string, at time.Time) error {

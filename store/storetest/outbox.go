@@ -496,3 +496,42 @@ func testCreateUserMail(t *testing.T, st latch.Store) {
 		t.Errorf("the first user = %+v, %v", got, err)
 	}
 }
+
+// testOldestPendingMail: the oldest message neither sent nor failed counts,
+// whether due or waiting to retry, by when it was created.
+func testOldestPendingMail(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	oldest := func(want time.Time) {
+		t.Helper()
+		got, err := st.OldestPendingMail(ctx)
+		if err != nil {
+			t.Fatalf("OldestPendingMail: %v", err)
+		}
+		equal(t, "OldestPendingMail", got, want)
+	}
+	oldest(time.Time{})
+	later := enqueue(t, st, newMail(t, "later@example.com", 5))
+	first := enqueue(t, st, newMail(t, "first@example.com", 2))
+	last := newMail(t, "last@example.com", 8)
+	last.NextAttemptAt = at(1) // due before the others: the order of creation counts
+	last = enqueue(t, st, last)
+	oldest(stored(at(2)))
+
+	if err := st.MarkMailSent(ctx, first.ID, at(9)); err != nil {
+		t.Fatal(err)
+	}
+	oldest(stored(at(5)))
+	if err := st.MarkMailFailed(ctx, later.ID, "undeliverable", time.Time{}, true, at(9)); err != nil {
+		t.Fatal(err)
+	}
+	oldest(stored(at(8)))
+	// A failed attempt that will be retried leaves the message pending.
+	if err := st.MarkMailFailed(ctx, last.ID, "try again", at(20), false, at(9)); err != nil {
+		t.Fatal(err)
+	}
+	oldest(stored(at(8)))
+	if err := st.MarkMailSent(ctx, last.ID, at(21)); err != nil {
+		t.Fatal(err)
+	}
+	oldest(time.Time{})
+}

@@ -111,6 +111,7 @@ func Run(t *testing.T, open func(t *testing.T) latch.Store) {
 		{"Mail/Failed", testMarkMailFailed},
 		{"Mail/List", testMailMessages},
 		{"Mail/Purge", testPurgeMail},
+		{"Mail/OldestPending", testOldestPendingMail},
 		{"Mail/CreateUser", testCreateUserMail},
 		{"PasswordLink/Create", testCreatePasswordLink},
 		{"PasswordLink/CreateConcurrent", testCreatePasswordLinkConcurrent},
