@@ -11,7 +11,6 @@ cd "$(dirname "$0")/.."
 
 version="${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}"
 case "$version" in v*) ;; *) version="v0.0.0-dev-$version" ;; esac
-commit="$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
 out=dist
 rm -rf "$out"
 mkdir -p "$out"
@@ -21,8 +20,8 @@ for target in linux/amd64 linux/arm64 darwin/arm64; do
   name="latch-$version-$os-$arch"
   mkdir -p "$out/$name"
   echo "release: $name"
-  CGO_ENABLED=0 GOOS="$os" GOARCH="$arch" go build -trimpath \
-    -ldflags "-s -w -X main.version=$version -X main.commit=$commit" \
+  CGO_ENABLED=0 GOOS="$os" GOARCH="$arch" go build -trimpath -buildvcs=true \
+    -ldflags "-s -w -X main.releaseVersion=$version" \
     -o "$out/$name/latch" ./cmd/latch
   cp LICENSE README.md CHANGELOG.md "$out/$name/"
   tar -C "$out" -czf "$out/$name.tar.gz" "$name"

@@ -16,6 +16,11 @@ import (
 // stamping on (the default; GOFLAGS=-buildvcs=false turns it off, and
 // `make install` turns it back on).
 
+// releaseVersion names a release build (scripts/release.sh sets it with
+// -ldflags "-X main.releaseVersion=v1.2.3"); empty otherwise, when the
+// build information's module version stands.
+var releaseVersion string
+
 // buildVersion is what a binary knows of its own build.
 type buildVersion struct {
 	Module   string // github.com/latchid/latch
@@ -45,6 +50,9 @@ func versionOf(bi *debug.BuildInfo) buildVersion {
 	v.Module, v.Go = bi.Main.Path, bi.GoVersion
 	if bi.Main.Version != "" {
 		v.Version = bi.Main.Version
+	}
+	if releaseVersion != "" {
+		v.Version = releaseVersion
 	}
 	for _, s := range bi.Settings {
 		switch s.Key {
