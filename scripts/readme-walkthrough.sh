@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs README.md's commands as a newcomer types them: every ```sh block, in
 # order, in one bash session, from the root of a clean clone of this
-# repository, on the embedded default (SQLite). It prints each command as it
-# runs it and exits non-zero at the first one that fails.
+# repository, on the embedded default (SQLite). It prints each block before it
+# runs it and exits non-zero at the first command that fails.
 #
 #   ```sh          run as written
 #   ```sh serve    a command that serves until stopped: started in the
@@ -46,6 +46,9 @@ awk -v q="'" '
     inblock = 0
     if (kind == "skip") next
     printf "echo %s--- README block %d (%s, line %d)%s\n", q, n, kind, NR, q
+    # The block as the README shows it (not a trace: that would print the
+    # tokens and secrets the commands capture).
+    printf "sed %s/^/    /%s <<%sSHOW_%d%s\n%sSHOW_%d\n", q, q, q, n, q, body, n
     if (kind == "no-run") {
       printf "bash -n <<%sNO_RUN_%d%s\n%sNO_RUN_%d\n", q, n, q, body, n
     } else if (kind == "serve") {
@@ -65,5 +68,5 @@ awk -v q="'" '
 ' "$root/README.md" > "$work/walkthrough.sh"
 
 cd "$work/latch"
-WALK="$work" bash -euo pipefail -x "$work/walkthrough.sh"
+WALK="$work" bash -euo pipefail "$work/walkthrough.sh"
 echo "walkthrough: every README command ran"
