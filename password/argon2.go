@@ -79,6 +79,12 @@ func (p Params) Validate() error {
 // $argon2id$v=19$m=19456,t=2,p=1$<salt>$<key> with unpadded standard
 // base64, a 16-byte random salt and a 32-byte key.
 func Hash(password string, p Params) (string, error) {
+	return hashWith(nil, password, p)
+}
+
+// hashWith is Hash with its working memory from arena (nil: allocated
+// afresh, as the package functions do).
+func hashWith(arena *argon2Arena, password string, p Params) (string, error) {
 	if err := p.Validate(); err != nil {
 		return "", err
 	}
@@ -86,12 +92,16 @@ func Hash(password string, p Params) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password: reading salt: %w", err)
 	}
+	key, err := arena.idKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, keyLen)
+	if err != nil {
+		return "", err
+	}
 	h := Argon2Hash{
 		Variant: variantID,
 		Version: argon2Version,
 		Params:  p,
 		Salt:    salt,
-		Key:     argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, keyLen),
+		Key:     key,
 	}
 	return h.encode(), nil
 }
@@ -178,13 +188,14 @@ func (h Argon2Hash) encode() string {
 }
 
 // derive computes the key for password with h's variant, parameters, salt
-// and key length.
-func (h Argon2Hash) derive(password string) []byte {
+// and key length, argon2id's working memory from arena (nil: allocated
+// afresh). Argon2i, only ever imported, stays on x/crypto.
+func (h Argon2Hash) derive(password string, arena *argon2Arena) ([]byte, error) {
 	p := h.Params
 	if h.Variant == variantI {
-		return argon2.Key([]byte(password), h.Salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(h.Key)))
+		return argon2.Key([]byte(password), h.Salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(h.Key))), nil
 	}
-	return argon2.IDKey([]byte(password), h.Salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(h.Key)))
+	return arena.idKey([]byte(password), h.Salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(h.Key)))
 }
 
 // weakerThan reports whether h should be replaced by a hash at want: it is

@@ -26,7 +26,8 @@ import (
 // 64 MiB and not more.
 type Hasher struct {
 	params       Params
-	slots        chan struct{} // a buffered-channel semaphore: send acquires, receive releases
+	slots        chan struct{}     // a buffered-channel semaphore: send acquires, receive releases
+	arenas       chan *argon2Arena // argon2 working memory, one per slot (hasher_arena.go)
 	queueTimeout time.Duration
 	// dummy is an argon2id hash at params of a password nobody knows, for
 	// VerifyDummy.
@@ -111,6 +112,7 @@ func NewHasher(p Params, slots int, queueTimeout time.Duration, opts ...HasherOp
 	h := &Hasher{
 		params:       p,
 		slots:        make(chan struct{}, slots),
+		arenas:       newArenaPool(slots, p),
 		queueTimeout: queueTimeout,
 		dummy:        dummy,
 		observer:     unobserved{},
@@ -138,7 +140,9 @@ func (h *Hasher) Waiting() int { return int(h.waiting.Load()) }
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	var encoded string
 	var err error
-	if werr := h.withSlot(ctx, OpHash, func() { encoded, err = Hash(password, h.params) }); werr != nil {
+	if werr := h.withSlot(ctx, OpHash, func() {
+		h.withArena(func(a *argon2Arena) { encoded, err = hashWith(a, password, h.params) })
+	}); werr != nil {
 		return "", werr
 	}
 	return encoded, err
@@ -147,7 +151,9 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 // Verify checks password against encoded (see the package function); a hash
 // weaker than the Hasher's params needs a rehash.
 func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, needsRehash bool, err error) {
-	if werr := h.withSlot(ctx, OpVerify, func() { ok, needsRehash, err = Verify(password, encoded, h.params) }); werr != nil {
+	if werr := h.withSlot(ctx, OpVerify, func() {
+		h.withArena(func(a *argon2Arena) { ok, needsRehash, err = verifyWith(a, password, encoded, h.params) })
+	}); werr != nil {
 		return false, false, werr
 	}
 	return ok, needsRehash, err
@@ -159,7 +165,9 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, need
 // It runs the very code path Verify runs, slot included, so that neither
 // time nor overload behaviour tells the two apart.
 func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
-	return h.withSlot(ctx, OpVerify, func() { _, _, _ = Verify(password, h.dummy, h.params) })
+	return h.withSlot(ctx, OpVerify, func() {
+		h.withArena(func(a *argon2Arena) { _, _, _ = verifyWith(a, password, h.dummy, h.params) })
+	})
 }
 
 // Runs returns how many hashes and verifications, VerifyDummy's included,

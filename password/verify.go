@@ -39,13 +39,23 @@ const maxBcryptCost = 14
 // the caller then has the plaintext in hand to replace it. Every imported
 // format other than argon2id needs a rehash.
 func Verify(password, encoded string, want Params) (ok bool, needsRehash bool, err error) {
+	return verifyWith(nil, password, encoded, want)
+}
+
+// verifyWith is Verify with argon2id's working memory from arena (nil:
+// allocated afresh, as the package functions do).
+func verifyWith(arena *argon2Arena, password, encoded string, want Params) (ok bool, needsRehash bool, err error) {
 	switch {
 	case strings.HasPrefix(encoded, "$argon2"):
 		h, err := ParseArgon2(encoded)
 		if err != nil {
 			return false, false, err
 		}
-		if subtle.ConstantTimeCompare(h.derive(password), h.Key) != 1 {
+		key, err := h.derive(password, arena)
+		if err != nil {
+			return false, false, err
+		}
+		if subtle.ConstantTimeCompare(key, h.Key) != 1 {
 			return false, false, nil
 		}
 		return true, h.weakerThan(want), nil
