@@ -53,9 +53,9 @@ type argon2Scratch struct {
 type argon2Arena struct {
 	blocks []argon2Block
 	// retainKiB, when not zero, is the most the arena keeps: a hash that
-	// needs more (a stored hash above the Hasher's params and the import
-	// cap, up to Verify's 1 GiB) gets a buffer of its own, dropped after,
-	// so one odd row cannot pin a gigabyte to a slot for good.
+	// needs more (a stored hash above the Hasher's params, up to Verify's
+	// 1 GiB) gets a buffer of its own, dropped after, so one odd row
+	// cannot pin its memory to a slot for good.
 	retainKiB uint32
 	// hashing is the BLAKE2b state and buffers, kept with the memory
 	// so that a hash allocates (almost) nothing.
@@ -97,8 +97,8 @@ func (a *argon2Arena) memory(n uint32) []argon2Block {
 	if a.retainKiB != 0 && n > a.retainKiB {
 		return make([]argon2Block, n)
 	}
-	// Grow to exactly n: the Hasher's params decide an arena's size, and
-	// a larger stored hash (an import) raises it once, not by doubling.
+	// Grow to exactly n, not by doubling: the Hasher's params decide an
+	// arena's size.
 	a.blocks = make([]argon2Block, n)
 	return a.blocks
 }

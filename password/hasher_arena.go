@@ -5,14 +5,16 @@ package password
 // slots x m as its doc says, allocated once (lazily, at a slot's first
 // hash) and reused, instead of m allocated and cleared per hash.
 
-// newArenaPool returns slots arenas for a Hasher at p. An arena keeps up
-// to the larger of p's memory and the import cap (the most any hash that
-// CheckImport admits needs), so verifying imported accounts does not
-// reallocate every time; a costlier stored hash gets a one-off buffer.
+// newArenaPool returns slots arenas for a Hasher at p. An arena keeps at
+// most p's memory, so what the Hasher holds between hashes is slots x m,
+// the bound its doc states. A stored hash costlier than p (an imported
+// one, up to 64 MiB, until its first sign-in rehashes it at p) gets a
+// one-off buffer, allocated as x/crypto would: rare, and not worth pinning
+// 64 MiB to every slot for good.
 func newArenaPool(slots int, p Params) chan *argon2Arena {
 	pool := make(chan *argon2Arena, slots)
 	for range slots {
-		pool <- &argon2Arena{retainKiB: max(p.MemoryKiB, importMaxArgon2MemoryKiB)}
+		pool <- &argon2Arena{retainKiB: p.MemoryKiB}
 	}
 	return pool
 }

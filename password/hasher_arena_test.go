@@ -46,18 +46,31 @@ func TestHasherReusesArenas(t *testing.T) {
 	t.Logf("%d bytes allocated per call at m=%d KiB", perCall, p.MemoryKiB)
 }
 
-// TestHasherArenaPool: one arena per slot, each keeping up to the larger of
-// the Hasher's m and the import cap.
+// TestHasherArenaPool: one arena per slot, each keeping at most the
+// Hasher's m; a costlier stored hash verifies on a buffer the arena drops.
 func TestHasherArenaPool(t *testing.T) {
-	p := Params{MemoryKiB: 128 << 10, Time: 1, Threads: 1}
+	p := Params{MemoryKiB: 64, Time: 1, Threads: 1}
 	pool := newArenaPool(3, p)
 	if len(pool) != 3 {
 		t.Fatalf("%d arenas for 3 slots", len(pool))
 	}
-	if a := <-pool; a.retainKiB != 128<<10 {
-		t.Fatalf("retain %d KiB at m=128 MiB, want %d", a.retainKiB, 128<<10)
+	h, err := NewHasher(p, 1, time.Second)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if a := <-newArenaPool(1, Params{MemoryKiB: 1024, Time: 1, Threads: 1}); a.retainKiB != importMaxArgon2MemoryKiB {
-		t.Fatalf("retain %d KiB at m=1 MiB, want the import cap %d", a.retainKiB, importMaxArgon2MemoryKiB)
+	ctx := context.Background()
+	costlier, err := Hash("pw", Params{MemoryKiB: 256, Time: 1, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stored := range []string{h.DummyHash(), costlier} {
+		if ok, _, err := h.Verify(ctx, "pw", stored); err != nil || ok != (stored == costlier) {
+			t.Fatalf("Verify = %v, %v", ok, err)
+		}
+	}
+	arena := <-h.arenas
+	defer func() { h.arenas <- arena }()
+	if cap(arena.blocks) != 64 {
+		t.Fatalf("the slot's arena keeps %d KiB after a 256 KiB hash, want the Hasher's 64", cap(arena.blocks))
 	}
 }
