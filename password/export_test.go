@@ -1,6 +1,9 @@
 package password
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Hooks for the external tests (package password_test); compiled only with
 // them.
@@ -48,3 +51,14 @@ func ScryptCosts(h ScryptHash) (v, rest, work uint64) { return h.costs() }
 
 // PBKDF2Work is h's iterations times its 32-byte key blocks.
 func PBKDF2Work(h PBKDF2Hash) uint64 { return h.work() }
+
+// WithRunClock makes the Hasher time its runs (and its first, the dummy's)
+// with now instead of the wall clock, so a test controls what the
+// admission estimate sees.
+func WithRunClock(now func() time.Time) HasherOption {
+	return func(h *Hasher) { h.now = now }
+}
+
+// SetMeanRun overrides the admission estimate, as if every recent run had
+// taken d.
+func (h *Hasher) SetMeanRun(d time.Duration) { h.meanRun.Store(int64(d)) }

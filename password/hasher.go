@@ -17,6 +17,14 @@ import (
 // queue timeout is refused with KindUnavailable rather than queued without
 // end: a login flood then degrades into fast 503s, not into an OOM kill.
 //
+// The refusal comes at admission, not after the wait: the Hasher keeps a
+// running mean of how long one hash holds a slot, and a call whose
+// expected wait (the queue ahead of it / slots x that mean) exceeds half
+// its deadline (the queue timeout, or the caller's context deadline when
+// sooner) is refused at once. Under a flood the 503s are then immediate,
+// and the slots work only for callers that will still be there for the
+// answer. The queue timeout stays as the backstop for a bad estimate.
+//
 // That bound holds for hashes at the Hasher's own params: verifying a
 // stored hash costs that hash's parameters, not the Hasher's. Verify's caps
 // bound how far above MemoryKiB any stored hash can go (argon2 1 GiB,
@@ -37,9 +45,31 @@ type Hasher struct {
 	// runs counts the hashes and verifications run, for Runs.
 	runs atomic.Uint64
 	// waiting counts the calls waiting for a slot, for Waiting.
-	waiting  atomic.Int64
+	waiting atomic.Int64
+	// meanRun is the running mean of how long one hash or verification
+	// held its slot, in nanoseconds: an exponentially weighted moving
+	// average, so admission reads it with one atomic load. NewHasher
+	// seeds it with the dummy hash's time.
+	meanRun atomic.Int64
+	// now times the runs for meanRun and Ran; tests make it a fake clock
+	// so the estimate's arithmetic is checked without real timing.
+	now      func() time.Time
 	observer Observer
 }
+
+// runWeightShift sets meanRun's memory: each run moves it 1/8 of the way
+// to the run's time (1/2^3), so it follows a change in load within a few
+// dozen hashes yet one slow run (a GC pause, a page fault burst) moves it
+// little.
+const runWeightShift = 3
+
+// admitShare is the part of its deadline a call's expected wait may take
+// and still be admitted. The estimate is a mean; real waits scatter around
+// it (runs vary, the HTTP work competes for the cores), so admitting only
+// up to half the deadline leaves room for that scatter: an admitted call
+// very likely gets its slot in time, and under a flood the queue still
+// holds far more than the slots need to stay busy.
+const admitShare = 2 // the expected wait may be at most deadline / admitShare
 
 // Observer is told how the Hasher's work goes, for an operator's metrics
 // (package metrics implements it). Its methods run on the caller's path,
@@ -48,9 +78,10 @@ type Observer interface {
 	// SlotWaited: a call got a slot after waiting d (zero when one was
 	// free at once).
 	SlotWaited(d time.Duration)
-	// SlotRefused: a call got no slot, for reason RefusedQueueFull (the
-	// queue timeout passed: overload) or RefusedCanceled (its caller went
-	// away first).
+	// SlotRefused: a call got no slot, for reason RefusedShed (its
+	// expected wait exceeded its deadline: overload, refused at once),
+	// RefusedQueueFull (the queue timeout passed, or no queue: overload) or
+	// RefusedCanceled (its caller went away first).
 	SlotRefused(reason string)
 	// Ran: a hash (OpHash) or a verification (OpVerify, VerifyDummy's
 	// included) held a slot for d.
@@ -63,6 +94,10 @@ const (
 	OpVerify         = "verify"
 	RefusedQueueFull = "queue_full"
 	RefusedCanceled  = "canceled"
+	// RefusedShed: refused at admission, without waiting, because the
+	// expected wait for a slot exceeded the call's deadline (answered 503
+	// like queue_full).
+	RefusedShed = "shed"
 )
 
 // HasherOption tunes a Hasher.
@@ -89,7 +124,8 @@ func (unobserved) Ran(string, time.Duration) {}
 // busy, so more would only queue inside the scheduler while holding memory).
 // A request waits at most queueTimeout for a slot; zero means it does not
 // wait at all. NewHasher computes one hash (the dummy for VerifyDummy), so
-// it takes as long as one Hash.
+// it takes as long as one Hash; that hash's time is the first estimate of a
+// run's time for admission.
 func NewHasher(p Params, slots int, queueTimeout time.Duration, opts ...HasherOption) (*Hasher, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -100,24 +136,30 @@ func NewHasher(p Params, slots int, queueTimeout time.Duration, opts ...HasherOp
 	if slots <= 0 {
 		slots = runtime.GOMAXPROCS(0)
 	}
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
-		return nil, err
-	}
-	dummy, err := Hash(hex.EncodeToString(secret), p)
-	if err != nil {
-		return nil, err
-	}
 	h := &Hasher{
 		params:       p,
 		slots:        make(chan struct{}, slots),
 		queueTimeout: queueTimeout,
-		dummy:        dummy,
+		now:          time.Now,
 		observer:     unobserved{},
 	}
 	for _, opt := range opts {
 		opt(h)
 	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, err
+	}
+	start := h.now()
+	dummy, err := Hash(hex.EncodeToString(secret), p)
+	if err != nil {
+		return nil, err
+	}
+	// The first hash of a process faults its memory in and runs slower
+	// than the steady state: a cautious first estimate, which the first
+	// few dozen runs correct.
+	h.meanRun.Store(int64(max(h.now().Sub(start), 1)))
+	h.dummy = dummy
 	return h, nil
 }
 
@@ -133,6 +175,30 @@ func (h *Hasher) InUse() int { return len(h.slots) }
 // Waiting returns how many calls are waiting for a slot now: the queue's
 // depth.
 func (h *Hasher) Waiting() int { return int(h.waiting.Load()) }
+
+// MeanRun returns the running estimate of how long one hash or
+// verification holds a slot, which admission divides the queue by.
+func (h *Hasher) MeanRun() time.Duration { return time.Duration(h.meanRun.Load()) }
+
+// observeRun moves meanRun toward d. A compare-and-swap loop keeps it
+// lock-free; under contention a retry costs a few nanoseconds.
+func (h *Hasher) observeRun(d time.Duration) {
+	for {
+		old := h.meanRun.Load()
+		next := max(old+(int64(d)-old)>>runWeightShift, 1)
+		if h.meanRun.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
+// expectedWait is how long a call arriving now should wait for a slot
+// when none is free: it needs the calls ahead of it, and one more, to
+// finish, and the slots finish one every MeanRun / slots on average.
+func (h *Hasher) expectedWait() time.Duration {
+	ahead := h.waiting.Load()
+	return time.Duration((ahead + 1) * h.meanRun.Load() / int64(cap(h.slots)))
+}
 
 // Hash hashes password at the Hasher's params (see the package function).
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
@@ -180,14 +246,18 @@ func (h *Hasher) withSlot(ctx context.Context, op string, fn func()) error {
 		h.hashing(+1)
 		defer h.hashing(-1)
 	}
-	start := time.Now()
+	start := h.now()
 	fn()
-	h.observer.Ran(op, time.Since(start))
+	ran := h.now().Sub(start)
+	h.observeRun(ran)
+	h.observer.Ran(op, ran)
 	return nil
 }
 
 // acquire takes a slot, waiting at most queueTimeout, and gives up at once
-// when ctx is done: nobody is left to read the answer.
+// when ctx is done: nobody is left to read the answer. With no slot free,
+// a call whose expected wait exceeds its deadline / admitShare is refused
+// before it queues (see Hasher).
 func (h *Hasher) acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		h.observer.SlotRefused(RefusedCanceled)
@@ -201,6 +271,14 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	}
 	if h.queueTimeout <= 0 {
 		h.observer.SlotRefused(RefusedQueueFull)
+		return overloaded()
+	}
+	deadline := h.queueTimeout
+	if d, ok := ctx.Deadline(); ok {
+		deadline = min(deadline, time.Until(d))
+	}
+	if h.expectedWait() > deadline/admitShare {
+		h.observer.SlotRefused(RefusedShed)
 		return overloaded()
 	}
 	h.waiting.Add(1)
