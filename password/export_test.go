@@ -19,7 +19,7 @@ func (h *Hasher) HoldSlot(ctx context.Context) (release func(), err error) {
 	if err := h.acquire(ctx); err != nil {
 		return nil, err
 	}
-	return h.release, nil
+	return h.releaseTimed, nil
 }
 
 // OnHashing installs a hook called with +1 when a hash starts (slot held)
@@ -62,3 +62,6 @@ func WithRunClock(now func() time.Time) HasherOption {
 // SetMeanRun overrides the admission estimate, as if every recent run had
 // taken d.
 func (h *Hasher) SetMeanRun(d time.Duration) { h.meanRun.Store(int64(d)) }
+
+// ExpectedWait is what admission expects a call arriving now to wait.
+func (h *Hasher) ExpectedWait() time.Duration { return h.expectedWait() }

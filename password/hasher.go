@@ -51,6 +51,16 @@ type Hasher struct {
 	// average, so admission reads it with one atomic load. NewHasher
 	// seeds it with the dummy hash's time.
 	meanRun atomic.Int64
+	// meanGap is the running mean of the time between two releases of a
+	// slot while calls were waiting, in nanoseconds: how fast the queue
+	// really drains. It is more than meanRun / slots when a slot sits
+	// idle between holders (the next waiter must be scheduled before it
+	// hashes, and under a flood the cores are busy with other requests),
+	// which the run times alone never see. lastRelease (h.now, in Unix
+	// nanoseconds; 0 when no call was waiting) is the release it is
+	// measured from.
+	meanGap     atomic.Int64
+	lastRelease atomic.Int64
 	// now times the runs for meanRun and Ran; tests make it a fake clock
 	// so the estimate's arithmetic is checked without real timing.
 	now      func() time.Time
@@ -180,13 +190,13 @@ func (h *Hasher) Waiting() int { return int(h.waiting.Load()) }
 // verification holds a slot, which admission divides the queue by.
 func (h *Hasher) MeanRun() time.Duration { return time.Duration(h.meanRun.Load()) }
 
-// observeRun moves meanRun toward d. A compare-and-swap loop keeps it
-// lock-free; under contention a retry costs a few nanoseconds.
-func (h *Hasher) observeRun(d time.Duration) {
+// ewma moves the running mean in toward d. A compare-and-swap loop keeps
+// it lock-free; under contention a retry costs a few nanoseconds.
+func ewma(in *atomic.Int64, d time.Duration) {
 	for {
-		old := h.meanRun.Load()
+		old := in.Load()
 		next := max(old+(int64(d)-old)>>runWeightShift, 1)
-		if h.meanRun.CompareAndSwap(old, next) {
+		if in.CompareAndSwap(old, next) {
 			return
 		}
 	}
@@ -194,10 +204,14 @@ func (h *Hasher) observeRun(d time.Duration) {
 
 // expectedWait is how long a call arriving now should wait for a slot
 // when none is free: it needs the calls ahead of it, and one more, to
-// finish, and the slots finish one every MeanRun / slots on average.
+// finish, and a slot frees up every MeanRun / slots on average, or every
+// meanGap when the queue was seen to drain slower than that. meanGap may
+// be stale from an earlier flood; taking the larger errs toward a fast
+// refusal, and the next queue corrects it within a few dozen releases.
 func (h *Hasher) expectedWait() time.Duration {
 	ahead := h.waiting.Load()
-	return time.Duration((ahead + 1) * h.meanRun.Load() / int64(cap(h.slots)))
+	perSlot := max(h.meanRun.Load()/int64(cap(h.slots)), h.meanGap.Load())
+	return time.Duration((ahead + 1) * perSlot)
 }
 
 // Hash hashes password at the Hasher's params (see the package function).
@@ -240,7 +254,7 @@ func (h *Hasher) withSlot(ctx context.Context, op string, fn func()) error {
 	if err := h.acquire(ctx); err != nil {
 		return err
 	}
-	defer h.release()
+	defer h.releaseTimed()
 	h.runs.Add(1)
 	if h.hashing != nil {
 		h.hashing(+1)
@@ -249,7 +263,7 @@ func (h *Hasher) withSlot(ctx context.Context, op string, fn func()) error {
 	start := h.now()
 	fn()
 	ran := h.now().Sub(start)
-	h.observeRun(ran)
+	ewma(&h.meanRun, ran)
 	h.observer.Ran(op, ran)
 	return nil
 }
@@ -300,6 +314,24 @@ func (h *Hasher) acquire(ctx context.Context) error {
 }
 
 func (h *Hasher) release() { <-h.slots }
+
+// releaseTimed releases a slot and, when calls were waiting at this
+// release and at the one before, adds the time between the two to
+// meanGap. Only such pairs are timed: after an idle spell, the time since
+// the last release says nothing of how fast a queue drains.
+func (h *Hasher) releaseTimed() {
+	h.release()
+	now := h.now().UnixNano()
+	queued := h.waiting.Load() > 0
+	mark := int64(0) // 0: this release had no queue behind it
+	if queued {
+		mark = now
+	}
+	previous := h.lastRelease.Swap(mark)
+	if queued && previous != 0 && now > previous {
+		ewma(&h.meanGap, time.Duration(now-previous))
+	}
+}
 
 func overloaded() error {
 	return &latch.Error{

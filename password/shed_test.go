@@ -201,3 +201,87 @@ func TestHasherEstimateAdapts(t *testing.T) {
 		t.Fatalf("one 1s run moved the estimate from %v to %v, want %v", before, got, want)
 	}
 }
+
+// manualClock is a clock that moves only when told.
+type manualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *manualClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// TestHasherEstimateSeesIdleSlots: when the queue drains slower than the
+// run times say (a slot waits between holders), admission goes by how fast
+// it really drains. Here every run takes no time on the test's clock, but
+// a held slot starts its run only 50 ms after it was handed over: the
+// expected wait becomes 50 ms per call, and a call whose context allows
+// 60 ms (30 ms of expected wait) is refused, where the run times alone
+// would admit it.
+func TestHasherEstimateSeesIdleSlots(t *testing.T) {
+	const calls = 48
+	ctx := context.Background()
+	clock := &manualClock{now: time.Unix(1000, 0)}
+	h, err := password.NewHasher(lowParams, 1, time.Hour, password.WithRunClock(clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.SetMeanRun(time.Millisecond)
+	entered, proceed := make(chan struct{}, calls), make(chan struct{})
+	h.OnHashing(func(delta int) {
+		if delta > 0 {
+			entered <- struct{}{}
+			<-proceed
+		}
+	})
+	var wg sync.WaitGroup
+	errs := make(chan error, calls)
+	for range calls {
+		wg.Go(func() {
+			_, err := h.Hash(ctx, "pw")
+			errs <- err
+		})
+	}
+	waitUntil(t, "all but one call queue", func() bool { return h.Waiting() == calls-1 })
+	for range calls {
+		<-entered
+		clock.advance(50 * time.Millisecond)
+		proceed <- struct{}{}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("an admitted call failed: %v", err)
+		}
+	}
+	if m := h.MeanRun(); m > time.Millisecond {
+		t.Fatalf("MeanRun = %v, want about 0 (the clock never moved during a run)", m)
+	}
+	if w := h.ExpectedWait(); w < 45*time.Millisecond || w > 55*time.Millisecond {
+		t.Fatalf("ExpectedWait = %v, want about 50ms (the gap between holders)", w)
+	}
+
+	h.OnHashing(nil)
+	release, err := h.HoldSlot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	soon, cancel := context.WithTimeout(ctx, 60*time.Millisecond)
+	defer cancel()
+	_, err = h.Hash(soon, "pw")
+	checkOverloaded(t, "a 50 ms expected wait against a 60 ms deadline", err)
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want a refusal at admission, not the deadline", err)
+	}
+}
