@@ -37,12 +37,12 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 }
 
 // TestHasherShedsAtAdmission saturates a one-slot Hasher whose estimate
-// says a hash takes 1 s: with a 10 s queue timeout, half of it (5 s) is
-// what an admitted call may expect to wait, so five calls queue and the
+// says a hash takes 1 s: with a 20 s queue timeout, a quarter of it (5 s)
+// is what an admitted call may expect to wait, so five calls queue and the
 // sixth is refused at once (well under the timeout) as "shed". The five
 // admitted calls then all complete with real hashing.
 func TestHasherShedsAtAdmission(t *testing.T) {
-	const queueTimeout = 10 * time.Second
+	const queueTimeout = 20 * time.Second
 	ctx := context.Background()
 	rec := &recorder{}
 	h, err := password.NewHasher(lowParams, 1, queueTimeout, password.WithObserver(rec))
@@ -110,7 +110,7 @@ func TestHasherShedsAtAdmission(t *testing.T) {
 
 // TestHasherShedsByContextDeadline: a caller whose own deadline is sooner
 // than the queue timeout is refused at once when the expected wait would
-// take more than half of it, and admitted when it would not.
+// take more than a quarter of it, and admitted when it would not.
 func TestHasherShedsByContextDeadline(t *testing.T) {
 	h := newHasher(t, 1, time.Hour)
 	release, err := h.HoldSlot(context.Background())
@@ -225,7 +225,7 @@ func (c *manualClock) advance(d time.Duration) {
 // it really drains. Here every run takes no time on the test's clock, but
 // a held slot starts its run only 50 ms after it was handed over: the
 // expected wait becomes 50 ms per call, and a call whose context allows
-// 60 ms (30 ms of expected wait) is refused, where the run times alone
+// 60 ms (15 ms of expected wait) is refused, where the run times alone
 // would admit it.
 func TestHasherEstimateSeesIdleSlots(t *testing.T) {
 	const calls = 48
