@@ -42,7 +42,7 @@ func newHashes() *Hashes {
 		}, []string{"operation"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "latch_password_hash_refusals_total",
-			Help: "Password hashes and verifications refused a slot, by reason: queue_full (the queue timeout passed: overload, answered 503) or canceled (the caller left first).",
+			Help: "Password hashes and verifications refused a slot, by reason: shed (refused at once, the expected wait exceeding the deadline: overload, answered 503), queue_full (the queue timeout passed: overload, answered 503) or canceled (the caller left first).",
 		}, []string{"reason"}),
 	}
 	// The series of what password.Hasher tells (password.OpHash, ...)
@@ -51,7 +51,7 @@ func newHashes() *Hashes {
 	for _, op := range []string{"hash", "verify"} {
 		h.duration.WithLabelValues(op)
 	}
-	for _, r := range []string{"queue_full", "canceled"} {
+	for _, r := range []string{"shed", "queue_full", "canceled"} {
 		h.refused.WithLabelValues(r)
 	}
 	read := func(f func(Hasher) int) func() float64 {

@@ -1,6 +1,9 @@
 package password
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Hooks for the external tests (package password_test); compiled only with
 // them.
@@ -16,7 +19,7 @@ func (h *Hasher) HoldSlot(ctx context.Context) (release func(), err error) {
 	if err := h.acquire(ctx); err != nil {
 		return nil, err
 	}
-	return h.release, nil
+	return h.releaseTimed, nil
 }
 
 // OnHashing installs a hook called with +1 when a hash starts (slot held)
@@ -48,3 +51,17 @@ func ScryptCosts(h ScryptHash) (v, rest, work uint64) { return h.costs() }
 
 // PBKDF2Work is h's iterations times its 32-byte key blocks.
 func PBKDF2Work(h PBKDF2Hash) uint64 { return h.work() }
+
+// WithRunClock makes the Hasher time its runs (and its first, the dummy's)
+// with now instead of the wall clock, so a test controls what the
+// admission estimate sees.
+func WithRunClock(now func() time.Time) HasherOption {
+	return func(h *Hasher) { h.now = now }
+}
+
+// SetMeanRun overrides the admission estimate, as if every recent run had
+// taken d.
+func (h *Hasher) SetMeanRun(d time.Duration) { h.meanRun.Store(int64(d)) }
+
+// ExpectedWait is what admission expects a call arriving now to wait.
+func (h *Hasher) ExpectedWait() time.Duration { return h.expectedWait() }

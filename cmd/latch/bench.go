@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,22 +24,25 @@ import (
 )
 
 type benchReport struct {
-	Scenario      string         `json:"scenario"`
-	Clients       int            `json:"clients"`
-	Duration      string         `json:"duration"`
-	Requests      uint64         `json:"requests"`
-	RatePerSec    float64        `json:"rate_per_sec"`
-	OKPerSec      float64        `json:"ok_per_sec"`
-	StatusCodes   map[string]int `json:"status_codes"`
-	LatencyP50MS  float64        `json:"latency_p50_ms"`
-	LatencyP95MS  float64        `json:"latency_p95_ms"`
-	LatencyP99MS  float64        `json:"latency_p99_ms"`
-	LatencyMaxMS  float64        `json:"latency_max_ms"`
-	Errors        []string       `json:"errors,omitempty"`
-	OneHashMS     float64        `json:"one_hash_ms,omitempty"`
-	HashSlots     int            `json:"hash_slots,omitempty"`
-	CeilingPerSec float64        `json:"hash_bound_ceiling_per_sec,omitempty"`
-	OfCeiling     float64        `json:"fraction_of_ceiling,omitempty"`
+	Scenario     string         `json:"scenario"`
+	Clients      int            `json:"clients"`
+	Duration     string         `json:"duration"`
+	Requests     uint64         `json:"requests"`
+	RatePerSec   float64        `json:"rate_per_sec"`
+	OKPerSec     float64        `json:"ok_per_sec"`
+	StatusCodes  map[string]int `json:"status_codes"`
+	LatencyP50MS float64        `json:"latency_p50_ms"`
+	LatencyP95MS float64        `json:"latency_p95_ms"`
+	LatencyP99MS float64        `json:"latency_p99_ms"`
+	LatencyMaxMS float64        `json:"latency_max_ms"`
+	// LatencyP99ByStatusMS tells a fast refusal from a slow success: under
+	// overload the overall p99 mixes 503s with 200s.
+	LatencyP99ByStatusMS map[string]float64 `json:"latency_p99_ms_by_status"`
+	Errors               []string           `json:"errors,omitempty"`
+	OneHashMS            float64            `json:"one_hash_ms,omitempty"`
+	HashSlots            int                `json:"hash_slots,omitempty"`
+	CeilingPerSec        float64            `json:"hash_bound_ceiling_per_sec,omitempty"`
+	OfCeiling            float64            `json:"fraction_of_ceiling,omitempty"`
 	// ConcurrentCeiling is what `slots` hashes running at once actually
 	// reach on this machine (no HTTP, no database): below slots/one-hash
 	// when concurrent hashes compete for cache and memory bandwidth.
@@ -187,6 +192,7 @@ func runBench(ctx context.Context, scenario string, bs benchSettings, getenv fun
 	)
 	pacer := vegeta.Rate{Freq: bs.rate, Per: time.Second}
 	var metrics vegeta.Metrics
+	latencyByStatus := map[uint16][]time.Duration{}
 	// An empty attack name keeps vegeta from adding a header to every request.
 	results := attacker.Attack(vegeta.NewStaticTargeter(target), pacer, bs.duration, "")
 	for {
@@ -198,6 +204,7 @@ func runBench(ctx context.Context, scenario string, bs benchSettings, getenv fun
 				goto done
 			}
 			metrics.Add(res)
+			latencyByStatus[res.Code] = append(latencyByStatus[res.Code], res.Latency)
 			continue
 		}
 	}
@@ -214,6 +221,10 @@ done:
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	report.LatencyP50MS, report.LatencyP95MS = ms(metrics.Latencies.P50), ms(metrics.Latencies.P95)
 	report.LatencyP99MS, report.LatencyMaxMS = ms(metrics.Latencies.P99), ms(metrics.Latencies.Max)
+	report.LatencyP99ByStatusMS = map[string]float64{}
+	for code, latencies := range latencyByStatus {
+		report.LatencyP99ByStatusMS[strconv.Itoa(int(code))] = ms(percentile(latencies, 0.99))
+	}
 	sort.Strings(metrics.Errors)
 	if len(metrics.Errors) > 10 {
 		metrics.Errors = metrics.Errors[:10]
@@ -303,4 +314,15 @@ func procCPUSeconds(pid int) float64 {
 	utime, _ := strconv.ParseFloat(f[11], 64)
 	stime, _ := strconv.ParseFloat(f[12], 64)
 	return (utime + stime) / 100
+}
+
+// percentile returns the q-quantile (0 < q <= 1) of latencies, nearest
+// rank; it sorts latencies in place.
+func percentile(latencies []time.Duration, q float64) time.Duration {
+	if len(latencies) == 0 {
+		return 0
+	}
+	slices.Sort(latencies)
+	rank := int(math.Ceil(q*float64(len(latencies)))) - 1
+	return latencies[max(rank, 0)]
 }

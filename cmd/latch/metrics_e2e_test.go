@@ -195,6 +195,7 @@ func TestMetricsAfterJourney(t *testing.T) {
 		{"latch_password_hash_duration_seconds_count", map[string]string{"operation": "hash"}, 0},
 		{"latch_password_hash_wait_seconds_count", nil, 2},
 		{"latch_password_hash_refusals_total", map[string]string{"reason": "queue_full"}, 0},
+		{"latch_password_hash_refusals_total", map[string]string{"reason": "shed"}, 0},
 		{"latch_password_hash_queue_depth", nil, 0},
 		{"latch_ratelimit_decisions_total", map[string]string{"limit": "login-ip", "decision": "allowed"}, 2},
 		{"latch_ratelimit_fallbacks_total", nil, 0},
