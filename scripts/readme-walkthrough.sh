@@ -48,7 +48,7 @@ awk -v q="'" '
     printf "echo %s--- README block %d (%s, line %d)%s\n", q, n, kind, NR, q
     # The block as the README shows it (not a trace: that would print the
     # tokens and secrets the commands capture).
-    printf "sed %s/^/    /%s <<%sSHOW_%d%s\n%sSHOW_%d\n", q, q, q, n, q, body, n
+    printf "sed %ss/^/    /%s <<%sSHOW_%d%s\n%sSHOW_%d\n", q, q, q, n, q, body, n
     if (kind == "no-run") {
       printf "bash -n <<%sNO_RUN_%d%s\n%sNO_RUN_%d\n", q, n, q, body, n
     } else if (kind == "serve") {
