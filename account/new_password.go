@@ -182,7 +182,14 @@ func checkNewPassword(in newPassword, o passwordOrder, steps map[passwordCheck]p
 			case checkTooLong:
 				// The typed password first (bounding the work), then the
 				// one that would be stored: NFKC may lengthen it.
-				if tooLong(in.Password, in.MaxLength) || tooLong(password.Normalize(in.Password), in.MaxLength) {
+				if tooLong(in.Password, in.MaxLength) {
+					got = append(got, tooLongFailure(in.MaxLength))
+					break
+				}
+				if !normalised {
+					pw, normalised = password.Normalize(pw), true
+				}
+				if tooLong(pw, in.MaxLength) {
 					got = append(got, tooLongFailure(in.MaxLength))
 				}
 			case checkMismatch:
