@@ -66,7 +66,15 @@ Scenarios:
   wrong-password  POST /users/login with a wrong password for an existing account
   unknown-email   POST /users/login for an email that has no account
   me              GET /v1/me with --token
+  refresh         each client signs in once at /v1/token, then refreshes its
+                  session over and over with the refresh token each answer gives
   healthz         GET /healthz (calibration: what the generator and HTTP alone reach)
+  trivial         GET --url/ of "latch bench-trivial-server" (the baseline a
+                  handler's rate is compared with: HTTP and JSON alone)
+
+With --honour-retry-after (login, refresh is always so) each client waits
+out the Retry-After of a 503 or 429 before its next request, as a
+well-behaved client does, instead of asking again at once.
 
 The password (login) may come from LATCH_BENCH_PASSWORD and the token (me)
 from LATCH_BENCH_TOKEN, which keeps them out of the process list and shell
@@ -76,7 +84,7 @@ ceiling (slots / one-hash time) beside the measured rate.`,
 		Example: `  LATCH_BENCH_PASSWORD='...' latch bench login --email ada@example.com --clients 8 --duration 15s`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return usageError(cmd, "want one scenario: login, wrong-password, unknown-email, me or healthz (latch bench --help)")
+				return usageError(cmd, "want one scenario: login, wrong-password, unknown-email, me, refresh, healthz or trivial (latch bench --help)")
 			}
 			return nil
 		},
@@ -95,10 +103,11 @@ ceiling (slots / one-hash time) beside the measured rate.`,
 	tcost := f.Uint("argon2-time", uint(def.Time), "the server's argon2 passes")
 	threads := f.Uint("argon2-threads", uint(def.Threads), "the server's argon2 lanes")
 	slots := f.Int("hash-slots", runtime.GOMAXPROCS(0), "the server's hash slots")
+	honour := f.Bool("honour-retry-after", false, "clients wait out a 503's or 429's Retry-After (login; refresh always does)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		return runBench(inv.ctx, args[0], benchSettings{
 			base: *base, clients: *clients, duration: *duration, rate: *rate, email: *email,
-			password: *pw, token: *tok, serverPID: *pid, slots: *slots,
+			password: *pw, token: *tok, serverPID: *pid, slots: *slots, honourRetryAfter: *honour,
 			params: password.Params{MemoryKiB: uint32(*mem), Time: uint32(*tcost), Threads: uint8(*threads)},
 		}, inv.env.Getenv, inv.stdout)
 	}
@@ -117,6 +126,8 @@ type benchSettings struct {
 	serverPID int
 	slots     int
 	params    password.Params
+	// honourRetryAfter drives the load with closedLoop rather than vegeta.
+	honourRetryAfter bool
 }
 
 func runBench(ctx context.Context, scenario string, bs benchSettings, getenv func(string) string, stdout io.Writer) error {
@@ -136,6 +147,7 @@ func runBench(ctx context.Context, scenario string, bs benchSettings, getenv fun
 		return cliError{"bench: --url must be a loopback address (127.0.0.0/8, localhost or [::1])"}
 	}
 	var target vegeta.Target
+	var step func(i int) loopStep // closedLoop's, when vegeta's workers do not fit
 	jsonHeaders := http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}}
 	login := func(email, pw string) vegeta.Target {
 		body, _ := json.Marshal(map[string]string{"email": email, "password": pw})
@@ -147,6 +159,16 @@ func runBench(ctx context.Context, scenario string, bs benchSettings, getenv fun
 			return cliError{"bench login: --email and --password are required"}
 		}
 		target = login(bs.email, bs.password)
+		if bs.honourRetryAfter {
+			step = func(int) loopStep { return loginStep(bs.base, bs.email, bs.password) }
+		}
+	case "refresh":
+		if bs.email == "" || bs.password == "" {
+			return cliError{"bench refresh: --email and --password are required"}
+		}
+		step = func(int) loopStep { return refreshStep(bs.base, bs.email, bs.password) }
+	case "trivial":
+		target = vegeta.Target{Method: "GET", URL: bs.base + "/"}
 	case "wrong-password":
 		if bs.email == "" {
 			return cliError{"bench wrong-password: --email is required"}
@@ -162,7 +184,7 @@ func runBench(ctx context.Context, scenario string, bs benchSettings, getenv fun
 		}
 		target = vegeta.Target{Method: "GET", URL: bs.base + "/v1/me", Header: http.Header{"Authorization": {"Bearer " + bs.token}}}
 	default:
-		return cliError{fmt.Sprintf("bench: unknown scenario %q (want login, wrong-password, unknown-email, me or healthz; latch bench --help)", scenario)}
+		return cliError{fmt.Sprintf("bench: unknown scenario %q (want login, wrong-password, unknown-email, me, refresh, healthz or trivial; latch bench --help)", scenario)}
 	}
 
 	report := benchReport{Scenario: scenario, Clients: bs.clients, Duration: bs.duration.String(), Cores: runtime.NumCPU()}
@@ -181,6 +203,29 @@ func runBench(ctx context.Context, scenario string, bs benchSettings, getenv fun
 		cpuBefore = procCPUSeconds(bs.serverPID)
 	}
 
+	if step != nil {
+		results, elapsed := closedLoop(ctx, bs.clients, bs.duration, step)
+		fillReport(&report, results, elapsed)
+	} else {
+		attack(ctx, &report, target, bs)
+	}
+	if scenario == "login" && report.OKPerSec > 0 {
+		report.OfCeiling = report.OKPerSec / report.CeilingPerSec
+		report.OfConcurrent = report.OKPerSec / report.ConcurrentCeiling
+		report.CPUBeyondMS = float64(report.Cores)*1000/report.OKPerSec - report.OneHashMS
+	}
+	if bs.serverPID > 0 {
+		report.ServerPeakRSS = procField(bs.serverPID, "VmHWM")
+		report.ServerCPUSecs = procCPUSeconds(bs.serverPID) - cpuBefore
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(report)
+}
+
+// attack drives target with vegeta's workers (each asks again as soon as
+// it has its answer) and fills report in.
+func attack(ctx context.Context, report *benchReport, target vegeta.Target, bs benchSettings) {
 	attacker := vegeta.NewAttacker(
 		vegeta.Workers(uint64(bs.clients)), vegeta.MaxWorkers(uint64(bs.clients)),
 		vegeta.Connections(bs.clients), vegeta.MaxConnections(bs.clients),
@@ -230,18 +275,42 @@ done:
 		metrics.Errors = metrics.Errors[:10]
 	}
 	report.Errors = metrics.Errors
-	if scenario == "login" && report.OKPerSec > 0 {
-		report.OfCeiling = report.OKPerSec / report.CeilingPerSec
-		report.OfConcurrent = report.OKPerSec / report.ConcurrentCeiling
-		report.CPUBeyondMS = float64(report.Cores)*1000/report.OKPerSec - report.OneHashMS
+}
+
+// fillReport fills report in from closedLoop's results over elapsed.
+func fillReport(report *benchReport, results []loopResult, elapsed time.Duration) {
+	report.Requests = uint64(len(results))
+	report.StatusCodes = map[string]int{}
+	byStatus := map[string][]time.Duration{}
+	var all []time.Duration
+	errs := map[string]bool{}
+	for _, r := range results {
+		code := strconv.Itoa(r.code)
+		report.StatusCodes[code]++
+		byStatus[code] = append(byStatus[code], r.latency)
+		all = append(all, r.latency)
+		if r.err != "" {
+			errs[r.err] = true
+		}
 	}
-	if bs.serverPID > 0 {
-		report.ServerPeakRSS = procField(bs.serverPID, "VmHWM")
-		report.ServerCPUSecs = procCPUSeconds(bs.serverPID) - cpuBefore
+	if s := elapsed.Seconds(); s > 0 {
+		report.RatePerSec = float64(len(results)) / s
+		report.OKPerSec = float64(report.StatusCodes["200"]) / s
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(report)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	report.LatencyP50MS, report.LatencyP95MS = ms(percentile(all, 0.5)), ms(percentile(all, 0.95))
+	report.LatencyP99MS, report.LatencyMaxMS = ms(percentile(all, 0.99)), ms(percentile(all, 1))
+	report.LatencyP99ByStatusMS = map[string]float64{}
+	for code, latencies := range byStatus {
+		report.LatencyP99ByStatusMS[code] = ms(percentile(latencies, 0.99))
+	}
+	for e := range errs {
+		report.Errors = append(report.Errors, e)
+	}
+	sort.Strings(report.Errors)
+	if len(report.Errors) > 10 {
+		report.Errors = report.Errors[:10]
+	}
 }
 
 // oneHashMS is the mean time of one argon2id hash with p on this machine,

@@ -115,6 +115,7 @@ it with exit status 2.`,
 		group("audit", "the audit log", auditTailCommand(inv)),
 		group("mail", "the outbox", mailListCommand(inv)),
 		benchCommand(inv),
+		trivialServerCommand(inv),
 	)
 	for _, c := range allCommands(root) {
 		// Flags are listed in the order each command declares them:
