@@ -102,10 +102,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	for k, v := range pragmas {
 		w[k] = v
 	}
-	writer, err := sql.Open("sqlite", path+"?"+w.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: open writer: %w", err)
-	}
+	writer := openCached(path + "?" + w.Encode())
 	writer.SetMaxOpenConns(1)
 	writer.SetMaxIdleConns(1)
 	writer.SetConnMaxIdleTime(0)
@@ -121,11 +118,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		// A bug that writes through the reader fails loudly instead of
 		// bypassing the writer's serialization.
 		"query_only(1)")}
-	reader, err := sql.Open("sqlite", path+"?"+r.Encode())
-	if err != nil {
-		writer.Close()
-		return nil, fmt.Errorf("sqlite: open reader: %w", err)
-	}
+	reader := openCached(path + "?" + r.Encode())
 	// Reads are CPU work in a pure-Go SQLite, so more connections than
 	// cores buy little; a few spare ones cover goroutines parked between
 	// statements.
