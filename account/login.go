@@ -179,6 +179,11 @@ func (s *Service) checkPassword(ctx context.Context, email, raw string) (latch.U
 		// compare it at all.
 		return latch.User{}, latch.Credential{}, "", s.failLogin(ctx, raw, pw)
 	}
+	// Under overload the hash would be refused: refuse before reading the
+	// account, so that a refusal is cheap (and the same for every email).
+	if err := s.hasher.Admits(ctx); err != nil {
+		return latch.User{}, latch.Credential{}, "", err
+	}
 	user, err := s.store.UserByEmail(ctx, email)
 	if err != nil {
 		if latch.IsKind(err, latch.KindNotFound) {

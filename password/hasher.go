@@ -298,11 +298,7 @@ func (h *Hasher) acquire(ctx context.Context) error {
 		h.observer.SlotRefused(RefusedQueueFull)
 		return overloaded()
 	}
-	deadline := h.queueTimeout
-	if d, ok := ctx.Deadline(); ok {
-		deadline = min(deadline, time.Until(d))
-	}
-	if h.expectedWait() > deadline/admitShare {
+	if h.wouldShed(ctx) {
 		h.observer.SlotRefused(RefusedShed)
 		return overloaded()
 	}
@@ -322,6 +318,34 @@ func (h *Hasher) acquire(ctx context.Context) error {
 		h.observer.SlotRefused(RefusedCanceled)
 		return canceled(ctx.Err())
 	}
+}
+
+// wouldShed reports whether a call with ctx, finding no slot free, is
+// refused at admission: its expected wait exceeds its deadline /
+// admitShare.
+func (h *Hasher) wouldShed(ctx context.Context) bool {
+	deadline := h.queueTimeout
+	if d, ok := ctx.Deadline(); ok {
+		deadline = min(deadline, time.Until(d))
+	}
+	return h.expectedWait() > deadline/admitShare
+}
+
+// Admits tells, without taking a slot, whether a hash asked for now would
+// be shed at admission, and answers the same Unavailable error as the
+// hash would. A caller with work to do before its hash (a sign-in reads
+// the account and its credential first) asks before that work, so that
+// under overload a refusal costs neither the reads nor the wait. nil
+// promises nothing: the hash itself may still be refused.
+func (h *Hasher) Admits(ctx context.Context) error {
+	if len(h.slots) < cap(h.slots) {
+		return nil
+	}
+	if h.queueTimeout <= 0 || h.wouldShed(ctx) {
+		h.observer.SlotRefused(RefusedShed)
+		return overloaded()
+	}
+	return nil
 }
 
 func (h *Hasher) release() { <-h.slots }

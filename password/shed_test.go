@@ -285,3 +285,36 @@ func TestHasherEstimateSeesIdleSlots(t *testing.T) {
 		t.Fatalf("err = %v, want a refusal at admission, not the deadline", err)
 	}
 }
+
+// TestHasherAdmits: Admits answers what a hash asked for now would meet at
+// admission, without taking a slot: nil with a slot free or a short
+// expected wait, the overload refusal (counted as shed) when the hash
+// would be shed.
+func TestHasherAdmits(t *testing.T) {
+	ctx := context.Background()
+	rec := &recorder{}
+	h, err := password.NewHasher(lowParams, 1, 20*time.Second, password.WithObserver(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Admits(ctx); err != nil {
+		t.Fatalf("a free slot: %v", err)
+	}
+	release, err := h.HoldSlot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	h.SetMeanRun(time.Second) // 1 s expected against a 5 s admission budget
+	if err := h.Admits(ctx); err != nil {
+		t.Fatalf("a busy slot with a short expected wait: %v", err)
+	}
+	h.SetMeanRun(10 * time.Second)
+	checkOverloaded(t, "a 10 s expected wait", h.Admits(ctx))
+	if h.Waiting() != 0 {
+		t.Fatalf("Admits queued: %d waiting", h.Waiting())
+	}
+	if _, refused, _ := rec.take(); len(refused) != 1 || refused[0] != password.RefusedShed {
+		t.Fatalf("refusals %q, want one %q", refused, password.RefusedShed)
+	}
+}
