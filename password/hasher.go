@@ -355,7 +355,11 @@ func (h *Hasher) release() { <-h.slots }
 // meanGap. Only such pairs are timed: after an idle spell, the time since
 // the last release says nothing of how fast a queue drains.
 func (h *Hasher) releaseTimed() {
-	h.release()
+	// Timed and recorded before the slot is handed over: afterwards the
+	// next holder may already have run and released (a busy scheduler can
+	// park this goroutine that long), and would time its gap from the
+	// release before this one, twice as long, while this one's came out
+	// negative.
 	now := h.now().UnixNano()
 	queued := h.waiting.Load() > 0
 	mark := int64(0) // 0: this release had no queue behind it
@@ -363,6 +367,7 @@ func (h *Hasher) releaseTimed() {
 		mark = now
 	}
 	previous := h.lastRelease.Swap(mark)
+	h.release()
 	if queued && previous != 0 && now > previous {
 		ewma(&h.meanGap, time.Duration(now-previous))
 	}
