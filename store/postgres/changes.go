@@ -17,10 +17,21 @@ import (
 	"github.com/latchid/latch"
 )
 
-// ListenerApplicationName is the application_name of the connection that
-// listens for session changes, so that an operator (or a test) can find it
-// in pg_stat_activity.
+// ListenerApplicationName begins the application_name of the connection
+// that listens for session changes, which is
+// ListenerApplicationName + "/" + the schema (see ListenerName), so that
+// an operator, or a test, can find it in pg_stat_activity.
 const ListenerApplicationName = "latch-session-listener"
+
+// ListenerName is the application_name of the listener of schema's
+// changes: Postgres keeps at most 63 bytes of it.
+func ListenerName(schema string) string {
+	name := ListenerApplicationName + "/" + schema
+	if len(name) > 63 {
+		name = name[:63]
+	}
+	return name
+}
 
 // changeChannel is the channel migration 00014's triggers notify.
 const changeChannel = "latch_session_changes"
@@ -66,10 +77,8 @@ func (s *Store) WatchSessionChanges(ctx context.Context, sink latch.SessionChang
 // change of this store's schema until the connection fails. listened
 // reports whether it got as far as ChangesResynced.
 func (s *Store) listen(ctx context.Context, sink latch.SessionChangeSink) (listened bool, err error) {
-	cfg := s.listenConfig.Copy()
-	cfg.RuntimeParams["application_name"] = ListenerApplicationName
 	connectCtx, cancel := s.bound(ctx)
-	conn, err := pgx.ConnectConfig(connectCtx, cfg)
+	conn, err := pgx.ConnectConfig(connectCtx, s.listenConfig)
 	cancel()
 	if err != nil {
 		return false, fail(err)
@@ -89,6 +98,9 @@ func (s *Store) listen(ctx context.Context, sink latch.SessionChangeSink) (liste
 	}
 	if schema == nil {
 		return false, errors.New("postgres: session changes: no schema of the search_path exists")
+	}
+	if _, err := conn.Exec(setupCtx, "SELECT set_config('application_name', $1, false)", ListenerName(*schema)); err != nil {
+		return false, fail(err)
 	}
 	if _, err := conn.Exec(setupCtx, "LISTEN "+changeChannel); err != nil {
 		return false, fail(err)
