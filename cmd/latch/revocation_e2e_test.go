@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -45,7 +46,7 @@ func refusedWithin(t *testing.T, in *instance, token string, limit time.Duration
 			t.Fatalf("GET /v1/me: %d", s)
 		}
 		if time.Since(start) > limit {
-			t.Fatalf("a session revoked on the other replica still accepted after %v", limit)
+			t.Fatalf("a session revoked elsewhere (another replica, the CLI) still accepted after %v", limit)
 		}
 	}
 }
@@ -158,5 +159,46 @@ func terminateListeners(t *testing.T, dsn string) {
 		WHERE application_name = $1 AND datname = current_database()`, postgres.ListenerName(schema)).Scan(&n)
 	if err != nil || n != 2 {
 		t.Fatalf("terminated %d listeners (%v), want both replicas'", n, err)
+	}
+}
+
+// TestCLIChangesReachServerOnSQLite: the operator CLI, a process of its own
+// on the server's SQLite file, revokes, deactivates and deletes; the
+// server, which keeps sessions in memory, refuses each within the poll of
+// the change table.
+func TestCLIChangesReachServerOnSQLite(t *testing.T) {
+	in := newInstance(t, "sqlite://"+testenv.SQLitePath(t))
+	in.env = append(in.env, "LATCH_PUBLIC_URL=https://id.example.test")
+	const pw = "the operator is another process"
+	in.cli(t, "", "migrate")
+	in.serve(t)
+	waitFeedUp(t, in)
+	cases := []struct {
+		name string
+		args func(email string) []string
+	}{
+		{"sessions revoke", func(email string) []string { return []string{"sessions", "revoke", "--email", email} }},
+		{"users deactivate", func(email string) []string { return []string{"users", "deactivate", "--email", email} }},
+		{"users delete", func(email string) []string { return []string{"users", "delete", "--email", email, "--yes"} }},
+	}
+	for i, c := range cases {
+		email := fmt.Sprintf("cli-%d@example.com", i)
+		in.cli(t, pw+"\n", "users", "create", "--email", email, "--password-stdin")
+		s, login := in.login(t, email, pw)
+		if s != 200 {
+			t.Fatalf("login: %d %v", s, login)
+		}
+		token := login["access_token"].(string)
+		before := sessionReads(t, in)
+		for range 3 {
+			if s, _ := in.call(t, "GET", "/v1/me", token, "", ""); s != 200 {
+				t.Fatalf("GET /v1/me: %d", s)
+			}
+		}
+		if reads := sessionReads(t, in) - before; reads > 1 {
+			t.Fatalf("the server read the session %v times for 3 requests: it does not keep it in memory", reads)
+		}
+		in.cli(t, "", c.args(email)...)
+		t.Logf("after latch %s, refused after %v", c.name, refusedWithin(t, in, token, time.Second))
 	}
 }
