@@ -56,6 +56,9 @@ type sessionCache struct {
 	generation atomic.Uint64
 }
 
+// cachedSession is one entry. Every request of the session gets the same
+// values (Scopes shares its array): callers read a Principal, never
+// change it.
 type cachedSession struct {
 	session  latch.Session
 	user     latch.User
