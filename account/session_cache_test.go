@@ -230,3 +230,30 @@ func TestLocalUserChangeSeenAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestLocalClaimRefusedAtOnce: a provider's verified owner claiming an
+// unfinished sign-up ends the squatter's sessions on this replica at once.
+func TestLocalClaimRefusedAtOnce(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := t.Context()
+		watchSilently(t, h)
+		if err := h.Accounts.SignUp(ctx, account.SignUpInput{Email: "claimed@example.com", FirstName: "Squatter"}); err != nil {
+			t.Fatal(err)
+		}
+		h.Accounts.Wait()
+		squatter, err := h.Accounts.IssueToken(ctx, account.IssueTokenInput{Email: "claimed@example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Accounts.Authenticate(ctx, squatter.AccessToken); err != nil {
+			t.Fatal(err)
+		}
+		owner := latch.ExternalIdentity{Provider: latch.ProviderOIDC, Issuer: issuerCorp, Subject: "claimer", Email: "claimed@example.com", EmailVerified: true, FirstName: "Real"}
+		if _, _, err := h.Accounts.SignInWithIdentity(ctx, owner); err != nil {
+			t.Fatalf("the owner's claim: %v", err)
+		}
+		if _, err := h.Accounts.Authenticate(ctx, squatter.AccessToken); !latch.IsKind(err, latch.KindUnauthenticated) {
+			t.Errorf("the squatter's token after the claim: %v, want Unauthenticated at once", err)
+		}
+	})
+}
