@@ -113,6 +113,14 @@ func TestTwoReplicasRevocationDelay(t *testing.T) {
 	slices.Sort(delays)
 	t.Logf("revoked on B, refused on A after: p50 %v, p99 %v, max %v (%d revocations, HTTP polling included)",
 		delays[len(delays)/2], delays[(len(delays)*99+99)/100-1], delays[len(delays)-1], len(delays))
+	// A's own measure: trigger's clock to A forgetting the user.
+	m := getMetrics(t, a.base)
+	if n := m.values["latch_session_change_delay_seconds_count"]; n < rounds {
+		t.Errorf("A measured %v notification delays, want at least %d", n, rounds)
+	} else {
+		t.Logf("A's latch_session_change_delay_seconds: mean %v over %v changes",
+			time.Duration(m.values["latch_session_change_delay_seconds_sum"]/n*float64(time.Second)), n)
+	}
 
 	// The LISTEN connections die (a failover, an operator): a revocation
 	// made now is still refused on A, whether A reads the store while
