@@ -288,10 +288,14 @@ func (s *Service) AdminUpdateUser(ctx context.Context, a Admin, r UserRef, ch Ad
 		ev.Details["sessions"] = "revoked"
 	}
 	// Deactivating revokes the sessions in the same transaction.
-	return s.store.UpdateUser(ctx, latch.UserUpdate{
+	updated, err := s.store.UpdateUser(ctx, latch.UserUpdate{
 		ID: user.ID, FirstName: firstName, LastName: lastName,
 		Active: ch.Active, Admin: ch.Admin, Verified: ch.Verified, At: s.now(), Audit: &ev,
 	})
+	// Even after an error: a timeout may hide a commit, and forgetting
+	// costs only a store read.
+	s.sessions.forgetUser(user.ID)
+	return updated, err
 }
 
 // AdminDeleteUser deletes a user and everything that is theirs; the audit
@@ -309,7 +313,9 @@ func (s *Service) AdminDeleteUser(ctx context.Context, a Admin, r UserRef) error
 	}
 	ev := s.auditEvent(ctx, a, latch.AuditUserDelete, user.TenantID, user.ID)
 	ev.Details = map[string]string{"email": user.Email}
-	return s.store.DeleteUser(ctx, user.ID, &ev)
+	err = s.store.DeleteUser(ctx, user.ID, &ev)
+	s.sessions.forgetUser(user.ID)
+	return err
 }
 
 // UserSessions lists a user's live sessions.
@@ -344,6 +350,7 @@ func (s *Service) RevokeUserSessions(ctx context.Context, a Admin, r UserRef, se
 		ev.Details = map[string]string{"session_id": "all"}
 	}
 	n, err := s.store.RevokeSessions(ctx, latch.SessionRevocation{UserID: user.ID, SessionID: sessionID, At: s.now(), Audit: &ev})
+	s.sessions.forgetUser(user.ID)
 	if n > 0 {
 		s.cfg.Observer.SessionsRevoked(RevokedAdmin, n)
 	}

@@ -285,8 +285,11 @@ func (s *Service) applyLink(ctx context.Context, ext latch.ExternalIdentity, d L
 		if err != nil {
 			first, last = "", ""
 		}
-		return s.store.ClaimUnfinishedUser(ctx, ident, latch.User{FirstName: first, LastName: last, ProfilePicture: ext.Picture},
+		claimed, err := s.store.ClaimUnfinishedUser(ctx, ident, latch.User{FirstName: first, LastName: last, ProfilePicture: ext.Picture},
 			linkEvent(d.User, "claimed_unfinished_sign_up"))
+		// The claim revoked every session of the account.
+		s.sessions.forgetUser(d.User.ID)
+		return claimed, err
 	case OutcomeCreate:
 		email, err := parseEmail(ext.Email)
 		if err != nil {

@@ -7,6 +7,7 @@ package account
 
 import (
 	"errors"
+	"time"
 
 	"github.com/latchid/latch"
 )
@@ -29,6 +30,12 @@ type Observer interface {
 	SessionsRevoked(reason string, n int)
 	// MailQueued: a message of template was put in the outbox.
 	MailQueued(template string)
+	// SessionChangeDelay: a session change reached this replica d after
+	// the database wrote it (see latch.SessionChangeFeed).
+	SessionChangeDelay(d time.Duration)
+	// SessionChangeFeed: the session change feed is up (sessions are
+	// kept in memory) or down (every request reads the store).
+	SessionChangeFeed(up bool)
 }
 
 // Sign-in methods.
@@ -106,11 +113,13 @@ func result(err error) string {
 // unobserved is the Observer of a Service given none.
 type unobserved struct{}
 
-func (unobserved) Login(string, string)        {}
-func (unobserved) Refresh(string)              {}
-func (unobserved) SessionCreated(string)       {}
-func (unobserved) SessionsRevoked(string, int) {}
-func (unobserved) MailQueued(string)           {}
+func (unobserved) Login(string, string)             {}
+func (unobserved) Refresh(string)                   {}
+func (unobserved) SessionCreated(string)            {}
+func (unobserved) SessionsRevoked(string, int)      {}
+func (unobserved) MailQueued(string)                {}
+func (unobserved) SessionChangeDelay(time.Duration) {}
+func (unobserved) SessionChangeFeed(bool)           {}
 
 // mailQueued tells the observer and the delivery worker that m (nil: no
 // message, mail is off) is in the outbox.

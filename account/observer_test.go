@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"sync"
 	"testing"
@@ -31,6 +32,8 @@ func (c *counts) Refresh(result string)                { c.add("refresh "+result
 func (c *counts) SessionCreated(kind string)           { c.add("session "+kind, 1) }
 func (c *counts) SessionsRevoked(reason string, n int) { c.add("revoked "+reason, n) }
 func (c *counts) MailQueued(template string)           { c.add("queued "+template, 1) }
+func (c *counts) SessionChangeDelay(time.Duration)     { c.add("change delay", 1) }
+func (c *counts) SessionChangeFeed(up bool)            { c.add(fmt.Sprint("feed up ", up), 1) }
 
 // take returns the counts since the last take.
 func (c *counts) take() map[string]int {

@@ -209,7 +209,12 @@ func details(err error) []latch.Error {
 // changePassword runs the store's password change and, once it is done,
 // starts the account's failure count again.
 func (s *Service) changePassword(ctx context.Context, user latch.User, pc latch.PasswordChange) error {
-	if err := s.store.ChangePassword(ctx, pc); err != nil {
+	// A change revokes sessions or verifies the email (the Principal's
+	// user): this replica forgets the user's sessions at once, even
+	// after an error (a timeout may hide a commit).
+	err := s.store.ChangePassword(ctx, pc)
+	s.sessions.forgetUser(pc.UserID)
+	if err != nil {
 		return err
 	}
 	s.resetAccountFailures(ctx, user.Email)

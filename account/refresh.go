@@ -29,6 +29,10 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (_ TokenPair
 	if err != nil {
 		switch {
 		case latch.IsCode(err, latch.CodeRefreshTokenReused):
+			// The store revoked the session without saying whose it
+			// was: forgetting every cached session is coarse, but reuse
+			// is rare and each costs its author a session.
+			s.sessions.forgetAll()
 			s.log.WarnContext(ctx, "refresh token reused: its session is revoked")
 			s.cfg.Observer.SessionsRevoked(RevokedRefreshReuse, 1)
 			return TokenPair{}, err

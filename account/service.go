@@ -136,6 +136,9 @@ type Service struct {
 	// failureFloor is the current floor of a failed sign-in, in
 	// nanoseconds (see Config.LoginFailureFloor); it only ever rises.
 	failureFloor atomic.Int64
+	// sessions keeps Authenticate's store answers while a session change
+	// feed is watched (WatchSessionChanges).
+	sessions *sessionCache
 }
 
 // New returns a Service. now may be nil for the wall clock, limiter nil
@@ -169,7 +172,7 @@ func New(store latch.Store, hasher *password.Hasher, keys *token.Keys, limiter r
 		cfg.Observer = unobserved{}
 	}
 	s := &Service{store: store, hasher: hasher, keys: keys, limiter: limiter, cfg: cfg, now: func() time.Time { return now().UTC() }, log: log,
-		jobQueued: make(chan struct{}, 1)}
+		jobQueued: make(chan struct{}, 1), sessions: newSessionCache(sessionCacheEntries, sessionCacheMaxAge)}
 	if hasher != nil {
 		s.ownHashPrefix = password.OwnPrefix(hasher.Params())
 	}
@@ -209,7 +212,10 @@ func errUnauthenticated(cause error) error {
 
 // Authenticate verifies an access token and checks, against the store, that
 // its session is still live and its user active: a revoked session's tokens
-// are refused at once, not at expiry.
+// are refused at once, not at expiry. The store's answer comes from memory
+// while a session change feed is watched (WatchSessionChanges): a change
+// made by this replica is refused at once, one made elsewhere within the
+// feed's delay.
 func (s *Service) Authenticate(ctx context.Context, accessToken string) (Principal, error) {
 	claims, err := s.keys.Verify(accessToken)
 	if err != nil {
@@ -222,7 +228,7 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Princip
 	if claims.Kind == latch.KindClient {
 		return Principal{}, &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeNotUserToken, Message: "an API client's token does not act for a user"}
 	}
-	sess, user, err := s.store.SessionWithUser(ctx, claims.SessionID)
+	sess, user, err := s.sessionWithUser(ctx, claims.SessionID)
 	if err != nil {
 		if latch.IsKind(err, latch.KindNotFound) {
 			return Principal{}, errUnauthenticated(err)
@@ -298,7 +304,10 @@ type pingCall struct {
 // Logout revokes the caller's session: its access and refresh tokens stop
 // working at once.
 func (s *Service) Logout(ctx context.Context, p Principal) error {
-	if err := s.store.RevokeSession(ctx, p.Session.ID, s.now()); err != nil {
+	err := s.store.RevokeSession(ctx, p.Session.ID, s.now())
+	// Even after an error: a timeout may hide a commit.
+	s.sessions.forgetUser(p.Session.UserID)
+	if err != nil {
 		return err
 	}
 	s.cfg.Observer.SessionsRevoked(RevokedLogout, 1)

@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -13,6 +15,10 @@ type Accounts struct {
 	created   *prometheus.CounterVec
 	revoked   *prometheus.CounterVec
 	queued    *prometheus.CounterVec
+	// changeDelay and feedUp describe the session change feed that keeps
+	// the sessions cache right (latch.SessionChangeFeed).
+	changeDelay prometheus.Histogram
+	feedUp      prometheus.Gauge
 }
 
 func newAccounts(queued *prometheus.CounterVec) *Accounts {
@@ -34,6 +40,17 @@ func newAccounts(queued *prometheus.CounterVec) *Accounts {
 			Help: "Sessions ended before their time, by reason (logout, admin, refresh_reuse). Sessions a password change or a deactivation ends are not counted.",
 		}, []string{"reason"}),
 		queued: queued,
+		changeDelay: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "latch_session_change_delay_seconds",
+			Help: "Time from the database writing a session or user change (its trigger's clock) to this replica hearing of it and forgetting the user's cached sessions: how long another replica's revocation may go unseen here.",
+			// The goal is under 50 ms; the tail shows a loaded database
+			// or a slow poll.
+			Buckets: []float64{.001, .0025, .005, .01, .02, .05, .1, .25, .5, 1, 2.5},
+		}),
+		feedUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "latch_session_change_feed_up",
+			Help: "1 while this replica hears session changes and keeps live sessions in memory; 0 while every authenticated request reads the database (the feed is down, resynchronising or not started).",
+		}),
 	}
 	// The series of account's constants (account.LoginPassword,
 	// account.ResultSuccess, ...) are made now, so that they read 0 rather
@@ -58,7 +75,7 @@ func newAccounts(queued *prometheus.CounterVec) *Accounts {
 }
 
 func (a *Accounts) register(reg prometheus.Registerer) {
-	reg.MustRegister(a.logins, a.refreshes, a.created, a.revoked)
+	reg.MustRegister(a.logins, a.refreshes, a.created, a.revoked, a.changeDelay, a.feedUp)
 }
 
 // Login implements account.Observer.
@@ -77,3 +94,19 @@ func (a *Accounts) SessionsRevoked(reason string, n int) {
 
 // MailQueued implements account.Observer.
 func (a *Accounts) MailQueued(template string) { a.queued.WithLabelValues(template).Inc() }
+
+// SessionChangeDelay implements account.Observer.
+func (a *Accounts) SessionChangeDelay(d time.Duration) {
+	// Clocks of the database and this host may differ a little: a
+	// negative delay is counted as none.
+	a.changeDelay.Observe(max(d, 0).Seconds())
+}
+
+// SessionChangeFeed implements account.Observer.
+func (a *Accounts) SessionChangeFeed(up bool) {
+	if up {
+		a.feedUp.Set(1)
+	} else {
+		a.feedUp.Set(0)
+	}
+}

@@ -175,3 +175,15 @@ func (a *app) Close() error {
 	_ = a.closeLimiter()
 	return a.store.Close()
 }
+
+// watchSessionChanges keeps the use cases' sessions cache in step with the
+// store's change feed until ctx ends, if the store has one (both backends
+// do): authenticated requests then read sessions from memory. It reaches
+// the store itself, not the timed wrapper: the feed is not a store call.
+func (a *app) watchSessionChanges(ctx context.Context) {
+	feed, ok := a.store.(latch.SessionChangeFeed)
+	if !ok {
+		return
+	}
+	go func() { _ = a.accounts.WatchSessionChanges(ctx, feed) }()
+}

@@ -120,6 +120,7 @@ func serve(ctx context.Context, cfg config, getenv func(string) string) error {
 		go serveDebug(cfg.DebugAddr, log)
 	}
 	go purgeSessions(ctx, a, cfg.Retention, log)
+	a.watchSessionChanges(ctx)
 	go refreshKeys(ctx, a.keys, log)
 	mailDone, err := a.startMail(ctx)
 	if err != nil {

@@ -41,6 +41,9 @@ type Store struct {
 	// timeout bounds every call (bound): a database that does not answer
 	// within it is down, as far as the caller is concerned.
 	timeout time.Duration
+	// listenConfig connects the session change feed's own connection
+	// (changes.go): the pool's, outside the pool.
+	listenConfig *pgx.ConnConfig
 }
 
 // DefaultTimeout is the bound of every store call without WithTimeout.
@@ -83,6 +86,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if c := cfg.ConnConfig.ConnectTimeout; c <= 0 || c > s.timeout {
 		cfg.ConnConfig.ConnectTimeout = s.timeout
 	}
+	s.listenConfig = cfg.ConnConfig.Copy()
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)

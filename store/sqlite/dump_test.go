@@ -77,6 +77,10 @@ func populate(t *testing.T, st latch.Store) {
 		t.Fatal(err)
 	}
 	h.APIClient(t, latch.ScopeManageAll, "", false)
+	// A sign-out: a session change for the other processes on the file.
+	if err := h.Accounts.Logout(ctx, bob); err != nil {
+		t.Fatal(err)
+	}
 
 	code := sha256.Sum256([]byte("an authorization code"))
 	now := h.Clock.Now()

@@ -394,7 +394,7 @@ func TestMigrationStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	latest := status.Latest
-	if status.Backend != "sqlite" || status.Applied != 0 || latest < 11 || len(status.Pending()) != int(latest) || status.Migrations[0].Name != "00001_init.sql" {
+	if status.Backend != "sqlite" || status.Applied != 0 || latest < 11 || len(status.Pending()) != len(status.Migrations) || status.Migrations[0].Name != "00001_init.sql" {
 		t.Fatalf("fresh: %+v", status)
 	}
 	var tables int
@@ -402,7 +402,7 @@ func TestMigrationStatus(t *testing.T) {
 		t.Fatalf("the status created goose's table: %d %v", tables, err)
 	}
 	part, _ := storeAt(t, 5)
-	if status, err = part.MigrationStatus(ctx); err != nil || status.Applied != 5 || len(status.Pending()) != int(latest-5) || status.Migrations[4].AppliedAt == nil {
+	if status, err = part.MigrationStatus(ctx); err != nil || status.Applied != 5 || len(status.Pending()) != len(status.Migrations)-5 || status.Migrations[4].AppliedAt == nil {
 		t.Fatalf("at 5: %+v %v", status, err)
 	}
 	if err := part.Migrate(ctx); err != nil {

@@ -51,6 +51,11 @@ type Store struct {
 	// timeout bounds every call (bound): a database locked by another
 	// process for longer is unavailable, as far as the caller is concerned.
 	timeout time.Duration
+	// readerDSN opens a read-only connection like the reader's: the
+	// session change feed polls on one of its own (changes.go).
+	readerDSN string
+	// changePoll is how often the session change feed polls.
+	changePoll time.Duration
 }
 
 // DefaultTimeout is the bound of every store call without WithTimeout.
@@ -76,7 +81,7 @@ var _ latch.Store = (*Store)(nil)
 // Open opens (creating if needed) the database file at path. It does not
 // migrate: call Migrate.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	s := &Store{now: time.Now, timeout: contract.DefaultTimeout}
+	s := &Store{now: time.Now, timeout: contract.DefaultTimeout, changePoll: DefaultChangePoll}
 	for _, o := range opts {
 		o(s)
 	}
@@ -118,7 +123,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		// A bug that writes through the reader fails loudly instead of
 		// bypassing the writer's serialization.
 		"query_only(1)")}
-	reader := openCached(path + "?" + r.Encode())
+	s.readerDSN = path + "?" + r.Encode()
+	reader := openCached(s.readerDSN)
 	// Reads are CPU work in a pure-Go SQLite, so more connections than
 	// cores buy little; a few spare ones cover goroutines parked between
 	// statements.
