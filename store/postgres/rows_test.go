@@ -138,4 +138,3 @@ func total(m map[string]int64) int64 {
 	}
 	return n
 }
-
