@@ -130,3 +130,14 @@ func FuzzParseChained(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkChainDescendsMax is the most a presented refresh token can cost
+// (account's cap of 100000 derivations).
+func BenchmarkChainDescendsMax(b *testing.B) {
+	now := time.Now()
+	k := testKeys(b, ES256, &now)
+	g0, _ := NewChained("lrt_", testSession)
+	for b.Loop() {
+		k.ChainDescends("lrt_", g0, testSession, 0, 100000, make([]byte, 32), 100000)
+	}
+}
