@@ -235,18 +235,6 @@ func (s Session) HasScope(scope string) bool {
 	return false
 }
 
-// RefreshToken is one link of a session's refresh-token chain. Only the
-// SHA-256 of the token is stored. A token is used once: using it marks it
-// UsedAt and stores its successor; presenting a used token again revokes
-// the whole session (reuse detection), except within the reuse interval
-// (see Store.RotateRefreshToken).
-type RefreshToken struct {
-	Hash      []byte
-	SessionID string
-	CreatedAt time.Time
-	UsedAt    *time.Time
-}
-
 // SigningKey is a key that signs access tokens. Private is the PKCS#8 DER
 // encoding of the private key.
 //
@@ -302,7 +290,8 @@ type AuthorizationCode struct {
 // NewSession is what CreateSession stores.
 type NewSession struct {
 	Session Session
-	// RefreshHash, if not nil, is the first refresh token of the chain.
+	// RefreshHash, if not nil, is the stored form of the first refresh
+	// token of the chain (generation 0).
 	RefreshHash []byte
 	// WhilePasswordHash, if not empty, makes the write conditional: the
 	// session is stored only while the user's password is still the one
@@ -321,7 +310,10 @@ type NewSession struct {
 	// within a login's (or a one-time code's) life needs the parameters
 	// raised again meanwhile.
 	WhilePasswordHash string
-	// Audit, if not nil, is appended in the same transaction.
+	// Audit, if not nil, is recorded in the same write: the session row
+	// carries it (one row per sign-in, not two), with an ID from the audit
+	// log's sequence; AuditEvents lists it with the others, and it moves
+	// to the log when the session row is deleted.
 	Audit *AuditEvent
 }
 

@@ -8,31 +8,45 @@ import (
 // SessionStore keeps the users' sessions, their refresh-token chains and
 // the one-time authorization codes that become sessions.
 type SessionStore interface {
-	// CreateSession stores a session and, if ns.RefreshHash is not nil,
-	// the first refresh token of its chain; see NewSession for the
-	// condition on the password.
+	// CreateSession stores a session. If ns.RefreshHash is not nil it is
+	// generation 0 of the session's refresh-token chain, kept on the
+	// session row; if ns.Audit is not nil, the session row is that audit
+	// event too (AuditEvents lists it; see NewSession.Audit). See
+	// NewSession for the condition on the password.
 	CreateSession(ctx context.Context, ns NewSession) error
 	// SessionWithUser returns a session and its user in one read: this is
 	// the per-request revocation check.
 	SessionWithUser(ctx context.Context, sessionID string) (Session, User, error)
-	// RotateRefreshToken marks the token with hash oldHash used and stores
-	// newHash as its successor, returning the session. An unknown hash is
+	// RotateRefreshToken replaces the session's current refresh token,
+	// r.Hash of generation r.Generation, with r.NextHash (generation
+	// r.Generation+1), returning the session: one conditional write of the
+	// session row. An unknown session, a session without a chain, or a
+	// token that is neither the current one nor proven older (below) is
 	// NotFound; a token of a session that ended is Unauthenticated
 	// (invalid_token).
 	//
-	// If oldHash was already used, it is a reuse: the session is revoked
-	// and the error is Unauthenticated with code refresh_token_reused.
-	// Except within reuseInterval (0: never) of its use, when newHash is
-	// exactly the successor its use stored and that successor is still
-	// unused, the session live: the caller derives the successor from the
-	// token, so this is the same client asking twice at once (two browser
-	// tabs), and the answer is the session again, with nothing written.
-	// A successor that was itself used, or another newHash, is a reuse.
-	RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, at time.Time, reuseInterval time.Duration) (Session, error)
+	// A token of generation current-1 presented again within
+	// r.ReuseInterval (0: never) of its rotation, with r.NextHash exactly
+	// the current hash, is the same client asking twice at once (two
+	// browser tabs): the answer is the session again, with nothing
+	// written. An older token that r.Descends proves genuine is a reuse:
+	// the session is revoked and the error is Unauthenticated with code
+	// refresh_token_reused.
+	RotateRefreshToken(ctx context.Context, r RefreshRotation) (Session, error)
+	// RotateLegacyRefreshToken is RotateRefreshToken for a token of a
+	// session started before chains lived on the session row (one row per
+	// token in a table of their own, hash hash): an unused token is marked
+	// used and its successor, next(its session's id), becomes generation 1
+	// of the session's chain. A used token is a reuse (the session is
+	// revoked), except within reuseInterval of its use when it was used
+	// into exactly that successor and the chain is still at generation 1:
+	// then the answer is the session, with nothing written. New sessions
+	// never have such tokens.
+	RotateLegacyRefreshToken(ctx context.Context, hash []byte, next func(sessionID string) []byte, at time.Time, reuseInterval time.Duration) (Session, error)
 	RevokeSession(ctx context.Context, sessionID string, at time.Time) error
 	// PurgeSessions deletes at most limit sessions, with their refresh
 	// tokens, that expired or were revoked before before, and returns how
-	// many it deleted.
+	// many it deleted. The audit event a session carries outlives it.
 	PurgeSessions(ctx context.Context, before time.Time, limit int) (int, error)
 	// SessionsByUser lists a user's sessions that are live at now, newest
 	// first.
@@ -52,4 +66,23 @@ type SessionStore interface {
 	// PurgeAuthorizationCodes deletes at most limit codes that expired
 	// before before, and returns how many.
 	PurgeAuthorizationCodes(ctx context.Context, before time.Time, limit int) (int, error)
+}
+
+// RefreshRotation is what RotateRefreshToken is asked to do.
+type RefreshRotation struct {
+	SessionID  string
+	Generation int64  // the presented token's
+	Hash       []byte // the presented token's stored form
+	NextHash   []byte // its successor's, generation Generation+1
+	At         time.Time
+	// ReuseInterval: see RotateRefreshToken (0: never).
+	ReuseInterval time.Duration
+	// Descends reports whether the session's current token (generation
+	// current, stored hash currentHash) follows the presented token in its
+	// chain: proof that the presented token was genuine and is being
+	// reused, not forged with a known session id. The store calls it only
+	// for a presented generation older than current; nil proves nothing.
+	// It is the caller's because the derivation needs key material the
+	// store does not hold.
+	Descends func(current int64, currentHash []byte) bool
 }

@@ -375,7 +375,7 @@ func (s *Service) startSession(ctx context.Context, user latch.User, kind latch.
 	var refresh string
 	var refreshHash []byte
 	if withRefresh {
-		refresh, refreshHash = token.NewOpaque(refreshPrefix)
+		refresh, refreshHash = token.NewChained(refreshPrefix, id)
 	}
 	if err := s.store.CreateSession(ctx, latch.NewSession{Session: sess, RefreshHash: refreshHash, WhilePasswordHash: verifiedHash, Audit: audit}); err != nil {
 		return TokenPair{}, err

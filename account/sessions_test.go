@@ -2,6 +2,8 @@ package account_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/internal/testenv"
+	"github.com/latchid/latch/token"
 )
 
 // TestWhichSessionsAPasswordWriteEnds is the contract decision of
@@ -315,6 +318,69 @@ func TestClientRefreshReuse(t *testing.T) {
 		// The client itself is not revoked: it gets a new grant.
 		if _, err := h.Accounts.IssueClientToken(ctx, c.ID, secret); err != nil {
 			t.Errorf("a new grant after the reuse: %v", err)
+		}
+	})
+}
+
+// TestRefreshOldTokenOnlyRevokesWhenGenuine: a refresh token names its
+// session, and session ids are no secret (every access token carries
+// one). A made-up token with a real session id, of any generation, is an
+// invalid token and leaves the session alone; an old token the chain
+// really handed out is a reuse and revokes it.
+func TestRefreshOldTokenOnlyRevokesWhenGenuine(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		h.OAuthUser(t, "forge@example.com")
+		first, err := h.Accounts.IssueToken(ctx, account.IssueTokenInput{Email: "forge@example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sid, gen, ok := token.ParseChained(first.RefreshToken, "lrt_")
+		if !ok || sid != first.SessionID || gen != 0 {
+			t.Fatalf("first refresh token %q: session %q generation %d, %v; want session %s, generation 0", first.RefreshToken, sid, gen, ok, first.SessionID)
+		}
+		chain := []string{first.RefreshToken}
+		for range 3 {
+			h.Clock.Advance(time.Hour) // past the reuse interval
+			p, err := h.Accounts.Refresh(ctx, chain[len(chain)-1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			chain = append(chain, p.RefreshToken)
+		}
+		last, err := h.Accounts.Refresh(ctx, chain[3])
+		if err != nil {
+			t.Fatal(err)
+		}
+		live := func(t *testing.T, want bool) {
+			t.Helper()
+			_, err := h.Accounts.Authenticate(ctx, last.AccessToken)
+			if (err == nil) != want {
+				t.Fatalf("the session's access token: %v, want live %v", err, want)
+			}
+		}
+		tail := strings.Repeat("A", 43)
+		for g := range 6 { // older, previous, current and newer generations
+			forged := fmt.Sprintf("lrt_%s.%d.%s", sid, g, tail)
+			if _, err := h.Accounts.Refresh(ctx, forged); !latch.IsCode(err, latch.CodeInvalidToken) {
+				t.Errorf("forged generation %d: %v, want invalid_token", g, err)
+			}
+		}
+		// A genuine tail under another generation is no token either.
+		moved := strings.Replace(chain[1], fmt.Sprintf(".%d.", 1), ".0.", 1)
+		if _, err := h.Accounts.Refresh(ctx, moved); !latch.IsCode(err, latch.CodeInvalidToken) {
+			t.Errorf("generation 1's tail as generation 0: %v, want invalid_token", err)
+		}
+		live(t, true)
+
+		// Generation 1, three rotations ago: genuine, so a reuse.
+		h.Clock.Advance(time.Hour)
+		if _, err := h.Accounts.Refresh(ctx, chain[1]); !latch.IsCode(err, latch.CodeRefreshTokenReused) {
+			t.Fatalf("an old genuine token: %v, want refresh_token_reused", err)
+		}
+		live(t, false)
+		if _, err := h.Accounts.Refresh(ctx, last.RefreshToken); !latch.IsCode(err, latch.CodeInvalidToken) {
+			t.Errorf("the current token of the revoked session: %v, want invalid_token", err)
 		}
 	})
 }

@@ -344,9 +344,14 @@ func (s *observedStore) RotateClientToken(ctx context.Context, oldRefreshHash []
 	return s.next.RotateClientToken(ctx, oldRefreshHash, next, reuseInterval)
 }
 
-func (s *observedStore) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, at time.Time, reuseInterval time.Duration) (_ latch.Session, err error) {
+func (s *observedStore) RotateRefreshToken(ctx context.Context, r latch.RefreshRotation) (_ latch.Session, err error) {
 	defer s.observe("RotateRefreshToken", time.Now(), &err)
-	return s.next.RotateRefreshToken(ctx, oldHash, newHash, at, reuseInterval)
+	return s.next.RotateRefreshToken(ctx, r)
+}
+
+func (s *observedStore) RotateLegacyRefreshToken(ctx context.Context, hash []byte, next func(sessionID string) []byte, at time.Time, reuseInterval time.Duration) (_ latch.Session, err error) {
+	defer s.observe("RotateLegacyRefreshToken", time.Now(), &err)
+	return s.next.RotateLegacyRefreshToken(ctx, hash, next, at, reuseInterval)
 }
 
 func (s *observedStore) SessionWithUser(ctx context.Context, sessionID string) (_ latch.Session, _ latch.User, err error) {

@@ -778,41 +778,56 @@ func (s *Store) AuditEvents(ctx context.Context, q latch.AuditQuery) ([]latch.Au
 	if err != nil {
 		return nil, err
 	}
-	where, args := auditFilter(q)
-	query := `SELECT id, tenant_id, at, action, actor_type, actor_id, target_id, ip, details FROM audit_events`
-	if where != "" {
-		query += ` WHERE ` + where
+	// The log is two sources, one id sequence: audit_events, and the
+	// sign-ins that session rows carry (see CreateSession). Each branch
+	// takes its newest Limit through its own index, then the union its
+	// newest Limit. Both filters number the same arguments alike.
+	logWhere, args := auditFilter(q, "")
+	sessWhere, _ := auditFilter(q, "audit_")
+	if logWhere != "" {
+		logWhere = ` WHERE ` + logWhere
+	}
+	if sessWhere != "" {
+		sessWhere = ` AND ` + sessWhere
 	}
 	args = append(args, q.Limit)
-	rows, err := s.pool.Query(ctx, query+fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args)), args...)
+	limit := fmt.Sprintf(`$%d`, len(args))
+	query := `
+		(SELECT id, tenant_id, at, action, actor_type, actor_id, target_id, ip, details
+			FROM audit_events` + logWhere + ` ORDER BY id DESC LIMIT ` + limit + `)
+		UNION ALL
+		(SELECT audit_id, audit_tenant_id, audit_at, audit_action, audit_actor_type, audit_actor_id, audit_target_id, audit_ip, audit_details
+			FROM sessions WHERE audit_id IS NOT NULL` + sessWhere + ` ORDER BY audit_id DESC LIMIT ` + limit + `)
+		ORDER BY 1 DESC LIMIT ` + limit
+	rows, err := s.pool.Query(ctx, query, args...)
 	return collect(rows, err, scanAuditEvent)
 }
 
 // auditFilter returns the conditions of q (joined by AND; "" for none)
 // and their arguments, numbered $1, $2, ... in order.
-func auditFilter(q latch.AuditQuery) (where string, args []any) {
+func auditFilter(q latch.AuditQuery, prefix string) (where string, args []any) {
 	var conds []string
 	add := func(cond string, arg any) {
 		args = append(args, arg)
 		conds = append(conds, fmt.Sprintf(cond, len(args)))
 	}
 	if q.TenantID != "" {
-		add(`tenant_id = $%d`, q.TenantID)
+		add(prefix+`tenant_id = $%d`, q.TenantID)
 	}
 	if q.Action != "" {
-		add(`action = $%d`, q.Action)
+		add(prefix+`action = $%d`, q.Action)
 	}
 	if q.ActorID != "" {
-		add(`actor_id = $%d`, q.ActorID)
+		add(prefix+`actor_id = $%d`, q.ActorID)
 	}
 	if q.TargetID != "" {
-		add(`target_id = $%d`, q.TargetID)
+		add(prefix+`target_id = $%d`, q.TargetID)
 	}
 	if !q.Since.IsZero() {
-		add(`at >= $%d`, q.Since)
+		add(prefix+`at >= $%d`, q.Since)
 	}
 	if q.BeforeID > 0 {
-		add(`id < $%d`, q.BeforeID)
+		add(prefix+`id < $%d`, q.BeforeID)
 	}
 	return strings.Join(conds, ` AND `), args
 }

@@ -318,3 +318,37 @@ func TestMigrationStatus(t *testing.T) {
 		t.Fatalf("migrated: %+v %v", status, err)
 	}
 }
+
+// TestMigrateSessionRow checks 00013: sessions and refresh tokens stored
+// one row per token keep working (storetest.CheckLegacyRefresh).
+func TestMigrateSessionRow(t *testing.T) {
+	ctx := t.Context()
+	url, db, _ := schemaAt(t, 12)
+	l := storetest.LegacyRefresh{UserID: "0190a5d2-0000-7000-8000-000000000001",
+		Rotating: "0190a5d2-0000-7000-8000-000000000002", Reused: "0190a5d2-0000-7000-8000-000000000003"}
+	created, expires, used := storetest.LegacyUsedAt.Add(-time.Hour), storetest.LegacyExpiry, storetest.LegacyUsedAt
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO users (id, tenant_id, email, email_normalized, first_name, last_name, profile_picture, verified, active, admin, created_at, updated_at)
+			VALUES ($1, $2, 'legacy@example.com', 'legacy@example.com', '', '', '', true, true, false, $3, $3)`, []any{l.UserID, latch.DefaultTenantID, created}},
+		{`INSERT INTO sessions (id, user_id, kind, scopes, created_at, expires_at) VALUES ($1, $2, 'session', 'user:read user:update', $3, $4), ($5, $2, 'session', 'user:read user:update', $3, $4)`,
+			[]any{l.Rotating, l.UserID, created, expires, l.Reused}},
+		{`INSERT INTO refresh_tokens (hash, session_id, created_at, used_at, next_hash) VALUES ($1, $2, $3, NULL, NULL), ($4, $5, $3, $6, $7), ($7, $5, $6, NULL, NULL)`,
+			[]any{storetest.LegacyUnused, l.Rotating, created, storetest.LegacyUsed, l.Reused, used, storetest.LegacyUnusedB}},
+	} {
+		if _, err := db.ExecContext(ctx, q.sql, q.args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	storetest.CheckLegacyRefresh(t, st, l)
+}

@@ -956,15 +956,7 @@ func (s *Store) CreateSession(ctx context.Context, ns latch.NewSession) error {
 				return err
 			}
 		}
-		if err := insertSession(ctx, tx, id, userID, sess, scopes, created); err != nil {
-			return err
-		}
-		if len(refreshHash) != 0 {
-			if err := insertRefreshToken(ctx, tx, refreshHash, id, created); err != nil {
-				return err
-			}
-		}
-		return appendAudit(ctx, tx, audit)
+		return insertSession(ctx, tx, id, userID, sess, scopes, created, refreshHash, audit)
 	})
 }
 
@@ -988,16 +980,52 @@ func passwordStill(ctx context.Context, tx pgx.Tx, userID, hash string) error {
 
 // insertSession stores sess as id of userID, created at created; an
 // unknown user is NotFound, a taken id Conflict.
-func insertSession(ctx context.Context, tx pgx.Tx, id, userID string, sess latch.Session, scopes string, created time.Time) error {
+func insertSession(ctx context.Context, tx pgx.Tx, id, userID string, sess latch.Session, scopes string, created time.Time, refreshHash []byte, audit *latch.AuditEvent) error {
+	var generation *int64
+	var rotated *time.Time
+	if len(refreshHash) == 0 {
+		refreshHash = nil
+	} else {
+		generation, rotated = new(int64(0)), &created
+	}
+	ev, err := sessionAudit(audit)
+	if err != nil {
+		return err
+	}
+	// audit_id is drawn from audit_events' own identity sequence when the
+	// row carries an event: the log and the sessions share one id
+	// sequence (see AuditEvents).
 	tag, err := tx.Exec(ctx, `
-		INSERT INTO sessions (id, user_id, kind, scopes, created_at, expires_at, revoked_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		INSERT INTO sessions (id, user_id, kind, scopes, created_at, expires_at, revoked_at,
+			refresh_hash, refresh_generation, refresh_rotated_at,
+			audit_id, audit_tenant_id, audit_at, audit_action, audit_actor_type, audit_actor_id, audit_target_id, audit_ip, audit_details)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+			CASE WHEN $11::boolean THEN nextval(pg_get_serial_sequence('audit_events', 'id')) END,
+			$12, $13, $14, $15, $16, $17, $18, $19)
 		ON CONFLICT (id) DO NOTHING`,
-		id, userID, string(sess.Kind), scopes, created, contract.Time(sess.ExpiresAt), contract.TimePtr(sess.RevokedAt))
+		append([]any{id, userID, string(sess.Kind), scopes, created, contract.Time(sess.ExpiresAt), contract.TimePtr(sess.RevokedAt),
+			refreshHash, generation, rotated, audit != nil}, ev...)...)
 	if pgCode(err) == foreignKeyViolation {
 		return contract.NotFound("user")
 	}
 	return oneRow(tag, err, contract.AlreadyExists("session"))
+}
+
+// sessionAudit returns the audit_* column values (but the id) of a
+// session row that carries e: all NULL for nil.
+func sessionAudit(e *latch.AuditEvent) ([]any, error) {
+	if e == nil {
+		return make([]any, 8), nil
+	}
+	details, err := contract.EncodeDetails(e.Details)
+	if err != nil {
+		return nil, err
+	}
+	var tenantID *string
+	if e.TenantID != "" {
+		tenantID = &e.TenantID
+	}
+	return []any{tenantID, e.At, e.Action, e.ActorType, e.ActorID, e.TargetID, e.IP, details}, nil
 }
 
 const sessionColumns = `s.id, s.user_id, s.kind, s.scopes, s.created_at, s.expires_at, s.revoked_at`
@@ -1042,15 +1070,75 @@ func (s *Store) SessionWithUser(ctx context.Context, sessionID string) (latch.Se
 	return sess, u, nil
 }
 
-// RotateRefreshToken implements latch.Store.
-func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, at time.Time, reuseInterval time.Duration) (latch.Session, error) {
+// sessionReturning is sessionColumns for RETURNING.
+const sessionReturning = `id, user_id, kind, scopes, created_at, expires_at, revoked_at`
+
+// RotateRefreshToken implements latch.Store: one UPDATE of the session
+// row, which matches only while the presented token is the chain's current
+// one and the session is live. Concurrent rotations of one token queue on
+// the row lock; each later one re-evaluates the condition on the row the
+// earlier left (READ COMMITTED), so exactly one rotates, and the others
+// then read its successor as current (within the reuse interval, the
+// same client).
+func (s *Store) RotateRefreshToken(ctx context.Context, r latch.RefreshRotation) (latch.Session, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	if len(oldHash) == 0 {
+	id, err := contract.RefreshRotation(r)
+	if err != nil {
+		return latch.Session{}, err
+	}
+	at := contract.Or(r.At, s.now)
+	var sess latch.Session
+	dest, finish := sessionDest(&sess)
+	err = s.pool.QueryRow(ctx, `
+		UPDATE sessions SET refresh_hash = $1, refresh_generation = refresh_generation + 1, refresh_rotated_at = $2
+		WHERE id = $3 AND refresh_hash = $4 AND refresh_generation = $5 AND revoked_at IS NULL AND expires_at > $2
+		RETURNING `+sessionReturning, r.NextHash, at, id, r.Hash, r.Generation).Scan(dest...)
+	if err == nil {
+		finish()
+		return sess, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return latch.Session{}, fail(err)
+	}
+	// Not the current token of a live session: which of the rest is it?
+	var current *int64
+	var currentHash []byte
+	var rotated *time.Time
+	err = s.pool.QueryRow(ctx, `
+		SELECT `+sessionColumns+`, s.refresh_hash, s.refresh_generation, s.refresh_rotated_at
+		FROM sessions s WHERE s.id = $1`, id).Scan(append(dest, &currentHash, &current, &rotated)...)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && (currentHash == nil || current == nil || rotated == nil)) {
 		return latch.Session{}, contract.NotFound("refresh token")
 	}
-	if len(newHash) == 0 {
-		return latch.Session{}, contract.Invalid("refresh_token", "new refresh token hash is empty")
+	if err != nil {
+		return latch.Session{}, fail(err)
+	}
+	finish()
+	if !sess.Live(at) {
+		return latch.Session{}, contract.SessionEnded()
+	}
+	switch contract.ClassifyRefresh(r, *current, currentHash, *rotated, at) {
+	case contract.RefreshAgain:
+		return sess, nil
+	case contract.RefreshReused:
+		if _, err := s.pool.Exec(ctx, `
+			UPDATE sessions SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2`, at, id); err != nil {
+			return latch.Session{}, fail(err)
+		}
+		return latch.Session{}, contract.RefreshTokenReused()
+	}
+	return latch.Session{}, contract.NotFound("refresh token")
+}
+
+// RotateLegacyRefreshToken implements latch.Store, for the refresh tokens
+// of sessions begun before migration 00013 (refresh_tokens, one row per
+// token).
+func (s *Store) RotateLegacyRefreshToken(ctx context.Context, hash []byte, next func(sessionID string) []byte, at time.Time, reuseInterval time.Duration) (latch.Session, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if len(hash) == 0 {
+		return latch.Session{}, contract.NotFound("refresh token")
 	}
 	at = contract.Or(at, s.now)
 	tx, err := s.pool.Begin(ctx)
@@ -1059,41 +1147,44 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
 
-	sess, used, successor, err := lockRefreshToken(ctx, tx, oldHash)
+	sess, used, successor, chainHash, chainGeneration, err := lockLegacyRefreshToken(ctx, tx, hash)
 	if err != nil {
 		return latch.Session{}, fail(err)
 	}
-
+	nextHash := next(sess.ID)
+	if len(nextHash) == 0 {
+		return latch.Session{}, contract.Invalid("refresh_token", "new refresh token hash is empty")
+	}
 	if used != nil {
-		if contract.WithinReuse(*used, at, reuseInterval) && bytes.Equal(successor, newHash) {
-			unused, err := successorUnused(ctx, tx, successor)
-			if err != nil {
-				return latch.Session{}, fail(err)
+		// Within the interval, the same client again: its successor is
+		// still the chain's generation 1.
+		if contract.WithinReuse(*used, at, reuseInterval) && bytes.Equal(successor, nextHash) &&
+			chainGeneration != nil && *chainGeneration == 1 && bytes.Equal(chainHash, nextHash) {
+			if !sess.Live(at) {
+				return latch.Session{}, contract.SessionEnded()
 			}
-			if unused {
-				if !sess.Live(at) {
-					return latch.Session{}, contract.SessionEnded()
-				}
-				if err := tx.Commit(ctx); err != nil {
-					return latch.Session{}, fail(err)
-				}
-				return sess, nil
-			}
+			return sess, nil
 		}
 		return latch.Session{}, revokeForReuse(ctx, tx, sess.ID, at)
 	}
 	if !sess.Live(at) {
 		return latch.Session{}, contract.SessionEnded()
 	}
-	marked, err := markRefreshTokenUsed(ctx, tx, oldHash, newHash, at)
+	if _, err := tx.Exec(ctx, `
+		UPDATE refresh_tokens SET used_at = $1, next_hash = $2 WHERE hash = $3 AND used_at IS NULL`,
+		at, nextHash, hash); err != nil {
+		return latch.Session{}, fail(err)
+	}
+	tag, err := tx.Exec(ctx, `
+		UPDATE sessions SET refresh_hash = $1, refresh_generation = 1, refresh_rotated_at = $2
+		WHERE id = $3 AND refresh_hash IS NULL`, nextHash, at, sess.ID)
 	if err != nil {
 		return latch.Session{}, fail(err)
 	}
-	if !marked {
+	if tag.RowsAffected() == 0 {
+		// The chain already left refresh_tokens, through another of its
+		// tokens: this one is a copy.
 		return latch.Session{}, revokeForReuse(ctx, tx, sess.ID, at)
-	}
-	if err := insertRefreshToken(ctx, tx, newHash, sess.ID, at); err != nil {
-		return latch.Session{}, fail(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return latch.Session{}, fail(err)
@@ -1101,68 +1192,26 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	return sess, nil
 }
 
-// lockRefreshToken reads the token with hash, whether and into what it was
-// used, and its session; an unknown hash is NotFound. FOR NO KEY UPDATE
-// locks the token and its session: concurrent rotations of one token queue
-// here, and each later one reads the token as the earlier left it (used),
-// so exactly one succeeds; a concurrent RevokeSession cannot slip between
-// this check and commit.
-func lockRefreshToken(ctx context.Context, tx pgx.Tx, hash []byte) (sess latch.Session, used *time.Time, successor []byte, err error) {
+// lockLegacyRefreshToken reads the token with hash, whether and into what
+// it was used, its session and the session's chain; an unknown hash is
+// NotFound. FOR NO KEY UPDATE locks the token and its session: concurrent
+// rotations of one token queue here, and each later one reads the token as
+// the earlier left it (used).
+func lockLegacyRefreshToken(ctx context.Context, tx pgx.Tx, hash []byte) (sess latch.Session, used *time.Time, successor, chainHash []byte, chainGeneration *int64, err error) {
 	dest, finish := sessionDest(&sess)
 	err = tx.QueryRow(ctx, `
-		SELECT rt.used_at, rt.next_hash, `+sessionColumns+`
+		SELECT rt.used_at, rt.next_hash, s.refresh_hash, s.refresh_generation, `+sessionColumns+`
 		FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
 		WHERE rt.hash = $1
-		FOR NO KEY UPDATE`, hash).Scan(append([]any{&used, &successor}, dest...)...)
+		FOR NO KEY UPDATE`, hash).Scan(append([]any{&used, &successor, &chainHash, &chainGeneration}, dest...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return latch.Session{}, nil, nil, contract.NotFound("refresh token")
+		return latch.Session{}, nil, nil, nil, nil, contract.NotFound("refresh token")
 	}
 	if err != nil {
-		return latch.Session{}, nil, nil, err
+		return latch.Session{}, nil, nil, nil, nil, err
 	}
 	finish()
-	return sess, used, successor, nil
-}
-
-// successorUnused reports whether the successor a rotation stored exists
-// and is still unused. A plain read: every rotation locks the session row
-// first, which the caller's transaction holds, so no rotation of the
-// successor can commit before it ends. (Locking the successor too would
-// deadlock with a rotation of it that holds its row and waits for the
-// session.)
-func successorUnused(ctx context.Context, tx pgx.Tx, successor []byte) (bool, error) {
-	var successorUsed *time.Time
-	err := tx.QueryRow(ctx, `SELECT used_at FROM refresh_tokens WHERE hash = $1`, successor).Scan(&successorUsed)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return successorUsed == nil, nil
-}
-
-// markRefreshTokenUsed marks the token with oldHash used at at, with newHash
-// as its successor, and reports whether it did. The lock of
-// lockRefreshToken means this finds the token unused; the guard keeps the
-// statement correct on its own.
-func markRefreshTokenUsed(ctx context.Context, tx pgx.Tx, oldHash, newHash []byte, at time.Time) (bool, error) {
-	tag, err := tx.Exec(ctx, `
-		UPDATE refresh_tokens SET used_at = $1, next_hash = $2 WHERE hash = $3 AND used_at IS NULL`, at, newHash, oldHash)
-	if err != nil {
-		return false, err
-	}
-	return tag.RowsAffected() > 0, nil
-}
-
-// insertRefreshToken stores a refresh token of the session's chain (its
-// first, or the successor of one used); a hash that exists already is a
-// Conflict.
-func insertRefreshToken(ctx context.Context, tx pgx.Tx, hash []byte, sessionID string, at time.Time) error {
-	tag, err := tx.Exec(ctx, `
-		INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES ($1, $2, $3)
-		ON CONFLICT (hash) DO NOTHING`, hash, sessionID, at)
-	return oneRow(tag, err, contract.AlreadyExists("refresh token"))
+	return sess, used, successor, chainHash, chainGeneration, nil
 }
 
 // revokeForReuse revokes the session of a reused refresh token and commits
@@ -1195,8 +1244,10 @@ func (s *Store) RevokeSession(ctx context.Context, sessionID string, at time.Tim
 	return fail(oneRow(tag, err, contract.NotFound("session")))
 }
 
-// PurgeSessions implements latch.Store. Refresh tokens go with their
-// session (ON DELETE CASCADE). One bounded batch per call keeps locks short.
+// PurgeSessions implements latch.Store. Legacy refresh tokens go with
+// their session (ON DELETE CASCADE), and the trigger sessions_keep_audit
+// moves the audit event a session carries to audit_events. One bounded
+// batch per call keeps locks short.
 func (s *Store) PurgeSessions(ctx context.Context, before time.Time, limit int) (int, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()

@@ -783,12 +783,27 @@ func (s *Store) AuditEvents(ctx context.Context, q latch.AuditQuery) ([]latch.Au
 	if err != nil {
 		return nil, err
 	}
-	where, args := auditFilter(q)
-	query := `SELECT id, tenant_id, at, action, actor_type, actor_id, target_id, ip, details FROM audit_events`
-	if where != "" {
-		query += ` WHERE ` + where
+	// The log is two sources, one id sequence: audit_events, and the
+	// sign-ins that session rows carry (see CreateSession). Each branch
+	// takes its newest Limit through its own index, then the union its
+	// newest Limit.
+	logWhere, logArgs := auditFilter(q, "")
+	sessWhere, sessArgs := auditFilter(q, "audit_")
+	if logWhere != "" {
+		logWhere = ` WHERE ` + logWhere
 	}
-	rows, err := s.reader.QueryContext(ctx, query+` ORDER BY id DESC LIMIT ?`, append(args, q.Limit)...)
+	if sessWhere != "" {
+		sessWhere = ` AND ` + sessWhere
+	}
+	query := `
+		SELECT * FROM (SELECT id, tenant_id, at, action, actor_type, actor_id, target_id, ip, details
+			FROM audit_events` + logWhere + ` ORDER BY id DESC LIMIT ?)
+		UNION ALL
+		SELECT * FROM (SELECT audit_id, audit_tenant_id, audit_at, audit_action, audit_actor_type, audit_actor_id, audit_target_id, audit_ip, audit_details
+			FROM sessions WHERE audit_id IS NOT NULL` + sessWhere + ` ORDER BY audit_id DESC LIMIT ?)
+		ORDER BY 1 DESC LIMIT ?`
+	args := append(append(append(logArgs, q.Limit), sessArgs...), q.Limit, q.Limit)
+	rows, err := s.reader.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fail(err)
 	}
@@ -797,29 +812,29 @@ func (s *Store) AuditEvents(ctx context.Context, q latch.AuditQuery) ([]latch.Au
 
 // auditFilter returns the conditions of q (joined by AND; "" for none)
 // and their arguments, in order.
-func auditFilter(q latch.AuditQuery) (where string, args []any) {
+func auditFilter(q latch.AuditQuery, prefix string) (where string, args []any) {
 	var conds []string
 	add := func(cond string, arg any) {
 		conds = append(conds, cond)
 		args = append(args, arg)
 	}
 	if q.TenantID != "" {
-		add(`tenant_id = ?`, q.TenantID)
+		add(prefix+`tenant_id = ?`, q.TenantID)
 	}
 	if q.Action != "" {
-		add(`action = ?`, q.Action)
+		add(prefix+`action = ?`, q.Action)
 	}
 	if q.ActorID != "" {
-		add(`actor_id = ?`, q.ActorID)
+		add(prefix+`actor_id = ?`, q.ActorID)
 	}
 	if q.TargetID != "" {
-		add(`target_id = ?`, q.TargetID)
+		add(prefix+`target_id = ?`, q.TargetID)
 	}
 	if !q.Since.IsZero() {
-		add(`at >= ?`, micros(q.Since))
+		add(prefix+`at >= ?`, micros(q.Since))
 	}
 	if q.BeforeID > 0 {
-		add(`id < ?`, q.BeforeID)
+		add(prefix+`id < ?`, q.BeforeID)
 	}
 	return strings.Join(conds, ` AND `), args
 }

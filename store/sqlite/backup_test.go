@@ -38,7 +38,7 @@ func TestBackup(t *testing.T) {
 	if err := st.Backup(ctx, quiet); err != nil {
 		t.Fatal(err)
 	}
-	checkSameRows(t, openFile(t, path), openFile(t, quiet), "email_rekey_pending")
+	checkSameRows(t, openFile(t, path), openFile(t, quiet), "email_rekey_pending", legacyRefreshTokens)
 	checkStore(t, quiet)
 	if fi, err := os.Stat(quiet); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("backup file mode = %v, %v; want 0600", fi.Mode(), err)

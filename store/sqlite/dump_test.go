@@ -164,6 +164,11 @@ func openFile(t *testing.T, path string) *sql.DB {
 // checkSameRows fails unless restored holds exactly the rows of src, table
 // by table. Every table of src but the ones in mayBeEmpty must hold rows,
 // so that no kind of row goes untested.
+// legacyRefreshTokens holds only the refresh tokens of sessions begun
+// before migration 00013 (sessions carry their chain since): populate
+// makes none.
+const legacyRefreshTokens = "refresh_tokens"
+
 func checkSameRows(t *testing.T, src, restored *sql.DB, mayBeEmpty ...string) {
 	t.Helper()
 	names := tables(t, src)
@@ -263,6 +268,6 @@ func TestDumpRestoreWithShell(t *testing.T) {
 	if err != nil || len(out) > 0 {
 		t.Errorf("sqlite3 restore: %v\n%s", err, out)
 	}
-	checkSameRows(t, src, openFile(t, restoredPath), "email_rekey_pending")
+	checkSameRows(t, src, openFile(t, restoredPath), "email_rekey_pending", legacyRefreshTokens)
 	checkStore(t, restoredPath)
 }

@@ -412,3 +412,32 @@ func TestMigrationStatus(t *testing.T) {
 		t.Fatalf("migrated: %+v %v", status, err)
 	}
 }
+
+// TestMigrateSessionRow checks 00013: sessions and refresh tokens stored
+// one row per token keep working (storetest.CheckLegacyRefresh).
+func TestMigrateSessionRow(t *testing.T) {
+	ctx := t.Context()
+	st, _ := storeAt(t, 12)
+	l := storetest.LegacyRefresh{UserID: "0190a5d2-0000-7000-8000-000000000001",
+		Rotating: "0190a5d2-0000-7000-8000-000000000002", Reused: "0190a5d2-0000-7000-8000-000000000003"}
+	created, expires, used := micros(storetest.LegacyUsedAt.Add(-time.Hour)), micros(storetest.LegacyExpiry), micros(storetest.LegacyUsedAt)
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO users (id, tenant_id, email, email_normalized, first_name, last_name, profile_picture, verified, active, admin, created_at, updated_at)
+			VALUES (?, ?, 'legacy@example.com', 'legacy@example.com', '', '', '', 1, 1, 0, ?, ?)`, []any{l.UserID, latch.DefaultTenantID, created, created}},
+		{`INSERT INTO sessions (id, user_id, kind, scopes, created_at, expires_at) VALUES (?, ?, 'session', 'user:read user:update', ?, ?), (?, ?, 'session', 'user:read user:update', ?, ?)`,
+			[]any{l.Rotating, l.UserID, created, expires, l.Reused, l.UserID, created, expires}},
+		{`INSERT INTO refresh_tokens (hash, session_id, created_at, used_at, next_hash) VALUES (?, ?, ?, NULL, NULL), (?, ?, ?, ?, ?), (?, ?, ?, NULL, NULL)`,
+			[]any{storetest.LegacyUnused, l.Rotating, created, storetest.LegacyUsed, l.Reused, created, used, storetest.LegacyUnusedB, storetest.LegacyUnusedB, l.Reused, used}},
+	} {
+		if _, err := st.writer.ExecContext(ctx, q.sql, q.args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	storetest.CheckLegacyRefresh(t, st, l)
+}

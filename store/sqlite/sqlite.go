@@ -959,15 +959,7 @@ func (s *Store) CreateSession(ctx context.Context, ns latch.NewSession) error {
 				return err
 			}
 		}
-		if err := insertSession(ctx, tx, id, userID, sess, scopes, micros(created)); err != nil {
-			return err
-		}
-		if len(refreshHash) != 0 {
-			if err := insertRefreshToken(ctx, tx, refreshHash, id, micros(created)); err != nil {
-				return err
-			}
-		}
-		return appendAudit(ctx, tx, audit)
+		return insertSession(ctx, tx, id, userID, sess, scopes, micros(created), refreshHash, audit)
 	})
 }
 
@@ -987,18 +979,66 @@ func passwordStill(ctx context.Context, tx *sql.Tx, userID, hash string) error {
 	return err
 }
 
-// insertSession stores sess as id of userID, created at created; an
-// unknown user is NotFound, a taken id Conflict.
-func insertSession(ctx context.Context, tx *sql.Tx, id, userID string, sess latch.Session, scopes string, created int64) error {
+// insertSession stores sess as id of userID, created at created, with
+// generation 0 of its refresh chain if refreshHash is not empty and the
+// audit event of its start if audit is not nil: one row. An unknown user
+// is NotFound, a taken id Conflict.
+func insertSession(ctx context.Context, tx *sql.Tx, id, userID string, sess latch.Session, scopes string, created int64, refreshHash []byte, audit *latch.AuditEvent) error {
+	var generation, rotated any
+	if len(refreshHash) == 0 {
+		refreshHash = nil
+	} else {
+		generation, rotated = 0, created
+	}
+	ev, err := sessionAudit(ctx, tx, audit)
+	if err != nil {
+		return err
+	}
 	res, err := tx.ExecContext(ctx, `
-		INSERT INTO sessions (id, user_id, kind, scopes, created_at, expires_at, revoked_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+		INSERT INTO sessions (id, user_id, kind, scopes, created_at, expires_at, revoked_at,
+			refresh_hash, refresh_generation, refresh_rotated_at,
+			audit_id, audit_tenant_id, audit_at, audit_action, audit_actor_type, audit_actor_id, audit_target_id, audit_ip, audit_details)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
-		id, userID, string(sess.Kind), scopes, created, micros(sess.ExpiresAt), microsPtr(sess.RevokedAt))
+		append([]any{id, userID, string(sess.Kind), scopes, created, micros(sess.ExpiresAt), microsPtr(sess.RevokedAt),
+			refreshHash, generation, rotated}, ev...)...)
 	if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
 		return contract.NotFound("user")
 	}
 	return oneRow(res, err, contract.AlreadyExists("session"))
+}
+
+// sessionAudit returns the audit_* column values of a session row that
+// carries e (all NULL for nil), its id drawn from audit_events' own
+// AUTOINCREMENT counter: the log and the sessions share one id sequence,
+// and an id is never handed out twice. The writer is serialized, so the
+// increment is not raced; the tx's rollback undoes it with the rest.
+func sessionAudit(ctx context.Context, tx *sql.Tx, e *latch.AuditEvent) ([]any, error) {
+	if e == nil {
+		return make([]any, 9), nil
+	}
+	details, err := contract.EncodeDetails(e.Details)
+	if err != nil {
+		return nil, err
+	}
+	var tenantID *string
+	if e.TenantID != "" {
+		tenantID = &e.TenantID
+	}
+	var id int64
+	err = tx.QueryRowContext(ctx, `
+		UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'audit_events' RETURNING seq`).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Migration 00013 creates the counter; a table emptied by hand
+		// may have lost it.
+		err = tx.QueryRowContext(ctx, `
+			INSERT INTO sqlite_sequence (name, seq)
+			VALUES ('audit_events', COALESCE((SELECT max(id) FROM audit_events), 0) + 1) RETURNING seq`).Scan(&id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []any{id, tenantID, micros(e.At), e.Action, e.ActorType, e.ActorID, e.TargetID, e.IP, details}, nil
 }
 
 const sessionColumns = `s.id, s.user_id, s.kind, s.scopes, s.created_at, s.expires_at, s.revoked_at`
@@ -1056,17 +1096,74 @@ func (s *Store) SessionWithUser(ctx context.Context, sessionID string) (latch.Se
 	return sess, u, nil
 }
 
-// RotateRefreshToken implements latch.Store. The writer is serialized, so
-// of concurrent presentations of one token the first rotates it and the
-// later ones find it used (within the reuse interval, with its successor).
-func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, at time.Time, reuseInterval time.Duration) (latch.Session, error) {
+// sessionReturning is sessionColumns for RETURNING, which takes no table
+// alias.
+const sessionReturning = `id, user_id, kind, scopes, created_at, expires_at, revoked_at`
+
+// RotateRefreshToken implements latch.Store: one UPDATE of the session
+// row, which matches only while the presented token is the chain's current
+// one and the session is live. The writer is serialized, so of concurrent
+// presentations of one token the first rotates it and the later ones find
+// its successor current (within the reuse interval, the same client).
+func (s *Store) RotateRefreshToken(ctx context.Context, r latch.RefreshRotation) (latch.Session, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	if len(oldHash) == 0 {
+	id, err := contract.RefreshRotation(r)
+	if err != nil {
+		return latch.Session{}, err
+	}
+	at := contract.Or(r.At, s.now)
+	var sess latch.Session
+	dest, finish := sessionDest(&sess)
+	err = s.writer.QueryRowContext(ctx, `
+		UPDATE sessions SET refresh_hash = ?1, refresh_generation = refresh_generation + 1, refresh_rotated_at = ?2
+		WHERE id = ?3 AND refresh_hash = ?4 AND refresh_generation = ?5 AND revoked_at IS NULL AND expires_at > ?2
+		RETURNING `+sessionReturning, r.NextHash, micros(at), id, r.Hash, r.Generation).Scan(dest...)
+	if err == nil {
+		finish()
+		return sess, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return latch.Session{}, fail(err)
+	}
+	// Not the current token of a live session: which of the rest is it?
+	var current sql.NullInt64
+	var currentHash []byte
+	var rotated sql.NullInt64
+	err = s.reader.QueryRowContext(ctx, `
+		SELECT `+sessionColumns+`, s.refresh_hash, s.refresh_generation, s.refresh_rotated_at
+		FROM sessions s WHERE s.id = ?`, id).Scan(append(dest, &currentHash, &current, &rotated)...)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && currentHash == nil) {
 		return latch.Session{}, contract.NotFound("refresh token")
 	}
-	if len(newHash) == 0 {
-		return latch.Session{}, contract.Invalid("refresh_token", "new refresh token hash is empty")
+	if err != nil {
+		return latch.Session{}, fail(err)
+	}
+	finish()
+	if !sess.Live(at) {
+		return latch.Session{}, contract.SessionEnded()
+	}
+	switch contract.ClassifyRefresh(r, current.Int64, currentHash, fromMicros(rotated.Int64), at) {
+	case contract.RefreshAgain:
+		return sess, nil
+	case contract.RefreshReused:
+		if _, err := s.writer.ExecContext(ctx, `
+			UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, micros(at), id); err != nil {
+			return latch.Session{}, fail(err)
+		}
+		return latch.Session{}, contract.RefreshTokenReused()
+	}
+	return latch.Session{}, contract.NotFound("refresh token")
+}
+
+// RotateLegacyRefreshToken implements latch.Store, for the refresh tokens
+// of sessions begun before migration 00013 (refresh_tokens, one row per
+// token).
+func (s *Store) RotateLegacyRefreshToken(ctx context.Context, hash []byte, next func(sessionID string) []byte, at time.Time, reuseInterval time.Duration) (latch.Session, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if len(hash) == 0 {
+		return latch.Session{}, contract.NotFound("refresh token")
 	}
 	at = contract.Or(at, s.now)
 	tx, err := s.writer.BeginTx(ctx, nil)
@@ -1075,37 +1172,42 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 
-	sess, used, successor, err := refreshToken(ctx, tx, oldHash)
+	sess, used, successor, chain, err := legacyRefreshToken(ctx, tx, hash)
 	if err != nil {
 		return latch.Session{}, fail(err)
 	}
-
+	nextHash := next(sess.ID)
+	if len(nextHash) == 0 {
+		return latch.Session{}, contract.Invalid("refresh_token", "new refresh token hash is empty")
+	}
 	if used.Valid {
-		if contract.WithinReuse(fromMicros(used.Int64), at, reuseInterval) && bytes.Equal(successor, newHash) {
-			unused, err := successorUnused(ctx, tx, successor)
-			if err != nil {
-				return latch.Session{}, fail(err)
+		// Within the interval, the same client again: its successor is
+		// still the chain's generation 1.
+		if contract.WithinReuse(fromMicros(used.Int64), at, reuseInterval) && bytes.Equal(successor, nextHash) &&
+			chain.generation.Valid && chain.generation.Int64 == 1 && bytes.Equal(chain.hash, nextHash) {
+			if !sess.Live(at) {
+				return latch.Session{}, contract.SessionEnded()
 			}
-			if unused {
-				if !sess.Live(at) {
-					return latch.Session{}, contract.SessionEnded()
-				}
-				return sess, nil
-			}
+			return sess, nil
 		}
 		return latch.Session{}, revokeForReuse(ctx, tx, sess.ID, at)
 	}
 	if !sess.Live(at) {
 		return latch.Session{}, contract.SessionEnded()
 	}
-	marked, err := markRefreshTokenUsed(ctx, tx, oldHash, newHash, at)
-	if err != nil {
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE refresh_tokens SET used_at = ?, next_hash = ? WHERE hash = ? AND used_at IS NULL`,
+		micros(at), nextHash, hash); err != nil {
 		return latch.Session{}, fail(err)
 	}
-	if !marked {
+	res, err := tx.ExecContext(ctx, `
+		UPDATE sessions SET refresh_hash = ?, refresh_generation = 1, refresh_rotated_at = ?
+		WHERE id = ? AND refresh_hash IS NULL`, nextHash, micros(at), sess.ID)
+	if err := oneRow(res, err, errChainMoved); errors.Is(err, errChainMoved) {
+		// The chain already left refresh_tokens, through another of its
+		// tokens: this one is a copy.
 		return latch.Session{}, revokeForReuse(ctx, tx, sess.ID, at)
-	}
-	if err := insertRefreshToken(ctx, tx, newHash, sess.ID, micros(at)); err != nil {
+	} else if err != nil {
 		return latch.Session{}, fail(err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -1114,63 +1216,31 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	return sess, nil
 }
 
-// refreshToken reads the token with hash, whether and into what it was
-// used, and its session; an unknown hash is NotFound.
-func refreshToken(ctx context.Context, tx *sql.Tx, hash []byte) (sess latch.Session, used sql.NullInt64, successor []byte, err error) {
+var errChainMoved = errors.New("refresh chain already on the session row")
+
+// sessionChain is where a session row's refresh chain stands.
+type sessionChain struct {
+	hash       []byte
+	generation sql.NullInt64
+}
+
+// legacyRefreshToken reads the token with hash, whether and into what it
+// was used, its session and the session's chain; an unknown hash is
+// NotFound.
+func legacyRefreshToken(ctx context.Context, tx *sql.Tx, hash []byte) (sess latch.Session, used sql.NullInt64, successor []byte, chain sessionChain, err error) {
 	dest, finish := sessionDest(&sess)
 	err = tx.QueryRowContext(ctx, `
-		SELECT rt.used_at, rt.next_hash, `+sessionColumns+`
+		SELECT rt.used_at, rt.next_hash, s.refresh_hash, s.refresh_generation, `+sessionColumns+`
 		FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
-		WHERE rt.hash = ?`, hash).Scan(append([]any{&used, &successor}, dest...)...)
+		WHERE rt.hash = ?`, hash).Scan(append([]any{&used, &successor, &chain.hash, &chain.generation}, dest...)...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return latch.Session{}, sql.NullInt64{}, nil, contract.NotFound("refresh token")
+		return latch.Session{}, used, nil, chain, contract.NotFound("refresh token")
 	}
 	if err != nil {
-		return latch.Session{}, sql.NullInt64{}, nil, err
+		return latch.Session{}, used, nil, chain, err
 	}
 	finish()
-	return sess, used, successor, nil
-}
-
-// successorUnused reports whether the successor a rotation stored exists
-// and is still unused.
-func successorUnused(ctx context.Context, tx *sql.Tx, successor []byte) (bool, error) {
-	var successorUsed sql.NullInt64
-	err := tx.QueryRowContext(ctx, `SELECT used_at FROM refresh_tokens WHERE hash = ?`, successor).Scan(&successorUsed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return !successorUsed.Valid, nil
-}
-
-// markRefreshTokenUsed marks the token with oldHash used at at, with newHash
-// as its successor, and reports whether it did. The writer is serialized,
-// so this cannot find the token used; the guard keeps the statement
-// correct on its own, as in store/postgres.
-func markRefreshTokenUsed(ctx context.Context, tx *sql.Tx, oldHash, newHash []byte, at time.Time) (bool, error) {
-	res, err := tx.ExecContext(ctx, `
-		UPDATE refresh_tokens SET used_at = ?, next_hash = ? WHERE hash = ? AND used_at IS NULL`, micros(at), newHash, oldHash)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, err
-	}
-	return n > 0, nil
-}
-
-// insertRefreshToken stores a refresh token of the session's chain (its
-// first, or the successor of one used); a hash that exists already is a
-// Conflict.
-func insertRefreshToken(ctx context.Context, tx *sql.Tx, hash []byte, sessionID string, at int64) error {
-	res, err := tx.ExecContext(ctx, `
-		INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (?, ?, ?)
-		ON CONFLICT (hash) DO NOTHING`, hash, sessionID, at)
-	return oneRow(res, err, contract.AlreadyExists("refresh token"))
+	return sess, used, successor, chain, nil
 }
 
 // revokeForReuse revokes the session of a reused refresh token and commits
@@ -1203,8 +1273,9 @@ func (s *Store) RevokeSession(ctx context.Context, sessionID string, at time.Tim
 	return fail(oneRow(res, err, contract.NotFound("session")))
 }
 
-// PurgeSessions implements latch.Store. Refresh tokens go with their
-// session (ON DELETE CASCADE). One bounded batch per call keeps the
+// PurgeSessions implements latch.Store. Legacy refresh tokens go with
+// their session (ON DELETE CASCADE), and the trigger sessions_keep_audit
+// moves the audit event a session carries to audit_events. One bounded batch per call keeps the
 // writer's lock short.
 func (s *Store) PurgeSessions(ctx context.Context, before time.Time, limit int) (int, error) {
 	ctx, cancel := s.bound(ctx)

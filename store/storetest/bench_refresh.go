@@ -59,7 +59,9 @@ func BenchRotateRefreshToken(b *testing.B, st latch.Store) {
 		id := chains[next.Add(1)-1]
 		step := 0
 		for pb.Next() {
-			got, err := st.RotateRefreshToken(ctx, chainHash(id, step), chainHash(id, step+1), now, 0)
+			got, err := st.RotateRefreshToken(ctx, latch.RefreshRotation{
+				SessionID: id, Generation: int64(step), Hash: chainHash(id, step), NextHash: chainHash(id, step+1), At: now,
+			})
 			if err != nil {
 				b.Error(err)
 				return

@@ -91,7 +91,7 @@ func testChangePasswordRevokes(t *testing.T, st latch.Store) {
 		equal(t, tc.name+" RevokedAt", s.RevokedAt, tc.revoked)
 	}
 	// The revoked session's refresh token no longer rotates.
-	_, err := st.RotateRefreshToken(ctx, []byte("drop1-refresh"), []byte("drop1-next"), at(11), 0)
+	_, err := st.RotateRefreshToken(ctx, genuine(drop1.ID, []byte("drop1-refresh"), 0, at(11), 0))
 	wantError(t, err, latch.KindUnauthenticated, latch.CodeInvalidToken)
 
 	// No KeepSessionID revokes every session.
@@ -119,7 +119,7 @@ func testChangePasswordKeepSessions(t *testing.T, st latch.Store) {
 	equal(t, "a session after a first password", session(t, st, s1.ID).RevokedAt, nil)
 	equal(t, "another session after a first password", session(t, st, s2.ID).RevokedAt, nil)
 	equal(t, "password history", history(t, st, u.ID), []string{"k1"})
-	if _, err := st.RotateRefreshToken(ctx, []byte("keep-first-r0"), []byte("keep-first-r1"), at(11), 0); err != nil {
+	if _, err := st.RotateRefreshToken(ctx, genuine(s1.ID, []byte("keep-first-r0"), 0, at(11), 0)); err != nil {
 		t.Errorf("refresh after a first password: %v", err)
 	}
 

@@ -77,15 +77,11 @@ func testSessionInvalid(t *testing.T, st latch.Store) {
 	if !latch.IsKind(err, latch.KindConflict) {
 		t.Errorf("duplicate session id: %v, want Conflict", err)
 	}
-	fresh := s
-	fresh.ID = newID(t)
-	err = st.CreateSession(ctx, latch.NewSession{Session: fresh, RefreshHash: []byte("taken-refresh")})
-	if !latch.IsKind(err, latch.KindConflict) {
-		t.Errorf("duplicate refresh hash: %v, want Conflict", err)
+	// The failed call did not touch the session it collided with: its
+	// chain is still at generation 0.
+	if _, err := st.RotateRefreshToken(ctx, genuine(s.ID, []byte("taken-refresh"), 0, at(1), 0)); err != nil {
+		t.Errorf("the first session's refresh token after a colliding create: %v", err)
 	}
-	// The session of the failed call was not kept.
-	_, _, err = st.SessionWithUser(ctx, fresh.ID)
-	wantNotFound(t, err)
 
 	for _, tc := range []struct {
 		name   string
@@ -128,7 +124,7 @@ func testSessionWhilePasswordHash(t *testing.T, st latch.Store) {
 		if !latch.IsKind(err, latch.KindNotFound) {
 			t.Errorf("%s: a refused session was stored (%v)", name, err)
 		}
-		_, err = st.RotateRefreshToken(ctx, in.RefreshHash, []byte("next-"+in.Session.ID), at(2), 0)
+		_, err = st.RotateRefreshToken(ctx, genuine(in.Session.ID, in.RefreshHash, 0, at(2), 0))
 		if !latch.IsKind(err, latch.KindNotFound) {
 			t.Errorf("%s: a refused session's refresh token was stored (%v)", name, err)
 		}
@@ -223,13 +219,13 @@ func testPurgeSessions(t *testing.T, st latch.Store) {
 			t.Errorf("ended session %s still there (%v)", gone.ID, err)
 		}
 	}
-	if _, err := st.RotateRefreshToken(ctx, []byte("purge-a"), []byte("purge-a2"), at(31), 0); !latch.IsKind(err, latch.KindNotFound) {
+	if _, err := st.RotateRefreshToken(ctx, genuine(expiredA.ID, []byte("purge-a"), 0, at(31), 0)); !latch.IsKind(err, latch.KindNotFound) {
 		t.Errorf("a purged session's refresh token survived: %v", err)
 	}
 	for _, kept := range []latch.Session{revokedRecent, live} {
 		session(t, st, kept.ID)
 	}
-	if _, err := st.RotateRefreshToken(ctx, []byte("purge-live"), []byte("purge-live2"), at(31), 0); err != nil {
+	if _, err := st.RotateRefreshToken(ctx, genuine(live.ID, []byte("purge-live"), 0, at(31), 0)); err != nil {
 		t.Errorf("a live session's refresh token: %v", err)
 	}
 }
@@ -330,82 +326,122 @@ func testRevokeSession(t *testing.T, st latch.Store) {
 func testRotate(t *testing.T, st latch.Store) {
 	ctx := t.Context()
 	u := createUser(t, st, "rotate@example.com")
-	s := createSession(t, st, u.ID, []byte("r0"))
+	root := []byte("r0")
+	s := createSession(t, st, u.ID, root)
 	want := session(t, st, s.ID)
 
-	got, err := st.RotateRefreshToken(ctx, []byte("r0"), []byte("r1"), at(5), 0)
+	got, err := st.RotateRefreshToken(ctx, genuine(s.ID, root, 0, at(5), 0))
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkTimes(t, "Session", got)
 	equal(t, "rotated session", got, want)
-	got, err = st.RotateRefreshToken(ctx, []byte("r1"), []byte("r2"), at(6), 0)
+	got, err = st.RotateRefreshToken(ctx, genuine(s.ID, root, 1, at(6), 0))
 	if err != nil {
 		t.Fatalf("rotating the successor: %v", err)
 	}
 	equal(t, "rotated session", got, want)
 	equal(t, "session after rotations", session(t, st, s.ID), want)
 
-	// Rotating into a hash that exists is a Conflict and uses nothing up.
-	other := createSession(t, st, u.ID, []byte("elsewhere"))
-	_, err = st.RotateRefreshToken(ctx, []byte("r2"), []byte("elsewhere"), at(7), 0)
-	if !latch.IsKind(err, latch.KindConflict) {
-		t.Errorf("rotating into an existing hash: %v, want Conflict", err)
+	// The current token with the wrong generation, or a generation ahead,
+	// is no token of the chain.
+	r := genuine(s.ID, root, 2, at(7), 0)
+	r.Generation = 3
+	_, err = st.RotateRefreshToken(ctx, r)
+	wantNotFound(t, err)
+	_, err = st.RotateRefreshToken(ctx, genuine(s.ID, root, 3, at(7), 0))
+	wantNotFound(t, err)
+	// A session without refresh has no chain.
+	bare := createSession(t, st, u.ID, nil)
+	_, err = st.RotateRefreshToken(ctx, genuine(bare.ID, root, 0, at(7), 0))
+	wantNotFound(t, err)
+	for name, r := range map[string]latch.RefreshRotation{
+		"unknown session": genuine(newID(t), root, 0, at(7), 0),
+		"malformed id":    genuine("r0", root, 0, at(7), 0),
+		"no hash":         {SessionID: s.ID, NextHash: []byte("x"), At: at(7)},
+		"negative":        genuine(s.ID, root, -1, at(7), 0),
+	} {
+		_, err := st.RotateRefreshToken(ctx, r)
+		if !latch.IsKind(err, latch.KindNotFound) {
+			t.Errorf("%s: %v, want NotFound", name, err)
+		}
 	}
-	if _, err := st.RotateRefreshToken(ctx, []byte("r2"), []byte("r3"), at(8), 0); err != nil {
-		t.Errorf("token after a failed rotation: %v", err)
-	}
-	_, err = st.RotateRefreshToken(ctx, []byte("r3"), nil, at(9), 0)
+	r = genuine(s.ID, root, 2, at(8), 0)
+	r.NextHash = nil
+	_, err = st.RotateRefreshToken(ctx, r)
 	wantError(t, err, latch.KindInvalid, latch.CodeInvalidRequest)
-	equal(t, "the other session", session(t, st, other.ID).RevokedAt, nil)
+	// None of that used the current token up.
+	if _, err := st.RotateRefreshToken(ctx, genuine(s.ID, root, 2, at(9), 0)); err != nil {
+		t.Errorf("the current token after refused presentations: %v", err)
+	}
+	equal(t, "RevokedAt", session(t, st, s.ID).RevokedAt, nil)
 }
 
 func testRotateReuse(t *testing.T, st latch.Store) {
 	ctx := t.Context()
 	u := createUser(t, st, "reuse@example.com")
-	s := createSession(t, st, u.ID, []byte("r0"))
-	if _, err := st.RotateRefreshToken(ctx, []byte("r0"), []byte("r1"), at(5), 0); err != nil {
-		t.Fatal(err)
+	root := []byte("r0")
+	s := createSession(t, st, u.ID, root)
+	for g := range int64(3) {
+		if _, err := st.RotateRefreshToken(ctx, genuine(s.ID, root, g, at(5), 0)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	// r0 again: someone kept a copy. The session is revoked, and that
-	// revocation stands although the call fails.
-	_, err := st.RotateRefreshToken(ctx, []byte("r0"), []byte("r1b"), at(6), 0)
+	other := createSession(t, st, u.ID, []byte("other-r0"))
+
+	// Forged tokens with the real session id (access tokens carry it):
+	// neither an older generation nor the previous one, nor the current
+	// one, leads to the current token, so nothing is revoked.
+	for g := range int64(4) {
+		_, err := st.RotateRefreshToken(ctx, presentation(s.ID, g, []byte(fmt.Sprint("forged-", g)), at(6), time.Hour))
+		wantNotFound(t, err)
+	}
+	equal(t, "RevokedAt after forgeries", session(t, st, s.ID).RevokedAt, nil)
+
+	// Generation 0 again: someone kept a copy. It leads to the current
+	// token, so the session is revoked, and that revocation stands
+	// although the call fails.
+	_, err := st.RotateRefreshToken(ctx, genuine(s.ID, root, 0, at(7), 0))
 	wantError(t, err, latch.KindUnauthenticated, latch.CodeRefreshTokenReused)
-	equal(t, "RevokedAt after reuse", session(t, st, s.ID).RevokedAt, storedPtr(at(6)))
-	// Nor did the reuse store its new token.
-	_, err = st.RotateRefreshToken(ctx, []byte("r1b"), []byte("r2"), at(7), 0)
-	wantNotFound(t, err)
-	// The legitimate successor is dead with its session.
-	_, err = st.RotateRefreshToken(ctx, []byte("r1"), []byte("r2"), at(7), 0)
+	equal(t, "RevokedAt after reuse", session(t, st, s.ID).RevokedAt, storedPtr(at(7)))
+	// The legitimate current token is dead with its session, and so is
+	// every other token: the session has ended.
+	_, err = st.RotateRefreshToken(ctx, genuine(s.ID, root, 3, at(8), 0))
 	wantError(t, err, latch.KindUnauthenticated, latch.CodeInvalidToken)
-	// Reuse once more: still reuse, and the first revocation time stays.
-	_, err = st.RotateRefreshToken(ctx, []byte("r0"), []byte("r1c"), at(8), 0)
-	wantError(t, err, latch.KindUnauthenticated, latch.CodeRefreshTokenReused)
-	equal(t, "RevokedAt after a second reuse", session(t, st, s.ID).RevokedAt, storedPtr(at(6)))
+	_, err = st.RotateRefreshToken(ctx, genuine(s.ID, root, 1, at(8), 0))
+	wantError(t, err, latch.KindUnauthenticated, latch.CodeInvalidToken)
+	equal(t, "RevokedAt after a second reuse", session(t, st, s.ID).RevokedAt, storedPtr(at(7)))
 
 	// A session other than the reused token's is not touched.
-	s2 := createSession(t, st, u.ID, []byte("s2-r0"))
-	equal(t, "another session", session(t, st, s2.ID).RevokedAt, nil)
+	equal(t, "another session", session(t, st, other.ID).RevokedAt, nil)
+	if _, err := st.RotateRefreshToken(ctx, genuine(other.ID, []byte("other-r0"), 0, at(9), 0)); err != nil {
+		t.Errorf("the other session's token: %v", err)
+	}
+	// Nor can a session's token reuse another's chain.
+	_, err = st.RotateRefreshToken(ctx, genuine(other.ID, root, 0, at(9), 0))
+	wantNotFound(t, err)
+	equal(t, "the other session after a token of another chain", session(t, st, other.ID).RevokedAt, nil)
 }
 
-// testRotateReuseInterval: within the reuse interval, a used token
-// presented again with the successor its use stored gets its session
-// again, writing nothing, while that successor is unused; anything else
-// is a reuse and revokes the session.
+// testRotateReuseInterval: within the reuse interval, the previous token
+// presented again with the successor derived from it gets its session
+// again, writing nothing, while that successor is current; an older
+// genuine token, or the previous one after the interval, is a reuse and
+// revokes the session.
 func testRotateReuseInterval(t *testing.T, st latch.Store) {
 	u := createUser(t, st, "grace@example.com")
 	const interval = 10 * time.Second
 	used := at(5) // every chain below is first rotated at this instant
 	after := func(d time.Duration) time.Time { return used.Add(d) }
-	rotate := func(t *testing.T, old, next string, when time.Time) (latch.Session, error) {
+	rotate := func(t *testing.T, s latch.Session, root string, g int64, when time.Time) (latch.Session, error) {
 		t.Helper()
-		return st.RotateRefreshToken(t.Context(), []byte(old), []byte(next), when, interval)
+		return st.RotateRefreshToken(t.Context(), genuine(s.ID, []byte(root), g, when, interval))
 	}
-	// chain starts a session whose token p+"0" was rotated into p+"1".
-	chain := func(t *testing.T, p string) latch.Session {
+	// chain starts a session whose generation 0 was rotated at used.
+	chain := func(t *testing.T, root string) latch.Session {
 		t.Helper()
-		s := createSession(t, st, u.ID, []byte(p+"0"))
-		if _, err := rotate(t, p+"0", p+"1", used); err != nil {
+		s := createSession(t, st, u.ID, []byte(root))
+		if _, err := rotate(t, s, root, 0, used); err != nil {
 			t.Fatal(err)
 		}
 		return s
@@ -419,7 +455,7 @@ func testRotateReuseInterval(t *testing.T, st latch.Store) {
 		s := chain(t, "g-")
 		want := session(t, st, s.ID)
 		for _, d := range []time.Duration{0, 5 * time.Second, interval - time.Microsecond, -5 * time.Second} {
-			got, err := rotate(t, "g-0", "g-1", after(d))
+			got, err := rotate(t, s, "g-", 0, after(d))
 			if err != nil {
 				t.Fatalf("again after %v: %v", d, err)
 			}
@@ -428,61 +464,73 @@ func testRotateReuseInterval(t *testing.T, st latch.Store) {
 		revoked(t, s, nil)
 		// Nothing was written: the successor is still the chain's newest,
 		// and rotates once.
-		if _, err := rotate(t, "g-1", "g-2", after(6*time.Second)); err != nil {
+		if _, err := rotate(t, s, "g-", 1, after(6*time.Second)); err != nil {
 			t.Fatalf("rotating the successor: %v", err)
 		}
 		revoked(t, s, nil)
 	})
 	t.Run("after the interval", func(t *testing.T) {
 		s := chain(t, "late-")
-		_, err := rotate(t, "late-0", "late-1", after(interval))
+		_, err := rotate(t, s, "late-", 0, after(interval))
 		wantError(t, err, latch.KindUnauthenticated, latch.CodeRefreshTokenReused)
 		revoked(t, s, storedPtr(after(interval)))
-		_, err = rotate(t, "late-1", "late-2", after(interval+time.Second))
+		_, err = rotate(t, s, "late-", 1, after(interval+time.Second))
 		wantError(t, err, latch.KindUnauthenticated, latch.CodeInvalidToken)
 	})
 	t.Run("another successor", func(t *testing.T) {
+		// The previous token, but not rotated into the current one: not
+		// the same client, and the token is genuine (it leads to the
+		// current one).
 		s := chain(t, "other-")
-		_, err := rotate(t, "other-0", "other-1b", after(time.Second))
+		r := genuine(s.ID, []byte("other-"), 0, after(time.Second), interval)
+		r.NextHash = []byte("other-1b")
+		_, err := st.RotateRefreshToken(t.Context(), r)
 		wantError(t, err, latch.KindUnauthenticated, latch.CodeRefreshTokenReused)
 		revoked(t, s, storedPtr(after(time.Second)))
-		_, err = rotate(t, "other-1b", "other-2", after(2*time.Second))
-		wantNotFound(t, err)
 	})
 	t.Run("successor rotated too", func(t *testing.T) {
 		// Tab A refreshed twice; tab B's copy of the first token is now
 		// two generations old: a reuse, although within the interval.
 		s := chain(t, "twice-")
-		if _, err := rotate(t, "twice-1", "twice-2", after(time.Second)); err != nil {
+		if _, err := rotate(t, s, "twice-", 1, after(time.Second)); err != nil {
 			t.Fatal(err)
 		}
-		_, err := rotate(t, "twice-0", "twice-1", after(2*time.Second))
+		_, err := rotate(t, s, "twice-", 0, after(2*time.Second))
 		wantError(t, err, latch.KindUnauthenticated, latch.CodeRefreshTokenReused)
 		revoked(t, s, storedPtr(after(2*time.Second)))
 	})
 	t.Run("middle token within its interval", func(t *testing.T) {
-		// The same with the middle token: its own successor is unused.
+		// The same with the middle token: its own successor is current.
 		s := chain(t, "mid-")
-		if _, err := rotate(t, "mid-1", "mid-2", after(time.Second)); err != nil {
+		if _, err := rotate(t, s, "mid-", 1, after(time.Second)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := rotate(t, "mid-1", "mid-2", after(2*time.Second)); err != nil {
+		if _, err := rotate(t, s, "mid-", 1, after(2*time.Second)); err != nil {
 			t.Fatalf("middle token again: %v", err)
 		}
 		revoked(t, s, nil)
+	})
+	t.Run("forged previous token within the interval", func(t *testing.T) {
+		s := chain(t, "forged-")
+		_, err := st.RotateRefreshToken(t.Context(), presentation(s.ID, 0, []byte("forged-x"), after(time.Second), interval))
+		wantNotFound(t, err)
+		revoked(t, s, nil)
+		if _, err := rotate(t, s, "forged-", 1, after(2*time.Second)); err != nil {
+			t.Fatalf("the current token after a forgery: %v", err)
+		}
 	})
 	t.Run("session revoked", func(t *testing.T) {
 		s := chain(t, "rev-")
 		if err := st.RevokeSession(t.Context(), s.ID, after(time.Second)); err != nil {
 			t.Fatal(err)
 		}
-		_, err := rotate(t, "rev-0", "rev-1", after(2*time.Second))
+		_, err := rotate(t, s, "rev-", 0, after(2*time.Second))
 		wantError(t, err, latch.KindUnauthenticated, latch.CodeInvalidToken)
 		revoked(t, s, storedPtr(after(time.Second)))
 	})
 	t.Run("interval off", func(t *testing.T) {
 		s := chain(t, "off-")
-		_, err := st.RotateRefreshToken(t.Context(), []byte("off-0"), []byte("off-1"), after(time.Second), 0)
+		_, err := st.RotateRefreshToken(t.Context(), genuine(s.ID, []byte("off-"), 0, after(time.Second), 0))
 		wantError(t, err, latch.KindUnauthenticated, latch.CodeRefreshTokenReused)
 		revoked(t, s, storedPtr(after(time.Second)))
 	})
@@ -490,17 +538,15 @@ func testRotateReuseInterval(t *testing.T, st latch.Store) {
 
 // testRotateReuseIntervalConcurrent: concurrent presentations of one
 // token, all with the successor derived from it, all get the session;
-// exactly one rotation is stored (a second insert of the successor would
-// be a Conflict), and the session lives.
+// exactly one rotation is stored, and the session lives.
 func testRotateReuseIntervalConcurrent(t *testing.T, st latch.Store) {
 	u := createUser(t, st, "gracerace@example.com")
 	warmUp(t, st, u.ID)
 	for round := range 5 {
 		t.Run(fmt.Sprint("round ", round), func(t *testing.T) {
 			ctx := t.Context()
-			contested := fmt.Appendf(nil, "grace-contested-%d", round)
-			successor := fmt.Appendf(nil, "grace-successor-%d", round)
-			s := createSession(t, st, u.ID, contested)
+			root := fmt.Appendf(nil, "grace-contested-%d", round)
+			s := createSession(t, st, u.ID, root)
 			const n = 20
 			errs := make([]error, n)
 			var wg sync.WaitGroup
@@ -508,7 +554,7 @@ func testRotateReuseIntervalConcurrent(t *testing.T, st latch.Store) {
 			for i := range n {
 				wg.Go(func() {
 					<-start
-					_, errs[i] = st.RotateRefreshToken(ctx, contested, successor, at(5), 10*time.Second)
+					_, errs[i] = st.RotateRefreshToken(ctx, genuine(s.ID, root, 0, at(5), 10*time.Second))
 				})
 			}
 			close(start)
@@ -519,8 +565,12 @@ func testRotateReuseIntervalConcurrent(t *testing.T, st latch.Store) {
 				}
 			}
 			equal(t, "RevokedAt", session(t, st, s.ID).RevokedAt, nil)
-			if _, err := st.RotateRefreshToken(ctx, successor, []byte("after-"+string(successor)), at(6), 10*time.Second); err != nil {
+			if _, err := st.RotateRefreshToken(ctx, genuine(s.ID, root, 1, at(6), 10*time.Second)); err != nil {
 				t.Errorf("rotating the successor: %v", err)
+			}
+			// Exactly one rotation: generation 2 is current now.
+			if _, err := st.RotateRefreshToken(ctx, genuine(s.ID, root, 2, at(7), 10*time.Second)); err != nil {
+				t.Errorf("rotating generation 2: %v", err)
 			}
 		})
 	}
@@ -540,26 +590,25 @@ func testRotateSessionEnded(t *testing.T, st latch.Store) {
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
-			old, next := fmt.Appendf(nil, "old-%d", i), fmt.Appendf(nil, "next-%d", i)
-			s := createSession(t, st, u.ID, old) // expires at(60)
+			root := fmt.Appendf(nil, "old-%d", i)
+			s := createSession(t, st, u.ID, root) // expires at(60)
 			if tc.revoke {
 				if err := st.RevokeSession(ctx, s.ID, at(10)); err != nil {
 					t.Fatal(err)
 				}
 			}
-			_, err := st.RotateRefreshToken(ctx, old, next, tc.at, 0)
+			_, err := st.RotateRefreshToken(ctx, genuine(s.ID, root, 0, tc.at, 0))
 			wantError(t, err, latch.KindUnauthenticated, latch.CodeInvalidToken)
-			// No successor was stored, and the old token was not used up:
-			// presenting it again is the same answer, not a reuse.
-			_, err = st.RotateRefreshToken(ctx, next, []byte("x"), tc.at, 0)
-			wantNotFound(t, err)
-			_, err = st.RotateRefreshToken(ctx, old, next, tc.at, 0)
+			// Nothing was rotated: presenting it again is the same answer,
+			// not a reuse, and so is an old generation.
+			_, err = st.RotateRefreshToken(ctx, genuine(s.ID, root, 0, tc.at, 0))
 			wantError(t, err, latch.KindUnauthenticated, latch.CodeInvalidToken)
+			equal(t, "RevokedAt", session(t, st, s.ID).RevokedAt, map[bool]*time.Time{true: storedPtr(at(10))}[tc.revoke])
 		})
 	}
 	// One microsecond before expiry still rotates.
 	s := createSession(t, st, u.ID, []byte("edge"))
-	if _, err := st.RotateRefreshToken(t.Context(), []byte("edge"), []byte("edge-2"), stored(at(60)).Add(-time.Microsecond), 0); err != nil {
+	if _, err := st.RotateRefreshToken(t.Context(), genuine(s.ID, []byte("edge"), 0, stored(at(60)).Add(-time.Microsecond), 0)); err != nil {
 		t.Errorf("rotation just before expiry: %v", err)
 	}
 	equal(t, "session", session(t, st, s.ID).RevokedAt, nil)
@@ -572,8 +621,8 @@ func testRotateConcurrent(t *testing.T, st latch.Store) {
 	for round := range 5 {
 		t.Run(fmt.Sprint("round ", round), func(t *testing.T) {
 			ctx := t.Context()
-			contested := fmt.Appendf(nil, "contested-%d", round)
-			s := createSession(t, st, u.ID, contested)
+			root := fmt.Appendf(nil, "contested-%d", round)
+			s := createSession(t, st, u.ID, root)
 			const n = 20
 			errs := make([]error, n)
 			var wg sync.WaitGroup
@@ -581,7 +630,7 @@ func testRotateConcurrent(t *testing.T, st latch.Store) {
 			for i := range n {
 				wg.Go(func() {
 					<-start
-					_, errs[i] = st.RotateRefreshToken(ctx, contested, fmt.Appendf(nil, "next-%d-%d", round, i), at(5), 0)
+					_, errs[i] = st.RotateRefreshToken(ctx, genuine(s.ID, root, 0, at(5), 0))
 				})
 			}
 			close(start)
@@ -591,15 +640,17 @@ func testRotateConcurrent(t *testing.T, st latch.Store) {
 				switch {
 				case err == nil:
 					wins++
-				case latch.IsCode(err, latch.CodeRefreshTokenReused):
+				case latch.IsCode(err, latch.CodeRefreshTokenReused), latch.IsCode(err, latch.CodeInvalidToken):
+					// A reuse, or the session a reuse revoked first.
 				default:
-					t.Errorf("rotation %d: %v, want nil or refresh_token_reused", i, err)
+					t.Errorf("rotation %d: %v, want nil, refresh_token_reused or invalid_token", i, err)
 				}
 			}
 			if wins != 1 {
 				t.Errorf("%d rotations succeeded, want exactly 1", wins)
 			}
-			// Every loser was a reuse, so the session ends revoked.
+			// Without a reuse interval every loser is a reuse, so the
+			// session ends revoked.
 			equal(t, "RevokedAt", session(t, st, s.ID).RevokedAt, storedPtr(at(5)))
 		})
 	}

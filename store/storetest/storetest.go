@@ -100,6 +100,7 @@ func Run(t *testing.T, open func(t *testing.T) latch.Store) {
 		{"Audit/Details", testAuditDetails},
 		{"Audit/WithChanges", testAuditWithChanges},
 		{"Audit/NotWithFailedChanges", testAuditNotWithFailedChanges},
+		{"Audit/OnSessions", testAuditOnSessions},
 		{"ChangePassword/Overwrite", testChangePasswordOverwrite},
 		{"ChangePassword/MustChange", testChangePasswordMustChange},
 		{"PasswordHistory", testPasswordHistory},

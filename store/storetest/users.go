@@ -308,9 +308,9 @@ func testNotFound(t *testing.T, st latch.Store) {
 	}
 	_, err := st.UserByEmail(t.Context(), "absent@example.com")
 	wantNotFound(t, err)
-	_, err = st.RotateRefreshToken(t.Context(), []byte("absent-refresh"), []byte("next"), at(1), 0)
+	_, err = st.RotateRefreshToken(t.Context(), genuine(newID(t), []byte("absent-refresh"), 0, at(1), 0))
 	wantNotFound(t, err)
-	_, err = st.RotateRefreshToken(t.Context(), nil, []byte("next"), at(1), 0)
+	_, err = st.RotateRefreshToken(t.Context(), latch.RefreshRotation{SessionID: newID(t), NextHash: []byte("next"), At: at(1)})
 	wantNotFound(t, err)
 }
 
@@ -536,7 +536,7 @@ func testDeleteUser(t *testing.T, st latch.Store) {
 	wantNotFound(t, err)
 	_, _, err = st.SessionWithUser(ctx, s.ID)
 	wantNotFound(t, err)
-	_, err = st.RotateRefreshToken(ctx, []byte("del-r0"), []byte("del-r1"), at(3), 0)
+	_, err = st.RotateRefreshToken(ctx, genuine(s.ID, []byte("del-r0"), 0, at(3), 0))
 	wantNotFound(t, err)
 	_, err = st.Credential(ctx, u.ID)
 	wantNotFound(t, err)

@@ -5,6 +5,7 @@
 package contract
 
 import (
+	"crypto/subtle"
 	"strings"
 	"time"
 	"unicode"
@@ -294,4 +295,50 @@ func ClaimRefused() *latch.Error {
 // LastSignInMethod refuses to remove a user's only way to sign in.
 func LastSignInMethod() *latch.Error {
 	return &latch.Error{Kind: latch.KindConflict, Code: latch.CodeLastSignInMethod, Message: "this is the account's only way to sign in"}
+}
+
+// RefreshVerdict is what a presented refresh token that did not rotate
+// is (see latch.SessionStore.RotateRefreshToken).
+type RefreshVerdict int
+
+const (
+	// RefreshUnknown: not a token of the chain as far as can be told
+	// (newer than the current one, or forged): NotFound, nothing written.
+	RefreshUnknown RefreshVerdict = iota
+	// RefreshAgain: the current token's predecessor again, within the
+	// reuse interval, rotated into exactly the current token: the session,
+	// nothing written.
+	RefreshAgain
+	// RefreshReused: a proven older token of the chain: revoke.
+	RefreshReused
+)
+
+// ClassifyRefresh decides what r is, given the chain of its live session
+// at at: the current generation, its hash and when it was rotated to.
+func ClassifyRefresh(r latch.RefreshRotation, current int64, currentHash []byte, rotatedAt, at time.Time) RefreshVerdict {
+	if r.Generation >= current {
+		return RefreshUnknown
+	}
+	if r.Generation == current-1 && WithinReuse(rotatedAt, at, r.ReuseInterval) &&
+		subtle.ConstantTimeCompare(r.NextHash, currentHash) == 1 {
+		return RefreshAgain
+	}
+	if r.Descends != nil && r.Descends(current, currentHash) {
+		return RefreshReused
+	}
+	return RefreshUnknown
+}
+
+// RefreshRotation checks r's fields (a malformed one is NotFound, as an
+// unknown token, except an empty NextHash, the caller's mistake) and
+// returns the session id canonical.
+func RefreshRotation(r latch.RefreshRotation) (string, error) {
+	id, ok := ID(r.SessionID)
+	if !ok || len(r.Hash) == 0 || r.Generation < 0 {
+		return "", NotFound("refresh token")
+	}
+	if len(r.NextHash) == 0 {
+		return "", Invalid("refresh_token", "new refresh token hash is empty")
+	}
+	return id, nil
 }
