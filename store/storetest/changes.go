@@ -236,7 +236,7 @@ func testFeedUnrelatedUpdates(t *testing.T, b FeedBackend) {
 	marker := createUser(t, b.Other, "marker@example.com")
 	sink := watch(t, b)
 
-	if _, err := b.Other.RotateRefreshToken(ctx, []byte("q0"), []byte("q1"), at(2), 0); err != nil {
+	if _, err := b.Other.RotateRefreshToken(ctx, latch.RefreshRotation{SessionID: s.ID, Generation: 0, Hash: []byte("q0"), NextHash: []byte("q1"), At: at(2)}); err != nil {
 		t.Fatalf("RotateRefreshToken: %v", err)
 	}
 	if err := b.Other.ReplacePasswordHash(ctx, u.ID, "$argon2id$old", "$argon2id$rehashed", at(3)); err != nil {
@@ -250,10 +250,11 @@ func testFeedUnrelatedUpdates(t *testing.T, b FeedBackend) {
 		t.Fatalf("AppendAudit: %v", err)
 	}
 	// Updates that leave the watched columns as they were, or touch
-	// others only: the refresh-token columns a session may gain are
-	// such columns.
+	// others only (the session row's refresh chain, as a rotation writes
+	// it, is such a column).
 	for _, q := range []string{
 		`UPDATE sessions SET created_at = created_at WHERE id = '` + s.ID + `'`,
+		`UPDATE sessions SET refresh_generation = refresh_generation + 1, refresh_hash = refresh_hash WHERE id = '` + s.ID + `'`,
 		`UPDATE sessions SET revoked_at = revoked_at, expires_at = expires_at, scopes = scopes, kind = kind, user_id = user_id WHERE id = '` + s.ID + `'`,
 		`UPDATE users SET email_normalized = email_normalized WHERE id = '` + u.ID + `'`,
 		`UPDATE users SET active = active, email = email, updated_at = updated_at WHERE id = '` + u.ID + `'`,
