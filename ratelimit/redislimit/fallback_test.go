@@ -188,13 +188,29 @@ func TestFallbackRedisBack(t *testing.T) {
 			if known, err := f.Marked(ctx, "elsewhere"); err != nil || !known {
 				t.Fatalf("a mark made in Redis: %v %v", known, err)
 			}
-			// And decisions are recorded in Redis again.
-			before := f.Fallbacks()
-			if d, err := f.Allow(ctx, "new", rule, 1); err != nil || !d.Allowed {
-				t.Fatalf("a fresh key: %+v %v", d, err)
+			// And decisions are recorded in Redis again. One call may still
+			// outlast the bound on a loaded machine (the race detector, a
+			// CI run's other packages) and be answered in process, as it
+			// should; of a few fresh keys, one must be decided in Redis.
+			recorded := false
+			for i := range 5 {
+				key := "new-" + strconv.Itoa(i)
+				before := f.Fallbacks()
+				if d, err := f.Allow(ctx, key, rule, 1); err != nil || !d.Allowed {
+					t.Fatalf("a fresh key: %+v %v", d, err)
+				}
+				if f.Fallbacks() != before {
+					t.Logf("%s: answered in process (the call outlasted its bound)", key)
+					continue
+				}
+				if n, err := rdb.Exists(ctx, prefix+key).Result(); err != nil || n != 1 {
+					t.Fatalf("a decision Redis answered is not in Redis: %v %v", n, err)
+				}
+				recorded = true
+				break
 			}
-			if n, err := rdb.Exists(ctx, prefix+"new").Result(); err != nil || n != 1 || f.Fallbacks() != before {
-				t.Fatalf("a decision after Redis came back is not in Redis: %v %v", n, err)
+			if !recorded {
+				t.Fatal("after Redis came back, five fresh keys were all answered in process")
 			}
 		})
 	}
