@@ -49,6 +49,10 @@ type benchReport struct {
 	ConcurrentCeiling float64 `json:"concurrent_hash_ceiling_per_sec,omitempty"`
 	OfConcurrent      float64 `json:"fraction_of_concurrent_ceiling,omitempty"`
 	CPUBeyondMS       float64 `json:"cpu_ms_per_login_beyond_hash,omitempty"`
+	// ServerCPUBeyondMS is the server's own CPU per login (from /proc,
+	// with --server-pid) beyond one hash: CPUBeyondMS counts every core's
+	// time, the load generator's on the same cores included.
+	ServerCPUBeyondMS float64 `json:"server_cpu_ms_per_login_beyond_hash,omitempty"`
 	Cores             int     `json:"cores"`
 	ServerPeakRSS     string  `json:"server_peak_rss,omitempty"`
 	ServerCPUSecs     float64 `json:"server_cpu_seconds,omitempty"`
@@ -217,6 +221,9 @@ func runBench(ctx context.Context, scenario string, bs benchSettings, getenv fun
 	if bs.serverPID > 0 {
 		report.ServerPeakRSS = procField(bs.serverPID, "VmHWM")
 		report.ServerCPUSecs = procCPUSeconds(bs.serverPID) - cpuBefore
+		if ok := report.StatusCodes["200"]; scenario == "login" && ok > 0 {
+			report.ServerCPUBeyondMS = report.ServerCPUSecs*1000/float64(ok) - report.OneHashMS
+		}
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
