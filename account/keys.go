@@ -14,30 +14,41 @@ type KeyRotation struct {
 	RetireAt time.Time        // when the keys it replaced stop verifying
 }
 
-// RotateSigningKey makes a new key the one that signs (the operator's
-// `latch keys rotate`). The keys it replaces keep verifying, and stay in
-// the JWKS, until every token they may have signed has expired: the
-// longest of an access token's life, a verification link's, and the
-// latest end of a live personal or project token (whose one access token
-// lives as long as its session), plus token.RefreshInterval, for the
-// replicas that sign with the old key until they read the keys again.
-// Values sealed with the old keys (cookies, queued mail) open until then
-// too. After it, the janitor (PurgeEndedSessions) deletes them.
-func (s *Service) RotateSigningKey(ctx context.Context, a Admin) (KeyRotation, error) {
+// RotateSigningKey makes a new key of alg the one that signs (the
+// operator's `latch keys rotate [--alg]`); alg is the native algorithm
+// (LATCH_SIGNING_ALG, also when "") or the OpenID one
+// (LATCH_OIDC_SIGNING_ALG). The keys it replaces keep verifying, and stay
+// in the JWKS, until every token they may have signed has expired, plus
+// token.RefreshInterval, for the replicas that sign with the old key until
+// they read the keys again. For the native family that is the longest of
+// an access token's life, a verification link's, and the latest end of a
+// live personal or project token (whose one access token lives as long as
+// its session); values sealed with the old keys (cookies, queued mail)
+// open until then too. For the OpenID family (ID tokens and apps' access
+// tokens, which live AccessTokenTTL) it is an access token's life: a long
+// personal token must not keep a replaced RSA key published. After it, the
+// janitor (PurgeEndedSessions) deletes them.
+func (s *Service) RotateSigningKey(ctx context.Context, a Admin, alg string) (KeyRotation, error) {
 	if a.Client != nil {
 		return KeyRotation{}, &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeInsufficientScope, Message: "only the operator rotates signing keys"}
 	}
-	now := s.now()
-	retire := now.Add(max(s.cfg.AccessTokenTTL, s.cfg.LinkTTL))
-	latest, err := s.store.LatestSessionExpiry(ctx, []latch.TokenKind{latch.KindPersonal, latch.KindProject}, now)
-	if err != nil {
-		return KeyRotation{}, err
+	if alg == "" {
+		alg = s.keys.Algorithm()
 	}
-	if latest.After(retire) {
-		retire = latest
+	now := s.now()
+	retire := now.Add(s.cfg.AccessTokenTTL)
+	if alg == s.keys.Algorithm() {
+		retire = now.Add(max(s.cfg.AccessTokenTTL, s.cfg.LinkTTL))
+		latest, err := s.store.LatestSessionExpiry(ctx, []latch.TokenKind{latch.KindPersonal, latch.KindProject}, now)
+		if err != nil {
+			return KeyRotation{}, err
+		}
+		if latest.After(retire) {
+			retire = latest
+		}
 	}
 	retire = retire.Add(token.RefreshInterval)
-	k, err := s.keys.Rotate(ctx, retire)
+	k, err := s.keys.Rotate(ctx, alg, retire)
 	if err != nil {
 		return KeyRotation{}, latch.AsError(err)
 	}

@@ -75,12 +75,18 @@ func TestSigningKeysEncryptedAtRest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// Both families' keys: the native ES256 and the OpenID RS256.
 			stored, _ := store.SigningKeys(ctx)
-			if len(stored) != 1 || !bytes.HasPrefix(stored[0].Private, []byte("latch-kek-v1:")) {
-				t.Fatalf("the private key is not stored encrypted")
+			if len(stored) != 2 {
+				t.Fatalf("%d keys stored, want the native and the OpenID one", len(stored))
 			}
-			if _, err := x509.ParsePKCS8PrivateKey(stored[0].Private); err == nil {
-				t.Fatal("the stored bytes parse as a private key")
+			for _, sk := range stored {
+				if !bytes.HasPrefix(sk.Private, []byte("latch-kek-v1:")) {
+					t.Fatalf("the %s private key is not stored encrypted", sk.Algorithm)
+				}
+				if _, err := x509.ParsePKCS8PrivateKey(sk.Private); err == nil {
+					t.Fatalf("the stored %s bytes parse as a private key", sk.Algorithm)
+				}
 			}
 			raw, _ := keys.Sign(token.Claims{Subject: "u", SessionID: "s", Kind: latch.KindSession, IssuedAt: clock.Now(), Expiry: clock.Now().Add(time.Hour)})
 			again, err := token.LoadKeys(ctx, store, cfg)
@@ -120,7 +126,8 @@ func TestRotate(t *testing.T) {
 			ctx := context.Background()
 			store := b.Open(t)
 			clock := testenv.NewClock()
-			cfg := token.KeysConfig{Algorithm: token.ES256, Issuer: testenv.TestIssuer, Now: clock.Now, EncryptionKey: bytes.Repeat([]byte{7}, 32)}
+			// One family (OpenID on ES256 too): the native key's life alone.
+			cfg := token.KeysConfig{Algorithm: token.ES256, OIDCAlgorithm: token.ES256, Issuer: testenv.TestIssuer, Now: clock.Now, EncryptionKey: bytes.Repeat([]byte{7}, 32)}
 			keys, err := token.LoadKeys(ctx, store, cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -150,7 +157,7 @@ func TestRotate(t *testing.T) {
 
 			clock.Advance(time.Minute) // keys created at one instant sort by id
 			retireAt := clock.Now().Add(2 * time.Hour)
-			added, err := keys.Rotate(ctx, retireAt)
+			added, err := keys.Rotate(ctx, token.ES256, retireAt)
 			if err != nil {
 				t.Fatalf("Rotate: %v", err)
 			}

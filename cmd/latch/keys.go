@@ -17,10 +17,13 @@ func keysListCommand(inv *invocation) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "list the signing keys, oldest first, one JSON line each (never a private part)",
-		Long: `List the keys that sign access tokens, oldest first, one JSON line each:
-state "signing" (the one that signs new tokens), "verifying" (replaced by a
-rotation; still verifies and is published in the JWKS until retire_at) or
-"retired" (verifies nothing; deleted within the hour by latch serve).`,
+		Long: `List the keys that sign tokens, oldest first, one JSON line each:
+state "signing" (the one of its family that signs new tokens), "verifying"
+(replaced by a rotation; still verifies and is published in the JWKS until
+retire_at) or "retired" (verifies nothing; deleted within the hour by latch
+serve). "families" says what the key's algorithm signs: "native" (Latch's
+own access tokens, LATCH_SIGNING_ALG) and/or "openid" (ID tokens and apps'
+access tokens, LATCH_OIDC_SIGNING_ALG); each family has one signing key.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a, err := inv.open()
@@ -34,7 +37,11 @@ rotation; still verifies and is published in the JWKS until retire_at) or
 			}
 			enc := json.NewEncoder(inv.stdout)
 			for _, k := range keys {
-				out := map[string]any{"id": k.ID, "algorithm": k.Algorithm, "state": k.State, "created_at": k.CreatedAt}
+				families := k.Families
+				if families == nil {
+					families = []string{} // an algorithm no longer configured: [] rather than null
+				}
+				out := map[string]any{"id": k.ID, "algorithm": k.Algorithm, "families": families, "state": k.State, "created_at": k.CreatedAt}
 				if k.RotatedAt != nil {
 					out["rotated_at"] = *k.RotatedAt
 				}
@@ -51,15 +58,19 @@ rotation; still verifies and is published in the JWKS until retire_at) or
 }
 
 func keysRotateCommand(inv *invocation) *cobra.Command {
-	return &cobra.Command{
-		Use:   "rotate",
+	var alg string
+	cmd := &cobra.Command{
+		Use:   "rotate [--alg RS256]",
 		Short: "make a new key sign; the old ones verify until their tokens expire",
-		Long: fmt.Sprintf(`Make a new key of LATCH_SIGNING_ALG the one that signs access tokens. The
-keys it replaces keep verifying, and stay in the JWKS, until every token they
-may have signed has expired (the longest of LATCH_ACCESS_TOKEN_TTL, LATCH_LINK_TTL
-and the latest live personal or project token, plus %v); then they are
-retired, and latch serve deletes them. Running replicas sign with the new key
-within %v. Prints the new key and the old keys' retire time as JSON.
+		Long: fmt.Sprintf(`Make a new key of LATCH_SIGNING_ALG (or, with --alg, of the algorithm given:
+LATCH_OIDC_SIGNING_ALG rotates the key of ID tokens and apps' access tokens)
+the one that signs. The keys of that algorithm it replaces keep verifying,
+and stay in the JWKS, until every token they may have signed has expired (for
+the native keys the longest of LATCH_ACCESS_TOKEN_TTL, LATCH_LINK_TTL and the
+latest live personal or project token; for the OpenID keys
+LATCH_ACCESS_TOKEN_TTL; plus %v); then they are retired, and latch serve
+deletes them. Running replicas sign with the new key within %v. Prints the
+new key and the old keys' retire time as JSON.
 
 A rotation does not end sessions. Against a stolen key, rotate and then end
 the sessions (latch sessions revoke) that matter.`, token.RefreshInterval, token.RefreshInterval),
@@ -70,7 +81,7 @@ the sessions (latch sessions revoke) that matter.`, token.RefreshInterval, token
 				return err
 			}
 			defer a.Close()
-			r, err := a.accounts.RotateSigningKey(inv.ctx, account.Operator(""))
+			r, err := a.accounts.RotateSigningKey(inv.ctx, account.Operator(""), alg)
 			if err != nil {
 				return describe(err)
 			}
@@ -79,6 +90,8 @@ the sessions (latch sessions revoke) that matter.`, token.RefreshInterval, token
 			})
 		},
 	}
+	cmd.Flags().StringVar(&alg, "alg", "", "the algorithm of the family to rotate: LATCH_SIGNING_ALG (the default) or LATCH_OIDC_SIGNING_ALG")
+	return cmd
 }
 
 // refreshKeys reads the signing keys again every token.RefreshInterval

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -139,16 +140,41 @@ func TestOperatorCommands(t *testing.T) {
 
 			// Keys: the token issued before a rotation still verifies, the
 			// new key signs, both are published.
-			keys := lines(t, cli("keys", "list"))
-			if len(keys) != 1 || keys[0]["state"] != "signing" || keys[0]["algorithm"] != "ES256" {
-				t.Fatalf("keys list: %v", keys)
+			// The native family (ES256) and the OpenID one (RS256), one
+			// signing key each; `keys rotate` rotates the native one.
+			nativeKeys := func() (native, openid []map[string]any) {
+				for _, k := range lines(t, cli("keys", "list")) {
+					switch fmt.Sprint(k["families"]) {
+					case "[native]":
+						native = append(native, k)
+					case "[openid]":
+						openid = append(openid, k)
+					default:
+						t.Fatalf("keys list: families of %v", k)
+					}
+				}
+				return native, openid
+			}
+			keys, openid := nativeKeys()
+			if len(keys) != 1 || keys[0]["state"] != "signing" || keys[0]["algorithm"] != "ES256" ||
+				len(openid) != 1 || openid[0]["state"] != "signing" || openid[0]["algorithm"] != "RS256" {
+				t.Fatalf("keys list: %v %v", keys, openid)
 			}
 			var rotated map[string]any
 			decode(t, cli("keys", "rotate"), &rotated)
-			keys = lines(t, cli("keys", "list"))
+			keys, openidAfter := nativeKeys()
 			if len(keys) != 2 || keys[0]["state"] != "verifying" || keys[0]["retire_at"] == nil || keys[1]["state"] != "signing" || keys[1]["id"] != rotated["signing_key"] {
 				t.Fatalf("keys list after rotate: %v (rotated %v)", keys, rotated)
 			}
+			if len(openidAfter) != 1 || openidAfter[0]["id"] != openid[0]["id"] || openidAfter[0]["state"] != "signing" {
+				t.Fatalf("a native rotation touched the OpenID key: %v", openidAfter)
+			}
+			var rotatedOpenID map[string]any
+			decode(t, cli("keys", "rotate", "--alg", "RS256"), &rotatedOpenID)
+			if _, openidAfter = nativeKeys(); len(openidAfter) != 2 || openidAfter[0]["state"] != "verifying" || openidAfter[1]["id"] != rotatedOpenID["signing_key"] || openidAfter[1]["state"] != "signing" {
+				t.Fatalf("keys list after rotate --alg RS256: %v (rotated %v)", openidAfter, rotatedOpenID)
+			}
+			fails(1, "EdDSA", "keys", "rotate", "--alg", "EdDSA")
 			cfg, err := loadConfig(newEnvironment(env).Getenv)
 			if err != nil {
 				t.Fatal(err)
