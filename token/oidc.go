@@ -184,17 +184,17 @@ func (c AppAccessClaims) HasScope(scope string) bool { return slices.Contains(c.
 // appAccessWireClaims is the JSON of an app's access token. Kind is only
 // read: a token that has one is Latch's own and is refused.
 type appAccessWireClaims struct {
-	Issuer   string           `json:"iss"`
-	Subject  string           `json:"sub"`
-	Audience jwt.Audience     `json:"aud"`
-	ClientID string           `json:"client_id"`
-	Scope    string           `json:"scope,omitempty"`
-	IssuedAt int64            `json:"iat"`
-	Expiry   int64            `json:"exp"`
-	ID       string           `json:"jti"`
-	AuthTime int64            `json:"auth_time,omitempty"`
-	GrantID  string           `json:"sid,omitempty"`
-	Kind     *json.RawMessage `json:"kind,omitempty"`
+	Issuer   string          `json:"iss"`
+	Subject  string          `json:"sub"`
+	Audience jwt.Audience    `json:"aud"`
+	ClientID string          `json:"client_id"`
+	Scope    string          `json:"scope,omitempty"`
+	IssuedAt int64           `json:"iat"`
+	Expiry   int64           `json:"exp"`
+	ID       string          `json:"jti"`
+	AuthTime int64           `json:"auth_time,omitempty"`
+	GrantID  string          `json:"sid,omitempty"`
+	Kind     json.RawMessage `json:"kind,omitempty"`
 }
 
 // SignAppAccess returns a signed access token for an app (typ at+jwt, no
