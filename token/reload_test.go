@@ -252,3 +252,128 @@ func errCause(err error) string {
 	}
 	return ""
 }
+
+// TestRotateOpenIDFamily: `keys rotate --alg RS256` across two replicas on
+// one store. The new RSA key signs ID tokens at once here and after a
+// Refresh there; the native key is untouched; the old RSA key's ID tokens
+// still pass as logout hints, and its access tokens verify, until its
+// retire time, then not.
+func TestRotateOpenIDFamily(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			store := b.Open(t)
+			clock := testenv.NewClock()
+			cfg := token.KeysConfig{Algorithm: token.ES256, Issuer: testenv.TestIssuer, Now: clock.Now, EncryptionKey: bytes.Repeat([]byte{7}, 32)}
+			keys, err := token.LoadKeys(ctx, store, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, err := token.LoadKeys(ctx, store, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if keys.OIDCAlgorithm() != token.RS256 {
+				t.Fatalf("default OpenID algorithm %q", keys.OIDCAlgorithm())
+			}
+			idToken := func(k *token.Keys) string {
+				t.Helper()
+				raw, err := k.SignIDToken(token.IDClaims{Subject: "u", ClientID: "app-1", IssuedAt: clock.Now(), Expiry: clock.Now().Add(time.Hour)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return raw
+			}
+			appAccess := func(k *token.Keys) string {
+				t.Helper()
+				raw, err := k.SignAppAccess(token.AppAccessClaims{Subject: "u", ClientID: "app-1", Audience: []string{"app-1"}, IssuedAt: clock.Now(), Expiry: clock.Now().Add(3 * time.Hour)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return raw
+			}
+			nativeBefore := keyID(t, sign(t, keys, clock))
+			oldID, oldAccess := idToken(keys), appAccess(keys)
+			oldKID := keyID(t, oldID)
+			if oldKID == nativeBefore || keyID(t, idToken(other)) != oldKID {
+				t.Fatalf("the replicas do not share one RSA key apart from the native one")
+			}
+
+			clock.Advance(time.Minute)
+			retireAt := clock.Now().Add(2 * time.Hour)
+			if _, err := keys.Rotate(ctx, token.EdDSA, retireAt); !latch.IsKind(err, latch.KindInvalid) {
+				t.Fatalf("rotating an algorithm no family has: %v", err)
+			}
+			added, err := keys.Rotate(ctx, token.RS256, retireAt)
+			if err != nil || added.Algorithm != token.RS256 {
+				t.Fatalf("Rotate: %+v, %v", added, err)
+			}
+			if kid := keyID(t, idToken(keys)); kid != added.ID {
+				t.Errorf("ID tokens after the rotation name %s, want %s", kid, added.ID)
+			}
+			if kid := keyID(t, sign(t, keys, clock)); kid != nativeBefore {
+				t.Errorf("an RS256 rotation changed the native signing key to %s", kid)
+			}
+			if kid := keyID(t, idToken(other)); kid != oldKID {
+				t.Errorf("the other replica signs with %s before its refresh", kid)
+			}
+			// The other replica verifies the new key's tokens at once: an
+			// unknown kid sends it to the store (after the reload interval).
+			clock.Advance(10 * time.Second)
+			if _, err := other.VerifyIDTokenHint(idToken(keys)); err != nil {
+				t.Errorf("the other replica, a token of the new key: %v", err)
+			}
+			if err := other.Refresh(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if kid := keyID(t, idToken(other)); kid != added.ID {
+				t.Errorf("the other replica signs with %s after its refresh, want %s", kid, added.ID)
+			}
+			jwks := string(keys.JWKS())
+			if !strings.Contains(jwks, oldKID) || !strings.Contains(jwks, added.ID) || !strings.Contains(jwks, nativeBefore) {
+				t.Errorf("the JWKS does not publish the three keys: %s", jwks)
+			}
+			list, _ := keys.List(ctx)
+			states := map[string]token.KeyState{}
+			for _, info := range list {
+				states[info.ID] = info.State
+			}
+			if len(list) != 3 || states[oldKID] != token.KeyVerifying || states[added.ID] != token.KeySigning || states[nativeBefore] != token.KeySigning {
+				t.Errorf("keys after the rotation: %+v", list)
+			}
+			for _, k := range []*token.Keys{keys, other} {
+				if _, err := k.VerifyIDTokenHint(oldID); err != nil {
+					t.Errorf("the old key's ID token before its retire time: %v", err)
+				}
+				if _, err := k.VerifyAppAccess(oldAccess, "app-1"); err != nil {
+					t.Errorf("the old key's access token before its retire time: %v", err)
+				}
+			}
+
+			clock.Advance(2 * time.Hour)
+			for _, k := range []*token.Keys{keys, other} {
+				if _, err := k.VerifyIDTokenHint(oldID); err == nil || !strings.Contains(errCause(err), "retired") {
+					t.Errorf("the retired key's ID token as a hint: %v", err)
+				}
+				if _, err := k.VerifyAppAccess(oldAccess, "app-1"); err == nil || !strings.Contains(errCause(err), "retired") {
+					t.Errorf("the retired key's access token: %v", err)
+				}
+			}
+			if err := keys.Refresh(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(keys.JWKS()), oldKID) {
+				t.Error("the retired RSA key is still published")
+			}
+		})
+	}
+}
+
+func sign(t *testing.T, k *token.Keys, clock *testenv.Clock) string {
+	t.Helper()
+	raw, err := k.Sign(token.Claims{Subject: "u", SessionID: "s", Kind: latch.KindSession, IssuedAt: clock.Now(), Expiry: clock.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
