@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/latchid/latch"
@@ -10,9 +11,18 @@ import (
 
 // KeyRotation is what RotateSigningKey did.
 type KeyRotation struct {
-	Key      latch.SigningKey // the key that signs from now on, without its private part
-	RetireAt time.Time        // when the keys it replaced stop verifying
+	Key         latch.SigningKey // the new key, without its private part
+	ActivatesAt time.Time        // when it starts to sign
+	RetireAt    time.Time        // when the keys it replaced stop verifying
 }
+
+// MinKeyAnnouncement is the shortest announcement of a rotation: a relying
+// party may cache the JWKS for its max-age (300 s, api/native), after the
+// last replica has read the new key (token.RefreshInterval). Shorter than
+// that, a relying party could meet a kid it does not know yet; a rotation
+// at once (announce 0) is still allowed, for a key that must stop signing
+// now.
+const MinKeyAnnouncement = 5*time.Minute + token.RefreshInterval
 
 // RotateSigningKey makes a new key of alg the one that signs (the
 // operator's `latch keys rotate [--alg]`); alg is the native algorithm
@@ -28,18 +38,27 @@ type KeyRotation struct {
 // tokens, which live AccessTokenTTL) it is an access token's life: a long
 // personal token must not keep a replaced RSA key published. After it, the
 // janitor (PurgeEndedSessions) deletes them.
-func (s *Service) RotateSigningKey(ctx context.Context, a Admin, alg string) (KeyRotation, error) {
+//
+// With announce > 0 the new key is published at once and signs only from
+// now + announce (at least MinKeyAnnouncement), so relying parties that
+// cache the JWKS know it before they meet it; the old keys sign until
+// then, and their retire time counts from then.
+func (s *Service) RotateSigningKey(ctx context.Context, a Admin, alg string, announce time.Duration) (KeyRotation, error) {
 	if a.Client != nil {
 		return KeyRotation{}, &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeInsufficientScope, Message: "only the operator rotates signing keys"}
+	}
+	if announce != 0 && announce < MinKeyAnnouncement {
+		return KeyRotation{}, &latch.Error{Kind: latch.KindInvalid, Code: latch.CodeInvalidRequest, Field: "announce",
+			Message: fmt.Sprintf("announce a rotation at least %v ahead (the JWKS cache time plus a key reload), or 0 to rotate at once", MinKeyAnnouncement)}
 	}
 	if alg == "" {
 		alg = s.keys.Algorithm()
 	}
-	now := s.now()
-	retire := now.Add(s.cfg.AccessTokenTTL)
+	activates := s.now().Add(announce)
+	retire := activates.Add(s.cfg.AccessTokenTTL)
 	if alg == s.keys.Algorithm() {
-		retire = now.Add(max(s.cfg.AccessTokenTTL, s.cfg.LinkTTL))
-		latest, err := s.store.LatestSessionExpiry(ctx, []latch.TokenKind{latch.KindPersonal, latch.KindProject}, now)
+		retire = activates.Add(max(s.cfg.AccessTokenTTL, s.cfg.LinkTTL))
+		latest, err := s.store.LatestSessionExpiry(ctx, []latch.TokenKind{latch.KindPersonal, latch.KindProject}, s.now())
 		if err != nil {
 			return KeyRotation{}, err
 		}
@@ -48,11 +67,11 @@ func (s *Service) RotateSigningKey(ctx context.Context, a Admin, alg string) (Ke
 		}
 	}
 	retire = retire.Add(token.RefreshInterval)
-	k, err := s.keys.Rotate(ctx, alg, retire)
+	k, err := s.keys.Rotate(ctx, alg, activates, retire)
 	if err != nil {
 		return KeyRotation{}, latch.AsError(err)
 	}
-	return KeyRotation{Key: k, RetireAt: retire}, nil
+	return KeyRotation{Key: k, ActivatesAt: activates, RetireAt: retire}, nil
 }
 
 // SigningKeys describes the stored signing keys, oldest first, never their

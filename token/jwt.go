@@ -114,6 +114,11 @@ type keySet struct {
 	public   map[string]jose.JSONWebKey // by kid
 	retireAt map[string]time.Time       // kid of a rotated key: when it stops verifying
 	jwks     []byte
+	// switchAt is when an announced rotation makes another key sign (zero
+	// if none is due): the snapshot is rebuilt from stored then, so the
+	// switch happens at its time on every replica, not at the next read.
+	switchAt time.Time
+	stored   []latch.SigningKey
 }
 
 // RefreshInterval is how often a serving replica reads the keys again
@@ -207,21 +212,36 @@ func hasLiveKey(keys []latch.SigningKey, alg string, now time.Time) bool {
 }
 
 // signingKeyID picks, among stored keys (oldest first), the one that signs
-// at now: the oldest key of alg that no rotation replaced (replicas that
-// raced to create a first key agree on it), or failing that the newest
-// live one of alg. "" if alg has no live key.
+// at now: the oldest active key of alg that no rotation has replaced by
+// now (replicas that raced to create a first key agree on it), or failing
+// that the newest active, live one of alg. A key announced for later signs
+// nothing yet. "" if alg has no such key.
 func signingKeyID(stored []latch.SigningKey, alg string, now time.Time) string {
 	newest := ""
 	for _, k := range stored {
-		if k.Algorithm != alg || k.Retired(now) {
+		if k.Algorithm != alg || k.Retired(now) || !k.Active(now) {
 			continue
 		}
-		if k.RotatedAt == nil {
+		if k.RotatedAt == nil || now.Before(*k.RotatedAt) {
 			return k.ID
 		}
 		newest = k.ID
 	}
 	return newest
+}
+
+// nextSwitch is the first time after now at which a key of stored starts
+// or stops signing (an announced rotation), zero if none.
+func nextSwitch(stored []latch.SigningKey, now time.Time) time.Time {
+	var next time.Time
+	for _, k := range stored {
+		for _, t := range []*time.Time{k.ActivatesAt, k.RotatedAt} {
+			if t != nil && t.After(now) && (next.IsZero() || t.Before(next)) {
+				next = *t
+			}
+		}
+	}
+	return next
 }
 
 // NewSigningKey makes a fresh private key for alg.
@@ -251,7 +271,7 @@ func NewSigningKey(alg string, now time.Time) (latch.SigningKey, error) {
 // newKeySet builds the snapshot of the keys that are not retired: alg is
 // the native family, oidcAlg the OpenID one ("" for none).
 func newKeySet(stored []latch.SigningKey, alg, oidcAlg string, kek []byte, now time.Time) (*keySet, error) {
-	ks := &keySet{public: map[string]jose.JSONWebKey{}, retireAt: map[string]time.Time{}}
+	ks := &keySet{public: map[string]jose.JSONWebKey{}, retireAt: map[string]time.Time{}, switchAt: nextSwitch(stored, now), stored: stored}
 	var set jose.JSONWebKeySet
 	signID := signingKeyID(stored, alg, now)
 	oidcID := ""
@@ -318,6 +338,30 @@ func newKeySet(stored []latch.SigningKey, alg, oidcAlg string, kek []byte, now t
 	return ks, nil
 }
 
+// signingSet is the snapshot to sign with: the current one, rebuilt from
+// the keys it holds when an announced rotation has come due since it was
+// made (no store read: the switch time is in the stored keys).
+func (k *Keys) signingSet() *keySet {
+	set := k.set.Load()
+	now := k.now()
+	if set.switchAt.IsZero() || now.Before(set.switchAt) {
+		return set
+	}
+	k.reloadMu.Lock()
+	defer k.reloadMu.Unlock()
+	if set = k.set.Load(); set.switchAt.IsZero() || now.Before(set.switchAt) {
+		return set // another caller rebuilt it
+	}
+	next, err := newKeySet(set.stored, k.alg, k.oidcAlg, k.kek, now)
+	if err != nil {
+		// Cannot happen for keys that loaded before; sign as before until
+		// the next read of the store says more.
+		return set
+	}
+	k.set.Store(next)
+	return next
+}
+
 // reload reads the keys again if the last read is older than
 // reloadInterval, and reports whether it did.
 func (k *Keys) reload() bool {
@@ -359,11 +403,14 @@ func (k *Keys) refreshLocked(ctx context.Context) error {
 }
 
 // Rotate makes a new key of alg, one of the two families' algorithms
-// (Algorithm or OIDCAlgorithm), the one that signs; the keys of alg it
-// replaces keep verifying (and stay in the JWKS) until retireAt, which the
-// caller sets after the last expiry of anything they signed. Other
-// replicas sign with the new key within RefreshInterval.
-func (k *Keys) Rotate(ctx context.Context, alg string, retireAt time.Time) (latch.SigningKey, error) {
+// (Algorithm or OIDCAlgorithm), the one that signs from activatesAt (at
+// once if zero or past); until then it is announced: published in the
+// JWKS, signing nothing. The keys of alg it replaces sign until then and
+// keep verifying (and stay in the JWKS) until retireAt, which the caller
+// sets after the last expiry of anything they signed. Other replicas know
+// the new key within RefreshInterval, and switch at activatesAt if they
+// read it before, else when they read it.
+func (k *Keys) Rotate(ctx context.Context, alg string, activatesAt, retireAt time.Time) (latch.SigningKey, error) {
 	if alg != k.alg && alg != k.oidcAlg {
 		return latch.SigningKey{}, &latch.Error{Kind: latch.KindInvalid, Code: latch.CodeInvalidRequest, Field: "algorithm",
 			Message: fmt.Sprintf("no key family signs with %q here (%s signs Latch's tokens, %s OpenID tokens)", alg, k.alg, k.oidcAlg)}
@@ -371,6 +418,9 @@ func (k *Keys) Rotate(ctx context.Context, alg string, retireAt time.Time) (latc
 	sk, err := NewSigningKey(alg, k.now())
 	if err != nil {
 		return latch.SigningKey{}, err
+	}
+	if activatesAt.After(sk.CreatedAt) {
+		sk.ActivatesAt = new(activatesAt.UTC())
 	}
 	stored := sk
 	if k.kek != nil {
@@ -392,6 +442,7 @@ func (k *Keys) Rotate(ctx context.Context, alg string, retireAt time.Time) (latc
 type KeyState string
 
 const (
+	KeyAnnounced KeyState = "announced" // published; signs from its ActivatesAt
 	KeySigning   KeyState = "signing"   // signs new tokens, and verifies
 	KeyVerifying KeyState = "verifying" // replaced; verifies until its retire time
 	KeyRetired   KeyState = "retired"   // verifies nothing; deleted by the janitor
@@ -413,8 +464,10 @@ type KeyInfo struct {
 	Families  []string
 	State     KeyState
 	CreatedAt time.Time
-	RotatedAt *time.Time
-	RetireAt  *time.Time
+	// ActivatesAt is when an announced key starts to sign.
+	ActivatesAt *time.Time
+	RotatedAt   *time.Time
+	RetireAt    *time.Time
 }
 
 // List describes every stored key, oldest first.
@@ -427,7 +480,7 @@ func (k *Keys) List(ctx context.Context) ([]KeyInfo, error) {
 	signing := map[string]bool{signingKeyID(stored, k.alg, now): true, signingKeyID(stored, k.oidcAlg, now): true}
 	out := make([]KeyInfo, 0, len(stored))
 	for _, sk := range stored {
-		info := KeyInfo{ID: sk.ID, Algorithm: sk.Algorithm, State: KeyVerifying, CreatedAt: sk.CreatedAt, RotatedAt: sk.RotatedAt, RetireAt: sk.RetireAt}
+		info := KeyInfo{ID: sk.ID, Algorithm: sk.Algorithm, State: KeyVerifying, CreatedAt: sk.CreatedAt, ActivatesAt: sk.ActivatesAt, RotatedAt: sk.RotatedAt, RetireAt: sk.RetireAt}
 		if sk.Algorithm == k.alg {
 			info.Families = append(info.Families, FamilyNative)
 		}
@@ -437,6 +490,8 @@ func (k *Keys) List(ctx context.Context) ([]KeyInfo, error) {
 		switch {
 		case sk.Retired(now):
 			info.State = KeyRetired
+		case !sk.Active(now) && (sk.RotatedAt == nil || now.Before(*sk.RotatedAt)):
+			info.State = KeyAnnounced
 		case signing[sk.ID]:
 			info.State = KeySigning
 		}
@@ -462,7 +517,7 @@ func (k *Keys) Sign(c Claims) (string, error) {
 		Kind:      string(c.Kind),
 		Scope:     strings.Join(c.Scopes, " "),
 	}
-	return jwt.Signed(k.set.Load().signer).Claims(w).Serialize()
+	return jwt.Signed(k.signingSet().signer).Claims(w).Serialize()
 }
 
 // errInvalidToken is what every verification failure looks like to a

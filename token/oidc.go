@@ -121,7 +121,7 @@ var errNoOIDCFamily = fmt.Errorf("token: no OpenID signing key")
 
 // SignIDToken returns the signed ID token for c; Issuer is filled in.
 func (k *Keys) SignIDToken(c IDClaims) (string, error) {
-	signers := k.set.Load().oidc
+	signers := k.signingSet().oidc
 	if signers == nil {
 		return "", errNoOIDCFamily
 	}
@@ -200,7 +200,7 @@ type appAccessWireClaims struct {
 // SignAppAccess returns a signed access token for an app (typ at+jwt, no
 // "kind"); Issuer and ID are filled in.
 func (k *Keys) SignAppAccess(c AppAccessClaims) (string, error) {
-	signers := k.set.Load().oidc
+	signers := k.signingSet().oidc
 	if signers == nil {
 		return "", errNoOIDCFamily
 	}

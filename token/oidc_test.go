@@ -419,3 +419,37 @@ func TestVerifyIDTokenHint(t *testing.T) {
 		}
 	}
 }
+
+// TestSigningKeyIDAnnounced: which key signs around an announced switch,
+// with two replicas' raced first keys (both replaced at the switch): the
+// oldest until the switch, not the raced newer one; the announced key
+// from the switch on; never a retired one.
+func TestSigningKeyIDAnnounced(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	switchAt, retire := t0.Add(10*time.Minute), t0.Add(3*time.Hour)
+	stored := []latch.SigningKey{
+		{ID: "first", Algorithm: RS256, CreatedAt: t0, RotatedAt: &switchAt, RetireAt: &retire},
+		{ID: "raced", Algorithm: RS256, CreatedAt: t0, RotatedAt: &switchAt, RetireAt: &retire},
+		{ID: "native", Algorithm: ES256, CreatedAt: t0},
+		{ID: "announced", Algorithm: RS256, CreatedAt: t0.Add(time.Minute), ActivatesAt: &switchAt},
+	}
+	for _, c := range []struct {
+		at   time.Time
+		want string
+	}{
+		{t0.Add(time.Minute), "first"},
+		{switchAt.Add(-time.Nanosecond), "first"},
+		{switchAt, "announced"},
+		{retire.Add(time.Hour), "announced"},
+	} {
+		if got := signingKeyID(stored, RS256, c.at); got != c.want {
+			t.Errorf("at %s: %q signs, want %q", c.at.Format(time.TimeOnly), got, c.want)
+		}
+	}
+	if got := nextSwitch(stored, t0); !got.Equal(switchAt) {
+		t.Errorf("nextSwitch = %v", got)
+	}
+	if got := nextSwitch(stored, switchAt); !got.IsZero() {
+		t.Errorf("nextSwitch after the switch = %v", got)
+	}
+}

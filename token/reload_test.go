@@ -157,7 +157,7 @@ func TestRotate(t *testing.T) {
 
 			clock.Advance(time.Minute) // keys created at one instant sort by id
 			retireAt := clock.Now().Add(2 * time.Hour)
-			added, err := keys.Rotate(ctx, token.ES256, retireAt)
+			added, err := keys.Rotate(ctx, token.ES256, time.Time{}, retireAt)
 			if err != nil {
 				t.Fatalf("Rotate: %v", err)
 			}
@@ -301,10 +301,10 @@ func TestRotateOpenIDFamily(t *testing.T) {
 
 			clock.Advance(time.Minute)
 			retireAt := clock.Now().Add(2 * time.Hour)
-			if _, err := keys.Rotate(ctx, token.EdDSA, retireAt); !latch.IsKind(err, latch.KindInvalid) {
+			if _, err := keys.Rotate(ctx, token.EdDSA, time.Time{}, retireAt); !latch.IsKind(err, latch.KindInvalid) {
 				t.Fatalf("rotating an algorithm no family has: %v", err)
 			}
-			added, err := keys.Rotate(ctx, token.RS256, retireAt)
+			added, err := keys.Rotate(ctx, token.RS256, time.Time{}, retireAt)
 			if err != nil || added.Algorithm != token.RS256 {
 				t.Fatalf("Rotate: %+v, %v", added, err)
 			}
@@ -376,4 +376,91 @@ func sign(t *testing.T, k *token.Keys, clock *testenv.Clock) string {
 		t.Fatal(err)
 	}
 	return raw
+}
+
+// TestKeysAnnounced: a rotation announced ahead publishes the new key at
+// once, on every replica that reads the keys, while the old key signs;
+// at activates_at every replica switches without reading the store again;
+// the old key verifies until its retire time.
+func TestKeysAnnounced(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			store := b.Open(t)
+			clock := testenv.NewClock()
+			cfg := token.KeysConfig{Algorithm: token.ES256, Issuer: testenv.TestIssuer, Now: clock.Now}
+			keys, err := token.LoadKeys(ctx, store, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, err := token.LoadKeys(ctx, store, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			idToken := func(k *token.Keys) string {
+				t.Helper()
+				raw, err := k.SignIDToken(token.IDClaims{Subject: "u", ClientID: "app-1", IssuedAt: clock.Now(), Expiry: clock.Now().Add(time.Hour)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return raw
+			}
+			oldID := idToken(keys)
+			oldKID := keyID(t, oldID)
+
+			activates := clock.Now().Add(10 * time.Minute)
+			added, err := keys.Rotate(ctx, token.RS256, activates, activates.Add(2*time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := other.Refresh(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for name, k := range map[string]*token.Keys{"this replica": keys, "the other": other} {
+				if !strings.Contains(string(k.JWKS()), added.ID) || !strings.Contains(string(k.JWKS()), oldKID) {
+					t.Errorf("%s: the announced key is not published next to the old one", name)
+				}
+				if kid := keyID(t, idToken(k)); kid != oldKID {
+					t.Errorf("%s: an announced key signs (%s) before its time", name, kid)
+				}
+			}
+			list, _ := keys.List(ctx)
+			for _, info := range list {
+				if info.ID == added.ID && (info.State != token.KeyAnnounced || info.ActivatesAt == nil || !info.ActivatesAt.Equal(activates.Truncate(time.Microsecond))) {
+					t.Errorf("the announced key is listed as %+v", info)
+				}
+				if info.ID == oldKID && info.State != token.KeySigning {
+					t.Errorf("the old key before the switch is listed as %+v", info)
+				}
+			}
+
+			clock.Advance(10*time.Minute - time.Second)
+			if kid := keyID(t, idToken(other)); kid != oldKID {
+				t.Errorf("the new key signs a second before its time")
+			}
+			clock.Advance(time.Second)
+			for name, k := range map[string]*token.Keys{"this replica": keys, "the other": other} {
+				fresh := idToken(k)
+				if kid := keyID(t, fresh); kid != added.ID {
+					t.Errorf("%s: at activates_at, ID tokens name %s, want %s (no store read needed)", name, kid, added.ID)
+				}
+				if _, err := k.VerifyIDTokenHint(oldID); err != nil {
+					t.Errorf("%s: the old key's token after the switch: %v", name, err)
+				}
+			}
+			if _, err := keys.VerifyIDTokenHint(idToken(other)); err != nil {
+				t.Errorf("a token of the new key from the other replica: %v", err)
+			}
+			list, _ = keys.List(ctx)
+			for _, info := range list {
+				if (info.ID == added.ID && info.State != token.KeySigning) || (info.ID == oldKID && info.State != token.KeyVerifying) {
+					t.Errorf("after the switch: %+v", info)
+				}
+			}
+			clock.Advance(2 * time.Hour)
+			if _, err := keys.VerifyIDTokenHint(oldID); err == nil {
+				t.Error("the old key verifies after its retire time")
+			}
+		})
+	}
 }
