@@ -238,17 +238,26 @@ func (s Session) HasScope(scope string) bool {
 // SigningKey is a key that signs access tokens. Private is the PKCS#8 DER
 // encoding of the private key.
 //
-// A key signs until a newer one replaces it (RotatedAt); it then still
-// verifies, and is published, until RetireAt, when every token it signed
-// has expired. From RetireAt on it is retired: it verifies nothing and may
-// be deleted.
+// A key signs from ActivatesAt (from when it is stored, if nil) until a
+// newer one replaces it (RotatedAt, the newer one's activation); it then
+// still verifies, and is published, until RetireAt, when every token it
+// signed has expired. From RetireAt on it is retired: it verifies nothing
+// and may be deleted. Before ActivatesAt it is announced: published, so
+// relying parties that cache the key set know it before it signs.
 type SigningKey struct {
-	ID        string
-	Algorithm string // "ES256" or "EdDSA"
-	Private   []byte
-	CreatedAt time.Time
-	RotatedAt *time.Time // nil while it is the key that signs
-	RetireAt  *time.Time // set with RotatedAt
+	ID          string
+	Algorithm   string // "ES256", "EdDSA" or "RS256"
+	Private     []byte
+	CreatedAt   time.Time
+	ActivatesAt *time.Time // nil: signs from the start
+	RotatedAt   *time.Time // nil while no newer key replaces it
+	RetireAt    *time.Time // set with RotatedAt
+}
+
+// Active reports whether the key may sign at now: it is not announced
+// for later.
+func (k SigningKey) Active(now time.Time) bool {
+	return k.ActivatesAt == nil || !now.Before(*k.ActivatesAt)
 }
 
 // Retired reports whether the key verifies nothing any more at now.

@@ -10,6 +10,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
@@ -25,11 +26,17 @@ import (
 	"github.com/latchid/latch"
 )
 
-// Algorithms Latch signs with.
+// Algorithms Latch signs with. ES256 and EdDSA sign Latch's own access
+// tokens; RS256 (or ES256) signs what Latch issues as an OpenID Provider.
 const (
 	ES256 = "ES256"
 	EdDSA = "EdDSA"
+	RS256 = "RS256"
 )
+
+// rsaKeyBits is the size of RS256 keys: the minimum RFC 7518 §3.3 allows,
+// and what relying parties expect; larger keys only cost signing time.
+const rsaKeyBits = 2048
 
 // Claims are the claims of a Latch access token.
 type Claims struct {
@@ -67,19 +74,23 @@ const accessTokenType = "at+jwt"
 // HMAC are refused by the parser before any key is looked at.
 var acceptedAlgorithms = []jose.SignatureAlgorithm{jose.ES256, jose.EdDSA}
 
-// Keys signs and verifies access tokens. It signs with the oldest key of its
-// algorithm in the store and verifies with any key in the store. A token
+// Keys signs and verifies access tokens. It keeps two key families, by
+// algorithm: the native one (Latch's own access tokens, Seal, Successor)
+// and the OpenID one (ID tokens and apps' access tokens, RS256 unless
+// configured otherwise). Each family signs with the oldest key of its
+// algorithm in the store; any key in the store verifies. A token
 // naming a key it does not know makes it read the store again (at most once
 // per reloadInterval), so replicas that raced to create a first key, or a
 // key added later, are picked up without a restart.
 type Keys struct {
-	issuer string
-	alg    string
-	kek    []byte
-	now    latch.Clock
-	store  latch.KeyStore
-	set    atomic.Pointer[keySet]
-	cache  *verifiedCache
+	issuer  string
+	alg     string
+	oidcAlg string // "" only in this package's tests: no OpenID family
+	kek     []byte
+	now     latch.Clock
+	store   latch.KeyStore
+	set     atomic.Pointer[keySet]
+	cache   *verifiedCache
 
 	reloadMu   sync.Mutex
 	lastReload time.Time
@@ -97,9 +108,17 @@ type keySet struct {
 	// successorSecret is the oldest key's of the signing algorithm, for
 	// Successor: it changes when a key retires, not when one rotates.
 	successorSecret []byte
-	public          map[string]jose.JSONWebKey // by kid
-	retireAt        map[string]time.Time       // kid of a rotated key: when it stops verifying
-	jwks            []byte
+	// oidc signs ID tokens and apps' access tokens; nil without an
+	// OpenID family (tests of the native tokens only).
+	oidc     *oidcSigners
+	public   map[string]jose.JSONWebKey // by kid
+	retireAt map[string]time.Time       // kid of a rotated key: when it stops verifying
+	jwks     []byte
+	// switchAt is when an announced rotation makes another key sign (zero
+	// if none is due): the snapshot is rebuilt from stored then, so the
+	// switch happens at its time on every replica, not at the next read.
+	switchAt time.Time
+	stored   []latch.SigningKey
 }
 
 // RefreshInterval is how often a serving replica reads the keys again
@@ -118,8 +137,14 @@ const issuedAtLeeway = time.Minute
 // KeysConfig says how to sign and where keys come from.
 type KeysConfig struct {
 	Algorithm string // ES256 or EdDSA
-	Issuer    string
-	Now       latch.Clock
+	// OIDCAlgorithm signs ID tokens and apps' access tokens: RS256 (the
+	// default when empty; OpenID Connect Core §15.1 requires every
+	// provider to support it, and relying parties default to it) or
+	// ES256. When it equals Algorithm both families are one: the same key
+	// signs both, and typ and claims keep the tokens apart.
+	OIDCAlgorithm string
+	Issuer        string
+	Now           latch.Clock
 	// EncryptionKey, if set (32 bytes), encrypts private keys at rest: new
 	// keys are stored encrypted, and encrypted keys cannot be loaded
 	// without it. Keys stored before it was set still load.
@@ -129,9 +154,15 @@ type KeysConfig struct {
 // LoadKeys reads the signing keys from the store, creating one with the
 // configured algorithm if there is none yet.
 func LoadKeys(ctx context.Context, store latch.KeyStore, cfg KeysConfig) (*Keys, error) {
-	alg, now := cfg.Algorithm, cfg.Now
+	alg, oidcAlg, now := cfg.Algorithm, cfg.OIDCAlgorithm, cfg.Now
 	if alg != ES256 && alg != EdDSA {
 		return nil, fmt.Errorf("token: unsupported signing algorithm %q (want %s or %s)", alg, ES256, EdDSA)
+	}
+	if oidcAlg == "" {
+		oidcAlg = RS256
+	}
+	if oidcAlg != RS256 && oidcAlg != ES256 {
+		return nil, fmt.Errorf("token: unsupported OpenID signing algorithm %q (want %s or %s)", oidcAlg, RS256, ES256)
 	}
 	if cfg.EncryptionKey != nil && len(cfg.EncryptionKey) != 32 {
 		return nil, fmt.Errorf("token: the key encryption key must be 32 bytes, not %d", len(cfg.EncryptionKey))
@@ -140,8 +171,11 @@ func LoadKeys(ctx context.Context, store latch.KeyStore, cfg KeysConfig) (*Keys,
 	if err != nil {
 		return nil, err
 	}
-	if !hasLiveKey(keys, alg, now()) {
-		k, err := NewSigningKey(alg, now())
+	for _, family := range []string{alg, oidcAlg} {
+		if hasLiveKey(keys, family, now()) {
+			continue
+		}
+		k, err := NewSigningKey(family, now())
 		if err != nil {
 			return nil, err
 		}
@@ -159,11 +193,11 @@ func LoadKeys(ctx context.Context, store latch.KeyStore, cfg KeysConfig) (*Keys,
 			return nil, err
 		}
 	}
-	set, err := newKeySet(keys, alg, cfg.EncryptionKey, now())
+	set, err := newKeySet(keys, alg, oidcAlg, cfg.EncryptionKey, now())
 	if err != nil {
 		return nil, err
 	}
-	k := &Keys{issuer: cfg.Issuer, alg: alg, kek: cfg.EncryptionKey, now: now, store: store, cache: newVerifiedCache(1 << 16), lastReload: now()}
+	k := &Keys{issuer: cfg.Issuer, alg: alg, oidcAlg: oidcAlg, kek: cfg.EncryptionKey, now: now, store: store, cache: newVerifiedCache(1 << 16), lastReload: now()}
 	k.set.Store(set)
 	return k, nil
 }
@@ -178,21 +212,36 @@ func hasLiveKey(keys []latch.SigningKey, alg string, now time.Time) bool {
 }
 
 // signingKeyID picks, among stored keys (oldest first), the one that signs
-// at now: the oldest key of alg that no rotation replaced (replicas that
-// raced to create a first key agree on it), or failing that the newest
-// live one of alg. "" if alg has no live key.
+// at now: the oldest active key of alg that no rotation has replaced by
+// now (replicas that raced to create a first key agree on it), or failing
+// that the newest active, live one of alg. A key announced for later signs
+// nothing yet. "" if alg has no such key.
 func signingKeyID(stored []latch.SigningKey, alg string, now time.Time) string {
 	newest := ""
 	for _, k := range stored {
-		if k.Algorithm != alg || k.Retired(now) {
+		if k.Algorithm != alg || k.Retired(now) || !k.Active(now) {
 			continue
 		}
-		if k.RotatedAt == nil {
+		if k.RotatedAt == nil || now.Before(*k.RotatedAt) {
 			return k.ID
 		}
 		newest = k.ID
 	}
 	return newest
+}
+
+// nextSwitch is the first time after now at which a key of stored starts
+// or stops signing (an announced rotation), zero if none.
+func nextSwitch(stored []latch.SigningKey, now time.Time) time.Time {
+	var next time.Time
+	for _, k := range stored {
+		for _, t := range []*time.Time{k.ActivatesAt, k.RotatedAt} {
+			if t != nil && t.After(now) && (next.IsZero() || t.Before(next)) {
+				next = *t
+			}
+		}
+	}
+	return next
 }
 
 // NewSigningKey makes a fresh private key for alg.
@@ -204,6 +253,8 @@ func NewSigningKey(alg string, now time.Time) (latch.SigningKey, error) {
 		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	case EdDSA:
 		_, priv, err = ed25519.GenerateKey(rand.Reader)
+	case RS256:
+		priv, err = rsa.GenerateKey(rand.Reader, rsaKeyBits)
 	default:
 		return latch.SigningKey{}, fmt.Errorf("token: unsupported signing algorithm %q", alg)
 	}
@@ -217,10 +268,16 @@ func NewSigningKey(alg string, now time.Time) (latch.SigningKey, error) {
 	return latch.SigningKey{ID: uuid.NewString(), Algorithm: alg, Private: der, CreatedAt: now.UTC()}, nil
 }
 
-func newKeySet(stored []latch.SigningKey, alg string, kek []byte, now time.Time) (*keySet, error) {
-	ks := &keySet{public: map[string]jose.JSONWebKey{}, retireAt: map[string]time.Time{}}
+// newKeySet builds the snapshot of the keys that are not retired: alg is
+// the native family, oidcAlg the OpenID one ("" for none).
+func newKeySet(stored []latch.SigningKey, alg, oidcAlg string, kek []byte, now time.Time) (*keySet, error) {
+	ks := &keySet{public: map[string]jose.JSONWebKey{}, retireAt: map[string]time.Time{}, switchAt: nextSwitch(stored, now), stored: stored}
 	var set jose.JSONWebKeySet
 	signID := signingKeyID(stored, alg, now)
+	oidcID := ""
+	if oidcAlg != "" {
+		oidcID = signingKeyID(stored, oidcAlg, now)
+	}
 	var others [][]byte
 	for _, sk := range stored {
 		if sk.Retired(now) {
@@ -248,8 +305,15 @@ func newKeySet(stored []latch.SigningKey, alg string, kek []byte, now time.Time)
 		if ks.successorSecret == nil && sk.Algorithm == alg {
 			ks.successorSecret = sk.Private
 		}
-		if sk.ID != signID {
+		// RSA keys are the OpenID family's only: they never seal (Seal and
+		// Successor stay with the native keys), so Open need not try them.
+		if sk.ID != signID && sk.Algorithm != RS256 {
 			others = append(others, sk.Private)
+		}
+		if sk.ID == oidcID {
+			if ks.oidc, err = newOIDCSigners(sk.ID, sk.Algorithm, priv); err != nil {
+				return nil, err
+			}
 		}
 		if sk.ID == signID {
 			opts := (&jose.SignerOptions{}).WithType(accessTokenType).WithHeader(jose.HeaderKey("kid"), sk.ID)
@@ -263,12 +327,39 @@ func newKeySet(stored []latch.SigningKey, alg string, kek []byte, now time.Time)
 	if ks.signer == nil {
 		return nil, fmt.Errorf("token: no %s signing key", alg)
 	}
+	if oidcAlg != "" && ks.oidc == nil {
+		return nil, fmt.Errorf("token: no %s signing key for OpenID tokens", oidcAlg)
+	}
 	ks.openSecrets = append([][]byte{ks.secret}, others...)
 	var err error
 	if ks.jwks, err = json.Marshal(set); err != nil {
 		return nil, err
 	}
 	return ks, nil
+}
+
+// signingSet is the snapshot to sign with: the current one, rebuilt from
+// the keys it holds when an announced rotation has come due since it was
+// made (no store read: the switch time is in the stored keys).
+func (k *Keys) signingSet() *keySet {
+	set := k.set.Load()
+	now := k.now()
+	if set.switchAt.IsZero() || now.Before(set.switchAt) {
+		return set
+	}
+	k.reloadMu.Lock()
+	defer k.reloadMu.Unlock()
+	if set = k.set.Load(); set.switchAt.IsZero() || now.Before(set.switchAt) {
+		return set // another caller rebuilt it
+	}
+	next, err := newKeySet(set.stored, k.alg, k.oidcAlg, k.kek, now)
+	if err != nil {
+		// Cannot happen for keys that loaded before; sign as before until
+		// the next read of the store says more.
+		return set
+	}
+	k.set.Store(next)
+	return next
 }
 
 // reload reads the keys again if the last read is older than
@@ -303,7 +394,7 @@ func (k *Keys) refreshLocked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	set, err := newKeySet(stored, k.alg, k.kek, now)
+	set, err := newKeySet(stored, k.alg, k.oidcAlg, k.kek, now)
 	if err != nil {
 		return err
 	}
@@ -311,14 +402,25 @@ func (k *Keys) refreshLocked(ctx context.Context) error {
 	return nil
 }
 
-// Rotate makes a new key of the configured algorithm the one that signs;
-// the keys it replaces keep verifying (and stay in the JWKS) until
-// retireAt, which the caller sets after the last expiry of anything they
-// signed. Other replicas sign with the new key within RefreshInterval.
-func (k *Keys) Rotate(ctx context.Context, retireAt time.Time) (latch.SigningKey, error) {
-	sk, err := NewSigningKey(k.alg, k.now())
+// Rotate makes a new key of alg, one of the two families' algorithms
+// (Algorithm or OIDCAlgorithm), the one that signs from activatesAt (at
+// once if zero or past); until then it is announced: published in the
+// JWKS, signing nothing. The keys of alg it replaces sign until then and
+// keep verifying (and stay in the JWKS) until retireAt, which the caller
+// sets after the last expiry of anything they signed. Other replicas know
+// the new key within RefreshInterval, and switch at activatesAt if they
+// read it before, else when they read it.
+func (k *Keys) Rotate(ctx context.Context, alg string, activatesAt, retireAt time.Time) (latch.SigningKey, error) {
+	if alg != k.alg && alg != k.oidcAlg {
+		return latch.SigningKey{}, &latch.Error{Kind: latch.KindInvalid, Code: latch.CodeInvalidRequest, Field: "algorithm",
+			Message: fmt.Sprintf("no key family signs with %q here (%s signs Latch's tokens, %s OpenID tokens)", alg, k.alg, k.oidcAlg)}
+	}
+	sk, err := NewSigningKey(alg, k.now())
 	if err != nil {
 		return latch.SigningKey{}, err
+	}
+	if activatesAt.After(sk.CreatedAt) {
+		sk.ActivatesAt = new(activatesAt.UTC())
 	}
 	stored := sk
 	if k.kek != nil {
@@ -340,19 +442,32 @@ func (k *Keys) Rotate(ctx context.Context, retireAt time.Time) (latch.SigningKey
 type KeyState string
 
 const (
+	KeyAnnounced KeyState = "announced" // published; signs from its ActivatesAt
 	KeySigning   KeyState = "signing"   // signs new tokens, and verifies
 	KeyVerifying KeyState = "verifying" // replaced; verifies until its retire time
 	KeyRetired   KeyState = "retired"   // verifies nothing; deleted by the janitor
+)
+
+// What a key family signs (KeyInfo.Families).
+const (
+	FamilyNative = "native" // Latch's own access tokens; seals and successors
+	FamilyOpenID = "openid" // ID tokens and apps' access tokens
 )
 
 // KeyInfo describes a stored key, without its private part.
 type KeyInfo struct {
 	ID        string
 	Algorithm string
+	// Families are those whose algorithm the key has: both when one
+	// algorithm signs both, none for a key of an algorithm no longer
+	// configured (it still verifies until it retires).
+	Families  []string
 	State     KeyState
 	CreatedAt time.Time
-	RotatedAt *time.Time
-	RetireAt  *time.Time
+	// ActivatesAt is when an announced key starts to sign.
+	ActivatesAt *time.Time
+	RotatedAt   *time.Time
+	RetireAt    *time.Time
 }
 
 // List describes every stored key, oldest first.
@@ -362,14 +477,22 @@ func (k *Keys) List(ctx context.Context) ([]KeyInfo, error) {
 		return nil, err
 	}
 	now := k.now()
-	signID := signingKeyID(stored, k.alg, now)
+	signing := map[string]bool{signingKeyID(stored, k.alg, now): true, signingKeyID(stored, k.oidcAlg, now): true}
 	out := make([]KeyInfo, 0, len(stored))
 	for _, sk := range stored {
-		info := KeyInfo{ID: sk.ID, Algorithm: sk.Algorithm, State: KeyVerifying, CreatedAt: sk.CreatedAt, RotatedAt: sk.RotatedAt, RetireAt: sk.RetireAt}
+		info := KeyInfo{ID: sk.ID, Algorithm: sk.Algorithm, State: KeyVerifying, CreatedAt: sk.CreatedAt, ActivatesAt: sk.ActivatesAt, RotatedAt: sk.RotatedAt, RetireAt: sk.RetireAt}
+		if sk.Algorithm == k.alg {
+			info.Families = append(info.Families, FamilyNative)
+		}
+		if sk.Algorithm == k.oidcAlg {
+			info.Families = append(info.Families, FamilyOpenID)
+		}
 		switch {
 		case sk.Retired(now):
 			info.State = KeyRetired
-		case sk.ID == signID:
+		case !sk.Active(now) && (sk.RotatedAt == nil || now.Before(*sk.RotatedAt)):
+			info.State = KeyAnnounced
+		case signing[sk.ID]:
 			info.State = KeySigning
 		}
 		out = append(out, info)
@@ -394,7 +517,7 @@ func (k *Keys) Sign(c Claims) (string, error) {
 		Kind:      string(c.Kind),
 		Scope:     strings.Join(c.Scopes, " "),
 	}
-	return jwt.Signed(k.set.Load().signer).Claims(w).Serialize()
+	return jwt.Signed(k.signingSet().signer).Claims(w).Serialize()
 }
 
 // errInvalidToken is what every verification failure looks like to a

@@ -23,7 +23,7 @@ func testKeys(t testing.TB, alg string, now *time.Time) *Keys {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := newKeySet([]latch.SigningKey{sk}, alg, nil, *now)
+	set, err := newKeySet([]latch.SigningKey{sk}, alg, "", nil, *now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,12 +75,18 @@ func TestSigningKeysEncryptedAtRest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// Both families' keys: the native ES256 and the OpenID RS256.
 			stored, _ := store.SigningKeys(ctx)
-			if len(stored) != 1 || !bytes.HasPrefix(stored[0].Private, []byte("latch-kek-v1:")) {
-				t.Fatalf("the private key is not stored encrypted")
+			if len(stored) != 2 {
+				t.Fatalf("%d keys stored, want the native and the OpenID one", len(stored))
 			}
-			if _, err := x509.ParsePKCS8PrivateKey(stored[0].Private); err == nil {
-				t.Fatal("the stored bytes parse as a private key")
+			for _, sk := range stored {
+				if !bytes.HasPrefix(sk.Private, []byte("latch-kek-v1:")) {
+					t.Fatalf("the %s private key is not stored encrypted", sk.Algorithm)
+				}
+				if _, err := x509.ParsePKCS8PrivateKey(sk.Private); err == nil {
+					t.Fatalf("the stored %s bytes parse as a private key", sk.Algorithm)
+				}
 			}
 			raw, _ := keys.Sign(token.Claims{Subject: "u", SessionID: "s", Kind: latch.KindSession, IssuedAt: clock.Now(), Expiry: clock.Now().Add(time.Hour)})
 			again, err := token.LoadKeys(ctx, store, cfg)
@@ -120,7 +126,8 @@ func TestRotate(t *testing.T) {
 			ctx := context.Background()
 			store := b.Open(t)
 			clock := testenv.NewClock()
-			cfg := token.KeysConfig{Algorithm: token.ES256, Issuer: testenv.TestIssuer, Now: clock.Now, EncryptionKey: bytes.Repeat([]byte{7}, 32)}
+			// One family (OpenID on ES256 too): the native key's life alone.
+			cfg := token.KeysConfig{Algorithm: token.ES256, OIDCAlgorithm: token.ES256, Issuer: testenv.TestIssuer, Now: clock.Now, EncryptionKey: bytes.Repeat([]byte{7}, 32)}
 			keys, err := token.LoadKeys(ctx, store, cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -150,7 +157,7 @@ func TestRotate(t *testing.T) {
 
 			clock.Advance(time.Minute) // keys created at one instant sort by id
 			retireAt := clock.Now().Add(2 * time.Hour)
-			added, err := keys.Rotate(ctx, retireAt)
+			added, err := keys.Rotate(ctx, token.ES256, time.Time{}, retireAt)
 			if err != nil {
 				t.Fatalf("Rotate: %v", err)
 			}
@@ -244,4 +251,216 @@ func errCause(err error) string {
 		return le.Err.Error()
 	}
 	return ""
+}
+
+// TestRotateOpenIDFamily: `keys rotate --alg RS256` across two replicas on
+// one store. The new RSA key signs ID tokens at once here and after a
+// Refresh there; the native key is untouched; the old RSA key's ID tokens
+// still pass as logout hints, and its access tokens verify, until its
+// retire time, then not.
+func TestRotateOpenIDFamily(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			store := b.Open(t)
+			clock := testenv.NewClock()
+			cfg := token.KeysConfig{Algorithm: token.ES256, Issuer: testenv.TestIssuer, Now: clock.Now, EncryptionKey: bytes.Repeat([]byte{7}, 32)}
+			keys, err := token.LoadKeys(ctx, store, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, err := token.LoadKeys(ctx, store, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if keys.OIDCAlgorithm() != token.RS256 {
+				t.Fatalf("default OpenID algorithm %q", keys.OIDCAlgorithm())
+			}
+			idToken := func(k *token.Keys) string {
+				t.Helper()
+				raw, err := k.SignIDToken(token.IDClaims{Subject: "u", ClientID: "app-1", IssuedAt: clock.Now(), Expiry: clock.Now().Add(time.Hour)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return raw
+			}
+			appAccess := func(k *token.Keys) string {
+				t.Helper()
+				raw, err := k.SignAppAccess(token.AppAccessClaims{Subject: "u", ClientID: "app-1", Audience: []string{"app-1"}, IssuedAt: clock.Now(), Expiry: clock.Now().Add(3 * time.Hour)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return raw
+			}
+			nativeBefore := keyID(t, sign(t, keys, clock))
+			oldID, oldAccess := idToken(keys), appAccess(keys)
+			oldKID := keyID(t, oldID)
+			if oldKID == nativeBefore || keyID(t, idToken(other)) != oldKID {
+				t.Fatalf("the replicas do not share one RSA key apart from the native one")
+			}
+
+			clock.Advance(time.Minute)
+			retireAt := clock.Now().Add(2 * time.Hour)
+			if _, err := keys.Rotate(ctx, token.EdDSA, time.Time{}, retireAt); !latch.IsKind(err, latch.KindInvalid) {
+				t.Fatalf("rotating an algorithm no family has: %v", err)
+			}
+			added, err := keys.Rotate(ctx, token.RS256, time.Time{}, retireAt)
+			if err != nil || added.Algorithm != token.RS256 {
+				t.Fatalf("Rotate: %+v, %v", added, err)
+			}
+			if kid := keyID(t, idToken(keys)); kid != added.ID {
+				t.Errorf("ID tokens after the rotation name %s, want %s", kid, added.ID)
+			}
+			if kid := keyID(t, sign(t, keys, clock)); kid != nativeBefore {
+				t.Errorf("an RS256 rotation changed the native signing key to %s", kid)
+			}
+			if kid := keyID(t, idToken(other)); kid != oldKID {
+				t.Errorf("the other replica signs with %s before its refresh", kid)
+			}
+			// The other replica verifies the new key's tokens at once: an
+			// unknown kid sends it to the store (after the reload interval).
+			clock.Advance(10 * time.Second)
+			if _, err := other.VerifyIDTokenHint(idToken(keys)); err != nil {
+				t.Errorf("the other replica, a token of the new key: %v", err)
+			}
+			if err := other.Refresh(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if kid := keyID(t, idToken(other)); kid != added.ID {
+				t.Errorf("the other replica signs with %s after its refresh, want %s", kid, added.ID)
+			}
+			jwks := string(keys.JWKS())
+			if !strings.Contains(jwks, oldKID) || !strings.Contains(jwks, added.ID) || !strings.Contains(jwks, nativeBefore) {
+				t.Errorf("the JWKS does not publish the three keys: %s", jwks)
+			}
+			list, _ := keys.List(ctx)
+			states := map[string]token.KeyState{}
+			for _, info := range list {
+				states[info.ID] = info.State
+			}
+			if len(list) != 3 || states[oldKID] != token.KeyVerifying || states[added.ID] != token.KeySigning || states[nativeBefore] != token.KeySigning {
+				t.Errorf("keys after the rotation: %+v", list)
+			}
+			for _, k := range []*token.Keys{keys, other} {
+				if _, err := k.VerifyIDTokenHint(oldID); err != nil {
+					t.Errorf("the old key's ID token before its retire time: %v", err)
+				}
+				if _, err := k.VerifyAppAccess(oldAccess, "app-1"); err != nil {
+					t.Errorf("the old key's access token before its retire time: %v", err)
+				}
+			}
+
+			clock.Advance(2 * time.Hour)
+			for _, k := range []*token.Keys{keys, other} {
+				if _, err := k.VerifyIDTokenHint(oldID); err == nil || !strings.Contains(errCause(err), "retired") {
+					t.Errorf("the retired key's ID token as a hint: %v", err)
+				}
+				if _, err := k.VerifyAppAccess(oldAccess, "app-1"); err == nil || !strings.Contains(errCause(err), "retired") {
+					t.Errorf("the retired key's access token: %v", err)
+				}
+			}
+			if err := keys.Refresh(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(keys.JWKS()), oldKID) {
+				t.Error("the retired RSA key is still published")
+			}
+		})
+	}
+}
+
+func sign(t *testing.T, k *token.Keys, clock *testenv.Clock) string {
+	t.Helper()
+	raw, err := k.Sign(token.Claims{Subject: "u", SessionID: "s", Kind: latch.KindSession, IssuedAt: clock.Now(), Expiry: clock.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// TestKeysAnnounced: a rotation announced ahead publishes the new key at
+// once, on every replica that reads the keys, while the old key signs;
+// at activates_at every replica switches without reading the store again;
+// the old key verifies until its retire time.
+func TestKeysAnnounced(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			store := b.Open(t)
+			clock := testenv.NewClock()
+			cfg := token.KeysConfig{Algorithm: token.ES256, Issuer: testenv.TestIssuer, Now: clock.Now}
+			keys, err := token.LoadKeys(ctx, store, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, err := token.LoadKeys(ctx, store, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			idToken := func(k *token.Keys) string {
+				t.Helper()
+				raw, err := k.SignIDToken(token.IDClaims{Subject: "u", ClientID: "app-1", IssuedAt: clock.Now(), Expiry: clock.Now().Add(time.Hour)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return raw
+			}
+			oldID := idToken(keys)
+			oldKID := keyID(t, oldID)
+
+			activates := clock.Now().Add(10 * time.Minute)
+			added, err := keys.Rotate(ctx, token.RS256, activates, activates.Add(2*time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := other.Refresh(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for name, k := range map[string]*token.Keys{"this replica": keys, "the other": other} {
+				if !strings.Contains(string(k.JWKS()), added.ID) || !strings.Contains(string(k.JWKS()), oldKID) {
+					t.Errorf("%s: the announced key is not published next to the old one", name)
+				}
+				if kid := keyID(t, idToken(k)); kid != oldKID {
+					t.Errorf("%s: an announced key signs (%s) before its time", name, kid)
+				}
+			}
+			list, _ := keys.List(ctx)
+			for _, info := range list {
+				if info.ID == added.ID && (info.State != token.KeyAnnounced || info.ActivatesAt == nil || !info.ActivatesAt.Equal(activates.Truncate(time.Microsecond))) {
+					t.Errorf("the announced key is listed as %+v", info)
+				}
+				if info.ID == oldKID && info.State != token.KeySigning {
+					t.Errorf("the old key before the switch is listed as %+v", info)
+				}
+			}
+
+			clock.Advance(10*time.Minute - time.Second)
+			if kid := keyID(t, idToken(other)); kid != oldKID {
+				t.Errorf("the new key signs a second before its time")
+			}
+			clock.Advance(time.Second)
+			for name, k := range map[string]*token.Keys{"this replica": keys, "the other": other} {
+				fresh := idToken(k)
+				if kid := keyID(t, fresh); kid != added.ID {
+					t.Errorf("%s: at activates_at, ID tokens name %s, want %s (no store read needed)", name, kid, added.ID)
+				}
+				if _, err := k.VerifyIDTokenHint(oldID); err != nil {
+					t.Errorf("%s: the old key's token after the switch: %v", name, err)
+				}
+			}
+			if _, err := keys.VerifyIDTokenHint(idToken(other)); err != nil {
+				t.Errorf("a token of the new key from the other replica: %v", err)
+			}
+			list, _ = keys.List(ctx)
+			for _, info := range list {
+				if (info.ID == added.ID && info.State != token.KeySigning) || (info.ID == oldKID && info.State != token.KeyVerifying) {
+					t.Errorf("after the switch: %+v", info)
+				}
+			}
+			clock.Advance(2 * time.Hour)
+			if _, err := keys.VerifyIDTokenHint(oldID); err == nil {
+				t.Error("the old key verifies after its retire time")
+			}
+		})
+	}
 }

@@ -16,7 +16,7 @@ import (
 // without another secret to configure, and a value sealed for one purpose
 // cannot be opened as another.
 func (k *Keys) Seal(purpose string, plaintext []byte) (string, error) {
-	aead, err := sealAEAD(k.set.Load().secret, purpose)
+	aead, err := sealAEAD(k.signingSet().secret, purpose)
 	if err != nil {
 		return "", err
 	}

@@ -163,7 +163,16 @@ func TestPublicDocuments(t *testing.T) {
 		var set struct{ Keys []map[string]any }
 		_ = json.NewDecoder(res.Body).Decode(&set)
 		res.Body.Close()
-		if len(set.Keys) != 1 || set.Keys[0]["alg"] != "ES256" || set.Keys[0]["d"] != nil {
+		// Both key families: the native ES256 and the OpenID RS256, each
+		// announced for signatures, none with a private part.
+		algs := map[any]bool{}
+		for _, k := range set.Keys {
+			algs[k["alg"]] = true
+			if k["use"] != "sig" || k["kid"] == nil || k["d"] != nil || k["p"] != nil || k["q"] != nil {
+				t.Errorf("jwks key %v", k)
+			}
+		}
+		if len(set.Keys) != 2 || !algs["ES256"] || !algs["RS256"] {
 			t.Fatalf("jwks = %v", set)
 		}
 	})

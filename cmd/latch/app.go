@@ -88,7 +88,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	m.Hashes().Watch(hasher)
-	keys, err := token.LoadKeys(ctx, observed, token.KeysConfig{Algorithm: cfg.SigningAlg, Issuer: cfg.PublicURL, Now: nowUTC, EncryptionKey: cfg.KeyEncryptionKey})
+	keys, err := token.LoadKeys(ctx, observed, token.KeysConfig{Algorithm: cfg.SigningAlg, OIDCAlgorithm: cfg.OIDCSigningAlg, Issuer: cfg.PublicURL, Now: nowUTC, EncryptionKey: cfg.KeyEncryptionKey})
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("signing keys: %w", err)

@@ -43,6 +43,9 @@ type config struct {
 	RefreshReuse time.Duration
 	Retention    time.Duration
 	SigningAlg   string
+	// OIDCSigningAlg signs ID tokens and apps' access tokens (RS256 or
+	// ES256; LATCH_OIDC_SIGNING_ALG).
+	OIDCSigningAlg string
 	// KeyEncryptionKey encrypts signing keys at rest (32 bytes, from
 	// LATCH_KEY_ENCRYPTION_KEY in base64).
 	KeyEncryptionKey []byte
@@ -120,6 +123,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		MailPerIP:       defaults.MailPerIP,
 		Retention:       7 * 24 * time.Hour,
 		SigningAlg:      token.ES256,
+		OIDCSigningAlg:  token.RS256,
 		PasswordMin:     defaults.Policy.MinLength,
 		PasswordMax:     defaults.Policy.MaxLength,
 		ShutdownGrace:   10 * time.Second,
@@ -273,6 +277,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	// Shorter than /32 would count whole providers as one client.
 	integer("LATCH_LIMIT_IPV6_PREFIX", 32, 128, &c.LimitIPv6Prefix)
 	str("LATCH_SIGNING_ALG", &c.SigningAlg)
+	str("LATCH_OIDC_SIGNING_ALG", &c.OIDCSigningAlg)
 	if v := getenv("LATCH_KEY_ENCRYPTION_KEY"); v != "" {
 		k, err := base64.StdEncoding.DecodeString(v)
 		if err != nil || len(k) != 32 {
@@ -282,6 +287,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.SigningAlg != token.ES256 && c.SigningAlg != token.EdDSA {
 		errs = append(errs, fmt.Sprintf("LATCH_SIGNING_ALG=%q: want %s or %s", c.SigningAlg, token.ES256, token.EdDSA))
+	}
+	if c.OIDCSigningAlg != token.RS256 && c.OIDCSigningAlg != token.ES256 {
+		errs = append(errs, fmt.Sprintf("LATCH_OIDC_SIGNING_ALG=%q: want %s or %s", c.OIDCSigningAlg, token.RS256, token.ES256))
 	}
 	integer("LATCH_PASSWORD_MIN_LENGTH", 1, 1024, &c.PasswordMin)
 	integer("LATCH_PASSWORD_MAX_LENGTH", 1, 4096, &c.PasswordMax)

@@ -17,10 +17,14 @@ func keysListCommand(inv *invocation) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "list the signing keys, oldest first, one JSON line each (never a private part)",
-		Long: `List the keys that sign access tokens, oldest first, one JSON line each:
-state "signing" (the one that signs new tokens), "verifying" (replaced by a
-rotation; still verifies and is published in the JWKS until retire_at) or
-"retired" (verifies nothing; deleted within the hour by latch serve).`,
+		Long: `List the keys that sign tokens, oldest first, one JSON line each:
+state "announced" (published; signs from activates_at), "signing" (the one
+of its family that signs new tokens), "verifying"
+(replaced by a rotation; still verifies and is published in the JWKS until
+retire_at) or "retired" (verifies nothing; deleted within the hour by latch
+serve). "families" says what the key's algorithm signs: "native" (Latch's
+own access tokens, LATCH_SIGNING_ALG) and/or "openid" (ID tokens and apps'
+access tokens, LATCH_OIDC_SIGNING_ALG); each family has one signing key.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a, err := inv.open()
@@ -34,7 +38,14 @@ rotation; still verifies and is published in the JWKS until retire_at) or
 			}
 			enc := json.NewEncoder(inv.stdout)
 			for _, k := range keys {
-				out := map[string]any{"id": k.ID, "algorithm": k.Algorithm, "state": k.State, "created_at": k.CreatedAt}
+				families := k.Families
+				if families == nil {
+					families = []string{} // an algorithm no longer configured: [] rather than null
+				}
+				out := map[string]any{"id": k.ID, "algorithm": k.Algorithm, "families": families, "state": k.State, "created_at": k.CreatedAt}
+				if k.ActivatesAt != nil {
+					out["activates_at"] = *k.ActivatesAt
+				}
 				if k.RotatedAt != nil {
 					out["rotated_at"] = *k.RotatedAt
 				}
@@ -51,18 +62,29 @@ rotation; still verifies and is published in the JWKS until retire_at) or
 }
 
 func keysRotateCommand(inv *invocation) *cobra.Command {
-	return &cobra.Command{
-		Use:   "rotate",
+	var alg string
+	var announce time.Duration
+	cmd := &cobra.Command{
+		Use:   "rotate [--alg RS256] [--announce 1h]",
 		Short: "make a new key sign; the old ones verify until their tokens expire",
-		Long: fmt.Sprintf(`Make a new key of LATCH_SIGNING_ALG the one that signs access tokens. The
-keys it replaces keep verifying, and stay in the JWKS, until every token they
-may have signed has expired (the longest of LATCH_ACCESS_TOKEN_TTL, LATCH_LINK_TTL
-and the latest live personal or project token, plus %v); then they are
-retired, and latch serve deletes them. Running replicas sign with the new key
-within %v. Prints the new key and the old keys' retire time as JSON.
+		Long: fmt.Sprintf(`Make a new key of LATCH_SIGNING_ALG (or, with --alg, of the algorithm given:
+LATCH_OIDC_SIGNING_ALG rotates the key of ID tokens and apps' access tokens)
+the one that signs. The keys of that algorithm it replaces keep verifying,
+and stay in the JWKS, until every token they may have signed has expired (for
+the native keys the longest of LATCH_ACCESS_TOKEN_TTL, LATCH_LINK_TTL and the
+latest live personal or project token; for the OpenID keys
+LATCH_ACCESS_TOKEN_TTL; plus %v); then they are retired, and latch serve
+deletes them. Running replicas sign with the new key within %v. Prints the
+new key, when it signs, and the old keys' retire time as JSON.
+
+With --announce (at least %v) the new key is published in the JWKS at once
+but signs only after that time ("announced" in latch keys list); the old
+keys sign until then. Relying parties that cache the JWKS (max-age 300 s)
+then know the new key before they meet it. Without it the new key signs at
+once, as a stolen key needs.
 
 A rotation does not end sessions. Against a stolen key, rotate and then end
-the sessions (latch sessions revoke) that matter.`, token.RefreshInterval, token.RefreshInterval),
+the sessions (latch sessions revoke) that matter.`, token.RefreshInterval, token.RefreshInterval, account.MinKeyAnnouncement),
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a, err := inv.open()
@@ -70,15 +92,18 @@ the sessions (latch sessions revoke) that matter.`, token.RefreshInterval, token
 				return err
 			}
 			defer a.Close()
-			r, err := a.accounts.RotateSigningKey(inv.ctx, account.Operator(""))
+			r, err := a.accounts.RotateSigningKey(inv.ctx, account.Operator(""), alg, announce)
 			if err != nil {
 				return describe(err)
 			}
 			return json.NewEncoder(inv.stdout).Encode(map[string]any{
-				"signing_key": r.Key.ID, "algorithm": r.Key.Algorithm, "created_at": r.Key.CreatedAt, "previous_keys_retire_at": r.RetireAt,
+				"signing_key": r.Key.ID, "algorithm": r.Key.Algorithm, "created_at": r.Key.CreatedAt, "activates_at": r.ActivatesAt, "previous_keys_retire_at": r.RetireAt,
 			})
 		},
 	}
+	cmd.Flags().StringVar(&alg, "alg", "", "the algorithm of the family to rotate: LATCH_SIGNING_ALG (the default) or LATCH_OIDC_SIGNING_ALG")
+	cmd.Flags().DurationVar(&announce, "announce", 0, "publish the new key now and let it sign only after this long (0: at once)")
+	return cmd
 }
 
 // refreshKeys reads the signing keys again every token.RefreshInterval

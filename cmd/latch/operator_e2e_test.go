@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -63,7 +64,12 @@ func TestOperatorCommands(t *testing.T) {
 			if schemaExists {
 				var st map[string]any
 				decode(t, cli("migrate", "status"), &st)
-				if st["applied"] != float64(0) || st["up_to_date"] != false || len(st["pending"].([]any)) != int(st["latest"].(float64)) {
+				// Every migration pending, from the first to the latest
+				// (versions need not be contiguous: branches number theirs
+				// apart before they merge).
+				pending, _ := st["pending"].([]any)
+				version := func(i int) any { return pending[i].(map[string]any)["version"] }
+				if st["applied"] != float64(0) || st["up_to_date"] != false || len(pending) < 14 || version(0) != float64(1) || version(len(pending)-1) != st["latest"] {
 					t.Fatalf("status of a fresh schema: %v", st)
 				}
 			} else {
@@ -139,15 +145,49 @@ func TestOperatorCommands(t *testing.T) {
 
 			// Keys: the token issued before a rotation still verifies, the
 			// new key signs, both are published.
-			keys := lines(t, cli("keys", "list"))
-			if len(keys) != 1 || keys[0]["state"] != "signing" || keys[0]["algorithm"] != "ES256" {
-				t.Fatalf("keys list: %v", keys)
+			// The native family (ES256) and the OpenID one (RS256), one
+			// signing key each; `keys rotate` rotates the native one.
+			nativeKeys := func() (native, openid []map[string]any) {
+				for _, k := range lines(t, cli("keys", "list")) {
+					switch fmt.Sprint(k["families"]) {
+					case "[native]":
+						native = append(native, k)
+					case "[openid]":
+						openid = append(openid, k)
+					default:
+						t.Fatalf("keys list: families of %v", k)
+					}
+				}
+				return native, openid
+			}
+			keys, openid := nativeKeys()
+			if len(keys) != 1 || keys[0]["state"] != "signing" || keys[0]["algorithm"] != "ES256" ||
+				len(openid) != 1 || openid[0]["state"] != "signing" || openid[0]["algorithm"] != "RS256" {
+				t.Fatalf("keys list: %v %v", keys, openid)
 			}
 			var rotated map[string]any
 			decode(t, cli("keys", "rotate"), &rotated)
-			keys = lines(t, cli("keys", "list"))
+			keys, openidAfter := nativeKeys()
 			if len(keys) != 2 || keys[0]["state"] != "verifying" || keys[0]["retire_at"] == nil || keys[1]["state"] != "signing" || keys[1]["id"] != rotated["signing_key"] {
 				t.Fatalf("keys list after rotate: %v (rotated %v)", keys, rotated)
+			}
+			if len(openidAfter) != 1 || openidAfter[0]["id"] != openid[0]["id"] || openidAfter[0]["state"] != "signing" {
+				t.Fatalf("a native rotation touched the OpenID key: %v", openidAfter)
+			}
+			var rotatedOpenID map[string]any
+			decode(t, cli("keys", "rotate", "--alg", "RS256"), &rotatedOpenID)
+			if _, openidAfter = nativeKeys(); len(openidAfter) != 2 || openidAfter[0]["state"] != "verifying" || openidAfter[1]["id"] != rotatedOpenID["signing_key"] || openidAfter[1]["state"] != "signing" {
+				t.Fatalf("keys list after rotate --alg RS256: %v (rotated %v)", openidAfter, rotatedOpenID)
+			}
+			fails(1, "EdDSA", "keys", "rotate", "--alg", "EdDSA")
+			// Announced ahead: published now, signing later; too short an
+			// announcement for the JWKS cache is refused.
+			fails(1, "announce", "keys", "rotate", "--alg", "RS256", "--announce", "1m")
+			var announced map[string]any
+			decode(t, cli("keys", "rotate", "--alg", "RS256", "--announce", "10m"), &announced)
+			if _, openidAfter = nativeKeys(); len(openidAfter) != 3 || openidAfter[1]["state"] != "signing" ||
+				openidAfter[2]["id"] != announced["signing_key"] || openidAfter[2]["state"] != "announced" || openidAfter[2]["activates_at"] == nil {
+				t.Fatalf("keys list after rotate --announce 10m: %v (rotated %v)", openidAfter, announced)
 			}
 			cfg, err := loadConfig(newEnvironment(env).Getenv)
 			if err != nil {

@@ -1329,7 +1329,7 @@ func (s *Store) SigningKeys(ctx context.Context) ([]latch.SigningKey, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	rows, err := s.pool.Query(ctx, `
-		SELECT id, algorithm, private, created_at, rotated_at, retire_at FROM signing_keys ORDER BY created_at, id`)
+		SELECT id, algorithm, private, created_at, activates_at, rotated_at, retire_at FROM signing_keys ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fail(err)
 	}
@@ -1337,11 +1337,11 @@ func (s *Store) SigningKeys(ctx context.Context) ([]latch.SigningKey, error) {
 	var keys []latch.SigningKey
 	for rows.Next() {
 		var k latch.SigningKey
-		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Private, &k.CreatedAt, &k.RotatedAt, &k.RetireAt); err != nil {
+		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Private, &k.CreatedAt, &k.ActivatesAt, &k.RotatedAt, &k.RetireAt); err != nil {
 			return nil, fail(err)
 		}
 		k.CreatedAt = utc(k.CreatedAt)
-		k.RotatedAt, k.RetireAt = utcPtr(k.RotatedAt), utcPtr(k.RetireAt)
+		k.ActivatesAt, k.RotatedAt, k.RetireAt = utcPtr(k.ActivatesAt), utcPtr(k.RotatedAt), utcPtr(k.RetireAt)
 		keys = append(keys, k)
 	}
 	if err := rows.Err(); err != nil {
@@ -1358,9 +1358,9 @@ func (s *Store) AddSigningKey(ctx context.Context, k latch.SigningKey) error {
 		return contract.Invalid("id", "signing key id is empty")
 	}
 	tag, err := s.pool.Exec(ctx, `
-		INSERT INTO signing_keys (id, algorithm, private, created_at) VALUES ($1, $2, $3, $4)
+		INSERT INTO signing_keys (id, algorithm, private, created_at, activates_at) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (id) DO NOTHING`,
-		k.ID, k.Algorithm, k.Private, contract.Or(k.CreatedAt, s.now))
+		k.ID, k.Algorithm, k.Private, contract.Or(k.CreatedAt, s.now), contract.TimePtr(k.ActivatesAt))
 	return fail(oneRow(tag, err, contract.AlreadyExists("signing key")))
 }
 
@@ -1372,15 +1372,19 @@ func (s *Store) RotateSigningKey(ctx context.Context, k latch.SigningKey, retire
 		return contract.Invalid("id", "signing key id is empty")
 	}
 	created := contract.Or(k.CreatedAt, s.now)
+	activates := created
+	if k.ActivatesAt != nil {
+		activates = contract.Time(*k.ActivatesAt)
+	}
 	return s.write(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `
-			UPDATE signing_keys SET rotated_at = $1, retire_at = $2
-			WHERE algorithm = $3 AND rotated_at IS NULL`, created, contract.Time(retireAt), k.Algorithm); err != nil {
+			UPDATE signing_keys SET rotated_at = $1, retire_at = COALESCE(retire_at, $2)
+			WHERE algorithm = $3 AND (rotated_at IS NULL OR rotated_at > $1)`, activates, contract.Time(retireAt), k.Algorithm); err != nil {
 			return err
 		}
 		tag, err := tx.Exec(ctx, `
-			INSERT INTO signing_keys (id, algorithm, private, created_at) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (id) DO NOTHING`, k.ID, k.Algorithm, k.Private, created)
+			INSERT INTO signing_keys (id, algorithm, private, created_at, activates_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (id) DO NOTHING`, k.ID, k.Algorithm, k.Private, created, contract.TimePtr(k.ActivatesAt))
 		return oneRow(tag, err, contract.AlreadyExists("signing key"))
 	})
 }

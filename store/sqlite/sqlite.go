@@ -1367,7 +1367,7 @@ func (s *Store) SigningKeys(ctx context.Context) ([]latch.SigningKey, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	rows, err := s.reader.QueryContext(ctx, `
-		SELECT id, algorithm, private, created_at, rotated_at, retire_at FROM signing_keys ORDER BY created_at, id`)
+		SELECT id, algorithm, private, created_at, activates_at, rotated_at, retire_at FROM signing_keys ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fail(err)
 	}
@@ -1376,12 +1376,12 @@ func (s *Store) SigningKeys(ctx context.Context) ([]latch.SigningKey, error) {
 	for rows.Next() {
 		var k latch.SigningKey
 		var created int64
-		var rotated, retire sql.NullInt64
-		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Private, &created, &rotated, &retire); err != nil {
+		var activates, rotated, retire sql.NullInt64
+		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Private, &created, &activates, &rotated, &retire); err != nil {
 			return nil, fail(err)
 		}
 		k.CreatedAt = fromMicros(created)
-		k.RotatedAt, k.RetireAt = fromNullMicros(rotated), fromNullMicros(retire)
+		k.ActivatesAt, k.RotatedAt, k.RetireAt = fromNullMicros(activates), fromNullMicros(rotated), fromNullMicros(retire)
 		keys = append(keys, k)
 	}
 	if err := rows.Err(); err != nil {
@@ -1398,9 +1398,9 @@ func (s *Store) AddSigningKey(ctx context.Context, k latch.SigningKey) error {
 		return contract.Invalid("id", "signing key id is empty")
 	}
 	res, err := s.writer.ExecContext(ctx, `
-		INSERT INTO signing_keys (id, algorithm, private, created_at) VALUES (?, ?, ?, ?)
+		INSERT INTO signing_keys (id, algorithm, private, created_at, activates_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
-		k.ID, k.Algorithm, k.Private, micros(contract.Or(k.CreatedAt, s.now)))
+		k.ID, k.Algorithm, k.Private, micros(contract.Or(k.CreatedAt, s.now)), microsPtr(k.ActivatesAt))
 	return fail(oneRow(res, err, contract.AlreadyExists("signing key")))
 }
 
@@ -1412,15 +1412,19 @@ func (s *Store) RotateSigningKey(ctx context.Context, k latch.SigningKey, retire
 		return contract.Invalid("id", "signing key id is empty")
 	}
 	created := micros(contract.Or(k.CreatedAt, s.now))
+	activates := created
+	if k.ActivatesAt != nil {
+		activates = micros(*k.ActivatesAt)
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `
-			UPDATE signing_keys SET rotated_at = ?, retire_at = ?
-			WHERE algorithm = ? AND rotated_at IS NULL`, created, micros(retireAt), k.Algorithm); err != nil {
+			UPDATE signing_keys SET rotated_at = ?, retire_at = COALESCE(retire_at, ?)
+			WHERE algorithm = ? AND (rotated_at IS NULL OR rotated_at > ?)`, activates, micros(retireAt), k.Algorithm, activates); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `
-			INSERT INTO signing_keys (id, algorithm, private, created_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (id) DO NOTHING`, k.ID, k.Algorithm, k.Private, created)
+			INSERT INTO signing_keys (id, algorithm, private, created_at, activates_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`, k.ID, k.Algorithm, k.Private, created, microsPtr(k.ActivatesAt))
 		return oneRow(res, err, contract.AlreadyExists("signing key"))
 	})
 }

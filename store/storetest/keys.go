@@ -108,3 +108,50 @@ func testRotateSigningKey(t *testing.T, st latch.Store) {
 	keys, _ = st.SigningKeys(ctx)
 	equal(t, "SigningKeys after deleting the retired", keys, want[1:])
 }
+
+// testAnnouncedSigningKey: a rotation announced ahead stores the new key's
+// activation, and the keys it replaces sign until then (RotatedAt is the
+// activation, not the creation). A later rotation that activates sooner
+// (a compromised key: rotate now) cuts the announced switch short: the
+// old key and the announced one stop at its activation, keeping the
+// retire time they had.
+func testAnnouncedSigningKey(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	if err := st.AddSigningKey(ctx, latch.SigningKey{ID: "rs-1", Algorithm: "RS256", Private: []byte("p1"), CreatedAt: at(0)}); err != nil {
+		t.Fatal(err)
+	}
+	announced := latch.SigningKey{ID: "rs-2", Algorithm: "RS256", Private: []byte("p2"), CreatedAt: at(10), ActivatesAt: new(at(40))}
+	if err := st.RotateSigningKey(ctx, announced, at(100)); err != nil {
+		t.Fatalf("RotateSigningKey announced: %v", err)
+	}
+	keys, err := st.SigningKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		checkTimes(t, "SigningKey", k)
+	}
+	equal(t, "SigningKeys after an announced rotation", keys, []latch.SigningKey{
+		{ID: "rs-1", Algorithm: "RS256", Private: []byte("p1"), CreatedAt: stored(at(0)), RotatedAt: storedPtr(at(40)), RetireAt: storedPtr(at(100))},
+		{ID: "rs-2", Algorithm: "RS256", Private: []byte("p2"), CreatedAt: stored(at(10)), ActivatesAt: storedPtr(at(40))},
+	})
+
+	if err := st.RotateSigningKey(ctx, latch.SigningKey{ID: "rs-3", Algorithm: "RS256", Private: []byte("p3"), CreatedAt: at(20)}, at(90)); err != nil {
+		t.Fatalf("RotateSigningKey at once: %v", err)
+	}
+	keys, _ = st.SigningKeys(ctx)
+	equal(t, "SigningKeys after a rotation at once cut the announced one short", keys, []latch.SigningKey{
+		{ID: "rs-1", Algorithm: "RS256", Private: []byte("p1"), CreatedAt: stored(at(0)), RotatedAt: storedPtr(at(20)), RetireAt: storedPtr(at(100))},
+		{ID: "rs-2", Algorithm: "RS256", Private: []byte("p2"), CreatedAt: stored(at(10)), ActivatesAt: storedPtr(at(40)), RotatedAt: storedPtr(at(20)), RetireAt: storedPtr(at(90))},
+		{ID: "rs-3", Algorithm: "RS256", Private: []byte("p3"), CreatedAt: stored(at(20))},
+	})
+
+	// AddSigningKey keeps an activation too.
+	if err := st.AddSigningKey(ctx, latch.SigningKey{ID: "ed-1", Algorithm: "EdDSA", Private: []byte("p4"), CreatedAt: at(30), ActivatesAt: new(at(35))}); err != nil {
+		t.Fatal(err)
+	}
+	keys, _ = st.SigningKeys(ctx)
+	if last := keys[len(keys)-1]; last.ID != "ed-1" || last.ActivatesAt == nil || !last.ActivatesAt.Equal(stored(at(35))) {
+		t.Errorf("AddSigningKey with an activation: %+v", last)
+	}
+}

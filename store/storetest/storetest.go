@@ -77,6 +77,7 @@ func Run(t *testing.T, open func(t *testing.T) latch.Store) {
 		{"RefreshToken/ReuseIntervalConcurrent", testRotateReuseIntervalConcurrent},
 		{"SigningKeys", testSigningKeys},
 		{"SigningKeys/Rotate", testRotateSigningKey},
+		{"SigningKeys/Announced", testAnnouncedSigningKey},
 		{"Tenant/Create", testCreateTenant},
 		{"Tenant/Isolation", testTenantIsolation},
 		{"Client/RoundTrip", testClientRoundTrip},
