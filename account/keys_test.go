@@ -17,6 +17,7 @@ import (
 // the JWKS cache is refused. Clients of the admin API rotate nothing.
 func TestRotateSigningKeyFamilies(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		h = testenv.NewHarnessWithOIDCAlgorithm(t, h.Store, token.RS256)
 		ctx := t.Context()
 		cfg := account.DefaultConfig()
 		now := h.Clock.Now()

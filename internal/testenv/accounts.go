@@ -67,12 +67,28 @@ func NewHarness(t testing.TB, store latch.Store) *Harness {
 // NewHarnessWithConfig wires the use cases over store with cfg.
 func NewHarnessWithConfig(t testing.TB, store latch.Store, cfg account.Config) *Harness {
 	t.Helper()
+	return newHarness(t, store, cfg, token.ES256)
+}
+
+// NewHarnessWithOIDCAlgorithm is NewHarness with the OpenID key family on
+// alg (RS256, the service's default, costs an RSA key per fresh store).
+func NewHarnessWithOIDCAlgorithm(t testing.TB, store latch.Store, alg string) *Harness {
+	t.Helper()
+	return newHarness(t, store, account.DefaultConfig(), alg)
+}
+
+func newHarness(t testing.TB, store latch.Store, cfg account.Config, oidcAlg string) *Harness {
+	t.Helper()
 	clock := NewClock()
 	hasher, err := password.NewHasher(FastParams, 4, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := token.LoadKeys(context.Background(), store, token.KeysConfig{Algorithm: token.ES256, Issuer: TestIssuer, Now: clock.Now})
+	// NewHarness's OpenID family on ES256 shares the native key: the
+	// harness's hundreds of fresh stores would otherwise each generate an
+	// RSA-2048 key (about 0.1 s under -race). The tests of RS256 itself
+	// ask for it (NewHarnessWithOIDCAlgorithm), as do the built binary's.
+	keys, err := token.LoadKeys(context.Background(), store, token.KeysConfig{Algorithm: token.ES256, OIDCAlgorithm: oidcAlg, Issuer: TestIssuer, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
