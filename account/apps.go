@@ -5,7 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/url"
@@ -90,7 +90,9 @@ func (s *Service) CreateApp(ctx context.Context, a Admin, in AppInput) (NewApp, 
 	}
 	idBytes := make([]byte, appIDRandomBytes)
 	_, _ = rand.Read(idBytes) // never fails (crypto/rand)
-	app.ID = base64.RawURLEncoding.EncodeToString(idBytes)
+	// Hex, as API clients' ids: base64url could begin with "-", which a
+	// command line reads as a flag (latch apps show --id -x...).
+	app.ID = hex.EncodeToString(idBytes)
 	var secret string
 	if app.Type == latch.AppConfidential {
 		secret, app.SecretHash = token.NewOpaque(appSecretPrefix)
