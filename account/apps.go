@@ -81,9 +81,6 @@ func (s *Service) CreateApp(ctx context.Context, a Admin, in AppInput) (NewApp, 
 		RedirectURIs: in.RedirectURIs, PostLogoutRedirectURIs: in.PostLogoutRedirectURIs,
 		Scopes: in.Scopes, ClientCredentials: in.ClientCredentials,
 	}
-	if app.Type != latch.AppPublic && app.Type != latch.AppConfidential {
-		return NewApp{}, latch.FieldError("type", latch.CodeInvalidRequest, "type must be public or confidential")
-	}
 	app, err := checkApp(app)
 	if err != nil {
 		return NewApp{}, err
@@ -108,26 +105,34 @@ func (s *Service) CreateApp(ctx context.Context, a Admin, in AppInput) (NewApp, 
 }
 
 // checkApp applies the registration rules to a's settings, returning them
-// normalised (scopes once each, in AppScopes' order). The first rule that
-// fails is the error, on its field.
+// normalised (scopes once each, in AppScopes' order). Every field that
+// fails is reported (latch.Error.Details, one per field), the first as the
+// headline, so a form or a script can fix them all at once.
 func checkApp(a latch.App) (latch.App, error) {
+	var failed []latch.Error
+	fail := func(field, code, message string) {
+		failed = append(failed, *latch.FieldError(field, code, message))
+	}
+	if a.Type != latch.AppPublic && a.Type != latch.AppConfidential {
+		fail("type", latch.CodeInvalidRequest, "type must be public or confidential")
+	}
 	if a.Name == "" || utf8.RuneCountInString(a.Name) > maxAppName || !utf8.ValidString(a.Name) || strings.ContainsRune(a.Name, 0) {
-		return a, latch.FieldError("name", latch.CodeRequired, fmt.Sprintf("an app needs a name of 1 to %d characters", maxAppName))
+		fail("name", latch.CodeRequired, fmt.Sprintf("an app needs a name of 1 to %d characters", maxAppName))
 	}
-	if len(a.RedirectURIs) == 0 {
-		return a, latch.FieldError("redirect_uris", latch.CodeRequired, "an app needs at least one redirect URI")
-	}
-	if len(a.RedirectURIs) > maxRedirectURIs {
-		return a, latch.FieldError("redirect_uris", latch.CodeInvalidRequest, fmt.Sprintf("at most %d redirect URIs", maxRedirectURIs))
-	}
-	if err := checkAppURIs("redirect_uris", a.RedirectURIs); err != nil {
-		return a, err
+	switch {
+	case len(a.RedirectURIs) == 0:
+		fail("redirect_uris", latch.CodeRequired, "an app needs at least one redirect URI")
+	case len(a.RedirectURIs) > maxRedirectURIs:
+		fail("redirect_uris", latch.CodeInvalidRequest, fmt.Sprintf("at most %d redirect URIs", maxRedirectURIs))
+	default:
+		if err := checkAppURIs("redirect_uris", a.RedirectURIs); err != nil {
+			failed = append(failed, *err)
+		}
 	}
 	if len(a.PostLogoutRedirectURIs) > maxPostLogoutURIs {
-		return a, latch.FieldError("post_logout_redirect_uris", latch.CodeInvalidRequest, fmt.Sprintf("at most %d post-logout redirect URIs", maxPostLogoutURIs))
-	}
-	if err := checkAppURIs("post_logout_redirect_uris", a.PostLogoutRedirectURIs); err != nil {
-		return a, err
+		fail("post_logout_redirect_uris", latch.CodeInvalidRequest, fmt.Sprintf("at most %d post-logout redirect URIs", maxPostLogoutURIs))
+	} else if err := checkAppURIs("post_logout_redirect_uris", a.PostLogoutRedirectURIs); err != nil {
+		failed = append(failed, *err)
 	}
 	var scopes []string
 	for _, sc := range latch.AppScopes() {
@@ -135,24 +140,24 @@ func checkApp(a latch.App) (latch.App, error) {
 			scopes = append(scopes, sc)
 		}
 	}
-	for _, sc := range a.Scopes {
-		if !slices.Contains(latch.AppScopes(), sc) {
-			return a, latch.FieldError("scopes", latch.CodeInvalidRequest, fmt.Sprintf("unknown scope %q; an app may have: %s", sc, strings.Join(latch.AppScopes(), ", ")))
-		}
+	if i := slices.IndexFunc(a.Scopes, func(sc string) bool { return !slices.Contains(latch.AppScopes(), sc) }); i >= 0 {
+		fail("scopes", latch.CodeInvalidRequest, fmt.Sprintf("unknown scope %q; an app may have: %s", truncate(a.Scopes[i], 100), strings.Join(latch.AppScopes(), ", ")))
+	} else if !slices.Contains(scopes, latch.AppScopeOpenID) {
+		fail("scopes", latch.CodeInvalidRequest, "an app's scopes must include openid")
 	}
-	if !slices.Contains(scopes, latch.AppScopeOpenID) {
-		return a, latch.FieldError("scopes", latch.CodeInvalidRequest, "an app's scopes must include openid")
+	if a.ClientCredentials && a.Type == latch.AppPublic {
+		fail("client_credentials", latch.CodeInvalidRequest, "only a confidential app may use the client_credentials grant")
+	}
+	if len(failed) > 0 {
+		return a, invalid(failed)
 	}
 	a.Scopes = scopes
-	if a.ClientCredentials && a.Type != latch.AppConfidential {
-		return a, latch.FieldError("client_credentials", latch.CodeInvalidRequest, "only a confidential app may use the client_credentials grant")
-	}
 	return a, nil
 }
 
 // checkAppURIs applies AppRedirectURI to each of uris and refuses
-// duplicates.
-func checkAppURIs(field string, uris []string) error {
+// duplicates; the first failure is the error, on field.
+func checkAppURIs(field string, uris []string) *latch.Error {
 	for i, raw := range uris {
 		if err := AppRedirectURI(raw); err != nil {
 			return latch.FieldError(field, latch.CodeInvalidRequest, fmt.Sprintf("%q: %v", truncate(raw, 100), err))

@@ -109,6 +109,16 @@ func TestCreateAppValidation(t *testing.T) {
 			t.Errorf("%s: CreateApp = %v (field %q), want Invalid %s on %s", c.name, err, fieldOf(le), c.code, c.field)
 		}
 	}
+	// Every field at fault is reported at once, one detail each.
+	_, err := h.Accounts.CreateApp(ctx, account.Operator(""), account.AppInput{Type: latch.AppPublic, Scopes: []string{"email"},
+		PostLogoutRedirectURIs: []string{"https://x.example/*"}, ClientCredentials: true})
+	var fields []string
+	for _, d := range latch.AsError(err).Details {
+		fields = append(fields, d.Field)
+	}
+	if want := []string{"name", "redirect_uris", "post_logout_redirect_uris", "scopes", "client_credentials"}; !slices.Equal(fields, want) {
+		t.Errorf("details of a registration wrong everywhere: %v, want %v", fields, want)
+	}
 	apps, err := h.Accounts.Apps(ctx, account.Operator(""), "", 0)
 	if err != nil || len(apps) != 0 {
 		t.Fatalf("refused registrations were stored: %v, %v", apps, err)
