@@ -7,7 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
-	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -229,8 +229,10 @@ func loopbackHost(host string) bool {
 	if host == "localhost" {
 		return true
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && (ip.Equal(net.IPv4(127, 0, 0, 1)) || ip.Equal(net.IPv6loopback))
+	// Exactly these addresses: not the rest of 127/8, not an IPv4-mapped
+	// or zoned spelling, which another parser could read otherwise.
+	addr, err := netip.ParseAddr(host)
+	return err == nil && (addr == netip.AddrFrom4([4]byte{127, 0, 0, 1}) || addr == netip.IPv6Loopback())
 }
 
 // Apps lists the apps of the admin's tenant (the operator's without a
