@@ -24,6 +24,7 @@ type Store interface {
 	LinkStore
 	JobStore
 	KeyStore
+	AppStore
 
 	// Ping checks that the database answers, within the store's bound:
 	// nil, or Unavailable. It is the readiness check of a replica.

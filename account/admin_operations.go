@@ -11,18 +11,24 @@ type AdminOperation int
 
 // The operations, each named after its use case.
 const (
-	OpListUsers      AdminOperation = iota + 1 // ListUsers
-	OpGetUser                                  // User
-	OpCreateUser                               // AdminCreateUser
-	OpUpdateUser                               // AdminUpdateUser
-	OpDeleteUser                               // AdminDeleteUser
-	OpSetPassword                              // AdminSetPassword
-	OpUserSessions                             // UserSessions
-	OpRevokeSessions                           // RevokeUserSessions
-	OpGetPolicy                                // Policy
-	OpSetPolicy                                // SetPolicy
-	OpAudit                                    // AuditEvents
-	OpListClients                              // Clients
+	OpListUsers       AdminOperation = iota + 1 // ListUsers
+	OpGetUser                                   // User
+	OpCreateUser                                // AdminCreateUser
+	OpUpdateUser                                // AdminUpdateUser
+	OpDeleteUser                                // AdminDeleteUser
+	OpSetPassword                               // AdminSetPassword
+	OpUserSessions                              // UserSessions
+	OpRevokeSessions                            // RevokeUserSessions
+	OpGetPolicy                                 // Policy
+	OpSetPolicy                                 // SetPolicy
+	OpAudit                                     // AuditEvents
+	OpListClients                               // Clients
+	OpListApps                                  // Apps
+	OpGetApp                                    // App
+	OpCreateApp                                 // CreateApp
+	OpUpdateApp                                 // UpdateApp
+	OpRotateAppSecret                           // RotateAppSecret
+	OpRevokeApp                                 // RevokeApp
 )
 
 // permission is what op needs. Reading users and their sessions is the
@@ -34,9 +40,9 @@ func (op AdminOperation) permission() latch.Permission {
 		return latch.PermReadUsers
 	case OpCreateUser, OpUpdateUser, OpDeleteUser, OpRevokeSessions:
 		return latch.PermManageUsers
-	case OpGetPolicy, OpAudit, OpListClients:
+	case OpGetPolicy, OpAudit, OpListClients, OpListApps, OpGetApp:
 		return latch.PermReadAll
-	case OpSetPassword, OpSetPolicy:
+	case OpSetPassword, OpSetPolicy, OpCreateApp, OpUpdateApp, OpRotateAppSecret, OpRevokeApp:
 		return latch.PermManageAll
 	}
 	// An operation missing above needs everything: a new one fails closed

@@ -68,6 +68,36 @@ var adminOperations = []struct {
 			_, err := s.Clients(ctx, a)
 			return err
 		}},
+	{"list apps", account.OpListApps, []latch.Scope{latch.ScopeReadAll, latch.ScopeManageAll},
+		func(ctx context.Context, s *account.Service, a account.Admin) error {
+			_, err := s.Apps(ctx, a, "", 1)
+			return err
+		}},
+	{"get app", account.OpGetApp, []latch.Scope{latch.ScopeReadAll, latch.ScopeManageAll},
+		func(ctx context.Context, s *account.Service, a account.Admin) error {
+			_, err := s.App(ctx, a, "no-such-app")
+			return err
+		}},
+	{"create app", account.OpCreateApp, []latch.Scope{latch.ScopeManageAll},
+		func(ctx context.Context, s *account.Service, a account.Admin) error {
+			// No name: refused after the scope check, nothing created.
+			_, err := s.CreateApp(ctx, a, account.AppInput{Type: latch.AppPublic})
+			return err
+		}},
+	{"update app", account.OpUpdateApp, []latch.Scope{latch.ScopeManageAll},
+		func(ctx context.Context, s *account.Service, a account.Admin) error {
+			_, err := s.UpdateApp(ctx, a, "no-such-app", account.AppChange{})
+			return err
+		}},
+	{"rotate app secret", account.OpRotateAppSecret, []latch.Scope{latch.ScopeManageAll},
+		func(ctx context.Context, s *account.Service, a account.Admin) error {
+			_, err := s.RotateAppSecret(ctx, a, "no-such-app")
+			return err
+		}},
+	{"revoke app", account.OpRevokeApp, []latch.Scope{latch.ScopeManageAll},
+		func(ctx context.Context, s *account.Service, a account.Admin) error {
+			return s.RevokeApp(ctx, a, "no-such-app")
+		}},
 	{"set password", account.OpSetPassword, []latch.Scope{latch.ScopeManageAll},
 		func(ctx context.Context, s *account.Service, a account.Admin) error {
 			return s.AdminSetPassword(ctx, a, account.AdminSetPasswordInput{User: account.UserRef{Number: 999}})

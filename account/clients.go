@@ -3,8 +3,6 @@ package account
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"strings"
 	"time"
@@ -173,7 +171,7 @@ func errInvalidClient() error {
 // read per attempt without end.
 func (s *Service) IssueClientToken(ctx context.Context, clientID, secret string) (_ ClientTokenPair, err error) {
 	defer func() { s.cfg.Observer.Login(LoginClient, result(err)) }()
-	failures := "client-auth-failures:" + s.addressKey(latch.ClientIP(ctx))
+	failures := clientAuthFailuresKey + s.addressKey(latch.ClientIP(ctx))
 	if err := s.limit(ctx, failures, s.cfg.LoginFailures, 0); err != nil {
 		return ClientTokenPair{}, err
 	}
@@ -182,13 +180,7 @@ func (s *Service) IssueClientToken(ctx context.Context, clientID, secret string)
 	if err != nil && !latch.IsKind(err, latch.KindNotFound) {
 		return ClientTokenPair{}, err
 	}
-	stored := c.SecretHash
-	if len(stored) != sha256.Size {
-		// Compare against something all the same, so an unknown id costs
-		// what a wrong secret does.
-		stored = make([]byte, sha256.Size)
-	}
-	match := subtle.ConstantTimeCompare(presented, stored) == 1
+	match := secretMatches(presented, c.SecretHash)
 	if err != nil || !match || !c.Live() || !token.LooksOpaque(secret, clientSecretPrefix) {
 		if lerr := s.limit(ctx, failures, s.cfg.LoginFailures, 1); lerr != nil && !latch.IsKind(lerr, latch.KindTooMany) {
 			return ClientTokenPair{}, lerr

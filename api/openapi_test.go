@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -377,6 +378,43 @@ func nativeExchanges(t *testing.T, x *exchanges, h *testenv.MailHarness) {
 	x.do(400, request{surface: "native", method: "GET", target: "/v1/admin/audit?since=yesterday", header: auth})
 	x.do(401, request{surface: "native", method: "GET", target: "/v1/admin/audit"})
 	x.do(403, request{surface: "native", method: "GET", target: "/v1/admin/audit", header: jsonHeader(reader)})
+	// Apps (issue 15): registration with its secret, reading, paging,
+	// changes, rotation and revocation, and their refusals.
+	const shop = `{"name":"Shop","type":"confidential","redirect_uris":["https://shop.example/cb"],"scopes":["openid","email"]}`
+	created := x.do(201, request{surface: "native", method: "POST", target: "/v1/admin/apps", header: auth, body: shop, wellFormed: true})
+	appID := field(t, created, "client_id")
+	x.do(201, request{surface: "native", method: "POST", target: "/v1/admin/apps", header: auth, body: `{"name":"SPA","type":"public","redirect_uris":["http://127.0.0.1:9/cb"],"scopes":["openid"]}`, wellFormed: true})
+	x.do(400, request{surface: "native", method: "POST", target: "/v1/admin/apps", header: auth, body: `{"name":"","type":"public","redirect_uris":["http://x.example/cb"],"scopes":["email"]}`})
+	x.do(401, request{surface: "native", method: "POST", target: "/v1/admin/apps", body: shop})
+	x.do(403, request{surface: "native", method: "POST", target: "/v1/admin/apps", header: jsonHeader(reader), body: shop})
+	x.do(415, request{surface: "native", method: "POST", target: "/v1/admin/apps", header: map[string]string{"Authorization": "Bearer " + admin}, body: shop})
+	x.do(413, request{surface: "native", method: "POST", target: "/v1/admin/apps", header: auth, body: `{"name":"` + strings.Repeat("a", 1<<20) + `"}`})
+	page := x.do(200, request{surface: "native", method: "GET", target: "/v1/admin/apps?limit=1", header: auth, wellFormed: true})
+	x.do(200, request{surface: "native", method: "GET", target: "/v1/admin/apps?limit=1&cursor=" + url.QueryEscape(field(t, page, "next_cursor")), header: auth, wellFormed: true})
+	x.do(400, request{surface: "native", method: "GET", target: "/v1/admin/apps?limit=0", header: auth})
+	x.do(401, request{surface: "native", method: "GET", target: "/v1/admin/apps"})
+	x.do(403, request{surface: "native", method: "GET", target: "/v1/admin/apps", header: jsonHeader(reader)})
+	x.do(200, request{surface: "native", method: "GET", target: "/v1/admin/apps/" + appID, header: auth, wellFormed: true})
+	x.do(404, request{surface: "native", method: "GET", target: "/v1/admin/apps/no-such-app", header: auth})
+	x.do(401, request{surface: "native", method: "GET", target: "/v1/admin/apps/" + appID})
+	x.do(403, request{surface: "native", method: "GET", target: "/v1/admin/apps/" + appID, header: jsonHeader(reader)})
+	x.do(200, request{surface: "native", method: "PATCH", target: "/v1/admin/apps/" + appID, header: auth, body: `{"name":"Shop 2","first_party":true}`, wellFormed: true})
+	x.do(400, request{surface: "native", method: "PATCH", target: "/v1/admin/apps/" + appID, header: auth, body: `{"redirect_uris":[]}`})
+	x.do(404, request{surface: "native", method: "PATCH", target: "/v1/admin/apps/no-such-app", header: auth, body: `{"name":"x"}`})
+	x.do(401, request{surface: "native", method: "PATCH", target: "/v1/admin/apps/" + appID, body: `{}`})
+	x.do(403, request{surface: "native", method: "PATCH", target: "/v1/admin/apps/" + appID, header: jsonHeader(reader), body: `{}`})
+	x.do(415, request{surface: "native", method: "PATCH", target: "/v1/admin/apps/" + appID, header: map[string]string{"Authorization": "Bearer " + admin}, body: `{}`})
+	x.do(413, request{surface: "native", method: "PATCH", target: "/v1/admin/apps/" + appID, header: auth, body: `{"name":"` + strings.Repeat("a", 1<<20) + `"}`})
+	x.do(200, request{surface: "native", method: "POST", target: "/v1/admin/apps/" + appID + "/secret", header: auth, wellFormed: true})
+	x.do(404, request{surface: "native", method: "POST", target: "/v1/admin/apps/no-such-app/secret", header: auth})
+	x.do(401, request{surface: "native", method: "POST", target: "/v1/admin/apps/" + appID + "/secret"})
+	x.do(403, request{surface: "native", method: "POST", target: "/v1/admin/apps/" + appID + "/secret", header: jsonHeader(reader)})
+	x.do(204, request{surface: "native", method: "DELETE", target: "/v1/admin/apps/" + appID, header: auth, wellFormed: true})
+	x.do(409, request{surface: "native", method: "PATCH", target: "/v1/admin/apps/" + appID, header: auth, body: `{"name":"x"}`})
+	x.do(409, request{surface: "native", method: "POST", target: "/v1/admin/apps/" + appID + "/secret", header: auth})
+	x.do(404, request{surface: "native", method: "DELETE", target: "/v1/admin/apps/no-such-app", header: auth})
+	x.do(401, request{surface: "native", method: "DELETE", target: "/v1/admin/apps/" + appID})
+	x.do(403, request{surface: "native", method: "DELETE", target: "/v1/admin/apps/" + appID, header: jsonHeader(reader)})
 	x.do(204, request{surface: "native", method: "DELETE", target: "/v1/admin/users/" + made, header: auth, wellFormed: true})
 	x.do(404, request{surface: "native", method: "DELETE", target: "/v1/admin/users/" + made, header: auth})
 	x.do(400, request{surface: "native", method: "DELETE", target: "/v1/admin/users/0", header: auth})

@@ -428,3 +428,48 @@ func (s *observedStore) LatestSessionExpiry(ctx context.Context, kinds []latch.T
 	defer s.observe("LatestSessionExpiry", time.Now(), &err)
 	return s.next.LatestSessionExpiry(ctx, kinds, now)
 }
+
+func (s *observedStore) CreateApp(ctx context.Context, a latch.App, audit *latch.AuditEvent) (err error) {
+	defer s.observe("CreateApp", time.Now(), &err)
+	return s.next.CreateApp(ctx, a, audit)
+}
+
+func (s *observedStore) AppByID(ctx context.Context, id string) (_ latch.App, err error) {
+	defer s.observe("AppByID", time.Now(), &err)
+	return s.next.AppByID(ctx, id)
+}
+
+func (s *observedStore) AppsByTenant(ctx context.Context, q latch.AppQuery) (_ []latch.App, err error) {
+	defer s.observe("AppsByTenant", time.Now(), &err)
+	return s.next.AppsByTenant(ctx, q)
+}
+
+func (s *observedStore) UpdateApp(ctx context.Context, up latch.AppUpdate) (_ latch.App, err error) {
+	defer s.observe("UpdateApp", time.Now(), &err)
+	return s.next.UpdateApp(ctx, up)
+}
+
+func (s *observedStore) RotateAppSecret(ctx context.Context, id string, secretHash []byte, at time.Time, audit *latch.AuditEvent) (err error) {
+	defer s.observe("RotateAppSecret", time.Now(), &err)
+	return s.next.RotateAppSecret(ctx, id, secretHash, at, audit)
+}
+
+func (s *observedStore) RevokeApp(ctx context.Context, id string, at time.Time, audit *latch.AuditEvent) (err error) {
+	defer s.observe("RevokeApp", time.Now(), &err)
+	return s.next.RevokeApp(ctx, id, at, audit)
+}
+
+func (s *observedStore) UpsertConsent(ctx context.Context, c latch.AppConsent, audit *latch.AuditEvent) (_ latch.AppConsent, err error) {
+	defer s.observe("UpsertConsent", time.Now(), &err)
+	return s.next.UpsertConsent(ctx, c, audit)
+}
+
+func (s *observedStore) ConsentsByUser(ctx context.Context, userID string) (_ []latch.AppConsent, err error) {
+	defer s.observe("ConsentsByUser", time.Now(), &err)
+	return s.next.ConsentsByUser(ctx, userID)
+}
+
+func (s *observedStore) RevokeConsent(ctx context.Context, userID, appID string, audit *latch.AuditEvent) (err error) {
+	defer s.observe("RevokeConsent", time.Now(), &err)
+	return s.next.RevokeConsent(ctx, userID, appID, audit)
+}

@@ -54,4 +54,10 @@ type Accounts interface {
 	Policy(ctx context.Context, a account.Admin) (latch.PasswordPolicy, error)
 	SetPolicy(ctx context.Context, a account.Admin, ch account.PolicyChange) (latch.PasswordPolicy, error)
 	AuditEvents(ctx context.Context, a account.Admin, q latch.AuditQuery) ([]latch.AuditEvent, error)
+	Apps(ctx context.Context, a account.Admin, after string, limit int) ([]latch.App, error)
+	App(ctx context.Context, a account.Admin, id string) (latch.App, error)
+	CreateApp(ctx context.Context, a account.Admin, in account.AppInput) (account.NewApp, error)
+	UpdateApp(ctx context.Context, a account.Admin, id string, ch account.AppChange) (latch.App, error)
+	RotateAppSecret(ctx context.Context, a account.Admin, id string) (account.NewApp, error)
+	RevokeApp(ctx context.Context, a account.Admin, id string) error
 }

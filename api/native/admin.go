@@ -44,6 +44,7 @@ func (s *Surface) registerAdmin(mux httpx.Mux) {
 	route("GET /v1/admin/policy", account.OpGetPolicy, s.adminGetPolicy)
 	route("PUT /v1/admin/policy", account.OpSetPolicy, s.adminSetPolicy)
 	route("GET /v1/admin/audit", account.OpAudit, s.adminAudit)
+	s.registerApps(route)
 }
 
 // userRef reads {id}: a UUID, or a user's number.

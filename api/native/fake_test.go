@@ -63,6 +63,12 @@ type fakeAccounts struct {
 	PolicyFn                  func(ctx context.Context, a account.Admin) (latch.PasswordPolicy, error)
 	SetPolicyFn               func(ctx context.Context, a account.Admin, ch account.PolicyChange) (latch.PasswordPolicy, error)
 	AuditEventsFn             func(ctx context.Context, a account.Admin, q latch.AuditQuery) ([]latch.AuditEvent, error)
+	AppsFn                    func(ctx context.Context, a account.Admin, after string, limit int) ([]latch.App, error)
+	AppFn                     func(ctx context.Context, a account.Admin, id string) (latch.App, error)
+	CreateAppFn               func(ctx context.Context, a account.Admin, in account.AppInput) (account.NewApp, error)
+	UpdateAppFn               func(ctx context.Context, a account.Admin, id string, ch account.AppChange) (latch.App, error)
+	RotateAppSecretFn         func(ctx context.Context, a account.Admin, id string) (account.NewApp, error)
+	RevokeAppFn               func(ctx context.Context, a account.Admin, id string) error
 }
 
 // missing reports a call the test did not expect, and answers it with an
@@ -285,6 +291,48 @@ func (f *fakeAccounts) AuditEvents(ctx context.Context, a account.Admin, q latch
 		return nil, f.missing("AuditEvents")
 	}
 	return f.AuditEventsFn(ctx, a, q)
+}
+
+func (f *fakeAccounts) Apps(ctx context.Context, a account.Admin, after string, limit int) ([]latch.App, error) {
+	if f.AppsFn == nil {
+		return nil, f.missing("Apps")
+	}
+	return f.AppsFn(ctx, a, after, limit)
+}
+
+func (f *fakeAccounts) App(ctx context.Context, a account.Admin, id string) (latch.App, error) {
+	if f.AppFn == nil {
+		return latch.App{}, f.missing("App")
+	}
+	return f.AppFn(ctx, a, id)
+}
+
+func (f *fakeAccounts) CreateApp(ctx context.Context, a account.Admin, in account.AppInput) (account.NewApp, error) {
+	if f.CreateAppFn == nil {
+		return account.NewApp{}, f.missing("CreateApp")
+	}
+	return f.CreateAppFn(ctx, a, in)
+}
+
+func (f *fakeAccounts) UpdateApp(ctx context.Context, a account.Admin, id string, ch account.AppChange) (latch.App, error) {
+	if f.UpdateAppFn == nil {
+		return latch.App{}, f.missing("UpdateApp")
+	}
+	return f.UpdateAppFn(ctx, a, id, ch)
+}
+
+func (f *fakeAccounts) RotateAppSecret(ctx context.Context, a account.Admin, id string) (account.NewApp, error) {
+	if f.RotateAppSecretFn == nil {
+		return account.NewApp{}, f.missing("RotateAppSecret")
+	}
+	return f.RotateAppSecretFn(ctx, a, id)
+}
+
+func (f *fakeAccounts) RevokeApp(ctx context.Context, a account.Admin, id string) error {
+	if f.RevokeAppFn == nil {
+		return f.missing("RevokeApp")
+	}
+	return f.RevokeAppFn(ctx, a, id)
 }
 
 // plainSealer is an httpx.Sealer that seals nothing: the purpose and the

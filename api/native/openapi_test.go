@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +39,8 @@ func TestEveryAnswerIsDocumented(t *testing.T) {
 	principal := account.Principal{User: latch.User{ID: "u1", Email: "a@example.com"},
 		Session: latch.Session{ID: "s1", Kind: latch.KindSession, Scopes: latch.SessionScopes()}}
 	admin := account.Admin{Client: &latch.Client{ID: "c1", Scope: latch.ScopeManageAll}, TenantID: latch.DefaultTenantID}
+	app := latch.App{ID: "app1", TenantID: latch.DefaultTenantID, Name: "Shop", Type: latch.AppConfidential,
+		RedirectURIs: []string{"https://shop.example/cb"}, Scopes: []string{"openid"}, CreatedAt: never, UpdatedAt: never}
 	authenticated := func() error {
 		if authErr == nil {
 			return nil
@@ -93,6 +96,18 @@ func TestEveryAnswerIsDocumented(t *testing.T) {
 			return latch.PasswordPolicy{}, fail()
 		},
 		AuditEventsFn: func(context.Context, account.Admin, latch.AuditQuery) ([]latch.AuditEvent, error) { return nil, fail() },
+		AppsFn: func(context.Context, account.Admin, string, int) ([]latch.App, error) {
+			return []latch.App{app}, fail()
+		},
+		AppFn: func(context.Context, account.Admin, string) (latch.App, error) { return app, fail() },
+		CreateAppFn: func(context.Context, account.Admin, account.AppInput) (account.NewApp, error) {
+			return account.NewApp{App: app, Secret: "las_x"}, fail()
+		},
+		UpdateAppFn: func(context.Context, account.Admin, string, account.AppChange) (latch.App, error) { return app, fail() },
+		RotateAppSecretFn: func(context.Context, account.Admin, string) (account.NewApp, error) {
+			return account.NewApp{App: app, Secret: "las_x"}, fail()
+		},
+		RevokeAppFn: func(context.Context, account.Admin, string) error { return fail() },
 	}
 	h := fakeSurface(f, fakeProvider{name: "acme"})
 	const uid = "01990000-0000-7000-8000-000000000001"
@@ -122,6 +137,12 @@ func TestEveryAnswerIsDocumented(t *testing.T) {
 		{"GET", "/v1/admin/policy", "", ""},
 		{"PUT", "/v1/admin/policy", "application/json", `{"min_length":9}`},
 		{"GET", "/v1/admin/audit", "", ""},
+		{"GET", "/v1/admin/apps", "", ""},
+		{"POST", "/v1/admin/apps", "application/json", `{"name":"Shop","type":"public","redirect_uris":["https://shop.example/cb"],"scopes":["openid"]}`},
+		{"GET", "/v1/admin/apps/app1", "", ""},
+		{"PATCH", "/v1/admin/apps/app1", "application/json", `{"name":"Shop 2"}`},
+		{"DELETE", "/v1/admin/apps/app1", "", ""},
+		{"POST", "/v1/admin/apps/app1/secret", "", ""},
 		{"GET", "/readyz", "", ""},
 	}
 	n := 0
@@ -148,6 +169,16 @@ func TestEveryAnswerIsDocumented(t *testing.T) {
 	authErr, useErr = nil, nil
 	for _, target := range []string{"/healthz", "/readyz", "/.well-known/jwks.json", "/v1/openapi.yaml"} {
 		doc.Do(t, h, newRequest("GET", target, "", ""), true)
+		n++
+	}
+	// The app routes' own answers: a page, an app, one with its secret.
+	for _, r := range routes {
+		if !strings.HasPrefix(r.target, "/v1/admin/apps") {
+			continue
+		}
+		req := newRequest(r.method, r.target, r.contentType, r.body)
+		req.Header.Set("Authorization", "Bearer tok")
+		doc.Do(t, h, req, false)
 		n++
 	}
 	t.Logf("%d answers checked against the document", n)

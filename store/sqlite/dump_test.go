@@ -39,7 +39,8 @@ func sqliteShell(t *testing.T) string {
 // sessions and refresh tokens, a changed password (history, and a
 // password.change audit event without details), audit events with
 // details, password links and the outbox, API clients and their tokens,
-// an authorization code and the signing key.
+// an app and a user's consent to it, an authorization code and the signing
+// key.
 func populate(t *testing.T, st latch.Store) {
 	t.Helper()
 	ctx := t.Context()
@@ -77,6 +78,17 @@ func populate(t *testing.T, st latch.Store) {
 		t.Fatal(err)
 	}
 	h.APIClient(t, latch.ScopeManageAll, "", false)
+	// An app (its secret hash is a BLOB) and a user's consent to it.
+	app, err := h.Accounts.CreateApp(ctx, op, account.AppInput{
+		Name: "Shop", Type: latch.AppConfidential, RedirectURIs: []string{"https://shop.example/cb"},
+		PostLogoutRedirectURIs: []string{"https://shop.example/bye"}, Scopes: []string{latch.AppScopeOpenID, latch.AppScopeEmail},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Accounts.GrantConsent(ctx, ada.ID, app.App.ID, []string{latch.AppScopeOpenID}); err != nil {
+		t.Fatal(err)
+	}
 	// A sign-out: a session change for the other processes on the file.
 	if err := h.Accounts.Logout(ctx, bob); err != nil {
 		t.Fatal(err)

@@ -127,6 +127,7 @@ func Run(t *testing.T, open func(t *testing.T) latch.Store) {
 		{"Close", testClose},
 	}
 	tests = append(tests, jobTests...)
+	tests = append(tests, appTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
