@@ -218,6 +218,18 @@ type Session struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time  // the end of the session: no refresh past it
 	RevokedAt *time.Time // nil while the session is live
+	// AppID is the app the session is a grant to (made from its
+	// authorization code), empty for Latch's own sessions. Deleting the
+	// app deletes its sessions.
+	AppID string
+	// AuthTime is when the user last authenticated (OIDC auth_time); zero
+	// when not recorded (native sessions before issue 15).
+	AuthTime time.Time
+	// AMR lists the authentication methods used (OIDC amr, RFC 8176).
+	AMR []string
+	// ParentSessionID is the browser session the grant came from, empty
+	// for none: ending that session can end its grants.
+	ParentSessionID string
 }
 
 // Live reports whether the session may still be used at now.
@@ -294,6 +306,20 @@ type AuthorizationCode struct {
 	PasswordHash string
 	CreatedAt    time.Time
 	ExpiresAt    time.Time
+	// AppID is the app the code was issued to, empty for Latch's own
+	// provider sign-in (ConsumeAuthorizationCode). An app's code is
+	// redeemed with RedeemAppCode.
+	AppID string
+	// Nonce is the app's OIDC nonce, echoed in the ID token.
+	Nonce string
+	// Scopes are the scopes the user granted the app for this code.
+	Scopes []string
+	// AuthTime is when the user authenticated (OIDC auth_time).
+	AuthTime time.Time
+	// AMR lists the authentication methods used (OIDC amr, RFC 8176).
+	AMR []string
+	// ParentSessionID is the browser session that approved the code.
+	ParentSessionID string
 }
 
 // NewSession is what CreateSession stores.

@@ -63,6 +63,22 @@ type SessionStore interface {
 	// ConsumeAuthorizationCode marks the code with hash used and returns
 	// it, at most once: an unknown, used or expired code is NotFound.
 	ConsumeAuthorizationCode(ctx context.Context, hash []byte, at time.Time) (AuthorizationCode, error)
+	// RedeemAppCode redeems an app's authorization code (one with an
+	// AppID) with hash at at, in one transaction. An unknown or expired
+	// code is NotFound. A code already redeemed is a replay: it is marked
+	// replayed, the grant session made from it (if any) is revoked, and
+	// the answer is Conflict with code authorization_code_reused (RFC 6749
+	// section 4.1.2: the authorization server SHOULD revoke the tokens
+	// issued from a code used twice). Otherwise the code is marked used,
+	// grant is stored (as CreateSession would) and recorded as the
+	// code's grant session, and the code is returned.
+	//
+	// The caller checks the app, redirect URI and PKCE verifier against
+	// the returned code only afterwards, so a failed check has still spent
+	// the code: a code is single use whatever the outcome (RFC 6749
+	// section 4.1.2), and an attacker who guessed wrong may not try again.
+	// The caller then revokes grant.
+	RedeemAppCode(ctx context.Context, hash []byte, at time.Time, grant NewSession) (AuthorizationCode, error)
 	// PurgeAuthorizationCodes deletes at most limit codes that expired
 	// before before, and returns how many.
 	PurgeAuthorizationCodes(ctx context.Context, before time.Time, limit int) (int, error)

@@ -309,6 +309,11 @@ func (s *observedStore) PurgeSessions(ctx context.Context, before time.Time, lim
 	return s.next.PurgeSessions(ctx, before, limit)
 }
 
+func (s *observedStore) RedeemAppCode(ctx context.Context, hash []byte, at time.Time, grant latch.NewSession) (_ latch.AuthorizationCode, err error) {
+	defer s.observe("RedeemAppCode", time.Now(), &err)
+	return s.next.RedeemAppCode(ctx, hash, at, grant)
+}
+
 func (s *observedStore) RemoveIdentity(ctx context.Context, userID, identityID string) (err error) {
 	defer s.observe("RemoveIdentity", time.Now(), &err)
 	return s.next.RemoveIdentity(ctx, userID, identityID)

@@ -26,7 +26,7 @@ func EveryCode() []string {
 		latch.CodePolicyCommon, latch.CodePolicyEmail, latch.CodePolicyLower, latch.CodePolicyUpper,
 		latch.CodePolicyDigit, latch.CodePolicySpecial, latch.CodePolicySpecialInvalid, latch.CodePolicyWeak,
 		latch.CodePolicyHistory, latch.CodePolicyInvisible, latch.CodeInvalidCredentials, latch.CodeInvalidToken,
-		latch.CodeRefreshTokenReused, latch.CodeInsufficientScope, latch.CodeNotUserToken,
+		latch.CodeRefreshTokenReused, latch.CodeAuthorizationCodeReused, latch.CodeInsufficientScope, latch.CodeNotUserToken,
 		latch.CodeAccountInactive, latch.CodeEmailTaken, latch.CodeIdentityTaken, latch.CodeAlreadyExists,
 		latch.CodeConcurrentUpdate, latch.CodeOverloaded, latch.CodeRateLimited, latch.CodeLastSignInMethod,
 		latch.CodeNotFound, latch.CodeUnsupportedGrantType, latch.CodeUnsupportedContentType,

@@ -995,17 +995,26 @@ func insertSession(ctx context.Context, tx pgx.Tx, id, userID string, sess latch
 	// audit_id is drawn from audit_events' own identity sequence when the
 	// row carries an event: the log and the sessions share one id
 	// sequence (see AuditEvents).
+	grant, err := contract.SessionGrant(sess)
+	if err != nil {
+		return err
+	}
 	tag, err := tx.Exec(ctx, `
 		INSERT INTO sessions (id, user_id, kind, scopes, created_at, expires_at, revoked_at,
 			refresh_hash, refresh_generation, refresh_rotated_at,
-			audit_id, audit_tenant_id, audit_at, audit_action, audit_actor_type, audit_actor_id, audit_target_id, audit_ip, audit_details)
+			audit_id, audit_tenant_id, audit_at, audit_action, audit_actor_type, audit_actor_id, audit_target_id, audit_ip, audit_details,
+			app_id, auth_time, amr, parent_session_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
 			CASE WHEN $11::boolean THEN nextval(pg_get_serial_sequence('audit_events', 'id')) END,
-			$12, $13, $14, $15, $16, $17, $18, $19)
+			$12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
 		ON CONFLICT (id) DO NOTHING`,
-		append([]any{id, userID, string(sess.Kind), scopes, created, contract.Time(sess.ExpiresAt), contract.TimePtr(sess.RevokedAt),
-			refreshHash, generation, rotated, audit != nil}, ev...)...)
+		append(append([]any{id, userID, string(sess.Kind), scopes, created, contract.Time(sess.ExpiresAt), contract.TimePtr(sess.RevokedAt),
+			refreshHash, generation, rotated, audit != nil}, ev...),
+			grant.AppID, grant.AuthTime, grant.AMR, grant.ParentSessionID)...)
 	if pgCode(err) == foreignKeyViolation {
+		if grant.AppID != nil {
+			return contract.NotFound("user or app")
+		}
 		return contract.NotFound("user")
 	}
 	return oneRow(tag, err, contract.AlreadyExists("session"))
@@ -1028,18 +1037,42 @@ func sessionAudit(e *latch.AuditEvent) ([]any, error) {
 	return []any{tenantID, e.At, e.Action, e.ActorType, e.ActorID, e.TargetID, e.IP, details}, nil
 }
 
-const sessionColumns = `s.id, s.user_id, s.kind, s.scopes, s.created_at, s.expires_at, s.revoked_at`
+const sessionColumns = `s.id, s.user_id, s.kind, s.scopes, s.created_at, s.expires_at, s.revoked_at,
+	s.app_id, s.auth_time, s.amr, s.parent_session_id`
 
 // sessionDest is userDest for sessionColumns.
 func sessionDest(sess *latch.Session) ([]any, func()) {
-	var kind, scopes string
-	dest := []any{&sess.ID, &sess.UserID, &kind, &scopes, &sess.CreatedAt, &sess.ExpiresAt, &sess.RevokedAt}
+	var kind, scopes, amr string
+	var appID, parentID *string
+	var authTime *time.Time
+	dest := []any{&sess.ID, &sess.UserID, &kind, &scopes, &sess.CreatedAt, &sess.ExpiresAt, &sess.RevokedAt,
+		&appID, &authTime, &amr, &parentID}
 	return dest, func() {
 		sess.Kind = latch.TokenKind(kind)
 		sess.Scopes = contract.SplitScopes(scopes)
 		sess.CreatedAt, sess.ExpiresAt = utc(sess.CreatedAt), utc(sess.ExpiresAt)
 		sess.RevokedAt = utcPtr(sess.RevokedAt)
+		sess.AppID = deref(appID)
+		sess.AuthTime = zeroOrUTC(authTime)
+		sess.AMR = contract.SplitScopes(amr)
+		sess.ParentSessionID = deref(parentID)
 	}
+}
+
+// deref is a nullable text column's value, empty for NULL.
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// zeroOrUTC is a nullable time column's value, the zero time for NULL.
+func zeroOrUTC(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
 }
 
 // SessionWithUser implements latch.Store. pgx prepares and caches the
@@ -1071,7 +1104,8 @@ func (s *Store) SessionWithUser(ctx context.Context, sessionID string) (latch.Se
 }
 
 // sessionReturning is sessionColumns for RETURNING.
-const sessionReturning = `id, user_id, kind, scopes, created_at, expires_at, revoked_at`
+const sessionReturning = `id, user_id, kind, scopes, created_at, expires_at, revoked_at,
+	app_id, auth_time, amr, parent_session_id`
 
 // RotateRefreshToken implements latch.Store: one UPDATE of the session
 // row, which matches only while the presented token is the chain's current
@@ -1272,12 +1306,25 @@ func (s *Store) CreateAuthorizationCode(ctx context.Context, c latch.Authorizati
 	if !ok || len(c.Hash) == 0 {
 		return contract.Invalid("code", "a code needs a hash and a user")
 	}
-	_, err := s.pool.Exec(ctx, `
-		INSERT INTO authorization_codes (hash, user_id, code_challenge, redirect_uri, password_hash, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		c.Hash, userID, c.CodeChallenge, c.RedirectURI, c.PasswordHash, contract.Or(c.CreatedAt, s.now), contract.Time(c.ExpiresAt))
+	scopes, err := contract.JoinScopes(c.Scopes)
+	if err != nil {
+		return err
+	}
+	grant, err := contract.CodeGrant(c)
+	if err != nil {
+		return err
+	}
+	_, err = s.pool.Exec(ctx, `
+		INSERT INTO authorization_codes (hash, user_id, code_challenge, redirect_uri, password_hash, created_at, expires_at,
+			app_id, nonce, scopes, auth_time, amr, parent_session_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		c.Hash, userID, c.CodeChallenge, c.RedirectURI, c.PasswordHash, contract.Or(c.CreatedAt, s.now), contract.Time(c.ExpiresAt),
+		grant.AppID, c.Nonce, scopes, grant.AuthTime, grant.AMR, grant.ParentSessionID)
 	switch pgCode(err) {
 	case foreignKeyViolation:
+		if grant.AppID != nil {
+			return contract.NotFound("user or app")
+		}
 		return contract.NotFound("user")
 	case uniqueViolation:
 		return contract.AlreadyExists("authorization code")
@@ -1285,26 +1332,129 @@ func (s *Store) CreateAuthorizationCode(ctx context.Context, c latch.Authorizati
 	return fail(err)
 }
 
+// codeColumns are an authorization code's columns for RETURNING and
+// SELECT, read by codeDest.
+const codeColumns = `hash, user_id, code_challenge, redirect_uri, password_hash, created_at, expires_at,
+	app_id, nonce, scopes, auth_time, amr, parent_session_id`
+
+// codeDest is sessionDest for codeColumns.
+func codeDest(c *latch.AuthorizationCode) ([]any, func()) {
+	var appID, parentID *string
+	var authTime *time.Time
+	var scopes, amr string
+	dest := []any{&c.Hash, &c.UserID, &c.CodeChallenge, &c.RedirectURI, &c.PasswordHash, &c.CreatedAt, &c.ExpiresAt,
+		&appID, &c.Nonce, &scopes, &authTime, &amr, &parentID}
+	return dest, func() {
+		c.CreatedAt, c.ExpiresAt = c.CreatedAt.UTC(), c.ExpiresAt.UTC()
+		c.AppID = deref(appID)
+		c.Scopes = contract.SplitScopes(scopes)
+		c.AuthTime = zeroOrUTC(authTime)
+		c.AMR = contract.SplitScopes(amr)
+		c.ParentSessionID = deref(parentID)
+	}
+}
+
 // ConsumeAuthorizationCode implements latch.Store: one UPDATE marks the
 // code used only if it is unused and unexpired, so two redemptions cannot
-// both succeed.
+// both succeed. An app's code is not Latch's own: it is redeemed only by
+// RedeemAppCode, which also stores its grant.
 func (s *Store) ConsumeAuthorizationCode(ctx context.Context, hash []byte, at time.Time) (latch.AuthorizationCode, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	at = contract.Or(at, s.now)
 	var c latch.AuthorizationCode
+	dest, finish := codeDest(&c)
 	err := s.pool.QueryRow(ctx, `
 		UPDATE authorization_codes SET used_at = $1
-		WHERE hash = $2 AND used_at IS NULL AND expires_at > $1
-		RETURNING hash, user_id, code_challenge, redirect_uri, password_hash, created_at, expires_at`,
-		at, hash).Scan(&c.Hash, &c.UserID, &c.CodeChallenge, &c.RedirectURI, &c.PasswordHash, &c.CreatedAt, &c.ExpiresAt)
+		WHERE hash = $2 AND used_at IS NULL AND expires_at > $1 AND app_id IS NULL
+		RETURNING `+codeColumns,
+		at, hash).Scan(dest...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return latch.AuthorizationCode{}, contract.NotFound("authorization code")
 	}
 	if err != nil {
 		return latch.AuthorizationCode{}, fail(err)
 	}
-	c.CreatedAt, c.ExpiresAt = c.CreatedAt.UTC(), c.ExpiresAt.UTC()
+	finish()
+	return c, nil
+}
+
+// RedeemAppCode implements latch.Store in one transaction. Concurrent
+// redemptions queue on the code's row lock; each later one re-evaluates
+// the condition on the row the first left (READ COMMITTED), finds it
+// used, and is a replay.
+func (s *Store) RedeemAppCode(ctx context.Context, hash []byte, at time.Time, ns latch.NewSession) (latch.AuthorizationCode, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	at = contract.Or(at, s.now)
+	sess := ns.Session
+	id, ok := contract.ID(sess.ID)
+	if !ok {
+		return latch.AuthorizationCode{}, contract.Invalid("id", "session id must be a UUID")
+	}
+	userID, ok := contract.ID(sess.UserID)
+	if !ok {
+		return latch.AuthorizationCode{}, contract.NotFound("user")
+	}
+	scopes, err := contract.JoinScopes(sess.Scopes)
+	if err != nil {
+		return latch.AuthorizationCode{}, err
+	}
+	audit, err := contract.AuditPtr(ns.Audit, s.now)
+	if err != nil {
+		return latch.AuthorizationCode{}, err
+	}
+	var c latch.AuthorizationCode
+	replayed := false
+	err = s.write(ctx, func(tx pgx.Tx) error {
+		dest, finish := codeDest(&c)
+		err := tx.QueryRow(ctx, `
+			UPDATE authorization_codes SET used_at = $1, grant_session_id = $3
+			WHERE hash = $2 AND used_at IS NULL AND expires_at > $1 AND app_id IS NOT NULL
+			RETURNING `+codeColumns,
+			at, hash, id).Scan(dest...)
+		if errors.Is(err, pgx.ErrNoRows) {
+			// Unknown, expired, or used: only a used code is a replay.
+			var grantID *string
+			err := tx.QueryRow(ctx, `
+				UPDATE authorization_codes SET replayed_at = $1
+				WHERE hash = $2 AND used_at IS NOT NULL AND app_id IS NOT NULL
+				RETURNING grant_session_id`, at, hash).Scan(&grantID)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return contract.NotFound("authorization code")
+			}
+			if err != nil {
+				return err
+			}
+			if grantID != nil {
+				if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`,
+					at, *grantID); err != nil {
+					return err
+				}
+			}
+			replayed = true // committed, then answered as Conflict
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		finish()
+		if err := contract.GrantMatchesCode(latch.Session{UserID: userID, AppID: sess.AppID}, c.UserID, c.AppID); err != nil {
+			return err
+		}
+		if ns.WhilePasswordHash != "" {
+			if err := passwordStill(ctx, tx, userID, ns.WhilePasswordHash); err != nil {
+				return err
+			}
+		}
+		return insertSession(ctx, tx, id, userID, sess, scopes, contract.Or(sess.CreatedAt, s.now), ns.RefreshHash, audit)
+	})
+	if err != nil {
+		return latch.AuthorizationCode{}, err
+	}
+	if replayed {
+		return latch.AuthorizationCode{}, contract.AuthorizationCodeReused()
+	}
 	return c, nil
 }
 

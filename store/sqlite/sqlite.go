@@ -994,15 +994,24 @@ func insertSession(ctx context.Context, tx *sql.Tx, id, userID string, sess latc
 	if err != nil {
 		return err
 	}
+	grant, err := contract.SessionGrant(sess)
+	if err != nil {
+		return err
+	}
 	res, err := tx.ExecContext(ctx, `
 		INSERT INTO sessions (id, user_id, kind, scopes, created_at, expires_at, revoked_at,
 			refresh_hash, refresh_generation, refresh_rotated_at,
-			audit_id, audit_tenant_id, audit_at, audit_action, audit_actor_type, audit_actor_id, audit_target_id, audit_ip, audit_details)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			audit_id, audit_tenant_id, audit_at, audit_action, audit_actor_type, audit_actor_id, audit_target_id, audit_ip, audit_details,
+			app_id, auth_time, amr, parent_session_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
-		append([]any{id, userID, string(sess.Kind), scopes, created, micros(sess.ExpiresAt), microsPtr(sess.RevokedAt),
-			refreshHash, generation, rotated}, ev...)...)
+		append(append([]any{id, userID, string(sess.Kind), scopes, created, micros(sess.ExpiresAt), microsPtr(sess.RevokedAt),
+			refreshHash, generation, rotated}, ev...),
+			grant.AppID, microsPtr(grant.AuthTime), grant.AMR, grant.ParentSessionID)...)
 	if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
+		if grant.AppID != nil {
+			return contract.NotFound("user or app")
+		}
 		return contract.NotFound("user")
 	}
 	return oneRow(res, err, contract.AlreadyExists("session"))
@@ -1041,20 +1050,27 @@ func sessionAudit(ctx context.Context, tx *sql.Tx, e *latch.AuditEvent) ([]any, 
 	return []any{id, tenantID, micros(e.At), e.Action, e.ActorType, e.ActorID, e.TargetID, e.IP, details}, nil
 }
 
-const sessionColumns = `s.id, s.user_id, s.kind, s.scopes, s.created_at, s.expires_at, s.revoked_at`
+const sessionColumns = `s.id, s.user_id, s.kind, s.scopes, s.created_at, s.expires_at, s.revoked_at,
+	s.app_id, s.auth_time, s.amr, s.parent_session_id`
 
 // sessionDest is userDest for sessionColumns.
 func sessionDest(sess *latch.Session) ([]any, func()) {
-	var kind, scopes string
+	var kind, scopes, amr string
 	var created, expires int64
-	var revoked sql.NullInt64
-	dest := []any{&sess.ID, &sess.UserID, &kind, &scopes, &created, &expires, &revoked}
+	var revoked, authTime sql.NullInt64
+	var appID, parentID sql.NullString
+	dest := []any{&sess.ID, &sess.UserID, &kind, &scopes, &created, &expires, &revoked,
+		&appID, &authTime, &amr, &parentID}
 	return dest, func() {
 		sess.Kind = latch.TokenKind(kind)
 		sess.Scopes = contract.SplitScopes(scopes)
 		sess.CreatedAt = fromMicros(created)
 		sess.ExpiresAt = fromMicros(expires)
 		sess.RevokedAt = fromNullMicros(revoked)
+		sess.AppID = appID.String
+		sess.AuthTime = zeroOrMicros(authTime)
+		sess.AMR = contract.SplitScopes(amr)
+		sess.ParentSessionID = parentID.String
 	}
 }
 
@@ -1098,7 +1114,8 @@ func (s *Store) SessionWithUser(ctx context.Context, sessionID string) (latch.Se
 
 // sessionReturning is sessionColumns for RETURNING, which takes no table
 // alias.
-const sessionReturning = `id, user_id, kind, scopes, created_at, expires_at, revoked_at`
+const sessionReturning = `id, user_id, kind, scopes, created_at, expires_at, revoked_at,
+	app_id, auth_time, amr, parent_session_id`
 
 // RotateRefreshToken implements latch.Store: one UPDATE of the session
 // row, which matches only while the presented token is the chain's current
@@ -1305,12 +1322,25 @@ func (s *Store) CreateAuthorizationCode(ctx context.Context, c latch.Authorizati
 	if !ok || len(c.Hash) == 0 {
 		return contract.Invalid("code", "a code needs a hash and a user")
 	}
-	_, err := s.writer.ExecContext(ctx, `
-		INSERT INTO authorization_codes (hash, user_id, code_challenge, redirect_uri, password_hash, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		c.Hash, userID, c.CodeChallenge, c.RedirectURI, c.PasswordHash, micros(contract.Or(c.CreatedAt, s.now)), micros(c.ExpiresAt))
+	scopes, err := contract.JoinScopes(c.Scopes)
+	if err != nil {
+		return err
+	}
+	grant, err := contract.CodeGrant(c)
+	if err != nil {
+		return err
+	}
+	_, err = s.writer.ExecContext(ctx, `
+		INSERT INTO authorization_codes (hash, user_id, code_challenge, redirect_uri, password_hash, created_at, expires_at,
+			app_id, nonce, scopes, auth_time, amr, parent_session_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.Hash, userID, c.CodeChallenge, c.RedirectURI, c.PasswordHash, micros(contract.Or(c.CreatedAt, s.now)), micros(c.ExpiresAt),
+		grant.AppID, c.Nonce, scopes, microsPtr(grant.AuthTime), grant.AMR, grant.ParentSessionID)
 	switch sqliteCode(err) {
 	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		if grant.AppID != nil {
+			return contract.NotFound("user or app")
+		}
 		return contract.NotFound("user")
 	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 		return contract.AlreadyExists("authorization code")
@@ -1318,27 +1348,138 @@ func (s *Store) CreateAuthorizationCode(ctx context.Context, c latch.Authorizati
 	return fail(err)
 }
 
+// codeColumns are an authorization code's columns for RETURNING and
+// SELECT, read by codeDest.
+const codeColumns = `hash, user_id, code_challenge, redirect_uri, password_hash, created_at, expires_at,
+	app_id, nonce, scopes, auth_time, amr, parent_session_id`
+
+// codeDest is sessionDest for codeColumns.
+func codeDest(c *latch.AuthorizationCode) ([]any, func()) {
+	var created, expires int64
+	var authTime sql.NullInt64
+	var appID, parentID sql.NullString
+	var scopes, amr string
+	dest := []any{&c.Hash, &c.UserID, &c.CodeChallenge, &c.RedirectURI, &c.PasswordHash, &created, &expires,
+		&appID, &c.Nonce, &scopes, &authTime, &amr, &parentID}
+	return dest, func() {
+		c.CreatedAt, c.ExpiresAt = fromMicros(created), fromMicros(expires)
+		c.AppID = appID.String
+		c.Scopes = contract.SplitScopes(scopes)
+		c.AuthTime = zeroOrMicros(authTime)
+		c.AMR = contract.SplitScopes(amr)
+		c.ParentSessionID = parentID.String
+	}
+}
+
+// zeroOrMicros is fromNullMicros for a time whose absence is the zero
+// time.
+func zeroOrMicros(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMicros(v.Int64)
+}
+
 // ConsumeAuthorizationCode implements latch.Store: one UPDATE marks the
 // code used only if it is unused and unexpired, so two redemptions cannot
-// both succeed.
+// both succeed. An app's code is not Latch's own: it is redeemed only by
+// RedeemAppCode, which also stores its grant.
 func (s *Store) ConsumeAuthorizationCode(ctx context.Context, hash []byte, at time.Time) (latch.AuthorizationCode, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	at = contract.Or(at, s.now)
 	var c latch.AuthorizationCode
-	var created, expires int64
+	dest, finish := codeDest(&c)
 	err := s.writer.QueryRowContext(ctx, `
 		UPDATE authorization_codes SET used_at = ?1
-		WHERE hash = ?2 AND used_at IS NULL AND expires_at > ?1
-		RETURNING hash, user_id, code_challenge, redirect_uri, password_hash, created_at, expires_at`,
-		micros(at), hash).Scan(&c.Hash, &c.UserID, &c.CodeChallenge, &c.RedirectURI, &c.PasswordHash, &created, &expires)
+		WHERE hash = ?2 AND used_at IS NULL AND expires_at > ?1 AND app_id IS NULL
+		RETURNING `+codeColumns,
+		micros(at), hash).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return latch.AuthorizationCode{}, contract.NotFound("authorization code")
 	}
 	if err != nil {
 		return latch.AuthorizationCode{}, fail(err)
 	}
-	c.CreatedAt, c.ExpiresAt = fromMicros(created), fromMicros(expires)
+	finish()
+	return c, nil
+}
+
+// RedeemAppCode implements latch.Store in one write transaction; the
+// writer is serialized (BEGIN IMMEDIATE), so of concurrent redemptions
+// the first spends the code and the later ones find it used: replays.
+func (s *Store) RedeemAppCode(ctx context.Context, hash []byte, at time.Time, ns latch.NewSession) (latch.AuthorizationCode, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	at = contract.Or(at, s.now)
+	sess := ns.Session
+	id, ok := contract.ID(sess.ID)
+	if !ok {
+		return latch.AuthorizationCode{}, contract.Invalid("id", "session id must be a UUID")
+	}
+	userID, ok := contract.ID(sess.UserID)
+	if !ok {
+		return latch.AuthorizationCode{}, contract.NotFound("user")
+	}
+	scopes, err := contract.JoinScopes(sess.Scopes)
+	if err != nil {
+		return latch.AuthorizationCode{}, err
+	}
+	audit, err := contract.AuditPtr(ns.Audit, s.now)
+	if err != nil {
+		return latch.AuthorizationCode{}, err
+	}
+	var c latch.AuthorizationCode
+	replayed := false
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		dest, finish := codeDest(&c)
+		err := tx.QueryRowContext(ctx, `
+			UPDATE authorization_codes SET used_at = ?1, grant_session_id = ?3
+			WHERE hash = ?2 AND used_at IS NULL AND expires_at > ?1 AND app_id IS NOT NULL
+			RETURNING `+codeColumns,
+			micros(at), hash, id).Scan(dest...)
+		if errors.Is(err, sql.ErrNoRows) {
+			// Unknown, expired, or used: only a used code is a replay.
+			var grantID sql.NullString
+			err := tx.QueryRowContext(ctx, `
+				UPDATE authorization_codes SET replayed_at = ?1
+				WHERE hash = ?2 AND used_at IS NOT NULL AND app_id IS NOT NULL
+				RETURNING grant_session_id`, micros(at), hash).Scan(&grantID)
+			if errors.Is(err, sql.ErrNoRows) {
+				return contract.NotFound("authorization code")
+			}
+			if err != nil {
+				return err
+			}
+			if grantID.Valid {
+				if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL`,
+					micros(at), grantID.String); err != nil {
+					return err
+				}
+			}
+			replayed = true // committed, then answered as Conflict
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		finish()
+		if err := contract.GrantMatchesCode(latch.Session{UserID: userID, AppID: sess.AppID}, c.UserID, c.AppID); err != nil {
+			return err
+		}
+		if ns.WhilePasswordHash != "" {
+			if err := passwordStill(ctx, tx, userID, ns.WhilePasswordHash); err != nil {
+				return err
+			}
+		}
+		return insertSession(ctx, tx, id, userID, sess, scopes, micros(contract.Or(sess.CreatedAt, s.now)), ns.RefreshHash, audit)
+	})
+	if err != nil {
+		return latch.AuthorizationCode{}, err
+	}
+	if replayed {
+		return latch.AuthorizationCode{}, contract.AuthorizationCodeReused()
+	}
 	return c, nil
 }
 

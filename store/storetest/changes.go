@@ -38,6 +38,7 @@ func RunChangeFeed(t *testing.T, open func(t *testing.T) FeedBackend) {
 		{"ChangeFeed/WhatChanges", testFeedWhatChanges},
 		{"ChangeFeed/UnrelatedUpdatesTellNothing", testFeedUnrelatedUpdates},
 		{"ChangeFeed/DropThenResync", testFeedDropThenResync},
+		{"ChangeFeed/AppDeleted", testFeedAppDeleted},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

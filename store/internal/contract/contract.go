@@ -155,6 +155,12 @@ func RefreshTokenReused() *latch.Error {
 	return &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeRefreshTokenReused, Message: "refresh token already used; session revoked"}
 }
 
+// AuthorizationCodeReused is RedeemAppCode's error for a code redeemed a
+// second time; the grant session made from it has been revoked by then.
+func AuthorizationCodeReused() *latch.Error {
+	return &latch.Error{Kind: latch.KindConflict, Code: latch.CodeAuthorizationCodeReused, Message: "authorization code already used; its grant revoked"}
+}
+
 // SessionEnded is RotateRefreshToken's error for a token whose session is
 // revoked or expired.
 func SessionEnded() *latch.Error {
