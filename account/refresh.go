@@ -27,9 +27,11 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (_ TokenPair
 	now := s.now()
 	var next string
 	var sess latch.Session
+	var chainSession string // the session a new-format token names
 	// The successor is derived from the token, not drawn at random: a
 	// second presentation recomputes it, and the store recognises it.
 	if sessionID, generation, ok := token.ParseChained(refreshToken, refreshPrefix); ok {
+		chainSession = sessionID
 		var nextHash []byte
 		next, nextHash = s.keys.ChainSuccessor(refreshPrefix, refreshToken, sessionID, generation+1)
 		sess, err = s.store.RotateRefreshToken(ctx, latch.RefreshRotation{
@@ -57,10 +59,15 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (_ TokenPair
 	if err != nil {
 		switch {
 		case latch.IsCode(err, latch.CodeRefreshTokenReused):
-			// The store revoked the session without saying whose it
-			// was: forgetting every cached session is coarse, but reuse
-			// is rare and each costs its author a session.
-			s.sessions.forgetAll()
+			// The store revoked the session the token names. A token of
+			// the old format does not name it: then every cached session
+			// goes (coarse, but such reuse is rare and ends with the old
+			// tokens).
+			if chainSession != "" {
+				s.sessions.forgetSession(chainSession)
+			} else {
+				s.sessions.forgetAll()
+			}
 			s.log.WarnContext(ctx, "refresh token reused: its session is revoked")
 			s.cfg.Observer.SessionsRevoked(RevokedRefreshReuse, 1)
 			return TokenPair{}, err

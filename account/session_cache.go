@@ -141,6 +141,17 @@ func (c *sessionCache) forgetUser(userID string) {
 	delete(c.byUser, userID)
 }
 
+// forgetSession drops the entry of sessionID, and keeps reads in flight
+// from adding theirs.
+func (c *sessionCache) forgetSession(sessionID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.generation.Add(1)
+	if e, ok := c.entries[sessionID]; ok {
+		c.remove(sessionID, e.session.UserID)
+	}
+}
+
 // forgetAll drops every entry; trust stays as it is.
 func (c *sessionCache) forgetAll() {
 	c.mu.Lock()

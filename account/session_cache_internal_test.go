@@ -19,10 +19,11 @@ func cacheEntry(id, userID string) (latch.Session, latch.User) {
 func TestSessionCacheStaleReadKeptOut(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for name, invalidate := range map[string]func(c *sessionCache){
-		"change of the user":   func(c *sessionCache) { c.forgetUser("u1") },
-		"change of another":    func(c *sessionCache) { c.forgetUser("u2") },
-		"everything forgotten": func(c *sessionCache) { c.forgetAll() },
-		"feed down and back":   func(c *sessionCache) { c.setTrusted(false); c.setTrusted(true) },
+		"change of the user":    func(c *sessionCache) { c.forgetUser("u1") },
+		"change of another":     func(c *sessionCache) { c.forgetUser("u2") },
+		"everything forgotten":  func(c *sessionCache) { c.forgetAll() },
+		"the session forgotten": func(c *sessionCache) { c.forgetSession("s1") },
+		"feed down and back":    func(c *sessionCache) { c.setTrusted(false); c.setTrusted(true) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := newSessionCache(10, time.Minute)

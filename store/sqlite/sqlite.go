@@ -935,31 +935,17 @@ func (s *Store) ReplacePasswordHash(ctx context.Context, userID, oldHash, newHas
 func (s *Store) CreateSession(ctx context.Context, ns latch.NewSession) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	sess, refreshHash := ns.Session, ns.RefreshHash
-	id, ok := contract.ID(sess.ID)
-	if !ok {
-		return contract.Invalid("id", "session id must be a UUID")
-	}
-	userID, ok := contract.ID(sess.UserID)
-	if !ok {
-		return contract.NotFound("user")
-	}
-	scopes, err := contract.JoinScopes(sess.Scopes)
-	if err != nil {
-		return err
-	}
-	created := contract.Or(sess.CreatedAt, s.now)
-	audit, err := contract.AuditPtr(ns.Audit, s.now)
+	row, err := contract.CheckNewSession(ns, s.now)
 	if err != nil {
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		if ns.WhilePasswordHash != "" {
-			if err := passwordStill(ctx, tx, userID, ns.WhilePasswordHash); err != nil {
+			if err := passwordStill(ctx, tx, row.UserID, ns.WhilePasswordHash); err != nil {
 				return err
 			}
 		}
-		return insertSession(ctx, tx, id, userID, sess, scopes, micros(created), refreshHash, audit)
+		return insertSession(ctx, tx, row.ID, row.UserID, ns.Session, row.Scopes, micros(row.CreatedAt), ns.RefreshHash, row.Audit)
 	})
 }
 
@@ -1412,23 +1398,11 @@ func (s *Store) RedeemAppCode(ctx context.Context, hash []byte, at time.Time, ns
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	at = contract.Or(at, s.now)
-	sess := ns.Session
-	id, ok := contract.ID(sess.ID)
-	if !ok {
-		return latch.AuthorizationCode{}, contract.Invalid("id", "session id must be a UUID")
-	}
-	userID, ok := contract.ID(sess.UserID)
-	if !ok {
-		return latch.AuthorizationCode{}, contract.NotFound("user")
-	}
-	scopes, err := contract.JoinScopes(sess.Scopes)
+	row, err := contract.CheckNewSession(ns, s.now)
 	if err != nil {
 		return latch.AuthorizationCode{}, err
 	}
-	audit, err := contract.AuditPtr(ns.Audit, s.now)
-	if err != nil {
-		return latch.AuthorizationCode{}, err
-	}
+	id, userID := row.ID, row.UserID
 	var c latch.AuthorizationCode
 	replayed := false
 	err = s.write(ctx, func(tx *sql.Tx) error {
@@ -1464,7 +1438,7 @@ func (s *Store) RedeemAppCode(ctx context.Context, hash []byte, at time.Time, ns
 			return err
 		}
 		finish()
-		if err := contract.GrantMatchesCode(latch.Session{UserID: userID, AppID: sess.AppID}, c.UserID, c.AppID); err != nil {
+		if err := contract.GrantMatchesCode(latch.Session{UserID: userID, AppID: ns.Session.AppID}, c.UserID, c.AppID); err != nil {
 			return err
 		}
 		if ns.WhilePasswordHash != "" {
@@ -1472,7 +1446,7 @@ func (s *Store) RedeemAppCode(ctx context.Context, hash []byte, at time.Time, ns
 				return err
 			}
 		}
-		return insertSession(ctx, tx, id, userID, sess, scopes, micros(contract.Or(sess.CreatedAt, s.now)), ns.RefreshHash, audit)
+		return insertSession(ctx, tx, id, userID, ns.Session, row.Scopes, micros(row.CreatedAt), ns.RefreshHash, row.Audit)
 	})
 	if err != nil {
 		return latch.AuthorizationCode{}, err

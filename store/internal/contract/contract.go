@@ -348,3 +348,36 @@ func RefreshRotation(r latch.RefreshRotation) (string, error) {
 	}
 	return id, nil
 }
+
+// SessionRow is what a session's insert takes from a NewSession, checked
+// and in the stores' forms: CreateSession and RedeemAppCode both store
+// one, in either backend.
+type SessionRow struct {
+	ID, UserID string
+	Scopes     string // JoinScopes
+	CreatedAt  time.Time
+	Audit      *latch.AuditEvent
+}
+
+// CheckNewSession checks ns's session for an insert: a malformed session
+// id is Invalid, a malformed user id NotFound (no such user), and the
+// scopes and the audit event as JoinScopes and AuditPtr check them.
+func CheckNewSession(ns latch.NewSession, now func() time.Time) (SessionRow, error) {
+	id, ok := ID(ns.Session.ID)
+	if !ok {
+		return SessionRow{}, Invalid("id", "session id must be a UUID")
+	}
+	userID, ok := ID(ns.Session.UserID)
+	if !ok {
+		return SessionRow{}, NotFound("user")
+	}
+	scopes, err := JoinScopes(ns.Session.Scopes)
+	if err != nil {
+		return SessionRow{}, err
+	}
+	audit, err := AuditPtr(ns.Audit, now)
+	if err != nil {
+		return SessionRow{}, err
+	}
+	return SessionRow{ID: id, UserID: userID, Scopes: scopes, CreatedAt: Or(ns.Session.CreatedAt, now), Audit: audit}, nil
+}
