@@ -201,8 +201,22 @@ func TestFallbackRedisBack(t *testing.T) {
 			if err := rdb.Set(ctx, prefix+"known:elsewhere", "1", time.Hour).Err(); err != nil {
 				t.Fatal(err)
 			}
-			if known, err := f.Marked(ctx, "elsewhere"); err != nil || !known {
-				t.Fatalf("a mark made in Redis: %v %v", known, err)
+			// A read may still draw a connection pooled before the fault
+			// and be answered in process (which knows no such mark); one
+			// of a few must reach Redis and see it.
+			seen := false
+			for range 5 {
+				known, err := f.Marked(ctx, "elsewhere")
+				if err != nil {
+					t.Fatalf("a mark made in Redis: %v", err)
+				}
+				if known {
+					seen = true
+					break
+				}
+			}
+			if !seen {
+				t.Fatal("a mark made in Redis: five reads after Redis came back did not see it")
 			}
 			// And decisions are recorded in Redis again. One call may still
 			// outlast the bound on a loaded machine (the race detector, a
