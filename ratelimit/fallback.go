@@ -18,7 +18,7 @@ import (
 // Every call to the primary is bounded by a timeout, so a hung primary
 // adds at most that much to a request. After a failure the primary is
 // left alone (calls go straight to the fallback, at no cost) and checked
-// in the background every retry interval; limits return to it as soon as
+// in the background, at once and then every retry interval; limits return to it as soon as
 // it answers. The fallback counts the events of this replica all along
 // (and keeps its marks), so an outage continues this replica's counts
 // rather than starting them from zero. What it counted during an outage
@@ -84,11 +84,12 @@ func NewFallback(primary, fallback Limiter, cfg FallbackConfig) *Fallback {
 // a counter to export as a metric.
 func (f *Fallback) Fallbacks() uint64 { return f.fallbacks.Load() }
 
-// Down reports whether calls currently go to the fallback.
+// Down reports whether calls currently go to the fallback. Asking starts
+// a check of the primary when one is due, as a call does: a replica with
+// no traffic (its metrics scraped, nothing else) still finds out that
+// Redis is back, and its gauge does not say "down" for ever.
 func (f *Fallback) Down() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.down
+	return !f.usePrimary()
 }
 
 // Check asks the primary whether it is reachable, within the timeout, and
@@ -242,7 +243,11 @@ func (f *Fallback) failed(ctx context.Context, err error) {
 	}
 	f.down = true
 	f.downSince = time.Now()
-	f.nextCheck = f.downSince.Add(f.retry)
+	// The first check is due at once (it runs in the background, started
+	// by the next call): a blip, such as one pooled connection that died,
+	// costs a call or two in process, not a whole retry interval. A real
+	// outage fails that check and is then checked every retry interval.
+	f.nextCheck = f.downSince
 	f.log.WarnContext(ctx, "shared rate limiter unreachable; limits kept in this process until it answers", "err", err, "retry", f.retry)
 }
 
