@@ -30,6 +30,11 @@ type App struct {
 	// ClientCredentials: the app may use the client_credentials grant
 	// (confidential apps only).
 	ClientCredentials bool
+	// PKCEOptional lets a confidential app leave out PKCE: the one
+	// exception to "PKCE for every app", set by an operator (audited) for
+	// a relying party that cannot send it (Dex before dexidp/dex#3777). A
+	// request that does send a challenge must still present its verifier.
+	PKCEOptional bool
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 	RevokedAt         *time.Time // nil while the app may be used
