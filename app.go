@@ -35,9 +35,9 @@ type App struct {
 	// a relying party that cannot send it (Dex before dexidp/dex#3777). A
 	// request that does send a challenge must still present its verifier.
 	PKCEOptional bool
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
-	RevokedAt         *time.Time // nil while the app may be used
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	RevokedAt    *time.Time // nil while the app may be used
 }
 
 // AppType says how an app authenticates at the token endpoint.
