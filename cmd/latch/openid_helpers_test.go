@@ -35,7 +35,7 @@ var openIDStores = map[string]func(t *testing.T) string{
 // The password user of every OpenID test's Latch.
 const (
 	opEmail    = "person@example.com"
-	opPassword = "a person's own passphrase"
+	opPassword = "correct horse battery staple 15"
 )
 
 // openIDInstance is a migrated Latch on dsn with the password user
@@ -104,16 +104,15 @@ func authorizeParams(app registeredApp, redirectURI string, p pkce, state, nonce
 // listen), every redirect target remembered, and Origin on its POSTs as
 // a browser sends it.
 type agent struct {
-	t      *testing.T
 	client *http.Client
 	stopAt string
 	landed *url.URL // the redirect under stopAt, once there was one
 	hops   []string // every redirect's target, in order
 }
 
-func newAgent(t *testing.T, stopAt string) *agent {
+func newAgent(stopAt string) *agent {
 	jar, _ := cookiejar.New(nil)
-	a := &agent{t: t, stopAt: stopAt}
+	a := &agent{stopAt: stopAt}
 	a.client = &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
 		a.hops = append(a.hops, req.URL.String())
 		if a.stopAt != "" && strings.HasPrefix(req.URL.String(), a.stopAt) {
@@ -133,36 +132,36 @@ type page struct {
 	body   string
 }
 
-func (a *agent) do(req *http.Request) page {
-	a.t.Helper()
+func (a *agent) do(t *testing.T, req *http.Request) page {
+	t.Helper()
 	res, err := a.client.Do(req)
 	if err != nil {
-		a.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
 	return page{status: res.StatusCode, url: res.Request.URL, header: res.Header, body: string(body)}
 }
 
-func (a *agent) get(u string) page {
-	a.t.Helper()
+func (a *agent) get(t *testing.T, u string) page {
+	t.Helper()
 	req, err := http.NewRequest("GET", u, nil)
 	if err != nil {
-		a.t.Fatal(err)
+		t.Fatal(err)
 	}
-	return a.do(req)
+	return a.do(t, req)
 }
 
 // post submits form to u as a form on u's own origin would.
-func (a *agent) post(u string, form url.Values) page {
-	a.t.Helper()
+func (a *agent) post(t *testing.T, u string, form url.Values) page {
+	t.Helper()
 	req, err := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
 	if err != nil {
-		a.t.Fatal(err)
+		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", req.URL.Scheme+"://"+req.URL.Host)
-	return a.do(req)
+	return a.do(t, req)
 }
 
 // htmlForm is a form of a page: where it posts, its inputs' values, and
@@ -257,23 +256,23 @@ func (p page) resolve(action string) string {
 // authorizeURL, signs in on Latch's login page, allows the consent page
 // when consent is true, and returns where Latch sent the browser back
 // (under the agent's stopAt).
-func (a *agent) signInAtLatch(authorizeURL, email, password string, consent bool) *url.URL {
-	a.t.Helper()
-	p := a.get(authorizeURL)
-	login := p.form(a.t, "/login")
+func (a *agent) signInAtLatch(t *testing.T, authorizeURL, email, password string, consent bool) *url.URL {
+	t.Helper()
+	p := a.get(t, authorizeURL)
+	login := p.form(t, "/login")
 	if login.fields.Get("authorize") == "" {
-		a.t.Fatalf("the login page for an authorization request has no hidden input authorize: %v", login.fields)
+		t.Fatalf("the login page for an authorization request has no hidden input authorize: %v", login.fields)
 	}
-	p = a.post(p.resolve(login.action), login.with(url.Values{"email": {email}, "password": {password}}))
+	p = a.post(t, p.resolve(login.action), login.with(url.Values{"email": {email}, "password": {password}}))
 	if consent {
-		f := p.form(a.t, "/oauth2/consent")
+		f := p.form(t, "/oauth2/consent")
 		if !f.hasButton("decision", "allow") || !f.hasButton("decision", "deny") {
-			a.t.Fatalf("the consent page's form has no allow and deny buttons: %+v", f.buttons)
+			t.Fatalf("the consent page's form has no allow and deny buttons: %+v", f.buttons)
 		}
-		p = a.post(p.resolve(f.action), f.with(url.Values{"decision": {"allow"}}))
+		p = a.post(t, p.resolve(f.action), f.with(url.Values{"decision": {"allow"}}))
 	}
 	if a.landed == nil {
-		a.t.Fatalf("after signing in the browser is at %s (%d), not back at %s:\n%s", p.url, p.status, a.stopAt, p.body)
+		t.Fatalf("after signing in the browser is at %s (%d), not back at %s:\n%s", p.url, p.status, a.stopAt, p.body)
 	}
 	return a.landed
 }

@@ -108,7 +108,7 @@ func run(issuer, clientID, redirectURL, logoutURL, addr string) error {
 	defer cancel()
 	// Discovery: the provider must name itself issuer, byte for byte.
 	if a.provider, err = oidc.NewProvider(ctx, issuer); err != nil {
-		return err
+		return fmt.Errorf("discovery at %s: %w", issuer, err)
 	}
 	if err := a.provider.Claims(&a.meta); err != nil {
 		return err
@@ -270,12 +270,12 @@ func (a *App) revoke(ctx context.Context, token string) error {
 
 var page = template.Must(template.New("").Parse(`<!doctype html><html lang="en"><meta charset="utf-8"><title>Example app</title>
 <h1>Example app</h1>
-{{with .Error}}<p id="error" role="alert">{{.}}</p>{{end}}
-{{with .Session}}<p>Signed in as <b id="email">{{.Email}}</b>, subject <code id="sub">{{.Subject}}</code>.</p>
-{{if not .RefreshedAt.IsZero}}<p id="refreshed">Tokens refreshed at {{.RefreshedAt.Format "15:04:05"}}.</p>{{end}}
-<form method="post" action="/refresh"><button id="refresh">Refresh tokens</button></form>
-<form method="post" action="/logout"><button id="sign-out">Sign out</button></form>
-{{else}}<p><a id="sign-in" href="/login">Sign in</a></p>{{end}}`))
+{{with .Error}}<p id="app-error" role="alert">{{.}}</p>{{end}}
+{{with .Session}}<p>Signed in as <b id="app-email">{{.Email}}</b>, subject <code id="app-sub">{{.Subject}}</code>.</p>
+{{if not .RefreshedAt.IsZero}}<p id="app-refreshed">Tokens refreshed at {{.RefreshedAt.Format "15:04:05"}}.</p>{{end}}
+<form method="post" action="/refresh"><button id="app-refresh">Refresh tokens</button></form>
+<form method="post" action="/logout"><button id="app-sign-out">Sign out</button></form>
+{{else}}<p><a id="app-login" href="/login">Sign in</a></p>{{end}}`))
 
 type view struct {
 	Session *Session
