@@ -95,20 +95,7 @@ func StartDex(t testing.TB, redirectURL string) Dex {
 // signs in as the first.
 func StartDexWith(t testing.TB, redirectURL string, users ...DexUser) Dex {
 	t.Helper()
-	bin, err := dexBinary()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Dex unavailable: %v", err)
-		}
-		t.Skipf("Dex unavailable (scripts/build-dex.sh or LATCH_TEST_DEX): %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	d := Dex{Issuer: "http://" + addr + "/dex", ClientID: "latch-test", ClientSecret: "latch-test-secret", Email: users[0].Email, Password: DexPassword}
+	d := Dex{Issuer: ReserveDexIssuer(t), ClientID: "latch-test", ClientSecret: "latch-test-secret", Email: users[0].Email, Password: DexPassword}
 	var passwords strings.Builder
 	for _, u := range users {
 		// Every user's password is DexPassword ("password", bcrypt cost 10).
@@ -122,7 +109,7 @@ func StartDexWith(t testing.TB, redirectURL string, users ...DexUser) Dex {
 storage:
   type: memory
 web:
-  http: ` + addr + `
+  http: ` + dexAddr(d.Issuer) + `
 logger:
   level: warn
 oauth2:
@@ -136,6 +123,106 @@ staticClients:
 enablePasswordDB: true
 staticPasswords:
 ` + passwords.String()
+	runDex(t, d.Issuer, config)
+	return d
+}
+
+// ReserveDexIssuer picks a free loopback port for a Dex and returns the
+// issuer it will have there: a provider upstream of Dex must know Dex's
+// callback (DexCallback) before Dex starts, as Dex reads the upstream's
+// discovery when it starts.
+func ReserveDexIssuer(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return "http://" + ln.Addr().String() + "/dex"
+}
+
+// DexCallback is the redirect URI of a Dex at issuer for its upstream
+// providers.
+func DexCallback(issuer string) string { return issuer + "/callback" }
+
+// dexAddr is the host:port of a Dex's issuer.
+func dexAddr(issuer string) string {
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}
+
+// DexUpstream is an OpenID provider that Dex signs people in through
+// (Dex's oidc connector, id "upstream"): Dex is then its relying party.
+type DexUpstream struct {
+	Issuer, ClientID, ClientSecret string
+	// Scopes are what Dex asks for besides openid, which it always asks
+	// for; Dex's default is profile and email.
+	Scopes []string
+	// GetUserInfo: Dex also asks the upstream's userinfo endpoint.
+	GetUserInfo bool
+}
+
+// StartDexWithUpstream runs Dex at issuer (from ReserveDexIssuer) until t
+// ends, with up as its only way to sign in (no password users, so Dex
+// goes to the upstream at once) and its static client (ClientID and
+// ClientSecret as StartDex's) allowed redirectURL. up must be serving:
+// Dex reads its discovery when it starts.
+func StartDexWithUpstream(t testing.TB, issuer, redirectURL string, up DexUpstream) Dex {
+	t.Helper()
+	d := Dex{Issuer: issuer, ClientID: "latch-test", ClientSecret: "latch-test-secret"}
+	scopes := ""
+	for _, s := range up.Scopes {
+		scopes += "\n        - " + s
+	}
+	if scopes != "" {
+		scopes = "\n      scopes:" + scopes
+	}
+	config := fmt.Sprintf(`issuer: %s
+storage:
+  type: memory
+web:
+  http: %s
+logger:
+  level: warn
+oauth2:
+  skipApprovalScreen: true
+staticClients:
+  - id: %s
+    name: Latch test
+    secret: %s
+    redirectURIs:
+      - %s
+connectors:
+  - type: oidc
+    id: upstream
+    name: Upstream
+    config:
+      issuer: %s
+      clientID: %q
+      clientSecret: %q
+      redirectURI: %s
+      getUserInfo: %t%s
+`, d.Issuer, dexAddr(d.Issuer), d.ClientID, d.ClientSecret, redirectURL,
+		up.Issuer, up.ClientID, up.ClientSecret, DexCallback(d.Issuer), up.GetUserInfo, scopes)
+	runDex(t, d.Issuer, config)
+	return d
+}
+
+// runDex runs the Dex binary with config until t ends, and waits until
+// it serves its discovery at issuer. Without the binary the test is
+// skipped, or fails under CI=true.
+func runDex(t testing.TB, issuer, config string) {
+	t.Helper()
+	bin, err := dexBinary()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Dex unavailable: %v", err)
+		}
+		t.Skipf("Dex unavailable (scripts/build-dex.sh or LATCH_TEST_DEX): %v", err)
+	}
 	path := filepath.Join(t.TempDir(), "dex.yaml")
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
@@ -153,17 +240,16 @@ staticPasswords:
 	})
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		res, err := http.Get(d.Issuer + "/.well-known/openid-configuration")
+		res, err := http.Get(issuer + "/.well-known/openid-configuration")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				return d
+				return
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("Dex did not start; its output:\n%s", logs.String())
-	return d
 }
 
 // Browser is an HTTP client with a cookie jar that follows redirects like
