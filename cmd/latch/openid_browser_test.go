@@ -89,6 +89,9 @@ func testOpenIDBrowser(t *testing.T, store, dsn string) {
 	if loc := location(); !strings.HasPrefix(loc, in.base+"/") {
 		t.Fatalf("the consent page is at %s, not Latch's", loc)
 	}
+	if got := text("main"); !strings.Contains(got, "Example app") {
+		t.Errorf("the consent page does not name the app (Example app, as registered): %q", got)
+	}
 	do("allow, and land back on the app",
 		chromedp.Click(chromedp.CSS(`button[name="decision"][value="allow"]`)),
 		chromedp.WaitVisible(chromedp.ID("app-email")),
