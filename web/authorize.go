@@ -43,6 +43,9 @@ type authorizeFlow struct {
 	// UserID is the user a consent page was shown to: its Allow answers
 	// for that user only, not for whoever signed in since in another tab.
 	UserID string `json:"u,omitempty"`
+	// AppName is the app's name when the request arrived, for the sign-in
+	// and sign-up pages ("to continue to ...").
+	AppName string `json:"n,omitempty"`
 }
 
 func (p *Pages) sealFlow(f authorizeFlow) (string, error) {
@@ -127,7 +130,7 @@ func (p *Pages) authorize(w http.ResponseWriter, r *http.Request) (string, *view
 	if refused != nil {
 		return p.authorizeError(w, r, refused)
 	}
-	flow := authorizeFlow{Request: req, Expires: p.cfg.Accounts.FlowDeadline()}
+	flow := authorizeFlow{Request: req, Expires: p.cfg.Accounts.FlowDeadline(), AppName: app.Name}
 	if r.Method == http.MethodPost && !p.hasSessionCookie(r) {
 		// The app's cross-site form came without the session cookie
 		// (SameSite=Lax): go on in a top-level GET, which has it, rather

@@ -110,6 +110,9 @@ func TestAuthorizeLoginPage(t *testing.T) {
 	if z, ok := ps["z"].(map[string]any); !ok || z["r"].(map[string]any)["AppID"] != "app-notes" {
 		t.Errorf("the PKCE cookie does not carry the request: %v", ps)
 	}
+	if !strings.Contains(body, `<p id="continue-to">to continue to <strong>Notes</strong></p>`) {
+		t.Errorf("the sign-in page does not name the app:\n%s", body)
+	}
 	if !strings.Contains(body, `href="/signup?authorize=`) {
 		t.Errorf("the sign-up link drops the request:\n%s", body)
 	}
@@ -508,4 +511,23 @@ func TestAuthorizeOutages(t *testing.T) {
 			t.Errorf("overloaded: %d\n%s", rec.Code, rec.Body)
 		}
 	})
+}
+
+// TestAuthorizeTooLongForACookie: a request whose sealed form would not
+// fit in the PKCE cookie (browsers drop cookies over 4 KiB) gets the
+// password form only, still carrying it, instead of provider buttons
+// whose sign-in could never resume it.
+func TestAuthorizeTooLongForACookie(t *testing.T) {
+	fx := newOPFixture(t)
+	long := strings.Repeat("x", account.MaxAuthorizeParamLen)
+	rec := fx.serve(pageGet("/oauth2/authorize?" + authorizeParams("state", long, "nonce", long, "login_hint", long, "acr_values", long).Encode()))
+	body := rec.Body.String()
+	if rec.Code != 200 || sealedRequest(t, rec) == "" || strings.Contains(body, `id="provider-acme"`) || cookieNamed(rec, "__Host-latch_login") != nil {
+		t.Errorf("%d cookie %v\n%s", rec.Code, cookieNamed(rec, "__Host-latch_login"), body)
+	}
+	// A request of ordinary size keeps them.
+	rec = fx.serve(pageGet("/oauth2/authorize?" + authorizeParams("state", strings.Repeat("s", 64), "nonce", strings.Repeat("n", 64)).Encode()))
+	if c := cookieNamed(rec, "__Host-latch_login"); c == nil || len(c.Name)+len(c.Value) > 4000 || !strings.Contains(rec.Body.String(), `id="provider-acme"`) {
+		t.Errorf("an ordinary request: cookie %v", c)
+	}
 }

@@ -111,7 +111,9 @@ func TestEveryErrorOnTheOpenIDPages(t *testing.T) {
 	}{
 		{"authorize: the app", func() {
 			fx.f.AuthorizeAppFn = func(context.Context, string) (latch.App, error) { return latch.App{}, fail() }
-		}, func() *http.Request { return pageGet("/oauth2/authorize?" + authorizeParams("prompt", "none").Encode()) }, authorizeAnswer},
+		}, func() *http.Request {
+			return pageGet("/oauth2/authorize?" + authorizeParams("prompt", "none").Encode())
+		}, authorizeAnswer},
 		{"authorize: the consent", func() {
 			fx.f.ConsentOfFn = func(context.Context, string, string) (*latch.AppConsent, error) { return nil, fail() }
 		}, func() *http.Request {
@@ -120,9 +122,13 @@ func TestEveryErrorOnTheOpenIDPages(t *testing.T) {
 		{"authorize: the code", func() {
 			fx.app = firstParty
 			fx.f.IssueAppCodeFn = func(context.Context, account.AppCodeRequest) (string, error) { return "", fail() }
-		}, func() *http.Request { return pageGet("/oauth2/authorize?"+authorizeParams().Encode(), fx.sessionCookie()) }, authorizeAnswer},
+		}, func() *http.Request {
+			return pageGet("/oauth2/authorize?"+authorizeParams().Encode(), fx.sessionCookie())
+		}, authorizeAnswer},
 		{"consent: allow", func() {
-			fx.f.GrantConsentFn = func(context.Context, string, string, []string) (latch.AppConsent, error) { return latch.AppConsent{}, fail() }
+			fx.f.GrantConsentFn = func(context.Context, string, string, []string) (latch.AppConsent, error) {
+				return latch.AppConsent{}, fail()
+			}
 		}, func() *http.Request {
 			return formPost("/oauth2/consent", url.Values{"authorize": {consentSealed}, "decision": {"allow"}}, fx.sessionCookie())
 		}, authorizeAnswer},
@@ -130,7 +136,9 @@ func TestEveryErrorOnTheOpenIDPages(t *testing.T) {
 			fx.f.CheckEndSessionFn = func(context.Context, account.EndSessionRequest) (account.EndSession, error) {
 				return account.EndSession{}, fail()
 			}
-		}, func() *http.Request { return pageGet("/oauth2/logout?"+logoutParams(true).Encode(), fx.sessionCookie()) }, endSessionAnswer},
+		}, func() *http.Request {
+			return pageGet("/oauth2/logout?"+logoutParams(true).Encode(), fx.sessionCookie())
+		}, endSessionAnswer},
 		{"sign out", func() {
 			fx.f.EndBrowserSessionFn = func(context.Context, account.Principal) error { return fail() }
 		}, func() *http.Request { return formPost("/logout", url.Values{}, fx.sessionCookie()) }, signOutAnswer},

@@ -390,6 +390,7 @@ func (p *Pages) offerSignIns(w http.ResponseWriter, f loginFlow, v *view) *view 
 			return problem
 		}
 		v.Hidden = map[string]string{"authorize": sealed}
+		v.AppName = f.Authorize.AppName
 		v.formTarget = origin(f.Authorize.Request.RedirectURI)
 		resume := url.Values{"authorize": {sealed}}.Encode()
 		v.SignInURL, v.SignUpURL = "/login?"+resume, "/signup?"+resume
