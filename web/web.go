@@ -1,7 +1,11 @@
 // Package web serves Latch's own pages: /login (for apps, which receive a
 // one-time code, and for Latch's own account page) and /account, where a
 // signed-in person sees their linked sign-ins and sets or changes their
-// password. Pages are html/template, need no JavaScript, and send strict
+// password. As an OpenID Provider (issue 15) they are also the
+// authorization endpoint's sign-in and consent pages (/oauth2/authorize,
+// authorize.go), RP-initiated logout (/oauth2/logout, logout.go) and the
+// account page's apps with access (apps.go).
+// Pages are html/template, need no JavaScript, and send strict
 // security headers; every state-changing POST goes through Go's
 // cross-origin protection (see stateChanging).
 package web
