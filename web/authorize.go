@@ -98,7 +98,7 @@ func origin(raw string) string {
 // hasSessionCookie reports whether the request carries the web session's
 // cookie at all. A cross-site POST (an app's form to /oauth2/authorize or
 // /oauth2/logout) does not: the cookie is SameSite=Lax, which browsers
-// send on a top-level GET only.
+// send across sites on a top-level GET only.
 func (p *Pages) hasSessionCookie(r *http.Request) bool {
 	_, err := r.Cookie(httpx.CookieName(sessionCookie, p.secure))
 	return err == nil
@@ -123,9 +123,10 @@ func (p *Pages) authorize(w http.ResponseWriter, r *http.Request) (string, *view
 			return p.authorizeFailed(w, r, err)
 		}
 	}
-	// auth_time has whole seconds (Core §2), and stores keep less than a
-	// nanosecond: a sign-in in the request's own second is one made for
-	// it (prompt=login, max_age).
+	// auth_time has whole seconds (Core §2), and the stores keep
+	// microseconds, not the clock's nanoseconds: a sign-in in the
+	// request's own second counts as made for it (prompt=login, max_age),
+	// so that a sign-in just made never loops back to the form.
 	req, refused := account.ParseAuthorizeRequest(params, app, p.now().Truncate(time.Second))
 	if refused != nil {
 		return p.authorizeError(w, r, refused)
