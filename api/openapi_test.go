@@ -43,6 +43,9 @@ var pages = []string{
 	"GET /login", "POST /login", "GET /login/complete", "GET /signup", "POST /signup", "GET /account", "POST /account/password", "POST /logout",
 	"GET /set-password", "POST /set-password", "GET /verify", "POST /verify", "GET /recover", "POST /recover",
 	"GET /static/latch.css",
+	// The OpenID Provider's browser side: authorization, consent, logout.
+	"GET /oauth2/authorize", "POST /oauth2/authorize", "POST /oauth2/consent", "GET /oauth2/logout", "POST /oauth2/logout",
+	"POST /account/apps/revoke",
 }
 
 // newHandler is the whole service over a fresh SQLite store.
