@@ -62,9 +62,7 @@ type AuthorizeRequest struct {
 	Scopes        []string
 	State         string
 	Nonce         string
-	// CodeChallenge is the S256 challenge; "" only for an app with
-	// PKCEOptional that sent none.
-	CodeChallenge string
+	CodeChallenge string // S256; "" only from an app with PKCEOptional that sent no PKCE
 	Prompt        []string
 	// MaxAge is max_age (Core §3.1.2.1); nil when not given. Zero asks
 	// for a fresh sign-in, as prompt=login does.
