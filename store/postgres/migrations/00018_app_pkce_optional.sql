@@ -17,4 +17,6 @@ ALTER TABLE apps
     ADD CONSTRAINT apps_pkce_optional_confidential CHECK (NOT pkce_optional OR type = 'confidential');
 
 -- +goose Down
-ALTER TABLE apps DROP COLUMN pkce_optional;
+ALTER TABLE apps
+    DROP CONSTRAINT apps_pkce_optional_confidential,
+    DROP COLUMN pkce_optional;
