@@ -74,6 +74,12 @@ func oauthAnswer(err *latch.Error) (status int, body errorBody) {
 	return http.StatusBadRequest, errorBody{"invalid_grant", descInvalidGrant}
 }
 
+// serverState reports whether err tells the server's state (Internal,
+// Unavailable, TooMany), which decides the answer whatever the code.
+func serverState(err *latch.Error) bool {
+	return err.Kind == latch.KindInternal || err.Kind == latch.KindUnavailable || err.Kind == latch.KindTooMany
+}
+
 func writeOAuthError(w http.ResponseWriter, _ *http.Request, err *latch.Error) {
 	status, body := oauthAnswer(err)
 	h := w.Header()
@@ -128,10 +134,10 @@ func writeBearerError(w http.ResponseWriter, _ *http.Request, err *latch.Error) 
 	var status int
 	var body errorBody
 	switch {
-	case err.Kind == latch.KindInternal || err.Kind == latch.KindUnavailable || err.Kind == latch.KindTooMany:
+	case serverState(err):
 		status, body = oauthAnswer(err)
 		setRetryAfterDefault(w, status)
-	case err.Code == codeNoToken:
+	case err.Kind == latch.KindUnauthenticated && err.Code == codeNoToken:
 		h.Set("WWW-Authenticate", `Bearer realm="latch"`)
 		h.Set("Content-Length", "0")
 		w.WriteHeader(http.StatusUnauthorized)

@@ -113,10 +113,10 @@ func (s *Surface) introspect(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	in, err := s.accounts.IntrospectAppToken(ctx, app, f.get("token"), f.get("token_type_hint"))
-	if latch.IsCode(err, account.TokenUnauthorizedClient) {
-		return invalidClient("introspection is for confidential apps")
-	}
 	if err != nil {
+		if le := latch.AsError(err); le.Code == account.TokenUnauthorizedClient && !serverState(le) {
+			return invalidClient("introspection is for confidential apps")
+		}
 		return err
 	}
 	out := introspectionResponse{Active: in.Active}
