@@ -49,12 +49,22 @@ func parseForm(body string) (form, error) {
 	}
 	for name, v := range values {
 		if len(v) > 1 {
-			// The name is the client's own text: quoted for the
-			// description's character set, never a value.
-			return nil, invalidRequest("parameter " + description(name) + " is given more than once")
+			return nil, invalidRequest(paramName(name) + " is given more than once")
 		}
 	}
 	return form(values), nil
+}
+
+// paramName names a parameter in an error description: the endpoints'
+// own by name; any other is the client's text, which is not echoed (a
+// mangled body can put a secret where a name goes).
+func paramName(name string) string {
+	switch name {
+	case "grant_type", "code", "code_verifier", "redirect_uri", "refresh_token", "scope", "client_id", "client_secret",
+		"token", "token_type_hint", "access_token":
+		return "parameter " + name
+	}
+	return "a parameter"
 }
 
 // clientAuth reads how the client authenticated (RFC 6749 §2.3.1):

@@ -212,6 +212,11 @@ func TestTokenRequestChecks(t *testing.T) {
 		if strings.Contains(string(a.body), "las_") || !strings.Contains(string(a.body), "client_secret") {
 			t.Errorf("body %s", a.body)
 		}
+		a = call(serve(t, &fakeAccounts{t: t}, testIssuer), "POST", "/oauth2/token", formHeader, "grant_type=client_credentials&client_id=x&las_pasted-secret&las_pasted-secret")
+		wantOAuthError(t, "repeated unknown name", a, 400, "invalid_request")
+		if strings.Contains(string(a.body), "las_") {
+			t.Errorf("an unknown parameter's name is echoed: %s", a.body)
+		}
 	})
 }
 
