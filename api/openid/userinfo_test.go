@@ -99,8 +99,10 @@ func TestUserinfoToken(t *testing.T) {
 				return
 			}
 			wantChallenge(t, a, c.challenge)
-			if c.status == 401 && len(a.body) != 0 {
-				t.Errorf("a request without a token got a body: %s", a.body)
+			if c.status == 401 && (len(a.body) != 0 || a.header.Get("WWW-Authenticate") != c.challenge) {
+				// RFC 6750 §3.1: no error code for a request that
+				// carried no token.
+				t.Errorf("a request without a token: %q %s", a.header.Get("WWW-Authenticate"), a.body)
 			}
 			if c.status != 401 {
 				if m := a.json(t); m["error"] != "invalid_request" {
