@@ -11,7 +11,7 @@ type AppStore interface {
 	// CreateApp stores an app; an unknown tenant is NotFound, a taken id
 	// Conflict (CodeAlreadyExists). A public app has no SecretHash, a
 	// confidential one must have one; only a confidential app may hold
-	// ClientCredentials (Invalid otherwise).
+	// ClientCredentials or PKCEOptional (Invalid otherwise).
 	CreateApp(ctx context.Context, a App, audit *AuditEvent) error
 	AppByID(ctx context.Context, id string) (App, error)
 	// AppsByTenant lists a tenant's apps in id order, after q.AfterID (the
@@ -55,6 +55,7 @@ type AppUpdate struct {
 	Scopes                 *[]string
 	FirstParty             *bool
 	ClientCredentials      *bool
+	PKCEOptional           *bool
 	At                     time.Time // UpdatedAt
 	Audit                  *AuditEvent
 }

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -49,11 +50,17 @@ type AppInput struct {
 	Scopes                 []string
 	FirstParty             bool
 	ClientCredentials      bool
+	// PKCEOptional is the one exception to PKCE for every app
+	// (latch.App.PKCEOptional): confidential apps only, for a relying party
+	// that cannot send PKCE.
+	PKCEOptional bool
 }
 
 // AppChange changes some of an app's settings; nil leaves one as is. The
 // type does not change: a public app made confidential would need a
-// secret, one made public would keep a secret it no longer uses.
+// secret, one made public would keep a secret it no longer uses (and
+// could not keep ClientCredentials or PKCEOptional: checkApp refuses
+// both for a public app, whatever changed).
 type AppChange struct {
 	Name                   *string
 	RedirectURIs           *[]string
@@ -61,6 +68,7 @@ type AppChange struct {
 	Scopes                 *[]string
 	FirstParty             *bool
 	ClientCredentials      *bool
+	PKCEOptional           *bool
 }
 
 // NewApp is an app with its secret, which is shown once and never stored
@@ -79,7 +87,7 @@ func (s *Service) CreateApp(ctx context.Context, a Admin, in AppInput) (NewApp, 
 	app := latch.App{
 		TenantID: a.tenant(), Name: strings.TrimSpace(in.Name), Type: in.Type, FirstParty: in.FirstParty,
 		RedirectURIs: in.RedirectURIs, PostLogoutRedirectURIs: in.PostLogoutRedirectURIs,
-		Scopes: in.Scopes, ClientCredentials: in.ClientCredentials,
+		Scopes: in.Scopes, ClientCredentials: in.ClientCredentials, PKCEOptional: in.PKCEOptional,
 	}
 	app, err := checkApp(app)
 	if err != nil {
@@ -98,6 +106,10 @@ func (s *Service) CreateApp(ctx context.Context, a Admin, in AppInput) (NewApp, 
 	app.UpdatedAt = app.CreatedAt
 	ev := s.auditEvent(ctx, a, latch.AuditAppCreate, app.TenantID, app.ID)
 	ev.Details = map[string]string{"name": app.Name, "type": string(app.Type)}
+	if app.PKCEOptional {
+		// The exception is what an auditor looks for: named on its own.
+		ev.Details["pkce_optional"] = "true"
+	}
 	if err := s.store.CreateApp(ctx, app, &ev); err != nil {
 		return NewApp{}, err
 	}
@@ -147,6 +159,11 @@ func checkApp(a latch.App) (latch.App, error) {
 	}
 	if a.ClientCredentials && a.Type == latch.AppPublic {
 		fail("client_credentials", latch.CodeInvalidRequest, "only a confidential app may use the client_credentials grant")
+	}
+	if a.PKCEOptional && a.Type != latch.AppConfidential {
+		// A public app has no secret: PKCE is all that binds its code to
+		// the one who asked for it.
+		fail("pkce_optional", latch.CodeInvalidRequest, "only a confidential app may leave out PKCE; a public app proves itself by PKCE alone")
 	}
 	if len(failed) > 0 {
 		return a, invalid(failed)
@@ -304,10 +321,13 @@ func (s *Service) UpdateApp(ctx context.Context, a Admin, id string, ch AppChang
 	if ch.ClientCredentials != nil {
 		next.ClientCredentials = *ch.ClientCredentials
 	}
+	if ch.PKCEOptional != nil {
+		next.PKCEOptional = *ch.PKCEOptional
+	}
 	if next, err = checkApp(next); err != nil {
 		return latch.App{}, err
 	}
-	up := latch.AppUpdate{ID: app.ID, FirstParty: ch.FirstParty, ClientCredentials: ch.ClientCredentials, At: s.now()}
+	up := latch.AppUpdate{ID: app.ID, FirstParty: ch.FirstParty, ClientCredentials: ch.ClientCredentials, PKCEOptional: ch.PKCEOptional, At: s.now()}
 	changed := []string{}
 	if ch.Name != nil {
 		up.Name, changed = &next.Name, append(changed, "name")
@@ -327,8 +347,16 @@ func (s *Service) UpdateApp(ctx context.Context, a Admin, id string, ch AppChang
 	if ch.ClientCredentials != nil {
 		changed = append(changed, "client_credentials")
 	}
+	if ch.PKCEOptional != nil {
+		changed = append(changed, "pkce_optional")
+	}
 	ev := s.auditEvent(ctx, a, latch.AuditAppUpdate, app.TenantID, app.ID)
 	ev.Details = map[string]string{"fields": strings.Join(changed, ",")}
+	if ch.PKCEOptional != nil {
+		// Set or cleared, the exception is named with its new value: the
+		// value asked for is what the store writes, whatever it was.
+		ev.Details["pkce_optional"] = strconv.FormatBool(*ch.PKCEOptional)
+	}
 	up.Audit = &ev
 	return s.store.UpdateApp(ctx, up)
 }

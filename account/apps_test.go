@@ -99,6 +99,7 @@ func TestCreateAppValidation(t *testing.T) {
 		{"no scopes", func(in *account.AppInput) { in.Scopes = nil }, "scopes", latch.CodeInvalidRequest},
 		{"unknown scope", func(in *account.AppInput) { in.Scopes = []string{"openid", "admin"} }, "scopes", latch.CodeInvalidRequest},
 		{"public with client_credentials", func(in *account.AppInput) { in.Type, in.ClientCredentials = latch.AppPublic, true }, "client_credentials", latch.CodeInvalidRequest},
+		{"public with pkce_optional", func(in *account.AppInput) { in.Type, in.PKCEOptional = latch.AppPublic, true }, "pkce_optional", latch.CodeInvalidRequest},
 	}
 	for _, c := range cases {
 		in := goodApp()
@@ -111,12 +112,12 @@ func TestCreateAppValidation(t *testing.T) {
 	}
 	// Every field at fault is reported at once, one detail each.
 	_, err := h.Accounts.CreateApp(ctx, account.Operator(""), account.AppInput{Type: latch.AppPublic, Scopes: []string{"email"},
-		PostLogoutRedirectURIs: []string{"https://x.example/*"}, ClientCredentials: true})
+		PostLogoutRedirectURIs: []string{"https://x.example/*"}, ClientCredentials: true, PKCEOptional: true})
 	var fields []string
 	for _, d := range latch.AsError(err).Details {
 		fields = append(fields, d.Field)
 	}
-	if want := []string{"name", "redirect_uris", "post_logout_redirect_uris", "scopes", "client_credentials"}; !slices.Equal(fields, want) {
+	if want := []string{"name", "redirect_uris", "post_logout_redirect_uris", "scopes", "client_credentials", "pkce_optional"}; !slices.Equal(fields, want) {
 		t.Errorf("details of a registration wrong everywhere: %v, want %v", fields, want)
 	}
 	apps, err := h.Accounts.Apps(ctx, account.Operator(""), "", 0)
@@ -358,6 +359,115 @@ func TestManageApps(t *testing.T) {
 		}
 		if got, _ := h.Store.AppByID(ctx, pub.App.ID); !got.Usable() {
 			t.Error("another tenant's admin revoked the app")
+		}
+	})
+}
+
+// TestAppPKCEOptional: the one PKCE exception is for confidential apps
+// only, set and cleared like any setting, and every change to it is named
+// in the audit event; a refused one writes nothing.
+func TestAppPKCEOptional(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		op := account.Operator("")
+		in := goodApp()
+		in.PKCEOptional = true
+		na, err := h.Accounts.CreateApp(ctx, op, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := na.App.ID
+		if got, err := h.Store.AppByID(ctx, id); err != nil || !got.PKCEOptional || !na.App.PKCEOptional {
+			t.Fatalf("stored app: %+v, %v; want PKCEOptional", got, err)
+		}
+		plain, err := h.Accounts.CreateApp(ctx, op, goodApp())
+		if err != nil || plain.App.PKCEOptional {
+			t.Fatalf("an app made without the exception: %+v, %v", plain.App, err)
+		}
+		createDetails := func(target string) map[string]string {
+			t.Helper()
+			evs, err := h.Store.AuditEvents(ctx, latch.AuditQuery{Action: latch.AuditAppCreate, TargetID: target})
+			if err != nil || len(evs) != 1 {
+				t.Fatalf("app.create events of %s: %v, %v", target, evs, err)
+			}
+			return evs[0].Details
+		}
+		if d := createDetails(id); d["pkce_optional"] != "true" {
+			t.Errorf("app.create details %v: the exception is not named", d)
+		}
+		if d := createDetails(plain.App.ID); d["pkce_optional"] != "" {
+			t.Errorf("app.create details of an app without the exception: %v", d)
+		}
+
+		// Cleared, then set again: each change is audited with its value.
+		off, on := false, true
+		up, err := h.Accounts.UpdateApp(ctx, op, id, account.AppChange{PKCEOptional: &off})
+		if err != nil || up.PKCEOptional {
+			t.Fatalf("clearing: %+v, %v", up, err)
+		}
+		if got, _ := h.Store.AppByID(ctx, id); got.PKCEOptional {
+			t.Error("the cleared exception is still stored")
+		}
+		if up, err = h.Accounts.UpdateApp(ctx, op, plain.App.ID, account.AppChange{PKCEOptional: &on}); err != nil || !up.PKCEOptional {
+			t.Fatalf("setting: %+v, %v", up, err)
+		}
+		updateDetails := func(target string) []map[string]string {
+			t.Helper()
+			evs, err := h.Store.AuditEvents(ctx, latch.AuditQuery{Action: latch.AuditAppUpdate, TargetID: target})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []map[string]string
+			for _, e := range evs {
+				out = append(out, e.Details)
+			}
+			return out
+		}
+		if d := updateDetails(id); len(d) != 1 || d[0]["pkce_optional"] != "false" || d[0]["fields"] != "pkce_optional" {
+			t.Errorf("app.update details when cleared: %v", d)
+		}
+		if d := updateDetails(plain.App.ID); len(d) != 1 || d[0]["pkce_optional"] != "true" || d[0]["fields"] != "pkce_optional" {
+			t.Errorf("app.update details when set: %v", d)
+		}
+		// An update that leaves it alone does not name it.
+		name := "Shop renamed"
+		if _, err := h.Accounts.UpdateApp(ctx, op, plain.App.ID, account.AppChange{Name: &name}); err != nil {
+			t.Fatal(err)
+		}
+		named := 0
+		for _, d := range updateDetails(plain.App.ID) {
+			if _, ok := d["pkce_optional"]; ok {
+				named++
+			}
+		}
+		if n := len(updateDetails(plain.App.ID)); n != 2 || named != 1 {
+			t.Errorf("after a rename: %d app.update events, %d naming pkce_optional; want 2 and 1", n, named)
+		}
+
+		// A public app: refused on create and on update, nothing written.
+		pubIn := goodApp()
+		pubIn.Type, pubIn.PKCEOptional = latch.AppPublic, true
+		if _, err := h.Accounts.CreateApp(ctx, op, pubIn); latch.AsError(err) == nil || latch.AsError(err).Field != "pkce_optional" || !latch.IsKind(err, latch.KindInvalid) {
+			t.Errorf("CreateApp(public, pkce_optional) = %v, want Invalid on pkce_optional", err)
+		}
+		pubIn.PKCEOptional = false
+		pub, err := h.Accounts.CreateApp(ctx, op, pubIn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = h.Accounts.UpdateApp(ctx, op, pub.App.ID, account.AppChange{PKCEOptional: &on, Name: &name})
+		if le := latch.AsError(err); le == nil || le.Kind != latch.KindInvalid || le.Field != "pkce_optional" {
+			t.Errorf("UpdateApp(public, pkce_optional) = %v, want Invalid on pkce_optional", err)
+		}
+		if got, _ := h.Store.AppByID(ctx, pub.App.ID); got.PKCEOptional || got.Name == name {
+			t.Errorf("a refused update was written: %+v", got)
+		}
+		if d := updateDetails(pub.App.ID); len(d) != 0 {
+			t.Errorf("a refused update was audited: %v", d)
+		}
+		apps, err := h.Accounts.Apps(ctx, op, "", 0)
+		if err != nil || len(apps) != 3 {
+			t.Errorf("apps after a refused registration: %d, %v; want 3", len(apps), err)
 		}
 	})
 }

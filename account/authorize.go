@@ -62,7 +62,7 @@ type AuthorizeRequest struct {
 	Scopes        []string
 	State         string
 	Nonce         string
-	CodeChallenge string // S256 only
+	CodeChallenge string // S256; "" only from an app with PKCEOptional that sent no PKCE
 	Prompt        []string
 	// MaxAge is max_age (Core §3.1.2.1); nil when not given. Zero asks
 	// for a fresh sign-in, as prompt=login does.
@@ -244,9 +244,16 @@ func ParseAuthorizeRequest(params url.Values, app latch.App, now time.Time) (Aut
 
 	// PKCE for every app, confidential too, and S256 only (RFC 9700
 	// §2.1.1): plain, or no method (which means plain, RFC 7636 §4.3),
-	// would let whoever sees the request redeem the code.
+	// would let whoever sees the request redeem the code. The one
+	// exception is a confidential app an operator marked PKCEOptional (a
+	// relying party that cannot send PKCE): it may leave out both
+	// parameters, and its secret alone then guards the code. Sending
+	// either one means PKCE, checked as for every app.
 	challenge := params.Get("code_challenge")
 	switch method := params.Get("code_challenge_method"); {
+	case challenge == "" && method == "" && app.PKCEOptional && app.Type == latch.AppConfidential:
+		// No challenge: the code is issued without one, and the token
+		// endpoint takes it without a verifier for this app only.
 	case challenge == "":
 		return AuthorizeRequest{}, back(AuthorizeInvalidRequest, "code_challenge is required (PKCE with S256)")
 	case method != "S256":

@@ -49,6 +49,14 @@ func goodAuthorizeParams() url.Values {
 	}
 }
 
+// pkceOptionalApp is authorizeApp made confidential and given the one
+// PKCE exception (latch.App.PKCEOptional).
+func pkceOptionalApp() latch.App {
+	a := authorizeApp()
+	a.Type, a.SecretHash, a.PKCEOptional = latch.AppConfidential, []byte("secret-hash"), true
+	return a
+}
+
 func with(params url.Values, change func(url.Values)) url.Values {
 	changed := url.Values{}
 	for k, v := range params {
@@ -267,6 +275,75 @@ func TestParseAuthorizeRequestErrorRedirects(t *testing.T) {
 				t.Fatalf("got %s (redirect %v: %s), want %s with redirect", aerr.Code, aerr.Redirect, aerr.Description, c.code)
 			}
 			checkErrorRedirect(t, aerr, "https://shop.example/cb", c.code, c.state)
+		})
+	}
+}
+
+// TestParseAuthorizeRequestPKCEOptional: an app with the PKCE exception
+// may leave out both PKCE parameters (the request then has no challenge);
+// one that sends either is checked as every app is. Every other app, a
+// confidential one included, still needs PKCE.
+func TestParseAuthorizeRequestPKCEOptional(t *testing.T) {
+	noPKCE := func(p url.Values) { p.Del("code_challenge"); p.Del("code_challenge_method") }
+	confidential := authorizeApp()
+	confidential.Type, confidential.SecretHash = latch.AppConfidential, []byte("secret-hash")
+	// Never stored (the store and checkApp refuse it), but the parser
+	// must not be the one place that trusts it.
+	publicWithFlag := authorizeApp()
+	publicWithFlag.PKCEOptional = true
+
+	for _, c := range []struct {
+		name      string
+		app       latch.App
+		change    func(url.Values)
+		code      string // "" when accepted
+		challenge string // the accepted request's
+	}{
+		// The exception: no PKCE at all.
+		{"exception, no PKCE", pkceOptionalApp(), noPKCE, "", ""},
+		{"exception, empty PKCE parameters", pkceOptionalApp(), func(p url.Values) {
+			p.Set("code_challenge", "")
+			p.Set("code_challenge_method", "")
+		}, "", ""},
+		// The exception, PKCE sent: checked exactly as for every app.
+		{"exception, S256 sent", pkceOptionalApp(), func(url.Values) {}, "", authorizeChallenge},
+		{"exception, method without challenge", pkceOptionalApp(), func(p url.Values) { p.Del("code_challenge") }, "invalid_request", ""},
+		{"exception, plain method without challenge", pkceOptionalApp(), func(p url.Values) {
+			p.Del("code_challenge")
+			p.Set("code_challenge_method", "plain")
+		}, "invalid_request", ""},
+		{"exception, challenge without method (plain)", pkceOptionalApp(), func(p url.Values) { p.Del("code_challenge_method") }, "invalid_request", ""},
+		{"exception, method plain", pkceOptionalApp(), func(p url.Values) { p.Set("code_challenge_method", "plain") }, "invalid_request", ""},
+		{"exception, malformed challenge", pkceOptionalApp(), func(p url.Values) { p.Set("code_challenge", authorizeChallenge[:42]) }, "invalid_request", ""},
+		{"exception, challenge twice", pkceOptionalApp(), func(p url.Values) { p.Add("code_challenge", authorizeChallenge) }, "invalid_request", ""},
+		{"exception, empty challenge twice", pkceOptionalApp(), func(p url.Values) {
+			noPKCE(p)
+			p["code_challenge"] = []string{"", ""}
+		}, "invalid_request", ""},
+		// Without the exception nothing changed.
+		{"public app, no PKCE", authorizeApp(), noPKCE, "invalid_request", ""},
+		{"confidential app, no PKCE", confidential, noPKCE, "invalid_request", ""},
+		{"confidential app, S256", confidential, func(url.Values) {}, "", authorizeChallenge},
+		{"public app with the flag, no PKCE", publicWithFlag, noPKCE, "invalid_request", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			req, aerr := account.ParseAuthorizeRequest(with(goodAuthorizeParams(), c.change), c.app, authorizeNow)
+			if c.code == "" {
+				if aerr != nil {
+					t.Fatalf("refused: %v", aerr)
+				}
+				if req.CodeChallenge != c.challenge || req.AppID != "app-1" || !req.HasScope("openid") || req.State != "st-1" {
+					t.Fatalf("accepted %+v, want challenge %q", req, c.challenge)
+				}
+				return
+			}
+			if aerr == nil {
+				t.Fatalf("accepted %+v", req)
+			}
+			if aerr.Code != c.code || !aerr.Redirect {
+				t.Fatalf("got %s (redirect %v: %s), want %s with redirect", aerr.Code, aerr.Redirect, aerr.Description, c.code)
+			}
+			checkErrorRedirect(t, aerr, "https://shop.example/cb", c.code, "st-1")
 		})
 	}
 }
@@ -514,16 +591,23 @@ func TestDecideAuthorize(t *testing.T) {
 }
 
 // FuzzParseAuthorizeRequest: no query makes it panic, and an accepted
-// request always has openid, an S256 challenge and a registered redirect.
+// request always has openid, a registered redirect and an S256 challenge,
+// unless the app has the PKCE exception and the query named no PKCE at
+// all.
 func FuzzParseAuthorizeRequest(f *testing.F) {
-	f.Add(goodAuthorizeParams().Encode())
-	f.Add("client_id=app-1&prompt=none+login&max_age=-1&scope=openid")
-	f.Fuzz(func(t *testing.T, query string) {
+	f.Add(goodAuthorizeParams().Encode(), false)
+	f.Add("client_id=app-1&prompt=none+login&max_age=-1&scope=openid", false)
+	f.Add(with(goodAuthorizeParams(), func(p url.Values) { p.Del("code_challenge"); p.Del("code_challenge_method") }).Encode(), true)
+	f.Add(with(goodAuthorizeParams(), func(p url.Values) { p.Del("code_challenge") }).Encode(), true)
+	f.Fuzz(func(t *testing.T, query string, pkceOptional bool) {
 		params, err := url.ParseQuery(query)
 		if err != nil {
 			return
 		}
 		app := authorizeApp()
+		if pkceOptional {
+			app = pkceOptionalApp()
+		}
 		req, aerr := account.ParseAuthorizeRequest(params, app, authorizeNow)
 		if aerr != nil {
 			if aerr.Redirect && !slices.Contains(app.RedirectURIs, aerr.RedirectURI) {
@@ -531,8 +615,12 @@ func FuzzParseAuthorizeRequest(f *testing.F) {
 			}
 			return
 		}
-		if !req.HasScope("openid") || len(req.CodeChallenge) != 43 || !slices.Contains(app.RedirectURIs, req.RedirectURI) {
+		if !req.HasScope("openid") || !slices.Contains(app.RedirectURIs, req.RedirectURI) {
 			t.Fatalf("accepted %+v", req)
+		}
+		withoutPKCE := pkceOptional && params.Get("code_challenge") == "" && params.Get("code_challenge_method") == ""
+		if len(req.CodeChallenge) != 43 && !(withoutPKCE && req.CodeChallenge == "") {
+			t.Fatalf("accepted challenge %q (exception %v)", req.CodeChallenge, pkceOptional)
 		}
 	})
 }

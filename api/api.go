@@ -14,8 +14,10 @@ import (
 	"github.com/latchid/latch/api/httpx"
 	"github.com/latchid/latch/api/native"
 	"github.com/latchid/latch/api/onelogin"
+	"github.com/latchid/latch/api/openid"
 	"github.com/latchid/latch/api/pace"
 	"github.com/latchid/latch/api/royalti"
+	"github.com/latchid/latch/token"
 	"github.com/latchid/latch/web"
 )
 
@@ -27,8 +29,13 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// OAuth configures sign-in through outside providers.
 	OAuth native.OAuthConfig
-	// PublicURL is where people reach Latch (the pages' own links).
+	// PublicURL is where people reach Latch (the pages' own links), and
+	// the OpenID Provider's issuer, exactly as tokens carry it.
 	PublicURL string
+	// OIDCAlgorithm is the algorithm ID tokens are signed with
+	// (token.Keys.OIDCAlgorithm), for the provider's metadata; "" is
+	// RS256, the keys' own default.
+	OIDCAlgorithm string
 	// Product is the name the pages show (LATCH_PRODUCT_NAME).
 	Product string
 	// Requests, if set, is told of every request: its route pattern,
@@ -45,9 +52,10 @@ type Handler struct {
 // Route is one registered route: the surface that serves it and its
 // net/http pattern ("POST /users/login").
 type Route struct {
-	// Surface is "native", "devopness", "onelogin", "pace", "royalti" or
-	// "web": the package whose OpenAPI document describes the route, or
-	// the pages, which are no API.
+	// Surface is "native", "devopness", "onelogin", "pace", "royalti",
+	// "openid" or "web": the package whose OpenAPI document describes the
+	// route; the OpenID Provider's endpoints, which its discovery document
+	// and their RFCs describe; or the pages, which are no API.
 	Surface string
 	Pattern string
 }
@@ -67,7 +75,8 @@ func SeedDocuments() map[string][]byte {
 }
 
 // NewHandler returns the whole HTTP service: the native API, the seed
-// surfaces, the pages and the shared middleware.
+// surfaces, the OpenID Provider's endpoints, the pages and the shared
+// middleware.
 func NewHandler(accounts *account.Service, cfg Config, log *slog.Logger) *Handler {
 	h := &Handler{}
 	mux := http.NewServeMux()
@@ -84,6 +93,11 @@ func NewHandler(accounts *account.Service, cfg Config, log *slog.Logger) *Handle
 	onelogin.New(accounts, log).Register(on("onelogin"))
 	pace.New(accounts, log).Register(on("pace"))
 	royalti.New(accounts, log).Register(on("royalti"))
+	oidcAlg := cfg.OIDCAlgorithm
+	if oidcAlg == "" {
+		oidcAlg = token.RS256
+	}
+	openid.New(accounts, openid.Config{Issuer: cfg.PublicURL, IDTokenAlgs: []string{oidcAlg}}, log).Register(on("openid"))
 	// The seed documents are Latch's, under /v1: the native document
 	// lists where they are.
 	docs := SeedDocuments()

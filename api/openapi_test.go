@@ -20,6 +20,7 @@ import (
 	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/api"
 	"github.com/latchid/latch/api/native"
+	"github.com/latchid/latch/api/openid"
 	"github.com/latchid/latch/internal/testenv"
 	"github.com/latchid/latch/internal/testenv/openapitest"
 	"github.com/latchid/latch/oidc"
@@ -43,6 +44,18 @@ var pages = []string{
 	"GET /login", "POST /login", "GET /login/complete", "GET /signup", "POST /signup", "GET /account", "POST /account/password", "POST /logout",
 	"GET /set-password", "POST /set-password", "GET /verify", "POST /verify", "GET /recover", "POST /recover",
 	"GET /static/latch.css",
+	// The OpenID Provider's browser side: authorization, consent, logout.
+	"GET /oauth2/authorize", "POST /oauth2/authorize", "POST /oauth2/consent", "GET /oauth2/logout", "POST /oauth2/logout",
+	"POST /account/apps/revoke",
+}
+
+// openidPaths are the paths of the OpenID Provider's routes (api/openid):
+// protocol endpoints, which its discovery document names and their RFCs
+// describe, not an OpenAPI document. Each is served; nothing else is. The
+// JWKS is native's route; openid answers only its CORS preflight.
+var openidPaths = []string{
+	openid.PathToken, openid.PathUserinfo, openid.PathRevoke, openid.PathIntrospect, openid.PathJWKS,
+	openid.PathOpenIDConfiguration, openid.PathServerMetadata,
 }
 
 // newHandler is the whole service over a fresh SQLite store.
@@ -93,8 +106,8 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 		}
 		registered[r.Surface] = append(registered[r.Surface], op)
 	}
-	if len(registered) != len(docs)+1 {
-		t.Errorf("surfaces registering routes: %v; want the documented ones %v and web",
+	if len(registered) != len(docs)+2 {
+		t.Errorf("surfaces registering routes: %v; want the documented ones %v, openid and web",
 			slices.Sorted(maps.Keys(registered)), slices.Sorted(maps.Keys(docs)))
 	}
 	for _, surface := range slices.Sorted(maps.Keys(docs)) {
@@ -122,6 +135,20 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 		}
 	}
 	t.Logf("web: %d routes, each a listed page", len(registered["web"]))
+	served := map[string]bool{}
+	for _, op := range registered["openid"] {
+		_, path, _ := strings.Cut(op, " ")
+		if !slices.Contains(openidPaths, path) {
+			t.Errorf("openid serves %s, which is no endpoint of the discovery document nor a metadata path", op)
+		}
+		served[path] = true
+	}
+	for _, path := range openidPaths {
+		if !served[path] {
+			t.Errorf("openid serves nothing at %s", path)
+		}
+	}
+	t.Logf("openid: %d routes, each at a path of the provider's metadata", len(registered["openid"]))
 }
 
 // exchanges sends requests to the whole service in memory and checks each

@@ -28,11 +28,26 @@ type Accounts interface {
 	// The web session and the account page.
 	Authenticate(ctx context.Context, accessToken string) (account.Principal, error)
 	Refresh(ctx context.Context, refreshToken string) (account.TokenPair, error)
-	Logout(ctx context.Context, p account.Principal) error
+	// EndBrowserSession signs the browser out (its session and the app
+	// grants made from it): the account page's Sign out and an app's
+	// RP-initiated logout.
+	EndBrowserSession(ctx context.Context, p account.Principal) error
 	MyIdentities(ctx context.Context, p account.Principal) ([]latch.Identity, error)
 	HasPassword(ctx context.Context, userID string) (bool, error)
 	PasswordRules(ctx context.Context, tenantID string) string
 	SetOwnPassword(ctx context.Context, p account.Principal, in account.SetOwnPasswordInput) error
+	MyApps(ctx context.Context, userID string) ([]account.MyApp, error)
+	RevokeConsent(ctx context.Context, userID, appID string) error
+
+	// The OpenID Provider's authorization endpoint (issue 15): the app of
+	// a request, the user's remembered consent to it, a consent given on
+	// the consent page, and the code.
+	AuthorizeApp(ctx context.Context, clientID string) (latch.App, error)
+	ConsentOf(ctx context.Context, userID, appID string) (*latch.AppConsent, error)
+	GrantConsent(ctx context.Context, userID, appID string, scopes []string) (latch.AppConsent, error)
+	IssueAppCode(ctx context.Context, in account.AppCodeRequest) (string, error)
+	// An app's RP-initiated logout.
+	CheckEndSession(ctx context.Context, req account.EndSessionRequest) (account.EndSession, error)
 
 	// The pages a link from an email opens.
 	PasswordLinkInfo(ctx context.Context, raw string) (account.LinkInfo, error)

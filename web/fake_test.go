@@ -39,7 +39,7 @@ type fakeAccounts struct {
 	RedeemAuthorizationCodeFn func(ctx context.Context, code, verifier, redirectURI string) (account.TokenPair, error)
 	AuthenticateFn            func(ctx context.Context, accessToken string) (account.Principal, error)
 	RefreshFn                 func(ctx context.Context, refreshToken string) (account.TokenPair, error)
-	LogoutFn                  func(ctx context.Context, p account.Principal) error
+	EndBrowserSessionFn       func(ctx context.Context, p account.Principal) error
 	MyIdentitiesFn            func(ctx context.Context, p account.Principal) ([]latch.Identity, error)
 	HasPasswordFn             func(ctx context.Context, userID string) (bool, error)
 	PasswordRulesFn           func(ctx context.Context, tenantID string) string
@@ -50,6 +50,13 @@ type fakeAccounts struct {
 	VerifyAndSetPasswordFn    func(ctx context.Context, verifyToken, pw string) error
 	RequestRecoveryFn         func(ctx context.Context, email string) error
 	SignUpFn                  func(ctx context.Context, in account.SignUpInput) error
+	MyAppsFn                  func(ctx context.Context, userID string) ([]account.MyApp, error)
+	RevokeConsentFn           func(ctx context.Context, userID, appID string) error
+	AuthorizeAppFn            func(ctx context.Context, clientID string) (latch.App, error)
+	ConsentOfFn               func(ctx context.Context, userID, appID string) (*latch.AppConsent, error)
+	GrantConsentFn            func(ctx context.Context, userID, appID string, scopes []string) (latch.AppConsent, error)
+	IssueAppCodeFn            func(ctx context.Context, in account.AppCodeRequest) (string, error)
+	CheckEndSessionFn         func(ctx context.Context, req account.EndSessionRequest) (account.EndSession, error)
 }
 
 // missing reports a call the test did not expect, and answers it with an
@@ -125,11 +132,11 @@ func (f *fakeAccounts) Refresh(ctx context.Context, refreshToken string) (accoun
 	return f.RefreshFn(ctx, refreshToken)
 }
 
-func (f *fakeAccounts) Logout(ctx context.Context, p account.Principal) error {
-	if f.LogoutFn == nil {
-		return f.missing("Logout")
+func (f *fakeAccounts) EndBrowserSession(ctx context.Context, p account.Principal) error {
+	if f.EndBrowserSessionFn == nil {
+		return f.missing("EndBrowserSession")
 	}
-	return f.LogoutFn(ctx, p)
+	return f.EndBrowserSessionFn(ctx, p)
 }
 
 func (f *fakeAccounts) MyIdentities(ctx context.Context, p account.Principal) ([]latch.Identity, error) {
@@ -201,6 +208,55 @@ func (f *fakeAccounts) SignUp(ctx context.Context, in account.SignUpInput) error
 		return f.missing("SignUp")
 	}
 	return f.SignUpFn(ctx, in)
+}
+
+func (f *fakeAccounts) MyApps(ctx context.Context, userID string) ([]account.MyApp, error) {
+	if f.MyAppsFn == nil {
+		return nil, f.missing("MyApps")
+	}
+	return f.MyAppsFn(ctx, userID)
+}
+
+func (f *fakeAccounts) RevokeConsent(ctx context.Context, userID, appID string) error {
+	if f.RevokeConsentFn == nil {
+		return f.missing("RevokeConsent")
+	}
+	return f.RevokeConsentFn(ctx, userID, appID)
+}
+
+func (f *fakeAccounts) AuthorizeApp(ctx context.Context, clientID string) (latch.App, error) {
+	if f.AuthorizeAppFn == nil {
+		return latch.App{}, f.missing("AuthorizeApp")
+	}
+	return f.AuthorizeAppFn(ctx, clientID)
+}
+
+func (f *fakeAccounts) ConsentOf(ctx context.Context, userID, appID string) (*latch.AppConsent, error) {
+	if f.ConsentOfFn == nil {
+		return nil, f.missing("ConsentOf")
+	}
+	return f.ConsentOfFn(ctx, userID, appID)
+}
+
+func (f *fakeAccounts) GrantConsent(ctx context.Context, userID, appID string, scopes []string) (latch.AppConsent, error) {
+	if f.GrantConsentFn == nil {
+		return latch.AppConsent{}, f.missing("GrantConsent")
+	}
+	return f.GrantConsentFn(ctx, userID, appID, scopes)
+}
+
+func (f *fakeAccounts) IssueAppCode(ctx context.Context, in account.AppCodeRequest) (string, error) {
+	if f.IssueAppCodeFn == nil {
+		return "", f.missing("IssueAppCode")
+	}
+	return f.IssueAppCodeFn(ctx, in)
+}
+
+func (f *fakeAccounts) CheckEndSession(ctx context.Context, req account.EndSessionRequest) (account.EndSession, error) {
+	if f.CheckEndSessionFn == nil {
+		return account.EndSession{}, f.missing("CheckEndSession")
+	}
+	return f.CheckEndSessionFn(ctx, req)
 }
 
 // plainSealer is an httpx.Sealer that seals nothing: the purpose and the

@@ -170,6 +170,7 @@ func TestEveryErrorOnEveryPage(t *testing.T) {
 			return account.Principal{User: user}, nil
 		},
 		MyIdentitiesFn:        func(context.Context, account.Principal) ([]latch.Identity, error) { return nil, nil },
+		MyAppsFn:              func(context.Context, string) ([]account.MyApp, error) { return nil, nil },
 		HasPasswordFn:         func(context.Context, string) (bool, error) { return true, nil },
 		PasswordRulesFn:       func(context.Context, string) string { return "At least 8 characters." },
 		SetOwnPasswordFn:      func(context.Context, account.Principal, account.SetOwnPasswordInput) error { return fail() },

@@ -17,7 +17,18 @@ import (
 
 func (p *Pages) signUpPage(w http.ResponseWriter, r *http.Request) (string, *view) {
 	q := r.URL.Query()
-	return p.renderSignUp(w, loginFlow{RedirectTo: q.Get("redirect_to"), CodeChallenge: q.Get("code_challenge"), State: q.Get("state")}, &view{})
+	f := loginFlow{RedirectTo: q.Get("redirect_to"), CodeChallenge: q.Get("code_challenge"), State: q.Get("state")}
+	if q.Has("authorize") {
+		// From the sign-in page of an app's request: the provider
+		// buttons resume it, "Sign in" leads back to it. A sign-up by
+		// email goes on in the verification email, without it.
+		flow, ok := p.openFlow(q.Get("authorize"))
+		if !ok {
+			return p.flowExpired()
+		}
+		f = loginFlow{Authorize: &flow}
+	}
+	return p.renderSignUp(w, f, &view{})
 }
 
 // renderSignUp shows the sign-up form v (what was typed, an error) with
@@ -38,6 +49,11 @@ func (p *Pages) signUpSubmit(w http.ResponseWriter, r *http.Request) (string, *v
 		return p.message(http.StatusBadRequest, "Create your account", "This form could not be read. Open the sign-up page again.")
 	}
 	f := loginFlow{RedirectTo: r.PostFormValue("redirect_to"), CodeChallenge: r.PostFormValue("code_challenge"), State: r.PostFormValue("state")}
+	if flow, ok := p.openFlow(r.PostFormValue("authorize")); ok {
+		// Kept for the form shown again; a request that expired is
+		// dropped, the sign-up itself does not need it.
+		f = loginFlow{Authorize: &flow}
+	}
 	in := account.SignUpInput{Email: r.PostFormValue("email"), FirstName: r.PostFormValue("first_name"), LastName: r.PostFormValue("last_name")}
 	err := p.cfg.Accounts.SignUp(httpx.Context(r), in)
 	if err == nil {

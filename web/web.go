@@ -1,7 +1,11 @@
 // Package web serves Latch's own pages: /login (for apps, which receive a
 // one-time code, and for Latch's own account page) and /account, where a
 // signed-in person sees their linked sign-ins and sets or changes their
-// password. Pages are html/template, need no JavaScript, and send strict
+// password. As an OpenID Provider (issue 15) they are also the
+// authorization endpoint's sign-in and consent pages (/oauth2/authorize,
+// authorize.go), RP-initiated logout (/oauth2/logout, logout.go) and the
+// account page's apps with access (apps.go).
+// Pages are html/template, need no JavaScript, and send strict
 // security headers; every state-changing POST goes through Go's
 // cross-origin protection (see stateChanging).
 package web
@@ -88,6 +92,15 @@ func (p *Pages) Register(mux httpx.Mux) {
 	mux.HandleFunc("GET /account", p.page(p.accountPage))
 	mux.Handle("POST /account/password", p.stateChanging(p.setPassword))
 	mux.Handle("POST /logout", p.stateChanging(p.logout))
+	mux.Handle("POST /account/apps/revoke", p.stateChanging(p.revokeApp))
+	// An app's authorization and logout requests arrive from the app's
+	// site, a POST too (Core §3.1.2.1, RP-Initiated Logout §2): they are
+	// not stateChanging; the forms of their pages are.
+	mux.HandleFunc("GET "+AuthorizePath, p.page(p.authorize))
+	mux.HandleFunc("POST "+AuthorizePath, p.page(p.authorize))
+	mux.Handle("POST "+ConsentPath, p.stateChanging(p.consentSubmit))
+	mux.HandleFunc("GET "+EndSessionPath, p.page(p.endSession))
+	mux.HandleFunc("POST "+EndSessionPath, p.page(p.endSession))
 	p.registerLinks(mux)
 	mux.HandleFunc("GET /static/latch.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
@@ -118,7 +131,15 @@ type view struct {
 	BackLabel string
 	// Reference is the request id a message page shows, so that a
 	// person's report can be found in the log.
-	Reference  string
+	Reference string
+	// AppName is the app of an authorization or logout request; Scopes
+	// what it asks for, in words (the consent page).
+	AppName string
+	Scopes  []string
+	// Apps are the account page's apps with access; AppsError says why
+	// they are not listed.
+	Apps       []appRow
+	AppsError  string
 	status     int
 	formTarget string // an extra origin forms may lead to (CSP form-action)
 }
@@ -309,8 +330,12 @@ func parseForm(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // loginFlow is the app flow's parameters, or none for Latch's own account
-// page.
-type loginFlow struct{ RedirectTo, CodeChallenge, State string }
+// page. Authorize is an OpenID Provider's authorization request instead
+// (authorize.go): the page signs in with a web session, then resumes it.
+type loginFlow struct {
+	RedirectTo, CodeChallenge, State string
+	Authorize                        *authorizeFlow
+}
 
 func (f loginFlow) forApp() bool { return f.RedirectTo != "" }
 
@@ -320,10 +345,26 @@ type pkceState struct {
 	Verifier string    `json:"v"`
 	State    string    `json:"s"`
 	Expires  time.Time `json:"e"`
+	// Authorize is the authorization request the sign-in is for, resumed
+	// at /login/complete; nil for Latch's own account page.
+	Authorize *authorizeFlow `json:"z,omitempty"`
 }
+
+// maxCookieValue bounds the PKCE cookie: browsers keep a cookie's name and
+// value up to 4096 bytes and silently drop a longer one.
+const maxCookieValue = 4000
 
 func (p *Pages) loginPage(w http.ResponseWriter, r *http.Request) (string, *view) {
 	q := r.URL.Query()
+	if q.Has("authorize") {
+		// An app's request, resumed (after a cross-site POST, or from
+		// the sign-up page's link): signed in, it goes on at once.
+		flow, ok := p.openFlow(q.Get("authorize"))
+		if !ok {
+			return p.flowExpired()
+		}
+		return p.resume(w, r, flow, nil)
+	}
 	f := loginFlow{RedirectTo: q.Get("redirect_to"), CodeChallenge: q.Get("code_challenge"), State: q.Get("state")}
 	return p.renderLogin(w, r, f, "", "", 0)
 }
@@ -346,6 +387,18 @@ func (p *Pages) offerSignIns(w http.ResponseWriter, f loginFlow, v *view) *view 
 	v.Hidden = map[string]string{}
 	v.SignInURL, v.SignUpURL = "/login", "/signup"
 	start := url.Values{}
+	if f.Authorize != nil {
+		sealed, err := p.sealFlow(*f.Authorize)
+		if err != nil {
+			_, problem := p.message(http.StatusInternalServerError, "Sign-in problem", "Something went wrong on our side. Try again in a moment.")
+			return problem
+		}
+		v.Hidden = map[string]string{"authorize": sealed}
+		v.AppName = f.Authorize.AppName
+		v.formTarget = origin(f.Authorize.Request.RedirectURI)
+		resume := url.Values{"authorize": {sealed}}.Encode()
+		v.SignInURL, v.SignUpURL = "/login?"+resume, "/signup?"+resume
+	}
 	if f.forApp() {
 		target, err := p.cfg.Accounts.AllowedRedirect(f.RedirectTo)
 		if err != nil {
@@ -367,12 +420,19 @@ func (p *Pages) offerSignIns(w http.ResponseWriter, f loginFlow, v *view) *view 
 	} else {
 		// Latch's own page is a client of its own flow: a PKCE verifier
 		// and state of its own, kept sealed until /login/complete.
-		ps := pkceState{Verifier: token.Random(), State: token.Random(), Expires: p.cfg.Accounts.FlowDeadline()}
+		ps := pkceState{Verifier: token.Random(), State: token.Random(), Expires: p.cfg.Accounts.FlowDeadline(), Authorize: f.Authorize}
 		plain, _ := json.Marshal(ps)
 		sealed, err := p.cfg.Sealer.Seal("web-login", plain)
 		if err != nil {
 			_, problem := p.message(http.StatusInternalServerError, "Sign-in problem", "Something went wrong on our side. Try again in a moment.")
 			return problem
+		}
+		if len(sealed)+len(httpx.CookieName(pkceCookie, p.secure)) > maxCookieValue {
+			// An app's request too long for a cookie (state, nonce and
+			// login_hint may each have 1 KiB) could not be resumed after
+			// a provider sign-in: the password form only.
+			p.cfg.Log.Info("an authorization request is too long to resume after a provider sign-in: the login page offers no provider", "app_id", f.Authorize.Request.AppID)
+			return nil
 		}
 		// Lax: /login/complete is reached by a redirect from the provider.
 		http.SetCookie(w, p.cookie(pkceCookie, sealed, int(account.SignInFlowTTL.Seconds()), http.SameSiteLaxMode))
@@ -401,6 +461,9 @@ func label(name string) string {
 func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request) (string, *view) {
 	if !parseForm(w, r) {
 		return p.message(http.StatusBadRequest, "Sign-in problem", "This form could not be read. Open the sign-in page again.")
+	}
+	if _, ok := r.PostForm["authorize"]; ok {
+		return p.authorizeLoginSubmit(w, r)
 	}
 	f := loginFlow{RedirectTo: r.PostFormValue("redirect_to"), CodeChallenge: r.PostFormValue("code_challenge"), State: r.PostFormValue("state")}
 	email := r.PostFormValue("email")
@@ -507,8 +570,45 @@ func (p *Pages) loginComplete(w http.ResponseWriter, r *http.Request) (string, *
 	if err := p.startWebSession(w, pair); err != nil {
 		return p.message(http.StatusInternalServerError, "Sign-in problem", "Something went wrong on our side. Try again in a moment.")
 	}
+	if ps.Authorize != nil {
+		if !p.cfg.Accounts.FlowLive(ps.Authorize.Expires) {
+			return p.flowExpired()
+		}
+		return p.resumeSignedIn(w, r, *ps.Authorize, pair)
+	}
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 	return "", nil
+}
+
+// authorizeLoginSubmit is the login form of an app's authorization
+// request: a password sign-in with a web session, as for Latch's own
+// pages, then the request goes on (consent, or the code).
+func (p *Pages) authorizeLoginSubmit(w http.ResponseWriter, r *http.Request) (string, *view) {
+	flow, ok := p.openFlow(r.PostFormValue("authorize"))
+	if !ok {
+		return p.flowExpired()
+	}
+	f := loginFlow{Authorize: &flow}
+	email := r.PostFormValue("email")
+	pair, err := p.cfg.Accounts.Login(httpx.Context(r), account.LoginInput{Email: email, Password: r.PostFormValue("password"), ClientIP: httpx.ClientIP(r)})
+	if err != nil {
+		return p.loginFailed(w, r, f, email, err)
+	}
+	if err := p.startWebSession(w, pair); err != nil {
+		return p.message(http.StatusInternalServerError, "Sign-in problem", "Something went wrong on our side. Try again in a moment.")
+	}
+	return p.resumeSignedIn(w, r, flow, pair)
+}
+
+// resumeSignedIn resumes flow for the web session just started with pair:
+// its AuthTime is at or after the request's IssuedAt, so prompt=login and
+// max_age are answered.
+func (p *Pages) resumeSignedIn(w http.ResponseWriter, r *http.Request, flow authorizeFlow, pair account.TokenPair) (string, *view) {
+	pr, err := p.cfg.Accounts.Authenticate(r.Context(), pair.AccessToken)
+	if err != nil {
+		return p.authorizeFailed(w, r, err)
+	}
+	return p.decide(w, r, flow, nil, &pr)
 }
 
 // completeError is the text /login/complete shows for a provider sign-in
@@ -596,6 +696,7 @@ func (p *Pages) accountView(r *http.Request, pr account.Principal) *view {
 	v := &view{Title: "Your account", User: pr.User, Rules: p.cfg.Accounts.PasswordRules(r.Context(), pr.User.TenantID), FieldErrors: map[string]string{}}
 	v.Identities, _ = p.cfg.Accounts.MyIdentities(r.Context(), pr)
 	v.HasPassword, _ = p.cfg.Accounts.HasPassword(r.Context(), pr.User.ID)
+	p.appsList(r, pr, v)
 	return v
 }
 
@@ -609,8 +710,11 @@ func (p *Pages) accountPage(w http.ResponseWriter, r *http.Request) (string, *vi
 		return "", nil
 	}
 	v := p.accountView(r, pr)
-	if r.URL.Query().Get("saved") == "1" {
+	switch q := r.URL.Query(); {
+	case q.Get("saved") == "1":
 		v.Notice = "Your password is saved. You can now sign in with your email and password."
+	case q.Get("revoked") == "1":
+		v.Notice = "Access removed. The app must ask for your permission the next time you sign in to it."
 	}
 	return "account.html", v
 }
@@ -669,16 +773,4 @@ func (p *Pages) setPassword(w http.ResponseWriter, r *http.Request) (string, *vi
 		v.status, v.Error = http.StatusInternalServerError, "Something went wrong on our side. Try again in a moment."
 	}
 	return "account.html", v
-}
-
-func (p *Pages) logout(w http.ResponseWriter, r *http.Request) (string, *view) {
-	if !parseForm(w, r) {
-		return p.message(http.StatusBadRequest, "Account", "This form could not be read. Open your account page again.")
-	}
-	if pr, ok, _ := p.principal(w, r); ok {
-		_ = p.cfg.Accounts.Logout(httpx.Context(r), pr)
-	}
-	http.SetCookie(w, p.cookie(sessionCookie, "", -1, http.SameSiteLaxMode))
-	http.Redirect(w, r, "/login", http.StatusSeeOther)
-	return "", nil
 }

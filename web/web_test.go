@@ -120,7 +120,7 @@ func TestPagesRefuseCrossOriginPosts(t *testing.T) {
 		body, _ := io.ReadAll(res.Body)
 		return res.StatusCode, string(body)
 	}
-	routes := []string{"/login", "/account/password", "/logout", "/set-password", "/verify", "/recover", "/signup"}
+	routes := []string{"/login", "/account/password", "/logout", "/set-password", "/verify", "/recover", "/signup", "/oauth2/consent", "/account/apps/revoke"}
 	for _, hostile := range []map[string]string{
 		{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
 		{"Sec-Fetch-Site": "same-site", "Origin": "https://sub." + srv.Listener.Addr().String()},

@@ -26,6 +26,7 @@ type App struct {
 	PostLogoutRedirectURIs []string      `json:"post_logout_redirect_uris"`
 	Scopes                 []string      `json:"scopes"`
 	ClientCredentials      bool          `json:"client_credentials"`
+	PKCEOptional           bool          `json:"pkce_optional"`
 	CreatedAt              time.Time     `json:"created_at"`
 	UpdatedAt              time.Time     `json:"updated_at"`
 	RevokedAt              *time.Time    `json:"revoked_at,omitempty"`
@@ -42,7 +43,7 @@ func appOf(a latch.App) App {
 	return App{
 		ClientID: a.ID, TenantID: a.TenantID, Name: a.Name, Type: a.Type, FirstParty: a.FirstParty,
 		RedirectURIs: list(a.RedirectURIs), PostLogoutRedirectURIs: list(a.PostLogoutRedirectURIs), Scopes: list(a.Scopes),
-		ClientCredentials: a.ClientCredentials, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, RevokedAt: a.RevokedAt,
+		ClientCredentials: a.ClientCredentials, PKCEOptional: a.PKCEOptional, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, RevokedAt: a.RevokedAt,
 	}
 }
 
@@ -102,6 +103,7 @@ type createAppRequest struct {
 	Scopes                 []string `json:"scopes"`
 	FirstParty             bool     `json:"first_party"`
 	ClientCredentials      bool     `json:"client_credentials"`
+	PKCEOptional           bool     `json:"pkce_optional"`
 }
 
 func (s *Surface) adminCreateApp(w http.ResponseWriter, r *http.Request, a account.Admin) error {
@@ -112,7 +114,7 @@ func (s *Surface) adminCreateApp(w http.ResponseWriter, r *http.Request, a accou
 	na, err := s.accounts.CreateApp(httpx.Context(r), a, account.AppInput{
 		Name: req.Name, Type: latch.AppType(req.Type), RedirectURIs: req.RedirectURIs,
 		PostLogoutRedirectURIs: req.PostLogoutRedirectURIs, Scopes: req.Scopes,
-		FirstParty: req.FirstParty, ClientCredentials: req.ClientCredentials,
+		FirstParty: req.FirstParty, ClientCredentials: req.ClientCredentials, PKCEOptional: req.PKCEOptional,
 	})
 	if err != nil {
 		return err
@@ -138,6 +140,7 @@ type updateAppRequest struct {
 	Scopes                 *[]string `json:"scopes"`
 	FirstParty             *bool     `json:"first_party"`
 	ClientCredentials      *bool     `json:"client_credentials"`
+	PKCEOptional           *bool     `json:"pkce_optional"`
 }
 
 func (s *Surface) adminUpdateApp(w http.ResponseWriter, r *http.Request, a account.Admin) error {

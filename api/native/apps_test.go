@@ -45,7 +45,7 @@ func TestAdminApps(t *testing.T) {
 		}
 
 		// Read All reads, and is refused before a write reads its body.
-		if code, out := fx.call(t, "GET", "/v1/admin/apps/"+id, read, ""); code != 200 || out["client_id"] != id || out["client_secret"] != nil {
+		if code, out := fx.call(t, "GET", "/v1/admin/apps/"+id, read, ""); code != 200 || out["client_id"] != id || out["client_secret"] != nil || out["pkce_optional"] != false {
 			t.Errorf("GET app with Read All: %d %v", code, out)
 		}
 		if code, out := fx.call(t, "POST", "/v1/admin/apps", read, body); code != 403 || out["code"] != latch.CodeInsufficientScope {
@@ -92,6 +92,7 @@ func TestAdminApps(t *testing.T) {
 		if code, out := fx.call(t, "PATCH", "/v1/admin/apps/"+id, manage, `{"scopes":["email"]}`); code != 400 || problemField(out) != "scopes" {
 			t.Errorf("PATCH without openid: %d %v", code, out)
 		}
+		checkAppPKCEOptional(t, fx, h, manage, read, id)
 
 		code, out = fx.call(t, "POST", "/v1/admin/apps/"+id+"/secret", manage, "")
 		secret, _ := out["client_secret"].(string)
@@ -112,6 +113,59 @@ func TestAdminApps(t *testing.T) {
 			t.Errorf("GET a revoked app: %d %v", code, out)
 		}
 	})
+}
+
+// checkAppPKCEOptional: pkce_optional is read, set and cleared on the
+// confidential app id, and refused (400 naming the field, nothing stored)
+// for a public app, on registration and on update.
+func checkAppPKCEOptional(t *testing.T, fx adminFixture, h *testenv.Harness, manage, read, id string) {
+	t.Helper()
+	stored := func(id string) latch.App {
+		t.Helper()
+		a, err := h.Store.AppByID(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	if code, out := fx.call(t, "PATCH", "/v1/admin/apps/"+id, manage, `{"pkce_optional":true}`); code != 200 || out["pkce_optional"] != true || out["name"] != "Shop 2" {
+		t.Errorf("PATCH pkce_optional=true: %d %v", code, out)
+	}
+	if !stored(id).PKCEOptional {
+		t.Error("pkce_optional=true was not stored")
+	}
+	if code, out := fx.call(t, "GET", "/v1/admin/apps/"+id, read, ""); code != 200 || out["pkce_optional"] != true {
+		t.Errorf("GET after setting pkce_optional: %d %v", code, out)
+	}
+	if code, out := fx.call(t, "PATCH", "/v1/admin/apps/"+id, manage, `{"pkce_optional":false}`); code != 200 || out["pkce_optional"] != false {
+		t.Errorf("PATCH pkce_optional=false: %d %v", code, out)
+	}
+	if stored(id).PKCEOptional {
+		t.Error("pkce_optional=false was not stored")
+	}
+	if code, out := fx.call(t, "PATCH", "/v1/admin/apps/"+id, manage, `{"pkce_optional":"yes"}`); code != 400 {
+		t.Errorf("PATCH pkce_optional as a string: %d %v", code, out)
+	}
+
+	code, out := fx.call(t, "POST", "/v1/admin/apps", manage, `{"name":"Dex","type":"confidential","redirect_uris":["https://dex.example/callback"],"scopes":["openid"],"pkce_optional":true}`)
+	dex, _ := out["client_id"].(string)
+	if code != 201 || out["pkce_optional"] != true || dex == "" || !stored(dex).PKCEOptional {
+		t.Errorf("POST a confidential app with pkce_optional: %d %v", code, out)
+	}
+	if code, out := fx.call(t, "POST", "/v1/admin/apps", manage, `{"name":"Loose","type":"public","redirect_uris":["https://spa.example/cb"],"scopes":["openid"],"pkce_optional":true}`); code != 400 || problemField(out) != "pkce_optional" {
+		t.Errorf("POST a public app with pkce_optional: %d %v", code, out)
+	}
+	code, out = fx.call(t, "POST", "/v1/admin/apps", manage, `{"name":"Strict","type":"public","redirect_uris":["https://spa.example/cb"],"scopes":["openid"]}`)
+	spa, _ := out["client_id"].(string)
+	if code != 201 || out["pkce_optional"] != false {
+		t.Fatalf("POST a public app: %d %v", code, out)
+	}
+	if code, out := fx.call(t, "PATCH", "/v1/admin/apps/"+spa, manage, `{"pkce_optional":true,"name":"Loose"}`); code != 400 || problemField(out) != "pkce_optional" {
+		t.Errorf("PATCH a public app with pkce_optional: %d %v", code, out)
+	}
+	if got := stored(spa); got.PKCEOptional || got.Name != "Strict" {
+		t.Errorf("a refused PATCH was stored: %+v", got)
+	}
 }
 
 // problemField is the field of a problem's first error, or "".

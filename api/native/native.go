@@ -75,8 +75,10 @@ func (s *Surface) Register(mux httpx.Mux) {
 	})
 	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/jwk-set+json")
-		// Public keys may be cached by verifiers for a while.
+		// Public keys may be cached by verifiers for a while, and read by
+		// browser apps of any origin (api/openid answers the preflight).
 		w.Header().Set("Cache-Control", "public, max-age=300")
+		w.Header().Set("Access-Control-Allow-Origin", "*")
 		_, _ = w.Write(s.jwks())
 	})
 	// Liveness: the process serves HTTP. It stays 200 while the database

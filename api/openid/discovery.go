@@ -1,6 +1,13 @@
-// Package openid is Latch's OpenID Provider surface: discovery now; the
-// token, userinfo, revocation and introspection endpoints as they come
-// (issue 15). Nothing is registered on the mux yet.
+// Package openid is Latch's OpenID Provider surface (issue 15): the JSON
+// endpoints of OAuth 2.0 and OpenID Connect, each in the shape its RFC
+// gives it: the token endpoint (RFC 6749, RFC 7636), userinfo (OpenID
+// Connect Core §5.3, RFC 6750), revocation (RFC 7009), introspection (RFC
+// 7662) and the provider's metadata (Discovery 1.0, RFC 8414). The
+// browser's side of the protocol (the authorization endpoint, consent,
+// logout) is package web's; the JWKS is package native's.
+//
+// The surface has no OpenAPI document: its contract is those RFCs and the
+// discovery document, which names every endpoint it serves.
 package openid
 
 import (

@@ -158,6 +158,7 @@ func (a *app) handler() http.Handler {
 	surfaces := api.NewHandler(a.accounts, api.Config{
 		JWKS:           a.keys.JWKS,
 		PublicURL:      a.cfg.PublicURL,
+		OIDCAlgorithm:  a.keys.OIDCAlgorithm(),
 		Product:        a.cfg.ProductName,
 		TrustedProxies: a.cfg.TrustedProxies,
 		OAuth: native.OAuthConfig{

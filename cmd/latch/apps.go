@@ -22,7 +22,7 @@ func appJSON(a latch.App) map[string]any {
 	out := map[string]any{
 		"client_id": a.ID, "tenant_id": a.TenantID, "name": a.Name, "type": a.Type, "first_party": a.FirstParty,
 		"redirect_uris": nonNil(a.RedirectURIs), "post_logout_redirect_uris": nonNil(a.PostLogoutRedirectURIs),
-		"scopes": nonNil(a.Scopes), "client_credentials": a.ClientCredentials,
+		"scopes": nonNil(a.Scopes), "client_credentials": a.ClientCredentials, "pkce_optional": a.PKCEOptional,
 		"created_at": a.CreatedAt, "updated_at": a.UpdatedAt,
 	}
 	if a.RevokedAt != nil {
@@ -85,10 +85,19 @@ client_secret, shown this once (only its hash is kept).
 A public app (a browser or native app) has no secret and proves itself by
 PKCE alone; a confidential app (a server) has a secret too. Redirect URIs
 are matched exactly: each must be an https URL (or http on 127.0.0.1, [::1]
-or localhost), without fragment or wildcard; give --redirect-uri once per URI.`,
+or localhost), without fragment or wildcard; give --redirect-uri once per URI.
+
+Every app must use PKCE (S256). --pkce-optional is the one exception, for a
+confidential app whose relying party cannot send PKCE (Dex's OIDC connector,
+for one): its authorization requests may leave PKCE out, and its secret alone
+then guards its codes. A request that does send PKCE is still checked. Set
+it only for such a relying party; it is audited, and cleared with
+latch apps update --id ID --pkce-optional=false.`,
 		Example: `  latch apps create --name Shop --type confidential \
     --redirect-uri https://shop.example/callback --scope openid,email --tenant 0199...
-  latch apps create --name CLI --type public --redirect-uri http://127.0.0.1:8765/cb`,
+  latch apps create --name CLI --type public --redirect-uri http://127.0.0.1:8765/cb
+  latch apps create --name Dex --type confidential --pkce-optional \
+    --redirect-uri https://dex.example/callback`,
 		Args: noArgs,
 	}
 	fs := cmd.Flags()
@@ -99,6 +108,7 @@ or localhost), without fragment or wildcard; give --redirect-uri once per URI.`,
 	scopes := fs.StringSlice("scope", []string{latch.AppScopeOpenID, latch.AppScopeProfile, latch.AppScopeEmail}, "the scopes the app may ask for, of "+strings.Join(latch.AppScopes(), ","))
 	clientCredentials := fs.Bool("client-credentials", false, "allow the client_credentials grant (confidential apps only)")
 	firstParty := fs.Bool("first-party", false, "the operator's own app: no consent screen")
+	pkceOptional := fs.Bool("pkce-optional", false, "the one exception to PKCE for every app: for a relying party that cannot send PKCE (confidential apps only; audited)")
 	tenant := fs.String("tenant", "", "the tenant's id (default: the default tenant)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if *name == "" || *typ == "" || len(*redirects) == 0 {
@@ -110,6 +120,9 @@ or localhost), without fragment or wildcard; give --redirect-uri once per URI.`,
 		if *clientCredentials && *typ != string(latch.AppConfidential) {
 			return usageError(cmd, "--client-credentials needs --type confidential")
 		}
+		if *pkceOptional && *typ != string(latch.AppConfidential) {
+			return usageError(cmd, "--pkce-optional needs --type confidential (a public app proves itself by PKCE alone)")
+		}
 		if err := checkAppFlags(cmd, *redirects, *postLogout, *scopes); err != nil {
 			return err
 		}
@@ -120,7 +133,7 @@ or localhost), without fragment or wildcard; give --redirect-uri once per URI.`,
 		defer a.Close()
 		na, err := a.accounts.CreateApp(inv.ctx, account.Operator(*tenant), account.AppInput{
 			Name: *name, Type: latch.AppType(*typ), RedirectURIs: *redirects, PostLogoutRedirectURIs: *postLogout,
-			Scopes: *scopes, FirstParty: *firstParty, ClientCredentials: *clientCredentials,
+			Scopes: *scopes, FirstParty: *firstParty, ClientCredentials: *clientCredentials, PKCEOptional: *pkceOptional,
 		})
 		if err != nil {
 			return describe(err)
@@ -204,12 +217,17 @@ func appsShowCommand(inv *invocation) *cobra.Command {
 func appsUpdateCommand(inv *invocation) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "update --id CLIENT_ID [flags]",
-		Short: "change an app's name, URIs, scopes or grants (its type and secret stay)",
+		Short: "change an app's name, URIs, scopes, grants or PKCE exception (its type and secret stay)",
 		Long: `Change the settings given and keep the others. A list flag replaces the whole
 list: give every URI the app keeps. --no-post-logout-redirect-uris clears that
-list. The type cannot change: register a new app instead.`,
+list. The type cannot change: register a new app instead.
+
+--pkce-optional=true gives a confidential app the one exception to PKCE for
+every app, for a relying party that cannot send PKCE; --pkce-optional=false
+takes it away. Either change is audited.`,
 		Example: `  latch apps update --id Xy... --redirect-uri https://shop.example/a --redirect-uri https://shop.example/b
-  latch apps update --id Xy... --first-party=false`,
+  latch apps update --id Xy... --first-party=false
+  latch apps update --id Xy... --pkce-optional=false`,
 		Args: noArgs,
 	}
 	fs := cmd.Flags()
@@ -221,6 +239,7 @@ list. The type cannot change: register a new app instead.`,
 	scopes := fs.StringSlice("scope", nil, "the scopes, of "+strings.Join(latch.AppScopes(), ",")+" (replaces the list)")
 	firstParty := fs.Bool("first-party", false, "the operator's own app: no consent screen (--first-party=false to undo)")
 	clientCredentials := fs.Bool("client-credentials", false, "allow the client_credentials grant (--client-credentials=false to undo)")
+	pkceOptional := fs.Bool("pkce-optional", false, "the one exception to PKCE, for a relying party that cannot send it (confidential apps only; --pkce-optional=false to undo)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if *id == "" {
 			return usageError(cmd, "--id is required")
@@ -250,8 +269,11 @@ list. The type cannot change: register a new app instead.`,
 		if fs.Changed("client-credentials") {
 			ch.ClientCredentials = clientCredentials
 		}
+		if fs.Changed("pkce-optional") {
+			ch.PKCEOptional = pkceOptional
+		}
 		if ch == (account.AppChange{}) {
-			return usageError(cmd, "nothing to change: give at least one of --name, --redirect-uri, --post-logout-redirect-uri, --no-post-logout-redirect-uris, --scope, --first-party, --client-credentials")
+			return usageError(cmd, "nothing to change: give at least one of --name, --redirect-uri, --post-logout-redirect-uri, --no-post-logout-redirect-uris, --scope, --first-party, --client-credentials, --pkce-optional")
 		}
 		var scopeList []string
 		if ch.Scopes != nil {

@@ -40,6 +40,7 @@ func TestAppsCLI(t *testing.T) {
 				Scopes            []string `json:"scopes"`
 				ClientCredentials bool     `json:"client_credentials"`
 				FirstParty        bool     `json:"first_party"`
+				PKCEOptional      *bool    `json:"pkce_optional"`
 				RevokedAt         string   `json:"revoked_at"`
 			}
 			decodeApp := func(t *testing.T, s string) appOut {
@@ -86,8 +87,57 @@ func TestAppsCLI(t *testing.T) {
 			}
 
 			show, _ := cli(t, "apps", "show", "--id", shop.ID)
-			if got := decodeApp(t, show); got.Name != "Shop" || strings.Contains(show, "secret") {
+			if got := decodeApp(t, show); got.Name != "Shop" || strings.Contains(show, "secret") || got.PKCEOptional == nil || *got.PKCEOptional {
 				t.Errorf("apps show: %q", show)
+			}
+
+			// The one PKCE exception: set on a confidential app, shown by
+			// show and list, cleared and set again by update, audited.
+			out, _ = cli(t, "apps", "create", "--name", "Dex", "--type", "confidential", "--tenant", tenant.ID,
+				"--redirect-uri", "https://dex.example/callback", "--pkce-optional")
+			dex := decodeApp(t, out)
+			if dex.PKCEOptional == nil || !*dex.PKCEOptional {
+				t.Fatalf("apps create --pkce-optional: %q", out)
+			}
+			if got := decodeApp(t, must(cli(t, "apps", "show", "--id", dex.ID))); got.PKCEOptional == nil || !*got.PKCEOptional {
+				t.Errorf("apps show of the exception: %+v", got)
+			}
+			list, _ = cli(t, "apps", "list", "--tenant", tenant.ID)
+			for line := range strings.Lines(list) {
+				a := decodeApp(t, line)
+				if a.PKCEOptional == nil || *a.PKCEOptional != (a.ID == dex.ID) {
+					t.Errorf("apps list shows pkce_optional wrong: %q", line)
+				}
+			}
+			out, _ = cli(t, "apps", "update", "--id", dex.ID, "--pkce-optional=false")
+			if up := decodeApp(t, out); up.PKCEOptional == nil || *up.PKCEOptional || up.Name != "Dex" {
+				t.Errorf("apps update --pkce-optional=false: %q", out)
+			}
+			if got := decodeApp(t, must(cli(t, "apps", "show", "--id", dex.ID))); *got.PKCEOptional {
+				t.Errorf("the cleared exception is still shown: %+v", got)
+			}
+			out, _ = cli(t, "apps", "update", "--id", dex.ID, "--pkce-optional=true")
+			if up := decodeApp(t, out); up.PKCEOptional == nil || !*up.PKCEOptional {
+				t.Errorf("apps update --pkce-optional=true: %q", out)
+			}
+			audit, _ := cli(t, "audit", "tail", "--action", "app.update", "--tenant", tenant.ID)
+			if !strings.Contains(audit, `"pkce_optional":"false"`) || !strings.Contains(audit, `"pkce_optional":"true"`) {
+				t.Errorf("the exception's changes are not in the audit log: %q", audit)
+			}
+			var spa appOut
+			for line := range strings.Lines(must(cli(t, "apps", "list", "--tenant", tenant.ID))) {
+				if a := decodeApp(t, line); a.Type == "public" {
+					spa = a
+				}
+			}
+			if _, errOut, code := runCLI(t, env, "", "apps", "update", "--id", spa.ID, "--pkce-optional"); code != 1 || !strings.Contains(errOut, "only a confidential app may leave out PKCE") {
+				t.Errorf("apps update --pkce-optional of a public app: exit %d, %q", code, errOut)
+			}
+			if got := decodeApp(t, must(cli(t, "apps", "show", "--id", spa.ID))); *got.PKCEOptional {
+				t.Errorf("a public app got the exception: %+v", got)
+			}
+			if help, _ := cli(t, "apps", "create", "--help"); !strings.Contains(help, "--pkce-optional is the one exception") || !strings.Contains(help, "cannot send PKCE") {
+				t.Errorf("apps create --help does not explain --pkce-optional: %q", help)
 			}
 
 			out, _ = cli(t, "apps", "update", "--id", shop.ID, "--name", "Shop 2", "--redirect-uri", "https://shop.example/new",
@@ -123,6 +173,8 @@ func TestAppsCLI(t *testing.T) {
 				{[]string{"apps", "create", "--name", "X", "--type", "public", "--redirect-uri", "https://x.example/cb", "--scope", "email"}, "must include openid"},
 				{[]string{"apps", "create", "--name", "X", "--type", "public", "--redirect-uri", "https://x.example/cb", "--scope", "openid,admin"}, `unknown --scope "admin"`},
 				{[]string{"apps", "create", "--name", "X", "--type", "public", "--redirect-uri", "https://x.example/cb", "--client-credentials"}, "needs --type confidential"},
+				{[]string{"apps", "create", "--name", "X", "--type", "public", "--redirect-uri", "https://x.example/cb", "--pkce-optional"}, "--pkce-optional needs --type confidential"},
+				{[]string{"apps", "update", "--id", "x", "--pkce-optional=maybe"}, "--pkce-optional"},
 				{[]string{"apps", "update", "--id", "x"}, "nothing to change"},
 				{[]string{"apps", "show"}, "--id is required"},
 				{[]string{"apps", "list", "-n", "0"}, "-n must be between"},

@@ -15,13 +15,13 @@ import (
 // the consents users gave them.
 
 const appColumns = `a.id, a.tenant_id, a.name, a.type, a.secret_hash, a.first_party, a.redirect_uris,
-	a.post_logout_redirect_uris, a.scopes, a.client_credentials, a.created_at, a.updated_at, a.revoked_at`
+	a.post_logout_redirect_uris, a.scopes, a.client_credentials, a.pkce_optional, a.created_at, a.updated_at, a.revoked_at`
 
 func scanApp(row pgx.Row) (latch.App, error) {
 	var a latch.App
 	var typ, redirects, postLogout, scopes string
 	if err := row.Scan(&a.ID, &a.TenantID, &a.Name, &typ, &a.SecretHash, &a.FirstParty, &redirects,
-		&postLogout, &scopes, &a.ClientCredentials, &a.CreatedAt, &a.UpdatedAt, &a.RevokedAt); err != nil {
+		&postLogout, &scopes, &a.ClientCredentials, &a.PKCEOptional, &a.CreatedAt, &a.UpdatedAt, &a.RevokedAt); err != nil {
 		return latch.App{}, err
 	}
 	a.Type = latch.AppType(typ)
@@ -68,11 +68,11 @@ func (s *Store) CreateApp(ctx context.Context, a latch.App, audit *latch.AuditEv
 	return s.write(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
 			INSERT INTO apps (id, tenant_id, name, type, secret_hash, first_party, redirect_uris,
-				post_logout_redirect_uris, scopes, client_credentials, created_at, updated_at, revoked_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+				post_logout_redirect_uris, scopes, client_credentials, pkce_optional, created_at, updated_at, revoked_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 			ON CONFLICT (id) DO NOTHING`,
 			a.ID, a.TenantID, a.Name, string(a.Type), a.SecretHash, a.FirstParty, redirects, postLogout, scopes,
-			a.ClientCredentials, a.CreatedAt, a.UpdatedAt, a.RevokedAt)
+			a.ClientCredentials, a.PKCEOptional, a.CreatedAt, a.UpdatedAt, a.RevokedAt)
 		if pgCode(err) == foreignKeyViolation {
 			return contract.NotFound("tenant")
 		}
@@ -153,9 +153,9 @@ func (s *Store) UpdateApp(ctx context.Context, up latch.AppUpdate) (latch.App, e
 		}
 		if _, err := tx.Exec(ctx, `
 			UPDATE apps SET name = $1, first_party = $2, redirect_uris = $3, post_logout_redirect_uris = $4,
-				scopes = $5, client_credentials = $6, updated_at = $7
-			WHERE id = $8`,
-			a.Name, a.FirstParty, redirects, postLogout, scopes, a.ClientCredentials, a.UpdatedAt, a.ID); err != nil {
+				scopes = $5, client_credentials = $6, pkce_optional = $7, updated_at = $8
+			WHERE id = $9`,
+			a.Name, a.FirstParty, redirects, postLogout, scopes, a.ClientCredentials, a.PKCEOptional, a.UpdatedAt, a.ID); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, ev)

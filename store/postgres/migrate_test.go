@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"database/sql"
 	"io/fs"
+	"strings"
 	"testing"
 	"time"
 
@@ -351,4 +352,59 @@ func TestMigrateSessionRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	storetest.CheckLegacyRefresh(t, st, l)
+}
+
+// TestMigrateAppPKCEOptional checks 00018: apps stored before it keep
+// requiring PKCE, the table refuses the exception for a public app even to
+// a writer that skips the store's checks, and going down and up again
+// keeps the apps.
+func TestMigrateAppPKCEOptional(t *testing.T) {
+	ctx := t.Context()
+	url, db, p := schemaAt(t, 17)
+	const cols = `(id, tenant_id, name, type, secret_hash, first_party, redirect_uris, post_logout_redirect_uris,
+		scopes, client_credentials, created_at, updated_at)`
+	if _, err := db.ExecContext(ctx, `INSERT INTO apps `+cols+` VALUES
+		('app_pub', $1, 'SPA', 'public', NULL, false, '["https://spa.example/cb"]', '[]', 'openid', false, now(), now()),
+		('app_conf', $1, 'Shop', 'confidential', '\x01', false, '["https://shop.example/cb"]', '[]', 'openid', true, now(), now())`,
+		latch.DefaultTenantID); err != nil {
+		t.Fatal(err)
+	}
+	st, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	check := func() {
+		t.Helper()
+		for _, id := range []string{"app_pub", "app_conf"} {
+			a, err := st.AppByID(ctx, id)
+			if err != nil || a.PKCEOptional {
+				t.Errorf("%s after 00018: PKCEOptional %v, %v; want false", id, a.PKCEOptional, err)
+			}
+		}
+		if _, err := db.ExecContext(ctx, `UPDATE apps SET pkce_optional = true WHERE id = 'app_pub'`); err == nil ||
+			!strings.Contains(err.Error(), "apps_pkce_optional_confidential") {
+			t.Errorf("a public app given pkce_optional by SQL: %v, want the CHECK to fail", err)
+		}
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check()
+	on := true
+	if a, err := st.UpdateApp(ctx, latch.AppUpdate{ID: "app_conf", PKCEOptional: &on}); err != nil || !a.PKCEOptional {
+		t.Fatalf("setting pkce_optional on the confidential app: %+v, %v", a, err)
+	}
+
+	if _, err := p.DownTo(ctx, 17); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM apps`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d apps after going down, %v; want 2", n, err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check()
 }

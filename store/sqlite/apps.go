@@ -16,7 +16,7 @@ import (
 // the consents users gave them.
 
 const appColumns = `a.id, a.tenant_id, a.name, a.type, a.secret_hash, a.first_party, a.redirect_uris,
-	a.post_logout_redirect_uris, a.scopes, a.client_credentials, a.created_at, a.updated_at, a.revoked_at`
+	a.post_logout_redirect_uris, a.scopes, a.client_credentials, a.pkce_optional, a.created_at, a.updated_at, a.revoked_at`
 
 func scanApp(row scanner) (latch.App, error) {
 	var a latch.App
@@ -24,7 +24,7 @@ func scanApp(row scanner) (latch.App, error) {
 	var created, updated int64
 	var revoked sql.NullInt64
 	if err := row.Scan(&a.ID, &a.TenantID, &a.Name, &typ, &a.SecretHash, &a.FirstParty, &redirects,
-		&postLogout, &scopes, &a.ClientCredentials, &created, &updated, &revoked); err != nil {
+		&postLogout, &scopes, &a.ClientCredentials, &a.PKCEOptional, &created, &updated, &revoked); err != nil {
 		return latch.App{}, err
 	}
 	a.Type = latch.AppType(typ)
@@ -71,11 +71,11 @@ func (s *Store) CreateApp(ctx context.Context, a latch.App, audit *latch.AuditEv
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO apps (id, tenant_id, name, type, secret_hash, first_party, redirect_uris,
-				post_logout_redirect_uris, scopes, client_credentials, created_at, updated_at, revoked_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				post_logout_redirect_uris, scopes, client_credentials, pkce_optional, created_at, updated_at, revoked_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO NOTHING`,
 			a.ID, a.TenantID, a.Name, string(a.Type), a.SecretHash, a.FirstParty, redirects, postLogout, scopes,
-			a.ClientCredentials, micros(a.CreatedAt), micros(a.UpdatedAt), microsPtr(a.RevokedAt))
+			a.ClientCredentials, a.PKCEOptional, micros(a.CreatedAt), micros(a.UpdatedAt), microsPtr(a.RevokedAt))
 		if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
 			return contract.NotFound("tenant")
 		}
@@ -158,9 +158,9 @@ func (s *Store) UpdateApp(ctx context.Context, up latch.AppUpdate) (latch.App, e
 		}
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE apps SET name = ?, first_party = ?, redirect_uris = ?, post_logout_redirect_uris = ?,
-				scopes = ?, client_credentials = ?, updated_at = ?
+				scopes = ?, client_credentials = ?, pkce_optional = ?, updated_at = ?
 			WHERE id = ?`,
-			a.Name, a.FirstParty, redirects, postLogout, scopes, a.ClientCredentials, micros(a.UpdatedAt), a.ID); err != nil {
+			a.Name, a.FirstParty, redirects, postLogout, scopes, a.ClientCredentials, a.PKCEOptional, micros(a.UpdatedAt), a.ID); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, ev)

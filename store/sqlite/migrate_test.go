@@ -441,3 +441,55 @@ func TestMigrateSessionRow(t *testing.T) {
 	}
 	storetest.CheckLegacyRefresh(t, st, l)
 }
+
+// TestMigrateAppPKCEOptional checks 00018: apps stored before it keep
+// requiring PKCE, the table refuses the exception for a public app even to
+// a writer that skips the store's checks, and going down and up again
+// keeps the apps.
+func TestMigrateAppPKCEOptional(t *testing.T) {
+	ctx := t.Context()
+	st, p := storeAt(t, 17)
+	const cols = `(id, tenant_id, name, type, secret_hash, first_party, redirect_uris, post_logout_redirect_uris,
+		scopes, client_credentials, created_at, updated_at)`
+	if _, err := st.writer.ExecContext(ctx, `INSERT INTO apps `+cols+` VALUES
+		('app_pub', ?, 'SPA', 'public', NULL, 0, '["https://spa.example/cb"]', '[]', 'openid', 0, 0, 0),
+		('app_conf', ?, 'Shop', 'confidential', X'01', 0, '["https://shop.example/cb"]', '[]', 'openid', 1, 0, 0)`,
+		latch.DefaultTenantID, latch.DefaultTenantID); err != nil {
+		t.Fatal(err)
+	}
+	check := func() {
+		t.Helper()
+		for _, id := range []string{"app_pub", "app_conf"} {
+			a, err := st.AppByID(ctx, id)
+			if err != nil || a.PKCEOptional {
+				t.Errorf("%s after 00018: PKCEOptional %v, %v; want false", id, a.PKCEOptional, err)
+			}
+		}
+		if _, err := st.writer.ExecContext(ctx, `UPDATE apps SET pkce_optional = 1 WHERE id = 'app_pub'`); sqliteCode(err) != sqlite3.SQLITE_CONSTRAINT_CHECK {
+			t.Errorf("a public app given pkce_optional by SQL: %v, want a CHECK failure", err)
+		}
+		if _, err := st.writer.ExecContext(ctx, `UPDATE apps SET pkce_optional = 2 WHERE id = 'app_conf'`); sqliteCode(err) != sqlite3.SQLITE_CONSTRAINT_CHECK {
+			t.Errorf("pkce_optional = 2: %v, want a CHECK failure", err)
+		}
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check()
+	on := true
+	if a, err := st.UpdateApp(ctx, latch.AppUpdate{ID: "app_conf", PKCEOptional: &on}); err != nil || !a.PKCEOptional {
+		t.Fatalf("setting pkce_optional on the confidential app: %+v, %v", a, err)
+	}
+
+	if _, err := p.DownTo(ctx, 17); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := st.writer.QueryRowContext(ctx, `SELECT count(*) FROM apps`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d apps after going down, %v; want 2", n, err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check()
+}

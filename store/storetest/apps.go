@@ -77,7 +77,7 @@ func testAppRoundTrip(t *testing.T, st latch.Store) {
 		RedirectURIs:           []string{"https://shop.example/cb?a=1&b=2", "http://127.0.0.1:8080/cb", "https://shop.example/ü path"},
 		PostLogoutRedirectURIs: []string{"https://shop.example/bye"},
 		Scopes:                 []string{latch.AppScopeOpenID, latch.AppScopeEmail, latch.AppScopeOfflineAccess},
-		ClientCredentials:      true, CreatedAt: at(0), UpdatedAt: at(1),
+		ClientCredentials:      true, PKCEOptional: true, CreatedAt: at(0), UpdatedAt: at(1),
 	}
 	ev := latch.AuditEvent{TenantID: tn.ID, At: at(0), Action: latch.AuditAppCreate, ActorType: latch.ActorOperator, TargetID: in.ID}
 	if err := st.CreateApp(ctx, in, &ev); err != nil {
@@ -99,6 +99,12 @@ func testAppRoundTrip(t *testing.T, st latch.Store) {
 	}
 	pub.CreatedAt, pub.UpdatedAt, pub.PostLogoutRedirectURIs = stored(at(0)), stored(at(0)), nil
 	equal(t, "public app", app(t, st, pub.ID), pub)
+
+	// An app made without the PKCE exception does not have it.
+	plain := createApp(t, st, tn.ID)
+	if got := app(t, st, plain.ID); got.PKCEOptional {
+		t.Errorf("an app stored without PKCEOptional reads back with it")
+	}
 
 	// Ids are opaque and compared exactly.
 	_, err := st.AppByID(ctx, strings.ToUpper(in.ID))
@@ -132,6 +138,7 @@ func testAppInvalid(t *testing.T, st latch.Store) {
 		"confidential without a secret":  func(a *latch.App) { a.SecretHash = nil },
 		"unknown type":                   func(a *latch.App) { a.Type = "hybrid" },
 		"public with client_credentials": func(a *latch.App) { a.Type, a.SecretHash, a.ClientCredentials = latch.AppPublic, nil, true },
+		"public with pkce_optional":      func(a *latch.App) { a.Type, a.SecretHash, a.PKCEOptional = latch.AppPublic, nil, true },
 		"scope with a space":             func(a *latch.App) { a.Scopes = []string{"openid email"} },
 		"empty scope":                    func(a *latch.App) { a.Scopes = []string{""} },
 		"NUL in a redirect":              func(a *latch.App) { a.RedirectURIs = []string{"https://x.example/\x00"} },
@@ -155,13 +162,13 @@ func testUpdateApp(t *testing.T, st latch.Store) {
 	ctx := t.Context()
 	tn := createTenant(t, st, "Apps")
 	a := createApp(t, st, tn.ID)
-	name, first, cc := "Shop 2", true, true
+	name, first, cc, pkceOptional := "Shop 2", true, true, true
 	redirects := []string{"https://shop.example/a", "https://shop.example/b"}
 	postLogout := []string{"https://shop.example/bye"}
 	scopes := []string{latch.AppScopeOpenID, latch.AppScopeProfile}
 	got, err := st.UpdateApp(ctx, latch.AppUpdate{
 		ID: a.ID, Name: &name, RedirectURIs: &redirects, PostLogoutRedirectURIs: &postLogout, Scopes: &scopes,
-		FirstParty: &first, ClientCredentials: &cc, At: at(5),
+		FirstParty: &first, ClientCredentials: &cc, PKCEOptional: &pkceOptional, At: at(5),
 		Audit: &latch.AuditEvent{TenantID: tn.ID, Action: latch.AuditAppUpdate, ActorType: latch.ActorOperator, TargetID: a.ID},
 	})
 	if err != nil {
@@ -169,7 +176,7 @@ func testUpdateApp(t *testing.T, st latch.Store) {
 	}
 	want := a
 	want.Name, want.RedirectURIs, want.PostLogoutRedirectURIs, want.Scopes = name, redirects, postLogout, scopes
-	want.FirstParty, want.ClientCredentials, want.UpdatedAt = true, true, stored(at(5))
+	want.FirstParty, want.ClientCredentials, want.PKCEOptional, want.UpdatedAt = true, true, true, stored(at(5))
 	equal(t, "UpdateApp", got, want)
 	equal(t, "AppByID after UpdateApp", app(t, st, a.ID), want)
 	if n := auditCount(t, st, latch.AuditAppUpdate, a.ID); n != 1 {
@@ -184,6 +191,16 @@ func testUpdateApp(t *testing.T, st latch.Store) {
 	}
 	want.PostLogoutRedirectURIs, want.UpdatedAt = nil, stored(at(6))
 	equal(t, "UpdateApp clearing post-logout URIs", got, want)
+
+	// The PKCE exception is cleared as it is set, and stays cleared.
+	off := false
+	got, err = st.UpdateApp(ctx, latch.AppUpdate{ID: a.ID, PKCEOptional: &off, At: at(7)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.PKCEOptional, want.UpdatedAt = false, stored(at(7))
+	equal(t, "UpdateApp clearing pkce_optional", got, want)
+	equal(t, "AppByID after clearing pkce_optional", app(t, st, a.ID), want)
 
 	// A public app cannot be given client_credentials: nothing is written.
 	pub := newApp(t, tn.ID)
@@ -200,6 +217,15 @@ func testUpdateApp(t *testing.T, st latch.Store) {
 	if got := app(t, st, pub.ID); got.ClientCredentials || got.Name == name {
 		t.Errorf("a refused update was written: %+v", got)
 	}
+	// Nor the PKCE exception: a public app proves itself by PKCE alone.
+	_, err = st.UpdateApp(ctx, latch.AppUpdate{ID: pub.ID, PKCEOptional: &pkceOptional, Name: &name,
+		Audit: &latch.AuditEvent{Action: latch.AuditAppUpdate, TargetID: pub.ID}})
+	if !asError(err, &le) || le.Kind != latch.KindInvalid || le.Field != "pkce_optional" {
+		t.Errorf("UpdateApp(public, pkce_optional) = %v, want Invalid on pkce_optional", err)
+	}
+	if got := app(t, st, pub.ID); got.PKCEOptional || got.Name == name {
+		t.Errorf("a refused update was written: %+v", got)
+	}
 	if n := auditCount(t, st, latch.AuditAppUpdate, pub.ID); n != 0 {
 		t.Errorf("a refused update left %d audit events", n)
 	}
@@ -213,11 +239,12 @@ func testUpdateApp(t *testing.T, st latch.Store) {
 func testUpdateAppConcurrent(t *testing.T, st latch.Store) {
 	tn := createTenant(t, st, "Apps")
 	a := createApp(t, st, tn.ID)
-	first, cc := true, true
+	first, cc, pkceOptional := true, true, true
 	name := "Renamed"
 	var wg sync.WaitGroup
 	for _, up := range []latch.AppUpdate{
 		{ID: a.ID, FirstParty: &first}, {ID: a.ID, ClientCredentials: &cc}, {ID: a.ID, Name: &name},
+		{ID: a.ID, PKCEOptional: &pkceOptional},
 	} {
 		wg.Go(func() {
 			if _, err := st.UpdateApp(t.Context(), up); err != nil {
@@ -226,7 +253,7 @@ func testUpdateAppConcurrent(t *testing.T, st latch.Store) {
 		})
 	}
 	wg.Wait()
-	if got := app(t, st, a.ID); !got.FirstParty || !got.ClientCredentials || got.Name != name {
+	if got := app(t, st, a.ID); !got.FirstParty || !got.ClientCredentials || !got.PKCEOptional || got.Name != name {
 		t.Errorf("after concurrent updates: %+v, want every change", got)
 	}
 }

@@ -53,6 +53,9 @@ func AppFields(a latch.App) (latch.App, error) {
 	if a.ClientCredentials && a.Type != latch.AppConfidential {
 		return a, Invalid("client_credentials", "only a confidential app may use client_credentials")
 	}
+	if a.PKCEOptional && a.Type != latch.AppConfidential {
+		return a, Invalid("pkce_optional", "only a confidential app may leave out PKCE")
+	}
 	for field, list := range map[string][]string{
 		"redirect_uris": a.RedirectURIs, "post_logout_redirect_uris": a.PostLogoutRedirectURIs, "scopes": a.Scopes,
 	} {
@@ -91,6 +94,9 @@ func ApplyAppUpdate(a latch.App, up latch.AppUpdate, at time.Time) (latch.App, e
 	}
 	if up.ClientCredentials != nil {
 		a.ClientCredentials = *up.ClientCredentials
+	}
+	if up.PKCEOptional != nil {
+		a.PKCEOptional = *up.PKCEOptional
 	}
 	a.UpdatedAt = Time(at)
 	return AppFields(a)
