@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -76,8 +77,12 @@ func testOpenIDZitadelRP(t *testing.T, dsn string) {
 	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
 		exchange(w, r.WithContext(context.WithValue(r.Context(), nonceKey{}, nonce)))
 	})
-	srv := &http.Server{Addr: rpAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.ListenAndServe() }()
+	ln, err := net.Listen("tcp", rpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 
 	// A person: the RP's /login, Latch's page, and back to the RP.
