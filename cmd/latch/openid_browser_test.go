@@ -60,7 +60,7 @@ func testOpenIDBrowser(t *testing.T, store, dsn string) {
 		"OIDC_REDIRECT_URL="+appBase+"/callback", "OIDC_POST_LOGOUT_REDIRECT_URL="+appBase+"/",
 		"APP_ADDR="+appAddr, "APP_COOKIE_KEY="+base64.StdEncoding.EncodeToString(cookieKey))
 
-	ctx, shot, do, text := browser(t, "openid-browser-"+store)
+	ctx, shot, do, text := browser(t, "openid-browser/"+store)
 	location := func() string {
 		t.Helper()
 		loc, err := chromedp.Run(ctx, chromedp.Location())
@@ -144,6 +144,9 @@ func testOpenIDBrowser(t *testing.T, store, dsn string) {
 	if strings.Contains(logs.String(), refreshToken) || strings.Contains(in.log.String(), refreshToken) {
 		t.Errorf("a refresh token is in a log")
 	}
+	// Last, as the consent above is remembered: the app's own checks.
+	exampleRefusesForgedCallbacks(t, "http://"+appAddr)
+	exampleRefusesAnotherNonce(t, "http://"+appAddr)
 }
 
 // startExampleApp runs the example app built at bin with env until t
@@ -190,6 +193,72 @@ func startExampleApp(t *testing.T, bin, addr string, env ...string) *lockedBuffe
 	}
 	t.Fatalf("the example app did not answer on %s; its log:\n%s", addr, logs.String())
 	return logs
+}
+
+// exampleRefusesForgedCallbacks: the example app's callback takes no
+// answer to a sign-in it did not start (no login cookie, or another
+// state), nor one without Latch's iss or with another issuer's (RFC 9207:
+// Latch's discovery says it always sends iss), and spends no code then.
+func exampleRefusesForgedCallbacks(t *testing.T, app string) {
+	t.Helper()
+	ag := newAgent(app + "/nowhere")
+	ag.within = app + "/"
+	ag.get(t, app+"/login")
+	if ag.landed == nil || ag.landed.Query().Get("state") == "" {
+		t.Fatalf("the example app's /login went to %v; want the provider's authorization endpoint with a state", ag.landed)
+	}
+	state := ag.landed.Query().Get("state")
+	iss := ag.landed.Scheme + "://" + ag.landed.Host
+	for _, c := range []struct {
+		what  string
+		agent *agent
+		query func(state string) string // of the agent's current sign-in
+	}{
+		{"a callback in a browser that started no sign-in", newAgent(""), func(s string) string { return "state=" + s + "&code=forged&iss=" + iss }},
+		{"a callback with another state", ag, func(string) string { return "state=forged&code=forged&iss=" + iss }},
+		{"a callback without iss", ag, func(s string) string { return "state=" + s + "&code=forged" }},
+		{"a callback from another issuer", ag, func(s string) string { return "state=" + s + "&code=forged&iss=https://evil.example" }},
+	} {
+		res := c.agent.get(t, app+"/callback?"+c.query(state))
+		if res.status != 400 || strings.Contains(res.body, "app-email") {
+			t.Errorf("the example app took %s: %d %q; want 400 and no session", c.what, res.status, res.body)
+		}
+		if c.agent == ag {
+			ag.get(t, app+"/login") // a fresh sign-in: a refused callback spends the cookie
+			state = ag.landed.Query().Get("state")
+		}
+	}
+}
+
+// exampleRefusesAnotherNonce: a code Latch issued for the app's own
+// request (its state, its PKCE challenge) but with another nonce, as an
+// attacker who injects a code would have it, is exchanged by the app and
+// refused for its ID token's nonce. The person has consented before.
+func exampleRefusesAnotherNonce(t *testing.T, app string) {
+	t.Helper()
+	ag := newAgent(app + "/nowhere")
+	ag.within = app + "/"
+	ag.get(t, app+"/login")
+	if ag.landed == nil {
+		t.Fatalf("the example app's /login did not go to the provider")
+	}
+	request := *ag.landed
+	q := request.Query()
+	q.Set("nonce", "injected-nonce")
+	request.RawQuery = q.Encode()
+	callback, _ := url.Parse(q.Get("redirect_uri"))
+	ag.within, ag.stopAt, ag.landed = "", callback.String(), nil
+	landed := ag.signInAtLatch(t, request.String(), opEmail, opPassword, false)
+	if landed.Query().Get("code") == "" || landed.Query().Get("state") != q.Get("state") {
+		t.Fatalf("signing in for the injected code landed on %s; want a code and the app's state", landed)
+	}
+	// The app listens on app's host; its callback is registered on
+	// localhost, where the browser keeps another cookie jar.
+	landed.Host = strings.TrimPrefix(app, "http://")
+	res := ag.get(t, landed.String())
+	if res.status != 502 || !strings.Contains(res.body, "ID token is not valid") {
+		t.Errorf("the example app took a code whose ID token has another nonce: %d %q; want 502 and no session", res.status, res.body)
+	}
 }
 
 // appRefreshToken opens the example app's session cookie in the browser

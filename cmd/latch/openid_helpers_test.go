@@ -101,12 +101,14 @@ func authorizeParams(app registeredApp, redirectURI string, p pkce, state, nonce
 
 // agent is a browser without JavaScript: a cookie jar, redirects followed
 // except to URLs under stopAt (an app's redirect URI, where nothing need
-// listen), every redirect target remembered, and Origin on its POSTs as
-// a browser sends it.
+// listen) or outside within, every redirect target remembered, and Origin
+// on its POSTs as a browser sends it.
 type agent struct {
 	client *http.Client
 	stopAt string
-	landed *url.URL // the redirect under stopAt, once there was one
+	// within, when set, stops every redirect that leaves it too.
+	within string
+	landed *url.URL // the redirect where the agent stopped, once there was one
 	hops   []string // every redirect's target, in order
 }
 
@@ -115,7 +117,7 @@ func newAgent(stopAt string) *agent {
 	a := &agent{stopAt: stopAt}
 	a.client = &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
 		a.hops = append(a.hops, req.URL.String())
-		if a.stopAt != "" && strings.HasPrefix(req.URL.String(), a.stopAt) {
+		if a.stopAt != "" && strings.HasPrefix(req.URL.String(), a.stopAt) || a.within != "" && !strings.HasPrefix(req.URL.String(), a.within) {
 			a.landed = req.URL
 			return http.ErrUseLastResponse
 		}

@@ -213,7 +213,7 @@ func testOpenIDRefusals(t *testing.T, dsn string) {
 			return in.base + "/oauth2/logout?" + url.Values{"id_token_hint": {hint}, "client_id": {conf.ClientID},
 				"post_logout_redirect_uri": {postLogout}, "state": {"bye"}}.Encode()
 		}
-		ag.stopAt = appRoot
+		ag.stopAt, ag.within = appRoot, in.base+"/"
 		for _, bad := range []string{"https://evil.example/", appRoot + "other", appRoot + "?x"} {
 			ag.landed = nil
 			res := ag.get(t, endSession(bad))
@@ -221,14 +221,26 @@ func testOpenIDRefusals(t *testing.T, dsn string) {
 				t.Errorf("end_session with post_logout_redirect_uri %s: %d at %s, landed %v; want Latch's error page (400) and no redirect", bad, res.status, res.url, ag.landed)
 			}
 		}
+		// A grant this browser's sign-in gave, live until the logout.
+		ag.stopAt, ag.within, ag.landed = cb, "", nil
+		s, live := exchange(t, code(t, "s8b"), p.verifier)
+		if s != 200 {
+			t.Fatalf("a fresh code before the logout: %d %v; want tokens", s, live)
+		}
 		// The same request with the registered URI signs the person out
 		// and goes back with state.
-		ag.landed = nil
+		ag.stopAt, ag.within, ag.landed = appRoot, in.base+"/", nil
 		ag.get(t, endSession(appRoot))
 		if ag.landed == nil || ag.landed.Query().Get("state") != "bye" || !strings.HasPrefix(ag.landed.String(), appRoot+"?") {
 			t.Errorf("end_session with the registered post_logout_redirect_uri landed on %v; want %s?state=bye", ag.landed, appRoot)
 		}
-		ag.stopAt, ag.landed = cb, nil
+		if s, body := refresh(t, live["refresh_token"].(string)); s != 400 || body["error"] != "invalid_grant" {
+			t.Errorf("the refresh token of a grant the browser's sign-in gave, after its logout: %d %v; want 400 invalid_grant", s, body)
+		}
+		if s, _ := userinfo(t, in, live["access_token"].(string)); s != 401 {
+			t.Errorf("userinfo with an access token of a grant the browser's sign-in gave, after its logout: %d; want 401", s)
+		}
+		ag.stopAt, ag.within, ag.landed = cb, "", nil
 		res := ag.get(t, authorize(params(conf, cb, "s9")))
 		if ag.landed != nil {
 			t.Errorf("after the logout an authorization request went back to the app without a sign-in: %s", ag.landed)
