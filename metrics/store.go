@@ -319,6 +319,11 @@ func (s *observedStore) RedeemAppCode(ctx context.Context, hash []byte, at time.
 	return s.next.RedeemAppCode(ctx, hash, at, grant)
 }
 
+func (s *observedStore) RefreshTokenHead(ctx context.Context, sessionID string) (_ int64, _ []byte, err error) {
+	defer s.observe("RefreshTokenHead", time.Now(), &err)
+	return s.next.RefreshTokenHead(ctx, sessionID)
+}
+
 func (s *observedStore) RemoveIdentity(ctx context.Context, userID, identityID string) (err error) {
 	defer s.observe("RemoveIdentity", time.Now(), &err)
 	return s.next.RemoveIdentity(ctx, userID, identityID)

@@ -1151,6 +1151,26 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r latch.RefreshRotation)
 	return latch.Session{}, contract.NotFound("refresh token")
 }
 
+// RefreshTokenHead implements latch.Store.
+func (s *Store) RefreshTokenHead(ctx context.Context, sessionID string) (int64, []byte, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	id, ok := contract.ID(sessionID)
+	if !ok {
+		return 0, nil, contract.NotFound("refresh token")
+	}
+	var generation *int64
+	var hash []byte
+	err := s.pool.QueryRow(ctx, `SELECT refresh_generation, refresh_hash FROM sessions WHERE id = $1`, id).Scan(&generation, &hash)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && (generation == nil || len(hash) == 0)) {
+		return 0, nil, contract.NotFound("refresh token")
+	}
+	if err != nil {
+		return 0, nil, fail(err)
+	}
+	return *generation, hash, nil
+}
+
 // RotateLegacyRefreshToken implements latch.Store, for the refresh tokens
 // of sessions begun before migration 00013 (refresh_tokens, one row per
 // token).

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"slices"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ var grantTests = []struct {
 	{"Grants/RevokeApp", testRevokeAppEndsGrants},
 	{"Grants/RevokeConsent", testRevokeConsentEndsGrants},
 	{"Grants/EndBrowserSession", testRevokeSessionAndGrants},
+	{"RefreshToken/Head", testRefreshTokenHead},
 }
 
 // createGrant stores a live grant of userID at appID made from the
@@ -246,5 +248,41 @@ func testRevokeSessionAndGrants(t *testing.T, st latch.Store) {
 	slices.Sort(want)
 	if !slices.Equal(ids, want) {
 		t.Fatalf("live sessions %v, want %v", ids, want)
+	}
+}
+
+// RefreshTokenHead reads the chain's current generation and hash and
+// writes nothing: the token read is still the one a rotation takes.
+func testRefreshTokenHead(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	u := createUser(t, st, "head@example.com")
+	root := []byte("head-root")
+	s := createSession(t, st, u.ID, root)
+	for g := range int64(3) {
+		gen, hash, err := st.RefreshTokenHead(ctx, s.ID)
+		if err != nil || gen != g || !bytes.Equal(hash, chainLink(root, g)) {
+			t.Fatalf("head at generation %d = %d %x, %v", g, gen, hash, err)
+		}
+		// Read twice: nothing moved.
+		if again, _, err := st.RefreshTokenHead(ctx, s.ID); err != nil || again != g {
+			t.Fatalf("second read = %d, %v; want %d", again, err, g)
+		}
+		if _, err := st.RotateRefreshToken(ctx, genuine(s.ID, root, g, at(int(g)+1), 0)); err != nil {
+			t.Fatalf("rotating generation %d after reading it: %v", g, err)
+		}
+	}
+	// Revoked: still read (whether the session is live is the caller's
+	// question, from SessionWithUser).
+	if err := st.RevokeSession(ctx, s.ID, at(10)); err != nil {
+		t.Fatal(err)
+	}
+	if gen, _, err := st.RefreshTokenHead(ctx, s.ID); err != nil || gen != 3 {
+		t.Fatalf("head of a revoked session = %d, %v; want 3", gen, err)
+	}
+	bare := createSession(t, st, u.ID, nil)
+	for name, id := range map[string]string{"no chain": bare.ID, "unknown": newID(t), "malformed": "head"} {
+		if _, _, err := st.RefreshTokenHead(ctx, id); !latch.IsKind(err, latch.KindNotFound) {
+			t.Errorf("%s: %v, want NotFound", name, err)
+		}
 	}
 }
