@@ -297,23 +297,32 @@ func TestExchangeAppCodeFailures(t *testing.T) {
 				return o.exchange(o.app, code)
 			}},
 		}
+		// The grant a failed redemption stores (to spend the code) is
+		// revoked at once: nobody holds its tokens, and none is live, even
+		// before the right request's replay would revoke it.
+		liveGrants := func() int {
+			t.Helper()
+			sessions, err := h.Store.SessionsByUser(ctx, o.user.ID, h.Clock.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, s := range sessions {
+				if s.Kind == latch.KindApp {
+					n++
+				}
+			}
+			return n
+		}
 		for _, c := range cases {
 			code := o.code(t, o.app, allAppScopes)
 			_, err := c.wrong(code)
 			wantInvalidGrant(t, c.name, err)
+			if n := liveGrants(); n != 0 {
+				t.Errorf("%s left %d live grants", c.name, n)
+			}
 			_, err = o.exchange(o.app, code)
 			wantInvalidGrant(t, c.name+", then the right request", err)
-		}
-		// The grants the failed redemptions stored (to spend their codes)
-		// were revoked: nobody holds their tokens, and none is live.
-		sessions, err := h.Store.SessionsByUser(ctx, o.user.ID, h.Clock.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range sessions {
-			if s.Kind == latch.KindApp {
-				t.Errorf("a failed redemption left a live grant: %+v", s)
-			}
 		}
 		for _, garbage := range []string{"", "lac_nope", "not-a-code", o.browser.RefreshToken} {
 			_, err := o.exchange(o.app, garbage)
