@@ -261,6 +261,19 @@ func TestExchangeAppCodeByScope(t *testing.T) {
 			t.Errorf("claim %s without the profile scope", k)
 		}
 	}
+
+	// An address the operator says is verified proves nothing about the
+	// person: a relying party that links by verified email must not.
+	asserted, err := h.Accounts.CreateUser(context.Background(), account.CreateUserInput{Email: "told@example.com", Password: goodPassword, Verified: true})
+	if err != nil || !asserted.Verified {
+		t.Fatalf("%+v, %v", asserted, err)
+	}
+	o.user = asserted
+	o.browser = o.signIn(t)
+	_, c = verifiedIDToken(t, h, o.tokens(t, o.app, "openid email").IDToken)
+	if c["email_verified"] != false {
+		t.Errorf("an asserted email: email_verified %v, want false", c["email_verified"])
+	}
 }
 
 // Every failure of a code exchange is invalid_grant and spends the code:
@@ -410,6 +423,27 @@ func TestExchangeAppCodeWithoutPKCE(t *testing.T) {
 	if _, err := h.Accounts.ExchangeAppCode(ctx, account.AppCodeExchange{App: relaxed, Code: issue("ok"), RedirectURI: opRedirect}); err != nil {
 		t.Fatalf("no challenge, no verifier, app with the exception: %v", err)
 	}
+}
+
+// A code without a browser session (none IssueAppCode makes, but the
+// store allows it) still checks the user: deactivated since, no grant.
+func TestExchangeAppCodeWithoutBrowserSession(t *testing.T) {
+	h := testenv.NewHarness(t, testenv.OpenSQLite(t))
+	ctx := context.Background()
+	o := newOP(t, h)
+	code, hash := token.NewOpaque("lac_")
+	now := h.Clock.Now()
+	if err := h.Store.CreateAuthorizationCode(ctx, latch.AuthorizationCode{
+		Hash: hash, UserID: o.user.ID, CodeChallenge: challengeOf(opVerifier), RedirectURI: opRedirect,
+		CreatedAt: now, ExpiresAt: now.Add(account.AppCodeTTL), AppID: o.app.ID, Scopes: []string{"openid"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Accounts.AdminUpdateUser(ctx, account.Operator(""), account.UserRef{ID: o.user.ID}, account.AdminUserChange{Active: new(false)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := o.exchange(o.app, code)
+	wantInvalidGrant(t, "deactivated user, no browser session", err)
 }
 
 // The redirect_uri of the token request must repeat the authorization
