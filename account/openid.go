@@ -347,6 +347,9 @@ func (s *Service) ExchangeAppCode(ctx context.Context, in AppCodeExchange) (AppT
 		s.sessions.forgetUser(c.UserID)
 		s.cfg.Observer.SessionsRevoked(RevokedCodeReplay, 1)
 		s.log.WarnContext(ctx, "app's authorization code used twice: the grant made from it is revoked", "app_id", c.AppID)
+		if user, uerr := s.store.UserByID(ctx, c.UserID); uerr == nil {
+			s.auditGrantEnd(ctx, user, latch.Session{AppID: c.AppID}, "authorization_code_reused")
+		}
 		return AppTokens{}, errInvalidGrant("invalid, expired or used code", err)
 	case latch.IsKind(err, latch.KindNotFound):
 		return AppTokens{}, errInvalidGrant("invalid, expired or used code", nil)
@@ -833,10 +836,14 @@ func (s *Service) genuineRefresh(ctx context.Context, tok, grantID string, gener
 	return false, nil
 }
 
-// auditGrantEnd records that a grant of user ended, and why.
+// auditGrantEnd records that a grant of user ended, and why (its id
+// unknown when the store ended it unseen: a code's replay).
 func (s *Service) auditGrantEnd(ctx context.Context, user latch.User, grant latch.Session, reason string) {
 	ev := s.userEvent(ctx, user, latch.AuditSessionRevoke)
-	ev.Details = map[string]string{"session_id": grant.ID, "app_id": grant.AppID, "reason": reason}
+	ev.Details = map[string]string{"app_id": grant.AppID, "reason": reason}
+	if grant.ID != "" {
+		ev.Details["session_id"] = grant.ID
+	}
 	s.appendAudit(ctx, ev)
 }
 

@@ -384,6 +384,10 @@ func TestExchangeAppCodeReplay(t *testing.T) {
 		}
 		_, err = h.Accounts.RefreshAppGrant(context.Background(), o.app, first.RefreshToken, nil)
 		wantInvalidGrant(t, "the first grant's refresh token after the replay", err)
+		evs, err := h.Store.AuditEvents(context.Background(), latch.AuditQuery{Action: latch.AuditSessionRevoke, TargetID: o.user.ID})
+		if err != nil || len(evs) != 1 || evs[0].Details["reason"] != "authorization_code_reused" || evs[0].Details["app_id"] != o.app.ID {
+			t.Errorf("audit %+v, %v; want the replay's revocation", evs, err)
+		}
 	})
 }
 
@@ -861,6 +865,10 @@ func TestRevokeAppToken(t *testing.T) {
 		}
 		if !live(t, h, others.AccessToken) {
 			t.Error("the other app's grant ended")
+		}
+		evs, err := h.Store.AuditEvents(ctx, latch.AuditQuery{Action: latch.AuditSessionRevoke, TargetID: o.user.ID})
+		if err != nil || len(evs) != 2 || evs[0].Details["reason"] != "app_revocation" || evs[1].Details["session_id"] == "" {
+			t.Errorf("audit %+v, %v; want the two grants the app ended", evs, err)
 		}
 	})
 }
