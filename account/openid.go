@@ -550,7 +550,7 @@ func errInvalidGrant(message string, cause error) error {
 // The grant is read before the token is used: a token of another app, or
 // a scope the grant lacks, is refused with the token left as it was.
 func (s *Service) RefreshAppGrant(ctx context.Context, app latch.App, refreshToken string, scopes []string) (_ AppTokens, err error) {
-	defer func() { s.cfg.Observer.Refresh(result(err)) }()
+	defer func() { s.cfg.Observer.Refresh(appRefreshResult(err)) }()
 	invalid := errInvalidGrant("invalid or expired refresh token", nil)
 	grantID, generation, ok := token.ParseChained(refreshToken, appRefreshPrefix)
 	if !ok {
@@ -595,6 +595,18 @@ func (s *Service) RefreshAppGrant(ctx context.Context, app latch.App, refreshTok
 		return AppTokens{}, err
 	}
 	return s.appTokens(app, rotated, user, granted, next, "", now)
+}
+
+// appRefreshResult is the Observer's result of an app's refresh: a token
+// refused (invalid_grant) is a failure, as Refresh counts it, or a reuse.
+func appRefreshResult(err error) string {
+	if !latch.IsCode(err, TokenInvalidGrant) {
+		return result(err)
+	}
+	if cause := latch.AsError(err).Err; cause != nil && latch.IsCode(cause, latch.CodeRefreshTokenReused) {
+		return ResultReused
+	}
+	return ResultFailure
 }
 
 // narrowScopes checks that requested, a refresh's scope parameter, asks
@@ -893,9 +905,11 @@ func (s *Service) IntrospectAppToken(ctx context.Context, app latch.App, tok, hi
 		if err != nil || !genuine {
 			return inactive, err
 		}
+		// No iat: when this token of the chain was issued is not kept
+		// (only the grant's start, which is the first token's).
 		return Introspection{
 			Active: true, Scopes: grant.Scopes, ClientID: app.ID, Subject: user.ID, TokenType: TokenTypeRefresh,
-			IssuedAt: grant.CreatedAt, ExpiresAt: grant.ExpiresAt, GrantID: grant.ID, Username: user.Email,
+			ExpiresAt: grant.ExpiresAt, GrantID: grant.ID, Username: user.Email,
 		}, nil
 	}
 	claims, grant, user, err := s.liveAppAccess(ctx, tok, app.ID)

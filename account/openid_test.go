@@ -3,6 +3,7 @@ package account_test
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -1097,4 +1098,58 @@ func TestExchangeAppCodeStoreDown(t *testing.T) {
 	if _, err := o.exchange(o.app, code); err != nil {
 		t.Fatalf("the code after the outage: %v", err)
 	}
+}
+
+// What the app flows tell the operator's metrics: a grant started, a
+// refresh, a reuse that revoked, an app's revocation, a code's replay, a
+// browser's sign-out with its grants.
+func TestAppFlowsObserved(t *testing.T) {
+	ctx := context.Background()
+	seen := &counts{n: map[string]int{}}
+	cfg := account.DefaultConfig()
+	cfg.Observer = seen
+	cfg.RefreshReuseInterval = 0 // any reuse revokes
+	h := testenv.NewHarnessWithConfig(t, testenv.OpenSQLite(t), cfg)
+	o := newOP(t, h)
+	expect := func(what string, want map[string]int) {
+		t.Helper()
+		if got := seen.take(); !maps.Equal(got, want) {
+			t.Errorf("%s: told %v, want %v", what, got, want)
+		}
+	}
+	seen.take()
+	code := o.code(t, o.app, allAppScopes)
+	tokens, err := o.exchange(o.app, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect("exchange", map[string]int{"session app": 1})
+	if _, err := h.Accounts.RefreshAppGrant(ctx, o.app, tokens.RefreshToken, nil); err != nil {
+		t.Fatal(err)
+	}
+	expect("refresh", map[string]int{"refresh success": 1})
+	_, _ = h.Accounts.RefreshAppGrant(ctx, o.app, "lart_nope", nil)
+	expect("refresh of garbage", map[string]int{"refresh failure": 1})
+	_, _ = h.Accounts.RefreshAppGrant(ctx, o.app, tokens.RefreshToken, nil)
+	expect("reuse", map[string]int{"refresh reused": 1, "revoked refresh_reuse": 1})
+	_, _ = o.exchange(o.app, code)
+	expect("replay", map[string]int{"revoked code_replay": 1})
+
+	revoked := o.tokens(t, o.app, allAppScopes)
+	seen.take()
+	if err := h.Accounts.RevokeAppToken(ctx, o.app, revoked.RefreshToken, ""); err != nil {
+		t.Fatal(err)
+	}
+	expect("app's revocation", map[string]int{"revoked app": 1})
+	o.tokens(t, o.app, allAppScopes)
+	seen.take()
+	p, err := h.Accounts.Authenticate(ctx, o.browser.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Accounts.EndBrowserSession(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	// The browser session, and the one live grant it gave.
+	expect("browser's sign-out", map[string]int{"revoked logout": 2})
 }
