@@ -33,6 +33,13 @@ type SessionStore interface {
 	// the session is revoked and the error is Unauthenticated with code
 	// refresh_token_reused.
 	RotateRefreshToken(ctx context.Context, r RefreshRotation) (Session, error)
+	// RefreshTokenHead returns the generation and stored hash of the
+	// session's current refresh token (its chain's head), with nothing
+	// written: whether a presented token is the live one can then be told
+	// without using it up (introspection, revocation). Whether the session
+	// is live is not its question (SessionWithUser's). An unknown session,
+	// or one without a chain on its row, is NotFound.
+	RefreshTokenHead(ctx context.Context, sessionID string) (generation int64, hash []byte, err error)
 	// RotateLegacyRefreshToken is RotateRefreshToken for a token of a
 	// session started before chains lived on the session row (one row per
 	// token in a table of their own, hash hash): an unused token is marked
@@ -42,13 +49,6 @@ type SessionStore interface {
 	// into exactly that successor and the chain is still at generation 1:
 	// then the answer is the session, with nothing written. New sessions
 	// never have such tokens.
-	// RefreshTokenHead returns the generation and stored hash of the
-	// session's current refresh token (its chain's head), with nothing
-	// written: whether a presented token is the live one can then be told
-	// without using it up (introspection, revocation). Whether the session
-	// is live is not its question (SessionWithUser's). An unknown session,
-	// or one without a chain on its row, is NotFound.
-	RefreshTokenHead(ctx context.Context, sessionID string) (generation int64, hash []byte, err error)
 	RotateLegacyRefreshToken(ctx context.Context, hash []byte, next func(sessionID string) []byte, at time.Time, reuseInterval time.Duration) (Session, error)
 	RevokeSession(ctx context.Context, sessionID string, at time.Time) error
 	// RevokeSessionAndGrants revokes the session sessionID and, in the same
