@@ -183,12 +183,18 @@ const (
 	KindPersonal TokenKind = "personal"
 	// KindProject is a project-scoped API token; user endpoints refuse it.
 	KindProject TokenKind = "project"
+	// KindApp is an app's grant (issue 15): a session with an AppID, made
+	// from an app's authorization code. Its tokens are the OpenID family's
+	// (token.SignAppAccess), never Latch's own access tokens, and its
+	// refresh tokens are refused by Latch's own refresh: an app's grant
+	// does not act on Latch's API.
+	KindApp TokenKind = "app"
 )
 
 // ParseTokenKind returns the TokenKind named s, or false.
 func ParseTokenKind(s string) (TokenKind, bool) {
 	switch k := TokenKind(s); k {
-	case KindSession, KindPersonal, KindProject, KindClient:
+	case KindSession, KindPersonal, KindProject, KindClient, KindApp:
 		return k, true
 	}
 	return "", false

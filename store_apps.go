@@ -23,8 +23,11 @@ type AppStore interface {
 	// RotateAppSecret replaces a confidential app's secret hash; a public
 	// app is Invalid (it has none).
 	RotateAppSecret(ctx context.Context, id string, secretHash []byte, at time.Time, audit *AuditEvent) error
-	// RevokeApp marks the app revoked. Revoking a revoked app keeps the
-	// first time and succeeds; the audit event is appended either way.
+	// RevokeApp marks the app revoked and, in the same transaction,
+	// revokes every live grant of it (the sessions with its AppID).
+	// Revoking a revoked app keeps the first time and succeeds; the audit
+	// event is appended either way, its Details (a copy) given
+	// "grants_revoked", the number of grants it revoked.
 	RevokeApp(ctx context.Context, id string, at time.Time, audit *AuditEvent) error
 
 	// UpsertConsent records c, adding its scopes to those the user granted
@@ -34,7 +37,12 @@ type AppStore interface {
 	UpsertConsent(ctx context.Context, c AppConsent, audit *AuditEvent) (AppConsent, error)
 	// ConsentsByUser lists the user's consents, the latest grant first.
 	ConsentsByUser(ctx context.Context, userID string) ([]AppConsent, error)
-	// RevokeConsent deletes the user's consent to the app; none is NotFound.
+	// RevokeConsent deletes the user's consent to the app and, in the same
+	// transaction, revokes the user's live grants of the app and deletes
+	// the user's unused codes for it (a code issued under the consent
+	// cannot outlive it). None is NotFound, and nothing is written. The
+	// audit event's Details (a copy) are given "grants_revoked", as
+	// RevokeApp's.
 	RevokeConsent(ctx context.Context, userID, appID string, audit *AuditEvent) error
 }
 

@@ -33,6 +33,13 @@ type SessionStore interface {
 	// the session is revoked and the error is Unauthenticated with code
 	// refresh_token_reused.
 	RotateRefreshToken(ctx context.Context, r RefreshRotation) (Session, error)
+	// RefreshTokenHead returns the generation and stored hash of the
+	// session's current refresh token (its chain's head), with nothing
+	// written: whether a presented token is the live one can then be told
+	// without using it up (introspection, revocation). Whether the session
+	// is live is not its question (SessionWithUser's). An unknown session,
+	// or one without a chain on its row, is NotFound.
+	RefreshTokenHead(ctx context.Context, sessionID string) (generation int64, hash []byte, err error)
 	// RotateLegacyRefreshToken is RotateRefreshToken for a token of a
 	// session started before chains lived on the session row (one row per
 	// token in a table of their own, hash hash): an unused token is marked
@@ -44,6 +51,14 @@ type SessionStore interface {
 	// never have such tokens.
 	RotateLegacyRefreshToken(ctx context.Context, hash []byte, next func(sessionID string) []byte, at time.Time, reuseInterval time.Duration) (Session, error)
 	RevokeSession(ctx context.Context, sessionID string, at time.Time) error
+	// RevokeSessionAndGrants revokes the session sessionID and, in the same
+	// write, every live app grant made from it (the sessions whose
+	// ParentSessionID it is), and returns how many grants it revoked:
+	// signing a browser out ends what its sign-in gave the apps, with no
+	// moment in which one is ended and the other not. An unknown session
+	// is NotFound; one revoked already keeps its first time and still has
+	// its grants revoked.
+	RevokeSessionAndGrants(ctx context.Context, sessionID string, at time.Time) (int, error)
 	// PurgeSessions deletes at most limit sessions, with their refresh
 	// tokens, that expired or were revoked before before, and returns how
 	// many it deleted. The audit event a session carries outlives it.
@@ -79,6 +94,12 @@ type SessionStore interface {
 	// section 4.1.2), and an attacker who guessed wrong may not try again.
 	// The caller then revokes grant.
 	RedeemAppCode(ctx context.Context, hash []byte, at time.Time, grant NewSession) (AuthorizationCode, error)
+	// AppCodeByHash returns the app's code (one with an AppID) with hash,
+	// whatever its state (unused, used or expired), with nothing written:
+	// the caller of RedeemAppCode builds the grant from it (its user, app,
+	// scopes and sign-in), and RedeemAppCode then decides. An unknown hash,
+	// or a code of Latch's own provider sign-in, is NotFound.
+	AppCodeByHash(ctx context.Context, hash []byte) (AuthorizationCode, error)
 	// PurgeAuthorizationCodes deletes at most limit codes that expired
 	// before before, and returns how many.
 	PurgeAuthorizationCodes(ctx context.Context, before time.Time, limit int) (int, error)

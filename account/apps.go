@@ -387,7 +387,10 @@ func (s *Service) RotateAppSecret(ctx context.Context, a Admin, id string) (NewA
 }
 
 // RevokeApp revokes an app: it can no longer sign anyone in or
-// authenticate. It is kept (audit events and consents name it).
+// authenticate, and every grant of it ends in the same write (its access
+// tokens are refused by userinfo and introspection at once, its refresh
+// tokens at their next use). It is kept (audit events and consents name
+// it). The audit event records how many grants ended (grants_revoked).
 func (s *Service) RevokeApp(ctx context.Context, a Admin, id string) error {
 	if err := a.Authorize(OpRevokeApp); err != nil {
 		return err
@@ -502,7 +505,9 @@ func (s *Service) MyApps(ctx context.Context, userID string) ([]MyApp, error) {
 }
 
 // RevokeConsent withdraws the user's consent to the app; the next sign-in
-// to it asks again. (A later slice also ends the user's grants at it.)
+// to it asks again. The user's grants at the app end with it, in the same
+// write, and so do codes issued under it and not yet redeemed; the audit
+// event records how many grants ended (grants_revoked).
 func (s *Service) RevokeConsent(ctx context.Context, userID, appID string) error {
 	u, err := s.store.UserByID(ctx, userID)
 	if err != nil {

@@ -93,7 +93,7 @@ func (s *Service) RedeemAuthorizationCode(ctx context.Context, code, verifier, r
 		return s.startProviderSession(ctx, user, &ev)
 	}
 	ev.Details["method"] = "password"
-	pair, err := s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, c.PasswordHash, &ev)
+	pair, err := s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, c.PasswordHash, []string{AMRPassword}, &ev)
 	if latch.IsCode(err, latch.CodeConcurrentUpdate) {
 		return TokenPair{}, invalid
 	}

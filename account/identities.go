@@ -203,7 +203,7 @@ func (s *Service) startProviderSession(ctx context.Context, user latch.User, ev 
 	switch {
 	case err == nil && cred.MustChange:
 		ev.Action = latch.AuditLoginChangeRequired
-		pair, err := s.startSession(ctx, user, latch.KindSession, []string{latch.ScopePasswordChange}, passwordChangeTTL, false, "", ev)
+		pair, err := s.startSession(ctx, user, latch.KindSession, []string{latch.ScopePasswordChange}, passwordChangeTTL, false, "", []string{AMRFederated}, ev)
 		if err != nil {
 			return TokenPair{}, err
 		}
@@ -211,7 +211,7 @@ func (s *Service) startProviderSession(ctx context.Context, user latch.User, ev 
 	case err != nil && !latch.IsKind(err, latch.KindNotFound):
 		return TokenPair{}, err
 	}
-	return s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, "", ev)
+	return s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, "", []string{AMRFederated}, ev)
 }
 
 // ResolveIdentity returns the account of the person a provider vouched

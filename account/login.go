@@ -51,7 +51,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (_ TokenPair, err er
 		ev.Action = latch.AuditLoginChangeRequired
 		scopes, ttl, refresh = []string{latch.ScopePasswordChange}, passwordChangeTTL, false
 	}
-	pair, err := s.startSession(ctx, user, latch.KindSession, scopes, ttl, refresh, verified, &ev)
+	pair, err := s.startSession(ctx, user, latch.KindSession, scopes, ttl, refresh, verified, []string{AMRPassword}, &ev)
 	if latch.IsCode(err, latch.CodeConcurrentUpdate) {
 		// The password changed while we checked it: the one given is no
 		// longer the account's password.

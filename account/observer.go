@@ -78,6 +78,11 @@ const (
 	RevokedLogout       = "logout"
 	RevokedAdmin        = "admin"
 	RevokedRefreshReuse = "refresh_reuse"
+	// RevokedByApp: an app revoked one of its grants (RFC 7009).
+	RevokedByApp = "app"
+	// RevokedCodeReplay: an app's authorization code was redeemed again,
+	// and the grant the first redemption made is revoked.
+	RevokedCodeReplay = "code_replay"
 )
 
 // result classifies the error a sign-in or a refresh ended with.

@@ -365,13 +365,21 @@ func purgeAll(batch func() (int, error)) (int, error) {
 // verifiedHash, when not empty, is the password hash a login just
 // verified: the session is stored only while it is still the account's
 // password, so a concurrent password change cannot be outlived.
-func (s *Service) startSession(ctx context.Context, user latch.User, kind latch.TokenKind, scopes []string, ttl time.Duration, withRefresh bool, verifiedHash string, audit *latch.AuditEvent) (TokenPair, error) {
+//
+// amr, for a sign-in, is how the person authenticated (AMRPassword,
+// AMRFederated): the session records it with the time (AuthTime, now),
+// and an app the browser signs in to is told both (auth_time, amr). nil
+// for a token no person authenticated for (latch tokens issue).
+func (s *Service) startSession(ctx context.Context, user latch.User, kind latch.TokenKind, scopes []string, ttl time.Duration, withRefresh bool, verifiedHash string, amr []string, audit *latch.AuditEvent) (TokenPair, error) {
 	now := s.now()
 	id, err := newID()
 	if err != nil {
 		return TokenPair{}, latch.Internal(err)
 	}
 	sess := latch.Session{ID: id, UserID: user.ID, Kind: kind, Scopes: scopes, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	if len(amr) > 0 {
+		sess.AuthTime, sess.AMR = now, amr
+	}
 	var refresh string
 	var refreshHash []byte
 	if withRefresh {

@@ -182,7 +182,7 @@ func (s *Service) SetFirstPassword(ctx context.Context, verifyToken, pw string) 
 	}
 	login := s.userEvent(ctx, user, latch.AuditLoginSuccess)
 	login.Details = map[string]string{"method": "password", "via": "verification"}
-	pair, err := s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, hash, &login)
+	pair, err := s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, hash, []string{AMRPassword}, &login)
 	if err != nil {
 		return SetFirstPasswordResult{}, err
 	}

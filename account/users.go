@@ -170,6 +170,9 @@ func (s *Service) IssueToken(ctx context.Context, in IssueTokenInput) (TokenPair
 	if kind == latch.KindClient {
 		return TokenPair{}, latch.FieldError("kind", latch.CodeInvalidRequest, "client tokens are issued to API clients (client_credentials), not to users")
 	}
+	if kind == latch.KindApp {
+		return TokenPair{}, latch.FieldError("kind", latch.CodeInvalidRequest, "an app's grant is made by the app's sign-in (authorization code), not issued")
+	}
 	scopes := in.Scopes
 	ttl := in.TTL
 	switch kind {
@@ -185,5 +188,5 @@ func (s *Service) IssueToken(ctx context.Context, in IssueTokenInput) (TokenPair
 			ttl = 30 * 24 * time.Hour
 		}
 	}
-	return s.startSession(ctx, user, kind, scopes, ttl, kind == latch.KindSession, "", nil)
+	return s.startSession(ctx, user, kind, scopes, ttl, kind == latch.KindSession, "", nil, nil)
 }

@@ -309,9 +309,19 @@ func (s *observedStore) PurgeSessions(ctx context.Context, before time.Time, lim
 	return s.next.PurgeSessions(ctx, before, limit)
 }
 
+func (s *observedStore) AppCodeByHash(ctx context.Context, hash []byte) (_ latch.AuthorizationCode, err error) {
+	defer s.observe("AppCodeByHash", time.Now(), &err)
+	return s.next.AppCodeByHash(ctx, hash)
+}
+
 func (s *observedStore) RedeemAppCode(ctx context.Context, hash []byte, at time.Time, grant latch.NewSession) (_ latch.AuthorizationCode, err error) {
 	defer s.observe("RedeemAppCode", time.Now(), &err)
 	return s.next.RedeemAppCode(ctx, hash, at, grant)
+}
+
+func (s *observedStore) RefreshTokenHead(ctx context.Context, sessionID string) (_ int64, _ []byte, err error) {
+	defer s.observe("RefreshTokenHead", time.Now(), &err)
+	return s.next.RefreshTokenHead(ctx, sessionID)
 }
 
 func (s *observedStore) RemoveIdentity(ctx context.Context, userID, identityID string) (err error) {
@@ -342,6 +352,11 @@ func (s *observedStore) RevokeSession(ctx context.Context, sessionID string, at 
 func (s *observedStore) RevokeSessions(ctx context.Context, r latch.SessionRevocation) (_ int, err error) {
 	defer s.observe("RevokeSessions", time.Now(), &err)
 	return s.next.RevokeSessions(ctx, r)
+}
+
+func (s *observedStore) RevokeSessionAndGrants(ctx context.Context, sessionID string, at time.Time) (_ int, err error) {
+	defer s.observe("RevokeSessionAndGrants", time.Now(), &err)
+	return s.next.RevokeSessionAndGrants(ctx, sessionID, at)
 }
 
 func (s *observedStore) RotateClientToken(ctx context.Context, oldRefreshHash []byte, next latch.ClientToken, reuseInterval time.Duration) (_ latch.ClientToken, _ latch.Client, err error) {

@@ -118,8 +118,9 @@ func Discovery(issuer string, idTokenAlgs []string) Document {
 
 // The acr values of ID tokens: how the person signed in (a password, or
 // an outside provider). acr_values in a request is accepted and never
-// fails it (Core §15.1).
+// fails it (Core §15.1). The use cases set them (account), so they are
+// defined there.
 const (
-	ACRPassword  = "urn:latchid:acr:pwd"
-	ACRFederated = "urn:latchid:acr:fed"
+	ACRPassword  = account.ACRPassword
+	ACRFederated = account.ACRFederated
 )

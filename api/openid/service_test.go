@@ -126,6 +126,7 @@ func TestServiceCodeFlow(t *testing.T) {
 	if aerr != nil {
 		t.Fatal(aerr)
 	}
+	firstRequest := authz
 	code, err := h.Accounts.IssueAppCode(ctx, account.AppCodeRequest{Request: authz, UserID: user.ID, AuthTime: h.Clock.Now(), AMR: []string{account.AMRPassword}, ParentSessionID: p.Session.ID})
 	if err != nil {
 		t.Fatalf("IssueAppCode: %v (the OpenID use cases of account/openid.go must be built for this test)", err)
@@ -146,9 +147,6 @@ func TestServiceCodeFlow(t *testing.T) {
 	claims, err := h.Keys.VerifyIDTokenHint(idToken)
 	if err != nil || claims.Issuer != testenv.TestIssuer || claims.Subject != user.ID || claims.ClientID != app.App.ID || claims.Nonce != "n-0S6_WzA2Mj" {
 		t.Errorf("ID token: %+v %v", claims, err)
-	}
-	if status, _, body := client.post("/oauth2/token", exchange); status != 400 || body["error"] != "invalid_grant" {
-		t.Errorf("the code redeemed twice: %d %v", status, body)
 	}
 
 	status, _, info := client.userinfo(access)
@@ -227,6 +225,30 @@ func TestServiceCodeFlow(t *testing.T) {
 	}
 	if status, _, _ := public.userinfo(str(spaTokens, "access_token")); status != 401 {
 		t.Errorf("userinfo with a revoked access token: %d", status)
+	}
+
+	// A code redeemed twice is refused, and the grant made from it the
+	// first time ends (RFC 6749 §4.1.2): the confidential app's again.
+	code, err = h.Accounts.IssueAppCode(ctx, account.AppCodeRequest{Request: firstRequest, UserID: user.ID, AuthTime: h.Clock.Now(), AMR: []string{account.AMRPassword}, ParentSessionID: p.Session.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exchange.Set("code", code)
+	status, _, first := client.post("/oauth2/token", exchange)
+	if status != 200 {
+		t.Fatalf("code exchange: %d %v", status, first)
+	}
+	if status, _, info := client.userinfo(str(first, "access_token")); status != 200 {
+		t.Fatalf("userinfo before the replay: %d %v", status, info)
+	}
+	if status, _, body := client.post("/oauth2/token", exchange); status != 400 || body["error"] != "invalid_grant" {
+		t.Errorf("the code redeemed twice: %d %v", status, body)
+	}
+	if status, _, _ := client.userinfo(str(first, "access_token")); status != 401 {
+		t.Errorf("userinfo with the access token of a replayed code: %d, want 401", status)
+	}
+	if status, _, body := client.post("/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {str(first, "refresh_token")}}); status != 400 || body["error"] != "invalid_grant" {
+		t.Errorf("refreshing the grant of a replayed code: %d %v", status, body)
 	}
 
 	// The client's credentials are what they are: a wrong secret is 401.

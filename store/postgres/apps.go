@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/store/internal/contract"
@@ -214,6 +215,11 @@ func (s *Store) RevokeApp(ctx context.Context, id string, at time.Time, audit *l
 		if err := oneRow(tag, err, contract.NotFound("app")); err != nil {
 			return err
 		}
+		n, err := revokeGrants(ctx, tx, id, "", at)
+		if err != nil {
+			return err
+		}
+		contract.GrantsRevoked(ev, n)
 		return appendAudit(ctx, tx, ev)
 	})
 }
@@ -310,11 +316,47 @@ func (s *Store) RevokeConsent(ctx context.Context, userID, appID string, audit *
 	if err != nil {
 		return err
 	}
+	at := s.now()
+	if ev != nil {
+		at = ev.At
+	}
+	at = contract.Time(at)
 	return s.write(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM app_consents WHERE user_id = $1 AND app_id = $2`, userID, appID)
 		if err := oneRow(tag, err, contract.NotFound("consent")); err != nil {
 			return err
 		}
+		n, err := revokeGrants(ctx, tx, appID, userID, at)
+		if err != nil {
+			return err
+		}
+		// A code issued under the consent and not yet redeemed goes with
+		// it; a used one stays, to tell a replay.
+		if _, err := tx.Exec(ctx, `
+			DELETE FROM authorization_codes WHERE app_id = $1 AND user_id = $2 AND used_at IS NULL`, appID, userID); err != nil {
+			return err
+		}
+		contract.GrantsRevoked(ev, n)
 		return appendAudit(ctx, tx, ev)
 	})
+}
+
+// revokeGrants revokes the live grants of the app (of userID's only, when
+// it is not "") at at and returns how many. sessions_app_id finds them.
+func revokeGrants(ctx context.Context, tx pgx.Tx, appID, userID string, at time.Time) (int64, error) {
+	var tag pgconn.CommandTag
+	var err error
+	if userID == "" {
+		tag, err = tx.Exec(ctx, `
+			UPDATE sessions SET revoked_at = $1
+			WHERE app_id = $2 AND revoked_at IS NULL AND expires_at > $1`, at, appID)
+	} else {
+		tag, err = tx.Exec(ctx, `
+			UPDATE sessions SET revoked_at = $1
+			WHERE app_id = $2 AND user_id = $3 AND revoked_at IS NULL AND expires_at > $1`, at, appID, userID)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
 }

@@ -1151,6 +1151,26 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r latch.RefreshRotation)
 	return latch.Session{}, contract.NotFound("refresh token")
 }
 
+// RefreshTokenHead implements latch.Store.
+func (s *Store) RefreshTokenHead(ctx context.Context, sessionID string) (int64, []byte, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	id, ok := contract.ID(sessionID)
+	if !ok {
+		return 0, nil, contract.NotFound("refresh token")
+	}
+	var generation *int64
+	var hash []byte
+	err := s.pool.QueryRow(ctx, `SELECT refresh_generation, refresh_hash FROM sessions WHERE id = $1`, id).Scan(&generation, &hash)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && (generation == nil || len(hash) == 0)) {
+		return 0, nil, contract.NotFound("refresh token")
+	}
+	if err != nil {
+		return 0, nil, fail(err)
+	}
+	return *generation, hash, nil
+}
+
 // RotateLegacyRefreshToken implements latch.Store, for the refresh tokens
 // of sessions begun before migration 00013 (refresh_tokens, one row per
 // token).
@@ -1264,6 +1284,44 @@ func (s *Store) RevokeSession(ctx context.Context, sessionID string, at time.Tim
 	return fail(oneRow(tag, err, contract.NotFound("session")))
 }
 
+// RevokeSessionAndGrants implements latch.Store. The grants are found by
+// their user's sessions (sessions_user_id): a grant is its browser
+// session's user's.
+func (s *Store) RevokeSessionAndGrants(ctx context.Context, sessionID string, at time.Time) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	id, ok := contract.ID(sessionID)
+	if !ok {
+		return 0, contract.NotFound("session")
+	}
+	when := contract.Or(at, s.now)
+	var n int64
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		var userID string
+		err := tx.QueryRow(ctx, `
+			UPDATE sessions SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 RETURNING user_id`, when, id).Scan(&userID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return contract.NotFound("session")
+		}
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `
+			UPDATE sessions SET revoked_at = $1
+			WHERE user_id = $2 AND parent_session_id = $3 AND app_id IS NOT NULL AND revoked_at IS NULL AND expires_at > $1`,
+			when, userID, id)
+		if err != nil {
+			return err
+		}
+		n = tag.RowsAffected()
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}
+
 // PurgeSessions implements latch.Store. Legacy refresh tokens go with
 // their session (ON DELETE CASCADE), and the trigger sessions_keep_audit
 // moves the audit event a session carries to audit_events. One bounded
@@ -1355,6 +1413,24 @@ func (s *Store) ConsumeAuthorizationCode(ctx context.Context, hash []byte, at ti
 		WHERE hash = $2 AND used_at IS NULL AND expires_at > $1 AND app_id IS NULL
 		RETURNING `+codeColumns,
 		at, hash).Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return latch.AuthorizationCode{}, contract.NotFound("authorization code")
+	}
+	if err != nil {
+		return latch.AuthorizationCode{}, fail(err)
+	}
+	finish()
+	return c, nil
+}
+
+// AppCodeByHash implements latch.Store.
+func (s *Store) AppCodeByHash(ctx context.Context, hash []byte) (latch.AuthorizationCode, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	var c latch.AuthorizationCode
+	dest, finish := codeDest(&c)
+	err := s.pool.QueryRow(ctx, `
+		SELECT `+codeColumns+` FROM authorization_codes WHERE hash = $1 AND app_id IS NOT NULL`, hash).Scan(dest...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return latch.AuthorizationCode{}, contract.NotFound("authorization code")
 	}

@@ -220,6 +220,11 @@ func (s *Store) RevokeApp(ctx context.Context, id string, at time.Time, audit *l
 		if err := oneRow(res, err, contract.NotFound("app")); err != nil {
 			return err
 		}
+		n, err := revokeGrants(ctx, tx, id, "", micros(at))
+		if err != nil {
+			return err
+		}
+		contract.GrantsRevoked(ev, n)
 		return appendAudit(ctx, tx, ev)
 	})
 }
@@ -313,11 +318,39 @@ func (s *Store) RevokeConsent(ctx context.Context, userID, appID string, audit *
 	if err != nil {
 		return err
 	}
+	at := micros(s.now())
+	if ev != nil {
+		at = micros(ev.At)
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM app_consents WHERE user_id = ? AND app_id = ?`, userID, appID)
 		if err := oneRow(res, err, contract.NotFound("consent")); err != nil {
 			return err
 		}
+		n, err := revokeGrants(ctx, tx, appID, userID, at)
+		if err != nil {
+			return err
+		}
+		// A code issued under the consent and not yet redeemed goes with
+		// it; a used one stays, to tell a replay.
+		if _, err := tx.ExecContext(ctx, `
+			DELETE FROM authorization_codes WHERE app_id = ? AND user_id = ? AND used_at IS NULL`, appID, userID); err != nil {
+			return err
+		}
+		contract.GrantsRevoked(ev, n)
 		return appendAudit(ctx, tx, ev)
 	})
+}
+
+// revokeGrants revokes the live grants of the app (of userID's only, when
+// it is not "") at at and returns how many. sessions_app_id finds them.
+func revokeGrants(ctx context.Context, tx *sql.Tx, appID, userID string, at int64) (int64, error) {
+	res, err := tx.ExecContext(ctx, `
+		UPDATE sessions SET revoked_at = ?1
+		WHERE app_id = ?2 AND (?3 = '' OR user_id = ?3) AND revoked_at IS NULL AND expires_at > ?1`,
+		at, appID, userID)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }

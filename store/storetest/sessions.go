@@ -40,6 +40,13 @@ func testSessionRoundTrip(t *testing.T, st latch.Store) {
 		}, latch.Session{
 			Kind: latch.KindProject, CreatedAt: stored(at(0)), ExpiresAt: stored(at(60)),
 		}},
+		{"sign-in with auth_time and amr", latch.Session{
+			Kind: latch.KindSession, Scopes: []string{latch.ScopeUserRead}, CreatedAt: at(0), ExpiresAt: at(60),
+			AuthTime: at(0), AMR: []string{"pwd"},
+		}, latch.Session{
+			Kind: latch.KindSession, Scopes: []string{latch.ScopeUserRead}, CreatedAt: stored(at(0)), ExpiresAt: stored(at(60)),
+			AuthTime: stored(at(0)), AMR: []string{"pwd"},
+		}},
 		{"created revoked", latch.Session{
 			Kind: latch.KindPersonal, Scopes: []string{latch.ScopeUserRead},
 			CreatedAt: at(0), ExpiresAt: at(60), RevokedAt: new(at(1)),

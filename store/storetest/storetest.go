@@ -129,6 +129,7 @@ func Run(t *testing.T, open func(t *testing.T) latch.Store) {
 	tests = append(tests, jobTests...)
 	tests = append(tests, appTests...)
 	tests = append(tests, appCodeTests...)
+	tests = append(tests, grantTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,6 +1,8 @@
 package contract
 
 import (
+	"maps"
+	"strconv"
 	"time"
 
 	"github.com/latchid/latch"
@@ -58,4 +60,18 @@ func GrantMatchesCode(grant latch.Session, userID, appID string) error {
 		return Invalid("grant", "the grant session must be the code's user's and app's")
 	}
 	return nil
+}
+
+// GrantsRevoked records on e, the audit event of a revocation that ended
+// app grants (RevokeApp, RevokeConsent), how many it ended: "what was
+// ended" is part of the record. e's Details are replaced by a copy, so the
+// caller's map is never written. A nil e is left alone.
+func GrantsRevoked(e *latch.AuditEvent, n int64) {
+	if e == nil {
+		return
+	}
+	d := make(map[string]string, len(e.Details)+1)
+	maps.Copy(d, e.Details)
+	d["grants_revoked"] = strconv.FormatInt(n, 10)
+	e.Details = d
 }
