@@ -234,10 +234,12 @@ func testOpenIDRefusals(t *testing.T, dsn string) {
 		if ag.landed == nil || ag.landed.Query().Get("state") != "bye" || !strings.HasPrefix(ag.landed.String(), appRoot+"?") {
 			t.Errorf("end_session with the registered post_logout_redirect_uri landed on %v; want %s?state=bye", ag.landed, appRoot)
 		}
-		if s, body := refresh(t, live["refresh_token"].(string)); s != 400 || body["error"] != "invalid_grant" {
+		liveRefresh, _ := live["refresh_token"].(string)
+		liveAccess, _ := live["access_token"].(string)
+		if s, body := refresh(t, liveRefresh); s != 400 || body["error"] != "invalid_grant" {
 			t.Errorf("the refresh token of a grant the browser's sign-in gave, after its logout: %d %v; want 400 invalid_grant", s, body)
 		}
-		if s, _ := userinfo(t, in, live["access_token"].(string)); s != 401 {
+		if s, _ := userinfo(t, in, liveAccess); s != 401 {
 			t.Errorf("userinfo with an access token of a grant the browser's sign-in gave, after its logout: %d; want 401", s)
 		}
 		ag.stopAt, ag.within, ag.landed = cb, "", nil
