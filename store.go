@@ -25,6 +25,7 @@ type Store interface {
 	JobStore
 	KeyStore
 	AppStore
+	FactorStore
 
 	// Ping checks that the database answers, within the store's bound:
 	// nil, or Unavailable. It is the readiness check of a replica.

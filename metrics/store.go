@@ -493,3 +493,48 @@ func (s *observedStore) RevokeConsent(ctx context.Context, userID, appID string,
 	defer s.observe("RevokeConsent", time.Now(), &err)
 	return s.next.RevokeConsent(ctx, userID, appID, audit)
 }
+
+func (s *observedStore) CreateFactor(ctx context.Context, f latch.Factor, audit *latch.AuditEvent) (err error) {
+	defer s.observe("CreateFactor", time.Now(), &err)
+	return s.next.CreateFactor(ctx, f, audit)
+}
+
+func (s *observedStore) FactorsByUser(ctx context.Context, userID string) (_ []latch.Factor, err error) {
+	defer s.observe("FactorsByUser", time.Now(), &err)
+	return s.next.FactorsByUser(ctx, userID)
+}
+
+func (s *observedStore) FactorByID(ctx context.Context, id string) (_ latch.Factor, err error) {
+	defer s.observe("FactorByID", time.Now(), &err)
+	return s.next.FactorByID(ctx, id)
+}
+
+func (s *observedStore) ConfirmFactor(ctx context.Context, id string, step int64, at time.Time, audit *latch.AuditEvent) (err error) {
+	defer s.observe("ConfirmFactor", time.Now(), &err)
+	return s.next.ConfirmFactor(ctx, id, step, at, audit)
+}
+
+func (s *observedStore) DeleteFactor(ctx context.Context, userID, id string, audit *latch.AuditEvent) (err error) {
+	defer s.observe("DeleteFactor", time.Now(), &err)
+	return s.next.DeleteFactor(ctx, userID, id, audit)
+}
+
+func (s *observedStore) UseTOTPStep(ctx context.Context, id string, step int64, at time.Time) (err error) {
+	defer s.observe("UseTOTPStep", time.Now(), &err)
+	return s.next.UseTOTPStep(ctx, id, step, at)
+}
+
+func (s *observedStore) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte, at time.Time, audit *latch.AuditEvent) (err error) {
+	defer s.observe("ReplaceRecoveryCodes", time.Now(), &err)
+	return s.next.ReplaceRecoveryCodes(ctx, userID, hashes, at, audit)
+}
+
+func (s *observedStore) UseRecoveryCode(ctx context.Context, userID string, hash []byte, at time.Time, audit *latch.AuditEvent) (err error) {
+	defer s.observe("UseRecoveryCode", time.Now(), &err)
+	return s.next.UseRecoveryCode(ctx, userID, hash, at, audit)
+}
+
+func (s *observedStore) RecoveryCodes(ctx context.Context, userID string) (_ []latch.RecoveryCode, err error) {
+	defer s.observe("RecoveryCodes", time.Now(), &err)
+	return s.next.RecoveryCodes(ctx, userID)
+}

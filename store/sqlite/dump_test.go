@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/internal/testenv"
@@ -100,6 +102,23 @@ func populate(t *testing.T, st latch.Store) {
 		Hash: code[:], UserID: ada.ID, CodeChallenge: "challenge", RedirectURI: "https://app.example.com/cb",
 		CreatedAt: now, ExpiresAt: now.Add(time.Minute),
 	}); err != nil {
+		t.Fatal(err)
+	}
+	// A confirmed second factor (its sealed secret is a BLOB) and a set
+	// of recovery codes, one used.
+	factor := latch.Factor{ID: uuid.Must(uuid.NewV7()).String(), UserID: ada.ID, Kind: latch.FactorTOTP,
+		Name: "Phone", Secret: []byte("sealed secret"), CreatedAt: now}
+	if err := st.CreateFactor(ctx, factor, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ConfirmFactor(ctx, factor.ID, 1, now, nil); err != nil {
+		t.Fatal(err)
+	}
+	recovery := [][]byte{[]byte("recovery hash 1"), []byte("recovery hash 2")}
+	if err := st.ReplaceRecoveryCodes(ctx, ada.ID, recovery, now, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.UseRecoveryCode(ctx, ada.ID, recovery[0], now, nil); err != nil {
 		t.Fatal(err)
 	}
 	h.Accounts.Wait()

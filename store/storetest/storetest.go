@@ -130,6 +130,7 @@ func Run(t *testing.T, open func(t *testing.T) latch.Store) {
 	tests = append(tests, appTests...)
 	tests = append(tests, appCodeTests...)
 	tests = append(tests, grantTests...)
+	tests = append(tests, factorTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

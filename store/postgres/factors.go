@@ -1,0 +1,254 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/latchid/latch"
+	"github.com/latchid/latch/store/internal/contract"
+)
+
+// This file holds latch.FactorStore: second factors and recovery codes.
+
+const factorColumns = `id, user_id, kind, name, secret, created_at, confirmed_at, last_used_at, last_step`
+
+func scanFactor(row pgx.Row) (latch.Factor, error) {
+	var f latch.Factor
+	var kind string
+	if err := row.Scan(&f.ID, &f.UserID, &kind, &f.Name, &f.Secret, &f.CreatedAt, &f.ConfirmedAt, &f.LastUsedAt, &f.LastStep); err != nil {
+		return latch.Factor{}, err
+	}
+	f.Kind = latch.FactorKind(kind)
+	f.CreatedAt, f.ConfirmedAt, f.LastUsedAt = utc(f.CreatedAt), utcPtr(f.ConfirmedAt), utcPtr(f.LastUsedAt)
+	return f, nil
+}
+
+// CreateFactor implements latch.Store.
+func (s *Store) CreateFactor(ctx context.Context, f latch.Factor, audit *latch.AuditEvent) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	f, err := contract.Factor(f, s.now)
+	if err != nil {
+		return err
+	}
+	ev, err := contract.AuditPtr(audit, s.now)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO factors (`+factorColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			ON CONFLICT (id) DO NOTHING`,
+			f.ID, f.UserID, string(f.Kind), f.Name, f.Secret, f.CreatedAt, f.ConfirmedAt, f.LastUsedAt, f.LastStep)
+		if pgCode(err) == foreignKeyViolation {
+			return contract.NotFound("user")
+		}
+		if err := oneRow(tag, err, contract.AlreadyExists("factor")); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, ev)
+	})
+}
+
+// FactorsByUser implements latch.Store. factors_user_id serves it.
+func (s *Store) FactorsByUser(ctx context.Context, userID string) ([]latch.Factor, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	userID, ok := contract.ID(userID)
+	if !ok {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+factorColumns+` FROM factors
+		WHERE user_id = $1 ORDER BY created_at, id`, userID)
+	return collect(rows, err, scanFactor)
+}
+
+// FactorByID implements latch.Store.
+func (s *Store) FactorByID(ctx context.Context, id string) (latch.Factor, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	id, ok := contract.ID(id)
+	if !ok {
+		return latch.Factor{}, contract.NotFound("factor")
+	}
+	f, err := scanFactor(s.pool.QueryRow(ctx, `SELECT `+factorColumns+` FROM factors WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return latch.Factor{}, contract.NotFound("factor")
+	}
+	if err != nil {
+		return latch.Factor{}, fail(err)
+	}
+	return f, nil
+}
+
+// factorExists tells an unknown factor (NotFound) from one a conditional
+// update did not match (ifThere).
+func factorExists(ctx context.Context, tx pgx.Tx, id string, ifThere error) error {
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM factors WHERE id = $1`, id).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return contract.NotFound("factor")
+	}
+	if err != nil {
+		return err
+	}
+	return ifThere
+}
+
+// ConfirmFactor implements latch.Store.
+func (s *Store) ConfirmFactor(ctx context.Context, id string, step int64, at time.Time, audit *latch.AuditEvent) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	id, ok := contract.ID(id)
+	if !ok {
+		return contract.NotFound("factor")
+	}
+	ev, err := contract.AuditPtr(audit, s.now)
+	if err != nil {
+		return err
+	}
+	at = contract.Time(contract.Or(at, s.now))
+	return s.write(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			UPDATE factors SET confirmed_at = $1, last_used_at = $1, last_step = GREATEST(last_step, $2)
+			WHERE id = $3 AND confirmed_at IS NULL`, at, step, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return factorExists(ctx, tx, id, contract.FactorConfirmed())
+		}
+		return appendAudit(ctx, tx, ev)
+	})
+}
+
+// DeleteFactor implements latch.Store.
+func (s *Store) DeleteFactor(ctx context.Context, userID, id string, audit *latch.AuditEvent) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	userID, okUser := contract.ID(userID)
+	id, ok := contract.ID(id)
+	if !ok || !okUser {
+		return contract.NotFound("factor")
+	}
+	ev, err := contract.AuditPtr(audit, s.now)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM factors WHERE id = $1 AND user_id = $2`, id, userID)
+		if err := oneRow(tag, err, contract.NotFound("factor")); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, ev)
+	})
+}
+
+// UseTOTPStep implements latch.Store: one conditional update. Under READ
+// COMMITTED a second update of the same row waits for the first and then
+// re-checks last_step < step against the committed row, so exactly one
+// of two racing replicas matches.
+func (s *Store) UseTOTPStep(ctx context.Context, id string, step int64, at time.Time) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	id, ok := contract.ID(id)
+	if !ok {
+		return contract.NotFound("factor")
+	}
+	at = contract.Time(contract.Or(at, s.now))
+	return s.write(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			UPDATE factors SET last_step = $1, last_used_at = $2
+			WHERE id = $3 AND confirmed_at IS NOT NULL AND last_step < $1`, step, at, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return factorExists(ctx, tx, id, contract.FactorStepUsed())
+		}
+		return nil
+	})
+}
+
+// ReplaceRecoveryCodes implements latch.Store.
+func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte, at time.Time, audit *latch.AuditEvent) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	userID, ok := contract.ID(userID)
+	if !ok {
+		return contract.NotFound("user")
+	}
+	if err := contract.RecoveryHashes(hashes); err != nil {
+		return err
+	}
+	ev, err := contract.AuditPtr(audit, s.now)
+	if err != nil {
+		return err
+	}
+	at = contract.Time(contract.Or(at, s.now))
+	return s.write(ctx, func(tx pgx.Tx) error {
+		// Locking the user's row serialises two regenerations of one
+		// account: each deletes and inserts whole sets, never a mix.
+		var one int
+		err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, userID).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return contract.NotFound("user")
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO recovery_codes (user_id, hash, created_at)
+			SELECT $1, h, $3 FROM unnest($2::bytea[]) AS h`, userID, hashes, at); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, ev)
+	})
+}
+
+// UseRecoveryCode implements latch.Store: one conditional update.
+func (s *Store) UseRecoveryCode(ctx context.Context, userID string, hash []byte, at time.Time, audit *latch.AuditEvent) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	userID, ok := contract.ID(userID)
+	if !ok || len(hash) == 0 {
+		return contract.NotFound("recovery code")
+	}
+	ev, err := contract.AuditPtr(audit, s.now)
+	if err != nil {
+		return err
+	}
+	at = contract.Time(contract.Or(at, s.now))
+	return s.write(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE recovery_codes SET used_at = $1
+			WHERE user_id = $2 AND hash = $3 AND used_at IS NULL`, at, userID, hash)
+		if err := oneRow(tag, err, contract.NotFound("recovery code")); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, ev)
+	})
+}
+
+// RecoveryCodes implements latch.Store.
+func (s *Store) RecoveryCodes(ctx context.Context, userID string) ([]latch.RecoveryCode, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	userID, ok := contract.ID(userID)
+	if !ok {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT user_id, hash, created_at, used_at FROM recovery_codes WHERE user_id = $1`, userID)
+	return collect(rows, err, func(row pgx.Row) (latch.RecoveryCode, error) {
+		var c latch.RecoveryCode
+		if err := row.Scan(&c.UserID, &c.Hash, &c.CreatedAt, &c.UsedAt); err != nil {
+			return latch.RecoveryCode{}, err
+		}
+		c.CreatedAt, c.UsedAt = utc(c.CreatedAt), utcPtr(c.UsedAt)
+		return c, nil
+	})
+}
