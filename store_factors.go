@@ -36,9 +36,10 @@ type FactorStore interface {
 	// user is NotFound; an empty or repeated hash Invalid.
 	ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte, at time.Time, audit *AuditEvent) error
 	// UseRecoveryCode marks the user's unused code with hash used, once:
-	// a conditional update. An unknown or used code is NotFound and
-	// nothing is written.
-	UseRecoveryCode(ctx context.Context, userID string, hash []byte, at time.Time, audit *AuditEvent) error
+	// a conditional update, with the audit event and the notice mail
+	// (if not nil) in the same transaction. An unknown or used code is
+	// NotFound and nothing is written.
+	UseRecoveryCode(ctx context.Context, userID string, hash []byte, at time.Time, audit *AuditEvent, notice *MailMessage) error
 	// RecoveryCodes lists the user's recovery codes (used ones included),
 	// in no particular order.
 	RecoveryCodes(ctx context.Context, userID string) ([]RecoveryCode, error)

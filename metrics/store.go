@@ -529,9 +529,9 @@ func (s *observedStore) ReplaceRecoveryCodes(ctx context.Context, userID string,
 	return s.next.ReplaceRecoveryCodes(ctx, userID, hashes, at, audit)
 }
 
-func (s *observedStore) UseRecoveryCode(ctx context.Context, userID string, hash []byte, at time.Time, audit *latch.AuditEvent) (err error) {
+func (s *observedStore) UseRecoveryCode(ctx context.Context, userID string, hash []byte, at time.Time, audit *latch.AuditEvent, notice *latch.MailMessage) (err error) {
 	defer s.observe("UseRecoveryCode", time.Now(), &err)
-	return s.next.UseRecoveryCode(ctx, userID, hash, at, audit)
+	return s.next.UseRecoveryCode(ctx, userID, hash, at, audit, notice)
 }
 
 func (s *observedStore) RecoveryCodes(ctx context.Context, userID string) (_ []latch.RecoveryCode, err error) {

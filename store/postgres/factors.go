@@ -212,7 +212,7 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes 
 }
 
 // UseRecoveryCode implements latch.Store: one conditional update.
-func (s *Store) UseRecoveryCode(ctx context.Context, userID string, hash []byte, at time.Time, audit *latch.AuditEvent) error {
+func (s *Store) UseRecoveryCode(ctx context.Context, userID string, hash []byte, at time.Time, audit *latch.AuditEvent, notice *latch.MailMessage) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	userID, ok := contract.ID(userID)
@@ -223,6 +223,10 @@ func (s *Store) UseRecoveryCode(ctx context.Context, userID string, hash []byte,
 	if err != nil {
 		return err
 	}
+	mail, err := contract.MailPtr(notice, at, s.now)
+	if err != nil {
+		return err
+	}
 	at = contract.Time(contract.Or(at, s.now))
 	return s.write(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE recovery_codes SET used_at = $1
@@ -230,7 +234,10 @@ func (s *Store) UseRecoveryCode(ctx context.Context, userID string, hash []byte,
 		if err := oneRow(tag, err, contract.NotFound("recovery code")); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, ev)
+		if err := appendAudit(ctx, tx, ev); err != nil {
+			return err
+		}
+		return insertMail(ctx, tx, mail)
 	})
 }
 

@@ -118,7 +118,7 @@ func populate(t *testing.T, st latch.Store) {
 	if err := st.ReplaceRecoveryCodes(ctx, ada.ID, recovery, now, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.UseRecoveryCode(ctx, ada.ID, recovery[0], now, nil); err != nil {
+	if err := st.UseRecoveryCode(ctx, ada.ID, recovery[0], now, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	h.Accounts.Wait()

@@ -216,7 +216,7 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes 
 }
 
 // UseRecoveryCode implements latch.Store: one conditional update.
-func (s *Store) UseRecoveryCode(ctx context.Context, userID string, hash []byte, at time.Time, audit *latch.AuditEvent) error {
+func (s *Store) UseRecoveryCode(ctx context.Context, userID string, hash []byte, at time.Time, audit *latch.AuditEvent, notice *latch.MailMessage) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	userID, ok := contract.ID(userID)
@@ -227,6 +227,10 @@ func (s *Store) UseRecoveryCode(ctx context.Context, userID string, hash []byte,
 	if err != nil {
 		return err
 	}
+	mail, err := contract.MailPtr(notice, at, s.now)
+	if err != nil {
+		return err
+	}
 	at = contract.Or(at, s.now)
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE recovery_codes SET used_at = ?
@@ -234,7 +238,10 @@ func (s *Store) UseRecoveryCode(ctx context.Context, userID string, hash []byte,
 		if err := oneRow(res, err, contract.NotFound("recovery code")); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, ev)
+		if err := appendAudit(ctx, tx, ev); err != nil {
+			return err
+		}
+		return insertMail(ctx, tx, mail)
 	})
 }
 

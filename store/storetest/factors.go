@@ -260,7 +260,7 @@ func testReplaceRecoveryCodes(t *testing.T, st latch.Store) {
 	if err := st.ReplaceRecoveryCodes(ctx, u.ID, old, at(1), auditEvent(latch.AuditRecoveryRegenerate, u.ID, 1)); err != nil {
 		t.Fatalf("ReplaceRecoveryCodes: %v", err)
 	}
-	if err := st.UseRecoveryCode(ctx, u.ID, old[0], at(2), nil); err != nil {
+	if err := st.UseRecoveryCode(ctx, u.ID, old[0], at(2), nil, nil); err != nil {
 		t.Fatalf("UseRecoveryCode: %v", err)
 	}
 	fresh := recoveryHashes("new", 10)
@@ -282,7 +282,7 @@ func testReplaceRecoveryCodes(t *testing.T, st latch.Store) {
 	}
 	// The old set is gone, used or not.
 	for _, h := range old[:2] {
-		wantNotFound(t, st.UseRecoveryCode(ctx, u.ID, h, at(4), nil))
+		wantNotFound(t, st.UseRecoveryCode(ctx, u.ID, h, at(4), nil, nil))
 	}
 	if n := auditCount(t, st, latch.AuditRecoveryRegenerate, u.ID); n != 2 {
 		t.Errorf("recovery.regenerate events = %d, want 2", n)
@@ -305,16 +305,27 @@ func testUseRecoveryCode(t *testing.T, st latch.Store) {
 		t.Fatal(err)
 	}
 	// Another user's code is not this user's.
-	wantNotFound(t, st.UseRecoveryCode(ctx, other.ID, hashes[0], at(2), auditEvent(latch.AuditRecoveryUse, other.ID, 2)))
-	if err := st.UseRecoveryCode(ctx, u.ID, hashes[0], at(2), auditEvent(latch.AuditRecoveryUse, u.ID, 2)); err != nil {
+	refusedNotice := newMail(t, "other@example.com", 2)
+	wantNotFound(t, st.UseRecoveryCode(ctx, other.ID, hashes[0], at(2), auditEvent(latch.AuditRecoveryUse, other.ID, 2), &refusedNotice))
+	notice := newMail(t, "recovery-use@example.com", 2)
+	if err := st.UseRecoveryCode(ctx, u.ID, hashes[0], at(2), auditEvent(latch.AuditRecoveryUse, u.ID, 2), &notice); err != nil {
 		t.Fatalf("UseRecoveryCode: %v", err)
 	}
-	wantNotFound(t, st.UseRecoveryCode(ctx, u.ID, hashes[0], at(3), auditEvent(latch.AuditRecoveryUse, u.ID, 3)))
-	wantNotFound(t, st.UseRecoveryCode(ctx, u.ID, []byte("unknown"), at(3), nil))
+	replayNotice := newMail(t, "recovery-use@example.com", 3)
+	wantNotFound(t, st.UseRecoveryCode(ctx, u.ID, hashes[0], at(3), auditEvent(latch.AuditRecoveryUse, u.ID, 3), &replayNotice))
+	// The notice of the use is queued with it; those of refusals are not.
+	queued, err := st.MailMessages(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(queued) != 1 || queued[0].ID != notice.ID {
+		t.Errorf("outbox after one use and two refusals = %+v, want only %s", queued, notice.ID)
+	}
+	wantNotFound(t, st.UseRecoveryCode(ctx, u.ID, []byte("unknown"), at(3), nil, nil))
 	if n := auditCount(t, st, latch.AuditRecoveryUse, u.ID) + auditCount(t, st, latch.AuditRecoveryUse, other.ID); n != 1 {
 		t.Errorf("recovery.use events = %d, want 1", n)
 	}
-	if err := st.UseRecoveryCode(ctx, u.ID, hashes[1], at(4), nil); err != nil {
+	if err := st.UseRecoveryCode(ctx, u.ID, hashes[1], at(4), nil, nil); err != nil {
 		t.Fatalf("UseRecoveryCode(second code): %v", err)
 	}
 	used := 0
@@ -342,7 +353,7 @@ func testUseRecoveryCodeConcurrent(t *testing.T, st latch.Store) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			errs[i] = st.UseRecoveryCode(t.Context(), u.ID, hashes[0], at(2), auditEvent(latch.AuditRecoveryUse, u.ID, 2))
+			errs[i] = st.UseRecoveryCode(t.Context(), u.ID, hashes[0], at(2), auditEvent(latch.AuditRecoveryUse, u.ID, 2), nil)
 		})
 	}
 	wg.Wait()
