@@ -10,6 +10,8 @@ const (
 	MailVerifyEmail  = "verify_email"  // sign-up: a link to verify the email and set a password (seed 003)
 	MailSignupExists = "signup_exists" // sign-up for an email that has an account
 	MailRecovery     = "recovery"      // a link to choose a new password
+	// MailRecoveryCodeUsed: "a recovery code was used on your account".
+	MailRecoveryCodeUsed = "recovery_code_used"
 )
 
 // MailMessage is one email in the durable outbox. Data (the template's

@@ -87,6 +87,9 @@ type Config struct {
 	MailQueued func()
 	// Observer, if set, is told what the use cases did (for metrics).
 	Observer Observer
+	// ProductName names the issuer of TOTP factors in authenticator apps
+	// (mail.ProductName; "Latch" when empty).
+	ProductName string
 }
 
 // DefaultRefreshReuseInterval is the default of RefreshReuseInterval:

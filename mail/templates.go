@@ -86,11 +86,12 @@ type templateSpec struct {
 }
 
 var specs = map[string]templateSpec{
-	latch.MailSetPassword:  {link: true},
-	latch.MailPasswordSet:  {loginURL: true},
-	latch.MailVerifyEmail:  {link: true},
-	latch.MailSignupExists: {loginURL: true, recoverURL: true},
-	latch.MailRecovery:     {link: true},
+	latch.MailSetPassword:      {link: true},
+	latch.MailPasswordSet:      {loginURL: true},
+	latch.MailVerifyEmail:      {link: true},
+	latch.MailSignupExists:     {loginURL: true, recoverURL: true},
+	latch.MailRecovery:         {link: true},
+	latch.MailRecoveryCodeUsed: {loginURL: true},
 }
 
 //go:embed templates
