@@ -82,6 +82,9 @@ const (
 	CodeOtherTenant             = "other_tenant" // the target belongs to another tenant
 	CodeAdminTarget             = "admin_target" // only a super client may act on an administrator
 	CodePasswordChangeRequired  = "password_change_required"
+	CodeMFARequired             = "mfa_required"           // a sign-in that needs its second factor: the answer carries the mfa token
+	CodeStepUpRequired          = "step_up_required"       // a sensitive change that needs a fresh factor check first
+	CodeMFAEnrolmentRequired    = "mfa_enrolment_required" // the tenant requires a second factor and the account has none
 	CodeInvalidHash             = "invalid_hash"
 	CodeNameTaken               = "name_taken"
 	CodeMissingLinkedIdentity   = "missing_linked_identity"

@@ -207,6 +207,10 @@ const (
 	// ScopePasswordChange is the only scope of the short-lived token a
 	// sign-in hands out when the password must be changed first.
 	ScopePasswordChange = "password:change"
+	// ScopeMFAPending is the only scope of the short-lived token a
+	// sign-in hands out when the account has a second factor: its only
+	// use is completing the sign-in with that factor.
+	ScopeMFAPending = "mfa:pending"
 )
 
 // SessionScopes returns the scopes of a token handed out at sign-in (a
