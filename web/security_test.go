@@ -312,3 +312,78 @@ func TestAddPasskey(t *testing.T) {
 		t.Errorf("no ceremony: %d\n%s", rec.Code, rec.Body)
 	}
 }
+
+// TestStepUpWithAPasskey: the step-up's passkey form gets its options
+// from BeginStepUpPasskey for the signed-in user, and StepUp gets the
+// assertion with that ceremony.
+func TestStepUpWithAPasskey(t *testing.T) {
+	var proofs []account.FactorProof
+	f := securityFake(t)
+	f.BeginStepUpPasskeyFn = func(_ context.Context, p account.Principal) (account.PasskeyChallenge, error) {
+		if p.Session.ID != "s-old" {
+			t.Errorf("BeginStepUpPasskey for %+v", p)
+		}
+		return account.PasskeyChallenge{Options: []byte(`{"publicKey":{}}`), Ceremony: "step-1"}, nil
+	}
+	f.StepUpFn = func(_ context.Context, p account.Principal, proof account.FactorProof) (account.TokenPair, error) {
+		proofs = append(proofs, proof)
+		return account.TokenPair{AccessToken: "fresh", RefreshToken: "lrt_fresh"}, nil
+	}
+	h := fakePages(f)
+	session := webSessionCookie("access")
+	rec, _ := serveFake(h, formPost("/account/step-up/passkey/options", nil, session))
+	ceremony := cookieNamed(rec, "__Host-latch_passkey")
+	if rec.Code != 200 || ceremony == nil {
+		t.Fatalf("options: %d %s", rec.Code, rec.Body)
+	}
+	rec, _ = serveFake(h, formPost("/account/step-up", url.Values{"then": {"password"}, "passkey_response": {`{"id":"k"}`}}, session, ceremony))
+	if rec.Code != 303 || len(proofs) != 1 || proofs[0].PasskeyCeremony != "step-1" || string(proofs[0].PasskeyResponse) != `{"id":"k"}` {
+		t.Errorf("step-up with a passkey: %d %+v", rec.Code, proofs)
+	}
+	if c := cookieNamed(rec, "__Host-latch_passkey"); c == nil || c.MaxAge >= 0 {
+		t.Errorf("the used ceremony's cookie is kept: %v", c)
+	}
+}
+
+// TestSecurityOutages: with the database down, the factor step and the
+// security forms answer 503 pages with Retry-After, never a 500.
+func TestSecurityOutages(t *testing.T) {
+	down := &latch.Error{Kind: latch.KindUnavailable, Code: latch.CodeDatabaseUnavailable, Message: "the database is unavailable", RetryAfter: 2 * time.Second}
+	f := securityFake(t)
+	f.MFAChallengeOfFn = func(context.Context, string) (account.MFAChallenge, error) { return account.MFAChallenge{}, down }
+	f.FlowDeadlineFn = func() time.Time { return flowDeadline }
+	f.LoginFn = func(context.Context, account.LoginInput) (account.TokenPair, error) {
+		return account.TokenPair{AccessToken: mfaToken}, mfaRequired
+	}
+	f.EnrolTOTPFn = func(context.Context, account.Principal, string) (account.TOTPEnrolment, error) { return account.TOTPEnrolment{}, down }
+	f.RemoveFactorFn = func(context.Context, account.Principal, string) error { return down }
+	f.RegenerateRecoveryCodesFn = func(context.Context, account.Principal) ([]string, error) { return nil, down }
+	h := fakePages(f)
+	session := webSessionCookie("access")
+	for _, req := range []*http.Request{
+		formPost("/login", url.Values{"email": {"ada@example.com"}, "password": {"right"}}),
+		formPost("/account/totp", url.Values{}, session),
+		formPost("/account/factors/remove", url.Values{"factor_id": {"f-totp"}}, session),
+		formPost("/account/recovery-codes", nil, session),
+	} {
+		rec, panicked := serveFake(h, req)
+		if panicked != nil || rec.Code != 503 || rec.Header().Get("Retry-After") != "2" || !strings.Contains(rec.Body.String(), "Latch cannot do this right now.") {
+			t.Errorf("%s: %d %v %v\n%s", req.URL, rec.Code, panicked, rec.Header(), rec.Body)
+		}
+	}
+}
+
+// TestFactorStepOffersOnlyTheAccountsFactors: an account with a TOTP
+// factor only gets the code forms, no passkey form and no script.
+func TestFactorStepOffersOnlyTheAccountsFactors(t *testing.T) {
+	f := mfaFake(t, nil)
+	f.MFAChallengeOfFn = func(context.Context, string) (account.MFAChallenge, error) {
+		return account.MFAChallenge{Email: "ada@example.com", Factors: []string{account.FactorTOTP, account.FactorRecoveryCode}}, nil
+	}
+	rec, _ := signInToFactorStep(t, fakePages(f), url.Values{"email": {"ada@example.com"}, "password": {"right"}})
+	body := rec.Body.String()
+	if !strings.Contains(body, `id="totp-form"`) || !strings.Contains(body, `id="recovery-form"`) || strings.Contains(body, "passkey") ||
+		strings.Contains(body, "<script") || csp(rec, "script-src") != nil {
+		t.Errorf("TOTP only: %q\n%s", rec.Header().Get("Content-Security-Policy"), body)
+	}
+}
