@@ -355,7 +355,9 @@ func TestSecurityOutages(t *testing.T) {
 	f.LoginFn = func(context.Context, account.LoginInput) (account.TokenPair, error) {
 		return account.TokenPair{AccessToken: mfaToken}, mfaRequired
 	}
-	f.EnrolTOTPFn = func(context.Context, account.Principal, string) (account.TOTPEnrolment, error) { return account.TOTPEnrolment{}, down }
+	f.EnrolTOTPFn = func(context.Context, account.Principal, string) (account.TOTPEnrolment, error) {
+		return account.TOTPEnrolment{}, down
+	}
 	f.RemoveFactorFn = func(context.Context, account.Principal, string) error { return down }
 	f.RegenerateRecoveryCodesFn = func(context.Context, account.Principal) ([]string, error) { return nil, down }
 	h := fakePages(f)
