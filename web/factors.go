@@ -35,6 +35,7 @@ const (
 	passkeyMFAPurpose      = "passkey-mfa"
 	passkeyRegisterPurpose = "passkey-register"
 	passkeyStepUpPurpose   = "passkey-step-up"
+	passkeyEnrolPurpose    = "passkey-enrol" // a registration at a sign-in's forced enrolment
 )
 
 // passkeyCeremonyTTL bounds the ceremony cookie: a person choosing a
@@ -157,6 +158,7 @@ func (p *Pages) factorPage(w http.ResponseWriter, r *http.Request, token string,
 	}
 	if ch.Enrol {
 		v.Title = "Set up a second step"
+		v.Scripts, v.PasskeyOptions = true, "/login/enrol/passkey/options"
 		return "enrol.html", v
 	}
 	for _, f := range ch.Factors {
@@ -345,6 +347,40 @@ func (p *Pages) enrolConfirm(w http.ResponseWriter, r *http.Request) (string, *v
 	return p.factorFailed(w, r, err)
 }
 
+// enrolPasskey is POST /login/enrol/passkey: a passkey registered for the
+// account whose tenant requires a factor; then the factor step, where the
+// passkey finishes the sign-in.
+func (p *Pages) enrolPasskey(w http.ResponseWriter, r *http.Request) (string, *view) {
+	if !parseForm(w, r) {
+		return p.message(http.StatusBadRequest, "Sign-in problem", "This form could not be read. Sign in again.")
+	}
+	pr, token, page, v := p.pendingPrincipal(w, r)
+	if v != nil {
+		return page, v
+	}
+	flow, ok := p.factorFlow(r)
+	if !ok {
+		return p.flowExpired()
+	}
+	resp := r.PostFormValue("passkey_response")
+	if resp == "" {
+		return p.factorPage(w, r, token, flow, "", nil, http.StatusBadRequest)
+	}
+	_, err := p.cfg.Accounts.FinishPasskeyRegistration(httpx.Context(r), pr, r.PostFormValue("passkey_name"), p.ceremony(r, passkeyEnrolPurpose), []byte(resp))
+	http.SetCookie(w, p.cookie(passkeyCookie, "", -1, http.SameSiteStrictMode))
+	if err == nil {
+		return p.factorPage(w, r, token, flow, "Your passkey is set up. Use it to finish signing in.", nil, 0)
+	}
+	if le := latch.AsError(err); le.Kind == latch.KindInvalid || (le.Kind == latch.KindUnauthenticated && le.Code != latch.CodeInvalidToken) {
+		name, v := p.factorPage(w, r, token, flow, "", nil, http.StatusUnprocessableEntity)
+		if v != nil && v.status == http.StatusUnprocessableEntity {
+			v.Error = "No passkey was added: the browser's answer was not accepted. Try again."
+		}
+		return name, v
+	}
+	return p.factorFailed(w, r, err)
+}
+
 // passkeySignIn is POST /login/passkey: the assertion the script got for
 // BeginPasskeySignIn's options, then a web session.
 func (p *Pages) passkeySignIn(w http.ResponseWriter, r *http.Request) (string, *view) {
@@ -460,6 +496,18 @@ func (p *Pages) registerFactors(mux httpx.Mux) {
 			return account.PasskeyChallenge{}, &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeInvalidToken, Message: "no factor step"}
 		}
 		return p.cfg.Accounts.BeginMFAPasskey(httpx.Context(r), token)
+	}))
+	mux.Handle("POST /login/enrol/passkey", p.stateChanging(p.enrolPasskey))
+	mux.Handle("POST /login/enrol/passkey/options", p.passkeyOptions(passkeyEnrolPurpose, func(w http.ResponseWriter, r *http.Request) (account.PasskeyChallenge, error) {
+		token := p.mfaToken(r)
+		if token == "" {
+			return account.PasskeyChallenge{}, &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeInvalidToken, Message: "no factor step"}
+		}
+		pr, err := p.cfg.Accounts.Authenticate(r.Context(), token)
+		if err != nil {
+			return account.PasskeyChallenge{}, err
+		}
+		return p.cfg.Accounts.BeginPasskeyRegistration(httpx.Context(r), pr)
 	}))
 	p.registerSecurity(mux)
 }

@@ -511,3 +511,65 @@ func TestPasskeyScriptIsServed(t *testing.T) {
 		t.Errorf("passkeys.js: %d %v", rec.Code, rec.Header())
 	}
 }
+
+// TestPasskeyEnrolmentAtSignIn: the forced enrolment also offers a
+// passkey: its registration is begun and finished for the pending
+// token's principal, and the factor step then offers it.
+func TestPasskeyEnrolmentAtSignIn(t *testing.T) {
+	pending := account.Principal{User: latch.User{ID: "u1", Email: "ada@example.com"}, Session: latch.Session{ID: "s-pending"}}
+	enrolled := false
+	var finished []string
+	f := mfaFake(t, nil)
+	f.LoginFn = func(context.Context, account.LoginInput) (account.TokenPair, error) {
+		return account.TokenPair{AccessToken: mfaToken}, &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeMFAEnrolmentRequired, Message: "enrol"}
+	}
+	f.MFAChallengeOfFn = func(context.Context, string) (account.MFAChallenge, error) {
+		if enrolled {
+			return account.MFAChallenge{Email: "ada@example.com", Factors: []string{account.FactorPasskey}}, nil
+		}
+		return account.MFAChallenge{Email: "ada@example.com", Enrol: true}, nil
+	}
+	f.AuthenticateFn = func(_ context.Context, tok string) (account.Principal, error) {
+		if tok != mfaToken {
+			return account.Principal{}, &latch.Error{Kind: latch.KindUnauthenticated, Code: latch.CodeInvalidToken, Message: "invalid"}
+		}
+		return pending, nil
+	}
+	f.BeginPasskeyRegistrationFn = func(_ context.Context, p account.Principal) (account.PasskeyChallenge, error) {
+		if p.Session.ID != "s-pending" {
+			t.Errorf("BeginPasskeyRegistration for %+v", p)
+		}
+		return account.PasskeyChallenge{Options: []byte(`{"publicKey":{}}`), Ceremony: "enrol-1"}, nil
+	}
+	f.FinishPasskeyRegistrationFn = func(_ context.Context, p account.Principal, name, ceremony string, resp []byte) (latch.Factor, error) {
+		finished = append(finished, p.Session.ID, name, ceremony, string(resp))
+		if ceremony != "enrol-1" {
+			return latch.Factor{}, &latch.Error{Kind: latch.KindInvalid, Code: latch.CodeInvalidRequest, Message: "bad"}
+		}
+		enrolled = true
+		return latch.Factor{ID: "f-k"}, nil
+	}
+	h := fakePages(f)
+	rec, mfa := signInToFactorStep(t, h, url.Values{"email": {"ada@example.com"}, "password": {"right"}})
+	if !strings.Contains(rec.Body.String(), `data-options="/login/enrol/passkey/options"`) || !slices.Equal(csp(rec, "script-src"), []string{"'self'"}) {
+		t.Fatalf("enrolment page:\n%s", rec.Body)
+	}
+	checkAccessible(t, rec.Body.String())
+	rec, _ = serveFake(h, formPost("/login/enrol/passkey/options", nil, mfa))
+	ceremony := cookieNamed(rec, "__Host-latch_passkey")
+	if rec.Code != 200 || ceremony == nil {
+		t.Fatalf("options: %d %s", rec.Code, rec.Body)
+	}
+	// Without its ceremony: refused, still the enrolment.
+	rec, _ = serveFake(h, factorPost("/login/enrol/passkey", url.Values{"passkey_name": {"Laptop"}, "passkey_response": {`{"id":"k"}`}}, mfa))
+	if rec.Code != 422 || !strings.Contains(rec.Body.String(), "No passkey was added") || !strings.Contains(rec.Body.String(), `id="enrol-form"`) {
+		t.Errorf("no ceremony: %d\n%s", rec.Code, rec.Body)
+	}
+	rec, _ = serveFake(h, factorPost("/login/enrol/passkey", url.Values{"passkey_name": {"Laptop"}, "passkey_response": {`{"id":"k"}`}}, mfa, ceremony))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "Your passkey is set up.") || !strings.Contains(rec.Body.String(), `id="passkey-form"`) {
+		t.Errorf("enrolled: %d\n%s", rec.Code, rec.Body)
+	}
+	if !slices.Equal(finished[len(finished)-4:], []string{"s-pending", "Laptop", "enrol-1", `{"id":"k"}`}) {
+		t.Errorf("FinishPasskeyRegistration got %q", finished)
+	}
+}
