@@ -270,6 +270,8 @@ func (p *Pages) factorFailed(w http.ResponseWriter, r *http.Request, err error) 
 		return p.message(http.StatusServiceUnavailable, "Sign-in problem", "This cannot be done right now: "+le.Message+".")
 	case latch.KindForbidden:
 		return p.message(http.StatusForbidden, "Sign-in problem", "This account cannot sign in this way. Ask your administrator.")
+	case latch.KindInvalid, latch.KindNotFound, latch.KindConflict:
+		return p.message(http.StatusBadRequest, "Sign-in problem", "This sign-in step cannot go on. Sign in again.")
 	}
 	return p.wentWrong(w, r, "factor step", err)
 }

@@ -104,6 +104,12 @@ func (p *Pages) accountFailed(w http.ResponseWriter, r *http.Request, pr account
 		return p.message(http.StatusTooManyRequests, "Account", "Too many attempts. Wait a minute and try again.")
 	case le.Kind == latch.KindNotFound:
 		return p.accountWithError(r, pr, http.StatusNotFound, "That second factor is not one of yours any more. Nothing was changed.")
+	case le.Kind == latch.KindInvalid:
+		return p.accountWithError(r, pr, http.StatusBadRequest, "Nothing was changed: "+le.Message+".")
+	case le.Kind == latch.KindConflict:
+		return p.accountWithError(r, pr, http.StatusConflict, "Nothing was changed: "+le.Message+".")
+	case le.Kind == latch.KindForbidden:
+		return p.accountWithError(r, pr, http.StatusForbidden, "Your account cannot make this change. Ask your administrator.")
 	case le.Kind == latch.KindUnavailable:
 		return p.message(http.StatusServiceUnavailable, "Account", "This cannot be done right now: "+le.Message+".")
 	}

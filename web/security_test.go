@@ -389,3 +389,24 @@ func TestFactorStepOffersOnlyTheAccountsFactors(t *testing.T) {
 		t.Errorf("TOTP only: %q\n%s", rec.Header().Get("Content-Security-Policy"), body)
 	}
 }
+
+// TestRemoveFactorRefusals: a factor that is not the person's, or a
+// refused input, is the account page with the reason, never a 500.
+func TestRemoveFactorRefusals(t *testing.T) {
+	for _, c := range []struct {
+		err    error
+		status int
+		says   string
+	}{
+		{&latch.Error{Kind: latch.KindNotFound, Code: latch.CodeNotFound, Message: "no such factor"}, 404, "That second factor is not one of yours any more."},
+		{&latch.Error{Kind: latch.KindInvalid, Code: latch.CodeInvalidRequest, Message: "the factor id is missing"}, 400, "Nothing was changed: the factor id is missing."},
+		{&latch.Error{Kind: latch.KindForbidden, Code: "factor_policy", Message: "policy"}, 403, "Your account cannot make this change."},
+	} {
+		f := securityFake(t)
+		f.RemoveFactorFn = func(context.Context, account.Principal, string) error { return c.err }
+		rec, panicked := serveFake(fakePages(f), formPost("/account/factors/remove", url.Values{"factor_id": {"x"}}, webSessionCookie("access")))
+		if panicked != nil || rec.Code != c.status || !strings.Contains(rec.Body.String(), c.says) || !strings.Contains(rec.Body.String(), `id="factors"`) {
+			t.Errorf("%v: %d %v\n%s", c.err, rec.Code, panicked, rec.Body)
+		}
+	}
+}
