@@ -47,6 +47,13 @@ var pages = []string{
 	// The OpenID Provider's browser side: authorization, consent, logout.
 	"GET /oauth2/authorize", "POST /oauth2/authorize", "POST /oauth2/consent", "GET /oauth2/logout", "POST /oauth2/logout",
 	"POST /account/apps/revoke",
+	// Second factors (issue 16): the factor step, passkeys, the account
+	// page's security section, and the passkey script.
+	"GET /login/factor", "POST /login/factor", "POST /login/enrol", "POST /login/enrol/confirm", "POST /login/enrol/passkey", "POST /login/enrol/passkey/options", "POST /login/passkey",
+	"POST /login/passkey/options", "POST /login/factor/passkey/options",
+	"POST /account/totp", "POST /account/totp/confirm", "POST /account/passkeys", "POST /account/factors/remove",
+	"POST /account/recovery-codes", "POST /account/step-up", "POST /account/passkeys/options", "POST /account/step-up/passkey/options",
+	"GET /static/passkeys.js",
 }
 
 // openidPaths are the paths of the OpenID Provider's routes (api/openid):

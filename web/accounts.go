@@ -58,4 +58,21 @@ type Accounts interface {
 
 	// /signup: the same use case as seed 003's sign-up API.
 	SignUp(ctx context.Context, in account.SignUpInput) error
+
+	// Second factors (issue 16): the factor step of /login, passwordless
+	// sign-in with a passkey, and the account page's security section.
+	MFAChallengeOf(ctx context.Context, mfaToken string) (account.MFAChallenge, error)
+	CompleteMFA(ctx context.Context, mfaToken string, proof account.FactorProof, clientIP string) (account.TokenPair, error)
+	BeginMFAPasskey(ctx context.Context, mfaToken string) (account.PasskeyChallenge, error)
+	BeginPasskeySignIn(ctx context.Context) (account.PasskeyChallenge, error)
+	FinishPasskeySignIn(ctx context.Context, ceremony string, response []byte, clientIP string) (account.TokenPair, error)
+	BeginPasskeyRegistration(ctx context.Context, p account.Principal) (account.PasskeyChallenge, error)
+	FinishPasskeyRegistration(ctx context.Context, p account.Principal, name, ceremony string, response []byte) (latch.Factor, error)
+	BeginStepUpPasskey(ctx context.Context, p account.Principal) (account.PasskeyChallenge, error)
+	StepUp(ctx context.Context, p account.Principal, proof account.FactorProof) (account.TokenPair, error)
+	EnrolTOTP(ctx context.Context, p account.Principal, name string) (account.TOTPEnrolment, error)
+	ConfirmTOTP(ctx context.Context, p account.Principal, factorID, code string) error
+	MyFactors(ctx context.Context, p account.Principal) ([]latch.Factor, error)
+	RemoveFactor(ctx context.Context, p account.Principal, factorID string) error
+	RegenerateRecoveryCodes(ctx context.Context, p account.Principal) ([]string, error)
 }

@@ -87,7 +87,7 @@ func TestAuthorizeLoginPage(t *testing.T) {
 	rec := fx.serve(pageGet("/oauth2/authorize?" + authorizeParams("login_hint", "ada@example.com").Encode()))
 	body := rec.Body.String()
 	if rec.Code != 200 || !strings.Contains(body, `action="/login"`) || !strings.Contains(body, `name="password"`) ||
-		!strings.Contains(body, `name="email" type="email" autocomplete="username" required value="ada@example.com"`) {
+		!strings.Contains(body, `name="email" type="email" autocomplete="username webauthn" required value="ada@example.com"`) {
 		t.Fatalf("login page: %d\n%s", rec.Code, body)
 	}
 	checkAccessible(t, body)

@@ -29,34 +29,48 @@ var (
 // returns (an error included). A method the test set no function for
 // fails the test when a page calls it.
 type fakeAccounts struct {
-	t                         *testing.T
-	LoginFn                   func(ctx context.Context, in account.LoginInput) (account.TokenPair, error)
-	AuthenticatePasswordFn    func(ctx context.Context, in account.LoginInput) (latch.User, string, error)
-	AllowedRedirectFn         func(raw string) (*url.URL, error)
-	IssueAuthorizationCodeFn  func(ctx context.Context, user latch.User, codeChallenge, redirectURI, verifiedHash string) (string, error)
-	FlowDeadlineFn            func() time.Time
-	FlowLiveFn                func(deadline time.Time) bool
-	RedeemAuthorizationCodeFn func(ctx context.Context, code, verifier, redirectURI string) (account.TokenPair, error)
-	AuthenticateFn            func(ctx context.Context, accessToken string) (account.Principal, error)
-	RefreshFn                 func(ctx context.Context, refreshToken string) (account.TokenPair, error)
-	EndBrowserSessionFn       func(ctx context.Context, p account.Principal) error
-	MyIdentitiesFn            func(ctx context.Context, p account.Principal) ([]latch.Identity, error)
-	HasPasswordFn             func(ctx context.Context, userID string) (bool, error)
-	PasswordRulesFn           func(ctx context.Context, tenantID string) string
-	SetOwnPasswordFn          func(ctx context.Context, p account.Principal, in account.SetOwnPasswordInput) error
-	PasswordLinkInfoFn        func(ctx context.Context, raw string) (account.LinkInfo, error)
-	SetPasswordWithLinkFn     func(ctx context.Context, in account.SetPasswordWithLinkInput) error
-	VerificationUserFn        func(ctx context.Context, verifyToken string) (latch.User, error)
-	VerifyAndSetPasswordFn    func(ctx context.Context, verifyToken, pw string) error
-	RequestRecoveryFn         func(ctx context.Context, email string) error
-	SignUpFn                  func(ctx context.Context, in account.SignUpInput) error
-	MyAppsFn                  func(ctx context.Context, userID string) ([]account.MyApp, error)
-	RevokeConsentFn           func(ctx context.Context, userID, appID string) error
-	AuthorizeAppFn            func(ctx context.Context, clientID string) (latch.App, error)
-	ConsentOfFn               func(ctx context.Context, userID, appID string) (*latch.AppConsent, error)
-	GrantConsentFn            func(ctx context.Context, userID, appID string, scopes []string) (latch.AppConsent, error)
-	IssueAppCodeFn            func(ctx context.Context, in account.AppCodeRequest) (string, error)
-	CheckEndSessionFn         func(ctx context.Context, req account.EndSessionRequest) (account.EndSession, error)
+	t                           *testing.T
+	LoginFn                     func(ctx context.Context, in account.LoginInput) (account.TokenPair, error)
+	AuthenticatePasswordFn      func(ctx context.Context, in account.LoginInput) (latch.User, string, error)
+	AllowedRedirectFn           func(raw string) (*url.URL, error)
+	IssueAuthorizationCodeFn    func(ctx context.Context, user latch.User, codeChallenge, redirectURI, verifiedHash string) (string, error)
+	FlowDeadlineFn              func() time.Time
+	FlowLiveFn                  func(deadline time.Time) bool
+	RedeemAuthorizationCodeFn   func(ctx context.Context, code, verifier, redirectURI string) (account.TokenPair, error)
+	AuthenticateFn              func(ctx context.Context, accessToken string) (account.Principal, error)
+	RefreshFn                   func(ctx context.Context, refreshToken string) (account.TokenPair, error)
+	EndBrowserSessionFn         func(ctx context.Context, p account.Principal) error
+	MyIdentitiesFn              func(ctx context.Context, p account.Principal) ([]latch.Identity, error)
+	HasPasswordFn               func(ctx context.Context, userID string) (bool, error)
+	PasswordRulesFn             func(ctx context.Context, tenantID string) string
+	SetOwnPasswordFn            func(ctx context.Context, p account.Principal, in account.SetOwnPasswordInput) error
+	PasswordLinkInfoFn          func(ctx context.Context, raw string) (account.LinkInfo, error)
+	SetPasswordWithLinkFn       func(ctx context.Context, in account.SetPasswordWithLinkInput) error
+	VerificationUserFn          func(ctx context.Context, verifyToken string) (latch.User, error)
+	VerifyAndSetPasswordFn      func(ctx context.Context, verifyToken, pw string) error
+	RequestRecoveryFn           func(ctx context.Context, email string) error
+	SignUpFn                    func(ctx context.Context, in account.SignUpInput) error
+	MyAppsFn                    func(ctx context.Context, userID string) ([]account.MyApp, error)
+	RevokeConsentFn             func(ctx context.Context, userID, appID string) error
+	AuthorizeAppFn              func(ctx context.Context, clientID string) (latch.App, error)
+	ConsentOfFn                 func(ctx context.Context, userID, appID string) (*latch.AppConsent, error)
+	GrantConsentFn              func(ctx context.Context, userID, appID string, scopes []string) (latch.AppConsent, error)
+	IssueAppCodeFn              func(ctx context.Context, in account.AppCodeRequest) (string, error)
+	CheckEndSessionFn           func(ctx context.Context, req account.EndSessionRequest) (account.EndSession, error)
+	MFAChallengeOfFn            func(ctx context.Context, mfaToken string) (account.MFAChallenge, error)
+	CompleteMFAFn               func(ctx context.Context, mfaToken string, proof account.FactorProof, clientIP string) (account.TokenPair, error)
+	BeginMFAPasskeyFn           func(ctx context.Context, mfaToken string) (account.PasskeyChallenge, error)
+	BeginPasskeySignInFn        func(ctx context.Context) (account.PasskeyChallenge, error)
+	FinishPasskeySignInFn       func(ctx context.Context, ceremony string, response []byte, clientIP string) (account.TokenPair, error)
+	BeginPasskeyRegistrationFn  func(ctx context.Context, p account.Principal) (account.PasskeyChallenge, error)
+	FinishPasskeyRegistrationFn func(ctx context.Context, p account.Principal, name, ceremony string, response []byte) (latch.Factor, error)
+	BeginStepUpPasskeyFn        func(ctx context.Context, p account.Principal) (account.PasskeyChallenge, error)
+	StepUpFn                    func(ctx context.Context, p account.Principal, proof account.FactorProof) (account.TokenPair, error)
+	EnrolTOTPFn                 func(ctx context.Context, p account.Principal, name string) (account.TOTPEnrolment, error)
+	ConfirmTOTPFn               func(ctx context.Context, p account.Principal, factorID, code string) error
+	MyFactorsFn                 func(ctx context.Context, p account.Principal) ([]latch.Factor, error)
+	RemoveFactorFn              func(ctx context.Context, p account.Principal, factorID string) error
+	RegenerateRecoveryCodesFn   func(ctx context.Context, p account.Principal) ([]string, error)
 }
 
 // missing reports a call the test did not expect, and answers it with an
@@ -257,6 +271,106 @@ func (f *fakeAccounts) CheckEndSession(ctx context.Context, req account.EndSessi
 		return account.EndSession{}, f.missing("CheckEndSession")
 	}
 	return f.CheckEndSessionFn(ctx, req)
+}
+
+func (f *fakeAccounts) MFAChallengeOf(ctx context.Context, mfaToken string) (account.MFAChallenge, error) {
+	if f.MFAChallengeOfFn == nil {
+		return account.MFAChallenge{}, f.missing("MFAChallengeOf")
+	}
+	return f.MFAChallengeOfFn(ctx, mfaToken)
+}
+
+func (f *fakeAccounts) CompleteMFA(ctx context.Context, mfaToken string, proof account.FactorProof, clientIP string) (account.TokenPair, error) {
+	if f.CompleteMFAFn == nil {
+		return account.TokenPair{}, f.missing("CompleteMFA")
+	}
+	return f.CompleteMFAFn(ctx, mfaToken, proof, clientIP)
+}
+
+func (f *fakeAccounts) BeginMFAPasskey(ctx context.Context, mfaToken string) (account.PasskeyChallenge, error) {
+	if f.BeginMFAPasskeyFn == nil {
+		return account.PasskeyChallenge{}, f.missing("BeginMFAPasskey")
+	}
+	return f.BeginMFAPasskeyFn(ctx, mfaToken)
+}
+
+func (f *fakeAccounts) BeginPasskeySignIn(ctx context.Context) (account.PasskeyChallenge, error) {
+	if f.BeginPasskeySignInFn == nil {
+		return account.PasskeyChallenge{}, f.missing("BeginPasskeySignIn")
+	}
+	return f.BeginPasskeySignInFn(ctx)
+}
+
+func (f *fakeAccounts) FinishPasskeySignIn(ctx context.Context, ceremony string, response []byte, clientIP string) (account.TokenPair, error) {
+	if f.FinishPasskeySignInFn == nil {
+		return account.TokenPair{}, f.missing("FinishPasskeySignIn")
+	}
+	return f.FinishPasskeySignInFn(ctx, ceremony, response, clientIP)
+}
+
+func (f *fakeAccounts) BeginPasskeyRegistration(ctx context.Context, p account.Principal) (account.PasskeyChallenge, error) {
+	if f.BeginPasskeyRegistrationFn == nil {
+		return account.PasskeyChallenge{}, f.missing("BeginPasskeyRegistration")
+	}
+	return f.BeginPasskeyRegistrationFn(ctx, p)
+}
+
+func (f *fakeAccounts) FinishPasskeyRegistration(ctx context.Context, p account.Principal, name, ceremony string, response []byte) (latch.Factor, error) {
+	if f.FinishPasskeyRegistrationFn == nil {
+		return latch.Factor{}, f.missing("FinishPasskeyRegistration")
+	}
+	return f.FinishPasskeyRegistrationFn(ctx, p, name, ceremony, response)
+}
+
+func (f *fakeAccounts) BeginStepUpPasskey(ctx context.Context, p account.Principal) (account.PasskeyChallenge, error) {
+	if f.BeginStepUpPasskeyFn == nil {
+		return account.PasskeyChallenge{}, f.missing("BeginStepUpPasskey")
+	}
+	return f.BeginStepUpPasskeyFn(ctx, p)
+}
+
+func (f *fakeAccounts) StepUp(ctx context.Context, p account.Principal, proof account.FactorProof) (account.TokenPair, error) {
+	if f.StepUpFn == nil {
+		return account.TokenPair{}, f.missing("StepUp")
+	}
+	return f.StepUpFn(ctx, p, proof)
+}
+
+func (f *fakeAccounts) EnrolTOTP(ctx context.Context, p account.Principal, name string) (account.TOTPEnrolment, error) {
+	if f.EnrolTOTPFn == nil {
+		return account.TOTPEnrolment{}, f.missing("EnrolTOTP")
+	}
+	return f.EnrolTOTPFn(ctx, p, name)
+}
+
+func (f *fakeAccounts) ConfirmTOTP(ctx context.Context, p account.Principal, factorID, code string) error {
+	if f.ConfirmTOTPFn == nil {
+		return f.missing("ConfirmTOTP")
+	}
+	return f.ConfirmTOTPFn(ctx, p, factorID, code)
+}
+
+// MyFactors lists none unless the test says otherwise: every account page
+// lists the factors, and most tests are about something else.
+func (f *fakeAccounts) MyFactors(ctx context.Context, p account.Principal) ([]latch.Factor, error) {
+	if f.MyFactorsFn == nil {
+		return nil, nil
+	}
+	return f.MyFactorsFn(ctx, p)
+}
+
+func (f *fakeAccounts) RemoveFactor(ctx context.Context, p account.Principal, factorID string) error {
+	if f.RemoveFactorFn == nil {
+		return f.missing("RemoveFactor")
+	}
+	return f.RemoveFactorFn(ctx, p, factorID)
+}
+
+func (f *fakeAccounts) RegenerateRecoveryCodes(ctx context.Context, p account.Principal) ([]string, error) {
+	if f.RegenerateRecoveryCodesFn == nil {
+		return nil, f.missing("RegenerateRecoveryCodes")
+	}
+	return f.RegenerateRecoveryCodesFn(ctx, p)
 }
 
 // plainSealer is an httpx.Sealer that seals nothing: the purpose and the

@@ -34,6 +34,9 @@ var templateFiles embed.FS
 //go:embed static/latch.css
 var stylesheet []byte
 
+//go:embed static/passkeys.js
+var passkeysScript []byte
+
 var templates = template.Must(template.New("pages").Funcs(template.FuncMap{"field": newField}).ParseFS(templateFiles, "templates/*.html"))
 
 // DefaultProduct is the name the pages give the product when
@@ -107,6 +110,13 @@ func (p *Pages) Register(mux httpx.Mux) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		_, _ = w.Write(stylesheet)
 	})
+	mux.HandleFunc("GET /static/passkeys.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		_, _ = w.Write(passkeysScript)
+	})
+	p.registerFactors(mux)
 }
 
 // view is what every template gets.
@@ -138,8 +148,11 @@ type view struct {
 	Scopes  []string
 	// Apps are the account page's apps with access; AppsError says why
 	// they are not listed.
-	Apps       []appRow
-	AppsError  string
+	Apps      []appRow
+	AppsError string
+	// Second factors (factors.go): the factor step's offers, the account
+	// page's factors, a TOTP enrolment, new recovery codes.
+	mfaView
 	status     int
 	formTarget string // an extra origin forms may lead to (CSP form-action)
 }
@@ -154,6 +167,7 @@ type field struct {
 	Value, Error                  string
 	Required                      bool
 	DescribedBy                   string
+	InputMode                     string // "numeric" for a one-time code
 }
 
 // newField is the template function "field": the input called id of v's
@@ -161,6 +175,9 @@ type field struct {
 // password); optional inputs are those not required.
 func newField(v *view, id, label, typ, autocomplete string, required bool) field {
 	f := field{ID: id, Label: label, Type: typ, Autocomplete: autocomplete, Required: required, Error: v.FieldErrors[id]}
+	if autocomplete == "one-time-code" {
+		f.InputMode = "numeric"
+	}
 	switch id {
 	case "email":
 		f.Value = v.Email
@@ -187,6 +204,10 @@ func formFields(name string) []string {
 	switch name {
 	case "login.html":
 		return []string{"email", "password"}
+	case "factor.html", "stepup.html":
+		return []string{"code", "recovery_code"}
+	case "totp.html":
+		return []string{"code"}
 	case "signup.html":
 		return []string{"email", "first_name", "last_name"}
 	case "recover.html":
@@ -194,7 +215,7 @@ func formFields(name string) []string {
 	case "setpassword.html":
 		return []string{"password", "password_confirmation"}
 	case "account.html":
-		return []string{"current_password", "password", "password_confirmation"}
+		return []string{"current_password", "password", "password_confirmation", "totp_name", "passkey_name"}
 	}
 	return nil
 }
@@ -232,7 +253,22 @@ func (p *Pages) page(h func(w http.ResponseWriter, r *http.Request) (string, *vi
 			formAction += " " + v.formTarget
 		}
 		hd := w.Header()
-		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
+		// Script only on the pages with a passkey ceremony, and only
+		// Latch's own file; a data: image only on the page that shows a
+		// TOTP enrolment's QR code (an image runs nothing).
+		script, img := "", "img-src 'self'"
+		if v.Scripts {
+			script = "script-src 'self'; connect-src 'self'; "
+		}
+		if v.QR != "" {
+			img += " data:"
+		}
+		hd.Set("Content-Security-Policy", "default-src 'none'; "+script+"style-src 'self'; "+img+"; form-action "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
+		if v.noStore {
+			// A secret, recovery codes, or a step that holds a token:
+			// never kept by a cache or the back button's copy.
+			hd.Set("Cache-Control", "no-store")
+		}
 		hd.Set("X-Frame-Options", "DENY")
 		// Not the service's no-referrer: with it, browsers send "Origin:
 		// null" on the page's own form POSTs (Fetch, "append a request
@@ -374,6 +410,12 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, f loginFlow,
 	if problem := p.offerSignIns(w, f, v); problem != nil {
 		return "message.html", problem
 	}
+	// A passkey signs in to Latch's own pages and to an OpenID app's
+	// request; the legacy app flow's code is for a password only.
+	v.UsernameAutocomplete = "username"
+	if !f.forApp() {
+		v.PasskeySignIn, v.Scripts, v.UsernameAutocomplete = true, true, "username webauthn"
+	}
 	return "login.html", v
 }
 
@@ -491,6 +533,9 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request) (string, *vi
 		return "", nil
 	}
 	pair, err := p.cfg.Accounts.Login(httpx.Context(r), in)
+	if needsFactor(err) {
+		return p.startFactorStep(w, r, pair, nil)
+	}
 	if err != nil {
 		return p.loginFailed(w, r, f, email, err)
 	}
@@ -510,6 +555,10 @@ func (p *Pages) loginFailed(w http.ResponseWriter, r *http.Request, f loginFlow,
 		return p.renderLogin(w, r, f, email, unavailableText, http.StatusServiceUnavailable)
 	case le.Kind == latch.KindForbidden && le.Code == latch.CodePasswordChangeRequired:
 		return p.renderLogin(w, r, f, email, "Your administrator requires a new password before you sign in: use \"Forgot your password?\" to choose one.", http.StatusForbidden)
+	case le.Code == latch.CodeMFARequired || le.Code == latch.CodeMFAEnrolmentRequired:
+		// An app's legacy code flow has no factor step: the account's
+		// second factor is asked for on Latch's own pages only.
+		return p.renderLogin(w, r, f, email, "This account uses a second factor, which this app's sign-in cannot ask for. Sign in to the app another way, or ask its developer.", http.StatusForbidden)
 	}
 	switch le.Kind {
 	case latch.KindUnauthenticated, latch.KindForbidden:
@@ -547,6 +596,12 @@ func (p *Pages) loginComplete(w http.ResponseWriter, r *http.Request) (string, *
 		return p.message(http.StatusBadRequest, "Sign-in problem", "This sign-in expired or was started in another browser. Start again.")
 	}
 	pair, err := p.cfg.Accounts.RedeemAuthorizationCode(httpx.Context(r), q.Get("code"), ps.Verifier, p.cfg.PublicURL+CompletePath)
+	if needsFactor(err) {
+		if ps.Authorize != nil && !p.cfg.Accounts.FlowLive(ps.Authorize.Expires) {
+			return p.flowExpired()
+		}
+		return p.startFactorStep(w, r, pair, ps.Authorize)
+	}
 	if latch.IsKind(err, latch.KindForbidden) && latch.IsCode(err, latch.CodePasswordChangeRequired) {
 		// A provider sign-in is no way around the administrator's
 		// change_at_next_login; the page has no form for the change-only
@@ -591,6 +646,9 @@ func (p *Pages) authorizeLoginSubmit(w http.ResponseWriter, r *http.Request) (st
 	f := loginFlow{Authorize: &flow}
 	email := r.PostFormValue("email")
 	pair, err := p.cfg.Accounts.Login(httpx.Context(r), account.LoginInput{Email: email, Password: r.PostFormValue("password"), ClientIP: httpx.ClientIP(r)})
+	if needsFactor(err) {
+		return p.startFactorStep(w, r, pair, &flow)
+	}
 	if err != nil {
 		return p.loginFailed(w, r, f, email, err)
 	}
@@ -697,6 +755,7 @@ func (p *Pages) accountView(r *http.Request, pr account.Principal) *view {
 	v.Identities, _ = p.cfg.Accounts.MyIdentities(r.Context(), pr)
 	v.HasPassword, _ = p.cfg.Accounts.HasPassword(r.Context(), pr.User.ID)
 	p.appsList(r, pr, v)
+	p.factorList(r, pr, v)
 	return v
 }
 
@@ -715,6 +774,8 @@ func (p *Pages) accountPage(w http.ResponseWriter, r *http.Request) (string, *vi
 		v.Notice = "Your password is saved. You can now sign in with your email and password."
 	case q.Get("revoked") == "1":
 		v.Notice = "Access removed. The app must ask for your permission the next time you sign in to it."
+	default:
+		v.Notice = factorNotice(q)
 	}
 	return "account.html", v
 }
@@ -751,6 +812,9 @@ func (p *Pages) setPassword(w http.ResponseWriter, r *http.Request) (string, *vi
 	}
 	if down(w, err) {
 		return p.unavailable("Account")
+	}
+	if latch.IsCode(err, latch.CodeStepUpRequired) {
+		return p.stepUpPage(w, r, pr, stepUpPassword, "", "", "", 0)
 	}
 	v := p.accountView(r, pr)
 	le := latch.AsError(err)

@@ -120,7 +120,11 @@ func TestPagesRefuseCrossOriginPosts(t *testing.T) {
 		body, _ := io.ReadAll(res.Body)
 		return res.StatusCode, string(body)
 	}
-	routes := []string{"/login", "/account/password", "/logout", "/set-password", "/verify", "/recover", "/signup", "/oauth2/consent", "/account/apps/revoke"}
+	routes := []string{"/login", "/account/password", "/logout", "/set-password", "/verify", "/recover", "/signup", "/oauth2/consent", "/account/apps/revoke",
+		// Second factors, and the passkey ceremonies' options (JSON).
+		"/login/factor", "/login/enrol", "/login/enrol/confirm", "/login/enrol/passkey", "/login/enrol/passkey/options", "/login/passkey", "/account/totp", "/account/totp/confirm", "/account/passkeys",
+		"/account/factors/remove", "/account/recovery-codes", "/account/step-up",
+		"/login/passkey/options", "/login/factor/passkey/options", "/account/passkeys/options", "/account/step-up/passkey/options"}
 	for _, hostile := range []map[string]string{
 		{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
 		{"Sec-Fetch-Site": "same-site", "Origin": "https://sub." + srv.Listener.Addr().String()},
