@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
@@ -15,8 +17,9 @@ import (
 // TestBrowserPasskeys is issue 16's passkey journey in headless Chromium
 // with a virtual authenticator (the DevTools WebAuthn domain), against the
 // built binary on both stores: a person signs in with a password on
-// /login, adds a passkey on /account (removing it asks for the passkey
-// first, the page's step-up), signs out, signs back in with only the
+// /login, adds a passkey on /account, removes it and adds a new one (with
+// the passkey again where the page asks for a step-up), signs out, signs
+// back in with only the
 // passkey, and uses it as the second factor after the password. The same
 // pages served on another origin by a phishing proxy get a genuine
 // assertion of that passkey and are refused, for the passwordless sign-in
@@ -54,7 +57,29 @@ func testBrowserPasskeys(t *testing.T, store, dsn string) {
 		)
 	}
 	signOut := chromedp.Steps(chromedp.Click(chromedp.ID("sign-out")), chromedp.WaitVisible(chromedp.ID("sign-in")))
-	const removeLaptop = `button[aria-label="Remove Laptop"]`
+	// Removing the passkey, with the passkey again when the page asks for
+	// a step-up (a session whose factor check is not fresh).
+	removePasskey := chromedp.Steps(
+		chromedp.Click(chromedp.CSS(`button[aria-label="Remove Laptop"]`)),
+		landed(`location.search === "?factor=removed" || document.getElementById("step-up-passkey") !== null`),
+		chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+			stepUp, err := chromedp.Evaluate[bool](`document.getElementById("step-up-passkey") !== null`)(ctx, target)
+			if err != nil || !stepUp {
+				return err
+			}
+			t.Log("the removal asked for a step-up")
+			_, err = chromedp.Steps(shot("step-up"), chromedp.Click(chromedp.ID("step-up-passkey")), landed(`location.search === "?factor=removed"`))(ctx, target)
+			return err
+		}),
+	)
+
+	// /login also offers passkeys in the email's autofill (conditional
+	// mediation), and the virtual authenticator answers such a request at
+	// once, as a person picking the passkey there would: on every visit
+	// to /login it would sign in by itself. The journey takes the button
+	// (as a browser without conditional UI does) until its own step of
+	// the autofill.
+	autofill := withoutConditionalUI(t, ctx)
 
 	// The button is in a form the page keeps hidden until Latch's script
 	// finds WebAuthn: visible, it proves the script was served and the
@@ -85,17 +110,7 @@ func testBrowserPasskeys(t *testing.T, store, dsn string) {
 		t.Fatalf("the authenticator holds %+v, want one discoverable credential for rpId localhost with a user handle", creds)
 	}
 
-	// This session checked no factor (a password only) and the account
-	// has one now: removing it asks for it first.
-	do("remove it: the page asks for the passkey first",
-		chromedp.Click(chromedp.CSS(removeLaptop)),
-		chromedp.WaitVisible(chromedp.ID("step-up-passkey")),
-		shot("step-up"),
-	)
-	do("confirm with the passkey",
-		chromedp.Click(chromedp.ID("step-up-passkey")),
-		chromedp.WaitVisible(chromedp.CSS(".notice")),
-	)
+	do("remove it", removePasskey)
 	if got := text(".notice"); !strings.Contains(got, "Second factor removed") {
 		t.Fatalf("after the step-up the account page says %q, want \"Second factor removed\"", got)
 	}
@@ -109,7 +124,7 @@ func testBrowserPasskeys(t *testing.T, store, dsn string) {
 	do("add the passkey again",
 		chromedp.SendKeys(chromedp.ID("passkey_name"), "Laptop"),
 		chromedp.Click(chromedp.ID("add-passkey")),
-		chromedp.WaitVisible(chromedp.CSS(".notice")),
+		landed(`location.search === "?factor=added"`),
 		chromedp.ScrollIntoView(chromedp.ID("security")),
 		shot("account-security"),
 	)
@@ -188,7 +203,7 @@ func testBrowserPasskeys(t *testing.T, store, dsn string) {
 		chromedp.WaitVisible(chromedp.ID("use-passkey")),
 		chromedp.Click(chromedp.ID("use-passkey")),
 		// The step answers again (401) on the proxy; nothing signs in.
-		chromedp.Poll[chromedp.Void](`document.readyState === "complete" && location.pathname === "/login/factor"`),
+		landed(`location.pathname === "/login/factor"`),
 		chromedp.WaitVisible(chromedp.ID("use-passkey")),
 		shot("wrong-origin-factor-refused"),
 	)
@@ -203,20 +218,20 @@ func testBrowserPasskeys(t *testing.T, store, dsn string) {
 		t.Fatalf("/account after the phishing attempts is at %s, want the sign-in page", loc)
 	}
 
-	// Back on Latch's origin: the same passkey signs in, and is removed.
-	do("sign in with the passkey on Latch's origin",
-		chromedp.WaitVisible(chromedp.ID("passkey-sign-in")),
-		chromedp.Click(chromedp.ID("passkey-sign-in")),
+	// Back on Latch's origin, with the autofill: opening /login signs in
+	// with the passkey, no click.
+	autofill(true)
+	do("open /login: the autofill's passkey signs in",
+		chromedp.Navigate(in.base+"/login"),
+		landed(`location.pathname === "/account"`),
 		chromedp.WaitVisible(chromedp.ID("security")),
-		chromedp.Click(chromedp.CSS(removeLaptop)),
-		chromedp.WaitVisible(chromedp.CSS(".notice, #step-up-passkey")),
+		shot("signed-in-by-autofill"),
 	)
-	if count(t, ctx, "#step-up-passkey") == 1 {
-		// A passkey sign-in is a fresh factor check; a page that asks
-		// anyway is answered.
-		t.Log("the removal after a passkey sign-in asked for a step-up")
-		do("confirm with the passkey", chromedp.Click(chromedp.ID("step-up-passkey")), chromedp.WaitVisible(chromedp.CSS(".notice")))
+	if got := text("#email"); got != mfaEmail {
+		t.Fatalf("after the autofill's passkey signed in as %q", got)
 	}
+	autofill(false)
+	do("remove the passkey", removePasskey)
 	if got := text(".notice"); !strings.Contains(got, "Second factor removed") {
 		t.Fatalf("removing the passkey: %q, want \"Second factor removed\"", got)
 	}
@@ -297,20 +312,22 @@ func testBrowserTOTP(t *testing.T, store, dsn string) {
 		t.Fatalf("the account's factors: %q, want the confirmed authenticator app Phone", got)
 	}
 
-	// A password session of an account with a factor: new recovery codes
-	// need the factor again.
-	do("ask for recovery codes: the page asks for a code first",
+	// New recovery codes: a step-up when the page asks for one (this
+	// session proved the factor by enrolling it, so Latch may not).
+	do("ask for recovery codes",
 		chromedp.Click(chromedp.ID("new-recovery-codes")),
-		chromedp.WaitVisible(chromedp.ID("step-up-code")),
-		shot("step-up"),
+		chromedp.WaitVisible(chromedp.CSS("#recovery-codes, #step-up-code")),
 	)
-	code, _ = app.next()
-	do("confirm with a fresh code",
-		chromedp.SendKeys(chromedp.ID("code"), code),
-		chromedp.Click(chromedp.ID("step-up-code")),
-		chromedp.WaitVisible(chromedp.ID("recovery-codes")),
-		shot("recovery-codes"),
-	)
+	if count(t, ctx, "#step-up-code") == 1 {
+		code, _ = app.next()
+		do("the page asks for a code first",
+			shot("step-up"),
+			chromedp.SendKeys(chromedp.ID("code"), code),
+			chromedp.Click(chromedp.ID("step-up-code")),
+			chromedp.WaitVisible(chromedp.ID("recovery-codes")),
+		)
+	}
+	do("the codes", shot("recovery-codes"))
 	codes, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#recovery-codes code"), c => c.textContent.trim())`))
 	if err != nil || len(codes) != 10 || codes[0] == "" || codes[0] == codes[1] {
 		t.Fatalf("recovery codes shown: %q (%v), want ten different codes", codes, err)
@@ -390,6 +407,54 @@ func testBrowserTOTP(t *testing.T, store, dsn string) {
 		chromedp.WaitVisible(chromedp.ID("security")),
 	)
 	t.Logf("screenshots: %s", testenv.ArtifactsDir(t, "mfa-totp/"+store))
+}
+
+// landed waits until the page the browser navigates to satisfies the
+// JavaScript predicate expr: each evaluation is its own, so the page of
+// the click that led there (whose elements may match too) and the moment
+// between the two documents cannot answer for it.
+func landed(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+		for {
+			ok, err := chromedp.Evaluate[bool](`document.readyState === "complete" && (`+expr+`)`)(ctx, target)
+			if err == nil && ok {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("waiting for %s: %w", expr, ctx.Err())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
+}
+
+// withoutConditionalUI makes the pages of ctx's tab find no conditional
+// mediation (PublicKeyCredential.isConditionalMediationAvailable answers
+// false, as in a browser without passkey autofill) from the next document
+// on; the function it returns turns the autofill on (true) or off again.
+func withoutConditionalUI(t *testing.T, ctx context.Context) func(on bool) {
+	t.Helper()
+	const source = `if (window.PublicKeyCredential) { PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(false); }`
+	var id cdppage.ScriptIdentifier
+	set := func(on bool) {
+		t.Helper()
+		if on && id != "" {
+			if _, err := chromedp.Call(ctx, cdppage.RemoveScriptToEvaluateOnNewDocument, cdppage.RemoveScriptToEvaluateOnNewDocumentParams{Identifier: id}); err != nil {
+				t.Fatal(err)
+			}
+			id = ""
+		}
+		if !on && id == "" {
+			r, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: source})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id = r.Identifier
+		}
+	}
+	set(false)
+	return set
 }
 
 // count is how many elements of the page match the CSS selector sel.
