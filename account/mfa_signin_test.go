@@ -140,7 +140,6 @@ func TestMFASignInWithTOTP(t *testing.T) {
 	})
 }
 
-
 func TestMFASignInWithRecoveryCode(t *testing.T) {
 	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
 		ctx := t.Context()
