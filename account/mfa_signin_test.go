@@ -332,3 +332,37 @@ func TestMFAPasswordChangedDuringStep(t *testing.T) {
 		}
 	})
 }
+
+// TestMFACodeRedemption: the one-time code of a password sign-in (the
+// native provider flow's, or the sign-in page's) redeems into the factor
+// step, not a session.
+func TestMFACodeRedemption(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := t.Context()
+		email := "mfa-code@example.com"
+		_, e := mfaUser(t, h, email)
+		u, verified, err := h.Accounts.AuthenticatePassword(ctx, account.LoginInput{Email: email, Password: mfaPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const redirect = "https://app.example/cb"
+		verifier := "a-verifier-of-enough-length-for-pkce-0123456789"
+		code, err := h.Accounts.IssueAuthorizationCode(ctx, u, challengeOf(verifier), redirect, verified)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending, err := h.Accounts.RedeemAuthorizationCode(ctx, code, verifier, redirect)
+		wantMFAError(t, "RedeemAuthorizationCode(account with a factor)", err, latch.KindForbidden, latch.CodeMFARequired)
+		if pending.RefreshToken != "" || !slices.Equal(pending.Scopes, []string{latch.ScopeMFAPending}) {
+			t.Fatalf("pending pair = %+v", pending)
+		}
+		full, err := h.Accounts.CompleteMFA(ctx, pending.AccessToken, account.FactorProof{TOTPCode: codeAt(t, e.Secret, h.Clock.Now())}, "")
+		if err != nil {
+			t.Fatalf("CompleteMFA: %v", err)
+		}
+		fp, err := h.Accounts.Authenticate(ctx, full.AccessToken)
+		if err != nil || !slices.Equal(fp.Session.AMR, []string{account.AMRPassword, account.AMROTP, account.AMRMFA}) {
+			t.Errorf("AMR = %v, %v; want [pwd otp mfa]", fp.Session.AMR, err)
+		}
+	})
+}
