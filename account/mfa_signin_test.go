@@ -1,6 +1,7 @@
 package account_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -365,4 +366,63 @@ func TestMFACodeRedemption(t *testing.T) {
 			t.Errorf("AMR = %v, %v; want [pwd otp mfa]", fp.Session.AMR, err)
 		}
 	})
+}
+
+// credentialHookStore runs hook (once) before the first Credential read
+// after it is armed: a password change landing inside CompleteMFA, after
+// its pending session was authenticated.
+type credentialHookStore struct {
+	latch.Store
+	hook func()
+}
+
+func (s *credentialHookStore) Credential(ctx context.Context, userID string) (latch.Credential, error) {
+	if h := s.hook; h != nil {
+		s.hook = nil
+		h()
+	}
+	return s.Store.Credential(ctx, userID)
+}
+
+// TestMFAPasswordChangedWhileCompleting: a password change that commits
+// while CompleteMFA runs (after the mfa token was checked) still leaves
+// no session of the old password: the pending session is checked live
+// again after the credential is read.
+func TestMFAPasswordChangedWhileCompleting(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			store := &credentialHookStore{Store: b.Open(t)}
+			h := testenv.NewHarness(t, store)
+			ctx := t.Context()
+			email := "mfa-race-inside@example.com"
+			u := h.PasswordUser(t, email, mfaPassword, "", false)
+			pair, err := h.Accounts.Login(ctx, account.LoginInput{Email: email, Password: mfaPassword})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := h.Accounts.Authenticate(ctx, pair.AccessToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := enrolConfirmed(t, h, p)
+			h.Clock.Advance(time.Minute)
+			pending := pendingLogin(t, h, email)
+			np := "a password set meanwhile"
+			store.hook = func() {
+				if err := h.Accounts.AdminSetPassword(ctx, account.Operator(""), account.AdminSetPasswordInput{
+					User: account.UserRef{ID: u.ID}, Password: &np, Confirmation: &np,
+				}); err != nil {
+					t.Errorf("AdminSetPassword: %v", err)
+				}
+			}
+			_, err = h.Accounts.CompleteMFA(ctx, pending.AccessToken, account.FactorProof{TOTPCode: codeAt(t, e.Secret, h.Clock.Now())}, "")
+			if !latch.IsKind(err, latch.KindUnauthenticated) {
+				t.Errorf("CompleteMFA with a password change inside = %v, want Unauthenticated", err)
+			}
+			if store.hook != nil {
+				t.Fatal("the password change did not happen inside CompleteMFA")
+			}
+		})
+	}
 }
