@@ -94,4 +94,9 @@ const (
 	AuditRecoveryRegenerate = "recovery.regenerate"
 	AuditRecoveryUse        = "recovery.use"
 	AuditMFAFailure         = "mfa.failure"
+	// AuditLoginMFARequired: the first factor was right; the only session
+	// started is the pending one of the factor step.
+	AuditLoginMFARequired = "login.mfa_required"
+	// AuditStepUp: a signed-in user checked a factor again.
+	AuditStepUp = "login.step_up"
 )
