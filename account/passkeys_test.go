@@ -39,6 +39,9 @@ type softKey struct {
 	origin string // clientDataJSON origin (default passkeyPublicURL)
 	rpID   string // the RP id hashed into authenticator data (default latch.test)
 	noUV   bool   // user verification not performed
+	// noCounter is an authenticator that keeps no sign count (always 0,
+	// as many platform passkeys).
+	noCounter bool
 }
 
 func newSoftKey(t *testing.T) *softKey {
@@ -162,7 +165,9 @@ func (k *softKey) create(t *testing.T, c account.PasskeyChallenge) []byte {
 func (k *softKey) get(t *testing.T, c account.PasskeyChallenge) []byte {
 	t.Helper()
 	o := parseOptions(t, c)
-	k.count++
+	if !k.noCounter {
+		k.count++
+	}
 	ad := k.authData(false)
 	cd := k.clientData("webauthn.get", o.PublicKey.Challenge)
 	h := sha256.Sum256(cd)
@@ -548,6 +553,38 @@ func TestPasskeySignInFailuresLimitedPerAddress(t *testing.T) {
 		s, _ = h.Accounts.BeginPasskeySignIn(ctx)
 		if _, err := h.Accounts.FinishPasskeySignIn(ctx, s.Ceremony, k.get(t, s), "198.51.100.8"); err != nil {
 			t.Errorf("FinishPasskeySignIn(other address) = %v", err)
+		}
+	})
+}
+
+// TestPasskeyReplayWithoutCounter: an authenticator whose count stays 0
+// gives no clone signal; the single-use challenge alone refuses a replay.
+func TestPasskeyReplayWithoutCounter(t *testing.T) {
+	forEachPasskeyBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := t.Context()
+		p := principal(t, h, "passkey-zero@example.com")
+		k, f := registerPasskey(t, h, p)
+		k.noCounter = true
+		s, _ := h.Accounts.BeginPasskeySignIn(ctx)
+		resp := k.get(t, s)
+		if _, err := h.Accounts.FinishPasskeySignIn(ctx, s.Ceremony, resp, "192.0.2.5"); err != nil {
+			t.Fatalf("FinishPasskeySignIn: %v", err)
+		}
+		_, err := h.Accounts.FinishPasskeySignIn(ctx, s.Ceremony, resp, "192.0.2.5")
+		wantMFAError(t, "FinishPasskeySignIn(replay, count 0)", err, latch.KindUnauthenticated, latch.CodeInvalidCredentials)
+		c, _ := h.Accounts.BeginStepUpPasskey(ctx, p)
+		resp = k.get(t, c)
+		if _, err := h.Accounts.VerifyPasskeyAssertion(ctx, p.User, c.Ceremony, resp); err != nil {
+			t.Fatalf("VerifyPasskeyAssertion: %v", err)
+		}
+		_, err = h.Accounts.VerifyPasskeyAssertion(ctx, p.User, c.Ceremony, resp)
+		wantMFAError(t, "VerifyPasskeyAssertion(replay, count 0)", err, latch.KindInvalid, account.CodeInvalidMFACode)
+		// Count 0 throughout is not a clone warning.
+		if n := auditCount(t, h, latch.AuditPasskeyClone, p.User.ID); n != 0 {
+			t.Errorf("passkey.clone_warning events = %d, want 0", n)
+		}
+		if got, _ := h.Store.FactorByID(ctx, f.ID); got.SignCount != 0 || got.LastUsedAt == nil {
+			t.Errorf("passkey = %+v; want count 0, used", got)
 		}
 	})
 }
