@@ -337,7 +337,30 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p Principal, na
 		}
 		return latch.Factor{}, err
 	}
+	s.passkeyAddedNotice(ctx, p.User)
 	return f, nil
+}
+
+// passkeyAddedNotice tells the account's owner that a passkey was added.
+// It is queued once the passkey is stored (CreateFactor takes no mail), so
+// a failure to queue it cannot undo the registration the person just
+// completed: it is logged at error level instead, with the user, for the
+// operator.
+func (s *Service) passkeyAddedNotice(ctx context.Context, user latch.User) {
+	if s.cfg.MailOff {
+		return
+	}
+	m, err := s.newMail(user.Email, latch.MailPasskeyAdded, map[string]string{
+		"email": user.Email, "first_name": user.FirstName, "login_url": s.url("/login", nil),
+	})
+	if err == nil {
+		err = s.store.EnqueueMail(ctx, m)
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "the notice of a new passkey was not queued", "user_id", user.ID, "error", err)
+		return
+	}
+	s.mailQueued(&m)
 }
 
 // passkeyRefusal is why go-webauthn refused a response, for a debug log

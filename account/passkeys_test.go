@@ -245,6 +245,20 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 		if n := auditCount(t, h, latch.AuditFactorEnrol, p.User.ID); n != 1 {
 			t.Errorf("factor.enrol events = %d, want 1", n)
 		}
+		// The owner is told, at the account's address.
+		mail, err := h.Store.MailMessages(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		notices := 0
+		for _, m := range mail {
+			if m.Template == latch.MailPasskeyAdded && m.To == p.User.Email {
+				notices++
+			}
+		}
+		if notices != 1 {
+			t.Errorf("passkey_added notices = %d of %d messages, want 1", notices, len(mail))
+		}
 		// The same registration again: its ceremony was used.
 		_, err = h.Accounts.FinishPasskeyRegistration(ctx, p, "", c.Ceremony, k.create(t, c))
 		wantMFAError(t, "FinishPasskeyRegistration(replay)", err, latch.KindInvalid, account.CodeInvalidPasskey)
