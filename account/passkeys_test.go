@@ -602,3 +602,30 @@ func TestPasskeyReplayWithoutCounter(t *testing.T) {
 		}
 	})
 }
+
+// TestPasskeyChallengesPurged: the janitor deletes expired ceremonies'
+// challenges with the other one-time codes.
+func TestPasskeyChallengesPurged(t *testing.T) {
+	forEachPasskeyBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := t.Context()
+		for range 3 {
+			if _, err := h.Accounts.BeginPasskeySignIn(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h.Clock.Advance(6 * time.Minute)
+		if _, err := h.Accounts.BeginPasskeySignIn(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Accounts.PurgeEndedSessions(ctx, 7*24*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := h.Store.PurgeWebAuthnChallenges(ctx, h.Clock.Now(), 100); err != nil || n != 0 {
+			t.Errorf("expired challenges left after the janitor: %d, %v", n, err)
+		}
+		// The live one was kept.
+		if n, err := h.Store.PurgeWebAuthnChallenges(ctx, h.Clock.Now().Add(10*time.Minute), 100); err != nil || n != 1 {
+			t.Errorf("live challenges purged: %d left, %v; want 1", n, err)
+		}
+	})
+}
