@@ -368,9 +368,7 @@ func TestPasskeyAsSecondFactor(t *testing.T) {
 		other := principal(t, h, "passkey-mfa-other@example.com")
 		otherKey, _ := registerPasskey(t, h, other)
 
-		// A full session is not an mfa token.
-		full, _ := h.OAuthUser(t, "passkey-mfa-full@example.com")
-		_ = full
+		// Only a pending session is an mfa token.
 		_, err := h.Accounts.BeginMFAPasskey(ctx, "not-a-token")
 		wantMFAError(t, "BeginMFAPasskey(garbage)", err, latch.KindUnauthenticated, latch.CodeInvalidToken)
 		_, pair := h.OAuthUser(t, "passkey-mfa-session@example.com")
