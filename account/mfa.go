@@ -88,50 +88,6 @@ type PasskeyChallenge struct {
 	Ceremony string
 }
 
-// BeginMFAPasskey starts a passkey assertion for the factor step of an
-// mfa token: allowCredentials lists the user's passkeys.
-func (s *Service) BeginMFAPasskey(ctx context.Context, mfaToken string) (PasskeyChallenge, error) {
-	return PasskeyChallenge{}, errNotBuilt
-}
-
-// BeginPasskeySignIn starts a passwordless sign-in: a discoverable
-// credential assertion (empty allowCredentials, user verification
-// required), for the conditional UI of /login or a button.
-func (s *Service) BeginPasskeySignIn(ctx context.Context) (PasskeyChallenge, error) {
-	return PasskeyChallenge{}, errNotBuilt
-}
-
-// FinishPasskeySignIn completes a passwordless sign-in: the assertion must
-// answer the ceremony's challenge (once), be signed by a registered
-// passkey whose user handle names its account, with user verification,
-// from LATCH_PUBLIC_URL's origin. It starts a session with AMR hwk, user
-// and mfa (a passkey with user verification is two factors). Failures are
-// Unauthenticated invalid_credentials, whatever the cause, and count
-// against the per-address limit.
-func (s *Service) FinishPasskeySignIn(ctx context.Context, ceremony string, response []byte, clientIP string) (TokenPair, error) {
-	return TokenPair{}, errNotBuilt
-}
-
-// BeginPasskeyRegistration starts registering a passkey for the signed-in
-// user (a full session, or a pending one whose step is enrolment):
-// resident key required, user verification preferred, the user's
-// existing passkeys excluded.
-func (s *Service) BeginPasskeyRegistration(ctx context.Context, p Principal) (PasskeyChallenge, error) {
-	return PasskeyChallenge{}, errNotBuilt
-}
-
-// FinishPasskeyRegistration stores the passkey the browser created as a
-// confirmed factor named name (audited, the user notified by email).
-func (s *Service) FinishPasskeyRegistration(ctx context.Context, p Principal, name, ceremony string, response []byte) (latch.Factor, error) {
-	return latch.Factor{}, errNotBuilt
-}
-
-// BeginStepUpPasskey starts a passkey assertion for a step-up of the
-// signed-in user.
-func (s *Service) BeginStepUpPasskey(ctx context.Context, p Principal) (PasskeyChallenge, error) {
-	return PasskeyChallenge{}, errNotBuilt
-}
-
 // AdminResetFactors removes every factor and recovery code of a user
 // (audited, the user notified by email): an administrator's way out for a
 // person who lost their authenticator and their codes.

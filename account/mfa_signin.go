@@ -35,15 +35,6 @@ func (s *Service) factorPolicyOrDefault(ctx context.Context, tenantID string) (s
 	return signInFactorPolicy{}, nil
 }
 
-// verifyPasskeyAssertion checks a passkey assertion answering ceremony
-// for one of user's passkeys and returns that passkey.
-//
-// Stub: account/passkeys.go replaces it (the passkeys helper deletes this
-// one when merging). Until then no passkey proves anything.
-func (s *Service) verifyPasskeyAssertion(ctx context.Context, user latch.User, ceremony string, response []byte) (latch.Factor, error) {
-	return latch.Factor{}, errWrongProof()
-}
-
 // errWrongProof is the answer to a proof that does not pass the factor
 // step: the code is mfa's, the kind Unauthenticated (the request is well
 // formed, the person is not proven).
