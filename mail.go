@@ -12,6 +12,8 @@ const (
 	MailRecovery     = "recovery"      // a link to choose a new password
 	// MailRecoveryCodeUsed: "a recovery code was used on your account".
 	MailRecoveryCodeUsed = "recovery_code_used"
+	// MailPasskeyAdded: "a passkey was added to your account".
+	MailPasskeyAdded = "passkey_added"
 )
 
 // MailMessage is one email in the durable outbox. Data (the template's

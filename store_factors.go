@@ -43,6 +43,42 @@ type FactorStore interface {
 	// RecoveryCodes lists the user's recovery codes (used ones included),
 	// in no particular order.
 	RecoveryCodes(ctx context.Context, userID string) ([]RecoveryCode, error)
+
+	// FactorByCredentialID returns the passkey (a factor of kind
+	// FactorWebAuthn) with the WebAuthn credential id; none is NotFound.
+	FactorByCredentialID(ctx context.Context, credentialID []byte) (Factor, error)
+	// UpdatePasskeyUse records a passkey assertion accepted at at: the
+	// authenticator's new sign count and backup state, and LastUsedAt. One
+	// conditional update: the count must be above the stored one, or both
+	// zero (an authenticator that keeps no counter). A count that did not
+	// increase (a cloned authenticator, or a race of two assertions) is
+	// Conflict (CodePasskeyCounter) and nothing is written; an unknown or
+	// unconfirmed passkey NotFound.
+	UpdatePasskeyUse(ctx context.Context, id string, signCount uint32, backupState bool, at time.Time) error
+
+	// CreateWebAuthnChallenge stores the hash of the challenge of a
+	// WebAuthn ceremony begun; a taken hash is Conflict.
+	CreateWebAuthnChallenge(ctx context.Context, c WebAuthnChallenge) error
+	// ConsumeWebAuthnChallenge marks the challenge with hash and purpose
+	// used and returns it, at most once (one conditional update, as an
+	// authorization code): an unknown, used, expired or other-purpose
+	// challenge is NotFound.
+	ConsumeWebAuthnChallenge(ctx context.Context, hash []byte, purpose string, at time.Time) (WebAuthnChallenge, error)
+	// PurgeWebAuthnChallenges deletes at most limit challenges that expired
+	// before before, and returns how many.
+	PurgeWebAuthnChallenges(ctx context.Context, before time.Time, limit int) (int, error)
+}
+
+// WebAuthnChallenge is a WebAuthn ceremony's challenge, kept only as its
+// hash so that an assertion answers it once, even from an authenticator
+// whose sign count stays 0.
+type WebAuthnChallenge struct {
+	Hash      []byte
+	Purpose   string // the ceremony: registration, sign-in, mfa, step-up
+	UserID    string // empty for a passwordless sign-in
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
 }
 
 // FactorKind is what proves a second factor.
@@ -51,7 +87,7 @@ type FactorKind string
 // Factor kinds.
 const (
 	FactorTOTP     FactorKind = "totp"     // RFC 6238 codes from an app
-	FactorWebAuthn FactorKind = "webauthn" // a passkey (later)
+	FactorWebAuthn FactorKind = "webauthn" // a passkey (WebAuthn credential)
 )
 
 // Factor is a second factor of a user.
@@ -69,6 +105,20 @@ type Factor struct {
 	// LastStep is the latest TOTP time step accepted (RFC 6238's T); a
 	// code of this step or an earlier one is refused (no replay).
 	LastStep int64
+
+	// A passkey's credential record (WebAuthn §4 "credential record");
+	// empty for other kinds. CredentialID is unique among all factors.
+	CredentialID    []byte
+	PublicKey       []byte // COSE_Key
+	AttestationType string
+	AAGUID          []byte
+	SignCount       uint32
+	Transports      []string
+	BackupEligible  bool
+	BackupState     bool
+	// UserHandle is the WebAuthn user.id of the account: random, the same
+	// on every passkey of a user, never the user id or the email.
+	UserHandle []byte
 }
 
 // RecoveryCode is one single-use recovery code of a user: only its hash
@@ -84,6 +134,7 @@ type RecoveryCode struct {
 const (
 	CodeFactorStepUsed  = "factor_step_used" // the TOTP step was accepted before (a replay)
 	CodeFactorConfirmed = "factor_confirmed" // the factor was confirmed already
+	CodePasskeyCounter  = "passkey_counter"  // a passkey's sign count did not increase
 )
 
 // Audit actions of second factors.
@@ -94,4 +145,10 @@ const (
 	AuditRecoveryRegenerate = "recovery.regenerate"
 	AuditRecoveryUse        = "recovery.use"
 	AuditMFAFailure         = "mfa.failure"
+	// AuditLoginMFARequired: the first factor was right; the only session
+	// started is the pending one of the factor step.
+	AuditLoginMFARequired = "login.mfa_required"
+	// AuditStepUp: a signed-in user checked a factor again.
+	AuditStepUp       = "login.step_up"
+	AuditPasskeyClone = "passkey.clone_warning"
 )

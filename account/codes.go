@@ -93,7 +93,10 @@ func (s *Service) RedeemAuthorizationCode(ctx context.Context, code, verifier, r
 		return s.startProviderSession(ctx, user, &ev)
 	}
 	ev.Details["method"] = "password"
-	pair, err := s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, c.PasswordHash, []string{AMRPassword}, &ev)
+	pair, done, err := s.factorStep(ctx, user, []string{AMRPassword}, c.PasswordHash, &ev)
+	if !done {
+		pair, err = s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, c.PasswordHash, []string{AMRPassword}, &ev)
+	}
 	if latch.IsCode(err, latch.CodeConcurrentUpdate) {
 		return TokenPair{}, invalid
 	}

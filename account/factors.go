@@ -1,8 +1,8 @@
 package account
 
 // Second factors (issue 16): TOTP factors (RFC 6238) and recovery codes.
-// The sign-in flow that asks for them comes later; these are the use
-// cases it and the account pages will call.
+// The sign-in flow that asks for them is mfa_signin.go; these are the
+// use cases it and the account pages call.
 
 import (
 	"bytes"
@@ -90,6 +90,9 @@ func factorName(name string) (string, error) {
 // stored sealed and unconfirmed, and what the user needs to put it into
 // an app.
 func (s *Service) EnrolTOTP(ctx context.Context, p Principal, name string) (TOTPEnrolment, error) {
+	if err := s.authorizeFactorChange(ctx, p, true); err != nil {
+		return TOTPEnrolment{}, err
+	}
 	name, err := factorName(name)
 	if err != nil {
 		return TOTPEnrolment{}, err
@@ -134,6 +137,9 @@ func (s *Service) EnrolTOTP(ctx context.Context, p Principal, name string) (TOTP
 // code from the app: from then on it is a second factor. A wrong code
 // counts against the per-account sign-in limit.
 func (s *Service) ConfirmTOTP(ctx context.Context, p Principal, factorID, code string) error {
+	if err := s.authorizeFactorChange(ctx, p, false); err != nil {
+		return err
+	}
 	f, err := s.store.FactorByID(ctx, factorID)
 	if latch.IsKind(err, latch.KindNotFound) || (err == nil && (f.UserID != p.User.ID || f.Kind != latch.FactorTOTP)) {
 		return errFactorNotFound()
@@ -166,6 +172,9 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p Principal, factorID, code s
 
 // MyFactors lists the signed-in user's factors, secrets left out.
 func (s *Service) MyFactors(ctx context.Context, p Principal) ([]latch.Factor, error) {
+	if err := AuthorizeUser(p, latch.ScopeUserRead); err != nil {
+		return nil, err
+	}
 	fs, err := s.store.FactorsByUser(ctx, p.User.ID)
 	if err != nil {
 		return nil, err
@@ -176,9 +185,15 @@ func (s *Service) MyFactors(ctx context.Context, p Principal) ([]latch.Factor, e
 	return fs, nil
 }
 
-// RemoveFactor deletes one of the signed-in user's factors, audited.
-// (Asking for a recent sign-in first comes with the pages.)
+// RemoveFactor deletes one of the signed-in user's factors, audited. It
+// needs a recent factor check (StepUp) on an account with a factor.
 func (s *Service) RemoveFactor(ctx context.Context, p Principal, factorID string) error {
+	if err := AuthorizeUser(p, latch.ScopeUserUpdate); err != nil {
+		return err
+	}
+	if err := s.requireFreshFactor(ctx, p); err != nil {
+		return err
+	}
 	ev := s.userEvent(ctx, p.User, latch.AuditFactorRemove)
 	ev.Details = map[string]string{"factor_id": factorID}
 	err := s.store.DeleteFactor(ctx, p.User.ID, factorID, &ev)
@@ -316,8 +331,15 @@ func recoveryCodeHash(userID, code string) []byte {
 
 // RegenerateRecoveryCodes makes the signed-in user a new set of ten
 // recovery codes, shown once: the old set, used or not, stops working in
-// the same transaction.
+// the same transaction. It needs a recent factor check (StepUp) on an
+// account with a factor.
 func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p Principal) ([]string, error) {
+	if err := AuthorizeUser(p, latch.ScopeUserUpdate); err != nil {
+		return nil, err
+	}
+	if err := s.requireFreshFactor(ctx, p); err != nil {
+		return nil, err
+	}
 	codes := make([]string, 0, recoveryCodeCount)
 	hashes := make([][]byte, 0, recoveryCodeCount)
 	seen := map[string]bool{}

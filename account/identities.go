@@ -199,6 +199,11 @@ func (s *Service) SignInWithIdentity(ctx context.Context, ext latch.ExternalIden
 // one that can only change it (and the error that says so). A provider
 // sign-in is no way around an administrator's change_at_next_login.
 func (s *Service) startProviderSession(ctx context.Context, user latch.User, ev *latch.AuditEvent) (TokenPair, error) {
+	// An account with a second factor gets the pending session of the
+	// factor step first.
+	if pair, done, err := s.factorStep(ctx, user, []string{AMRFederated}, "", ev); done {
+		return pair, err
+	}
 	cred, err := s.store.Credential(ctx, user.ID)
 	switch {
 	case err == nil && cred.MustChange:

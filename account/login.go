@@ -46,6 +46,15 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (_ TokenPair, err er
 	ev := s.userEvent(ctx, user, latch.AuditLoginSuccess)
 	ev.IP = in.ClientIP
 	ev.Details = map[string]string{"method": "password"}
+	// An account with a second factor gets the pending session of the
+	// factor step first (whether the password must change is asked once
+	// the factor passed: CompleteMFA).
+	if pair, done, err := s.factorStep(ctx, user, []string{AMRPassword}, verified, &ev); done {
+		if latch.IsCode(err, latch.CodeConcurrentUpdate) {
+			return TokenPair{}, errInvalidCredentials()
+		}
+		return pair, err
+	}
 	scopes, ttl, refresh := latch.SessionScopes(), s.cfg.SessionTTL, true
 	if mustChange {
 		ev.Action = latch.AuditLoginChangeRequired
@@ -126,7 +135,12 @@ func (s *Service) authenticatePassword(ctx context.Context, in LoginInput) (latc
 	started := time.Now()
 	user, cred, verified, err := s.checkPassword(ctx, in.Email, in.Password)
 	if err == nil {
-		s.resetAccountFailures(ctx, user.Email)
+		// With a factor ahead, the count starts again only once the
+		// factor passed (CompleteMFA): a known password must not keep
+		// zeroing the count the factor's guesses are charged to.
+		if !s.factorFollows(ctx, user) {
+			s.resetAccountFailures(ctx, user.Email)
+		}
 		s.rememberAddress(ctx, in.Email, client)
 	}
 	if latch.IsCode(err, latch.CodeInvalidCredentials) || latch.IsCode(err, latch.CodeAccountInactive) {

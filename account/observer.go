@@ -43,6 +43,7 @@ const (
 	LoginPassword = "password" // Login, AuthenticatePassword (the sign-in page)
 	LoginProvider = "provider" // SignInWithIdentity
 	LoginClient   = "client"   // IssueClientToken (an API client's secret)
+	LoginMFA      = "mfa"      // CompleteMFA (the factor step of a sign-in)
 )
 
 // Results of a sign-in or a refresh.
@@ -57,6 +58,9 @@ const (
 	// ResultChangeRequired: the credentials were right and only a
 	// password-change token was handed out.
 	ResultChangeRequired = "password_change_required"
+	// ResultMFARequired: the first factor was right and only the pending
+	// session of the factor step (or of enrolling one) was handed out.
+	ResultMFARequired = "mfa_required"
 	// ResultLimited: refused by a rate limit or the per-account cap.
 	ResultLimited = "limited"
 	// ResultInvalid: a request missing what it needs.
@@ -97,6 +101,8 @@ func result(err error) string {
 	switch {
 	case le.Code == latch.CodePasswordChangeRequired:
 		return ResultChangeRequired
+	case le.Code == latch.CodeMFARequired || le.Code == latch.CodeMFAEnrolmentRequired:
+		return ResultMFARequired
 	case le.Code == latch.CodeAccountInactive:
 		return ResultInactive
 	case le.Code == latch.CodeRefreshTokenReused:

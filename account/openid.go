@@ -187,7 +187,7 @@ func (s *Service) IssueAppCode(ctx context.Context, in AppCodeRequest) (string, 
 		return "", err
 	}
 	if !browser.Live(now) || browser.UserID != in.UserID || browser.Kind != latch.KindSession || browser.AppID != "" ||
-		browser.HasScope(latch.ScopePasswordChange) {
+		browser.HasScope(latch.ScopePasswordChange) || browser.HasScope(latch.ScopeMFAPending) {
 		return "", signedOut
 	}
 	if !user.Active {

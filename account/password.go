@@ -61,6 +61,12 @@ func (s *Service) SetOwnPassword(ctx context.Context, p Principal, in SetOwnPass
 	if err := AuthorizePasswordChange(p); err != nil {
 		return err
 	}
+	// On an account with a second factor, a change needs a recent factor
+	// check (StepUp); the password:change token of such an account was
+	// handed out by CompleteMFA, so it has one.
+	if err := s.requireFreshFactor(ctx, p); err != nil {
+		return err
+	}
 	forcedChange := forcedChange(p)
 	var cred latch.Credential
 	hasPassword := false

@@ -333,6 +333,9 @@ func (s *Service) PurgeEndedSessions(ctx context.Context, retention time.Duratio
 	if _, err := purgeAll(func() (int, error) { return s.store.PurgeAuthorizationCodes(ctx, s.now(), purgeBatch) }); err != nil {
 		return 0, err
 	}
+	if _, err := purgeAll(func() (int, error) { return s.store.PurgeWebAuthnChallenges(ctx, s.now(), purgeBatch) }); err != nil {
+		return 0, err
+	}
 	before := s.now().Add(-retention)
 	// Expired links, and mail sent or given up, go after the same
 	// retention (an operator may want to see what was sent lately).

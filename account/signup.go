@@ -175,7 +175,22 @@ type SetFirstPasswordResult struct {
 // verification token (seed 003): the email becomes verified, the person
 // is signed in, and a "your password was set" email goes out. A second
 // use of the token finds a password already set.
+//
+// An account with a second factor is refused (Forbidden mfa_required)
+// before anything is written: the token proves the email, not the factor,
+// so it cannot sign the person in, and a seed surface has no factor step
+// to offer; the password can be set from a signed-in session instead.
 func (s *Service) SetFirstPassword(ctx context.Context, verifyToken, pw string) (SetFirstPasswordResult, error) {
+	if u, err := s.VerificationUser(ctx, verifyToken); err == nil {
+		has, err := s.hasConfirmedFactor(ctx, u.ID)
+		if err != nil {
+			return SetFirstPasswordResult{}, err
+		}
+		if has {
+			return SetFirstPasswordResult{}, &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeMFARequired,
+				Message: "this account has a second factor: set the password from a signed-in session"}
+		}
+	}
 	user, hash, err := s.setFirstPassword(ctx, verifyToken, pw)
 	if err != nil {
 		return SetFirstPasswordResult{}, err

@@ -248,6 +248,7 @@ func TestResponsesMatchTheDocuments(t *testing.T) {
 
 	t.Run("service", func(t *testing.T) { serviceExchanges(t, x) })
 	t.Run("native", func(t *testing.T) { nativeExchanges(t, x, h) })
+	t.Run("factors", func(t *testing.T) { factorExchanges(t, x, h) })
 	t.Run("devopness", func(t *testing.T) { devopnessExchanges(t, x, h) })
 	t.Run("onelogin", func(t *testing.T) { oneloginExchanges(t, x, h) })
 	t.Run("pace", func(t *testing.T) { paceExchanges(t, x, h) })

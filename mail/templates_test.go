@@ -14,7 +14,7 @@ const testLink = "https://id.example.com/password?token=SECRETTOKEN&x=1"
 
 var allTemplates = []string{
 	latch.MailSetPassword, latch.MailPasswordSet, latch.MailVerifyEmail,
-	latch.MailSignupExists, latch.MailRecovery, latch.MailRecoveryCodeUsed,
+	latch.MailSignupExists, latch.MailRecovery, latch.MailRecoveryCodeUsed, latch.MailPasskeyAdded,
 }
 
 func fullData() map[string]string {
@@ -33,7 +33,7 @@ func mainLink(name string) string {
 	switch name {
 	case latch.MailPasswordSet:
 		return "https://id.example.com/recover"
-	case latch.MailSignupExists, latch.MailRecoveryCodeUsed:
+	case latch.MailSignupExists, latch.MailRecoveryCodeUsed, latch.MailPasskeyAdded:
 		return "https://id.example.com/login"
 	}
 	return testLink
@@ -94,6 +94,7 @@ func TestRenderContent(t *testing.T) {
 		{latch.MailSignupExists, []string{"tried to sign up", "already has an account", "https://id.example.com/login", "https://id.example.com/recover"}},
 		{latch.MailRecovery, []string{"reset the password", "expires in 24 hours"}},
 		{latch.MailRecoveryCodeUsed, []string{"recovery code", "If it was not you", "https://id.example.com/login"}},
+		{latch.MailPasskeyAdded, []string{"passkey was added", "If it was not you", "https://id.example.com/login"}},
 	}
 	for _, c := range cases {
 		m, err := tpl.Render(c.name, fullData())

@@ -538,3 +538,28 @@ func (s *observedStore) RecoveryCodes(ctx context.Context, userID string) (_ []l
 	defer s.observe("RecoveryCodes", time.Now(), &err)
 	return s.next.RecoveryCodes(ctx, userID)
 }
+
+func (s *observedStore) FactorByCredentialID(ctx context.Context, credentialID []byte) (_ latch.Factor, err error) {
+	defer s.observe("FactorByCredentialID", time.Now(), &err)
+	return s.next.FactorByCredentialID(ctx, credentialID)
+}
+
+func (s *observedStore) UpdatePasskeyUse(ctx context.Context, id string, signCount uint32, backupState bool, at time.Time) (err error) {
+	defer s.observe("UpdatePasskeyUse", time.Now(), &err)
+	return s.next.UpdatePasskeyUse(ctx, id, signCount, backupState, at)
+}
+
+func (s *observedStore) CreateWebAuthnChallenge(ctx context.Context, c latch.WebAuthnChallenge) (err error) {
+	defer s.observe("CreateWebAuthnChallenge", time.Now(), &err)
+	return s.next.CreateWebAuthnChallenge(ctx, c)
+}
+
+func (s *observedStore) ConsumeWebAuthnChallenge(ctx context.Context, hash []byte, purpose string, at time.Time) (_ latch.WebAuthnChallenge, err error) {
+	defer s.observe("ConsumeWebAuthnChallenge", time.Now(), &err)
+	return s.next.ConsumeWebAuthnChallenge(ctx, hash, purpose, at)
+}
+
+func (s *observedStore) PurgeWebAuthnChallenges(ctx context.Context, before time.Time, limit int) (_ int, err error) {
+	defer s.observe("PurgeWebAuthnChallenges", time.Now(), &err)
+	return s.next.PurgeWebAuthnChallenges(ctx, before, limit)
+}

@@ -68,7 +68,8 @@ type mfaView struct {
 // needsFactor reports whether a sign-in answered that its second factor
 // (or the enrolment of one) comes next.
 func needsFactor(err error) bool {
-	return latch.IsCode(err, latch.CodeMFARequired) || latch.IsCode(err, latch.CodeMFAEnrolmentRequired)
+	le := latch.AsError(err)
+	return le != nil && le.Kind == latch.KindForbidden && (le.Code == latch.CodeMFARequired || le.Code == latch.CodeMFAEnrolmentRequired)
 }
 
 // mfaState is the mfa cookie's content.

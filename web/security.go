@@ -97,7 +97,7 @@ func (p *Pages) accountFailed(w http.ResponseWriter, r *http.Request, pr account
 	}
 	le := latch.AsError(err)
 	switch {
-	case le.Code == latch.CodeStepUpRequired:
+	case le.Kind == latch.KindForbidden && le.Code == latch.CodeStepUpRequired:
 		return p.stepUpPage(w, r, pr, then, factorID, "", "", 0)
 	case le.Kind == latch.KindTooMany:
 		httpx.SetRetryAfter(w, le)

@@ -555,7 +555,7 @@ func (p *Pages) loginFailed(w http.ResponseWriter, r *http.Request, f loginFlow,
 		return p.renderLogin(w, r, f, email, unavailableText, http.StatusServiceUnavailable)
 	case le.Kind == latch.KindForbidden && le.Code == latch.CodePasswordChangeRequired:
 		return p.renderLogin(w, r, f, email, "Your administrator requires a new password before you sign in: use \"Forgot your password?\" to choose one.", http.StatusForbidden)
-	case le.Code == latch.CodeMFARequired || le.Code == latch.CodeMFAEnrolmentRequired:
+	case le.Kind == latch.KindForbidden && (le.Code == latch.CodeMFARequired || le.Code == latch.CodeMFAEnrolmentRequired):
 		// An app's legacy code flow has no factor step: the account's
 		// second factor is asked for on Latch's own pages only.
 		return p.renderLogin(w, r, f, email, "This account uses a second factor, which this app's sign-in cannot ask for. Sign in to the app another way, or ask its developer.", http.StatusForbidden)
@@ -813,7 +813,7 @@ func (p *Pages) setPassword(w http.ResponseWriter, r *http.Request) (string, *vi
 	if down(w, err) {
 		return p.unavailable("Account")
 	}
-	if latch.IsCode(err, latch.CodeStepUpRequired) {
+	if latch.IsKind(err, latch.KindForbidden) && latch.IsCode(err, latch.CodeStepUpRequired) {
 		return p.stepUpPage(w, r, pr, stepUpPassword, "", "", "", 0)
 	}
 	v := p.accountView(r, pr)

@@ -110,6 +110,13 @@ func (s *Surface) login(w http.ResponseWriter, r *http.Request) error {
 		}{"Password change required.", pair.AccessToken, int64(pair.ExpiresIn.Seconds())})
 		return nil
 	}
+	if latch.IsCode(err, latch.CodeMFARequired) || latch.IsCode(err, latch.CodeMFAEnrolmentRequired) {
+		// Not in the seed: the account has a second factor (or must enrol
+		// one), which this contract has no step for. The seed's 403, and
+		// never tokens: the factor step is /v1/token's (the pending
+		// session, whose token is not handed out, ends by itself).
+		return &latch.Error{Kind: latch.KindForbidden, Code: latch.AsError(err).Code, Message: "Forbidden"}
+	}
 	if err != nil {
 		return err
 	}

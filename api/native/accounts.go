@@ -41,6 +41,23 @@ type Accounts interface {
 	SetPasswordWithLink(ctx context.Context, in account.SetPasswordWithLinkInput) error
 	RequestRecovery(ctx context.Context, email string) error
 
+	// Second factors: the factor step of a sign-in, passwordless
+	// passkeys, step-up, and the signed-in user's factors.
+	MFAChallengeOf(ctx context.Context, mfaToken string) (account.MFAChallenge, error)
+	CompleteMFA(ctx context.Context, mfaToken string, proof account.FactorProof, clientIP string) (account.TokenPair, error)
+	BeginMFAPasskey(ctx context.Context, mfaToken string) (account.PasskeyChallenge, error)
+	BeginPasskeySignIn(ctx context.Context) (account.PasskeyChallenge, error)
+	FinishPasskeySignIn(ctx context.Context, ceremony string, response []byte, clientIP string) (account.TokenPair, error)
+	MyFactors(ctx context.Context, p account.Principal) ([]latch.Factor, error)
+	EnrolTOTP(ctx context.Context, p account.Principal, name string) (account.TOTPEnrolment, error)
+	ConfirmTOTP(ctx context.Context, p account.Principal, factorID, code string) error
+	RemoveFactor(ctx context.Context, p account.Principal, factorID string) error
+	BeginPasskeyRegistration(ctx context.Context, p account.Principal) (account.PasskeyChallenge, error)
+	FinishPasskeyRegistration(ctx context.Context, p account.Principal, name, ceremony string, response []byte) (latch.Factor, error)
+	RegenerateRecoveryCodes(ctx context.Context, p account.Principal) ([]string, error)
+	StepUp(ctx context.Context, p account.Principal, proof account.FactorProof) (account.TokenPair, error)
+	BeginStepUpPasskey(ctx context.Context, p account.Principal) (account.PasskeyChallenge, error)
+
 	// Administration, by an API client's token.
 	AuthenticateClient(ctx context.Context, accessToken string) (account.Admin, error)
 	ListUsers(ctx context.Context, a account.Admin, email, cursor string, limit int) (account.UserPage, error)

@@ -31,44 +31,156 @@ var (
 // returns (an error included). A method the test set no function for
 // fails the test when the surface calls it.
 type fakeAccounts struct {
-	t                         *testing.T
-	origins                   []string // TrustedOrigins
-	ReadyFn                   func(ctx context.Context) error
-	LoginFn                   func(ctx context.Context, in account.LoginInput) (account.TokenPair, error)
-	RefreshFn                 func(ctx context.Context, refreshToken string) (account.TokenPair, error)
-	RedeemAuthorizationCodeFn func(ctx context.Context, code, verifier, redirectURI string) (account.TokenPair, error)
-	IssueClientTokenFn        func(ctx context.Context, clientID, secret string) (account.ClientTokenPair, error)
-	AuthenticateFn            func(ctx context.Context, accessToken string) (account.Principal, error)
-	LogoutFn                  func(ctx context.Context, p account.Principal) error
-	AllowedRedirectFn         func(raw string) (*url.URL, error)
-	FlowDeadlineFn            func() time.Time
-	FlowLiveFn                func(deadline time.Time) bool
-	ResolveIdentityFn         func(ctx context.Context, ext latch.ExternalIdentity) (latch.User, error)
-	IssueAuthorizationCodeFn  func(ctx context.Context, user latch.User, codeChallenge, redirectURI, verifiedHash string) (string, error)
-	MeFn                      func(p account.Principal) (latch.User, error)
-	MyIdentitiesFn            func(ctx context.Context, p account.Principal) ([]latch.Identity, error)
-	UnlinkIdentityFn          func(ctx context.Context, p account.Principal, identityID string) error
-	SetOwnPasswordFn          func(ctx context.Context, p account.Principal, in account.SetOwnPasswordInput) error
-	SetPasswordWithLinkFn     func(ctx context.Context, in account.SetPasswordWithLinkInput) error
-	RequestRecoveryFn         func(ctx context.Context, email string) error
-	AuthenticateClientFn      func(ctx context.Context, accessToken string) (account.Admin, error)
-	ListUsersFn               func(ctx context.Context, a account.Admin, email, cursor string, limit int) (account.UserPage, error)
-	UserFn                    func(ctx context.Context, a account.Admin, r account.UserRef) (latch.User, error)
-	AdminCreateUserFn         func(ctx context.Context, a account.Admin, in account.AdminCreateUserInput) (latch.User, error)
-	AdminUpdateUserFn         func(ctx context.Context, a account.Admin, r account.UserRef, ch account.AdminUserChange) (latch.User, error)
-	AdminDeleteUserFn         func(ctx context.Context, a account.Admin, r account.UserRef) error
-	AdminSetPasswordFn        func(ctx context.Context, a account.Admin, in account.AdminSetPasswordInput) error
-	UserSessionsFn            func(ctx context.Context, a account.Admin, r account.UserRef) ([]latch.Session, error)
-	RevokeUserSessionsFn      func(ctx context.Context, a account.Admin, r account.UserRef, sessionID string) (int, error)
-	PolicyFn                  func(ctx context.Context, a account.Admin) (latch.PasswordPolicy, error)
-	SetPolicyFn               func(ctx context.Context, a account.Admin, ch account.PolicyChange) (latch.PasswordPolicy, error)
-	AuditEventsFn             func(ctx context.Context, a account.Admin, q latch.AuditQuery) ([]latch.AuditEvent, error)
-	AppsFn                    func(ctx context.Context, a account.Admin, after string, limit int) ([]latch.App, error)
-	AppFn                     func(ctx context.Context, a account.Admin, id string) (latch.App, error)
-	CreateAppFn               func(ctx context.Context, a account.Admin, in account.AppInput) (account.NewApp, error)
-	UpdateAppFn               func(ctx context.Context, a account.Admin, id string, ch account.AppChange) (latch.App, error)
-	RotateAppSecretFn         func(ctx context.Context, a account.Admin, id string) (account.NewApp, error)
-	RevokeAppFn               func(ctx context.Context, a account.Admin, id string) error
+	t                           *testing.T
+	origins                     []string // TrustedOrigins
+	ReadyFn                     func(ctx context.Context) error
+	LoginFn                     func(ctx context.Context, in account.LoginInput) (account.TokenPair, error)
+	RefreshFn                   func(ctx context.Context, refreshToken string) (account.TokenPair, error)
+	RedeemAuthorizationCodeFn   func(ctx context.Context, code, verifier, redirectURI string) (account.TokenPair, error)
+	IssueClientTokenFn          func(ctx context.Context, clientID, secret string) (account.ClientTokenPair, error)
+	AuthenticateFn              func(ctx context.Context, accessToken string) (account.Principal, error)
+	LogoutFn                    func(ctx context.Context, p account.Principal) error
+	AllowedRedirectFn           func(raw string) (*url.URL, error)
+	FlowDeadlineFn              func() time.Time
+	FlowLiveFn                  func(deadline time.Time) bool
+	ResolveIdentityFn           func(ctx context.Context, ext latch.ExternalIdentity) (latch.User, error)
+	IssueAuthorizationCodeFn    func(ctx context.Context, user latch.User, codeChallenge, redirectURI, verifiedHash string) (string, error)
+	MeFn                        func(p account.Principal) (latch.User, error)
+	MyIdentitiesFn              func(ctx context.Context, p account.Principal) ([]latch.Identity, error)
+	UnlinkIdentityFn            func(ctx context.Context, p account.Principal, identityID string) error
+	SetOwnPasswordFn            func(ctx context.Context, p account.Principal, in account.SetOwnPasswordInput) error
+	SetPasswordWithLinkFn       func(ctx context.Context, in account.SetPasswordWithLinkInput) error
+	RequestRecoveryFn           func(ctx context.Context, email string) error
+	AuthenticateClientFn        func(ctx context.Context, accessToken string) (account.Admin, error)
+	ListUsersFn                 func(ctx context.Context, a account.Admin, email, cursor string, limit int) (account.UserPage, error)
+	UserFn                      func(ctx context.Context, a account.Admin, r account.UserRef) (latch.User, error)
+	AdminCreateUserFn           func(ctx context.Context, a account.Admin, in account.AdminCreateUserInput) (latch.User, error)
+	AdminUpdateUserFn           func(ctx context.Context, a account.Admin, r account.UserRef, ch account.AdminUserChange) (latch.User, error)
+	AdminDeleteUserFn           func(ctx context.Context, a account.Admin, r account.UserRef) error
+	AdminSetPasswordFn          func(ctx context.Context, a account.Admin, in account.AdminSetPasswordInput) error
+	UserSessionsFn              func(ctx context.Context, a account.Admin, r account.UserRef) ([]latch.Session, error)
+	RevokeUserSessionsFn        func(ctx context.Context, a account.Admin, r account.UserRef, sessionID string) (int, error)
+	PolicyFn                    func(ctx context.Context, a account.Admin) (latch.PasswordPolicy, error)
+	SetPolicyFn                 func(ctx context.Context, a account.Admin, ch account.PolicyChange) (latch.PasswordPolicy, error)
+	AuditEventsFn               func(ctx context.Context, a account.Admin, q latch.AuditQuery) ([]latch.AuditEvent, error)
+	AppsFn                      func(ctx context.Context, a account.Admin, after string, limit int) ([]latch.App, error)
+	AppFn                       func(ctx context.Context, a account.Admin, id string) (latch.App, error)
+	CreateAppFn                 func(ctx context.Context, a account.Admin, in account.AppInput) (account.NewApp, error)
+	UpdateAppFn                 func(ctx context.Context, a account.Admin, id string, ch account.AppChange) (latch.App, error)
+	RotateAppSecretFn           func(ctx context.Context, a account.Admin, id string) (account.NewApp, error)
+	RevokeAppFn                 func(ctx context.Context, a account.Admin, id string) error
+	MFAChallengeOfFn            func(ctx context.Context, mfaToken string) (account.MFAChallenge, error)
+	CompleteMFAFn               func(ctx context.Context, mfaToken string, proof account.FactorProof, clientIP string) (account.TokenPair, error)
+	BeginMFAPasskeyFn           func(ctx context.Context, mfaToken string) (account.PasskeyChallenge, error)
+	BeginPasskeySignInFn        func(ctx context.Context) (account.PasskeyChallenge, error)
+	FinishPasskeySignInFn       func(ctx context.Context, ceremony string, response []byte, clientIP string) (account.TokenPair, error)
+	MyFactorsFn                 func(ctx context.Context, p account.Principal) ([]latch.Factor, error)
+	EnrolTOTPFn                 func(ctx context.Context, p account.Principal, name string) (account.TOTPEnrolment, error)
+	ConfirmTOTPFn               func(ctx context.Context, p account.Principal, factorID, code string) error
+	RemoveFactorFn              func(ctx context.Context, p account.Principal, factorID string) error
+	BeginPasskeyRegistrationFn  func(ctx context.Context, p account.Principal) (account.PasskeyChallenge, error)
+	FinishPasskeyRegistrationFn func(ctx context.Context, p account.Principal, name, ceremony string, response []byte) (latch.Factor, error)
+	RegenerateRecoveryCodesFn   func(ctx context.Context, p account.Principal) ([]string, error)
+	StepUpFn                    func(ctx context.Context, p account.Principal, proof account.FactorProof) (account.TokenPair, error)
+	BeginStepUpPasskeyFn        func(ctx context.Context, p account.Principal) (account.PasskeyChallenge, error)
+}
+
+func (f *fakeAccounts) MFAChallengeOf(ctx context.Context, mfaToken string) (account.MFAChallenge, error) {
+	if f.MFAChallengeOfFn == nil {
+		return account.MFAChallenge{}, f.missing("MFAChallengeOf")
+	}
+	return f.MFAChallengeOfFn(ctx, mfaToken)
+}
+
+func (f *fakeAccounts) CompleteMFA(ctx context.Context, mfaToken string, proof account.FactorProof, clientIP string) (account.TokenPair, error) {
+	if f.CompleteMFAFn == nil {
+		return account.TokenPair{}, f.missing("CompleteMFA")
+	}
+	return f.CompleteMFAFn(ctx, mfaToken, proof, clientIP)
+}
+
+func (f *fakeAccounts) BeginMFAPasskey(ctx context.Context, mfaToken string) (account.PasskeyChallenge, error) {
+	if f.BeginMFAPasskeyFn == nil {
+		return account.PasskeyChallenge{}, f.missing("BeginMFAPasskey")
+	}
+	return f.BeginMFAPasskeyFn(ctx, mfaToken)
+}
+
+func (f *fakeAccounts) BeginPasskeySignIn(ctx context.Context) (account.PasskeyChallenge, error) {
+	if f.BeginPasskeySignInFn == nil {
+		return account.PasskeyChallenge{}, f.missing("BeginPasskeySignIn")
+	}
+	return f.BeginPasskeySignInFn(ctx)
+}
+
+func (f *fakeAccounts) FinishPasskeySignIn(ctx context.Context, ceremony string, response []byte, clientIP string) (account.TokenPair, error) {
+	if f.FinishPasskeySignInFn == nil {
+		return account.TokenPair{}, f.missing("FinishPasskeySignIn")
+	}
+	return f.FinishPasskeySignInFn(ctx, ceremony, response, clientIP)
+}
+
+func (f *fakeAccounts) MyFactors(ctx context.Context, p account.Principal) ([]latch.Factor, error) {
+	if f.MyFactorsFn == nil {
+		return nil, f.missing("MyFactors")
+	}
+	return f.MyFactorsFn(ctx, p)
+}
+
+func (f *fakeAccounts) EnrolTOTP(ctx context.Context, p account.Principal, name string) (account.TOTPEnrolment, error) {
+	if f.EnrolTOTPFn == nil {
+		return account.TOTPEnrolment{}, f.missing("EnrolTOTP")
+	}
+	return f.EnrolTOTPFn(ctx, p, name)
+}
+
+func (f *fakeAccounts) ConfirmTOTP(ctx context.Context, p account.Principal, factorID, code string) error {
+	if f.ConfirmTOTPFn == nil {
+		return f.missing("ConfirmTOTP")
+	}
+	return f.ConfirmTOTPFn(ctx, p, factorID, code)
+}
+
+func (f *fakeAccounts) RemoveFactor(ctx context.Context, p account.Principal, factorID string) error {
+	if f.RemoveFactorFn == nil {
+		return f.missing("RemoveFactor")
+	}
+	return f.RemoveFactorFn(ctx, p, factorID)
+}
+
+func (f *fakeAccounts) BeginPasskeyRegistration(ctx context.Context, p account.Principal) (account.PasskeyChallenge, error) {
+	if f.BeginPasskeyRegistrationFn == nil {
+		return account.PasskeyChallenge{}, f.missing("BeginPasskeyRegistration")
+	}
+	return f.BeginPasskeyRegistrationFn(ctx, p)
+}
+
+func (f *fakeAccounts) FinishPasskeyRegistration(ctx context.Context, p account.Principal, name, ceremony string, response []byte) (latch.Factor, error) {
+	if f.FinishPasskeyRegistrationFn == nil {
+		return latch.Factor{}, f.missing("FinishPasskeyRegistration")
+	}
+	return f.FinishPasskeyRegistrationFn(ctx, p, name, ceremony, response)
+}
+
+func (f *fakeAccounts) RegenerateRecoveryCodes(ctx context.Context, p account.Principal) ([]string, error) {
+	if f.RegenerateRecoveryCodesFn == nil {
+		return nil, f.missing("RegenerateRecoveryCodes")
+	}
+	return f.RegenerateRecoveryCodesFn(ctx, p)
+}
+
+func (f *fakeAccounts) StepUp(ctx context.Context, p account.Principal, proof account.FactorProof) (account.TokenPair, error) {
+	if f.StepUpFn == nil {
+		return account.TokenPair{}, f.missing("StepUp")
+	}
+	return f.StepUpFn(ctx, p, proof)
+}
+
+func (f *fakeAccounts) BeginStepUpPasskey(ctx context.Context, p account.Principal) (account.PasskeyChallenge, error) {
+	if f.BeginStepUpPasskeyFn == nil {
+		return account.PasskeyChallenge{}, f.missing("BeginStepUpPasskey")
+	}
+	return f.BeginStepUpPasskeyFn(ctx, p)
 }
 
 // missing reports a call the test did not expect, and answers it with an

@@ -68,6 +68,7 @@ func (s *Surface) Register(mux httpx.Mux) {
 	mux.Handle("PUT /v1/me/password", s.problems.Handle(s.setOwnPassword))
 	mux.Handle("POST /v1/password/set", s.problems.Handle(s.setPasswordWithLink))
 	mux.Handle("POST /v1/recover", s.problems.Handle(s.recover))
+	s.registerFactors(mux)
 	s.registerAdmin(mux)
 	mux.HandleFunc("GET /v1/openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")

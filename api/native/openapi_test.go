@@ -108,6 +108,40 @@ func TestEveryAnswerIsDocumented(t *testing.T) {
 			return account.NewApp{App: app, Secret: "las_x"}, fail()
 		},
 		RevokeAppFn: func(context.Context, account.Admin, string) error { return fail() },
+		MFAChallengeOfFn: func(context.Context, string) (account.MFAChallenge, error) {
+			return account.MFAChallenge{Factors: []string{account.FactorTOTP, account.FactorRecoveryCode}}, nil
+		},
+		CompleteMFAFn: func(context.Context, string, account.FactorProof, string) (account.TokenPair, error) {
+			return account.TokenPair{}, fail()
+		},
+		BeginMFAPasskeyFn: func(context.Context, string) (account.PasskeyChallenge, error) {
+			return account.PasskeyChallenge{}, fail()
+		},
+		BeginPasskeySignInFn: func(context.Context) (account.PasskeyChallenge, error) {
+			return account.PasskeyChallenge{}, fail()
+		},
+		FinishPasskeySignInFn: func(context.Context, string, []byte, string) (account.TokenPair, error) {
+			return account.TokenPair{}, fail()
+		},
+		MyFactorsFn: func(context.Context, account.Principal) ([]latch.Factor, error) { return nil, fail() },
+		EnrolTOTPFn: func(context.Context, account.Principal, string) (account.TOTPEnrolment, error) {
+			return account.TOTPEnrolment{}, fail()
+		},
+		ConfirmTOTPFn:  func(context.Context, account.Principal, string, string) error { return fail() },
+		RemoveFactorFn: func(context.Context, account.Principal, string) error { return fail() },
+		BeginPasskeyRegistrationFn: func(context.Context, account.Principal) (account.PasskeyChallenge, error) {
+			return account.PasskeyChallenge{}, fail()
+		},
+		FinishPasskeyRegistrationFn: func(context.Context, account.Principal, string, string, []byte) (latch.Factor, error) {
+			return latch.Factor{}, fail()
+		},
+		RegenerateRecoveryCodesFn: func(context.Context, account.Principal) ([]string, error) { return nil, fail() },
+		StepUpFn: func(context.Context, account.Principal, account.FactorProof) (account.TokenPair, error) {
+			return account.TokenPair{}, fail()
+		},
+		BeginStepUpPasskeyFn: func(context.Context, account.Principal) (account.PasskeyChallenge, error) {
+			return account.PasskeyChallenge{}, fail()
+		},
 	}
 	h := fakeSurface(f, fakeProvider{name: "acme"})
 	const uid = "01990000-0000-7000-8000-000000000001"
@@ -144,6 +178,20 @@ func TestEveryAnswerIsDocumented(t *testing.T) {
 		{"DELETE", "/v1/admin/apps/app1", "", ""},
 		{"POST", "/v1/admin/apps/app1/secret", "", ""},
 		{"GET", "/readyz", "", ""},
+		{"POST", "/v1/token", "application/x-www-form-urlencoded", "grant_type=mfa&mfa_token=m&totp_code=123456"},
+		{"POST", "/v1/token", "application/json", `{"grant_type":"mfa","mfa_token":"m","passkey_ceremony":"c","passkey_credential":{"id":"x"}}`},
+		{"POST", "/v1/mfa/passkey/options", "application/json", `{"mfa_token":"m"}`},
+		{"POST", "/v1/passkeys/sign-in/options", "", ""},
+		{"POST", "/v1/passkeys/sign-in/finish", "application/json", `{"ceremony":"c","credential":{"id":"x"}}`},
+		{"GET", "/v1/me/factors", "", ""},
+		{"POST", "/v1/me/factors/totp", "application/json", `{"name":"Phone"}`},
+		{"POST", "/v1/me/factors/" + uid + "/confirm", "application/json", `{"code":"123456"}`},
+		{"DELETE", "/v1/me/factors/" + uid, "", ""},
+		{"POST", "/v1/me/passkeys/options", "", ""},
+		{"POST", "/v1/me/passkeys", "application/json", `{"name":"Key","ceremony":"c","credential":{"id":"x"}}`},
+		{"POST", "/v1/me/recovery-codes", "", ""},
+		{"POST", "/v1/me/step-up", "application/json", `{"totp_code":"123456"}`},
+		{"POST", "/v1/me/step-up/passkey/options", "", ""},
 	}
 	n := 0
 	for _, r := range routes {
@@ -192,7 +240,7 @@ func TestEveryAnswerIsDocumented(t *testing.T) {
 func errorsByStatus() []*latch.Error {
 	codes := []string{latch.CodeInvalidRequest, httpx.CodeBodyTooLarge, latch.CodeUnsupportedContentType,
 		latch.CodeUnsupportedGrantType, httpx.CodeCrossSite, latch.CodeInvalidClient, latch.CodeAccountInactive,
-		latch.CodePasswordChangeRequired, httpx.CodeMissingToken, latch.CodeDatabaseUnavailable, latch.CodeInternal}
+		latch.CodePasswordChangeRequired, latch.CodeMFARequired, latch.CodeStepUpRequired, httpx.CodeMissingToken, latch.CodeDatabaseUnavailable, latch.CodeInternal}
 	var out []*latch.Error
 	for _, e := range everyErrorWithRetry() {
 		if slices.Contains(codes, e.Code) {

@@ -1,6 +1,7 @@
 package native
 
 import (
+	"encoding/json"
 	"mime"
 	"net/http"
 	"net/url"
@@ -25,6 +26,13 @@ type tokenRequest struct {
 	Scope        string `json:"scope"`
 	ClientID     string `json:"client_id"`
 	ClientSecret string `json:"client_secret"`
+	// The mfa grant: the mfa token and one proof. passkey_credential is
+	// the credential's JSON (an object, or in a form a string holding it).
+	MFAToken          string          `json:"mfa_token"`
+	TOTPCode          string          `json:"totp_code"`
+	RecoveryCode      string          `json:"recovery_code"`
+	PasskeyCeremony   string          `json:"passkey_ceremony"`
+	PasskeyCredential json.RawMessage `json:"passkey_credential"`
 }
 
 type tokenResponse struct {
@@ -61,6 +69,14 @@ func (s *Surface) token(w http.ResponseWriter, r *http.Request) error {
 		if latch.IsCode(err, latch.CodePasswordChangeRequired) {
 			return writePasswordChangeRequired(w, pair)
 		}
+		if isMFAStep(err) {
+			return s.writeMFARequired(w, r, pair, err)
+		}
+	case "mfa":
+		pair, err = s.mfaGrant(w, r, req)
+		if latch.IsCode(err, latch.CodePasswordChangeRequired) {
+			return writePasswordChangeRequired(w, pair)
+		}
 	case "client_credentials":
 		return s.clientCredentials(w, r, req)
 	case "authorization_code":
@@ -71,6 +87,9 @@ func (s *Surface) token(w http.ResponseWriter, r *http.Request) error {
 		if latch.IsCode(err, latch.CodePasswordChangeRequired) {
 			return writePasswordChangeRequired(w, pair)
 		}
+		if isMFAStep(err) {
+			return s.writeMFARequired(w, r, pair, err)
+		}
 	case "refresh_token":
 		if req.RefreshToken == "" {
 			return oauthError(latch.KindInvalid, latch.CodeInvalidRequest, "refresh_token is required")
@@ -79,7 +98,7 @@ func (s *Surface) token(w http.ResponseWriter, r *http.Request) error {
 	case "":
 		return oauthError(latch.KindInvalid, latch.CodeInvalidRequest, "grant_type is required")
 	default:
-		return oauthError(latch.KindInvalid, latch.CodeUnsupportedGrantType, "grant_type must be password, refresh_token, authorization_code or client_credentials")
+		return oauthError(latch.KindInvalid, latch.CodeUnsupportedGrantType, "grant_type must be password, mfa, refresh_token, authorization_code or client_credentials")
 	}
 	if err != nil {
 		return err
@@ -177,5 +196,12 @@ func parseTokenForm(body string) (tokenRequest, error) {
 	req.Scope = values.Get("scope")
 	req.ClientID = values.Get("client_id")
 	req.ClientSecret = values.Get("client_secret")
+	req.MFAToken = values.Get("mfa_token")
+	req.TOTPCode = values.Get("totp_code")
+	req.RecoveryCode = values.Get("recovery_code")
+	req.PasskeyCeremony = values.Get("passkey_ceremony")
+	if c := values.Get("passkey_credential"); c != "" {
+		req.PasskeyCredential, _ = json.Marshal(c)
+	}
 	return req, nil
 }

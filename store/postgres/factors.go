@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,15 +14,22 @@ import (
 
 // This file holds latch.FactorStore: second factors and recovery codes.
 
-const factorColumns = `id, user_id, kind, name, secret, created_at, confirmed_at, last_used_at, last_step`
+const factorColumns = `id, user_id, kind, name, secret, created_at, confirmed_at, last_used_at, last_step,
+	credential_id, public_key, attestation_type, aaguid, sign_count, transports, backup_eligible, backup_state, user_handle`
 
 func scanFactor(row pgx.Row) (latch.Factor, error) {
 	var f latch.Factor
-	var kind string
-	if err := row.Scan(&f.ID, &f.UserID, &kind, &f.Name, &f.Secret, &f.CreatedAt, &f.ConfirmedAt, &f.LastUsedAt, &f.LastStep); err != nil {
+	var kind, transports string
+	var signCount int64
+	if err := row.Scan(&f.ID, &f.UserID, &kind, &f.Name, &f.Secret, &f.CreatedAt, &f.ConfirmedAt, &f.LastUsedAt, &f.LastStep,
+		&f.CredentialID, &f.PublicKey, &f.AttestationType, &f.AAGUID, &signCount, &transports, &f.BackupEligible, &f.BackupState, &f.UserHandle); err != nil {
 		return latch.Factor{}, err
 	}
 	f.Kind = latch.FactorKind(kind)
+	f.SignCount = uint32(signCount)
+	if transports != "" {
+		f.Transports = strings.Split(transports, ",")
+	}
 	f.CreatedAt, f.ConfirmedAt, f.LastUsedAt = utc(f.CreatedAt), utcPtr(f.ConfirmedAt), utcPtr(f.LastUsedAt)
 	return f, nil
 }
@@ -40,11 +48,16 @@ func (s *Store) CreateFactor(ctx context.Context, f latch.Factor, audit *latch.A
 	}
 	return s.write(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
-			INSERT INTO factors (`+factorColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			INSERT INTO factors (`+factorColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 			ON CONFLICT (id) DO NOTHING`,
-			f.ID, f.UserID, string(f.Kind), f.Name, f.Secret, f.CreatedAt, f.ConfirmedAt, f.LastUsedAt, f.LastStep)
+			f.ID, f.UserID, string(f.Kind), f.Name, f.Secret, f.CreatedAt, f.ConfirmedAt, f.LastUsedAt, f.LastStep,
+			nilIfEmpty(f.CredentialID), nilIfEmpty(f.PublicKey), f.AttestationType, nilIfEmpty(f.AAGUID), int64(f.SignCount),
+			strings.Join(f.Transports, ","), f.BackupEligible, f.BackupState, nilIfEmpty(f.UserHandle))
 		if pgCode(err) == foreignKeyViolation {
 			return contract.NotFound("user")
+		}
+		if pgCode(err) == uniqueViolation {
+			return contract.AlreadyExists("passkey")
 		}
 		if err := oneRow(tag, err, contract.AlreadyExists("factor")); err != nil {
 			return err
@@ -258,4 +271,133 @@ func (s *Store) RecoveryCodes(ctx context.Context, userID string) ([]latch.Recov
 		c.CreatedAt, c.UsedAt = utc(c.CreatedAt), utcPtr(c.UsedAt)
 		return c, nil
 	})
+}
+
+// nilIfEmpty stores an empty byte slice as NULL (the unique credential_id
+// index then ignores the factors that are not passkeys).
+func nilIfEmpty(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// FactorByCredentialID implements latch.Store. factors_credential_id
+// serves it.
+func (s *Store) FactorByCredentialID(ctx context.Context, credentialID []byte) (latch.Factor, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if len(credentialID) == 0 || len(credentialID) > contract.MaxCredentialID {
+		return latch.Factor{}, contract.NotFound("passkey")
+	}
+	f, err := scanFactor(s.pool.QueryRow(ctx, `SELECT `+factorColumns+` FROM factors
+		WHERE credential_id = $1 AND kind = 'webauthn'`, credentialID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return latch.Factor{}, contract.NotFound("passkey")
+	}
+	if err != nil {
+		return latch.Factor{}, fail(err)
+	}
+	return f, nil
+}
+
+// UpdatePasskeyUse implements latch.Store: one conditional update.
+func (s *Store) UpdatePasskeyUse(ctx context.Context, id string, signCount uint32, backupState bool, at time.Time) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	id, ok := contract.ID(id)
+	if !ok {
+		return contract.NotFound("passkey")
+	}
+	at = contract.Time(contract.Or(at, s.now))
+	return s.write(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			UPDATE factors SET sign_count = $1, backup_state = $2, last_used_at = $3
+			WHERE id = $4 AND kind = 'webauthn' AND confirmed_at IS NOT NULL
+			  AND (sign_count < $1 OR (sign_count = 0 AND $1 = 0))`, int64(signCount), backupState, at, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() > 0 {
+			return nil
+		}
+		var one int
+		err = tx.QueryRow(ctx, `SELECT 1 FROM factors WHERE id = $1 AND kind = 'webauthn' AND confirmed_at IS NOT NULL`, id).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return contract.NotFound("passkey")
+		}
+		if err != nil {
+			return err
+		}
+		return contract.PasskeyCounter()
+	})
+}
+
+// CreateWebAuthnChallenge implements latch.Store.
+func (s *Store) CreateWebAuthnChallenge(ctx context.Context, c latch.WebAuthnChallenge) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	c, err := contract.WebAuthnChallenge(c, s.now)
+	if err != nil {
+		return err
+	}
+	var userID *string
+	if c.UserID != "" {
+		userID = &c.UserID
+	}
+	return s.write(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO webauthn_challenges (hash, purpose, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (hash) DO NOTHING`, c.Hash, c.Purpose, userID, c.CreatedAt, c.ExpiresAt)
+		if pgCode(err) == foreignKeyViolation {
+			return contract.NotFound("user")
+		}
+		return oneRow(tag, err, contract.AlreadyExists("challenge"))
+	})
+}
+
+// ConsumeWebAuthnChallenge implements latch.Store: one UPDATE marks the
+// challenge used only if it is unused, unexpired and of purpose, so two
+// answers cannot both succeed.
+func (s *Store) ConsumeWebAuthnChallenge(ctx context.Context, hash []byte, purpose string, at time.Time) (latch.WebAuthnChallenge, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if len(hash) == 0 {
+		return latch.WebAuthnChallenge{}, contract.NotFound("challenge")
+	}
+	at = contract.Time(contract.Or(at, s.now))
+	var c latch.WebAuthnChallenge
+	var userID *string
+	err := s.pool.QueryRow(ctx, `
+		UPDATE webauthn_challenges SET used_at = $1
+		WHERE hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1
+		RETURNING hash, purpose, user_id::text, created_at, expires_at, used_at`,
+		at, hash, purpose).Scan(&c.Hash, &c.Purpose, &userID, &c.CreatedAt, &c.ExpiresAt, &c.UsedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return latch.WebAuthnChallenge{}, contract.NotFound("challenge")
+	}
+	if err != nil {
+		return latch.WebAuthnChallenge{}, fail(err)
+	}
+	if userID != nil {
+		c.UserID = *userID
+	}
+	c.CreatedAt, c.ExpiresAt, c.UsedAt = utc(c.CreatedAt), utc(c.ExpiresAt), utcPtr(c.UsedAt)
+	return c, nil
+}
+
+// PurgeWebAuthnChallenges implements latch.Store.
+func (s *Store) PurgeWebAuthnChallenges(ctx context.Context, before time.Time, limit int) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if limit <= 0 {
+		return 0, nil
+	}
+	tag, err := s.pool.Exec(ctx, `
+		DELETE FROM webauthn_challenges WHERE hash IN (
+			SELECT hash FROM webauthn_challenges WHERE expires_at < $1 LIMIT $2)`, contract.Time(before), limit)
+	if err != nil {
+		return 0, fail(err)
+	}
+	return int(tag.RowsAffected()), nil
 }

@@ -118,6 +118,16 @@ func populate(t *testing.T, st latch.Store) {
 	if err := st.ReplaceRecoveryCodes(ctx, ada.ID, recovery, now, nil); err != nil {
 		t.Fatal(err)
 	}
+	passkey := latch.Factor{ID: uuid.Must(uuid.NewV7()).String(), UserID: ada.ID, Kind: latch.FactorWebAuthn,
+		Name: "Laptop", CreatedAt: now, ConfirmedAt: &now, CredentialID: []byte("credential id"), PublicKey: []byte("cose key"),
+		AttestationType: "none", SignCount: 3, Transports: []string{"internal"}, BackupEligible: true, UserHandle: []byte("user handle")}
+	if err := st.CreateFactor(ctx, passkey, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateWebAuthnChallenge(ctx, latch.WebAuthnChallenge{Hash: []byte("challenge hash"), Purpose: "mfa", UserID: ada.ID,
+		CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
 	if err := st.UseRecoveryCode(ctx, ada.ID, recovery[0], now, nil, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,13 @@ var factorTests = []struct {
 	{"Recovery/Replace", testReplaceRecoveryCodes},
 	{"Recovery/UseOnce", testUseRecoveryCode},
 	{"Recovery/UseConcurrent", testUseRecoveryCodeConcurrent},
+	{"Passkey/RoundTrip", testPasskeyRoundTrip},
+	{"Passkey/Invalid", testPasskeyInvalid},
+	{"Passkey/Counter", testUpdatePasskeyUse},
+	{"Passkey/CounterConcurrent", testUpdatePasskeyUseConcurrent},
+	{"WebAuthnChallenge/ConsumeOnce", testWebAuthnChallenge},
+	{"WebAuthnChallenge/ConsumeConcurrent", testWebAuthnChallengeConcurrent},
+	{"WebAuthnChallenge/Purge", testPurgeWebAuthnChallenges},
 }
 
 func newFactor(t *testing.T, userID string) latch.Factor {
