@@ -7,12 +7,14 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/latchid/latch/account"
+	"github.com/latchid/latch/internal/testenv"
 )
 
 // TestMFANativeAPI is issue 16's factor step over plain HTTP on the built
@@ -21,8 +23,9 @@ import (
 // no tokens; the mfa token opens nothing else (/v1/me, the seed surfaces);
 // the mfa grant with a code computed from the secret gives the tokens, a
 // wrong code or a spent mfa token gives none, and a code is accepted once.
-// Seed 000's login, which has no factor step, answers its documented
-// refusal and never tokens.
+// The seed surfaces, which have no factor step, answer their documented
+// refusals (README, "Second factors") and never tokens: seed 000's login,
+// and seed 003's first password from a verification token.
 func TestMFANativeAPI(t *testing.T) {
 	for name, dsn := range openIDStores {
 		t.Run(name, func(t *testing.T) {
@@ -33,7 +36,9 @@ func TestMFANativeAPI(t *testing.T) {
 }
 
 func testMFANativeAPI(t *testing.T, dsn string) {
+	smtp := testenv.StartSMTP(t)
 	in := newInstance(t, dsn)
+	in.env = append(in.env, "LATCH_SMTP_URL="+smtp.URL(), "LATCH_MAIL_FROM=Latch <no-reply@example.com>")
 	in.cli(t, "", "migrate")
 	in.cli(t, mfaPassword+"\n", "users", "create", "--email", mfaEmail, "--password-stdin")
 	in.serve(t)
@@ -158,6 +163,37 @@ func testMFANativeAPI(t *testing.T, dsn string) {
 	// The password the mfa token tried to set was never set.
 	if s, body := token(url.Values{"grant_type": {"password"}, "username": {mfaEmail}, "password": {otherPassword}}); s != 400 || body["mfa_token"] != nil {
 		t.Errorf("the password the mfa token tried to set: %d %v, want it refused", s, body)
+	}
+
+	// Seed 003 signs a person in with their first password and the
+	// verification token of their email, which proves the email, not a
+	// factor: an account that has one meanwhile gets the seed's 403, no
+	// tokens, and no password.
+	const newcomer, newcomerPassword = "newcomer@example.com", "securePassword123!"
+	if s, body := rawCall(t, in, "POST", "/auth/signup", "", `{"email":"`+newcomer+`","firstName":"Ada","lastName":"Lovelace"}`); s/100 != 2 {
+		t.Fatalf("seed 003 sign-up: %d %s", s, body)
+	}
+	msg := smtp.WaitFor(t, newcomer, 20*time.Second)
+	verification := regexp.MustCompile(`/verify\?token=([A-Za-z0-9_\-.]+)`).FindStringSubmatch(msg.Text)
+	if verification == nil {
+		t.Fatalf("the sign-up email has no verification link:\n%s", msg.Text)
+	}
+	lines := strings.Split(strings.TrimSpace(in.cli(t, "", "tokens", "issue", "--email", newcomer)), "\n")
+	newcomerAccess := lines[len(lines)-1]
+	s, enrolled = in.call(t, "POST", "/v1/me/factors/totp", newcomerAccess, "application/json", `{"name":"Phone"}`)
+	if s != 201 {
+		t.Fatalf("enrolling TOTP for the newcomer: %d %v", s, enrolled)
+	}
+	code, _ = newTOTPClock(t, enrolled["secret"].(string)).next()
+	if s, body := in.call(t, "POST", "/v1/me/factors/"+enrolled["factor_id"].(string)+"/confirm", newcomerAccess, "application/json", fmt.Sprintf(`{"code":%q}`, code)); s != 204 {
+		t.Fatalf("confirming the newcomer's TOTP: %d %v", s, body)
+	}
+	s, set := rawCall(t, in, "POST", "/auth/setpassword", verification[1], `{"password":"`+newcomerPassword+`"}`)
+	if s != 403 || !strings.HasPrefix(set, `{"success":false,"error":{"code":"FORBIDDEN"`) || strings.Contains(set, "token") {
+		t.Errorf("seed 003 POST /auth/setpassword for an account with TOTP: %d %s, want 403 {\"success\":false,\"error\":{\"code\":\"FORBIDDEN\",...}} without tokens", s, set)
+	}
+	if s, body := token(url.Values{"grant_type": {"password"}, "username": {newcomer}, "password": {newcomerPassword}}); s != 400 || body["error"] != "invalid_grant" || body["mfa_token"] != nil {
+		t.Errorf("the password seed 003 refused to set: %d %v, want 400 invalid_grant (no password written)", s, body)
 	}
 }
 
