@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -258,7 +259,8 @@ func testBrowserPasskeys(t *testing.T, store, dsn string) {
 // from it as an app would), new recovery codes after the step-up the page
 // asks for, then a sign-in with the password and a code at the factor
 // step; the same code in the next sign-in is refused; a recovery code
-// signs in once and is refused the next time. Screenshots go to
+// signs in once and is refused the next time; new recovery codes end the
+// old set. Screenshots go to
 // bin/artifacts/mfa-totp/<store>.
 func TestBrowserTOTP(t *testing.T) {
 	for name, dsn := range openIDStores {
@@ -403,6 +405,41 @@ func testBrowserTOTP(t *testing.T, store, dsn string) {
 	}
 	do("another recovery code signs in",
 		chromedp.SendKeys(chromedp.ID("recovery_code"), codes[1]),
+		chromedp.Click(chromedp.ID("verify-recovery-code")),
+		chromedp.WaitVisible(chromedp.ID("security")),
+	)
+
+	// New codes end the old set, used or not.
+	do("ask for new recovery codes",
+		chromedp.Click(chromedp.ID("new-recovery-codes")),
+		chromedp.WaitVisible(chromedp.CSS("#recovery-codes, #step-up-code")),
+	)
+	if count(t, ctx, "#step-up-code") == 1 {
+		code, _ = app.next()
+		do("the page asks for a code first",
+			chromedp.SendKeys(chromedp.ID("code"), code),
+			chromedp.Click(chromedp.ID("step-up-code")),
+			chromedp.WaitVisible(chromedp.ID("recovery-codes")),
+		)
+	}
+	renewed, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#recovery-codes code"), c => c.textContent.trim())`))
+	if err != nil || len(renewed) != 10 || slices.Contains(renewed, codes[2]) {
+		t.Fatalf("new recovery codes: %q (%v), want ten, none of the old set", renewed, err)
+	}
+	do("an unused code of the old set is refused",
+		chromedp.Click(chromedp.ID("back-to-account")),
+		chromedp.WaitVisible(chromedp.ID("sign-out")),
+		signOut,
+		signInWithPassword,
+		chromedp.WaitVisible(chromedp.ID("use-recovery-code")),
+		chromedp.Click(chromedp.ID("use-recovery-code")),
+		chromedp.WaitVisible(chromedp.ID("recovery_code")),
+		chromedp.SendKeys(chromedp.ID("recovery_code"), codes[2]),
+		chromedp.Click(chromedp.ID("verify-recovery-code")),
+		chromedp.WaitVisible(chromedp.ID("recovery_code-error")),
+	)
+	do("a new one signs in",
+		chromedp.SendKeys(chromedp.ID("recovery_code"), renewed[0]),
 		chromedp.Click(chromedp.ID("verify-recovery-code")),
 		chromedp.WaitVisible(chromedp.ID("security")),
 	)
