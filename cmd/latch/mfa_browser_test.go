@@ -164,6 +164,24 @@ func testBrowserPasskeys(t *testing.T, store, dsn string) {
 	if got := text("#email"); got != mfaEmail {
 		t.Fatalf("after the factor step signed in as %q", got)
 	}
+
+	// The native API's passkey ceremonies, driven by script on Latch's
+	// origin (as a web app of that origin would): the mfa grant of
+	// /v1/token with a passkey, and the passwordless sign-in.
+	native := nativePasskeyFlows(t, ctx)
+	if native.Step.Status != 403 || native.Step.Body["error"] != "mfa_required" || !slices.Contains(native.Step.Factors(), "webauthn") {
+		t.Fatalf("/v1/token's password grant of an account with a passkey: %+v, want 403 mfa_required offering webauthn", native.Step)
+	}
+	for name, r := range map[string]nativeAnswer{"the mfa grant with a passkey": native.MFA, "the passwordless finish": native.SignIn} {
+		if r.Status != 200 || r.Body["access_token"] == nil || r.Body["refresh_token"] == nil {
+			t.Fatalf("%s: %+v, want 200 with access and refresh tokens", name, r)
+		}
+	}
+	for name, r := range map[string]nativeAnswer{"the same assertion again": native.Replay, "a new assertion of the spent ceremony": native.Again} {
+		if r.Status != 401 || r.Body["code"] != "invalid_credentials" || r.Body["access_token"] != nil {
+			t.Fatalf("the passwordless finish, %s: %+v, want 401 invalid_credentials", name, r)
+		}
+	}
 	do("sign out", signOut)
 
 	// A phishing proxy serves Latch's very pages on another origin. The
@@ -464,6 +482,75 @@ func landed(expr string) chromedp.Action[chromedp.Void] {
 			}
 		}
 	})
+}
+
+// nativeAnswer is the status and JSON body of a request of the page.
+type nativeAnswer struct {
+	Status int
+	Body   map[string]any
+}
+
+// Factors is the factors list of an mfa_required answer.
+func (a nativeAnswer) Factors() []string {
+	var out []string
+	l, _ := a.Body["factors"].([]any)
+	for _, f := range l {
+		s, _ := f.(string)
+		out = append(out, s)
+	}
+	return out
+}
+
+// nativeFlows is what nativePasskeyFlows saw.
+type nativeFlows struct {
+	Step, MFA, SignIn, Replay, Again nativeAnswer
+}
+
+// nativePasskeyFlows runs, in the page of ctx (on Latch's origin, signed
+// in or not), the native API's passkey flows with the tab's authenticator:
+// /v1/token's password grant (Step), /v1/mfa/passkey/options and the mfa
+// grant with the assertion (MFA); /v1/passkeys/sign-in/options and
+// /v1/passkeys/sign-in/finish (SignIn), that finish again with the same
+// ceremony and assertion (Replay), and with the same ceremony and a new
+// assertion of its challenge, a higher sign count (Again).
+func nativePasskeyFlows(t *testing.T, ctx context.Context) nativeFlows {
+	t.Helper()
+	script := `(async () => {
+  const b64u = buf => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const bin = s => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4)), c => c.charCodeAt(0));
+  const answer = async r => ({Status: r.status, Body: await r.json().catch(() => ({}))});
+  const post = (path, body) => fetch(path, {method: "POST", headers: {"Content-Type": "application/json", Accept: "application/json"}, body: JSON.stringify(body)});
+  const assert = async options => {
+    const pk = options.publicKey;
+    pk.challenge = bin(pk.challenge);
+    (pk.allowCredentials || []).forEach(c => { c.id = bin(c.id); });
+    const c = await navigator.credentials.get({publicKey: pk});
+    const r = c.response;
+    return {id: c.id, rawId: b64u(c.rawId), type: c.type, response: {clientDataJSON: b64u(r.clientDataJSON),
+      authenticatorData: b64u(r.authenticatorData), signature: b64u(r.signature), userHandle: r.userHandle ? b64u(r.userHandle) : undefined}};
+  };
+  const out = {};
+  out.Step = await answer(await post("/v1/token", {grant_type: "password", username: ` + jsString(mfaEmail) + `, password: ` + jsString(mfaPassword) + `}));
+  let ch = await answer(await post("/v1/mfa/passkey/options", {mfa_token: out.Step.Body.mfa_token}));
+  if (ch.Status !== 200) { out.MFA = ch; return out; }
+  out.MFA = await answer(await post("/v1/token", {grant_type: "mfa", mfa_token: out.Step.Body.mfa_token,
+    passkey_ceremony: ch.Body.ceremony, passkey_credential: await assert(ch.Body.options)}));
+  ch = await answer(await post("/v1/passkeys/sign-in/options", {}));
+  if (ch.Status !== 200) { out.SignIn = ch; return out; }
+  const options = JSON.stringify(ch.Body.options);
+  const finish = {ceremony: ch.Body.ceremony, credential: await assert(JSON.parse(options))};
+  out.SignIn = await answer(await post("/v1/passkeys/sign-in/finish", finish));
+  out.Replay = await answer(await post("/v1/passkeys/sign-in/finish", finish));
+  out.Again = await answer(await post("/v1/passkeys/sign-in/finish", {ceremony: ch.Body.ceremony, credential: await assert(JSON.parse(options))}));
+  return out;
+})()`
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	flows, err := chromedp.Run(tctx, chromedp.Evaluate[nativeFlows](script, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("the native passkey flows in the page: %v", err)
+	}
+	return flows
 }
 
 // withoutConditionalUI makes the pages of ctx's tab find no conditional
