@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
@@ -24,7 +25,8 @@ import (
 // passkey, and uses it as the second factor after the password. The same
 // pages served on another origin by a phishing proxy get a genuine
 // assertion of that passkey and are refused, for the passwordless sign-in
-// and for the factor step. Last the passkey is removed, and the
+// and for the factor step; so is a clone of it with a lower sign count
+// (audited, the passkey kept). Last the passkey is removed, and the
 // authenticator that still holds it signs nobody in. Screenshots go to
 // bin/artifacts/mfa-passkeys/<store>.
 func TestBrowserPasskeys(t *testing.T) {
@@ -250,7 +252,45 @@ func testBrowserPasskeys(t *testing.T, store, dsn string) {
 		t.Fatalf("after the autofill's passkey signed in as %q", got)
 	}
 	autofill(false)
-	do("remove the passkey", removePasskey)
+
+	// A clone of the passkey made when its count was lower: its assertion
+	// is refused and audited, and the passkey is kept for its owner.
+	genuine := authenticatorCredentials(t, ctx, auth)[0]
+	setCount := func(n float64) {
+		t.Helper()
+		if _, err := chromedp.Call(ctx, webauthn.RemoveCredential, webauthn.RemoveCredentialParams{AuthenticatorID: auth, CredentialID: genuine.CredentialID}); err != nil {
+			t.Fatal(err)
+		}
+		// cdproto's AddCredential always sends the CMTG fields, which this
+		// Chromium refuses for a virtual authenticator: the command with
+		// the credential's own fields only.
+		addCredential := cdp.Command[map[string]any, cdp.Empty]{Method: webauthn.CommandAddCredential}
+		if _, err := chromedp.Call(ctx, addCredential, map[string]any{"authenticatorId": auth, "credential": map[string]any{
+			"credentialId": genuine.CredentialID, "isResidentCredential": genuine.IsResidentCredential, "rpId": genuine.RpID,
+			"privateKey": genuine.PrivateKey, "userHandle": genuine.UserHandle, "signCount": n,
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setCount(0)
+	do("sign out; a clone of the passkey with a lower count",
+		signOut,
+		chromedp.WaitVisible(chromedp.ID("passkey-sign-in")),
+		chromedp.Click(chromedp.ID("passkey-sign-in")),
+		chromedp.WaitVisible(chromedp.ID("form-error")),
+	)
+	if got := text("#form-error"); !strings.Contains(got, "That passkey did not sign you in") {
+		t.Fatalf("a cloned passkey's sign-in: %q, want \"That passkey did not sign you in\"", got)
+	}
+	if audit := in.cli(t, "", "audit", "tail", "--action", "passkey.clone_warning"); strings.Count(audit, "passkey.clone_warning") != 1 {
+		t.Fatalf("the audit log after a cloned passkey's sign-in:\n%s\nwant one passkey.clone_warning", audit)
+	}
+	setCount(genuine.SignCount + 10)
+	do("the genuine passkey still signs in, and is removed",
+		chromedp.Click(chromedp.ID("passkey-sign-in")),
+		chromedp.WaitVisible(chromedp.ID("security")),
+		removePasskey,
+	)
 	if got := text(".notice"); !strings.Contains(got, "Second factor removed") {
 		t.Fatalf("removing the passkey: %q, want \"Second factor removed\"", got)
 	}
