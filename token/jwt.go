@@ -119,6 +119,10 @@ type keySet struct {
 	// switch happens at its time on every replica, not at the next read.
 	switchAt time.Time
 	stored   []latch.SigningKey
+	// dataKeys are the data keys (data.go) by id, unwrapped; dataKID is
+	// the oldest's, which seals: replicas that raced agree on it.
+	dataKeys map[string][]byte
+	dataKID  string
 }
 
 // RefreshInterval is how often a serving replica reads the keys again
@@ -189,6 +193,21 @@ func LoadKeys(ctx context.Context, store latch.KeyStore, cfg KeysConfig) (*Keys,
 		}
 		// Read back: another replica may have added its own key first, and
 		// every replica must sign with the same (oldest) one.
+		if keys, err = store.SigningKeys(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if !hasDataKey(keys) {
+		dk := newDataKey(now())
+		if cfg.EncryptionKey != nil {
+			if dk.Private, err = wrapKey(cfg.EncryptionKey, dk.ID, dk.Private); err != nil {
+				return nil, err
+			}
+		}
+		if err := store.AddSigningKey(ctx, dk); err != nil {
+			return nil, err
+		}
+		// Read back, as for the signing keys: the oldest data key seals.
 		if keys, err = store.SigningKeys(ctx); err != nil {
 			return nil, err
 		}
@@ -271,7 +290,7 @@ func NewSigningKey(alg string, now time.Time) (latch.SigningKey, error) {
 // newKeySet builds the snapshot of the keys that are not retired: alg is
 // the native family, oidcAlg the OpenID one ("" for none).
 func newKeySet(stored []latch.SigningKey, alg, oidcAlg string, kek []byte, now time.Time) (*keySet, error) {
-	ks := &keySet{public: map[string]jose.JSONWebKey{}, retireAt: map[string]time.Time{}, switchAt: nextSwitch(stored, now), stored: stored}
+	ks := &keySet{public: map[string]jose.JSONWebKey{}, retireAt: map[string]time.Time{}, switchAt: nextSwitch(stored, now), stored: stored, dataKeys: map[string][]byte{}}
 	var set jose.JSONWebKeySet
 	signID := signingKeyID(stored, alg, now)
 	oidcID := ""
@@ -288,6 +307,17 @@ func newKeySet(stored []latch.SigningKey, alg, oidcAlg string, kek []byte, now t
 			return nil, err
 		}
 		sk.Private = der
+		if sk.Algorithm == DataKeyAlgorithm {
+			// Not a signing key: never published, never sealing cookies.
+			if len(der) != dataKeySize {
+				return nil, fmt.Errorf("token: data key %s is %d bytes, not %d", sk.ID, len(der), dataKeySize)
+			}
+			ks.dataKeys[sk.ID] = der
+			if ks.dataKID == "" {
+				ks.dataKID = sk.ID
+			}
+			continue
+		}
 		parsed, err := x509.ParsePKCS8PrivateKey(sk.Private)
 		if err != nil {
 			return nil, fmt.Errorf("token: signing key %s: %w", sk.ID, err)
@@ -480,6 +510,9 @@ func (k *Keys) List(ctx context.Context) ([]KeyInfo, error) {
 	signing := map[string]bool{signingKeyID(stored, k.alg, now): true, signingKeyID(stored, k.oidcAlg, now): true}
 	out := make([]KeyInfo, 0, len(stored))
 	for _, sk := range stored {
+		if sk.Algorithm == DataKeyAlgorithm {
+			continue // not a signing key; `latch keys` does not manage it
+		}
 		info := KeyInfo{ID: sk.ID, Algorithm: sk.Algorithm, State: KeyVerifying, CreatedAt: sk.CreatedAt, ActivatesAt: sk.ActivatesAt, RotatedAt: sk.RotatedAt, RetireAt: sk.RetireAt}
 		if sk.Algorithm == k.alg {
 			info.Families = append(info.Families, FamilyNative)
