@@ -12,6 +12,8 @@ const (
 	MailRecovery     = "recovery"      // a link to choose a new password
 	// MailRecoveryCodeUsed: "a recovery code was used on your account".
 	MailRecoveryCodeUsed = "recovery_code_used"
+	// MailFactorsReset: "an administrator removed your second factors".
+	MailFactorsReset = "factors_reset"
 )
 
 // MailMessage is one email in the durable outbox. Data (the template's

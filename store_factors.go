@@ -43,6 +43,13 @@ type FactorStore interface {
 	// RecoveryCodes lists the user's recovery codes (used ones included),
 	// in no particular order.
 	RecoveryCodes(ctx context.Context, userID string) ([]RecoveryCode, error)
+	// ResetFactors deletes every factor (of any kind, confirmed or not)
+	// and every recovery code of the user, with the audit event and the
+	// notice mail (if not nil), in one transaction, and returns how many
+	// factors it deleted. An unknown user is NotFound and nothing is
+	// written; a user with nothing to delete still gets the event and
+	// the mail (an administrator acted on the account).
+	ResetFactors(ctx context.Context, userID string, audit *AuditEvent, notice *MailMessage) (int, error)
 }
 
 // FactorKind is what proves a second factor.
@@ -94,4 +101,5 @@ const (
 	AuditRecoveryRegenerate = "recovery.regenerate"
 	AuditRecoveryUse        = "recovery.use"
 	AuditMFAFailure         = "mfa.failure"
+	AuditFactorsReset       = "factors.reset" // by an administrator
 )

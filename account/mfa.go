@@ -169,12 +169,5 @@ func (s *Service) HasFreshFactor(ctx context.Context, p Principal) (bool, error)
 	return false, errNotBuilt
 }
 
-// AdminResetFactors removes every factor and recovery code of a user
-// (audited, the user notified by email): an administrator's way out for a
-// person who lost their authenticator and their codes.
-func (s *Service) AdminResetFactors(ctx context.Context, a Admin, r UserRef) error {
-	return errNotBuilt
-}
-
 // errNotBuilt marks the second-factor use cases still being written.
 var errNotBuilt = &latch.Error{Kind: latch.KindInternal, Code: latch.CodeInternal, Message: "not built yet"}

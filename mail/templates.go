@@ -92,6 +92,7 @@ var specs = map[string]templateSpec{
 	latch.MailSignupExists:     {loginURL: true, recoverURL: true},
 	latch.MailRecovery:         {link: true},
 	latch.MailRecoveryCodeUsed: {loginURL: true},
+	latch.MailFactorsReset:     {loginURL: true},
 }
 
 //go:embed templates

@@ -538,3 +538,8 @@ func (s *observedStore) RecoveryCodes(ctx context.Context, userID string) (_ []l
 	defer s.observe("RecoveryCodes", time.Now(), &err)
 	return s.next.RecoveryCodes(ctx, userID)
 }
+
+func (s *observedStore) ResetFactors(ctx context.Context, userID string, audit *latch.AuditEvent, notice *latch.MailMessage) (_ int, err error) {
+	defer s.observe("ResetFactors", time.Now(), &err)
+	return s.next.ResetFactors(ctx, userID, audit, notice)
+}
