@@ -34,6 +34,8 @@ func EveryCode() []string {
 		latch.CodePasswordChangeRequired, latch.CodeInvalidHash, latch.CodeNameTaken,
 		latch.CodeMissingLinkedIdentity, latch.CodePasswordAlreadySet, latch.CodeMailDisabled,
 		latch.CodeInvalidLink, latch.CodeDatabaseUnavailable, latch.CodeCanceled, latch.CodeInternal,
+		latch.CodeMFARequired, latch.CodeStepUpRequired, latch.CodeMFAEnrolmentRequired,
+		latch.CodeFactorStepUsed, latch.CodeFactorConfirmed, account.CodeInvalidMFACode,
 		account.CodeRedirectNotAllowed, account.CodeLimiterUnavailable, account.CodeProviderEmailMissing,
 		account.CodeEmailNotLinkable, account.CodeProviderEmailUnverified, account.CodeProviderWrongTenant,
 		oidc.CodeProviderUnavailable, oidc.CodeProviderRefused,
