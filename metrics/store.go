@@ -543,3 +543,13 @@ func (s *observedStore) ResetFactors(ctx context.Context, userID string, audit *
 	defer s.observe("ResetFactors", time.Now(), &err)
 	return s.next.ResetFactors(ctx, userID, audit, notice)
 }
+
+func (s *observedStore) TenantFactorPolicy(ctx context.Context, tenantID string) (_ latch.FactorPolicy, err error) {
+	defer s.observe("TenantFactorPolicy", time.Now(), &err)
+	return s.next.TenantFactorPolicy(ctx, tenantID)
+}
+
+func (s *observedStore) SetTenantFactorPolicy(ctx context.Context, tenantID string, p latch.FactorPolicy, at time.Time, audit *latch.AuditEvent) (err error) {
+	defer s.observe("SetTenantFactorPolicy", time.Now(), &err)
+	return s.next.SetTenantFactorPolicy(ctx, tenantID, p, at, audit)
+}

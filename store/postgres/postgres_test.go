@@ -51,7 +51,7 @@ func TestMigrateKeepsToSchema(t *testing.T) {
 	}
 	want := []string{"app_consents", "apps", "audit_events", "authorization_codes", "client_tokens", "clients", "credentials", "email_rekey_pending",
 		"factors", "goose_db_version", "identities", "jobs", "mail_outbox", "password_history", "password_links", "recovery_codes", "refresh_tokens",
-		"sessions", "signing_keys", "tenant_policies", "tenants", "users"}
+		"sessions", "signing_keys", "tenant_factor_policies", "tenant_policies", "tenants", "users"}
 	if len(tables) != len(want) {
 		t.Fatalf("tables in %s = %v, want %v", schema, tables, want)
 	}

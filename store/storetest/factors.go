@@ -29,6 +29,7 @@ var factorTests = []struct {
 	{"Recovery/UseOnce", testUseRecoveryCode},
 	{"Recovery/UseConcurrent", testUseRecoveryCodeConcurrent},
 	{"Factor/Reset", testResetFactors},
+	{"Tenant/FactorPolicy", testTenantFactorPolicy},
 }
 
 func newFactor(t *testing.T, userID string) latch.Factor {
