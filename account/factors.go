@@ -93,6 +93,9 @@ func (s *Service) EnrolTOTP(ctx context.Context, p Principal, name string) (TOTP
 	if err != nil {
 		return TOTPEnrolment{}, err
 	}
+	if err := s.factorAllowed(ctx, p.User.TenantID, latch.FactorTOTP); err != nil {
+		return TOTPEnrolment{}, err
+	}
 	issuer := s.cfg.ProductName
 	if issuer == "" {
 		issuer = "Latch"
@@ -324,6 +327,9 @@ func (s *Service) recoveryCodeHash(userID, code string) ([]byte, error) {
 // recovery codes, shown once: the old set, used or not, stops working in
 // the same transaction.
 func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p Principal) ([]string, error) {
+	if err := s.factorAllowed(ctx, p.User.TenantID, latch.FactorRecoveryCode); err != nil {
+		return nil, err
+	}
 	codes := make([]string, 0, recoveryCodeCount)
 	hashes := make([][]byte, 0, recoveryCodeCount)
 	seen := map[string]bool{}

@@ -36,6 +36,7 @@ func EveryCode() []string {
 		latch.CodeInvalidLink, latch.CodeDatabaseUnavailable, latch.CodeCanceled, latch.CodeInternal,
 		latch.CodeMFARequired, latch.CodeStepUpRequired, latch.CodeMFAEnrolmentRequired,
 		latch.CodeFactorStepUsed, latch.CodeFactorConfirmed, account.CodeInvalidMFACode,
+		account.CodeFactorNotAllowed,
 		account.CodeRedirectNotAllowed, account.CodeLimiterUnavailable, account.CodeProviderEmailMissing,
 		account.CodeEmailNotLinkable, account.CodeProviderEmailUnverified, account.CodeProviderWrongTenant,
 		oidc.CodeProviderUnavailable, oidc.CodeProviderRefused,
