@@ -553,3 +553,13 @@ func (s *observedStore) SetTenantFactorPolicy(ctx context.Context, tenantID stri
 	defer s.observe("SetTenantFactorPolicy", time.Now(), &err)
 	return s.next.SetTenantFactorPolicy(ctx, tenantID, p, at, audit)
 }
+
+func (s *observedStore) DataKeys(ctx context.Context) (_ []latch.DataKey, err error) {
+	defer s.observe("DataKeys", time.Now(), &err)
+	return s.next.DataKeys(ctx)
+}
+
+func (s *observedStore) AddDataKey(ctx context.Context, k latch.DataKey) (err error) {
+	defer s.observe("AddDataKey", time.Now(), &err)
+	return s.next.AddDataKey(ctx, k)
+}

@@ -5,13 +5,14 @@ package token
 // signing key, which rotates and is deleted once retired: a TOTP secret
 // sealed with it would stop opening. The data key is created once (by
 // LoadKeys, like the first signing key; replicas that race settle on the
-// oldest), kept as a row of its own algorithm in the signing keys (wrapped
-// with the key encryption key when one is configured), never published in
-// the JWKS, never listed, rotated or retired by `latch keys`. Sealed
+// oldest), kept in a table of its own (latch.DataKey; wrapped with the key
+// encryption key when one is configured), so it is never published in the
+// JWKS, nor listed, rotated or retired by `latch keys`. Sealed
 // values name the data key's id, so a future rotation of the data key can
 // open old values and re-seal them.
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -28,10 +29,6 @@ import (
 	"github.com/latchid/latch"
 )
 
-// DataKeyAlgorithm marks the data key's row among the signing keys: no
-// signing family has it, so rotations and the JWKS pass it by.
-const DataKeyAlgorithm = "latch-data-A256"
-
 // dataKeySize is the data key's length: 256 bits.
 const dataKeySize = 32
 
@@ -39,20 +36,53 @@ const dataKeySize = 32
 // follows, then a dot and the nonce and ciphertext (base64url).
 const dataSealPrefix = "d1."
 
-// newDataKey makes a fresh data key row (unwrapped).
-func newDataKey(now time.Time) latch.SigningKey {
+// dataKeyWrapID is what a data key is wrapped for (the associated data of
+// wrapKey): never a signing key's id, so neither kind of wrapped key
+// unwraps as the other.
+func dataKeyWrapID(id string) string { return "data key " + id }
+
+// loadDataKeys reads the data keys, creating the first if there is none:
+// replicas that race to create it each add their own, read back, and all
+// seal with the oldest.
+func loadDataKeys(ctx context.Context, store latch.KeyStore, kek []byte, now time.Time) ([]latch.DataKey, error) {
+	keys, err := store.DataKeys(ctx)
+	if err != nil || len(keys) > 0 {
+		return keys, err
+	}
 	secret := make([]byte, dataKeySize)
 	_, _ = rand.Read(secret)
-	return latch.SigningKey{ID: uuid.NewString(), Algorithm: DataKeyAlgorithm, Private: secret, CreatedAt: now.UTC()}
-}
-
-func hasDataKey(keys []latch.SigningKey) bool {
-	for _, k := range keys {
-		if k.Algorithm == DataKeyAlgorithm {
-			return true
+	k := latch.DataKey{ID: uuid.NewString(), Key: secret, CreatedAt: now.UTC()}
+	if kek != nil {
+		if k.Key, err = wrapKey(kek, dataKeyWrapID(k.ID), k.Key); err != nil {
+			return nil, err
 		}
 	}
-	return false
+	if err := store.AddDataKey(ctx, k); err != nil {
+		return nil, err
+	}
+	return store.DataKeys(ctx)
+}
+
+// useDataKeys unwraps the data keys (oldest first) into the set.
+func (ks *keySet) useDataKeys(keys []latch.DataKey, kek []byte) error {
+	ks.dataKeys = map[string][]byte{}
+	for _, dk := range keys {
+		key, err := unwrapKey(kek, dataKeyWrapID(dk.ID), dk.Key)
+		if err != nil {
+			return err
+		}
+		if len(key) != dataKeySize {
+			return fmt.Errorf("token: data key %s is %d bytes, not %d", dk.ID, len(key), dataKeySize)
+		}
+		ks.dataKeys[dk.ID] = key
+		if ks.dataKID == "" {
+			ks.dataKID = dk.ID
+		}
+	}
+	if ks.dataKID == "" {
+		return fmt.Errorf("token: no data key")
+	}
+	return nil
 }
 
 // dataAEAD is the AEAD of a data key for purpose.

@@ -12,19 +12,13 @@ import (
 	"github.com/latchid/latch/token"
 )
 
-func dataKeys(t *testing.T, store latch.KeyStore) []latch.SigningKey {
+func dataKeys(t *testing.T, store latch.KeyStore) []latch.DataKey {
 	t.Helper()
-	stored, err := store.SigningKeys(context.Background())
+	stored, err := store.DataKeys(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []latch.SigningKey
-	for _, k := range stored {
-		if k.Algorithm == token.DataKeyAlgorithm {
-			out = append(out, k)
-		}
-	}
-	return out
+	return stored
 }
 
 // A value sealed with the data key outlives every signing key: two
@@ -68,7 +62,7 @@ func TestDataKeySurvivesRotations(t *testing.T) {
 					t.Fatalf("DeleteRetiredSigningKeys: %d, %v", n, err)
 				}
 			}
-			if got := dataKeys(t, store); len(got) != 1 || got[0].ID != dks[0].ID || got[0].RotatedAt != nil || got[0].RetireAt != nil {
+			if got := dataKeys(t, store); len(got) != 1 || got[0].ID != dks[0].ID {
 				t.Fatalf("the data key after rotations: %+v", got)
 			}
 			again, err := token.LoadKeys(ctx, store, cfg)
@@ -134,7 +128,7 @@ func TestDataKeyEncryptedAtRest(t *testing.T) {
 			}
 			sealed, _ := keys.SealData("totp-secret", []byte("s"))
 			dks := dataKeys(t, store)
-			if len(dks) != 1 || !bytes.HasPrefix(dks[0].Private, []byte("latch-kek-v1:")) || len(dks[0].Private) <= 32 {
+			if len(dks) != 1 || !bytes.HasPrefix(dks[0].Key, []byte("latch-kek-v1:")) || len(dks[0].Key) <= 32 {
 				t.Fatalf("the data key at rest: %+v", dks)
 			}
 			if _, err := token.LoadKeys(ctx, store, token.KeysConfig{Algorithm: token.ES256, Issuer: testenv.TestIssuer, Now: clock.Now}); err == nil {
@@ -166,8 +160,8 @@ func TestDataKeyRacingReplicas(t *testing.T) {
 			}
 			fromA, _ := replicaA.SealData("p", []byte("a"))
 			// Another replica's data key, created first: it wins.
-			older := latch.SigningKey{ID: "00000000-0000-7000-8000-000000000001", Algorithm: token.DataKeyAlgorithm, Private: bytes.Repeat([]byte{1}, 32), CreatedAt: clock.Now().Add(-time.Hour)}
-			if err := store.AddSigningKey(ctx, older); err != nil {
+			older := latch.DataKey{ID: "00000000-0000-7000-8000-000000000001", Key: bytes.Repeat([]byte{1}, 32), CreatedAt: clock.Now().Add(-time.Hour)}
+			if err := store.AddDataKey(ctx, older); err != nil {
 				t.Fatal(err)
 			}
 			replicaB, err := token.LoadKeys(ctx, store, cfg)

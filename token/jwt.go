@@ -197,23 +197,15 @@ func LoadKeys(ctx context.Context, store latch.KeyStore, cfg KeysConfig) (*Keys,
 			return nil, err
 		}
 	}
-	if !hasDataKey(keys) {
-		dk := newDataKey(now())
-		if cfg.EncryptionKey != nil {
-			if dk.Private, err = wrapKey(cfg.EncryptionKey, dk.ID, dk.Private); err != nil {
-				return nil, err
-			}
-		}
-		if err := store.AddSigningKey(ctx, dk); err != nil {
-			return nil, err
-		}
-		// Read back, as for the signing keys: the oldest data key seals.
-		if keys, err = store.SigningKeys(ctx); err != nil {
-			return nil, err
-		}
-	}
 	set, err := newKeySet(keys, alg, oidcAlg, cfg.EncryptionKey, now())
 	if err != nil {
+		return nil, err
+	}
+	data, err := loadDataKeys(ctx, store, cfg.EncryptionKey, now())
+	if err != nil {
+		return nil, err
+	}
+	if err := set.useDataKeys(data, cfg.EncryptionKey); err != nil {
 		return nil, err
 	}
 	k := &Keys{issuer: cfg.Issuer, alg: alg, oidcAlg: oidcAlg, kek: cfg.EncryptionKey, now: now, store: store, cache: newVerifiedCache(1 << 16), lastReload: now()}
@@ -290,7 +282,7 @@ func NewSigningKey(alg string, now time.Time) (latch.SigningKey, error) {
 // newKeySet builds the snapshot of the keys that are not retired: alg is
 // the native family, oidcAlg the OpenID one ("" for none).
 func newKeySet(stored []latch.SigningKey, alg, oidcAlg string, kek []byte, now time.Time) (*keySet, error) {
-	ks := &keySet{public: map[string]jose.JSONWebKey{}, retireAt: map[string]time.Time{}, switchAt: nextSwitch(stored, now), stored: stored, dataKeys: map[string][]byte{}}
+	ks := &keySet{public: map[string]jose.JSONWebKey{}, retireAt: map[string]time.Time{}, switchAt: nextSwitch(stored, now), stored: stored}
 	var set jose.JSONWebKeySet
 	signID := signingKeyID(stored, alg, now)
 	oidcID := ""
@@ -307,17 +299,6 @@ func newKeySet(stored []latch.SigningKey, alg, oidcAlg string, kek []byte, now t
 			return nil, err
 		}
 		sk.Private = der
-		if sk.Algorithm == DataKeyAlgorithm {
-			// Not a signing key: never published, never sealing cookies.
-			if len(der) != dataKeySize {
-				return nil, fmt.Errorf("token: data key %s is %d bytes, not %d", sk.ID, len(der), dataKeySize)
-			}
-			ks.dataKeys[sk.ID] = der
-			if ks.dataKID == "" {
-				ks.dataKID = sk.ID
-			}
-			continue
-		}
 		parsed, err := x509.ParsePKCS8PrivateKey(sk.Private)
 		if err != nil {
 			return nil, fmt.Errorf("token: signing key %s: %w", sk.ID, err)
@@ -388,6 +369,7 @@ func (k *Keys) signingSet() *keySet {
 		// the next read of the store says more.
 		return set
 	}
+	next.dataKeys, next.dataKID = set.dataKeys, set.dataKID
 	k.set.Store(next)
 	return next
 }
@@ -426,6 +408,13 @@ func (k *Keys) refreshLocked(ctx context.Context) error {
 	}
 	set, err := newKeySet(stored, k.alg, k.oidcAlg, k.kek, now)
 	if err != nil {
+		return err
+	}
+	data, err := k.store.DataKeys(ctx)
+	if err != nil {
+		return err
+	}
+	if err := set.useDataKeys(data, k.kek); err != nil {
 		return err
 	}
 	k.set.Store(set)
@@ -510,9 +499,6 @@ func (k *Keys) List(ctx context.Context) ([]KeyInfo, error) {
 	signing := map[string]bool{signingKeyID(stored, k.alg, now): true, signingKeyID(stored, k.oidcAlg, now): true}
 	out := make([]KeyInfo, 0, len(stored))
 	for _, sk := range stored {
-		if sk.Algorithm == DataKeyAlgorithm {
-			continue // not a signing key; `latch keys` does not manage it
-		}
 		info := KeyInfo{ID: sk.ID, Algorithm: sk.Algorithm, State: KeyVerifying, CreatedAt: sk.CreatedAt, ActivatesAt: sk.ActivatesAt, RotatedAt: sk.RotatedAt, RetireAt: sk.RetireAt}
 		if sk.Algorithm == k.alg {
 			info.Families = append(info.Families, FamilyNative)

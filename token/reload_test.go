@@ -75,11 +75,10 @@ func TestSigningKeysEncryptedAtRest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Both families' keys: the native ES256 and the OpenID RS256;
-			// and the data key (data_test.go tests it).
+			// Both families' keys: the native ES256 and the OpenID RS256.
 			stored, _ := store.SigningKeys(ctx)
-			if len(stored) != 3 {
-				t.Fatalf("%d keys stored, want the native, the OpenID and the data key", len(stored))
+			if len(stored) != 2 {
+				t.Fatalf("%d keys stored, want the native and the OpenID one", len(stored))
 			}
 			for _, sk := range stored {
 				if !bytes.HasPrefix(sk.Private, []byte("latch-kek-v1:")) {

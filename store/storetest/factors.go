@@ -30,6 +30,7 @@ var factorTests = []struct {
 	{"Recovery/UseConcurrent", testUseRecoveryCodeConcurrent},
 	{"Factor/Reset", testResetFactors},
 	{"Tenant/FactorPolicy", testTenantFactorPolicy},
+	{"Keys/DataKeys", testDataKeys},
 }
 
 func newFactor(t *testing.T, userID string) latch.Factor {

@@ -38,3 +38,14 @@ func DecodeFactorPolicy(required bool, allowed string) latch.FactorPolicy {
 	}
 	return p
 }
+
+// DataKey checks a data key before it is stored.
+func DataKey(k latch.DataKey) error {
+	if k.ID == "" || !Text(k.ID) {
+		return Invalid("id", "the data key id is empty or not text")
+	}
+	if len(k.Key) == 0 {
+		return Invalid("key", "the data key is empty")
+	}
+	return nil
+}
