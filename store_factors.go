@@ -67,8 +67,8 @@ type Factor struct {
 	UserID string
 	Kind   FactorKind
 	Name   string // the user's label ("Phone")
-	// Secret is the TOTP secret sealed with the service key, never in
-	// clear.
+	// Secret is the TOTP secret sealed with the data key
+	// (token.Keys.SealData), never in clear.
 	Secret      []byte
 	CreatedAt   time.Time
 	ConfirmedAt *time.Time // nil until a first code confirmed it

@@ -157,6 +157,8 @@ func (k *Keys) OpenData(purpose, sealed string) ([]byte, error) {
 // per purpose) from the current data key: a keyed hash for values a stolen
 // database must not let anyone brute-force without the key (recovery
 // codes). It is deterministic, so stored MACs are looked up by equality.
+// It names no key: a future rotation of the data key must keep the oldest
+// key for it (or have the values made again).
 func (k *Keys) DataMAC(purpose string, msg []byte) ([]byte, error) {
 	set := k.set.Load()
 	if set.dataKID == "" {
