@@ -37,6 +37,7 @@ func EveryCode() []string {
 		latch.CodeMFARequired, latch.CodeStepUpRequired, latch.CodeMFAEnrolmentRequired,
 		latch.CodeFactorStepUsed, latch.CodeFactorConfirmed, account.CodeInvalidMFACode,
 		latch.CodePasskeyCounter, account.CodeInvalidPasskey, account.CodeNoPasskey,
+		account.CodeFactorNotAllowed,
 		account.CodeRedirectNotAllowed, account.CodeLimiterUnavailable, account.CodeProviderEmailMissing,
 		account.CodeEmailNotLinkable, account.CodeProviderEmailUnverified, account.CodeProviderWrongTenant,
 		oidc.CodeProviderUnavailable, oidc.CodeProviderRefused,
