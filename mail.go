@@ -14,6 +14,8 @@ const (
 	MailRecoveryCodeUsed = "recovery_code_used"
 	// MailPasskeyAdded: "a passkey was added to your account".
 	MailPasskeyAdded = "passkey_added"
+	// MailFactorsReset: "an administrator removed your second factors".
+	MailFactorsReset = "factors_reset"
 )
 
 // MailMessage is one email in the durable outbox. Data (the template's

@@ -67,6 +67,13 @@ type FactorStore interface {
 	// PurgeWebAuthnChallenges deletes at most limit challenges that expired
 	// before before, and returns how many.
 	PurgeWebAuthnChallenges(ctx context.Context, before time.Time, limit int) (int, error)
+	// ResetFactors deletes every factor (of any kind, confirmed or not)
+	// and every recovery code of the user, with the audit event and the
+	// notice mail (if not nil), in one transaction, and returns how many
+	// factors it deleted. An unknown user is NotFound and nothing is
+	// written; a user with nothing to delete still gets the event and
+	// the mail (an administrator acted on the account).
+	ResetFactors(ctx context.Context, userID string, audit *AuditEvent, notice *MailMessage) (int, error)
 }
 
 // WebAuthnChallenge is a WebAuthn ceremony's challenge, kept only as its
@@ -96,8 +103,8 @@ type Factor struct {
 	UserID string
 	Kind   FactorKind
 	Name   string // the user's label ("Phone")
-	// Secret is the TOTP secret sealed with the service key, never in
-	// clear.
+	// Secret is the TOTP secret sealed with the data key
+	// (token.Keys.SealData), never in clear.
 	Secret      []byte
 	CreatedAt   time.Time
 	ConfirmedAt *time.Time // nil until a first code confirmed it
@@ -151,4 +158,5 @@ const (
 	// AuditStepUp: a signed-in user checked a factor again.
 	AuditStepUp       = "login.step_up"
 	AuditPasskeyClone = "passkey.clone_warning"
+	AuditFactorsReset = "factors.reset" // by an administrator
 )

@@ -20,4 +20,20 @@ type KeyStore interface {
 	// DeleteRetiredSigningKeys deletes the keys whose RetireAt is not after
 	// now and returns how many.
 	DeleteRetiredSigningKeys(ctx context.Context, now time.Time) (int, error)
+
+	// DataKeys returns every data key, oldest first (created_at, then id).
+	DataKeys(ctx context.Context) ([]DataKey, error)
+	// AddDataKey stores k; a taken id is Conflict (CodeAlreadyExists) and
+	// nothing is written. Data keys are never rotated or deleted here.
+	AddDataKey(ctx context.Context, k DataKey) error
+}
+
+// DataKey seals long-lived secrets (TOTP secrets) and keys the hashes of
+// recovery codes (token.Keys.SealData, DataMAC). It is not a signing key:
+// it is never published, rotated or retired with them, so what it sealed
+// outlives every signing key.
+type DataKey struct {
+	ID        string
+	Key       []byte // 32 bytes, or wrapped with the key encryption key
+	CreatedAt time.Time
 }

@@ -29,6 +29,9 @@ const (
 	OpUpdateApp                                 // UpdateApp
 	OpRotateAppSecret                           // RotateAppSecret
 	OpRevokeApp                                 // RevokeApp
+	OpResetFactors                              // AdminResetFactors
+	OpGetFactorPolicy                           // FactorPolicy
+	OpSetFactorPolicy                           // SetFactorPolicy
 )
 
 // permission is what op needs. Reading users and their sessions is the
@@ -40,9 +43,9 @@ func (op AdminOperation) permission() latch.Permission {
 		return latch.PermReadUsers
 	case OpCreateUser, OpUpdateUser, OpDeleteUser, OpRevokeSessions:
 		return latch.PermManageUsers
-	case OpGetPolicy, OpAudit, OpListClients, OpListApps, OpGetApp:
+	case OpGetPolicy, OpGetFactorPolicy, OpAudit, OpListClients, OpListApps, OpGetApp:
 		return latch.PermReadAll
-	case OpSetPassword, OpSetPolicy, OpCreateApp, OpUpdateApp, OpRotateAppSecret, OpRevokeApp:
+	case OpSetPassword, OpSetPolicy, OpSetFactorPolicy, OpResetFactors, OpCreateApp, OpUpdateApp, OpRotateAppSecret, OpRevokeApp:
 		return latch.PermManageAll
 	}
 	// An operation missing above needs everything: a new one fails closed

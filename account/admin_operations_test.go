@@ -108,6 +108,21 @@ var adminOperations = []struct {
 			_, err := s.SetPolicy(ctx, a, account.PolicyChange{MinLength: &bad})
 			return err
 		}},
+	{"get factor policy", account.OpGetFactorPolicy, []latch.Scope{latch.ScopeReadAll, latch.ScopeManageAll},
+		func(ctx context.Context, s *account.Service, a account.Admin) error {
+			_, err := s.FactorPolicy(ctx, a)
+			return err
+		}},
+	{"set factor policy", account.OpSetFactorPolicy, []latch.Scope{latch.ScopeManageAll},
+		func(ctx context.Context, s *account.Service, a account.Admin) error {
+			bad := []string{"sms"} // refused after the scope check: the policy stays
+			_, err := s.SetFactorPolicy(ctx, a, account.FactorPolicyChange{Allowed: &bad})
+			return err
+		}},
+	{"reset factors", account.OpResetFactors, []latch.Scope{latch.ScopeManageAll},
+		func(ctx context.Context, s *account.Service, a account.Admin) error {
+			return s.AdminResetFactors(ctx, a, account.UserRef{Number: 999})
+		}},
 }
 
 // TestAdminOperationPermissions: each administrative operation is allowed

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
 	"errors"
@@ -23,9 +22,9 @@ import (
 	"github.com/latchid/latch"
 )
 
-// totpSealPurpose seals TOTP secrets at rest, with the service key as the
-// outbox seals mail (its own purpose: a sealed secret never opens as
-// anything else).
+// totpSealPurpose seals TOTP secrets at rest with the data key
+// (token.Keys.SealData: it outlives signing-key rotations), under its own
+// purpose: a sealed secret never opens as anything else.
 const totpSealPurpose = "totp-secret"
 
 // TOTP parameters: what every authenticator app supports (RFC 6238's
@@ -97,6 +96,9 @@ func (s *Service) EnrolTOTP(ctx context.Context, p Principal, name string) (TOTP
 	if err != nil {
 		return TOTPEnrolment{}, err
 	}
+	if err := s.factorAllowed(ctx, p.User.TenantID, latch.FactorTOTP); err != nil {
+		return TOTPEnrolment{}, err
+	}
 	issuer := s.cfg.ProductName
 	if issuer == "" {
 		issuer = "Latch"
@@ -116,7 +118,7 @@ func (s *Service) EnrolTOTP(ctx context.Context, p Principal, name string) (TOTP
 	if err := png.Encode(&qr, img); err != nil {
 		return TOTPEnrolment{}, latch.Internal(err)
 	}
-	sealed, err := s.keys.Seal(totpSealPurpose, []byte(key.Secret()))
+	sealed, err := s.keys.SealData(totpSealPurpose, []byte(key.Secret()))
 	if err != nil {
 		return TOTPEnrolment{}, latch.Internal(err)
 	}
@@ -252,7 +254,7 @@ func (s *Service) matchTOTP(f latch.Factor, code string) (int64, bool, error) {
 	if len(code) != totpDigits.Length() || strings.Trim(code, "0123456789") != "" {
 		return 0, false, nil
 	}
-	secret, err := s.keys.Open(totpSealPurpose, string(f.Secret))
+	secret, err := s.keys.OpenData(totpSealPurpose, string(f.Secret))
 	if err != nil {
 		return 0, false, latch.Internal(errors.New("a TOTP secret does not open with the service keys"))
 	}
@@ -316,17 +318,24 @@ func normalRecoveryCode(code string) string {
 	}, code)
 }
 
-// recoveryCodeHash is the stored form of a recovery code: SHA-256 of the
-// user id and the normalised code. The user id binds a hash to its
-// account, so one table of precomputed hashes does not serve every
-// account.
-func recoveryCodeHash(userID, code string) []byte {
-	h := sha256.New()
-	h.Write([]byte("latch recovery code\x00"))
-	h.Write([]byte(userID))
-	h.Write([]byte{0})
-	h.Write([]byte(normalRecoveryCode(code)))
-	return h.Sum(nil)
+// recoveryCodeMACPurpose keys the hashes of recovery codes: a key derived
+// from the data key under its own label (token.Keys.DataMAC).
+const recoveryCodeMACPurpose = "recovery-code"
+
+// recoveryCodeHash is the stored form of a recovery code: HMAC-SHA-256,
+// keyed with a key derived from the data key, of the user id and the
+// normalised code. The key makes a stolen database useless for guessing
+// the codes (50 bits each, too few against an unkeyed hash); the user id
+// binds a hash to its account. It is deterministic, so a typed code is
+// found by an exact match.
+func (s *Service) recoveryCodeHash(userID, code string) ([]byte, error) {
+	msg := make([]byte, 0, len(userID)+1+recoveryCodeChars)
+	msg = append(append(append(msg, userID...), 0), normalRecoveryCode(code)...)
+	mac, err := s.keys.DataMAC(recoveryCodeMACPurpose, msg)
+	if err != nil {
+		return nil, latch.Internal(err)
+	}
+	return mac, nil
 }
 
 // RegenerateRecoveryCodes makes the signed-in user a new set of ten
@@ -335,6 +344,9 @@ func recoveryCodeHash(userID, code string) []byte {
 // account with a factor.
 func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p Principal) ([]string, error) {
 	if err := AuthorizeUser(p, latch.ScopeUserUpdate); err != nil {
+		return nil, err
+	}
+	if err := s.factorAllowed(ctx, p.User.TenantID, latch.FactorRecoveryCode); err != nil {
 		return nil, err
 	}
 	if err := s.requireFreshFactor(ctx, p); err != nil {
@@ -349,8 +361,12 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p Principal) ([]s
 			continue
 		}
 		seen[c] = true
+		h, err := s.recoveryCodeHash(p.User.ID, c)
+		if err != nil {
+			return nil, err
+		}
 		codes = append(codes, c)
-		hashes = append(hashes, recoveryCodeHash(p.User.ID, c))
+		hashes = append(hashes, h)
 	}
 	ev := s.userEvent(ctx, p.User, latch.AuditRecoveryRegenerate)
 	if err := s.store.ReplaceRecoveryCodes(ctx, p.User.ID, hashes, s.now(), &ev); err != nil {
@@ -382,8 +398,12 @@ func (s *Service) useRecoveryCode(ctx context.Context, user latch.User, code str
 		}
 		notice = &m
 	}
+	hash, err := s.recoveryCodeHash(user.ID, normal)
+	if err != nil {
+		return err
+	}
 	ev := s.userEvent(ctx, user, latch.AuditRecoveryUse)
-	err := s.store.UseRecoveryCode(ctx, user.ID, recoveryCodeHash(user.ID, normal), s.now(), &ev, notice)
+	err = s.store.UseRecoveryCode(ctx, user.ID, hash, s.now(), &ev, notice)
 	if latch.IsKind(err, latch.KindNotFound) {
 		s.mfaFailure(ctx, user, "", "wrong_recovery_code")
 		return errInvalidMFACode()

@@ -1,11 +1,6 @@
 package account
 
-import (
-	"context"
-	"time"
-
-	"github.com/latchid/latch"
-)
+import "time"
 
 // The second-factor step of a sign-in, step-up, and passkeys (issue 16).
 // This file is the contract the surfaces (api/native, the seed surfaces,
@@ -87,13 +82,3 @@ type PasskeyChallenge struct {
 	Options  []byte
 	Ceremony string
 }
-
-// AdminResetFactors removes every factor and recovery code of a user
-// (audited, the user notified by email): an administrator's way out for a
-// person who lost their authenticator and their codes.
-func (s *Service) AdminResetFactors(ctx context.Context, a Admin, r UserRef) error {
-	return errNotBuilt
-}
-
-// errNotBuilt marks the second-factor use cases still being written.
-var errNotBuilt = &latch.Error{Kind: latch.KindInternal, Code: latch.CodeInternal, Message: "not built yet"}

@@ -17,22 +17,27 @@ type signInFactorPolicy struct {
 	// Required: an account without a factor must enrol one at its next
 	// sign-in.
 	Required bool
-	// Allowed lists the factor kinds (FactorTOTP, FactorPasskey) the
-	// tenant accepts; nil accepts all. Recovery codes go with any.
+	// Allowed lists the factor kinds (FactorTOTP, FactorPasskey,
+	// FactorRecoveryCode) the tenant accepts; nil accepts all.
 	Allowed []string
 }
 
 func (p signInFactorPolicy) allows(kind string) bool {
-	return p.Allowed == nil || kind == FactorRecoveryCode || slices.Contains(p.Allowed, kind)
+	return p.Allowed == nil || slices.Contains(p.Allowed, kind)
 }
 
-// factorPolicyOrDefault is the tenant's factor policy.
-//
-// TODO(issue 16, policy helper): replace by s.factorPolicy(ctx, tenantID)
-// once the tenant policy of factors lands; until then no tenant requires a
-// factor and every kind is allowed.
+// factorPolicyOrDefault is the tenant's factor policy (factorPolicy), as
+// the sign-in reads it.
 func (s *Service) factorPolicyOrDefault(ctx context.Context, tenantID string) (signInFactorPolicy, error) {
-	return signInFactorPolicy{}, nil
+	pol, err := s.factorPolicy(ctx, tenantID)
+	if err != nil {
+		return signInFactorPolicy{}, err
+	}
+	out := signInFactorPolicy{Required: pol.Required, Allowed: []string{}}
+	for _, k := range pol.Allowed {
+		out.Allowed = append(out.Allowed, string(k))
+	}
+	return out, nil
 }
 
 // errWrongProof is the answer to a proof that does not pass the factor

@@ -245,6 +245,14 @@ func (s *Service) openCeremony(ctx context.Context, sealed string, purposes ...s
 // resident key required, user verification preferred, the user's
 // existing passkeys excluded.
 func (s *Service) BeginPasskeyRegistration(ctx context.Context, p Principal) (PasskeyChallenge, error) {
+	// Who may add a factor, as for TOTP: scope, a step-up for a further
+	// factor, and the tenant's allowed kinds.
+	if err := s.authorizeFactorChange(ctx, p, true); err != nil {
+		return PasskeyChallenge{}, err
+	}
+	if err := s.factorAllowed(ctx, p.User.TenantID, latch.FactorWebAuthn); err != nil {
+		return PasskeyChallenge{}, err
+	}
 	rp, err := s.relyingParty()
 	if err != nil {
 		return PasskeyChallenge{}, err
@@ -284,6 +292,14 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, p Principal) (Pa
 // malformed) is Invalid invalid_passkey; a credential registered already
 // Conflict.
 func (s *Service) FinishPasskeyRegistration(ctx context.Context, p Principal, name, ceremony string, response []byte) (latch.Factor, error) {
+	// Checked again: the session may have lost its step-up, or the
+	// tenant its allowance, since the ceremony began.
+	if err := s.authorizeFactorChange(ctx, p, true); err != nil {
+		return latch.Factor{}, err
+	}
+	if err := s.factorAllowed(ctx, p.User.TenantID, latch.FactorWebAuthn); err != nil {
+		return latch.Factor{}, err
+	}
 	name = strings.TrimSpace(name)
 	if name == "" {
 		name = "Passkey"

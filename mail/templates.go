@@ -93,6 +93,7 @@ var specs = map[string]templateSpec{
 	latch.MailRecovery:         {link: true},
 	latch.MailRecoveryCodeUsed: {loginURL: true},
 	latch.MailPasskeyAdded:     {loginURL: true},
+	latch.MailFactorsReset:     {loginURL: true},
 }
 
 //go:embed templates

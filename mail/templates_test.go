@@ -15,6 +15,7 @@ const testLink = "https://id.example.com/password?token=SECRETTOKEN&x=1"
 var allTemplates = []string{
 	latch.MailSetPassword, latch.MailPasswordSet, latch.MailVerifyEmail,
 	latch.MailSignupExists, latch.MailRecovery, latch.MailRecoveryCodeUsed, latch.MailPasskeyAdded,
+	latch.MailFactorsReset,
 }
 
 func fullData() map[string]string {
@@ -33,7 +34,7 @@ func mainLink(name string) string {
 	switch name {
 	case latch.MailPasswordSet:
 		return "https://id.example.com/recover"
-	case latch.MailSignupExists, latch.MailRecoveryCodeUsed, latch.MailPasskeyAdded:
+	case latch.MailSignupExists, latch.MailRecoveryCodeUsed, latch.MailPasskeyAdded, latch.MailFactorsReset:
 		return "https://id.example.com/login"
 	}
 	return testLink
@@ -95,6 +96,7 @@ func TestRenderContent(t *testing.T) {
 		{latch.MailRecovery, []string{"reset the password", "expires in 24 hours"}},
 		{latch.MailRecoveryCodeUsed, []string{"recovery code", "If it was not you", "https://id.example.com/login"}},
 		{latch.MailPasskeyAdded, []string{"passkey was added", "If it was not you", "https://id.example.com/login"}},
+		{latch.MailFactorsReset, []string{"administrator removed", "second factors", "recovery codes", "did not ask", "https://id.example.com/login"}},
 	}
 	for _, c := range cases {
 		m, err := tpl.Render(c.name, fullData())

@@ -47,7 +47,7 @@ func newOutbox(queued *prometheus.CounterVec) *Outbox {
 	}
 	// The templates of package latch (latch.MailRecovery, ...), made now
 	// so that they read 0 rather than nothing until each first happens.
-	for _, t := range []string{"set_password", "password_set", "verify_email", "signup_exists", "recovery", "recovery_code_used", "passkey_added"} {
+	for _, t := range []string{"set_password", "password_set", "verify_email", "signup_exists", "recovery", "recovery_code_used", "passkey_added", "factors_reset"} {
 		o.queued.WithLabelValues(t)
 		o.sent.WithLabelValues(t)
 		o.failed.WithLabelValues(t, "retry")

@@ -563,3 +563,28 @@ func (s *observedStore) PurgeWebAuthnChallenges(ctx context.Context, before time
 	defer s.observe("PurgeWebAuthnChallenges", time.Now(), &err)
 	return s.next.PurgeWebAuthnChallenges(ctx, before, limit)
 }
+
+func (s *observedStore) ResetFactors(ctx context.Context, userID string, audit *latch.AuditEvent, notice *latch.MailMessage) (_ int, err error) {
+	defer s.observe("ResetFactors", time.Now(), &err)
+	return s.next.ResetFactors(ctx, userID, audit, notice)
+}
+
+func (s *observedStore) TenantFactorPolicy(ctx context.Context, tenantID string) (_ latch.FactorPolicy, err error) {
+	defer s.observe("TenantFactorPolicy", time.Now(), &err)
+	return s.next.TenantFactorPolicy(ctx, tenantID)
+}
+
+func (s *observedStore) SetTenantFactorPolicy(ctx context.Context, tenantID string, p latch.FactorPolicy, at time.Time, audit *latch.AuditEvent) (err error) {
+	defer s.observe("SetTenantFactorPolicy", time.Now(), &err)
+	return s.next.SetTenantFactorPolicy(ctx, tenantID, p, at, audit)
+}
+
+func (s *observedStore) DataKeys(ctx context.Context) (_ []latch.DataKey, err error) {
+	defer s.observe("DataKeys", time.Now(), &err)
+	return s.next.DataKeys(ctx)
+}
+
+func (s *observedStore) AddDataKey(ctx context.Context, k latch.DataKey) (err error) {
+	defer s.observe("AddDataKey", time.Now(), &err)
+	return s.next.AddDataKey(ctx, k)
+}

@@ -119,6 +119,10 @@ type keySet struct {
 	// switch happens at its time on every replica, not at the next read.
 	switchAt time.Time
 	stored   []latch.SigningKey
+	// dataKeys are the data keys (data.go) by id, unwrapped; dataKID is
+	// the oldest's, which seals: replicas that raced agree on it.
+	dataKeys map[string][]byte
+	dataKID  string
 }
 
 // RefreshInterval is how often a serving replica reads the keys again
@@ -195,6 +199,13 @@ func LoadKeys(ctx context.Context, store latch.KeyStore, cfg KeysConfig) (*Keys,
 	}
 	set, err := newKeySet(keys, alg, oidcAlg, cfg.EncryptionKey, now())
 	if err != nil {
+		return nil, err
+	}
+	data, err := loadDataKeys(ctx, store, cfg.EncryptionKey, now())
+	if err != nil {
+		return nil, err
+	}
+	if err := set.useDataKeys(data, cfg.EncryptionKey); err != nil {
 		return nil, err
 	}
 	k := &Keys{issuer: cfg.Issuer, alg: alg, oidcAlg: oidcAlg, kek: cfg.EncryptionKey, now: now, store: store, cache: newVerifiedCache(1 << 16), lastReload: now()}
@@ -358,6 +369,7 @@ func (k *Keys) signingSet() *keySet {
 		// the next read of the store says more.
 		return set
 	}
+	next.dataKeys, next.dataKID = set.dataKeys, set.dataKID
 	k.set.Store(next)
 	return next
 }
@@ -396,6 +408,13 @@ func (k *Keys) refreshLocked(ctx context.Context) error {
 	}
 	set, err := newKeySet(stored, k.alg, k.oidcAlg, k.kek, now)
 	if err != nil {
+		return err
+	}
+	data, err := k.store.DataKeys(ctx)
+	if err != nil {
+		return err
+	}
+	if err := set.useDataKeys(data, k.kek); err != nil {
 		return err
 	}
 	k.set.Store(set)

@@ -70,6 +70,9 @@ type Accounts interface {
 	RevokeUserSessions(ctx context.Context, a account.Admin, r account.UserRef, sessionID string) (int, error)
 	Policy(ctx context.Context, a account.Admin) (latch.PasswordPolicy, error)
 	SetPolicy(ctx context.Context, a account.Admin, ch account.PolicyChange) (latch.PasswordPolicy, error)
+	FactorPolicy(ctx context.Context, a account.Admin) (latch.FactorPolicy, error)
+	SetFactorPolicy(ctx context.Context, a account.Admin, ch account.FactorPolicyChange) (latch.FactorPolicy, error)
+	AdminResetFactors(ctx context.Context, a account.Admin, r account.UserRef) error
 	AuditEvents(ctx context.Context, a account.Admin, q latch.AuditQuery) ([]latch.AuditEvent, error)
 	Apps(ctx context.Context, a account.Admin, after string, limit int) ([]latch.App, error)
 	App(ctx context.Context, a account.Admin, id string) (latch.App, error)

@@ -43,6 +43,9 @@ func (s *Surface) registerAdmin(mux httpx.Mux) {
 	route("DELETE /v1/admin/users/{id}/sessions/{sid}", account.OpRevokeSessions, s.adminRevokeSessions)
 	route("GET /v1/admin/policy", account.OpGetPolicy, s.adminGetPolicy)
 	route("PUT /v1/admin/policy", account.OpSetPolicy, s.adminSetPolicy)
+	route("GET /v1/admin/policy/factors", account.OpGetFactorPolicy, s.adminGetFactorPolicy)
+	route("PUT /v1/admin/policy/factors", account.OpSetFactorPolicy, s.adminSetFactorPolicy)
+	route("DELETE /v1/admin/users/{id}/factors", account.OpResetFactors, s.adminResetFactors)
 	route("GET /v1/admin/audit", account.OpAudit, s.adminAudit)
 	s.registerApps(route)
 }
@@ -291,6 +294,64 @@ func (s *Surface) adminSetPolicy(w http.ResponseWriter, r *http.Request, a accou
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, "application/json", policyOf(p))
+	return nil
+}
+
+// FactorPolicy is the native representation of a tenant's second-factor
+// policy.
+type FactorPolicy struct {
+	Required bool     `json:"required"`
+	Allowed  []string `json:"allowed"`
+}
+
+func factorPolicyOf(p latch.FactorPolicy) FactorPolicy {
+	out := FactorPolicy{Required: p.Required, Allowed: []string{}}
+	for _, k := range p.Allowed {
+		out.Allowed = append(out.Allowed, string(k))
+	}
+	return out
+}
+
+func (s *Surface) adminGetFactorPolicy(w http.ResponseWriter, r *http.Request, a account.Admin) error {
+	p, err := s.accounts.FactorPolicy(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, "application/json", factorPolicyOf(p))
+	return nil
+}
+
+type factorPolicyRequest struct {
+	Required *bool     `json:"required"`
+	Allowed  *[]string `json:"allowed"`
+}
+
+// adminSetFactorPolicy is PUT /v1/admin/policy/factors: the fields sent
+// change, the others stay as they are.
+func (s *Surface) adminSetFactorPolicy(w http.ResponseWriter, r *http.Request, a account.Admin) error {
+	var req factorPolicyRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	p, err := s.accounts.SetFactorPolicy(httpx.Context(r), a, account.FactorPolicyChange(req))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, "application/json", factorPolicyOf(p))
+	return nil
+}
+
+// adminResetFactors is DELETE /v1/admin/users/{id}/factors: every second
+// factor and recovery code of the user goes; the user is told by email.
+func (s *Surface) adminResetFactors(w http.ResponseWriter, r *http.Request, a account.Admin) error {
+	ref, err := userRef(r)
+	if err != nil {
+		return err
+	}
+	if err := s.accounts.AdminResetFactors(httpx.Context(r), a, ref); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

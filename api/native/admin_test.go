@@ -106,6 +106,15 @@ func TestAdminScopeMatrix(t *testing.T) {
 				return fx.call(t, "PUT", "/v1/admin/policy", tok, `{"history":2}`)
 			}},
 			{"audit log", readAll, 200, func(tok string) (int, map[string]any) { return fx.call(t, "GET", "/v1/admin/audit", tok, "") }},
+			{"get factor policy", readAll, 200, func(tok string) (int, map[string]any) {
+				return fx.call(t, "GET", "/v1/admin/policy/factors", tok, "")
+			}},
+			{"set factor policy", all, 200, func(tok string) (int, map[string]any) {
+				return fx.call(t, "PUT", "/v1/admin/policy/factors", tok, `{"required":false}`)
+			}},
+			{"reset factors", all, 204, func(tok string) (int, map[string]any) {
+				return fx.call(t, "DELETE", "/v1/admin/users/"+freshUser().ID+"/factors", tok, "")
+			}},
 		}
 		for _, sc := range latch.Scopes() {
 			_, _, tok := h.APIClient(t, sc, "", true)
@@ -167,6 +176,7 @@ func TestAdminTenantIsolation(t *testing.T) {
 			{"PUT", "/v1/admin/users/" + theirs.ID + "/password", `{"password":"Another-passw0rd!","password_confirmation":"Another-passw0rd!"}`},
 			{"GET", "/v1/admin/users/" + theirs.ID + "/sessions", ""},
 			{"DELETE", "/v1/admin/users/" + theirs.ID + "/sessions", ""},
+			{"DELETE", "/v1/admin/users/" + theirs.ID + "/factors", ""},
 		} {
 			if status, body := fx.call(t, c.method, c.path, tok, c.body); status != 403 || body["code"] != latch.CodeOtherTenant {
 				t.Errorf("%s %s: %d %v", c.method, c.path, status, body)

@@ -62,6 +62,9 @@ type fakeAccounts struct {
 	RevokeUserSessionsFn        func(ctx context.Context, a account.Admin, r account.UserRef, sessionID string) (int, error)
 	PolicyFn                    func(ctx context.Context, a account.Admin) (latch.PasswordPolicy, error)
 	SetPolicyFn                 func(ctx context.Context, a account.Admin, ch account.PolicyChange) (latch.PasswordPolicy, error)
+	FactorPolicyFn              func(ctx context.Context, a account.Admin) (latch.FactorPolicy, error)
+	SetFactorPolicyFn           func(ctx context.Context, a account.Admin, ch account.FactorPolicyChange) (latch.FactorPolicy, error)
+	AdminResetFactorsFn         func(ctx context.Context, a account.Admin, r account.UserRef) error
 	AuditEventsFn               func(ctx context.Context, a account.Admin, q latch.AuditQuery) ([]latch.AuditEvent, error)
 	AppsFn                      func(ctx context.Context, a account.Admin, after string, limit int) ([]latch.App, error)
 	AppFn                       func(ctx context.Context, a account.Admin, id string) (latch.App, error)
@@ -396,6 +399,27 @@ func (f *fakeAccounts) SetPolicy(ctx context.Context, a account.Admin, ch accoun
 		return latch.PasswordPolicy{}, f.missing("SetPolicy")
 	}
 	return f.SetPolicyFn(ctx, a, ch)
+}
+
+func (f *fakeAccounts) FactorPolicy(ctx context.Context, a account.Admin) (latch.FactorPolicy, error) {
+	if f.FactorPolicyFn == nil {
+		return latch.FactorPolicy{}, f.missing("FactorPolicy")
+	}
+	return f.FactorPolicyFn(ctx, a)
+}
+
+func (f *fakeAccounts) SetFactorPolicy(ctx context.Context, a account.Admin, ch account.FactorPolicyChange) (latch.FactorPolicy, error) {
+	if f.SetFactorPolicyFn == nil {
+		return latch.FactorPolicy{}, f.missing("SetFactorPolicy")
+	}
+	return f.SetFactorPolicyFn(ctx, a, ch)
+}
+
+func (f *fakeAccounts) AdminResetFactors(ctx context.Context, a account.Admin, r account.UserRef) error {
+	if f.AdminResetFactorsFn == nil {
+		return f.missing("AdminResetFactors")
+	}
+	return f.AdminResetFactorsFn(ctx, a, r)
 }
 
 func (f *fakeAccounts) AuditEvents(ctx context.Context, a account.Admin, q latch.AuditQuery) ([]latch.AuditEvent, error) {

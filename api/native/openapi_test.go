@@ -96,6 +96,13 @@ func TestEveryAnswerIsDocumented(t *testing.T) {
 			return latch.PasswordPolicy{}, fail()
 		},
 		AuditEventsFn: func(context.Context, account.Admin, latch.AuditQuery) ([]latch.AuditEvent, error) { return nil, fail() },
+		FactorPolicyFn: func(context.Context, account.Admin) (latch.FactorPolicy, error) {
+			return account.DefaultFactorPolicy(), fail()
+		},
+		SetFactorPolicyFn: func(context.Context, account.Admin, account.FactorPolicyChange) (latch.FactorPolicy, error) {
+			return account.DefaultFactorPolicy(), fail()
+		},
+		AdminResetFactorsFn: func(context.Context, account.Admin, account.UserRef) error { return fail() },
 		AppsFn: func(context.Context, account.Admin, string, int) ([]latch.App, error) {
 			return []latch.App{app}, fail()
 		},
@@ -170,6 +177,9 @@ func TestEveryAnswerIsDocumented(t *testing.T) {
 		{"DELETE", "/v1/admin/users/" + uid + "/sessions/" + uid, "", ""},
 		{"GET", "/v1/admin/policy", "", ""},
 		{"PUT", "/v1/admin/policy", "application/json", `{"min_length":9}`},
+		{"GET", "/v1/admin/policy/factors", "", ""},
+		{"PUT", "/v1/admin/policy/factors", "application/json", `{"required":true,"allowed":["totp"]}`},
+		{"DELETE", "/v1/admin/users/" + uid + "/factors", "", ""},
 		{"GET", "/v1/admin/audit", "", ""},
 		{"GET", "/v1/admin/apps", "", ""},
 		{"POST", "/v1/admin/apps", "application/json", `{"name":"Shop","type":"public","redirect_uris":["https://shop.example/cb"],"scopes":["openid"]}`},

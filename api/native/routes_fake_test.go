@@ -112,6 +112,9 @@ var adminRoutes = []struct {
 	{"DELETE", "/v1/admin/users/7/sessions/s1", latch.PermManageUsers, false},
 	{"GET", "/v1/admin/policy", latch.PermReadAll, false},
 	{"PUT", "/v1/admin/policy", latch.PermManageAll, true},
+	{"GET", "/v1/admin/policy/factors", latch.PermReadAll, false},
+	{"PUT", "/v1/admin/policy/factors", latch.PermManageAll, true},
+	{"DELETE", "/v1/admin/users/7/factors", latch.PermManageAll, false},
 	{"GET", "/v1/admin/audit", latch.PermReadAll, false},
 }
 
@@ -164,6 +167,13 @@ func TestAdminRoutesRefuseScopeBeforeBody(t *testing.T) {
 				AuditEventsFn: func(context.Context, account.Admin, latch.AuditQuery) ([]latch.AuditEvent, error) {
 					return nil, run("AuditEvents")
 				},
+				FactorPolicyFn: func(context.Context, account.Admin) (latch.FactorPolicy, error) {
+					return latch.FactorPolicy{}, run("FactorPolicy")
+				},
+				SetFactorPolicyFn: func(context.Context, account.Admin, account.FactorPolicyChange) (latch.FactorPolicy, error) {
+					return latch.FactorPolicy{}, run("SetFactorPolicy")
+				},
+				AdminResetFactorsFn: func(context.Context, account.Admin, account.UserRef) error { return run("AdminResetFactors") },
 			}
 			body, contentType := "", ""
 			if route.hasBody {

@@ -104,7 +104,7 @@ func TestCommandLineMistakes(t *testing.T) {
 	}{
 		{[]string{"frobnicate"}, []string{`unknown command "frobnicate" for "latch"`, "latch --help"}},
 		{[]string{"usres", "list"}, []string{`did you mean "users"?`}},
-		{[]string{"users", "lsit"}, []string{`unknown command "lsit" for "latch users"`, `did you mean "users list"?`, "activate, create, deactivate, delete, list, show"}},
+		{[]string{"users", "lsit"}, []string{`unknown command "lsit" for "latch users"`, `did you mean "users list"?`, "activate, create, deactivate, delete, list, reset-factors, show"}},
 		{[]string{"migrate", "stauts"}, []string{`did you mean "migrate status"?`}},
 		{[]string{"help", "users", "frob"}, []string{`unknown command "frob" for "latch users"`}},
 		{[]string{"users", "show", "--emial", "a@example.com"}, []string{"users show: unknown flag --emial; did you mean --email?", "latch users show --help"}},

@@ -36,6 +36,8 @@ func EveryCode() []string {
 		latch.CodeInvalidLink, latch.CodeDatabaseUnavailable, latch.CodeCanceled, latch.CodeInternal,
 		latch.CodeMFARequired, latch.CodeStepUpRequired, latch.CodeMFAEnrolmentRequired,
 		latch.CodeFactorStepUsed, latch.CodeFactorConfirmed, account.CodeInvalidMFACode,
+		latch.CodePasskeyCounter, account.CodeInvalidPasskey, account.CodeNoPasskey,
+		account.CodeFactorNotAllowed,
 		account.CodeRedirectNotAllowed, account.CodeLimiterUnavailable, account.CodeProviderEmailMissing,
 		account.CodeEmailNotLinkable, account.CodeProviderEmailUnverified, account.CodeProviderWrongTenant,
 		oidc.CodeProviderUnavailable, oidc.CodeProviderRefused,

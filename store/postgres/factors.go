@@ -401,3 +401,48 @@ func (s *Store) PurgeWebAuthnChallenges(ctx context.Context, before time.Time, l
 	}
 	return int(tag.RowsAffected()), nil
 }
+
+// ResetFactors implements latch.Store.
+func (s *Store) ResetFactors(ctx context.Context, userID string, audit *latch.AuditEvent, notice *latch.MailMessage) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	userID, ok := contract.ID(userID)
+	if !ok {
+		return 0, contract.NotFound("user")
+	}
+	ev, err := contract.AuditPtr(audit, s.now)
+	if err != nil {
+		return 0, err
+	}
+	mail, err := contract.MailPtr(notice, time.Time{}, s.now)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = s.write(ctx, func(tx pgx.Tx) error {
+		// Locking the user's row orders a reset after a regeneration of
+		// recovery codes running at the same time, never between its
+		// delete and its insert.
+		var one int
+		err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, userID).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return contract.NotFound("user")
+		}
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM factors WHERE user_id = $1`, userID)
+		if err != nil {
+			return err
+		}
+		n = tag.RowsAffected()
+		if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID); err != nil {
+			return err
+		}
+		if err := appendAudit(ctx, tx, ev); err != nil {
+			return err
+		}
+		return insertMail(ctx, tx, mail)
+	})
+	return int(n), err
+}

@@ -49,9 +49,9 @@ func TestMigrateKeepsToSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"app_consents", "apps", "audit_events", "authorization_codes", "client_tokens", "clients", "credentials", "email_rekey_pending",
+	want := []string{"app_consents", "apps", "audit_events", "authorization_codes", "client_tokens", "clients", "credentials", "data_keys", "email_rekey_pending",
 		"factors", "goose_db_version", "identities", "jobs", "mail_outbox", "password_history", "password_links", "recovery_codes", "refresh_tokens",
-		"sessions", "signing_keys", "tenant_policies", "tenants", "users", "webauthn_challenges"}
+		"sessions", "signing_keys", "tenant_factor_policies", "tenant_policies", "tenants", "users", "webauthn_challenges"}
 	if len(tables) != len(want) {
 		t.Fatalf("tables in %s = %v, want %v", schema, tables, want)
 	}

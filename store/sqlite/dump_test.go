@@ -37,7 +37,7 @@ func sqliteShell(t *testing.T) string {
 }
 
 // populate fills a store, through the use cases, with every kind of row:
-// tenants and a policy, users with and without a password, an identity,
+// tenants, a password and a factor policy, users with and without a password, an identity,
 // sessions and refresh tokens, a changed password (history, and a
 // password.change audit event without details), audit events with
 // details, password links and the outbox, API clients and their tokens,
@@ -54,6 +54,10 @@ func populate(t *testing.T, st latch.Store) {
 	}
 	history := 3
 	if _, err := h.Accounts.SetPolicy(ctx, op, account.PolicyChange{History: &history}); err != nil {
+		t.Fatal(err)
+	}
+	required := true
+	if _, err := h.Accounts.SetFactorPolicy(ctx, op, account.FactorPolicyChange{Required: &required}); err != nil {
 		t.Fatal(err)
 	}
 	const first, second = "correct horse battery", "staple orbit lantern"

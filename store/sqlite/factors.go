@@ -413,3 +413,47 @@ func (s *Store) PurgeWebAuthnChallenges(ctx context.Context, before time.Time, l
 	}
 	return int(n), nil
 }
+
+// ResetFactors implements latch.Store.
+func (s *Store) ResetFactors(ctx context.Context, userID string, audit *latch.AuditEvent, notice *latch.MailMessage) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	userID, ok := contract.ID(userID)
+	if !ok {
+		return 0, contract.NotFound("user")
+	}
+	ev, err := contract.AuditPtr(audit, s.now)
+	if err != nil {
+		return 0, err
+	}
+	mail, err := contract.MailPtr(notice, time.Time{}, s.now)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ?`, userID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return contract.NotFound("user")
+		}
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM factors WHERE user_id = ?`, userID)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
+			return err
+		}
+		if err := appendAudit(ctx, tx, ev); err != nil {
+			return err
+		}
+		return insertMail(ctx, tx, mail)
+	})
+	return int(n), err
+}

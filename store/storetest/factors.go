@@ -35,6 +35,9 @@ var factorTests = []struct {
 	{"WebAuthnChallenge/ConsumeOnce", testWebAuthnChallenge},
 	{"WebAuthnChallenge/ConsumeConcurrent", testWebAuthnChallengeConcurrent},
 	{"WebAuthnChallenge/Purge", testPurgeWebAuthnChallenges},
+	{"Factor/Reset", testResetFactors},
+	{"Tenant/FactorPolicy", testTenantFactorPolicy},
+	{"Keys/DataKeys", testDataKeys},
 }
 
 func newFactor(t *testing.T, userID string) latch.Factor {
@@ -377,5 +380,81 @@ func testUseRecoveryCodeConcurrent(t *testing.T, st latch.Store) {
 	}
 	if n := auditCount(t, st, latch.AuditRecoveryUse, u.ID); n != 1 {
 		t.Errorf("recovery.use events = %d, want 1", n)
+	}
+}
+
+// testResetFactors: every factor and recovery code of one user goes in
+// one write, with its event and notice; other users keep theirs; an
+// unknown user or an invalid notice writes nothing.
+func testResetFactors(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	u := createUser(t, st, "reset@example.com")
+	other := createUser(t, st, "reset-other@example.com")
+	createConfirmedFactor(t, st, u.ID)
+	if err := st.CreateFactor(ctx, newFactor(t, u.ID), nil); err != nil { // unconfirmed
+		t.Fatal(err)
+	}
+	kept := createConfirmedFactor(t, st, other.ID)
+	if err := st.ReplaceRecoveryCodes(ctx, u.ID, recoveryHashes("reset", 3), at(1), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ReplaceRecoveryCodes(ctx, other.ID, recoveryHashes("reset", 3), at(1), nil); err != nil {
+		t.Fatal(err)
+	}
+	countOf := func(userID string) (int, int) {
+		fs, err := st.FactorsByUser(ctx, userID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs, err := st.RecoveryCodes(ctx, userID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(fs), len(cs)
+	}
+	// An invalid notice is refused before anything is written.
+	bad := newMail(t, "reset@example.com", 2)
+	bad.To = ""
+	if _, err := st.ResetFactors(ctx, u.ID, auditEvent(latch.AuditFactorsReset, u.ID, 2), &bad); err == nil {
+		t.Error("ResetFactors with a notice without an address succeeded")
+	}
+	if f, c := countOf(u.ID); f != 2 || c != 3 {
+		t.Fatalf("after a refused reset: %d factors, %d codes; want 2 and 3", f, c)
+	}
+	n, err := st.ResetFactors(ctx, newID(t), auditEvent(latch.AuditFactorsReset, u.ID, 2), nil)
+	wantNotFound(t, err)
+	if n != 0 {
+		t.Errorf("ResetFactors(unknown user) = %d", n)
+	}
+	notice := newMail(t, "reset@example.com", 2)
+	n, err = st.ResetFactors(ctx, u.ID, auditEvent(latch.AuditFactorsReset, u.ID, 2), &notice)
+	if err != nil || n != 2 {
+		t.Fatalf("ResetFactors = %d, %v; want 2 factors", n, err)
+	}
+	if f, c := countOf(u.ID); f != 0 || c != 0 {
+		t.Errorf("after the reset: %d factors, %d codes; want none", f, c)
+	}
+	if f, c := countOf(other.ID); f != 1 || c != 3 {
+		t.Errorf("another user after the reset: %d factors, %d codes; want 1 and 3", f, c)
+	}
+	if got := factor(t, st, kept.ID); got.UserID != other.ID {
+		t.Errorf("another user's factor: %+v", got)
+	}
+	queued, err := st.MailMessages(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(queued) != 1 || queued[0].ID != notice.ID {
+		t.Errorf("outbox after one reset and two refusals = %+v, want only %s", queued, notice.ID)
+	}
+	if got := auditCount(t, st, latch.AuditFactorsReset, u.ID); got != 1 {
+		t.Errorf("factors.reset events = %d, want 1", got)
+	}
+	// Nothing left to delete: still the administrator's act, recorded.
+	if n, err := st.ResetFactors(ctx, u.ID, auditEvent(latch.AuditFactorsReset, u.ID, 3), nil); err != nil || n != 0 {
+		t.Errorf("a second ResetFactors = %d, %v; want 0", n, err)
+	}
+	if got := auditCount(t, st, latch.AuditFactorsReset, u.ID); got != 2 {
+		t.Errorf("factors.reset events = %d, want 2", got)
 	}
 }
