@@ -637,3 +637,90 @@ func count(t *testing.T, ctx context.Context, sel string) int {
 func jsString(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
+
+// TestBrowserFactorPolicy is issue 16's tenant policy on the pages, in
+// headless Chromium on the built binary and both stores: with "second
+// factor required" set by `latch policy set-factors`, a password sign-in
+// of an account without a factor leads to the enrolment, an authenticator
+// app is set up there, and its next code finishes the sign-in. After
+// `latch users reset-factors` the next sign-in asks for an enrolment
+// again, done this time with a passkey (a virtual authenticator), which
+// then finishes the sign-in. Screenshots go to
+// bin/artifacts/mfa-policy/<store>.
+func TestBrowserFactorPolicy(t *testing.T) {
+	for name, dsn := range openIDStores {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testBrowserFactorPolicy(t, name, dsn(t))
+		})
+	}
+}
+
+func testBrowserFactorPolicy(t *testing.T, store, dsn string) {
+	in := mfaInstance(t, dsn)
+	in.cli(t, "", "policy", "set-factors", "--required", "--allowed", "totp,webauthn,recovery_code")
+	ctx, shot, do, text := browser(t, "mfa-policy/"+store)
+	virtualAuthenticator(t, ctx)
+	withoutConditionalUI(t, ctx)
+	signInWithPassword := chromedp.Steps(
+		chromedp.Navigate(in.base+"/login"),
+		chromedp.WaitVisible(chromedp.ID("sign-in")),
+		chromedp.SendKeys(chromedp.ID("email"), mfaEmail),
+		chromedp.SendKeys(chromedp.ID("password"), mfaPassword),
+		chromedp.Click(chromedp.ID("sign-in")),
+	)
+
+	do("the password leads to the enrolment",
+		signInWithPassword,
+		chromedp.WaitVisible(chromedp.ID("enrol-totp")),
+		chromedp.WaitVisible(chromedp.ID("enrol-passkey")),
+		shot("enrolment-required"),
+	)
+	do("set up an authenticator app",
+		chromedp.Click(chromedp.ID("enrol-totp")),
+		chromedp.WaitVisible(chromedp.ID("totp-secret")),
+	)
+	app := newTOTPClock(t, text("#totp-secret"))
+	code, _ := app.next()
+	do("confirm it: the factor step follows",
+		chromedp.SendKeys(chromedp.ID("code"), code),
+		chromedp.Click(chromedp.ID("confirm-totp")),
+		chromedp.WaitVisible(chromedp.ID("verify-code")),
+	)
+	if got := text(".notice"); !strings.Contains(got, "authenticator app is set up") {
+		t.Errorf("the factor step after the enrolment says %q", got)
+	}
+	code, _ = app.next()
+	do("the next code finishes the sign-in",
+		chromedp.SendKeys(chromedp.ID("code"), code),
+		chromedp.Click(chromedp.ID("verify-code")),
+		chromedp.WaitVisible(chromedp.ID("security")),
+	)
+	if got := text("#factors"); !strings.Contains(got, "authenticator app") {
+		t.Fatalf("the account's factors after the forced enrolment: %q", got)
+	}
+
+	in.cli(t, "", "users", "reset-factors", "--email", mfaEmail)
+	do("after the reset the next sign-in asks for an enrolment again",
+		chromedp.Click(chromedp.ID("sign-out")),
+		chromedp.WaitVisible(chromedp.ID("sign-in")),
+		signInWithPassword,
+		chromedp.WaitVisible(chromedp.ID("enrol-passkey")),
+	)
+	do("set up a passkey: the factor step follows",
+		chromedp.SendKeys(chromedp.ID("passkey_name"), "Laptop"),
+		chromedp.Click(chromedp.ID("enrol-passkey")),
+		chromedp.WaitVisible(chromedp.ID("use-passkey")),
+		shot("passkey-enrolled"),
+	)
+	if got := text(".notice"); !strings.Contains(got, "passkey is set up") {
+		t.Errorf("the factor step after the passkey's enrolment says %q", got)
+	}
+	do("the passkey finishes the sign-in",
+		chromedp.Click(chromedp.ID("use-passkey")),
+		chromedp.WaitVisible(chromedp.ID("security")),
+	)
+	if got := text("#factors"); !strings.Contains(got, "Laptop") || strings.Contains(got, "authenticator app") {
+		t.Fatalf("the account's factors after the reset and a passkey: %q, want only the passkey Laptop", got)
+	}
+}
