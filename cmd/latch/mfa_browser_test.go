@@ -21,14 +21,14 @@ import (
 // built binary on both stores: a person signs in with a password on
 // /login, adds a passkey on /account, removes it and adds a new one (with
 // the passkey again where the page asks for a step-up), signs out, signs
-// back in with only the
-// passkey, and uses it as the second factor after the password. The same
-// pages served on another origin by a phishing proxy get a genuine
-// assertion of that passkey and are refused, for the passwordless sign-in
-// and for the factor step; so is a clone of it with a lower sign count
-// (audited, the passkey kept). Last the passkey is removed, and the
-// authenticator that still holds it signs nobody in. Screenshots go to
-// bin/artifacts/mfa-passkeys/<store>.
+// back in with only the passkey (the button, and the autofill), and uses
+// it as the second factor after the password; the native API's passkey
+// flows run with the same authenticator. The same pages served on another
+// origin by a phishing proxy get a genuine assertion of that passkey and
+// are refused, for the passwordless sign-in and for the factor step; so is
+// a clone of it with a lower sign count (audited, the passkey kept). Last
+// the passkey is removed, and the authenticator that still holds it signs
+// nobody in. Screenshots go to bin/artifacts/mfa-passkeys/<store>.
 func TestBrowserPasskeys(t *testing.T) {
 	for name, dsn := range openIDStores {
 		t.Run(name, func(t *testing.T) {
@@ -115,7 +115,7 @@ func testBrowserPasskeys(t *testing.T, store, dsn string) {
 
 	do("remove it", removePasskey)
 	if got := text(".notice"); !strings.Contains(got, "Second factor removed") {
-		t.Fatalf("after the step-up the account page says %q, want \"Second factor removed\"", got)
+		t.Fatalf("after removing the passkey the account page says %q, want \"Second factor removed\"", got)
 	}
 	if got := text("#factors"); got != "None" {
 		t.Fatalf("the account's factors after removing the only one: %q, want None", got)
@@ -314,12 +314,11 @@ func testBrowserPasskeys(t *testing.T, store, dsn string) {
 // TestBrowserTOTP is issue 16's authenticator-app journey in headless
 // Chromium on the built binary and both stores: enrol on /account with
 // the QR code's page (the secret read from the page, the codes computed
-// from it as an app would), new recovery codes after the step-up the page
-// asks for, then a sign-in with the password and a code at the factor
-// step; the same code in the next sign-in is refused; a recovery code
-// signs in once and is refused the next time; new recovery codes end the
-// old set. Screenshots go to
-// bin/artifacts/mfa-totp/<store>.
+// from it as an app would), new recovery codes (with a code again where
+// the page asks for a step-up), then a sign-in with the password and a
+// code at the factor step; the same code in the next sign-in is refused; a
+// recovery code signs in once and is refused the next time; new recovery
+// codes end the old set. Screenshots go to bin/artifacts/mfa-totp/<store>.
 func TestBrowserTOTP(t *testing.T) {
 	for name, dsn := range openIDStores {
 		t.Run(name, func(t *testing.T) {
