@@ -56,8 +56,10 @@ func populate(t *testing.T, st latch.Store) {
 	if _, err := h.Accounts.SetPolicy(ctx, op, account.PolicyChange{History: &history}); err != nil {
 		t.Fatal(err)
 	}
-	required := true
-	if _, err := h.Accounts.SetFactorPolicy(ctx, op, account.FactorPolicyChange{Required: &required}); err != nil {
+	// A factor policy row (every table holds rows), one that requires
+	// nothing: the sign-ins below have no factor.
+	allowed := []string{"totp", "webauthn", "recovery_code"}
+	if _, err := h.Accounts.SetFactorPolicy(ctx, op, account.FactorPolicyChange{Allowed: &allowed}); err != nil {
 		t.Fatal(err)
 	}
 	const first, second = "correct horse battery", "staple orbit lantern"
