@@ -341,7 +341,7 @@ func (p *Pages) stepUp(w http.ResponseWriter, r *http.Request) (string, *view) {
 		return p.doNewRecoveryCodes(w, r, fresh)
 	}
 	// A password is never carried through the step: it is typed again.
-	http.Redirect(w, r, "/account?factor=confirmed#password", http.StatusSeeOther)
+	http.Redirect(w, r, "/account?factor=confirmed#password-section", http.StatusSeeOther)
 	return "", nil
 }
 

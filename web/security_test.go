@@ -271,7 +271,7 @@ func TestPasswordChangeStepsUp(t *testing.T) {
 		t.Fatalf("step-up: %d\n%s", rec.Code, rec.Body)
 	}
 	rec, _ = serveFake(h, formPost("/account/step-up", url.Values{"then": {"password"}, "code": {"123456"}}, webSessionCookie("access")))
-	if rec.Code != 303 || rec.Header().Get("Location") != "/account?factor=confirmed#password" || cookieNamed(rec, "__Host-latch_web") == nil {
+	if rec.Code != 303 || rec.Header().Get("Location") != "/account?factor=confirmed#password-section" || cookieNamed(rec, "__Host-latch_web") == nil {
 		t.Errorf("stepped up: %d %v", rec.Code, rec.Header())
 	}
 }
