@@ -60,9 +60,18 @@ func checkAccessible(t *testing.T, page string) formA11y {
 	labels := map[string]bool{}
 	var inputs, fieldErrors []*html.Node
 	out := formA11y{FieldErrors: map[string]string{}}
+	ids := map[string]bool{}
 	var walk func(n *html.Node)
 	walk = func(n *html.Node) {
 		if n.Type == html.ElementNode {
+			// An id names one element: a second one makes a label, an
+			// aria-describedby or a fragment point at the wrong element.
+			if id, ok := attr(n, "id"); ok {
+				if ids[id] {
+					t.Errorf("id %q is used by more than one element", id)
+				}
+				ids[id] = true
+			}
 			switch {
 			case n.Data == "label":
 				if f, ok := attr(n, "for"); ok {
