@@ -519,7 +519,14 @@ func (s *Service) recordPasskeyUse(ctx context.Context, user latch.User, f latch
 // BeginPasskeySignIn starts a passwordless sign-in: a discoverable
 // credential assertion (empty allowCredentials, user verification
 // required), for the conditional UI of /login or a button.
-func (s *Service) BeginPasskeySignIn(ctx context.Context) (PasskeyChallenge, error) {
+//
+// Anyone may ask, and each answer stores a challenge until it expires: the
+// requests of an address count against the per-address sign-in rule,
+// under a key of their own (a sign-in's finish counts as a sign-in).
+func (s *Service) BeginPasskeySignIn(ctx context.Context, clientIP string) (PasskeyChallenge, error) {
+	if err := s.limit(ctx, "passkey-begin:"+s.addressKey(clientIP), s.cfg.LoginPerIP, 1); err != nil {
+		return PasskeyChallenge{}, err
+	}
 	rp, err := s.relyingParty()
 	if err != nil {
 		return PasskeyChallenge{}, err

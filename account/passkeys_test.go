@@ -17,6 +17,7 @@ import (
 	"github.com/latchid/latch"
 	"github.com/latchid/latch/account"
 	"github.com/latchid/latch/internal/testenv"
+	"github.com/latchid/latch/ratelimit"
 	"github.com/latchid/latch/token"
 )
 
@@ -276,7 +277,7 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 		}
 
 		// Passwordless sign-in.
-		s, err := h.Accounts.BeginPasskeySignIn(ctx)
+		s, err := h.Accounts.BeginPasskeySignIn(ctx, "192.0.2.1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -305,7 +306,7 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 		// Garbage ceremony and response.
 		_, err = h.Accounts.FinishPasskeySignIn(ctx, "garbage", resp, "192.0.2.1")
 		wantMFAError(t, "FinishPasskeySignIn(garbage ceremony)", err, latch.KindUnauthenticated, latch.CodeInvalidCredentials)
-		s2, _ := h.Accounts.BeginPasskeySignIn(ctx)
+		s2, _ := h.Accounts.BeginPasskeySignIn(ctx, "192.0.2.1")
 		_, err = h.Accounts.FinishPasskeySignIn(ctx, s2.Ceremony, []byte(`{"id":`), "192.0.2.1")
 		wantMFAError(t, "FinishPasskeySignIn(garbage response)", err, latch.KindUnauthenticated, latch.CodeInvalidCredentials)
 	})
@@ -405,7 +406,7 @@ func TestPasskeyAsSecondFactor(t *testing.T) {
 		_, err = h.Accounts.VerifyPasskeyAssertion(ctx, other.User, c.Ceremony, k.get(t, c))
 		wantMFAError(t, "VerifyPasskeyAssertion(ceremony of another user)", err, latch.KindInvalid, account.CodeInvalidMFACode)
 		// A sign-in ceremony is not a second-factor one.
-		s, _ := h.Accounts.BeginPasskeySignIn(ctx)
+		s, _ := h.Accounts.BeginPasskeySignIn(ctx, "192.0.2.1")
 		_, err = h.Accounts.VerifyPasskeyAssertion(ctx, p.User, s.Ceremony, k.get(t, s))
 		wantMFAError(t, "VerifyPasskeyAssertion(sign-in ceremony)", err, latch.KindInvalid, account.CodeInvalidMFACode)
 		// Without user verification a second factor still passes (UV
@@ -461,7 +462,7 @@ func TestPasskeyWrongOriginAndRPID(t *testing.T) {
 		} {
 			k.origin, k.rpID = "", ""
 			bad.change()
-			s, _ := h.Accounts.BeginPasskeySignIn(ctx)
+			s, _ := h.Accounts.BeginPasskeySignIn(ctx, "192.0.2.1")
 			_, err := h.Accounts.FinishPasskeySignIn(ctx, s.Ceremony, k.get(t, s), "192.0.2.2")
 			wantMFAError(t, "FinishPasskeySignIn(wrong "+bad.name+")", err, latch.KindUnauthenticated, latch.CodeInvalidCredentials)
 			c, _ := h.Accounts.BeginStepUpPasskey(ctx, p)
@@ -473,7 +474,7 @@ func TestPasskeyWrongOriginAndRPID(t *testing.T) {
 		}
 		// The right origin still works.
 		k.origin, k.rpID = "", ""
-		s, _ := h.Accounts.BeginPasskeySignIn(ctx)
+		s, _ := h.Accounts.BeginPasskeySignIn(ctx, "192.0.2.1")
 		if _, err := h.Accounts.FinishPasskeySignIn(ctx, s.Ceremony, k.get(t, s), "192.0.2.2"); err != nil {
 			t.Errorf("FinishPasskeySignIn(right origin) = %v", err)
 		}
@@ -486,13 +487,13 @@ func TestPasskeyCounterBackwards(t *testing.T) {
 		p := principal(t, h, "passkey-clone@example.com")
 		k, f := registerPasskey(t, h, p)
 		k.count = 4
-		s, _ := h.Accounts.BeginPasskeySignIn(ctx)
+		s, _ := h.Accounts.BeginPasskeySignIn(ctx, "192.0.2.1")
 		if _, err := h.Accounts.FinishPasskeySignIn(ctx, s.Ceremony, k.get(t, s), "192.0.2.3"); err != nil {
 			t.Fatal(err)
 		}
 		// A clone, behind the original: count 3 after 5.
 		k.count = 2
-		s, _ = h.Accounts.BeginPasskeySignIn(ctx)
+		s, _ = h.Accounts.BeginPasskeySignIn(ctx, "192.0.2.1")
 		_, err := h.Accounts.FinishPasskeySignIn(ctx, s.Ceremony, k.get(t, s), "192.0.2.3")
 		wantMFAError(t, "FinishPasskeySignIn(counter backwards)", err, latch.KindUnauthenticated, latch.CodeInvalidCredentials)
 		// The same count as stored, as a second factor.
@@ -510,7 +511,7 @@ func TestPasskeyCounterBackwards(t *testing.T) {
 		}
 		// The original, ahead, still signs in.
 		k.count = 9
-		s, _ = h.Accounts.BeginPasskeySignIn(ctx)
+		s, _ = h.Accounts.BeginPasskeySignIn(ctx, "192.0.2.1")
 		if _, err := h.Accounts.FinishPasskeySignIn(ctx, s.Ceremony, k.get(t, s), "192.0.2.3"); err != nil {
 			t.Errorf("FinishPasskeySignIn(count ahead) = %v", err)
 		}
@@ -523,19 +524,19 @@ func TestPasskeySignInNeedsUserVerification(t *testing.T) {
 		p := principal(t, h, "passkey-uv@example.com")
 		k, _ := registerPasskey(t, h, p)
 		k.noUV = true
-		s, _ := h.Accounts.BeginPasskeySignIn(ctx)
+		s, _ := h.Accounts.BeginPasskeySignIn(ctx, "192.0.2.1")
 		_, err := h.Accounts.FinishPasskeySignIn(ctx, s.Ceremony, k.get(t, s), "192.0.2.4")
 		wantMFAError(t, "FinishPasskeySignIn(no UV)", err, latch.KindUnauthenticated, latch.CodeInvalidCredentials)
 		// A user handle that is not the credential's.
 		k.noUV = false
 		k.handle = bytes.Repeat([]byte{1}, 32)
-		s, _ = h.Accounts.BeginPasskeySignIn(ctx)
+		s, _ = h.Accounts.BeginPasskeySignIn(ctx, "192.0.2.1")
 		_, err = h.Accounts.FinishPasskeySignIn(ctx, s.Ceremony, k.get(t, s), "192.0.2.4")
 		wantMFAError(t, "FinishPasskeySignIn(wrong user handle)", err, latch.KindUnauthenticated, latch.CodeInvalidCredentials)
 		// An unknown credential.
 		stranger := newSoftKey(t)
 		stranger.handle = k.handle
-		s, _ = h.Accounts.BeginPasskeySignIn(ctx)
+		s, _ = h.Accounts.BeginPasskeySignIn(ctx, "192.0.2.1")
 		_, err = h.Accounts.FinishPasskeySignIn(ctx, s.Ceremony, stranger.get(t, s), "192.0.2.4")
 		wantMFAError(t, "FinishPasskeySignIn(unknown credential)", err, latch.KindUnauthenticated, latch.CodeInvalidCredentials)
 		evs, err := h.Store.AuditEvents(ctx, latch.AuditQuery{Action: latch.AuditLoginFailure})
@@ -556,13 +557,13 @@ func TestPasskeySignInFailuresLimitedPerAddress(t *testing.T) {
 			_, err := h.Accounts.FinishPasskeySignIn(ctx, "garbage", nil, "198.51.100.7")
 			wantMFAError(t, "FinishPasskeySignIn(garbage)", err, latch.KindUnauthenticated, latch.CodeInvalidCredentials)
 		}
-		s, _ := h.Accounts.BeginPasskeySignIn(ctx)
+		s, _ := h.Accounts.BeginPasskeySignIn(ctx, "192.0.2.1")
 		_, err := h.Accounts.FinishPasskeySignIn(ctx, s.Ceremony, k.get(t, s), "198.51.100.7")
 		if !latch.IsKind(err, latch.KindTooMany) {
 			t.Errorf("FinishPasskeySignIn after 10 failures = %v, want TooMany", err)
 		}
 		// Another address is not held back.
-		s, _ = h.Accounts.BeginPasskeySignIn(ctx)
+		s, _ = h.Accounts.BeginPasskeySignIn(ctx, "192.0.2.1")
 		if _, err := h.Accounts.FinishPasskeySignIn(ctx, s.Ceremony, k.get(t, s), "198.51.100.8"); err != nil {
 			t.Errorf("FinishPasskeySignIn(other address) = %v", err)
 		}
@@ -577,7 +578,7 @@ func TestPasskeyReplayWithoutCounter(t *testing.T) {
 		p := principal(t, h, "passkey-zero@example.com")
 		k, f := registerPasskey(t, h, p)
 		k.noCounter = true
-		s, _ := h.Accounts.BeginPasskeySignIn(ctx)
+		s, _ := h.Accounts.BeginPasskeySignIn(ctx, "192.0.2.1")
 		resp := k.get(t, s)
 		if _, err := h.Accounts.FinishPasskeySignIn(ctx, s.Ceremony, resp, "192.0.2.5"); err != nil {
 			t.Fatalf("FinishPasskeySignIn: %v", err)
@@ -607,12 +608,12 @@ func TestPasskeyChallengesPurged(t *testing.T) {
 	forEachPasskeyBackend(t, func(t *testing.T, h *testenv.Harness) {
 		ctx := t.Context()
 		for range 3 {
-			if _, err := h.Accounts.BeginPasskeySignIn(ctx); err != nil {
+			if _, err := h.Accounts.BeginPasskeySignIn(ctx, "192.0.2.1"); err != nil {
 				t.Fatal(err)
 			}
 		}
 		h.Clock.Advance(6 * time.Minute)
-		if _, err := h.Accounts.BeginPasskeySignIn(ctx); err != nil {
+		if _, err := h.Accounts.BeginPasskeySignIn(ctx, "192.0.2.1"); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := h.Accounts.PurgeEndedSessions(ctx, 7*24*time.Hour); err != nil {
@@ -626,4 +627,31 @@ func TestPasskeyChallengesPurged(t *testing.T) {
 			t.Errorf("live challenges purged: %d left, %v; want 1", n, err)
 		}
 	})
+}
+
+// TestPasskeySignInBeginLimited: asking for passwordless options costs a
+// stored challenge, so an address may ask only as often as it may sign in;
+// another address is unaffected.
+func TestPasskeySignInBeginLimited(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			cfg := account.DefaultConfig()
+			cfg.PublicURL = passkeyPublicURL
+			cfg.LoginPerIP = ratelimit.Rule{Limit: 3, Per: time.Hour}
+			h := testenv.NewHarnessWithConfig(t, b.Open(t), cfg)
+			ctx := t.Context()
+			for i := range 3 {
+				if _, err := h.Accounts.BeginPasskeySignIn(ctx, "192.0.2.7"); err != nil {
+					t.Fatalf("request %d: %v", i+1, err)
+				}
+			}
+			if _, err := h.Accounts.BeginPasskeySignIn(ctx, "192.0.2.7"); !latch.IsKind(err, latch.KindTooMany) {
+				t.Fatalf("a fourth request from the address: %v, want too many", err)
+			}
+			if _, err := h.Accounts.BeginPasskeySignIn(ctx, "198.51.100.9"); err != nil {
+				t.Fatalf("another address: %v", err)
+			}
+		})
+	}
 }

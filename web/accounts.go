@@ -64,7 +64,7 @@ type Accounts interface {
 	MFAChallengeOf(ctx context.Context, mfaToken string) (account.MFAChallenge, error)
 	CompleteMFA(ctx context.Context, mfaToken string, proof account.FactorProof, clientIP string) (account.TokenPair, error)
 	BeginMFAPasskey(ctx context.Context, mfaToken string) (account.PasskeyChallenge, error)
-	BeginPasskeySignIn(ctx context.Context) (account.PasskeyChallenge, error)
+	BeginPasskeySignIn(ctx context.Context, clientIP string) (account.PasskeyChallenge, error)
 	FinishPasskeySignIn(ctx context.Context, ceremony string, response []byte, clientIP string) (account.TokenPair, error)
 	BeginPasskeyRegistration(ctx context.Context, p account.Principal) (account.PasskeyChallenge, error)
 	FinishPasskeyRegistration(ctx context.Context, p account.Principal, name, ceremony string, response []byte) (latch.Factor, error)

@@ -246,7 +246,13 @@ func (p *Pages) factorSubmit(w http.ResponseWriter, r *http.Request) (string, *v
 	}
 	if isWrongProof(err) {
 		if input == "" {
-			return p.factorPage(w, r, token, flow, "", nil, http.StatusUnauthorized)
+			// A passkey: there is no input to put the error under, so it
+			// is the form's own error.
+			name, v := p.factorPage(w, r, token, flow, "", nil, http.StatusUnauthorized)
+			if v != nil && name == "factor.html" {
+				v.Error = "That passkey was not accepted. Try again, or use another way."
+			}
+			return name, v
 		}
 		return p.factorPage(w, r, token, flow, "", map[string]string{input: wrongProof(input)}, http.StatusUnauthorized)
 	}
@@ -491,7 +497,7 @@ func (p *Pages) registerFactors(mux httpx.Mux) {
 	mux.Handle("POST /login/enrol/confirm", p.stateChanging(p.enrolConfirm))
 	mux.Handle("POST /login/passkey", p.stateChanging(p.passkeySignIn))
 	mux.Handle("POST /login/passkey/options", p.passkeyOptions(passkeySignInPurpose, func(w http.ResponseWriter, r *http.Request) (account.PasskeyChallenge, error) {
-		return p.cfg.Accounts.BeginPasskeySignIn(httpx.Context(r))
+		return p.cfg.Accounts.BeginPasskeySignIn(httpx.Context(r), httpx.ClientIP(r))
 	}))
 	mux.Handle("POST /login/factor/passkey/options", p.passkeyOptions(passkeyMFAPurpose, func(w http.ResponseWriter, r *http.Request) (account.PasskeyChallenge, error) {
 		token := p.mfaToken(r)

@@ -386,7 +386,7 @@ func TestPasskeySignIn(t *testing.T) {
 	options := `{"publicKey":{"challenge":"Y2hhbGxlbmdl","rpId":"127.0.0.1","userVerification":"required"}}`
 	var finished []string
 	f := &fakeAccounts{t: t, FlowDeadlineFn: func() time.Time { return flowDeadline },
-		BeginPasskeySignInFn: func(context.Context) (account.PasskeyChallenge, error) {
+		BeginPasskeySignInFn: func(context.Context, string) (account.PasskeyChallenge, error) {
 			return account.PasskeyChallenge{Options: []byte(options), Ceremony: "ceremony-1"}, nil
 		},
 		FinishPasskeySignInFn: func(_ context.Context, ceremony string, resp []byte, ip string) (account.TokenPair, error) {
@@ -451,7 +451,7 @@ func TestPasskeyOptionsErrors(t *testing.T) {
 		{"database down", &latch.Error{Kind: latch.KindUnavailable, Code: latch.CodeDatabaseUnavailable, Message: "x", RetryAfter: time.Second}, 503},
 		{"internal", latch.Internal(context.Canceled), 500},
 	} {
-		f := &fakeAccounts{t: t, BeginPasskeySignInFn: func(context.Context) (account.PasskeyChallenge, error) { return account.PasskeyChallenge{}, c.err }}
+		f := &fakeAccounts{t: t, BeginPasskeySignInFn: func(context.Context, string) (account.PasskeyChallenge, error) { return account.PasskeyChallenge{}, c.err }}
 		rec, _ := serveFake(fakePages(f), formPost("/login/passkey/options", nil))
 		var body map[string]string
 		if rec.Code != c.status || json.Unmarshal(rec.Body.Bytes(), &body) != nil || body["error"] == "" || cookieNamed(rec, "__Host-latch_passkey") != nil {
@@ -499,6 +499,11 @@ func TestFactorPasskeyStep(t *testing.T) {
 	rec, _ = serveFake(h, factorPost("/login/factor", url.Values{"passkey_response": {`{"id":"k"}`}}, mfa, ceremony))
 	if rec.Code != 401 || len(got) != 1 || got[0].PasskeyCeremony != "mfa-ceremony" || string(got[0].PasskeyResponse) != `{"id":"k"}` || got[0].TOTPCode != "" {
 		t.Errorf("passkey proof: %d %+v\n%s", rec.Code, got, rec.Body)
+	}
+	// The fake refuses it: the page says so, there being no input to put
+	// the error under.
+	if a := checkAccessible(t, rec.Body.String()); !strings.Contains(a.FormError, "passkey was not accepted") {
+		t.Errorf("a refused passkey: the page's error is %q", a.FormError)
 	}
 }
 

@@ -60,7 +60,7 @@ type fakeAccounts struct {
 	MFAChallengeOfFn            func(ctx context.Context, mfaToken string) (account.MFAChallenge, error)
 	CompleteMFAFn               func(ctx context.Context, mfaToken string, proof account.FactorProof, clientIP string) (account.TokenPair, error)
 	BeginMFAPasskeyFn           func(ctx context.Context, mfaToken string) (account.PasskeyChallenge, error)
-	BeginPasskeySignInFn        func(ctx context.Context) (account.PasskeyChallenge, error)
+	BeginPasskeySignInFn        func(ctx context.Context, clientIP string) (account.PasskeyChallenge, error)
 	FinishPasskeySignInFn       func(ctx context.Context, ceremony string, response []byte, clientIP string) (account.TokenPair, error)
 	BeginPasskeyRegistrationFn  func(ctx context.Context, p account.Principal) (account.PasskeyChallenge, error)
 	FinishPasskeyRegistrationFn func(ctx context.Context, p account.Principal, name, ceremony string, response []byte) (latch.Factor, error)
@@ -294,11 +294,11 @@ func (f *fakeAccounts) BeginMFAPasskey(ctx context.Context, mfaToken string) (ac
 	return f.BeginMFAPasskeyFn(ctx, mfaToken)
 }
 
-func (f *fakeAccounts) BeginPasskeySignIn(ctx context.Context) (account.PasskeyChallenge, error) {
+func (f *fakeAccounts) BeginPasskeySignIn(ctx context.Context, clientIP string) (account.PasskeyChallenge, error) {
 	if f.BeginPasskeySignInFn == nil {
 		return account.PasskeyChallenge{}, f.missing("BeginPasskeySignIn")
 	}
-	return f.BeginPasskeySignInFn(ctx)
+	return f.BeginPasskeySignInFn(ctx, clientIP)
 }
 
 func (f *fakeAccounts) FinishPasskeySignIn(ctx context.Context, ceremony string, response []byte, clientIP string) (account.TokenPair, error) {

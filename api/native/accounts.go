@@ -46,7 +46,7 @@ type Accounts interface {
 	MFAChallengeOf(ctx context.Context, mfaToken string) (account.MFAChallenge, error)
 	CompleteMFA(ctx context.Context, mfaToken string, proof account.FactorProof, clientIP string) (account.TokenPair, error)
 	BeginMFAPasskey(ctx context.Context, mfaToken string) (account.PasskeyChallenge, error)
-	BeginPasskeySignIn(ctx context.Context) (account.PasskeyChallenge, error)
+	BeginPasskeySignIn(ctx context.Context, clientIP string) (account.PasskeyChallenge, error)
 	FinishPasskeySignIn(ctx context.Context, ceremony string, response []byte, clientIP string) (account.TokenPair, error)
 	MyFactors(ctx context.Context, p account.Principal) ([]latch.Factor, error)
 	EnrolTOTP(ctx context.Context, p account.Principal, name string) (account.TOTPEnrolment, error)

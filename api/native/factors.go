@@ -141,7 +141,7 @@ func (s *Surface) mfaPasskeyOptions(w http.ResponseWriter, r *http.Request) erro
 // passkeySignInOptions is POST /v1/passkeys/sign-in/options: a
 // passwordless sign-in's discoverable assertion.
 func (s *Surface) passkeySignInOptions(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.accounts.BeginPasskeySignIn(httpx.Context(r))
+	c, err := s.accounts.BeginPasskeySignIn(httpx.Context(r), httpx.ClientIP(r))
 	if err != nil {
 		return err
 	}

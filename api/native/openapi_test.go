@@ -124,7 +124,7 @@ func TestEveryAnswerIsDocumented(t *testing.T) {
 		BeginMFAPasskeyFn: func(context.Context, string) (account.PasskeyChallenge, error) {
 			return account.PasskeyChallenge{}, fail()
 		},
-		BeginPasskeySignInFn: func(context.Context) (account.PasskeyChallenge, error) {
+		BeginPasskeySignInFn: func(context.Context, string) (account.PasskeyChallenge, error) {
 			return account.PasskeyChallenge{}, fail()
 		},
 		FinishPasskeySignInFn: func(context.Context, string, []byte, string) (account.TokenPair, error) {
