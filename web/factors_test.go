@@ -451,7 +451,9 @@ func TestPasskeyOptionsErrors(t *testing.T) {
 		{"database down", &latch.Error{Kind: latch.KindUnavailable, Code: latch.CodeDatabaseUnavailable, Message: "x", RetryAfter: time.Second}, 503},
 		{"internal", latch.Internal(context.Canceled), 500},
 	} {
-		f := &fakeAccounts{t: t, BeginPasskeySignInFn: func(context.Context, string) (account.PasskeyChallenge, error) { return account.PasskeyChallenge{}, c.err }}
+		f := &fakeAccounts{t: t, BeginPasskeySignInFn: func(context.Context, string) (account.PasskeyChallenge, error) {
+			return account.PasskeyChallenge{}, c.err
+		}}
 		rec, _ := serveFake(fakePages(f), formPost("/login/passkey/options", nil))
 		var body map[string]string
 		if rec.Code != c.status || json.Unmarshal(rec.Body.Bytes(), &body) != nil || body["error"] == "" || cookieNamed(rec, "__Host-latch_passkey") != nil {
