@@ -67,7 +67,9 @@ type SessionStore interface {
 	// first.
 	SessionsByUser(ctx context.Context, userID string, now time.Time) ([]Session, error)
 	// RevokeSessions revokes and returns the number revoked; a SessionID
-	// that is not the user's is NotFound.
+	// that is not the user's is NotFound. Revoking one session (SessionID)
+	// also revokes the apps' grants made from it (their ParentSessionID),
+	// counted in the number, even when the session had ended already.
 	RevokeSessions(ctx context.Context, r SessionRevocation) (int, error)
 	// LatestSessionExpiry is the latest ExpiresAt among the sessions of
 	// kinds that are live at now, or the zero time if there is none.

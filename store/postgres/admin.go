@@ -697,13 +697,24 @@ func revokeSessionOf(ctx context.Context, tx pgx.Tx, userID, sessionID string, a
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, contract.NotFound("session")
 	}
-	if err != nil || !live {
+	if err != nil {
 		return 0, err
 	}
-	if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $1 WHERE id = $2`, at, sessionID); err != nil {
+	var n int64
+	if live {
+		if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $1 WHERE id = $2`, at, sessionID); err != nil {
+			return 0, err
+		}
+		n = 1
+	}
+	// The apps' grants made from it end with it, as at a sign-out
+	// (RevokeSessionAndGrants), even when it had ended already.
+	tag, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $1
+		WHERE parent_session_id = $2 AND user_id = $3 AND revoked_at IS NULL`, at, sessionID, userID)
+	if err != nil {
 		return 0, err
 	}
-	return 1, nil
+	return n + tag.RowsAffected(), nil
 }
 
 // TenantPolicy implements latch.Store.

@@ -711,7 +711,19 @@ func revokeSessionOf(ctx context.Context, tx *sql.Tx, userID, sessionID string, 
 	if err != nil {
 		return 0, err
 	}
-	return res.RowsAffected()
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	// The apps' grants made from it end with it, as at a sign-out
+	// (RevokeSessionAndGrants), even when it had ended already.
+	res, err = tx.ExecContext(ctx, `
+		UPDATE sessions SET revoked_at = ? WHERE parent_session_id = ? AND user_id = ? AND revoked_at IS NULL`, at, sessionID, userID)
+	if err != nil {
+		return 0, err
+	}
+	grants, err := res.RowsAffected()
+	return n + grants, err
 }
 
 // TenantPolicy implements latch.Store.

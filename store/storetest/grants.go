@@ -21,6 +21,7 @@ var grantTests = []struct {
 	{"Grants/RevokeApp", testRevokeAppEndsGrants},
 	{"Grants/RevokeConsent", testRevokeConsentEndsGrants},
 	{"Grants/EndBrowserSession", testRevokeSessionAndGrants},
+	{"Grants/AdminRevokesBrowserSession", testRevokeSessionsEndsGrants},
 	{"RefreshToken/Head", testRefreshTokenHead},
 }
 
@@ -249,6 +250,36 @@ func testRevokeSessionAndGrants(t *testing.T, st latch.Store) {
 	if !slices.Equal(ids, want) {
 		t.Fatalf("live sessions %v, want %v", ids, want)
 	}
+}
+
+// An administrator's revocation of one session (RevokeSessions with a
+// SessionID) ends the grants made from it too, and counts them; revoking
+// it again ends a grant made since.
+func testRevokeSessionsEndsGrants(t *testing.T, st latch.Store) {
+	ctx := t.Context()
+	tn := createTenant(t, st, "Admin browser")
+	a := createApp(t, st, tn.ID)
+	u := createUser(t, st, "admin-revokes-browser@example.com")
+	browser, otherBrowser := createSession(t, st, u.ID, nil), createSession(t, st, u.ID, nil)
+	g := createGrant(t, st, u.ID, a.ID, browser.ID)
+	fromOther := createGrant(t, st, u.ID, a.ID, otherBrowser.ID)
+
+	n, err := st.RevokeSessions(ctx, latch.SessionRevocation{UserID: u.ID, SessionID: browser.ID, At: at(4)})
+	if err != nil || n != 2 {
+		t.Fatalf("RevokeSessions(one session) = %d, %v; want 2 (the session and its grant)", n, err)
+	}
+	wantRevokedAt(t, st, "the browser session", browser.ID, at(4))
+	wantRevokedAt(t, st, "its grant", g.ID, at(4))
+	wantLive(t, st, "another browser's grant", fromOther.ID)
+	wantLive(t, st, "another browser session", otherBrowser.ID)
+
+	late := createGrant(t, st, u.ID, a.ID, browser.ID)
+	n, err = st.RevokeSessions(ctx, latch.SessionRevocation{UserID: u.ID, SessionID: browser.ID, At: at(9)})
+	if err != nil || n != 1 {
+		t.Fatalf("RevokeSessions again = %d, %v; want 1 (the grant made since)", n, err)
+	}
+	wantRevokedAt(t, st, "the browser session", browser.ID, at(4))
+	wantRevokedAt(t, st, "a grant made after the revocation", late.ID, at(9))
 }
 
 // RefreshTokenHead reads the chain's current generation and hash and
