@@ -304,7 +304,7 @@ func (s *Service) CompleteMFA(ctx context.Context, mfaToken string, proof Factor
 	ev.Details = map[string]string{"method": method, "factor": factor}
 	scopes, ttl, refresh := latch.SessionScopes(), s.cfg.SessionTTL, true
 	mustChange := false
-	pair, err := s.replaceSession(ctx, p, func(cred latch.Credential) (TokenPair, error) {
+	pair, err := s.replaceSession(ctx, p, true, func(cred latch.Credential) (TokenPair, error) {
 		if cred.MustChange {
 			mustChange = true
 			ev.Action = latch.AuditLoginChangeRequired
@@ -333,7 +333,14 @@ func (s *Service) CompleteMFA(ctx context.Context, mfaToken string, proof Factor
 // password outlives the change, even though p's own session does not
 // carry the hash its sign-in verified. An account without a password has
 // nothing to change, and start gets "".
-func (s *Service) replaceSession(ctx context.Context, p Principal, start func(cred latch.Credential) (TokenPair, error)) (TokenPair, error) {
+//
+// once makes p's session single use (the factor step's pending session):
+// it is ended before start, by a write that only one of two completions
+// at the same moment (two different valid proofs) can make, so one mfa
+// token never yields two sessions. If start then fails, the sign-in
+// starts again. Without once (a step-up) p's session ends after start, so
+// a failure leaves the person signed in.
+func (s *Service) replaceSession(ctx context.Context, p Principal, once bool, start func(cred latch.Credential) (TokenPair, error)) (TokenPair, error) {
 	cred, err := s.store.Credential(ctx, p.User.ID)
 	if err != nil && !latch.IsKind(err, latch.KindNotFound) {
 		return TokenPair{}, err
@@ -352,12 +359,29 @@ func (s *Service) replaceSession(ctx context.Context, p Principal, start func(cr
 	if !sess.Live(s.now()) || !user.Active {
 		return TokenPair{}, errUnauthenticated(nil)
 	}
+	if once {
+		n, err := s.store.RevokeSessions(ctx, latch.SessionRevocation{UserID: p.User.ID, SessionID: p.Session.ID, At: s.now()})
+		if latch.IsKind(err, latch.KindNotFound) {
+			return TokenPair{}, errUnauthenticated(err)
+		}
+		if err != nil {
+			return TokenPair{}, err
+		}
+		if n == 0 {
+			// Another completion ended it first.
+			return TokenPair{}, errUnauthenticated(errors.New("the factor step was completed already"))
+		}
+		s.sessions.forgetUser(p.User.ID)
+	}
 	pair, err := start(cred)
 	if latch.IsCode(err, latch.CodeConcurrentUpdate) {
 		return TokenPair{}, errUnauthenticated(errors.New("the password changed during the factor step"))
 	}
 	if err != nil {
 		return TokenPair{}, err
+	}
+	if once {
+		return pair, nil
 	}
 	// The old session ends now. If that write fails the new session
 	// stands (it is durable and proven); the old one ends at its expiry.
@@ -387,7 +411,7 @@ func (s *Service) StepUp(ctx context.Context, p Principal, proof FactorProof) (T
 	}
 	ev := s.userEvent(ctx, p.User, latch.AuditStepUp)
 	ev.Details = map[string]string{"factor": factor, "replaces": p.Session.ID}
-	return s.replaceSession(ctx, p, func(cred latch.Credential) (TokenPair, error) {
+	return s.replaceSession(ctx, p, false, func(cred latch.Credential) (TokenPair, error) {
 		return s.startSession(ctx, p.User, p.Session.Kind, p.Session.Scopes, s.cfg.SessionTTL, true, cred.Hash, withFactor(p.Session.AMR, factor), &ev)
 	})
 }

@@ -426,3 +426,47 @@ func TestMFAPasswordChangedWhileCompleting(t *testing.T) {
 		})
 	}
 }
+
+// TestMFATokenCompletesOnce: one mfa token yields one session, even when
+// two different valid proofs (a code and a recovery code) complete it at
+// the same moment.
+func TestMFATokenCompletesOnce(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := t.Context()
+		email := "mfa-once@example.com"
+		p, e := mfaUser(t, h, email)
+		codes, err := h.Accounts.RegenerateRecoveryCodes(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for round := range 5 {
+			pending := pendingLogin(t, h, email)
+			proofs := []account.FactorProof{
+				{TOTPCode: codeAt(t, e.Secret, h.Clock.Now())},
+				{RecoveryCode: codes[round]},
+			}
+			start := make(chan struct{})
+			errs := make(chan error, len(proofs))
+			for _, proof := range proofs {
+				go func() {
+					<-start
+					_, err := h.Accounts.CompleteMFA(ctx, pending.AccessToken, proof, "")
+					errs <- err
+				}()
+			}
+			close(start)
+			won := 0
+			for range proofs {
+				if err := <-errs; err == nil {
+					won++
+				} else if !latch.IsKind(err, latch.KindUnauthenticated) && !latch.IsKind(err, latch.KindConflict) {
+					t.Errorf("round %d: the losing completion: %v, want unauthenticated", round, err)
+				}
+			}
+			if won != 1 {
+				t.Fatalf("round %d: %d completions of one mfa token succeeded, want exactly 1", round, won)
+			}
+			h.Clock.Advance(time.Minute) // the next round's code is of a new step
+		}
+	})
+}
