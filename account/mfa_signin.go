@@ -74,8 +74,8 @@ func (s *Service) usableFactors(ctx context.Context, user latch.User, pol signIn
 			kinds = append(kinds, kind)
 		}
 	}
-	if !confirmed {
-		return nil, nil
+	if !confirmed || !pol.allows(FactorRecoveryCode) {
+		return kinds, nil
 	}
 	codes, err := s.store.RecoveryCodes(ctx, user.ID)
 	if err != nil {
@@ -223,23 +223,19 @@ func (s *Service) checkProof(ctx context.Context, user latch.User, proof FactorP
 		}
 	case proof.RecoveryCode != "":
 		amr = AMROTP
-		err = s.useRecoveryCode(ctx, user, proof.RecoveryCode)
+		if !pol.allows(FactorRecoveryCode) {
+			err = s.refuseProof(ctx, user, "factor_not_allowed")
+		} else {
+			err = s.useRecoveryCode(ctx, user, proof.RecoveryCode)
+		}
 	default:
 		amr = AMRHWK
 		if !pol.allows(FactorPasskey) {
 			err = s.refuseProof(ctx, user, "factor_not_allowed")
-		} else if err = s.limitMFA(ctx, user); err == nil {
-			var f latch.Factor
-			f, err = s.verifyPasskeyAssertion(ctx, user, proof.PasskeyCeremony, proof.PasskeyResponse)
-			switch {
-			case err == nil && (f.UserID != user.ID || f.ConfirmedAt == nil):
-				err = errWrongProof()
-				fallthrough
-			case latch.IsCode(err, CodeInvalidMFACode):
-				s.mfaFailure(ctx, user, f.ID, "wrong_passkey")
-			case err == nil:
-				s.resetAccountFailures(ctx, user.Email)
-			}
+		} else {
+			// Charged, audited and the count reset on success there, as
+			// verifyTOTP does for a code.
+			_, err = s.verifyPasskeyAssertion(ctx, user, proof.PasskeyCeremony, proof.PasskeyResponse)
 		}
 	}
 	if latch.IsCode(err, CodeInvalidMFACode) {

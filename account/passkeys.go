@@ -558,6 +558,16 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, ceremony string, resp
 		return TokenPair{}, err
 	}
 	user, f, err := s.passkeySignIn(ctx, ceremony, response)
+	if err == nil {
+		// The tenant's policy holds for a passkey that signs in alone as
+		// for one that completes a password: a tenant that no longer
+		// allows passkeys refuses them here too.
+		if aerr := s.factorAllowed(ctx, user.TenantID, latch.FactorWebAuthn); latch.IsCode(aerr, CodeFactorNotAllowed) {
+			err = errInvalidCredentials()
+		} else if aerr != nil {
+			return TokenPair{}, aerr
+		}
+	}
 	if err != nil {
 		if !latch.IsCode(err, latch.CodeInvalidCredentials) {
 			return TokenPair{}, err
@@ -578,7 +588,22 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, ceremony string, resp
 	ev := s.userEvent(ctx, user, latch.AuditLoginSuccess)
 	ev.IP = clientIP
 	ev.Details = map[string]string{"method": "passkey", "factor_id": f.ID}
-	pair, err := s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, "", []string{AMRHWK, AMRUser, AMRMFA}, &ev)
+	amr := []string{AMRHWK, AMRUser, AMRMFA}
+	// A passkey is no way around an administrator's change_at_next_login,
+	// as a provider sign-in is not (startProviderSession).
+	cred, err := s.store.Credential(ctx, user.ID)
+	if err != nil && !latch.IsKind(err, latch.KindNotFound) {
+		return TokenPair{}, err
+	}
+	if err == nil && cred.MustChange {
+		ev.Action = latch.AuditLoginChangeRequired
+		pair, err := s.startSession(ctx, user, latch.KindSession, []string{latch.ScopePasswordChange}, passwordChangeTTL, false, "", amr, &ev)
+		if err != nil {
+			return TokenPair{}, err
+		}
+		return pair, errPasswordChangeRequired()
+	}
+	pair, err := s.startSession(ctx, user, latch.KindSession, latch.SessionScopes(), s.cfg.SessionTTL, true, "", amr, &ev)
 	if err != nil {
 		return TokenPair{}, err
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -654,4 +655,74 @@ func TestPasskeySignInBeginLimited(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPasswordlessSignInRules: a passkey that signs in alone is held to
+// the rules of every other sign-in: an administrator's
+// change_at_next_login gives only the password-change token, and a
+// tenant that no longer allows passkeys refuses them.
+func TestPasswordlessSignInRules(t *testing.T) {
+	forEachPasskeyBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := t.Context()
+		p := principal(t, h, "passkey-rules@example.com")
+		k, _ := registerPasskey(t, h, p)
+		signIn := func() (account.TokenPair, error) {
+			s, err := h.Accounts.BeginPasskeySignIn(ctx, "192.0.2.1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return h.Accounts.FinishPasskeySignIn(ctx, s.Ceremony, k.get(t, s), "192.0.2.1")
+		}
+
+		pw := "a new password for the admin to set"
+		if err := h.Accounts.AdminSetPassword(ctx, account.Operator(""), account.AdminSetPasswordInput{
+			User: account.UserRef{ID: p.User.ID}, Password: &pw, Confirmation: &pw, ChangeAtNextLogin: true,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		pair, err := signIn()
+		wantMFAError(t, "FinishPasskeySignIn(password must change)", err, latch.KindForbidden, latch.CodePasswordChangeRequired)
+		if !slices.Equal(pair.Scopes, []string{latch.ScopePasswordChange}) || pair.RefreshToken != "" {
+			t.Errorf("passkey sign-in of an account whose password must change: %+v; want only the password:change token", pair)
+		}
+
+		if err := h.Accounts.AdminSetPassword(ctx, account.Operator(""), account.AdminSetPasswordInput{
+			User: account.UserRef{ID: p.User.ID}, Password: &pw, Confirmation: &pw,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := signIn(); err != nil {
+			t.Fatalf("passkey sign-in once the password may stay: %v", err)
+		}
+		totpOnly := []string{"totp", "recovery_code"}
+		if _, err := h.Accounts.SetFactorPolicy(ctx, account.Operator(""), account.FactorPolicyChange{Allowed: &totpOnly}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = signIn()
+		wantMFAError(t, "FinishPasskeySignIn(passkeys not allowed)", err, latch.KindUnauthenticated, latch.CodeInvalidCredentials)
+	})
+}
+
+// TestRecoveryCodeHonoursPolicy: a tenant that does not allow recovery
+// codes neither offers nor accepts them at the factor step.
+func TestRecoveryCodeHonoursPolicy(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := t.Context()
+		email := "recovery-policy@example.com"
+		p, _ := mfaUser(t, h, email)
+		codes, err := h.Accounts.RegenerateRecoveryCodes(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		totpOnly := []string{"totp"}
+		if _, err := h.Accounts.SetFactorPolicy(ctx, account.Operator(""), account.FactorPolicyChange{Allowed: &totpOnly}); err != nil {
+			t.Fatal(err)
+		}
+		pending := pendingLogin(t, h, email)
+		if c, err := h.Accounts.MFAChallengeOf(ctx, pending.AccessToken); err != nil || slices.Contains(c.Factors, account.FactorRecoveryCode) {
+			t.Errorf("MFAChallengeOf = %+v, %v; want no recovery_code under a policy without it", c, err)
+		}
+		_, err = h.Accounts.CompleteMFA(ctx, pending.AccessToken, account.FactorProof{RecoveryCode: codes[0]}, "")
+		wantMFAError(t, "CompleteMFA(recovery code, not allowed)", err, latch.KindUnauthenticated, account.CodeInvalidMFACode)
+	})
 }
