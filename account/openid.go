@@ -193,25 +193,32 @@ func (s *Service) IssueAppCode(ctx context.Context, in AppCodeRequest) (string, 
 	if !user.Active {
 		return "", &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeAccountInactive, Message: "this account is deactivated"}
 	}
-	if user.TenantID != app.TenantID {
-		return "", &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeOtherTenant, Message: "this account cannot sign in to the app"}
-	}
-	if !app.FirstParty {
-		consent, err := s.ConsentOf(ctx, user.ID, app.ID)
-		if err != nil {
-			return "", err
-		}
-		if consent == nil || slices.ContainsFunc(req.Scopes, func(sc string) bool { return !slices.Contains(consent.Scopes, sc) }) {
-			return "", &latch.Error{Kind: latch.KindForbidden, Code: AuthorizeConsentRequired, Message: "the user has not consented to these scopes"}
-		}
-	}
-
 	authTime, amr := browser.AuthTime, browser.AMR
 	if authTime.IsZero() {
 		authTime, amr = in.AuthTime, in.AMR
 		if authTime.IsZero() {
 			authTime = browser.CreatedAt
 		}
+	}
+	// The page's decision is taken again here, on what the store says
+	// (the session, the tenant, the remembered consent, prompt and
+	// max_age): the page's word that the request may have a code is not
+	// what makes it so.
+	consent, err := s.ConsentOf(ctx, user.ID, app.ID)
+	if err != nil {
+		return "", err
+	}
+	signedIn := AuthorizeSession{UserID: user.ID, TenantID: user.TenantID, AuthTime: authTime, AMR: amr}
+	switch d := DecideAuthorize(req, app, &signedIn, consent, now); d.Outcome {
+	case AuthorizeIssueCode:
+	case AuthorizeWrongTenant:
+		return "", &latch.Error{Kind: latch.KindForbidden, Code: latch.CodeOtherTenant, Message: "this account cannot sign in to the app"}
+	case AuthorizeLogin:
+		return "", &latch.Error{Kind: latch.KindForbidden, Code: AuthorizeLoginRequired, Message: "the request asks for a fresh sign-in"}
+	case AuthorizeConsent:
+		return "", &latch.Error{Kind: latch.KindForbidden, Code: AuthorizeConsentRequired, Message: "the user has not consented to these scopes"}
+	default:
+		return "", &latch.Error{Kind: latch.KindInvalid, Code: d.Error.Code, Message: d.Error.Description}
 	}
 	// The redirect_uri the request named, or none (RFC 6749 §4.1.3: the
 	// token request must repeat it only if the request had it).

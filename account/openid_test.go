@@ -1153,3 +1153,37 @@ func TestAppFlowsObserved(t *testing.T) {
 	// The browser session, and the one live grant it gave.
 	expect("browser's sign-out", map[string]int{"revoked logout": 2})
 }
+
+// TestIssueAppCodeDecidesAgain: IssueAppCode takes the authorization
+// decision itself, on the stored session and consent: a page that skipped
+// the login prompt=login or max_age ask for, or the consent prompt=consent
+// asks for, still gets no code.
+func TestIssueAppCodeDecidesAgain(t *testing.T) {
+	testenv.ForEachBackend(t, func(t *testing.T, h *testenv.Harness) {
+		ctx := context.Background()
+		o := newOP(t, h)
+		h.Clock.Advance(time.Minute) // the browser's sign-in is now older than the requests below
+		issue := func(req account.AuthorizeRequest) error {
+			_, err := h.Accounts.IssueAppCode(ctx, account.AppCodeRequest{Request: req, UserID: o.user.ID, ParentSessionID: o.browser.SessionID})
+			return err
+		}
+		for _, c := range []struct {
+			name, param, value, code string
+		}{
+			{"prompt=login", "prompt", "login", account.AuthorizeLoginRequired},
+			{"max_age=0", "max_age", "0", account.AuthorizeLoginRequired},
+			{"prompt=consent", "prompt", "consent", account.AuthorizeConsentRequired},
+		} {
+			req := o.request(t, o.app, "openid", func(v url.Values) { v.Set(c.param, c.value) })
+			if err := issue(req); !latch.IsCode(err, c.code) {
+				t.Errorf("IssueAppCode(%s) without the step it asks for: %v, want %s", c.name, err, c.code)
+			}
+		}
+		// The sign-in the request asked for answers it.
+		req := o.request(t, o.app, "openid", func(v url.Values) { v.Set("prompt", "login") })
+		o.browser = o.signIn(t)
+		if err := issue(req); err != nil {
+			t.Errorf("IssueAppCode(prompt=login) after a fresh sign-in: %v", err)
+		}
+	})
+}
