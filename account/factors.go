@@ -388,21 +388,28 @@ func (s *Service) useRecoveryCode(ctx context.Context, user latch.User, code str
 		s.mfaFailure(ctx, user, "", "wrong_recovery_code")
 		return errInvalidMFACode()
 	}
+	ev := s.userEvent(ctx, user, latch.AuditRecoveryUse)
 	var notice *latch.MailMessage
 	if !s.cfg.MailOff {
 		m, err := s.newMail(user.Email, latch.MailRecoveryCodeUsed, map[string]string{
 			"email": user.Email, "first_name": user.FirstName, "login_url": s.url("/login", nil),
 		})
-		if err != nil {
+		switch {
+		case err == nil:
+			notice = &m
+		case latch.IsKind(err, latch.KindInvalid):
+			// An address that cannot receive mail does not lock its owner
+			// out (AdminResetFactors goes ahead alike); the event says the
+			// notice was not sent.
+			ev.Details = map[string]string{"notice": "undeliverable"}
+		default:
 			return err
 		}
-		notice = &m
 	}
 	hash, err := s.recoveryCodeHash(user.ID, normal)
 	if err != nil {
 		return err
 	}
-	ev := s.userEvent(ctx, user, latch.AuditRecoveryUse)
 	err = s.store.UseRecoveryCode(ctx, user.ID, hash, s.now(), &ev, notice)
 	if latch.IsKind(err, latch.KindNotFound) {
 		s.mfaFailure(ctx, user, "", "wrong_recovery_code")

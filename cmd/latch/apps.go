@@ -143,8 +143,9 @@ latch apps update --id ID --pkce-optional=false.`,
 	return cmd
 }
 
-// maxAppsListed is the store's largest page.
-const maxAppsListed = 1000
+// maxAppsListed is one below the store's largest page: the list asks for
+// one more app than it shows, to tell whether more follow.
+const maxAppsListed = 999
 
 func appsListCommand(inv *invocation) *cobra.Command {
 	cmd := &cobra.Command{

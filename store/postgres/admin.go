@@ -710,7 +710,7 @@ func revokeSessionOf(ctx context.Context, tx pgx.Tx, userID, sessionID string, a
 	// The apps' grants made from it end with it, as at a sign-out
 	// (RevokeSessionAndGrants), even when it had ended already.
 	tag, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $1
-		WHERE parent_session_id = $2 AND user_id = $3 AND revoked_at IS NULL`, at, sessionID, userID)
+		WHERE user_id = $3 AND parent_session_id = $2 AND app_id IS NOT NULL AND revoked_at IS NULL AND expires_at > $1`, at, sessionID, userID)
 	if err != nil {
 		return 0, err
 	}

@@ -718,7 +718,7 @@ func revokeSessionOf(ctx context.Context, tx *sql.Tx, userID, sessionID string, 
 	// The apps' grants made from it end with it, as at a sign-out
 	// (RevokeSessionAndGrants), even when it had ended already.
 	res, err = tx.ExecContext(ctx, `
-		UPDATE sessions SET revoked_at = ? WHERE parent_session_id = ? AND user_id = ? AND revoked_at IS NULL`, at, sessionID, userID)
+		UPDATE sessions SET revoked_at = ?1 WHERE user_id = ?3 AND parent_session_id = ?2 AND app_id IS NOT NULL AND revoked_at IS NULL AND expires_at > ?1`, at, sessionID, userID)
 	if err != nil {
 		return 0, err
 	}
